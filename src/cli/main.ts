@@ -1,0 +1,62 @@
+/**
+ * `zmq-debug`: the headless command line over the same src/core as the extension.
+ * Exit codes: 0 ok, 2 bad arguments (with the error on stderr), 1 runtime failure.
+ */
+import { libzmqVersion, productVersion } from '../core/version';
+
+export class UsageError extends Error {}
+
+const USAGE = `zmq-debug ${productVersion()} — see every frame of a running ZeroMQ topology
+
+Usage:
+  zmq-debug --version            print the tool's and libzmq's versions
+  zmq-debug help                 this text
+`;
+
+type Subcommand = (args: string[]) => Promise<number>;
+/** Subcommands register here (spy, monitor, tap, examples, ...). */
+export const subcommands = new Map<string, { summary: string; run: Subcommand }>();
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-v' || first === 'version') {
+    process.stdout.write(`zmq-debug ${productVersion()}\nlibzmq ${libzmqVersion()}\n`);
+    return 0;
+  }
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+    process.stdout.write(usage());
+    return first === undefined ? 2 : 0;
+  }
+  const sub = subcommands.get(first);
+  if (!sub) {
+    process.stderr.write(`zmq-debug: unknown command '${first}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await sub.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`zmq-debug ${first}: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`zmq-debug ${first}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+function usage(): string {
+  const lines = [...subcommands].map(([name, s]) => `  zmq-debug ${name.padEnd(20)} ${s.summary}`);
+  return USAGE + (lines.length ? lines.join('\n') + '\n' : '');
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`zmq-debug: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
