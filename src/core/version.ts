@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { zmq } from './zmqLoader';
 
 /** The extension's version from package.json (works from src/ under tsx and from dist/ bundles). */
 export function productVersion(): string {
@@ -16,6 +17,5 @@ export function productVersion(): string {
 
 /** The libzmq version inside the loaded `zeromq` package, e.g. "4.3.5". Loads zeromq lazily. */
 export function libzmqVersion(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('zeromq') as typeof import('zeromq')).version;
+  return zmq().version;
 }
