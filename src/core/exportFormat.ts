@@ -1,0 +1,260 @@
+/**
+ * The capture's export format: JSON Lines, one record per line, lossless (every
+ * byte sequence base64). It is also what `zmq-debug ... --json` prints, so it is a
+ * public contract: add optional fields and new kinds, never change existing ones.
+ * Documented in README.md ("Capture export format").
+ */
+import { CaptureRecord, CommandRecord, Direction, SourceKind } from './records';
+
+export const FORMAT_VERSION = 1;
+
+/** Written last by an export: what the capture knew it did not keep. */
+export interface SummaryRecord {
+  kind: 'summary';
+  ts: number;
+  format: typeof FORMAT_VERSION;
+  /** Records in the export. */
+  records: number;
+  /** Records the capture evicted (bounded window) before the export. */
+  evicted: number;
+  evictedBytes: number;
+  /** Messages sources reported lost. */
+  dropped: number;
+}
+
+type Json = Record<string, unknown>;
+
+const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+
+/** Converts a record to its JSON object (key order stable: kind, ts, seq, session, source, endpoint, ...). */
+export function recordToJson(r: CaptureRecord): Json {
+  const o: Json = { kind: r.kind, ts: r.ts };
+  if (r.seq) o.seq = r.seq;
+  if (r.session !== undefined) o.session = r.session;
+  o.source = r.source;
+  o.endpoint = r.endpoint;
+  switch (r.kind) {
+    case 'message':
+      o.direction = r.direction;
+      o.frames = r.frames.map(b64);
+      if (r.connection !== undefined) o.connection = r.connection;
+      if (r.socketType !== undefined) o.socketType = r.socketType;
+      if (r.peerSocketType !== undefined) o.peerSocketType = r.peerSocketType;
+      if (r.identity !== undefined) o.identity = b64(r.identity);
+      if (r.envelopeFrames !== undefined) o.envelopeFrames = r.envelopeFrames;
+      if (r.truncated !== undefined) o.truncated = { ...r.truncated };
+      if (r.encrypted) o.encrypted = true;
+      break;
+    case 'event':
+      o.type = r.type;
+      if (r.address !== undefined) o.address = r.address;
+      if (r.error !== undefined) o.error = r.error;
+      if (r.code !== undefined) o.code = r.code;
+      if (r.interval !== undefined) o.interval = r.interval;
+      break;
+    case 'greeting':
+      o.direction = r.direction;
+      o.connection = r.connection;
+      o.version = r.version;
+      o.mechanism = r.mechanism;
+      o.asServer = r.asServer;
+      break;
+    case 'command':
+      o.name = r.name;
+      o.direction = r.direction;
+      o.connection = r.connection;
+      if (r.properties) o.properties = Object.fromEntries(Object.entries(r.properties).map(([k, v]) => [k, b64(v)]));
+      if (r.topic !== undefined) o.topic = b64(r.topic);
+      if (r.detail !== undefined) o.detail = r.detail;
+      break;
+    case 'connection':
+      o.connection = r.connection;
+      o.state = r.state;
+      if (r.peer !== undefined) o.peer = r.peer;
+      if (r.reason !== undefined) o.reason = r.reason;
+      break;
+  }
+  return o;
+}
+
+export function recordToLine(r: CaptureRecord): string {
+  return JSON.stringify(recordToJson(r));
+}
+
+export class ImportError extends Error {}
+
+const SOURCES: SourceKind[] = ['spy', 'monitor', 'tap'];
+const DIRECTIONS: Direction[] = ['in', 'out', 'toTarget', 'fromTarget'];
+
+/** Parses one JSON object of the format; throws ImportError naming the bad field. */
+export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ImportError('expected a JSON object');
+  const j = o as Json;
+  const kind = j.kind;
+  if (kind === 'summary') {
+    return {
+      kind: 'summary',
+      ts: num(j, 'ts'),
+      format: FORMAT_VERSION,
+      records: num(j, 'records'),
+      evicted: num(j, 'evicted'),
+      evictedBytes: num(j, 'evictedBytes'),
+      dropped: num(j, 'dropped'),
+    };
+  }
+  if (!['message', 'event', 'greeting', 'command', 'connection'].includes(kind as string)) {
+    throw new ImportError(`unknown record kind ${JSON.stringify(kind)}`);
+  }
+  const base = {
+    ts: num(j, 'ts'),
+    // the file's seq is kept; a capture that imports the record assigns its own
+    seq: optNum(j, 'seq') ?? 0,
+    session: optStr(j, 'session'),
+    source: oneOf(j, 'source', SOURCES),
+    endpoint: str(j, 'endpoint'),
+  };
+  if (base.session === undefined) delete base.session;
+  switch (kind) {
+    case 'message': {
+      const frames = j.frames;
+      if (!Array.isArray(frames)) throw new ImportError("'frames' must be an array of base64 strings");
+      const r: CaptureRecord = {
+        kind: 'message',
+        ...base,
+        direction: oneOf(j, 'direction', DIRECTIONS),
+        frames: frames.map((f, i) => fromB64(f, `frames[${i}]`)),
+      };
+      const connection = optNum(j, 'connection');
+      if (connection !== undefined) r.connection = connection;
+      const st = optStr(j, 'socketType');
+      if (st !== undefined) r.socketType = st;
+      const pst = optStr(j, 'peerSocketType');
+      if (pst !== undefined) r.peerSocketType = pst;
+      if (j.identity !== undefined) r.identity = fromB64(j.identity, 'identity');
+      const env = optNum(j, 'envelopeFrames');
+      if (env !== undefined) r.envelopeFrames = env;
+      if (j.truncated !== undefined) {
+        if (typeof j.truncated !== 'object' || j.truncated === null) throw new ImportError("'truncated' must be an object of frame index → original length");
+        r.truncated = {};
+        for (const [k, v] of Object.entries(j.truncated)) {
+          if (!/^\d+$/.test(k) || typeof v !== 'number') throw new ImportError("'truncated' must map frame indexes to lengths");
+          r.truncated[Number(k)] = v;
+        }
+      }
+      if (j.encrypted === true) r.encrypted = true;
+      return r;
+    }
+    case 'event': {
+      const r: CaptureRecord = { kind: 'event', ...base, type: str(j, 'type') };
+      const address = optStr(j, 'address');
+      if (address !== undefined) r.address = address;
+      const error = optStr(j, 'error');
+      if (error !== undefined) r.error = error;
+      const code = optStr(j, 'code');
+      if (code !== undefined) r.code = code;
+      const interval = optNum(j, 'interval');
+      if (interval !== undefined) r.interval = interval;
+      return r;
+    }
+    case 'greeting':
+      if (typeof j.asServer !== 'boolean') throw new ImportError("'asServer' must be true or false");
+      return {
+        kind: 'greeting',
+        ...base,
+        direction: oneOf(j, 'direction', DIRECTIONS),
+        connection: num(j, 'connection'),
+        version: str(j, 'version'),
+        mechanism: str(j, 'mechanism'),
+        asServer: j.asServer,
+      };
+    case 'command': {
+      const r: CommandRecord = { kind: 'command', ...base, name: str(j, 'name'), direction: oneOf(j, 'direction', DIRECTIONS), connection: num(j, 'connection') };
+      if (j.properties !== undefined) {
+        if (typeof j.properties !== 'object' || j.properties === null) throw new ImportError("'properties' must be an object of base64 values");
+        r.properties = Object.fromEntries(Object.entries(j.properties).map(([k, v]) => [k, fromB64(v, `properties.${k}`)]));
+      }
+      if (j.topic !== undefined) r.topic = fromB64(j.topic, 'topic');
+      const detail = optStr(j, 'detail');
+      if (detail !== undefined) r.detail = detail;
+      return r;
+    }
+    case 'connection': {
+      const r: CaptureRecord = { kind: 'connection', ...base, connection: num(j, 'connection'), state: oneOf(j, 'state', ['open', 'closed', 'undecodable'] as const) };
+      const peer = optStr(j, 'peer');
+      if (peer !== undefined) r.peer = peer;
+      const reason = optStr(j, 'reason');
+      if (reason !== undefined) r.reason = reason;
+      return r;
+    }
+    default:
+      throw new ImportError(`unknown record kind ${JSON.stringify(kind)}`);
+  }
+}
+
+export interface ImportResult {
+  records: CaptureRecord[];
+  summary?: SummaryRecord;
+  /** Lines that could not be read, with 1-based line numbers; nothing else is skipped. */
+  errors: { line: number; message: string }[];
+}
+
+/** Parses a JSON Lines export. Bad lines are reported with their number, never silently skipped. */
+export function parseJsonLines(text: string): ImportResult {
+  const result: ImportResult = { records: [], errors: [] };
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line) continue;
+    try {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch (e) {
+        throw new ImportError(`not JSON (${(e as Error).message})`);
+      }
+      const r = recordFromJson(parsed);
+      if (r.kind === 'summary') result.summary = r;
+      else result.records.push(r);
+    } catch (e) {
+      result.errors.push({ line: i + 1, message: e instanceof ImportError ? e.message : String(e) });
+    }
+  }
+  return result;
+}
+
+/** Serialises records (and a closing summary) as JSON Lines. */
+export function toJsonLines(records: Iterable<CaptureRecord>, totals?: { evicted: number; evictedBytes: number; dropped: number }): string {
+  const out: string[] = [];
+  for (const r of records) out.push(recordToLine(r));
+  if (totals) {
+    const summary: SummaryRecord = { kind: 'summary', ts: Date.now(), format: FORMAT_VERSION, records: out.length, ...totals };
+    out.push(JSON.stringify(summary));
+  }
+  return out.join('\n') + (out.length ? '\n' : '');
+}
+
+function num(j: Json, k: string): number {
+  const v = j[k];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ImportError(`'${k}' must be a number`);
+  return v;
+}
+function optNum(j: Json, k: string): number | undefined {
+  return j[k] === undefined ? undefined : num(j, k);
+}
+function str(j: Json, k: string): string {
+  const v = j[k];
+  if (typeof v !== 'string') throw new ImportError(`'${k}' must be a string`);
+  return v;
+}
+function optStr(j: Json, k: string): string | undefined {
+  return j[k] === undefined ? undefined : str(j, k);
+}
+function oneOf<T extends string>(j: Json, k: string, allowed: readonly T[]): T {
+  const v = j[k];
+  if (!allowed.includes(v as T)) throw new ImportError(`'${k}' must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+  return v as T;
+}
+function fromB64(v: unknown, what: string): Buffer {
+  if (typeof v !== 'string' || v.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new ImportError(`'${what}' is not base64`);
+  return Buffer.from(v, 'base64');
+}

@@ -1,0 +1,72 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { Capture } from '../../src/core/capture';
+import { parseJsonLines, recordToJson, toJsonLines } from '../../src/core/exportFormat';
+import { CaptureRecord } from '../../src/core/records';
+
+function sample(): CaptureRecord[] {
+  return [
+    { kind: 'message', seq: 0, ts: 1700000000123.5, session: 'spy-1', source: 'spy', endpoint: 'tcp://127.0.0.1:5556', direction: 'in', frames: [Buffer.from('10001 42'), randomBytes(1000), Buffer.alloc(0)], socketType: 'SUB' },
+    { kind: 'message', seq: 0, ts: 1700000000124, session: 'mon-1', source: 'monitor', endpoint: 'tcp://127.0.0.1:5562', direction: 'out', frames: [Buffer.from([0, 0x80, 1]), Buffer.alloc(0), Buffer.from('<img src=x onerror=alert(1)>')], envelopeFrames: 2, identity: Buffer.from([0, 0x80, 1]) },
+    { kind: 'message', seq: 0, ts: 1700000000125, session: 'tap-1', source: 'tap', endpoint: 'tcp://127.0.0.1:5555', direction: 'toTarget', frames: [randomBytes(64)], connection: 3, peerSocketType: 'REP', socketType: 'REQ', truncated: { 0: 1048576 } },
+    { kind: 'message', seq: 0, ts: 1700000000126, session: 'tap-1', source: 'tap', endpoint: 'tcp://127.0.0.1:5555', direction: 'fromTarget', frames: [Buffer.alloc(0)], connection: 3, encrypted: true, truncated: { 0: 77 } },
+    { kind: 'event', seq: 0, ts: 1700000000127, session: 'spy-1', source: 'spy', endpoint: 'tcp://127.0.0.1:5557', type: 'connect:retry', address: 'tcp://127.0.0.1:5557', interval: 100 },
+    { kind: 'event', seq: 0, ts: 1700000000128, source: 'spy', endpoint: 'tcp://127.0.0.1:5557', type: 'handshake:error:protocol', error: 'Mechanism mismatch', code: 'ERR_ZMTP_MECHANISM_MISMATCH' },
+    { kind: 'greeting', seq: 0, ts: 1700000000129, session: 'tap-1', source: 'tap', endpoint: 'tcp://127.0.0.1:5555', direction: 'toTarget', connection: 3, version: '3.1', mechanism: 'NULL', asServer: false },
+    { kind: 'command', seq: 0, ts: 1700000000130, session: 'tap-1', source: 'tap', endpoint: 'tcp://127.0.0.1:5555', direction: 'toTarget', connection: 3, name: 'READY', properties: { 'Socket-Type': Buffer.from('REQ'), Identity: Buffer.alloc(0), 'X-Bin': Buffer.from([255]) } },
+    { kind: 'command', seq: 0, ts: 1700000000131, session: 'tap-1', source: 'tap', endpoint: 'tcp://127.0.0.1:5555', direction: 'toTarget', connection: 3, name: 'SUBSCRIBE', topic: Buffer.from([0xff, 0x00]) },
+    { kind: 'connection', seq: 0, ts: 1700000000132, session: 'tap-1', source: 'tap', endpoint: 'tcp://127.0.0.1:5555', connection: 3, state: 'undecodable', peer: '127.0.0.1:40000', reason: 'not decoded: version 2.0' },
+  ];
+}
+
+describe('export format (JSON Lines)', () => {
+  it('round-trips every record kind byte-exact through a capture', () => {
+    const capture = new Capture();
+    for (const r of sample()) capture.append(r);
+    const text = toJsonLines(capture.records(), capture.stats());
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines.length, sample().length + 1, 'one line per record plus the summary');
+    const back = parseJsonLines(text);
+    assert.deepEqual(back.errors, []);
+    assert.equal(back.records.length, sample().length);
+    const original = [...capture.records()];
+    for (let i = 0; i < original.length; i++) {
+      assert.deepEqual(recordToJson(back.records[i]), recordToJson(original[i]));
+    }
+    const m = back.records[0];
+    assert.ok(m.kind === 'message' && Buffer.from(m.frames[1]).equals(Buffer.from((original[0] as { frames: Uint8Array[] }).frames[1])));
+    assert.equal(back.summary?.records, sample().length);
+  });
+
+  it('writes the documented shape', () => {
+    const [m] = sample();
+    const j = recordToJson({ ...m, seq: 7 });
+    assert.deepEqual(Object.keys(j), ['kind', 'ts', 'seq', 'session', 'source', 'endpoint', 'direction', 'frames', 'socketType']);
+    assert.equal((j.frames as string[])[0], Buffer.from('10001 42').toString('base64'));
+  });
+
+  it('says which line and which field is wrong, and keeps the good lines', () => {
+    const good = JSON.stringify(recordToJson(sample()[0]));
+    const text = [
+      good,
+      '{not json',
+      JSON.stringify({ kind: 'message', ts: 1, source: 'spy', endpoint: 'e', direction: 'in', frames: ['@@@'] }),
+      JSON.stringify({ kind: 'message', ts: 1, source: 'nope', endpoint: 'e', direction: 'in', frames: [] }),
+      JSON.stringify({ kind: 'weird', ts: 1 }),
+      '',
+      '[1,2]',
+      good,
+    ].join('\n');
+    const r = parseJsonLines(text);
+    assert.equal(r.records.length, 2);
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [2, 3, 4, 5, 7],
+    );
+    assert.match(r.errors[0].message, /not JSON/);
+    assert.match(r.errors[1].message, /'frames\[0\]' is not base64/);
+    assert.match(r.errors[2].message, /'source' must be one of spy, monitor, tap/);
+    assert.match(r.errors[3].message, /unknown record kind "weird"/);
+    assert.match(r.errors[4].message, /expected a JSON object/);
+  });
+});
