@@ -3,8 +3,12 @@
  * Exit codes: 0 ok, 2 bad arguments (with the error on stderr), 1 runtime failure.
  */
 import { libzmqVersion, productVersion } from '../core/version';
+import { UsageError } from './errors';
+import { subcommands } from './registry';
+// Subcommand modules register themselves in ./registry when imported (one line each).
+import './spy';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 const USAGE = `zmq-debug ${productVersion()} — see every frame of a running ZeroMQ topology
 
@@ -12,10 +16,6 @@ Usage:
   zmq-debug --version            print the tool's and libzmq's versions
   zmq-debug help                 this text
 `;
-
-type Subcommand = (args: string[]) => Promise<number>;
-/** Subcommands register here (spy, monitor, tap, examples, ...). */
-export const subcommands = new Map<string, { summary: string; run: Subcommand }>();
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return first === undefined ? 2 : 0;
   }
-  const sub = subcommands.get(first);
+  const sub = [...subcommands].find(([name]) => name.split(' ')[0] === first)?.[1];
   if (!sub) {
     process.stderr.write(`zmq-debug: unknown command '${first}'\n\n${usage()}`);
     return 2;
@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function usage(): string {
-  const lines = [...subcommands].map(([name, s]) => `  zmq-debug ${name.padEnd(20)} ${s.summary}`);
+  const lines = [...subcommands].map(([name, s]) => `  zmq-debug ${name}\n      ${s.summary}`);
   return USAGE + (lines.length ? lines.join('\n') + '\n' : '');
 }
 
