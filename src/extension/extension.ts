@@ -4,9 +4,20 @@
  * protocol logic lives in src/core.
  */
 import * as vscode from 'vscode';
+import { Capture } from '../core/capture';
+import { SessionManager } from '../core/sessionManager';
 import { productVersion } from '../core/version';
 
-export function activate(context: vscode.ExtensionContext) {
+export interface ExtensionApi {
+  capture: Capture;
+  sessions: SessionManager;
+}
+
+export function activate(context: vscode.ExtensionContext): ExtensionApi {
+  const capture = new Capture();
+  const sessions = new SessionManager(capture);
+  context.subscriptions.push(capture, sessions);
+
   const endpoints = new EndpointsTreeProvider();
   context.subscriptions.push(
     vscode.window.registerTreeDataProvider('zmqDebugger.endpoints', endpoints),
@@ -18,7 +29,7 @@ export function activate(context: vscode.ExtensionContext) {
       return text;
     }),
   );
-  return { endpoints };
+  return { capture, sessions };
 }
 
 export function deactivate() {
