@@ -11,6 +11,8 @@ import { productVersion } from '../core/version';
 export interface ExtensionApi {
   capture: Capture;
   sessions: SessionManager;
+  /** The Endpoints tree's data provider (tests read its items). */
+  endpoints: vscode.TreeDataProvider<unknown>;
 }
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
@@ -29,7 +31,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
       return text;
     }),
   );
-  return { capture, sessions };
+  return { capture, sessions, endpoints: endpoints as vscode.TreeDataProvider<unknown> };
 }
 
 export function deactivate() {
