@@ -88,7 +88,16 @@ async function main() {
     mkdirSync(join(serverData, 'data', scope), { recursive: true });
     writeFileSync(
       join(serverData, 'data', scope, 'settings.json'),
-      JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none' }, null, 2),
+      JSON.stringify(
+        {
+          'security.workspace.trust.enabled': false,
+          'workbench.startupEditor': 'none',
+          'extensions.autoCheckUpdates': false,
+          'git.openRepositoryInParentFolders': 'never',
+        },
+        null,
+        2,
+      ),
     );
   }
   mkdirSync(extensionsDir, { recursive: true });
