@@ -7,6 +7,7 @@ import { UsageError } from './errors';
 import { subcommands } from './registry';
 // Subcommand modules register themselves in ./registry when imported (one line each).
 import './spy';
+import './examples';
 
 export { UsageError };
 
