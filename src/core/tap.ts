@@ -1,0 +1,466 @@
+/**
+ * A decoding TCP tap: listens on a local port, relays every connection to the
+ * real endpoint and decodes both directions of ZMTP as the bytes pass. The user
+ * points one peer at the tap's port instead of the real one.
+ *
+ * Relay first, decode second: bytes are written to the other side unchanged and
+ * in order before the decoder sees them, so a decoding problem (garbage, ZMTP
+ * 1.0/2.0, a faulty sink) can never change, reorder or drop relayed bytes.
+ * Backpressure: a side whose peer does not drain is paused, nothing piles up.
+ */
+import * as net from 'node:net';
+import { parseHostPort } from './endpoint';
+import { Emitter, type Event } from './lifecycle';
+import type { CaptureRecord, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord } from './records';
+import type { CaptureSession, SessionState } from './session';
+import { ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderHandler, type ZmtpGreeting } from './zmtp/decoder';
+
+export interface ZmtpTapOptions {
+  /** Where the real endpoint listens: `host:port` or `tcp://host:port`. */
+  target: string;
+  /** Where the tap listens: `host:port`, `tcp://host:port` or a port. Default 127.0.0.1, port 0 (ephemeral). */
+  listen?: string;
+  /** Payload bytes kept per captured frame; longer frames are relayed whole, captured truncated. Default 64 KiB. */
+  maxCapturedFrameBytes?: number;
+  /** Session id, stamped on every record. Default "tap". */
+  id?: string;
+}
+
+interface HostPort {
+  host: string;
+  port: number;
+}
+
+export type TapRecordSink = (record: CaptureRecord) => void;
+
+export interface TapConnectionInfo {
+  connection: number;
+  /** The connecting peer's address (host:port). */
+  peer: string;
+  state: 'connecting' | 'open' | 'closed';
+  /** Socket-Type announced by the connecting peer (READY / PLAIN INITIATE). */
+  clientSocketType?: string;
+  /** Socket-Type announced by the target. */
+  targetSocketType?: string;
+  bytesToTarget: number;
+  bytesFromTarget: number;
+  messagesToTarget: number;
+  messagesFromTarget: number;
+  /** Bytes the tap holds for this connection right now (socket buffers in both directions): stays small under backpressure. */
+  bufferedBytes: number;
+  /** Why a direction could not be decoded (bytes are still relayed). */
+  undecodable?: string;
+  /** Why the connection closed, when it was an error. */
+  reason?: string;
+}
+
+/**
+ * The tap as a capture session (kind `tap`): `listen()` binds, every accepted
+ * connection is relayed to `target` and decoded, records go to `sink` (the
+ * capture's `append`). State: connecting (not bound yet) → listening → receiving
+ * while connections are open → stopped, or error when the port cannot be bound.
+ */
+export class ZmtpTap implements CaptureSession {
+  readonly kind = 'tap' as const;
+  readonly id: string;
+  /** The target as an endpoint (`tcp://host:port`), stamped on every record. */
+  readonly endpoint: string;
+  readonly endpoints: readonly string[];
+  private readonly server: net.Server;
+  private readonly target: HostPort;
+  private readonly listenAt: HostPort;
+  private readonly relays = new Map<number, Relay>();
+  private nextId = 1;
+  private disposed = false;
+  private boundPort = 0;
+  private currentState: SessionState = 'connecting';
+  private errorText: string | undefined;
+
+  private readonly changeEmitter = new Emitter<void>();
+  /** Fires when a connection opens, learns its socket types, becomes undecodable or closes. */
+  readonly onDidChangeConnections: Event<void> = this.changeEmitter.event;
+  private readonly stateEmitter = new Emitter<SessionState>();
+  readonly onDidChangeState: Event<SessionState> = this.stateEmitter.event;
+
+  constructor(
+    readonly options: ZmtpTapOptions,
+    readonly sink: TapRecordSink,
+  ) {
+    this.id = options.id ?? 'tap';
+    this.target = parseHostPort(options.target);
+    this.listenAt = parseListen(options.listen ?? '127.0.0.1:0');
+    this.endpoint = `tcp://${bracket(this.target.host)}:${this.target.port}`;
+    this.endpoints = [this.endpoint];
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+  }
+
+  get label(): string {
+    return `tap ${bracket(this.listenAt.host)}:${this.boundPort || this.listenAt.port} → ${this.endpoint}`;
+  }
+
+  get state(): SessionState {
+    return this.currentState;
+  }
+
+  get error(): string | undefined {
+    return this.errorText;
+  }
+
+  /** Starts listening; rejects with "port N in use" and the like (and the session goes to state error). */
+  listen(): Promise<HostPort> {
+    return new Promise((resolve, reject) => {
+      if (this.disposed) return reject(new Error('the tap is stopped'));
+      const onError = (err: NodeJS.ErrnoException) => {
+        this.server.off('listening', onListening);
+        const e = listenError(err, this.listenAt);
+        this.errorText = e.message;
+        this.setState('error');
+        reject(e);
+      };
+      const onListening = () => {
+        this.server.off('error', onError);
+        this.boundPort = (this.server.address() as net.AddressInfo).port;
+        this.server.on('error', (err) => {
+          this.errorText = `tap listening socket failed: ${err.message}`;
+          this.setState('error');
+        });
+        this.setState('listening');
+        resolve({ host: this.listenAt.host, port: this.boundPort });
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      this.server.listen(this.listenAt.port, this.listenAt.host);
+    });
+  }
+
+  /** The port the tap listens on (the ephemeral one when asked for port 0); 0 before listen(). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** `tcp://host:port` to point a peer at. */
+  get listenEndpoint(): string {
+    const h = this.listenAt.host === '0.0.0.0' ? '127.0.0.1' : this.listenAt.host;
+    return `tcp://${bracket(h)}:${this.boundPort}`;
+  }
+
+  get connections(): TapConnectionInfo[] {
+    return [...this.relays.values()].map((r) => r.info());
+  }
+
+  /** Closes the listening socket and every relayed connection (each gets a closed record). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.server.close();
+    for (const r of [...this.relays.values()]) r.close('tap stopped');
+    this.relays.clear();
+    this.setState('stopped');
+    this.changeEmitter.dispose();
+    this.stateEmitter.dispose();
+  }
+
+  /** Like dispose(), resolving once the listening socket is closed. */
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        this.dispose();
+        return resolve();
+      }
+      this.server.once('close', () => resolve());
+      this.dispose();
+    });
+  }
+
+  private setState(s: SessionState): void {
+    if (this.currentState === s || this.currentState === 'stopped') return;
+    if (this.currentState === 'error' && s !== 'stopped') return;
+    this.currentState = s;
+    this.stateEmitter.fire(s);
+  }
+
+  private accept(client: net.Socket): void {
+    if (this.disposed) {
+      client.destroy();
+      return;
+    }
+    const id = this.nextId++;
+    const relay = new Relay(this, id, client, this.target);
+    this.relays.set(id, relay);
+    relay.start();
+  }
+
+  /** @internal */
+  emit(record: CaptureRecord): void {
+    try {
+      this.sink(record);
+    } catch (err) {
+      // a faulty sink must not break the relay
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  /** @internal */
+  changed(): void {
+    if (this.disposed) return;
+    this.setState(this.relays.size > 0 ? 'receiving' : 'listening');
+    this.changeEmitter.fire();
+  }
+
+  /** @internal */
+  forget(id: number): void {
+    this.relays.delete(id);
+  }
+}
+
+/** Like parseHostPort, but port 0 (an ephemeral port) is allowed. */
+function parseListen(text: string): HostPort {
+  const m = /^(.*?)(\d+)$/.exec(text.trim());
+  if (m && Number(m[2]) === 0) return { ...parseHostPort(`${m[1]}1`), port: 0 };
+  return parseHostPort(text);
+}
+
+function bracket(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function listenError(err: NodeJS.ErrnoException, at: HostPort): Error {
+  if (err.code === 'EADDRINUSE') return new Error(`port ${at.port} in use`);
+  if (err.code === 'EACCES') return new Error(`no permission to listen on port ${at.port}`);
+  if (err.code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${at.host}: address not available`);
+  return new Error(`cannot listen on ${at.host}:${at.port}: ${err.message}`);
+}
+
+type TapDirection = 'toTarget' | 'fromTarget';
+
+/** One relayed connection: client ⇄ target, with a decoder per direction. */
+class Relay {
+  private readonly target: net.Socket;
+  private state: 'connecting' | 'open' | 'closed' = 'connecting';
+  /** Timestamp for the records decoded from the current chunk (one clock read per chunk). */
+  now = Date.now();
+  readonly toTarget: Side;
+  readonly fromTarget: Side;
+  private readonly peer: string;
+  private undecodable: string | undefined;
+  private reason: string | undefined;
+
+  constructor(
+    readonly tap: ZmtpTap,
+    readonly id: number,
+    private readonly client: net.Socket,
+    private readonly targetAt: HostPort,
+  ) {
+    this.peer = `${client.remoteAddress}:${client.remotePort}`;
+    this.toTarget = new Side(this, 'toTarget');
+    this.fromTarget = new Side(this, 'fromTarget');
+    this.target = new net.Socket({ allowHalfOpen: true });
+  }
+
+  start(): void {
+    const { client, target } = this;
+    client.pause(); // until the target accepts
+    client.setNoDelay(true);
+    this.emitConnection('open');
+    this.tap.changed();
+    target.setNoDelay(true);
+    target.once('connect', () => {
+      if (this.state === 'closed') return;
+      this.state = 'open';
+      this.tap.changed();
+      this.pipe(client, target, this.toTarget);
+      this.pipe(target, client, this.fromTarget);
+      client.resume();
+    });
+    const onError = (which: string) => (err: NodeJS.ErrnoException) => {
+      if (this.state === 'closed') return;
+      if (which === 'target' && this.state === 'connecting') {
+        const why = err.code === 'ECONNREFUSED' ? 'refused the connection' : `unreachable (${err.code ?? err.message})`;
+        this.close(`target ${this.targetAt.host}:${this.targetAt.port} ${why}`);
+      } else {
+        this.close(`${which} ${err.code ?? err.message}`);
+      }
+    };
+    client.on('error', onError('client'));
+    target.on('error', onError('target'));
+    client.on('close', () => this.sideClosed());
+    target.on('close', () => this.sideClosed());
+    target.connect(this.targetAt.port, this.targetAt.host);
+  }
+
+  /** Relays a → b unchanged with backpressure, then decodes a copy-free view of the same chunk. */
+  private pipe(a: net.Socket, b: net.Socket, side: Side): void {
+    a.on('data', (chunk: Buffer) => {
+      const ok = b.write(chunk);
+      side.bytes += chunk.length;
+      this.now = Date.now();
+      side.decoder.push(chunk);
+      if (!ok) a.pause();
+    });
+    b.on('drain', () => a.resume());
+    // half-close travels through: the peer's FIN becomes ours on the other side
+    a.on('end', () => b.end());
+  }
+
+  private sideClosed(): void {
+    if (this.client.destroyed && this.target.destroyed) this.close(undefined);
+    else if (this.client.destroyed && !this.target.destroyed) this.target.end();
+    else if (this.target.destroyed && !this.client.destroyed) this.client.end();
+  }
+
+  close(reason: string | undefined): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.reason = reason;
+    this.client.destroy();
+    this.target.destroy();
+    this.emitConnection('closed', reason);
+    this.tap.forget(this.id);
+    this.tap.changed();
+  }
+
+  markUndecodable(direction: TapDirection, reason: string): void {
+    const text = `${direction}: ${reason}`;
+    this.undecodable = this.undecodable ? `${this.undecodable}; ${text}` : text;
+    this.emitConnection('undecodable', text);
+    this.tap.changed();
+  }
+
+  private emitConnection(state: ConnectionRecord['state'], reason?: string): void {
+    const r: ConnectionRecord = {
+      seq: 0,
+      ts: Date.now(),
+      session: this.tap.id,
+      source: 'tap',
+      endpoint: this.tap.endpoint,
+      kind: 'connection',
+      connection: this.id,
+      state,
+      peer: this.peer,
+    };
+    if (reason !== undefined) r.reason = reason;
+    this.tap.emit(r);
+  }
+
+  info(): TapConnectionInfo {
+    const i: TapConnectionInfo = {
+      connection: this.id,
+      peer: this.peer,
+      state: this.state,
+      bytesToTarget: this.toTarget.bytes,
+      bytesFromTarget: this.fromTarget.bytes,
+      messagesToTarget: this.toTarget.decoder.messages,
+      messagesFromTarget: this.fromTarget.decoder.messages,
+      bufferedBytes:
+        this.client.writableLength + this.client.readableLength + this.target.writableLength + this.target.readableLength +
+        this.toTarget.decoder.bufferedBytes + this.fromTarget.decoder.bufferedBytes,
+    };
+    if (this.toTarget.decoder.socketType) i.clientSocketType = this.toTarget.decoder.socketType;
+    if (this.fromTarget.decoder.socketType) i.targetSocketType = this.fromTarget.decoder.socketType;
+    if (this.undecodable) i.undecodable = this.undecodable;
+    if (this.reason) i.reason = this.reason;
+    return i;
+  }
+}
+
+/**
+ * One direction of a relay: its decoder and the records it makes.
+ *
+ * Socket types on message records: `socketType` is always the connecting
+ * peer's type and `peerSocketType` the target's (the socket bound at
+ * `endpoint`), whatever the direction — the same meaning as for a spy, whose
+ * own connecting socket is `socketType` and whose endpoint's socket is
+ * `peerSocketType`. `direction` says who sent the message.
+ */
+class Side implements ZmtpDecoderHandler {
+  readonly decoder: ZmtpDecoder;
+  bytes = 0;
+  private readonly session: string;
+
+  constructor(
+    private readonly relay: Relay,
+    readonly direction: TapDirection,
+  ) {
+    this.session = relay.tap.id;
+    this.decoder = new ZmtpDecoder(this, { maxCapturedFrameBytes: relay.tap.options.maxCapturedFrameBytes });
+  }
+
+  greeting(g: ZmtpGreeting): void {
+    const r: GreetingRecord = {
+      seq: 0,
+      ts: this.relay.now,
+      session: this.session,
+      source: 'tap',
+      endpoint: this.relay.tap.endpoint,
+      kind: 'greeting',
+      direction: this.direction,
+      connection: this.relay.id,
+      version: g.version,
+      mechanism: g.mechanism,
+      asServer: g.asServer,
+    };
+    this.relay.tap.emit(r);
+  }
+
+  command(c: ZmtpCommand): void {
+    const r: CommandRecord = {
+      seq: 0,
+      ts: this.relay.now,
+      session: this.session,
+      source: 'tap',
+      endpoint: this.relay.tap.endpoint,
+      kind: 'command',
+      direction: this.direction,
+      connection: this.relay.id,
+      name: c.name,
+    };
+    if (c.properties) r.properties = c.properties;
+    if (c.topic) r.topic = c.topic;
+    if (c.detail !== undefined) r.detail = c.detail;
+    this.relay.tap.emit(r);
+    if (c.name === 'READY' || c.name === 'INITIATE') this.relay.tap.changed();
+  }
+
+  message(frames: Uint8Array[], truncated: Record<number, number> | undefined, encrypted: boolean): void {
+    const relay = this.relay;
+    const clientType = relay.toTarget.decoder.socketType;
+    const targetType = relay.fromTarget.decoder.socketType;
+    const r: CapturedMessage = {
+      seq: 0,
+      ts: relay.now,
+      session: this.session,
+      source: 'tap',
+      endpoint: relay.tap.endpoint,
+      kind: 'message',
+      direction: this.direction,
+      frames,
+      connection: relay.id,
+    };
+    if (truncated) r.truncated = truncated;
+    if (clientType) r.socketType = clientType;
+    if (targetType) r.peerSocketType = targetType;
+    const identity = relay.toTarget.decoder.identity;
+    if (identity) r.identity = identity;
+    if (encrypted) r.encrypted = true;
+    else if (isReqRep(clientType) || isReqRep(targetType)) {
+      // on the wire REQ/REP messages carry their envelope up to an empty delimiter
+      for (let i = 0; i < frames.length - 1; i++) {
+        if (frames[i].length === 0 && truncated?.[i] === undefined) {
+          r.envelopeFrames = i + 1;
+          break;
+        }
+      }
+    }
+    relay.tap.emit(r);
+  }
+
+  undecodable(reason: string): void {
+    this.relay.markUndecodable(this.direction, reason);
+  }
+}
+
+function isReqRep(t: string | undefined): boolean {
+  return t === 'REQ' || t === 'REP';
+}

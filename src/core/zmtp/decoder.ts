@@ -1,0 +1,431 @@
+/**
+ * Streaming decoder for ONE direction of a ZMTP 3.x connection (23/ZMTP, 37/ZMTP,
+ * 24/ZMTP-PLAIN, 26/CurveZMQ). Push the bytes as they pass; greetings, commands
+ * and multipart messages come out through a handler.
+ *
+ * It never throws on what it is fed: anything it cannot follow moves it to the
+ * `undecodable` state with a reason, after which it only counts bytes. Memory is
+ * bounded: a frame header (at most 9 bytes) plus, per frame, at most
+ * `maxCapturedFrameBytes` of payload (commands: `maxCommandBytes`); the rest of a
+ * frame is counted, not stored, however large its declared size.
+ */
+import { parseCommand, type ZmtpCommand } from './commands';
+
+export type { ZmtpCommand } from './commands';
+
+export interface ZmtpGreeting {
+  /** "3.0", "3.1", ... */
+  version: string;
+  major: number;
+  minor: number;
+  /** NULL, PLAIN, CURVE, GSSAPI or whatever the peer announced. */
+  mechanism: string;
+  asServer: boolean;
+}
+
+export interface ZmtpDecoderHandler {
+  greeting(g: ZmtpGreeting): void;
+  command(c: ZmtpCommand): void;
+  /**
+   * A complete multipart message. `truncated` maps frame index → original size
+   * for frames cut to the capture limit. Encrypted (CURVE) frames are empty with
+   * their plaintext size in `truncated`.
+   */
+  message(frames: Uint8Array[], truncated: Record<number, number> | undefined, encrypted: boolean): void;
+  undecodable(reason: string): void;
+}
+
+export interface ZmtpDecoderOptions {
+  /** Payload bytes kept per message frame; the rest is counted. Default 64 KiB. */
+  maxCapturedFrameBytes?: number;
+  /** Bytes kept per command frame (READY metadata, ERROR, ...). Default 64 KiB. */
+  maxCommandBytes?: number;
+  /** Payload bytes kept per multipart message; later frames are kept empty with their size. Default 4 MiB. */
+  maxCapturedMessageBytes?: number;
+  /**
+   * A message with more frames than this is handed out in parts of this many
+   * frames, so that an endless run of MORE frames cannot grow memory. Default 10,000.
+   */
+  maxFramesPerMessage?: number;
+}
+
+const enum State {
+  Greeting,
+  Header,
+  Body,
+  Undecodable,
+}
+
+const FLAG_MORE = 0x01;
+const FLAG_LONG = 0x02;
+const FLAG_COMMAND = 0x04;
+const GREETING_SIZE = 64;
+/** CURVE MESSAGE body: "\x07MESSAGE" (8) + short nonce (8) + MAC (16) + flags (1) precede the payload. */
+const CURVE_MESSAGE_OVERHEAD = 33;
+const EMPTY = new Uint8Array(0);
+
+export class ZmtpDecoder {
+  private state = State.Greeting;
+  private readonly greetingBuf = new Uint8Array(GREETING_SIZE);
+  private greetingLen = 0;
+  private readonly hdr = new Uint8Array(9);
+  private hdrLen = 0;
+
+  // current frame
+  private flags = 0;
+  private remaining = 0;
+  private frameSize = 0;
+  private capture = 0;
+  private cur: Uint8Array = EMPTY;
+  private curLen = 0;
+
+  // current multipart message
+  private frames: Uint8Array[] = [];
+  private truncated: Record<number, number> | undefined;
+  private encrypted = false;
+  private messageBytes = 0;
+
+  private readonly maxFrame: number;
+  private readonly maxCommand: number;
+  private readonly maxMessage: number;
+  private readonly maxFrames: number;
+
+  private curve = false;
+  private plain = false;
+  private _greeting: ZmtpGreeting | undefined;
+  private _socketType: string | undefined;
+  private _identity: Uint8Array | undefined;
+  private _reason: string | undefined;
+
+  /** Counters: bytes pushed, frames, messages and commands decoded. */
+  bytes = 0;
+  framesDecoded = 0;
+  messages = 0;
+  commands = 0;
+
+  constructor(
+    private readonly handler: ZmtpDecoderHandler,
+    options: ZmtpDecoderOptions = {},
+  ) {
+    this.maxFrame = clampLimit(options.maxCapturedFrameBytes, 64 * 1024);
+    this.maxCommand = Math.max(300, clampLimit(options.maxCommandBytes, 64 * 1024)); // room for any command name
+    this.maxMessage = clampLimit(options.maxCapturedMessageBytes, 4 * 1024 * 1024);
+    this.maxFrames = Math.max(1, clampLimit(options.maxFramesPerMessage, 10_000));
+  }
+
+  get greeting(): ZmtpGreeting | undefined {
+    return this._greeting;
+  }
+  /** The Socket-Type this side announced in READY (or PLAIN INITIATE). */
+  get socketType(): string | undefined {
+    return this._socketType;
+  }
+  /** The Identity this side announced, when not empty. */
+  get identity(): Uint8Array | undefined {
+    return this._identity;
+  }
+  get isUndecodable(): boolean {
+    return this.state === State.Undecodable;
+  }
+  get reason(): string | undefined {
+    return this._reason;
+  }
+  /** Bytes held for the frame being decoded (header + captured payload + pending message). For tests of the memory bound. */
+  get bufferedBytes(): number {
+    return this.hdrLen + this.curLen + this.messageBytes;
+  }
+
+  push(chunk: Uint8Array): void {
+    const end = chunk.length;
+    this.bytes += end;
+    let pos = 0;
+    while (pos < end) {
+      switch (this.state) {
+        case State.Undecodable:
+          return;
+        case State.Greeting:
+          pos = this.pushGreeting(chunk, pos, end);
+          break;
+        case State.Header: {
+          let flags: number;
+          let size: number;
+          if (this.hdrLen === 0 && end - pos >= 2 && (chunk[pos] & FLAG_LONG) === 0) {
+            // fast path: a short header entirely in this chunk
+            flags = chunk[pos];
+            size = chunk[pos + 1];
+            pos += 2;
+          } else {
+            // slow path: gather the header byte by byte (at most 9)
+            const hdr = this.hdr;
+            if (this.hdrLen === 0) hdr[this.hdrLen++] = chunk[pos++];
+            const need = hdr[0] & FLAG_LONG ? 9 : 2;
+            while (this.hdrLen < need && pos < end) hdr[this.hdrLen++] = chunk[pos++];
+            if (this.hdrLen < need) return;
+            this.hdrLen = 0;
+            flags = hdr[0];
+            if (need === 2) size = hdr[1];
+            else {
+              const high = ((hdr[1] << 24) | (hdr[2] << 16) | (hdr[3] << 8) | hdr[4]) >>> 0;
+              const low = ((hdr[5] << 24) | (hdr[6] << 16) | (hdr[7] << 8) | hdr[8]) >>> 0;
+              if (high > 0x1fffff) {
+                this.fail(`frame size ${high.toString(16)}${low.toString(16).padStart(8, '0')} (hex) is beyond any real frame`);
+                return;
+              }
+              size = high * 4294967296 + low;
+            }
+          }
+          if (!this.beginFrame(flags, size)) return;
+          if (size === 0) {
+            this.endFrame();
+            break;
+          }
+          // fast path: the whole body is in this chunk
+          if (end - pos >= size) {
+            const n = this.capture;
+            if (n > 0) copyInto(this.cur, 0, chunk, pos, n);
+            this.curLen = n;
+            pos += size;
+            this.remaining = 0;
+            this.endFrame();
+          }
+          break;
+        }
+        case State.Body: {
+          const avail = end - pos;
+          const take = avail < this.remaining ? avail : this.remaining;
+          const room = this.capture - this.curLen;
+          if (room > 0) {
+            const n = take < room ? take : room;
+            copyInto(this.cur, this.curLen, chunk, pos, n);
+            this.curLen += n;
+          }
+          pos += take;
+          this.remaining -= take;
+          if (this.remaining === 0) this.endFrame();
+          break;
+        }
+      }
+    }
+  }
+
+  private pushGreeting(chunk: Uint8Array, pos: number, end: number): number {
+    const g = this.greetingBuf;
+    const before = this.greetingLen;
+    const n = Math.min(GREETING_SIZE - before, end - pos);
+    g.set(chunk.subarray(pos, pos + n), before);
+    this.greetingLen = before + n;
+    const have = this.greetingLen;
+    // Decide as early as the bytes allow: libzmq sends the first 11 bytes and
+    // waits for the peer's before sending the rest.
+    if (g[0] !== 0xff) {
+      if (have < 2) return pos + n;
+      // ZMTP 1.0 starts with an identity frame: length (≥1, includes flags) then flags 0/1.
+      if (g[0] >= 1 && (g[1] & 0xfe) === 0) this.fail('not decoded: version 1.0');
+      else this.fail(`not ZMTP: stream starts with ${hex(g, Math.min(have, 8))}`);
+      return end;
+    }
+    if (have < 10) return pos + n;
+    if ((g[9] & 1) === 0) {
+      this.fail('not decoded: version 1.0');
+      return end;
+    }
+    if (have < 11) return pos + n;
+    const major = g[10];
+    if (major < 3) {
+      this.fail(`not decoded: version ${major === 0 ? '1.0' : major === 1 ? '2.0' : `${major}.x`}`);
+      return end;
+    }
+    if (have < GREETING_SIZE) return pos + n;
+    const minor = g[11];
+    let mechanism = '';
+    let i = 12;
+    for (; i < 32 && g[i] !== 0; i++) {
+      const c = g[i];
+      // 23/ZMTP: uppercase letters, digits, hyphen, underscore, dot, plus, slash
+      if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2e || c === 0x2b || c === 0x2f)) {
+        this.fail(`not ZMTP: bad mechanism name in greeting (${hex(g.subarray(12, 32), 20)})`);
+        return end;
+      }
+      mechanism += String.fromCharCode(c);
+    }
+    for (; i < 32; i++) {
+      if (g[i] !== 0) {
+        this.fail(`not ZMTP: bad mechanism name in greeting (${hex(g.subarray(12, 32), 20)})`);
+        return end;
+      }
+    }
+    if (mechanism === '') {
+      this.fail('not ZMTP: empty mechanism in greeting');
+      return end;
+    }
+    this.curve = mechanism === 'CURVE';
+    this.plain = mechanism === 'PLAIN';
+    this._greeting = { version: `${major}.${minor}`, major, minor, mechanism, asServer: g[32] !== 0 };
+    this.state = State.Header;
+    this.handler.greeting(this._greeting);
+    return pos + n;
+  }
+
+  /** Sets up the next frame; false when the header is invalid (the decoder is then undecodable). */
+  private beginFrame(flags: number, size: number): boolean {
+    if (flags & 0xf8) {
+      this.fail(`reserved flag bits set in frame header (flags 0x${flags.toString(16).padStart(2, '0')})`);
+      return false;
+    }
+    const command = (flags & FLAG_COMMAND) !== 0;
+    if (command && flags & FLAG_MORE) {
+      this.fail('command frame with the MORE flag');
+      return false;
+    }
+    let limit: number;
+    if (command) limit = this.curve ? Math.max(this.maxCommand, 16) : this.maxCommand;
+    else {
+      const left = this.maxMessage - this.messageBytes;
+      limit = this.maxFrame < left ? this.maxFrame : left > 0 ? left : 0;
+      // CURVE message frames are recognized by their first 8 bytes
+      if (this.curve && limit < 8) limit = 8;
+    }
+    this.flags = flags;
+    this.frameSize = size;
+    this.remaining = size;
+    this.capture = size < limit ? size : limit;
+    this.cur = this.capture > 0 ? Buffer.allocUnsafe(this.capture) : EMPTY;
+    this.curLen = 0;
+    this.state = State.Body;
+    this.framesDecoded++;
+    return true;
+  }
+
+  private endFrame(): void {
+    this.state = State.Header;
+    const body = this.cur;
+    const len = this.curLen;
+    this.cur = EMPTY;
+    this.curLen = 0;
+    if (this.flags & FLAG_COMMAND) {
+      this.onCommandFrame(body, len);
+      return;
+    }
+    if (this.curve && isCurveMessage(body, len)) {
+      this.addFrame(EMPTY, Math.max(0, this.frameSize - CURVE_MESSAGE_OVERHEAD), true);
+    } else {
+      const keep = len > this.maxFrame ? this.maxFrame : len;
+      this.addFrame(keep < body.length ? body.subarray(0, keep) : body, this.frameSize, false);
+    }
+    if ((this.flags & FLAG_MORE) === 0) this.emitMessage();
+    else if (this.frames.length >= this.maxFrames) this.emitMessage();
+  }
+
+  private addFrame(frame: Uint8Array, size: number, encrypted: boolean): void {
+    const i = this.frames.length;
+    this.frames.push(frame);
+    if (size !== frame.length) (this.truncated ??= {})[i] = size;
+    if (encrypted) this.encrypted = true;
+    this.messageBytes += frame.length;
+  }
+
+  private emitMessage(): void {
+    const frames = this.frames;
+    const truncated = this.truncated;
+    const encrypted = this.encrypted;
+    this.frames = [];
+    this.truncated = undefined;
+    this.encrypted = false;
+    this.messageBytes = 0;
+    // 3.0-style subscriptions: a one-frame message from SUB/XSUB starting with 1 (subscribe) or 0 (cancel)
+    if (frames.length === 1 && !encrypted && frames[0].length > 0 && (frames[0][0] <= 1) && isSubscriber(this._socketType)) {
+      const f = frames[0];
+      const cut = truncated?.[0];
+      this.commands++;
+      this.handler.command({
+        name: f[0] === 1 ? 'SUBSCRIBE' : 'CANCEL',
+        topic: f.subarray(1),
+        detail: cut === undefined ? '3.0 message form' : `3.0 message form, topic truncated (${cut - 1} B)`,
+        size: cut ?? f.length,
+      });
+      return;
+    }
+    this.messages++;
+    this.handler.message(frames, truncated, encrypted);
+  }
+
+  private onCommandFrame(body: Uint8Array, len: number): void {
+    if (this.frameSize < 1 || 1 + body[0] > this.frameSize) {
+      this.fail(`malformed command frame (${this.frameSize} B)`);
+      return;
+    }
+    const parsed = parseCommand(body.subarray(0, len), this.frameSize, this.curve, this.plain);
+    // the command keeps its own copies; wipe the body so that no secret (PLAIN
+    // password, CURVE boxes) lingers in a pooled buffer another record may share
+    body.fill(0);
+    if (typeof parsed === 'string') {
+      this.fail(parsed);
+      return;
+    }
+    if (parsed.encryptedMessage) {
+      // a CURVE MESSAGE sent as a command frame: its MORE flag is inside the box
+      this.addFrame(EMPTY, Math.max(0, this.frameSize - CURVE_MESSAGE_OVERHEAD), true);
+      this.emitMessage();
+      return;
+    }
+    const c = parsed.command;
+    if ((c.name === 'READY' || c.name === 'INITIATE') && c.properties) {
+      for (const key of Object.keys(c.properties)) {
+        const k = key.toLowerCase();
+        if (k === 'socket-type') this._socketType = latin1(c.properties[key]);
+        else if (k === 'identity' && c.properties[key].length > 0) this._identity = c.properties[key];
+      }
+    }
+    this.commands++;
+    this.handler.command(c);
+  }
+
+  private fail(reason: string): void {
+    if (this.state === State.Undecodable) return;
+    this.state = State.Undecodable;
+    this._reason = reason;
+    this.cur = EMPTY;
+    this.curLen = 0;
+    this.hdrLen = 0;
+    this.frames = [];
+    this.truncated = undefined;
+    this.messageBytes = 0;
+    this.handler.undecodable(reason);
+  }
+}
+
+function clampLimit(v: number | undefined, dflt: number): number {
+  if (v === undefined || !Number.isFinite(v)) return dflt;
+  return Math.max(0, Math.floor(v));
+}
+
+function copyInto(dst: Uint8Array, at: number, src: Uint8Array, from: number, n: number): void {
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) dst[at + i] = src[from + i];
+  } else {
+    dst.set(src.subarray(from, from + n), at);
+  }
+}
+
+function isCurveMessage(b: Uint8Array, len: number): boolean {
+  // "\x07MESSAGE"
+  return (
+    len >= 8 && b[0] === 7 && b[1] === 0x4d && b[2] === 0x45 && b[3] === 0x53 && b[4] === 0x53 && b[5] === 0x41 && b[6] === 0x47 && b[7] === 0x45
+  );
+}
+
+function isSubscriber(t: string | undefined): boolean {
+  return t === 'SUB' || t === 'XSUB';
+}
+
+export function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+export function hex(b: Uint8Array, n: number): string {
+  let s = '';
+  for (let i = 0; i < n && i < b.length; i++) s += (i ? ' ' : '') + b[i].toString(16).padStart(2, '0');
+  return s;
+}
