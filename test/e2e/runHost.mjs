@@ -199,7 +199,7 @@ async function main() {
     });
     const page = browser.pages()[0] ?? (await browser.newPage());
     // offline noise (no gallery, no service worker, no web manifest) is not worth showing
-    const noise = /status of 404|Manifest fetch|ServiceWorker|ERR_NAME_NOT_RESOLVED|ENOTFOUND|fetching the script/;
+    const noise = /status of 404|Manifest fetch|ServiceWorker|ERR_NAME_NOT_RESOLVED|ENOTFOUND|fetching the script|test\(s\) failed/;
     page.on('console', (msg) => {
       if (msg.type() === 'error' && !noise.test(msg.text())) browserErrors.push(msg.text());
     });
@@ -207,9 +207,15 @@ async function main() {
     await page.goto(url, { timeout: Math.max(1000, deadline - Date.now()) });
     say(`workbench opened; running ${TESTS.slice(ROOT.length + 1)} in the extension host`);
 
+    let hostExitedAt = 0;
     while (!existsSync(resultsFile) && !overdue()) {
       flushLog();
       if (server.exitCode !== null) throw new Error(`VS Code server exited early with ${server.exitCode}`);
+      // an extension host that dies without reporting (crash, process.exit) fails the run at once
+      if (!hostExitedAt && serverOutput.join('').includes('Extension Host Process exited')) hostExitedAt = Date.now();
+      if (hostExitedAt && Date.now() - hostExitedAt > 2000) {
+        throw new Error('the extension host exited without reporting results (see the server output below)');
+      }
       await sleep(200);
     }
     flushLog();
