@@ -1,0 +1,212 @@
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DiscoveredEndpoint, discoveryLanguage, findEndpointsInText, maskComments } from '../../src/core/discovery';
+
+/** The seed programs (ported to Python 3) and hand-written programs in other languages, also the e2e workspace. */
+const SEEDS = join(__dirname, '..', 'e2e', 'workspace', 'seeds');
+
+/** One expected hit: editor line (1-based, as in the fixture file), role, endpoint, socket type, variable. */
+type Row = [line: number, role: 'bind' | 'connect', endpoint: string, socketType: string | undefined, variable: string, monitor?: 'monitor'];
+
+function rows(hits: DiscoveredEndpoint[]): Row[] {
+  return hits.map((h) => {
+    const row: Row = [h.line + 1, h.role, h.endpoint, h.socketType, h.variable ?? ''];
+    if (h.monitor) row.push('monitor');
+    return row;
+  });
+}
+
+function scanFile(name: string): DiscoveredEndpoint[] {
+  return findEndpointsInText(readFileSync(join(SEEDS, name), 'utf8'), name);
+}
+
+const EXPECTED: Record<string, Row[]> = {
+  'push_client.py': [[8, 'bind', 'tcp://*:5559', 'PUSH', 'sender']],
+  'pull_server.py': [[9, 'connect', 'tcp://localhost:5559', 'PULL', 'receiver']],
+  // "tcp://*:%s" % port with port = "5556" above
+  'pairserver.py': [[10, 'bind', 'tcp://*:5556', 'PAIR', 'socket']],
+  'pairclient.py': [[10, 'connect', 'tcp://localhost:5556', 'PAIR', 'socket']],
+  // port = sys.argv[1] is skipped: the literal default is what the code shows
+  'reqrep_server.py': [[14, 'bind', 'tcp://*:5556', 'REP', 'socket']],
+  // port1 only ever comes from sys.argv: that connect is not reported
+  'reqrep_client.py': [[18, 'connect', 'tcp://localhost:5556', 'REQ', 'socket']],
+  'pubsub_server.py': [[14, 'bind', 'tcp://*:5556', 'PUB', 'socket']],
+  // % formatting and an f-string with a numeric literal
+  'pubsub_client.py': [
+    [18, 'connect', 'tcp://localhost:5556', 'SUB', 'socket'],
+    [19, 'connect', 'tcp://localhost:5557', 'SUB', 'socket'],
+  ],
+  'pipeline.py': [
+    [11, 'bind', 'tcp://127.0.0.1:5557', 'PUSH', 'zmq_socket'],
+    [24, 'connect', 'tcp://127.0.0.1:5557', 'PULL', 'consumer_receiver'],
+    [27, 'connect', 'tcp://127.0.0.1:5558', 'PUSH', 'consumer_sender'],
+    [40, 'bind', 'tcp://127.0.0.1:5558', 'PULL', 'results_receiver'],
+  ],
+  // pyzmq 2 names: XREP is ROUTER, XREQ is DEALER
+  'queue_device.py': [
+    [10, 'bind', 'tcp://*:5559', 'ROUTER', 'frontend'],
+    [13, 'bind', 'tcp://*:5560', 'DEALER', 'backend'],
+  ],
+  // default arguments: def server(port="5556"), and "...{}".format(backup_port)
+  'multiprocess_reqrep.py': [
+    [11, 'bind', 'tcp://*:5556', 'REP', 'socket'],
+    [25, 'connect', 'tcp://localhost:5557', 'REQ', 'socket'],
+  ],
+  // ProcessDevice(zmq.STREAMER, zmq.PULL, zmq.PUSH): bind_in is the PULL side, bind_out the PUSH side
+  'streamer_device.py': [
+    [12, 'bind', 'tcp://127.0.0.1:5559', 'PULL', 'streamerdevice'],
+    [13, 'bind', 'tcp://127.0.0.1:5560', 'PUSH', 'streamerdevice'],
+    [22, 'connect', 'tcp://127.0.0.1:5559', 'PUSH', 'socket'],
+    [30, 'connect', 'tcp://127.0.0.1:5560', 'PULL', 'socket'],
+  ],
+  // MonitoredQueue(zmq.XREP, zmq.XREQ, zmq.PUB, ...): bind_mon is the monitor PUB
+  'monitored_queue.py': [
+    [21, 'bind', 'tcp://127.0.0.1:5559', 'ROUTER', 'monitoringdevice'],
+    [22, 'bind', 'tcp://127.0.0.1:5560', 'DEALER', 'monitoringdevice'],
+    [23, 'bind', 'tcp://127.0.0.1:5562', 'PUB', 'monitoringdevice', 'monitor'],
+    [35, 'connect', 'tcp://127.0.0.1:5560', 'REP', 'socket'],
+    [48, 'connect', 'tcp://127.0.0.1:5562', 'SUB', 'socket'],
+  ],
+  // docstrings, comments, prints, plain strings, stdlib sockets, a free function named connect, input()
+  'not_endpoints.py': [],
+  // template literal with a constant; a commented-out bind
+  'publisher.js': [[8, 'bind', 'tcp://127.0.0.1:5556', 'PUB', 'sock']],
+  // zmq.socket('sub') and 'tcp://' + host + ':' + PORT; a bind in a block comment is ignored
+  'subscriber.js': [[9, 'connect', 'tcp://localhost:5556', 'SUB', 'sock']],
+  // process.env.X ?? 'literal', and a typed constant
+  'worker.ts': [
+    [9, 'connect', 'tcp://127.0.0.1:5557', 'PULL', 'receiver'],
+    [11, 'connect', 'tcp://127.0.0.1:5558', 'PUSH', 'sender'],
+  ],
+  // zmq_socket(ctx, ZMQ_PUB) + zmq_bind(s, "..."); snprintf into a buffer with a #define
+  'wuserver.c': [
+    [14, 'bind', 'tcp://*:5556', 'PUB', 'publisher'],
+    [21, 'bind', 'tcp://*:5562', 'REP', 'syncservice'],
+  ],
+  // cppzmq: socket_t s(ctx, zmq::socket_type::sub), std::string concatenation, ZMQ_REQ
+  'wuclient.cpp': [
+    [11, 'connect', 'tcp://localhost:5556', 'SUB', 'subscriber'],
+    [15, 'connect', 'tcp://localhost:5562', 'REQ', 'sync'],
+  ],
+  // pebbe/zmq4: NewSocket(zmq.REP), fmt.Sprintf with a const, a raw string
+  'hwserver.go': [
+    [16, 'bind', 'tcp://*:5555', 'REP', 'responder'],
+    [19, 'bind', 'tcp://*:5563', 'PUB', 'publisher'],
+  ],
+  // JeroMQ: createSocket(SocketType.PUB), "..." + PORT, String.format
+  'Psenvpub.java': [
+    [14, 'bind', 'tcp://*:5563', 'PUB', 'publisher'],
+    [17, 'bind', 'tcp://*:5564', 'PULL', 'collector'],
+  ],
+  // NetMQ: "@" binds and ">" connects in constructors, $"..." interpolation, @"..." verbatim
+  'Program.cs': [
+    [12, 'bind', 'tcp://*:5565', 'PUB', 'pubSocket'],
+    [14, 'connect', 'tcp://localhost:5567', 'DEALER', 'dealer'],
+    [16, 'connect', 'tcp://localhost:5566', 'SUB', 'subSocket'],
+    [19, 'bind', 'tcp://*:5568', 'ROUTER', 'verbatim'],
+  ],
+};
+
+describe('discovery', () => {
+  it('covers every fixture file', () => {
+    assert.deepEqual(readdirSync(SEEDS).sort(), Object.keys(EXPECTED).sort());
+  });
+
+  for (const [file, expected] of Object.entries(EXPECTED)) {
+    it(`finds exactly the endpoints of ${file}`, () => {
+      assert.deepEqual(rows(scanFile(file)), expected);
+    });
+  }
+
+  it('reports the position of the call and where it ends, and the address that observes it', () => {
+    const [hit] = scanFile('pairserver.py');
+    const line = readFileSync(join(SEEDS, 'pairserver.py'), 'utf8').split('\n')[hit.line];
+    assert.equal(line.slice(hit.column), 'bind("tcp://*:%s" % port)');
+    assert.equal(hit.endLine, hit.line);
+    assert.equal(hit.endColumn, line.length);
+    assert.equal(hit.address, 'tcp://127.0.0.1:5556');
+    // binder and connector meet at the same address
+    assert.equal(scanFile('pairclient.py')[0].address, 'tcp://127.0.0.1:5556');
+  });
+
+  it('handles .format with names, os.environ defaults, `or`, concatenated literals and multi-line calls', () => {
+    const text = [
+      'import os, zmq',
+      'ctx = zmq.Context()',
+      'pub = ctx.socket(zmq.PUB)',
+      'pub.bind("tcp://{host}:{port}".format(host="*", port=6001))',
+      'sub = ctx.socket(zmq.SUB)',
+      'sub.connect(os.environ.get("FEED", "tcp://127.0.0.1:6002"))',
+      'EP = os.getenv("X") or "tcp://127.0.0.1:6003"',
+      'sub.connect(EP)',
+      'sub.connect(',
+      '    "tcp://127.0.0.1:"',
+      '    "6004")',
+      'sub.connect("tcp://%s:%d" % ("localhost", 6005))',
+      'sub.connect("ipc:///tmp/feed.ipc")',
+      'sub.connect("inproc://workers")',
+    ].join('\n');
+    const hits = findEndpointsInText(text, 'python');
+    assert.deepEqual(
+      hits.map((h) => [h.line, h.endpoint, h.address]),
+      [
+        [3, 'tcp://*:6001', 'tcp://127.0.0.1:6001'],
+        [5, 'tcp://127.0.0.1:6002', 'tcp://127.0.0.1:6002'],
+        [7, 'tcp://127.0.0.1:6003', 'tcp://127.0.0.1:6003'],
+        [8, 'tcp://127.0.0.1:6004', 'tcp://127.0.0.1:6004'],
+        [11, 'tcp://localhost:6005', 'tcp://127.0.0.1:6005'],
+        [12, 'ipc:///tmp/feed.ipc', 'ipc:///tmp/feed.ipc'],
+        [13, 'inproc://workers', undefined],
+      ],
+    );
+    assert.equal(hits[3].endLine, 10, 'a call spanning lines ends on its last line');
+  });
+
+  it('skips what it cannot resolve instead of guessing', () => {
+    const text = [
+      'const zmq = require("zeromq");',
+      'const sock = new zmq.Request();',
+      'sock.connect(`tcp://127.0.0.1:${process.argv[2]}`);',
+      'sock.connect("tcp://127.0.0.1:" + port);', // port never assigned
+      'sock.connect("tcp://host-without-port");', // not a valid endpoint
+      'sock.connect("ws://127.0.0.1:8080");', // unsupported transport
+      'sock.connect(someUrl());',
+      'const text = "sock.connect(\'tcp://127.0.0.1:7000\')";', // inside a string
+    ].join('\n');
+    assert.deepEqual(findEndpointsInText(text, 'javascript'), []);
+  });
+
+  it('masks comments but keeps strings that contain comment markers', () => {
+    const js = 'a.bind("tcp://*:1"); // b.bind("tcp://*:2")\n/* c.bind("tcp://*:3") */ x';
+    const masked = maskComments(js, 'javascript');
+    assert.equal(masked.length, js.length);
+    assert.ok(masked.includes('"tcp://*:1"'));
+    assert.ok(!masked.includes('tcp://*:2') && !masked.includes('tcp://*:3'));
+    assert.deepEqual(findEndpointsInText(js, 'javascript').map((h) => h.endpoint), ['tcp://*:1']);
+    const py = 's.bind("tcp://*:1")  # s.bind("tcp://*:2")\n"""\ns.bind("tcp://*:3")\n"""\n';
+    assert.deepEqual(findEndpointsInText(py, 'python').map((h) => h.endpoint), ['tcp://*:1']);
+  });
+
+  it('knows languages by VS Code id, file name and extension, and ignores others', () => {
+    assert.equal(discoveryLanguage('python'), 'python');
+    assert.equal(discoveryLanguage('/x/y/server.PY'), 'python');
+    assert.equal(discoveryLanguage('typescriptreact'), 'typescript');
+    assert.equal(discoveryLanguage('hpp'), 'cpp');
+    assert.equal(discoveryLanguage('Program.cs'), 'csharp');
+    assert.equal(discoveryLanguage('README.md'), undefined);
+    assert.deepEqual(findEndpointsInText('s.bind("tcp://*:5556")', 'markdown'), []);
+  });
+
+  it('scans a large file quickly and never throws on garbage', () => {
+    const program = readFileSync(join(SEEDS, 'monitored_queue.py'), 'utf8');
+    const big = Array.from({ length: 100 }, () => program).join('\n'); // ~6,800 lines
+    const started = performance.now();
+    const hits = findEndpointsInText(big, 'python');
+    const ms = performance.now() - started;
+    assert.equal(hits.length, 500);
+    assert.ok(ms < 3000, `took ${ms.toFixed(0)} ms`);
+    const garbage = '((("\\\nbind(\'tcp://*:%s\' % (((((\n`${`\n/* x.connect("tcp://*:1"';
+    for (const lang of ['python', 'javascript', 'c', 'go', 'csharp']) assert.doesNotThrow(() => findEndpointsInText(garbage, lang));
+  });
+});
