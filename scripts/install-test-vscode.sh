@@ -8,9 +8,14 @@ set -euo pipefail
 
 MARKER="$CODE_SERVER_DIR/.installed"
 CS_PKG="$CODE_SERVER_DIR/node_modules/code-server"
-if [ -f "$MARKER" ] && [ -f "$CS_PKG/lib/vscode/out/server-main.js" ]; then
-  exit 0
-fi
+installed() { [ -f "$MARKER" ] && [ -f "$CS_PKG/lib/vscode/out/server-main.js" ]; }
+installed && exit 0
+
+# one installer at a time (npm test and npm start may race); the second one waits and reuses
+mkdir -p "$ROOT/.vscode-test"
+exec 9>"$ROOT/.vscode-test/.install-code-server.lock"
+flock 9
+installed && exit 0
 
 ensure_apt libkrb5-dev ripgrep   # kerberos needs gssapi/gssapi.h; rg replaces the GitHub download
 

@@ -26,11 +26,15 @@ ensure_apt() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# ensure_node_modules — npm ci when node_modules is absent or older than the lockfile.
+# ensure_node_modules — npm ci when node_modules is absent. A stale one only gets a
+# warning: npm ci deletes node_modules, which would pull it from under anyone else
+# running tests in this working tree.
 ensure_node_modules() {
-  if [ ! -d "$ROOT/node_modules/.bin" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+  if [ ! -d "$ROOT/node_modules/.bin" ]; then
     log "installing npm dependencies (npm ci)"
     (cd "$ROOT" && npm ci --no-audit --no-fund)
+  elif [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    log "warning: package-lock.json is newer than node_modules; run 'npm ci' if something is missing"
   fi
 }
 
