@@ -368,11 +368,12 @@ class Relay {
 /**
  * One direction of a relay: its decoder and the records it makes.
  *
- * Socket types on message records: `socketType` is always the connecting
- * peer's type and `peerSocketType` the target's (the socket bound at
- * `endpoint`), whatever the direction — the same meaning as for a spy, whose
- * own connecting socket is `socketType` and whose endpoint's socket is
- * `peerSocketType`. `direction` says who sent the message.
+ * Socket types on message records follow the message: `socketType` is the
+ * SENDER's type (from its own READY) and `peerSocketType` the RECEIVER's, so a
+ * request through a REQ→REP tap reads REQ→REP and its reply REP→REQ, and
+ * `identity` is the sender's announced identity (the routing id a ROUTER
+ * receiver sees). The connection's two types stay available per connection
+ * (`clientSocketType`/`targetSocketType`) and in the READY command records.
  */
 class Side implements ZmtpDecoderHandler {
   readonly decoder: ZmtpDecoder;
@@ -425,8 +426,8 @@ class Side implements ZmtpDecoderHandler {
 
   message(frames: Uint8Array[], truncated: Record<number, number> | undefined, encrypted: boolean): void {
     const relay = this.relay;
-    const clientType = relay.toTarget.decoder.socketType;
-    const targetType = relay.fromTarget.decoder.socketType;
+    const senderType = this.decoder.socketType;
+    const receiverType = (this.direction === 'toTarget' ? relay.fromTarget : relay.toTarget).decoder.socketType;
     const r: CapturedMessage = {
       seq: 0,
       ts: relay.now,
@@ -439,12 +440,12 @@ class Side implements ZmtpDecoderHandler {
       connection: relay.id,
     };
     if (truncated) r.truncated = truncated;
-    if (clientType) r.socketType = clientType;
-    if (targetType) r.peerSocketType = targetType;
-    const identity = relay.toTarget.decoder.identity;
+    if (senderType) r.socketType = senderType;
+    if (receiverType) r.peerSocketType = receiverType;
+    const identity = this.decoder.identity;
     if (identity) r.identity = identity;
     if (encrypted) r.encrypted = true;
-    else if (isReqRep(clientType) || isReqRep(targetType)) {
+    else if (isReqRep(senderType) || isReqRep(receiverType)) {
       // on the wire REQ/REP messages carry their envelope up to an empty delimiter
       for (let i = 0; i < frames.length - 1; i++) {
         if (frames[i].length === 0 && truncated?.[i] === undefined) {

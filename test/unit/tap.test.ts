@@ -138,6 +138,7 @@ print('client', digest([[m] for m in sent]))
       }
       const replies = messages(recs, 'fromTarget');
       assert.equal(replies.length, toTarget.length);
+      assert.deepEqual([replies[0].socketType, replies[0].peerSocketType], ['REP', 'REQ'], 'sender → receiver');
       replies.forEach((r, k) => assert.deepEqual(Buffer.from(r.frames[1]), Buffer.concat([Buffer.from(`rep${i}:`), toTarget[k].frames[1]])));
       const greetings = recs.filter((r): r is GreetingRecord => r.kind === 'greeting');
       assert.deepEqual(
@@ -217,8 +218,8 @@ print('got', len(got), digest(got))
     for (const list of per) assert.ok(isSubsequence(list, each), 'per connection in send order');
     assert.ok(sent);
     for (const m of messages(recs)) {
-      assert.equal(m.socketType, 'PULL');
-      assert.equal(m.peerSocketType, 'PUSH');
+      assert.equal(m.socketType, 'PUSH', 'the sender');
+      assert.equal(m.peerSocketType, 'PULL', 'the receiver');
       assert.equal(m.truncated, undefined);
     }
     assert.equal(new Set(commands(recs, 'READY').map((c) => c.connection)).size, 2, 'two decoded connections (later ones are PULL reconnects after PUSH exited)');
@@ -269,6 +270,8 @@ print('ok', digest(msgs), digest(back))
     assert.equal(Buffer.from(m.identity!).toString(), 'dealer-1');
     assert.equal(m.socketType, 'DEALER');
     assert.equal(m.peerSocketType, 'ROUTER');
+    const back = messages(recs, 'fromTarget')[0];
+    assert.deepEqual([back.socketType, back.peerSocketType, back.identity], ['ROUTER', 'DEALER', undefined]);
     assert.equal(m.envelopeFrames, undefined);
   });
 

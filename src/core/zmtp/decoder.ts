@@ -221,7 +221,8 @@ export class ZmtpDecoder {
       if (have < 2) return pos + n;
       // ZMTP 1.0 starts with an identity frame: length (≥1, includes flags) then flags 0/1.
       if (g[0] >= 1 && (g[1] & 0xfe) === 0) this.fail('not decoded: version 1.0');
-      else this.fail(`not ZMTP: stream starts with ${hex(g, Math.min(have, 8))}`);
+      else if (have < 8) return pos + n; // show 8 bytes, however the stream was cut into chunks
+      else this.fail(`not ZMTP: stream starts with ${hex(g, 8)}`);
       return end;
     }
     if (have < 10) return pos + n;
