@@ -1,48 +1,53 @@
 /**
  * The composition root: builds the core objects, the views and the command
  * handlers, and registers every one of them for disposal. Thin by design: all
- * protocol logic lives in src/core.
+ * protocol logic lives in src/core; one register call per feature here.
+ *
+ * Lifecycle: deactivate() stops every session (sockets closed, tap ports
+ * released) before VS Code disposes `context.subscriptions`.
  */
 import * as vscode from 'vscode';
 import { Capture } from '../core/capture';
 import { SessionManager } from '../core/sessionManager';
-import { productVersion } from '../core/version';
+import { Commands, registerCommands } from './commands';
+import { EndpointsTree, registerEndpointsTree } from './endpointsTree';
+import { createLog, Log } from './log';
+import { SessionsTree, registerSessionsTree } from './sessionsTree';
+import { Settings } from './settings';
+import { SessionsStatusBar, registerStatusBar } from './statusBar';
 
 export interface ExtensionApi {
   capture: Capture;
   sessions: SessionManager;
-  /** The Endpoints tree's data provider (tests read its items). */
-  endpoints: vscode.TreeDataProvider<unknown>;
+  /** The Endpoints tree's data provider; `registerSource()` adds groups of endpoints. */
+  endpoints: EndpointsTree;
+  sessionsTree: SessionsTree;
+  statusBar: SessionsStatusBar;
+  commands: Commands;
+  settings: Settings;
+  log: Log;
 }
+
+let running: SessionManager | undefined;
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
-  const capture = new Capture();
+  const log = createLog();
+  const settings = new Settings();
+  const capture = new Capture(settings.captureLimits);
   const sessions = new SessionManager(capture);
-  context.subscriptions.push(capture, sessions);
+  running = sessions;
+  context.subscriptions.push(log, settings, capture, sessions, settings.applyCaptureLimits(capture, log));
 
-  const endpoints = new EndpointsTreeProvider();
-  context.subscriptions.push(
-    vscode.window.registerTreeDataProvider('zmqDebugger.endpoints', endpoints),
-    vscode.commands.registerCommand('zmqDebugger.about.show', async () => {
-      // zeromq is loaded lazily so that activation stays fast
-      const { libzmqVersion } = await import('../core/version');
-      const text = `ZeroMQ Topology Debugger ${productVersion()} — libzmq ${libzmqVersion()}`;
-      void vscode.window.showInformationMessage(text);
-      return text;
-    }),
-  );
-  return { capture, sessions, endpoints: endpoints as vscode.TreeDataProvider<unknown> };
+  const endpoints = registerEndpointsTree(context, { settings, sessions });
+  const sessionsTree = registerSessionsTree(context, { capture, sessions });
+  const statusBar = registerStatusBar(context, { capture, sessions });
+  const commands = registerCommands(context, { capture, sessions, endpoints, sessionsTree, settings, log });
+
+  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log };
 }
 
-export function deactivate() {
-  // everything is disposed through context.subscriptions
-}
-
-class EndpointsTreeProvider implements vscode.TreeDataProvider<string> {
-  getTreeItem(element: string): vscode.TreeItem {
-    return new vscode.TreeItem(element);
-  }
-  getChildren(): string[] {
-    return vscode.workspace.getConfiguration('zmqDebugger').get<string[]>('endpoints', []);
-  }
+export async function deactivate(): Promise<void> {
+  // stop sockets and taps before the subscriptions (capture, views) go away
+  await running?.stopAll();
+  running = undefined;
 }

@@ -1,0 +1,295 @@
+/**
+ * The VS Code layer inside a real extension host: commands, the Endpoints and
+ * Sessions trees, the status bar, export/import, taps and lifecycles — against
+ * real pyzmq peers (Debian's /usr/bin/python3 with python3-zmq).
+ */
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../../src/extension/extension';
+import { freePort, killAllPython, runPython, until } from '../../unit/helpers/peers';
+
+const EXTENSION_ID = 'zmq-debugger.zmq-topology-debugger';
+
+async function api(): Promise<ExtensionApi> {
+  const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
+  assert.ok(ext, 'extension not loaded');
+  return ext.activate();
+}
+
+const PUBLISHER = `
+import sys, time, zmq
+ctx = zmq.Context()
+pub = ctx.socket(zmq.PUB)
+pub.bind('tcp://127.0.0.1:%s' % sys.argv[1])
+print('ready', flush=True)
+for i in range(6000):
+    pub.send_multipart([b'10001', b'%d' % i])
+    if i % 2 == 1: pub.send_multipart([b'20002', b'x'])
+    time.sleep(0.01)
+`;
+
+const SUBSCRIBER = `
+import sys, zmq
+ctx = zmq.Context()
+sub = ctx.socket(zmq.SUB)
+sub.setsockopt(zmq.SUBSCRIBE, b'')
+sub.connect('tcp://127.0.0.1:%s' % sys.argv[1])
+print('connected', flush=True)
+n = 0
+while True:
+    sub.recv_multipart()
+    n += 1
+    if n % 10 == 0: print('got %d' % n, flush=True)
+`;
+
+interface Labelled {
+  label: string;
+  description: string;
+  contextValue?: string;
+}
+
+async function items<T>(tree: vscode.TreeDataProvider<T>, parent?: T): Promise<{ node: T; item: Labelled }[]> {
+  const out: { node: T; item: Labelled }[] = [];
+  for (const node of (await tree.getChildren(parent)) ?? []) {
+    const item = await tree.getTreeItem(node);
+    const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+    out.push({ node, item: { label, description: typeof item.description === 'string' ? item.description : '', contextValue: item.contextValue } });
+  }
+  return out;
+}
+
+/** The message count shown in a session row's description ("receiving · 1,234 msgs · ..."). */
+function countIn(description: string): number {
+  const m = /([\d,]+) msgs?/.exec(description);
+  assert.ok(m, `no count in "${description}"`);
+  return Number(m[1].replace(/,/g, ''));
+}
+
+async function sessionRow(a: ExtensionApi, id: string): Promise<Labelled> {
+  const rows = await items(a.sessionsTree);
+  const row = rows.find((r) => r.item.contextValue?.startsWith('zmq:session:') && (r.node as { session: { id: string } }).session.id === id);
+  assert.ok(row, `session ${id} not in the Sessions tree: ${JSON.stringify(rows.map((r) => r.item))}`);
+  return row.item;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+describe('extension commands and views', function () {
+  this.timeout(30000);
+  let tmp: string;
+  const servers: net.Server[] = [];
+
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'zmq-host-'));
+  });
+
+  afterEach(async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('zmqDebugger.session.stopAll');
+    assert.equal(a.sessions.list().length, 0);
+    await vscode.commands.executeCommand('zmqDebugger.capture.clear', true);
+    await killAllPython();
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('registers every command it contributes', async () => {
+    const a = await api();
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const contributed = (ext.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
+    const all = await vscode.commands.getCommands(true);
+    const mine = contributed.filter((id) => !id.startsWith('zmqDebugger.frames.') && !id.startsWith('zmqDebugger.examples.'));
+    for (const id of mine) assert.ok(all.includes(id), `command ${id} is contributed but not registered`);
+    for (const id of ['zmqDebugger.endpoint.add', 'zmqDebugger.endpoint.spy', 'zmqDebugger.endpoint.tap', 'zmqDebugger.session.stopAll', 'zmqDebugger.capture.export']) {
+      assert.ok(mine.includes(id), `${id} is not contributed`);
+    }
+    assert.ok(a.statusBar.text.includes('$(radio-tower)'));
+  });
+
+  it('adds an endpoint by command, shows it in the Endpoints tree, rejects a bad one, removes it', async () => {
+    const a = await api();
+    const added = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.add', 'tcp://127.0.0.1:5999');
+    assert.equal(added, 'tcp://127.0.0.1:5999');
+    const groups = await items(a.endpoints);
+    const group = groups.find((g) => g.item.label === 'Added');
+    assert.ok(group, `no "Added" group: ${JSON.stringify(groups.map((g) => g.item.label))}`);
+    const rows = await items(a.endpoints, group.node);
+    const row = rows.find((r) => r.item.label === 'tcp://127.0.0.1:5999');
+    assert.ok(row, `endpoint missing: ${JSON.stringify(rows.map((r) => r.item))}`);
+    assert.equal(row.item.contextValue, 'zmq:endpoint:added');
+    assert.equal(a.endpoints.getParent(row.node), group.node, 'getParent must lead back to the group (reveal)');
+
+    // a bad endpoint fails visibly (returns nothing, adds nothing)
+    const before = a.endpoints.added.list().length;
+    assert.equal(await vscode.commands.executeCommand('zmqDebugger.endpoint.add', 'tcp://127.0.0.1'), undefined);
+    assert.equal(await vscode.commands.executeCommand('zmqDebugger.endpoint.add', 'inproc://workers'), undefined);
+    assert.equal(a.endpoints.added.list().length, before);
+
+    assert.equal(await vscode.commands.executeCommand('zmqDebugger.endpoint.remove', row.node), true);
+    assert.ok(!a.endpoints.added.list().includes('tcp://127.0.0.1:5999'));
+  });
+
+  it('spies on a real pyzmq publisher: the Sessions row count rises, topics appear, the endpoint shows the spy', async () => {
+    const a = await api();
+    const port = await freePort();
+    const pub = runPython(PUBLISHER, [port]);
+    await pub.waitFor('ready');
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    await vscode.commands.executeCommand('zmqDebugger.endpoint.add', endpoint);
+    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', endpoint, []);
+    assert.match(id ?? '', /^spy-\d+$/);
+
+    await until(() => (a.capture.session(id!)?.messages ?? 0) >= 5, 'first messages');
+    const first = countIn((await sessionRow(a, id!)).description);
+    await until(() => (a.capture.session(id!)?.messages ?? 0) >= first + 20, 'more messages');
+    const row = await sessionRow(a, id!);
+    const second = countIn(row.description);
+    assert.ok(second > first, `count did not rise: ${first} → ${second}`);
+    assert.match(row.description, /^receiving · /);
+    assert.equal(row.contextValue, 'zmq:session:receiving');
+
+    const node = a.sessionsTree.nodeFor(id!)!;
+    const topics = (await items(a.sessionsTree, node)).map((r) => r.item.label);
+    assert.ok(topics.includes('10001') && topics.includes('20002'), JSON.stringify(topics));
+
+    // the endpoint row says who observes it
+    const added = (await items(a.endpoints)).find((g) => g.item.label === 'Added')!;
+    const epRow = (await items(a.endpoints, added.node)).find((r) => r.item.label === endpoint)!;
+    assert.match(epRow.item.description, new RegExp(id!));
+    assert.equal(epRow.item.contextValue, 'zmq:endpoint:added:observed');
+    a.statusBar.update();
+    assert.match(a.statusBar.text, /\$\(radio-tower\) 1 · \d+ msg\/s/);
+
+    assert.equal(await vscode.commands.executeCommand('zmqDebugger.session.stop', id), true);
+    assert.equal(a.sessions.get(id!), undefined);
+    assert.equal((await items(a.sessionsTree)).length, 0);
+    await vscode.commands.executeCommand('zmqDebugger.endpoint.remove', endpoint);
+  });
+
+  it('a topic prefix limits what the spy receives', async () => {
+    const a = await api();
+    const port = await freePort();
+    const pub = runPython(PUBLISHER, [port]);
+    await pub.waitFor('ready');
+    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, ['2000']);
+    await until(() => (a.capture.session(id!)?.messages ?? 0) >= 5, 'messages on 2000*');
+    const topics = [...a.capture.session(id!)!.topics.keys()];
+    assert.deepEqual(topics, ['20002']);
+    // a bad topic is refused with nothing started
+    const n = a.sessions.list().length;
+    assert.equal(await vscode.commands.executeCommand('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, ['hex:0']), undefined);
+    assert.equal(a.sessions.list().length, n);
+  });
+
+  it('exports the capture to JSON Lines and imports it back; bad lines are reported by number', async () => {
+    const a = await api();
+    const port = await freePort();
+    const pub = runPython(PUBLISHER, [port]);
+    await pub.waitFor('ready');
+    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+    await until(() => (a.capture.session(id!)?.messages ?? 0) >= 20, '20 messages');
+    await vscode.commands.executeCommand('zmqDebugger.session.stopAll');
+    const file = join(tmp, 'capture.jsonl');
+    const exported = await vscode.commands.executeCommand<{ records: number }>('zmqDebugger.capture.export', file);
+    assert.ok(exported && exported.records > 20);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    assert.equal(lines.length, exported.records + 1, 'one line per record plus the summary');
+    const messages = a.capture.stats().totalMessages;
+
+    assert.equal(await vscode.commands.executeCommand('zmqDebugger.capture.clear', true), true);
+    assert.equal(a.capture.stats().retained, 0);
+    const imported = await vscode.commands.executeCommand<{ records: number; errors: unknown[] }>('zmqDebugger.capture.import', file);
+    assert.deepEqual(imported, { records: exported.records, errors: [] });
+    assert.equal(a.capture.stats().totalMessages, messages);
+    assert.equal(a.capture.session(`imported:${id}`)?.messages, messages, 'imported records are kept apart from live sessions');
+
+    // a damaged file: the good lines are imported, the bad ones reported with their numbers
+    const damaged = join(tmp, 'damaged.jsonl');
+    writeFileSync(damaged, [lines[0], '{not json', lines[1], '{"kind":"message"}'].join('\n'));
+    const partial = await vscode.commands.executeCommand<{ records: number; errors: { line: number }[] }>('zmqDebugger.capture.import', damaged);
+    assert.equal(partial?.records, 2);
+    assert.deepEqual(partial?.errors.map((e) => e.line), [2, 4]);
+    // nothing readable at all: a failure, nothing appended
+    const junk = join(tmp, 'junk.jsonl');
+    writeFileSync(junk, 'hello\n');
+    const before = a.capture.stats().total;
+    assert.equal(await vscode.commands.executeCommand('zmqDebugger.capture.import', junk), undefined);
+    assert.equal(a.capture.stats().total, before);
+  });
+
+  it('taps a pyzmq PUB/SUB pair: the connection shows both socket types; stop releases the port', async () => {
+    const a = await api();
+    const port = await freePort();
+    const listenPort = await freePort();
+    const pub = runPython(PUBLISHER, [port]);
+    await pub.waitFor('ready');
+    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.tap', `tcp://127.0.0.1:${port}`, { listenPort });
+    assert.match(id ?? '', /^tap-\d+$/);
+    const sub = runPython(SUBSCRIBER, [listenPort]);
+    await sub.waitFor('got 10', 15000);
+    await until(() => (a.capture.session(id!)?.messages ?? 0) >= 10, 'messages through the tap');
+    const row = await sessionRow(a, id!);
+    assert.match(row.description, /receiving · [\d,]+ msgs · \d+ msg\/s · 1 connection/);
+    const children = await items(a.sessionsTree, a.sessionsTree.nodeFor(id!)!);
+    const conn = children.find((c) => c.item.contextValue === 'zmq:connection');
+    assert.ok(conn, JSON.stringify(children.map((c) => c.item)));
+    assert.match(conn.item.description, /^SUB → PUB · open/);
+    assert.equal(await portIsFree(listenPort), false, 'the tap listens');
+
+    await vscode.commands.executeCommand('zmqDebugger.session.stopAll');
+    assert.equal(a.sessions.list().length, 0);
+    assert.equal(await portIsFree(listenPort), true, 'the tap port is released on stop');
+  });
+
+  it('a tap on a port in use fails with nothing started and the port untouched', async () => {
+    const a = await api();
+    const busy = net.createServer();
+    servers.push(busy);
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    const n = a.sessions.list().length;
+    const result = await vscode.commands.executeCommand('zmqDebugger.endpoint.tap', 'tcp://127.0.0.1:5999', { listenPort: busyPort });
+    assert.equal(result, undefined);
+    assert.equal(a.sessions.list().length, n);
+    assert.ok(busy.listening);
+  });
+
+  it('capture limits from the settings apply at once', async () => {
+    const a = await api();
+    const config = vscode.workspace.getConfiguration('zmqDebugger');
+    try {
+      await config.update('capture.maxMessages', 7, vscode.ConfigurationTarget.Global);
+      await until(() => a.capture.currentLimits.maxRecords === 7, 'limit applied', 5000);
+      for (let i = 0; i < 10; i++) {
+        a.capture.append({ kind: 'message', seq: 0, ts: 0, session: 'limits', source: 'spy', endpoint: 'tcp://127.0.0.1:1', direction: 'in', frames: [Buffer.from('x')] });
+      }
+      assert.equal(a.capture.stats().retained, 7);
+      assert.equal(a.capture.stats().evicted, 3);
+    } finally {
+      await config.update('capture.maxMessages', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await until(() => a.capture.currentLimits.maxRecords === 100000, 'default limit back', 5000);
+  });
+
+  it('stop all stops spies on an endpoint nothing listens on (retrying), leaving no session', async () => {
+    const a = await api();
+    const port = await freePort();
+    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+    await until(() => a.sessions.get(id!)?.state === 'retrying', 'retrying', 10000);
+    assert.equal((await sessionRow(a, id!)).contextValue, 'zmq:session:retrying');
+    const monitorId = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.monitor', `tcp://127.0.0.1:${port}`, { inPrefix: 'in', outPrefix: 'out' });
+    assert.match(monitorId ?? '', /^monitor-\d+$/);
+    assert.equal(await vscode.commands.executeCommand('zmqDebugger.session.stopAll'), 2);
+    assert.equal(a.sessions.list().length, 0);
+  });
+});

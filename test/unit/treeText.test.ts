@@ -1,0 +1,79 @@
+import * as assert from 'node:assert/strict';
+import {
+  endpointDescription,
+  formatBytes,
+  formatCount,
+  formatRate,
+  parsePrefixes,
+  sessionDescription,
+  splitTopics,
+  stateIcon,
+  statusBarText,
+  validatePort,
+} from '../../src/extension/treeText';
+
+describe('treeText', () => {
+  it('formats counts, rates and bytes', () => {
+    assert.equal(formatCount(1234567), '1,234,567');
+    assert.equal(formatRate(0), '0 msg/s');
+    assert.equal(formatRate(12040), '12,040 msg/s');
+    assert.equal(formatBytes(0), '0 B');
+    assert.equal(formatBytes(1023), '1023 B');
+    assert.equal(formatBytes(1536), '1.5 KiB');
+    assert.equal(formatBytes(256 * 1024 * 1024), '256 MiB');
+    assert.equal(formatBytes(3 * 1024 ** 4 * 1024), '3072 TiB');
+  });
+
+  it('describes a session with state, count and rate, and only non-zero evicted/dropped', () => {
+    assert.equal(sessionDescription({ state: 'receiving', messages: 1234, rate: 12, evicted: 0, dropped: 0 }), 'receiving · 1,234 msgs · 12 msg/s');
+    assert.equal(sessionDescription({ state: 'connecting', messages: 1, rate: 0, evicted: 0, dropped: 0 }), 'connecting · 1 msg · 0 msg/s');
+    assert.equal(
+      sessionDescription({ state: 'receiving', messages: 10, rate: 5, evicted: 3, dropped: 2, connections: 1 }),
+      'receiving · 10 msgs · 5 msg/s · 1 connection · 3 evicted · 2 dropped',
+    );
+    // a stopped or failed session has no rate to show
+    assert.equal(sessionDescription({ state: 'error', messages: 0, rate: 0, evicted: 0, dropped: 0 }), 'error · 0 msgs');
+  });
+
+  it('has an icon for every state', () => {
+    for (const s of ['connecting', 'connected', 'receiving', 'retrying', 'listening', 'stopped', 'error'] as const) {
+      assert.ok(stateIcon(s), s);
+    }
+  });
+
+  it('status bar text shows sessions and total rate', () => {
+    assert.equal(statusBarText(0, 0), '$(radio-tower) ZeroMQ');
+    assert.equal(statusBarText(2, 153), '$(radio-tower) 2 · 153 msg/s');
+  });
+
+  it('describes endpoints by what the code does with them and who observes them', () => {
+    assert.equal(endpointDescription({}), '');
+    assert.equal(endpointDescription({ roles: ['bind', 'bind'], socketTypes: ['PUB'] }), 'binds PUB');
+    assert.equal(endpointDescription({ roles: ['bind', 'connect'], socketTypes: ['PUB', 'SUB'], sessions: ['spy-1'] }), 'binds/connects PUB/SUB · spy-1');
+    assert.equal(endpointDescription({ sessions: ['spy-1', 'tap-2'] }), 'spy-1, tap-2');
+  });
+
+  it('splits the topic prompt on commas; empty means every topic', () => {
+    assert.deepEqual(splitTopics(''), []);
+    assert.deepEqual(splitTopics('  '), []);
+    assert.deepEqual(splitTopics('10001, hex:0aff ,,x'), ['10001', 'hex:0aff', 'x']);
+  });
+
+  it('parses monitor prefixes with precise errors', () => {
+    assert.deepEqual(parsePrefixes('in,out'), { inPrefix: 'in', outPrefix: 'out' });
+    assert.deepEqual(parsePrefixes(' IN , OUT '), { inPrefix: 'IN', outPrefix: 'OUT' });
+    assert.throws(() => parsePrefixes('in'), /two prefixes/);
+    assert.throws(() => parsePrefixes('in,'), /two prefixes/);
+    assert.throws(() => parsePrefixes('a,b,c'), /two prefixes/);
+    assert.throws(() => parsePrefixes('x,x'), /must differ \(both are 'x'\)/);
+  });
+
+  it('validates ports', () => {
+    assert.equal(validatePort('5556'), undefined);
+    assert.equal(validatePort(' 1 '), undefined);
+    assert.match(validatePort('0')!, /out of range/);
+    assert.match(validatePort('65536')!, /out of range/);
+    assert.match(validatePort('abc')!, /not a port number/);
+    assert.match(validatePort('')!, /not a port number/);
+  });
+});
