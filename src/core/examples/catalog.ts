@@ -164,12 +164,14 @@ export const EXAMPLES: readonly ExampleDefinition[] = [
     id: 'pipeline',
     title: 'Pipeline: producer → consumers → collector',
     seed: SEED_LEARNING,
-    description: `A producer PUSHes work to two consumers; each PUSHes a result for every even number to a collector that counts results per consumer. From "${SEED_LEARNING}", Push/Pull.`,
-    watchFor: 'The collector\'s totals show the work shared between the consumers.',
+    description: `A producer PUSHes work to three consumers; each PUSHes a result for every even number to a collector that counts results per consumer. From "${SEED_LEARNING}", Push/Pull.`,
+    // Three consumers, not two: PUSH deals paced work in strict turn, so with two
+    // one consumer would get every odd number and never send a result.
+    watchFor: 'The collector\'s totals show the results shared between the consumers.',
     ports: ['work', 'results'],
     roles: [
       { name: 'collector', script: 'pipeline/collector', summary: 'PULL, binds, counts results per consumer', args: (c) => [c.bind('results'), '10'] },
-      { name: 'consumer', script: 'pipeline/consumer', instances: 2, summary: 'PULL work, PUSH results for even numbers', args: (c) => [c.connect('work'), c.connect('results'), String(c.instance)] },
+      { name: 'consumer', script: 'pipeline/consumer', instances: 3, summary: 'PULL work, PUSH results for even numbers', args: (c) => [c.connect('work'), c.connect('results'), String(c.instance)] },
       { name: 'producer', script: 'pipeline/producer', summary: 'PUSH, binds, sends {"num": n}', args: (c) => [c.bind('work'), ms(c.intervalMs)] },
     ],
     observe: [
