@@ -11,6 +11,7 @@ import { Capture } from '../core/capture';
 import { SessionManager } from '../core/sessionManager';
 import { Commands, registerCommands } from './commands';
 import { EndpointsTree, registerEndpointsTree } from './endpointsTree';
+import { FramesViewer, registerFramesViewer } from './framesViewer';
 import { createLog, Log } from './log';
 import { SessionsTree, registerSessionsTree } from './sessionsTree';
 import { Settings } from './settings';
@@ -24,6 +25,8 @@ export interface ExtensionApi {
   sessionsTree: SessionsTree;
   statusBar: SessionsStatusBar;
   commands: Commands;
+  /** The frames viewer: `open()`, and the open panel's `controller` (query model, counters). */
+  framesViewer: FramesViewer;
   settings: Settings;
   log: Log;
 }
@@ -42,12 +45,12 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const sessionsTree = registerSessionsTree(context, { capture, sessions });
   const statusBar = registerStatusBar(context, { capture, sessions });
   const commands = registerCommands(context, { capture, sessions, endpoints, sessionsTree, settings, log });
+  const framesViewer = registerFramesViewer(context, { capture, sessions, log });
 
-  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log };
+  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer };
 }
 
 export async function deactivate(): Promise<void> {
   // stop sockets and taps before the subscriptions (capture, views) go away
   await running?.stopAll();
-  running = undefined;
 }

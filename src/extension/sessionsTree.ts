@@ -63,6 +63,17 @@ export class InfoNode {
   ) {}
 }
 
+/**
+ * The row's label, short enough for a narrow side bar next to its figures:
+ * "spy-1 127.0.0.1:5556", "tap-2 :40123 → 127.0.0.1:5556" (the full label is in the tooltip).
+ */
+export function sessionTitle(s: CaptureSession): string {
+  const short = (e: string) => e.replace(/^tcp:\/\//, '');
+  const observed = s.endpoints.length > 2 ? `${short(s.endpoints[0])} +${s.endpoints.length - 1}` : s.endpoints.map(short).join(', ');
+  if (isTap(s)) return `${s.id} ${s.port ? `:${s.port} ` : ''}→ ${observed}`;
+  return `${s.id} ${observed}`;
+}
+
 export function isTap(s: CaptureSession): s is ZmtpTap {
   return s.kind === 'tap' && 'connections' in s;
 }
@@ -235,7 +246,7 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
     const c = this.capture.session(s.id);
     const tap = isTap(s) ? s : undefined;
     const hasChildren = s.state === 'error' || !!tap || s.endpoints.length > 1 || (c?.topics.size ?? 0) > 0;
-    const item = new vscode.TreeItem(s.label, hasChildren ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(sessionTitle(s), hasChildren ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `session:${s.id}`;
     item.description = sessionDescription({
       state: s.state,

@@ -37,9 +37,14 @@ export interface SessionFigures {
   connections?: number;
 }
 
-/** "receiving · 1,234 msgs · 12 msg/s · 5 evicted · 2 dropped"; zero evicted/dropped are left out. */
+/**
+ * "1,234 msgs · 12 msg/s · 5 evicted · 2 dropped" while receiving (the icon says
+ * so; the numbers come first because a narrow side bar cuts the end), else the
+ * state first: "retrying · 0 msgs · 0 msg/s". Zero evicted/dropped are left out.
+ */
 export function sessionDescription(f: SessionFigures): string {
-  const parts: string[] = [f.state, `${formatCount(f.messages)} ${f.messages === 1 ? 'msg' : 'msgs'}`];
+  const parts: string[] = [`${formatCount(f.messages)} ${f.messages === 1 ? 'msg' : 'msgs'}`];
+  if (f.state !== 'receiving') parts.unshift(f.state);
   if (f.state !== 'stopped' && f.state !== 'error') parts.push(formatRate(f.rate));
   if (f.connections !== undefined) parts.push(`${f.connections} ${f.connections === 1 ? 'connection' : 'connections'}`);
   if (f.evicted) parts.push(`${formatCount(f.evicted)} evicted`);

@@ -25,11 +25,13 @@ describe('treeText', () => {
   });
 
   it('describes a session with state, count and rate, and only non-zero evicted/dropped', () => {
-    assert.equal(sessionDescription({ state: 'receiving', messages: 1234, rate: 12, evicted: 0, dropped: 0 }), 'receiving · 1,234 msgs · 12 msg/s');
+    // receiving: numbers first (the icon shows the state; a narrow side bar cuts the end)
+    assert.equal(sessionDescription({ state: 'receiving', messages: 1234, rate: 12, evicted: 0, dropped: 0 }), '1,234 msgs · 12 msg/s');
+    assert.equal(sessionDescription({ state: 'retrying', messages: 0, rate: 0, evicted: 0, dropped: 0 }), 'retrying · 0 msgs · 0 msg/s');
     assert.equal(sessionDescription({ state: 'connecting', messages: 1, rate: 0, evicted: 0, dropped: 0 }), 'connecting · 1 msg · 0 msg/s');
     assert.equal(
       sessionDescription({ state: 'receiving', messages: 10, rate: 5, evicted: 3, dropped: 2, connections: 1 }),
-      'receiving · 10 msgs · 5 msg/s · 1 connection · 3 evicted · 2 dropped',
+      '10 msgs · 5 msg/s · 1 connection · 3 evicted · 2 dropped',
     );
     // a stopped or failed session has no rate to show
     assert.equal(sessionDescription({ state: 'error', messages: 0, rate: 0, evicted: 0, dropped: 0 }), 'error · 0 msgs');

@@ -1,0 +1,106 @@
+/**
+ * Tier 3: "ZeroMQ: Add Endpoint…" from the command palette as a user runs it —
+ * the input box validates as you type with the precise reason, a valid endpoint
+ * lands in the Endpoints view; then a spy on a real pyzmq publisher shows up in
+ * the Sessions view with its count. Screenshots under test-results/.
+ */
+import * as assert from 'node:assert/strict';
+import { freePort, killAllPython, runPython } from '../../unit/helpers/peers';
+import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+
+const PUBLISHER = `
+import sys, time, zmq
+ctx = zmq.Context()
+pub = ctx.socket(zmq.PUB)
+pub.bind('tcp://127.0.0.1:%s' % sys.argv[1])
+print('ready', flush=True)
+for i in range(3000):
+    pub.send_multipart([b'10001', b'%d' % i])
+    time.sleep(0.02)
+`;
+
+describe('Add Endpoint and spy through the UI (code-server + Chromium)', function () {
+  this.timeout(120000);
+  let vsc: CodeServer | undefined;
+
+  afterEach(async function () {
+    if (vsc && this.currentTest?.state === 'failed') {
+      await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
+    }
+    await vsc?.stop();
+    vsc = undefined;
+    await stopAllCodeServers();
+    await killAllPython();
+  });
+
+  it('validates the endpoint as you type, adds a good one to the tree, and spies on it', async () => {
+    const port = await freePort();
+    const pub = runPython(PUBLISHER, [port]);
+    await pub.waitFor('ready');
+    const endpoint = `tcp://127.0.0.1:${port}`;
+
+    vsc = await startCodeServer({ folder: TEST_WORKSPACE });
+    const page = vsc.page;
+    await vsc.openViewContainer('ZeroMQ');
+    await vsc.view('Endpoints').waitFor({ state: 'visible', timeout: 15000 });
+
+    // palette → the command; its input box replaces the palette in the same widget
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await page.locator('.monaco-workbench').focus().catch(() => {});
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: 10000 });
+    await input.fill('>ZeroMQ: Add Endpoint');
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'ZeroMQ: Add Endpoint…' }).first().click();
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'ZeroMQ: Add Endpoint' }).waitFor({ state: 'visible', timeout: 10000 });
+
+    // a bad endpoint: the precise reason shows under the box, Enter does nothing
+    await input.fill('tcp://127.0.0.1');
+    const message = page.locator('.quick-input-widget .quick-input-message');
+    await message.filter({ hasText: 'missing port' }).waitFor({ state: 'visible', timeout: 10000 });
+    assert.match(await message.innerText(), /Invalid endpoint 'tcp:\/\/127\.0\.0\.1': missing port; expected tcp:\/\/127\.0\.0\.1:PORT/);
+    await vsc.screenshot('ui-add-endpoint-invalid');
+    await input.fill('localhost:5556');
+    await message.filter({ hasText: 'did you mean tcp://localhost:5556?' }).waitFor({ state: 'visible', timeout: 10000 });
+    await page.keyboard.press('Enter');
+    assert.ok(await input.isVisible(), 'an invalid endpoint must not be accepted');
+
+    // a good one is accepted and appears in the Endpoints view
+    await input.fill(endpoint);
+    await message.filter({ hasText: /missing|did you mean/ }).waitFor({ state: 'detached', timeout: 10000 }).catch(() => {});
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
+    const row = vsc.view('Endpoints').locator('.monaco-list-row', { hasText: endpoint }).first();
+    await row.waitFor({ state: 'visible', timeout: 15000 });
+    await vsc.screenshot('ui-add-endpoint-added');
+
+    // the row's inline "Spy on Endpoint…" button, then Enter for every topic
+    await row.hover();
+    await row.locator('.action-label[aria-label^="Spy on Endpoint"]').click();
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: `Spy on ${endpoint}` }).waitFor({ state: 'visible', timeout: 10000 });
+    await page.keyboard.press('Enter');
+    const sessions = vsc.view('Sessions');
+    const sessionRow = sessions.locator('.monaco-list-row', { hasText: `spy-1 127.0.0.1:${port}` }).first();
+    await sessionRow.waitFor({ state: 'visible', timeout: 15000 });
+    const countOf = async () => Number(/([\d,]+) msgs?/.exec(await sessionRow.innerText())?.[1]?.replace(/,/g, '') ?? -1);
+    const deadline = Date.now() + 15000;
+    let first = await countOf();
+    while (first < 3 && Date.now() < deadline) {
+      await page.waitForTimeout(250);
+      first = await countOf();
+    }
+    assert.ok(first >= 3, `no count in the Sessions row: ${await sessionRow.innerText()}`);
+    let second = first;
+    while (second <= first && Date.now() < deadline) {
+      await page.waitForTimeout(250);
+      second = await countOf();
+    }
+    assert.ok(second > first, `the count did not rise in the Sessions view (${first} → ${second})`);
+    assert.match(await sessionRow.innerText(), /msgs · \d+ msg\/s/);
+    // the status bar shows the session and a live rate (the publisher sends 50 msg/s)
+    await page.locator('.statusbar-item', { hasText: /1 · [1-9][\d,]* msg\/s/ }).first().waitFor({ state: 'visible', timeout: 10000 });
+    // expanded, the session lists the topics seen
+    await sessionRow.click();
+    await sessions.locator('.monaco-list-row', { hasText: '10001' }).first().waitFor({ state: 'visible', timeout: 10000 });
+    await vsc.screenshot('ui-spy-session');
+  });
+});
