@@ -83,6 +83,17 @@ export class FramesViewController implements Disposable {
     return this.paused;
   }
 
+  /** True once the webview said `ready` (and so receives batches). */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Sets the filter from the host side (e.g. "open the frames of session spy-1"); the view follows. */
+  setFilter(filter: FrameFilter): void {
+    this.applyFilter(filter);
+    this.postReset();
+  }
+
   /** The panel became visible or hidden. Hidden panels get nothing; shown ones catch up at once. */
   setVisible(visible: boolean): void {
     this.visible = visible;
