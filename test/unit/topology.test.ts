@@ -1,0 +1,152 @@
+/**
+ * The topology model built from what our sources see of real pyzmq peers:
+ * nodes, edges with the direction of flow, rates, subscriptions, and the
+ * throttled change event. Plus the socket compatibility table.
+ */
+import assert from 'node:assert/strict';
+import { Capture } from '../../src/core/capture';
+import { canTalk, flowBetween, normalizeSocketType } from '../../src/core/socketTypes';
+import { probeSocketType } from '../../src/core/socketTypeProbe';
+import { PubSpy } from '../../src/core/spy';
+import { ZmtpTap } from '../../src/core/tap';
+import { endpointKey, TopologyModel } from '../../src/core/topology';
+import { freePort, killAllPython, runPython, until } from './helpers/peers';
+
+const PUB = `
+import sys, time, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUB)
+s.bind('tcp://127.0.0.1:%s' % sys.argv[1])
+print('bound', flush=True)
+i = 0
+while True:
+    s.send_multipart([b'weather', b'%d' % i])
+    i += 1
+    time.sleep(0.01)
+`;
+
+const SUB = `
+import sys, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.SUB)
+s.connect(sys.argv[1])
+s.setsockopt_string(zmq.SUBSCRIBE, 'weather')
+s.setsockopt_string(zmq.SUBSCRIBE, 'news')
+while True:
+    s.recv_multipart()
+    print('got', flush=True)
+`;
+
+describe('socketTypes', () => {
+  it('knows which pairs ZeroMQ allows', () => {
+    assert.equal(canTalk('PUB', 'SUB'), true);
+    assert.equal(canTalk('XPUB', 'XSUB'), true);
+    assert.equal(canTalk('REQ', 'ROUTER'), true);
+    assert.equal(canTalk('DEALER', 'DEALER'), true);
+    assert.equal(canTalk('PUB', 'PULL'), false);
+    assert.equal(canTalk('REQ', 'REQ'), false);
+    assert.equal(canTalk('PUSH', 'SUB'), false);
+    assert.equal(canTalk('PUB', 'FOO'), undefined);
+    assert.equal(normalizeSocketType('zmq.PUB'), 'PUB');
+    assert.equal(normalizeSocketType('Publisher'), 'PUB');
+    assert.equal(flowBetween('SUB', 'PUB'), 'bToA');
+    assert.equal(flowBetween('PUSH', 'PULL'), 'aToB');
+    assert.equal(flowBetween('REQ', 'REP'), 'both');
+    assert.equal(flowBetween(undefined, 'PUB'), 'bToA');
+  });
+
+  it('endpoints on local hosts are one node', () => {
+    assert.equal(endpointKey('tcp://*:5556'), 'tcp://*:5556');
+    assert.equal(endpointKey('tcp://localhost:5556'), 'tcp://*:5556');
+    assert.equal(endpointKey('tcp://127.0.0.1:5556'), 'tcp://*:5556');
+    assert.equal(endpointKey('tcp://10.0.0.7:5556'), 'tcp://10.0.0.7:5556');
+    assert.equal(endpointKey('ipc:///tmp/x'), 'ipc:///tmp/x');
+  });
+});
+
+describe('TopologyModel', function () {
+  this.timeout(15000);
+  let capture: Capture;
+  let model: TopologyModel;
+  const stops: (() => Promise<void>)[] = [];
+
+  beforeEach(() => {
+    capture = new Capture();
+    model = new TopologyModel(capture, undefined, { throttleMs: 50 });
+  });
+
+  afterEach(async () => {
+    for (const s of stops.splice(0)) await s();
+    await killAllPython();
+    model.dispose();
+    capture.dispose();
+  });
+
+  it('builds endpoint, peer and spy nodes with flow, rates and subscriptions from a tap and a spy', async () => {
+    const port = await freePort();
+    const pub = runPython(PUB, [port]);
+    await pub.waitFor('bound');
+    const tap = new ZmtpTap({ target: `127.0.0.1:${port}`, id: 'tap-1' }, (r) => capture.append(r));
+    stops.push(() => tap.stop());
+    await tap.listen();
+    const spy = new PubSpy({ id: 'spy-1', endpoints: [`tcp://127.0.0.1:${port}`], capture });
+    stops.push(() => spy.stop());
+    let changes = 0;
+    model.onDidChange(() => changes++);
+    const sub = runPython(SUB, [tap.listenEndpoint]);
+    await sub.waitFor('got');
+    await new Promise((r) => setTimeout(r, 1200));
+
+    const s = model.snapshot();
+    const key = `tcp://*:${port}`;
+    const epNode = s.nodes.find((n) => n.id === `ep:${key}`)!;
+    assert.equal(epNode.socketType, 'PUB');
+    assert.equal(epNode.label, `PUB tcp://127.0.0.1:${port}`);
+    const peer = s.nodes.find((n) => n.kind === 'peer')!;
+    assert.equal(peer.socketType, 'SUB');
+    assert.match(peer.label, /^SUB 127\.0\.0\.1:\d+$/);
+    assert.deepEqual(peer.filter, { session: 'tap-1', connection: 1 });
+    const tapEdge = s.edges.find((e) => e.kind === 'tap')!;
+    // messages flow from the PUB's endpoint to the subscriber
+    assert.equal(tapEdge.from, `ep:${key}`);
+    assert.equal(tapEdge.to, peer.id);
+    assert.equal(tapEdge.both, false);
+    assert.deepEqual(tapEdge.subscriptions?.sort(), ['news', 'weather']);
+    // ~100 msg/s from the publisher; allow a loaded machine
+    assert.ok(tapEdge.rate > 30 && tapEdge.rate < 200, `rate ${tapEdge.rate}`);
+    assert.ok(tapEdge.byteRate > tapEdge.rate * 8, `byteRate ${tapEdge.byteRate}`);
+    const spyEdge = s.edges.find((e) => e.kind === 'spy')!;
+    assert.equal(spyEdge.from, `ep:${key}`);
+    assert.ok(spyEdge.rate > 30, `spy rate ${spyEdge.rate}`);
+    assert.deepEqual(s.endpoints[0].topics.map((t) => t.text), ['weather']);
+    // throttled: far fewer change events than records
+    const records = capture.stats().total;
+    assert.ok(changes > 0 && changes <= 1200 / 50 + 2, `changes ${changes} for ${records} records`);
+
+    // the subscriber goes: its node and edge go, the closed connection stays for the doctor
+    await sub.kill();
+    await until(() => !model.snapshot().nodes.some((n) => n.kind === 'peer'), 'the peer node to go');
+    assert.equal(model.snapshot().connections[0].state, 'closed');
+  });
+
+  it('takes processes and code endpoints as nodes, and probes a socket type without joining', async () => {
+    const port = await freePort();
+    const pub = runPython(PUB, [port]);
+    await pub.waitFor('bound');
+    const r = await probeSocketType(`tcp://127.0.0.1:${port}`);
+    assert.deepEqual(r, { mechanism: 'NULL', version: '3.1', socketType: 'PUB' });
+    assert.match((await probeSocketType(`tcp://127.0.0.1:${await freePort()}`)).error!, /refused/);
+    model.setProcess({ id: 'p1', label: 'publisher', pid: pub.proc.pid, state: 'running', sockets: [{ endpoint: `tcp://127.0.0.1:${port}`, role: 'bind', socketType: 'PUB' }] });
+    model.setCodeEndpoints([{ endpoint: `tcp://localhost:${port}`, role: 'connect', socketType: 'SUB', file: '/w/sub.py', line: 4 }]);
+    const s = model.snapshot();
+    assert.deepEqual(
+      s.nodes.map((n) => n.id).sort(),
+      [`code:/w/sub.py:4:tcp://*:${port}`, `ep:tcp://*:${port}`, 'proc:p1'],
+    );
+    const code = s.edges.find((e) => e.kind === 'code')!;
+    assert.equal(code.from, `ep:tcp://*:${port}`, 'flow from the PUB to the SUB in the code');
+    assert.equal(s.nodes.find((n) => n.kind === 'code')!.label, 'SUB connect sub.py:5');
+    model.removeProcess('p1');
+    assert.equal(model.snapshot().processes.length, 0);
+  });
+});
