@@ -80,6 +80,44 @@ function normaliseSocketType(name: string): string | undefined {
   return SOCKET_ALIASES[up] ?? up;
 }
 
+/**
+ * Where a debugger connects to observe `endpoint`: bind forms and `localhost`
+ * become 127.0.0.1, so a binder and its connectors share one address. Undefined
+ * for invalid endpoints and inproc://.
+ */
+export function observableAddress(endpoint: string): string | undefined {
+  try {
+    return connectAddressFor(endpoint).replace(/^tcp:\/\/localhost:/, 'tcp://127.0.0.1:');
+  } catch {
+    return undefined;
+  }
+}
+
+export type ObserveAction = 'spy' | 'monitor' | 'tap';
+
+/**
+ * How to observe what a bind/connect line carries: a spy for PUB/XPUB (and for
+ * SUB/XSUB, whose peer is a publisher), the monitor spy for a monitored queue's
+ * monitor PUB (or a SUB connected to one, when `monitorAddresses` lists its
+ * address), a tap for every other pattern and when the type is unknown.
+ * Undefined when it cannot be observed from another process (inproc://).
+ */
+export function observeActionFor(hit: Pick<DiscoveredEndpoint, 'endpoint' | 'address' | 'socketType' | 'monitor'>, monitorAddresses: ReadonlySet<string> = new Set()): ObserveAction | undefined {
+  const address = hit.address ?? observableAddress(hit.endpoint);
+  if (!address) return undefined;
+  if (hit.monitor || (monitorAddresses.has(address) && (hit.socketType === 'SUB' || hit.socketType === 'XSUB' || hit.socketType === 'PUB'))) return 'monitor';
+  switch (hit.socketType) {
+    case 'PUB':
+    case 'XPUB':
+    case 'SUB':
+    case 'XSUB':
+      return 'spy';
+    default:
+      // a tap relays TCP only
+      return address.startsWith('tcp://') ? 'tap' : undefined;
+  }
+}
+
 /** Finds bind/connect calls carrying a resolvable endpoint. Results are in source order. */
 export function findEndpointsInText(text: string, languageIdOrPath: string): DiscoveredEndpoint[] {
   const language = discoveryLanguage(languageIdOrPath);
@@ -385,11 +423,7 @@ class Scanner {
     } catch {
       return undefined;
     }
-    try {
-      address = connectAddressFor(endpoint).replace('tcp://localhost:', 'tcp://127.0.0.1:');
-    } catch {
-      address = undefined; // inproc
-    }
+    address = observableAddress(endpoint); // undefined for inproc
 
     if (!netmqClass && variable) {
       const device = method ? /_(in|out|mon)$/.exec(method)?.[1] : undefined;

@@ -10,7 +10,9 @@ import * as vscode from 'vscode';
 import { Capture } from '../core/capture';
 import { SessionManager } from '../core/sessionManager';
 import { Commands, registerCommands } from './commands';
+import { registerDiscovery, WorkspaceDiscovery } from './discovery';
 import { EndpointsTree, registerEndpointsTree } from './endpointsTree';
+import { ExamplesTree, registerExamples, stopAllExamples } from './examplesTree';
 import { FramesViewer, registerFramesViewer } from './framesViewer';
 import { createLog, Log } from './log';
 import { SessionsTree, registerSessionsTree } from './sessionsTree';
@@ -29,6 +31,10 @@ export interface ExtensionApi {
   framesViewer: FramesViewer;
   settings: Settings;
   log: Log;
+  /** Endpoints found in the workspace's code (also the "Found in code" group and the CodeLenses). */
+  discovery: WorkspaceDiscovery;
+  /** The Examples view: the catalog, its runs and their processes. */
+  examples: ExamplesTree;
 }
 
 let running: SessionManager | undefined;
@@ -46,11 +52,13 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const statusBar = registerStatusBar(context, { capture, sessions });
   const commands = registerCommands(context, { capture, sessions, endpoints, sessionsTree, settings, log });
   const framesViewer = registerFramesViewer(context, { capture, sessions, log });
+  const discovery = registerDiscovery(context, { endpoints, sessions });
+  const examples = registerExamples(context, { sessions, capture });
 
-  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer };
+  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer, discovery, examples };
 }
 
 export async function deactivate(): Promise<void> {
   // stop sockets and taps before the subscriptions (capture, views) go away
-  await running?.stopAll();
+  await Promise.all([running?.stopAll(), stopAllExamples()]);
 }

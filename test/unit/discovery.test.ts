@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DiscoveredEndpoint, discoveryLanguage, findEndpointsInText, maskComments } from '../../src/core/discovery';
+import { DiscoveredEndpoint, discoveryLanguage, findEndpointsInText, maskComments, observableAddress, observeActionFor } from '../../src/core/discovery';
 
 /** The seed programs (ported to Python 3) and hand-written programs in other languages, also the e2e workspace. */
 const SEEDS = join(__dirname, '..', 'e2e', 'workspace', 'seeds');
@@ -186,6 +186,23 @@ describe('discovery', () => {
     assert.deepEqual(findEndpointsInText(js, 'javascript').map((h) => h.endpoint), ['tcp://*:1']);
     const py = 's.bind("tcp://*:1")  # s.bind("tcp://*:2")\n"""\ns.bind("tcp://*:3")\n"""\n';
     assert.deepEqual(findEndpointsInText(py, 'python').map((h) => h.endpoint), ['tcp://*:1']);
+  });
+
+  it('chooses spy, monitor or tap as fits the socket type', () => {
+    const hit = (endpoint: string, socketType?: string, monitor?: boolean) => ({ endpoint, socketType, monitor });
+    assert.equal(observeActionFor(hit('tcp://*:1', 'PUB')), 'spy');
+    assert.equal(observeActionFor(hit('tcp://*:1', 'XPUB')), 'spy');
+    assert.equal(observeActionFor(hit('tcp://localhost:1', 'SUB')), 'spy', 'a SUB connects to a publisher');
+    assert.equal(observeActionFor(hit('tcp://*:1', 'PUB', true)), 'monitor');
+    assert.equal(observeActionFor(hit('tcp://localhost:1', 'SUB'), new Set(['tcp://127.0.0.1:1'])), 'monitor', 'a SUB of a monitor PUB');
+    for (const t of ['REQ', 'REP', 'PUSH', 'PULL', 'DEALER', 'ROUTER', 'PAIR', undefined]) assert.equal(observeActionFor(hit('tcp://*:1', t)), 'tap', String(t));
+    assert.equal(observeActionFor(hit('ipc:///tmp/x', 'PUB')), 'spy');
+    assert.equal(observeActionFor(hit('ipc:///tmp/x', 'REQ')), undefined, 'a tap relays TCP only');
+    assert.equal(observeActionFor(hit('inproc://x', 'PUB')), undefined, 'inproc cannot be observed from outside');
+    assert.equal(observableAddress('tcp://localhost:5556'), 'tcp://127.0.0.1:5556');
+    assert.equal(observableAddress('tcp://0.0.0.0:5556'), 'tcp://127.0.0.1:5556');
+    assert.equal(observableAddress('tcp://10.0.0.2:5556'), 'tcp://10.0.0.2:5556');
+    assert.equal(observableAddress('nonsense'), undefined);
   });
 
   it('knows languages by VS Code id, file name and extension, and ignores others', () => {
