@@ -68,6 +68,21 @@ export function proposeFreePort(host: string): Promise<number> {
   });
 }
 
+/** Why nothing can listen on host:port right now ("port 5556 in use"), or undefined when it can. */
+export function portProblem(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') resolve(`port ${port} in use`);
+      else if (err.code === 'EACCES') resolve(`no permission to listen on port ${port}`);
+      else if (err.code === 'EADDRNOTAVAIL') resolve(`cannot listen on ${host}: address not available`);
+      else resolve(`cannot listen on ${host}:${port}: ${err.message}`);
+    });
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(undefined)));
+  });
+}
+
 export class Commands {
   /** Sessions whose error was already shown, so one failure makes one notification. */
   private readonly reportedErrors = new Set<string>();
@@ -225,6 +240,10 @@ export class Commands {
     }
     const portError = validatePort(String(port));
     if (portError) throw new UserError(portError);
+    const chooseAnother = [{ title: 'Choose Another Port', run: () => vscode.commands.executeCommand('zmqDebugger.endpoint.tap', endpoint) }];
+    // probe first, so a busy port costs no session id (tap-1, tap-2... stay dense); listen() still reports a race
+    const busy = await portProblem(host, port);
+    if (busy) throw new UserError(`Cannot start the tap for ${endpoint}: ${busy} — choose another port.`, chooseAnother);
     const tap = new ZmtpTap(
       { target, listen: `${hostText}:${port}`, maxCapturedFrameBytes: this.deps.settings.maxCapturedFrameBytes, id: this.deps.sessions.nextId('tap') },
       (record) => this.deps.capture.append(record),
@@ -233,9 +252,7 @@ export class Commands {
       await tap.listen();
     } catch (e) {
       tap.dispose();
-      throw new UserError(`Cannot start the tap for ${endpoint}: ${messageOf(e)} — choose another port.`, [
-        { title: 'Choose Another Port', run: () => vscode.commands.executeCommand('zmqDebugger.endpoint.tap', endpoint) },
-      ]);
+      throw new UserError(`Cannot start the tap for ${endpoint}: ${messageOf(e)} — choose another port.`, chooseAnother);
     }
     this.deps.sessions.add(tap);
     this.deps.log.info(`${tap.id} started: ${tap.label}`);

@@ -20,7 +20,7 @@ import { parseEndpoint } from '../core/endpoint';
 import type { SessionManager } from '../core/sessionManager';
 import type { Settings } from './settings';
 import { ThrottledRefresh } from './throttledRefresh';
-import { endpointDescription } from './treeText';
+import { endpointDescription, endpointUses } from './treeText';
 
 /** Where an endpoint appears in source code. */
 export interface EndpointLocation {
@@ -306,15 +306,15 @@ export class EndpointsTree implements vscode.TreeDataProvider<EndpointsNode>, vs
       item.contextValue = `zmq:invalidEndpoint:${node.source.id}`;
       return item;
     }
-    const roles = [...node.entries.map((e) => e.role), ...locations.map((l) => l.role)].filter((r): r is 'bind' | 'connect' => !!r);
-    const types = [...node.entries.map((e) => e.socketType), ...locations.map((l) => l.socketType)].filter((t): t is string => !!t);
+    const uses = [...node.entries, ...locations].map((u) => ({ role: u.role, socketType: u.socketType }));
+    const inCode = endpointUses(uses);
     const observing = this.sessions.list().filter((s) => s.endpoints.includes(node.endpoint) && s.state !== 'stopped');
-    item.description = endpointDescription({ roles, socketTypes: types, sessions: observing.map((s) => s.id) });
-    item.iconPath = new vscode.ThemeIcon(observing.length ? 'eye' : roles.includes('bind') ? 'radio-tower' : 'plug');
+    item.description = endpointDescription({ uses, sessions: observing.map((s) => s.id) });
+    item.iconPath = new vscode.ThemeIcon(observing.length ? 'eye' : uses.some((u) => u.role === 'bind') ? 'radio-tower' : 'plug');
     item.contextValue = `zmq:endpoint:${node.source.id}${observing.length ? ':observed' : ''}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${escapeMd(node.endpoint)}**  \nFrom: ${escapeMd(node.source.label)}`);
-    if (roles.length || types.length) md.appendMarkdown(`  \nIn code: ${escapeMd(item.description.split(' · ')[0])}`);
+    if (inCode) md.appendMarkdown(`  \nIn code: ${escapeMd(inCode)}`);
     for (const s of observing) md.appendMarkdown(`  \n$(eye) ${escapeMd(s.id)}: ${escapeMd(s.state)}`);
     if (locations.length) {
       md.appendMarkdown(`  \n${locations.length} location${locations.length === 1 ? '' : 's'}:`);

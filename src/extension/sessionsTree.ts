@@ -65,12 +65,12 @@ export class InfoNode {
 
 /**
  * The row's label, short enough for a narrow side bar next to its figures:
- * "spy-1 127.0.0.1:5556", "tap-2 :40123 → 127.0.0.1:5556" (the full label is in the tooltip).
+ * "spy-1 127.0.0.1:5556", "tap-2 127.0.0.1:5556" (the full label, with a tap's
+ * listen port, is in the tooltip and in the tap's first child row).
  */
 export function sessionTitle(s: CaptureSession): string {
   const short = (e: string) => e.replace(/^tcp:\/\//, '');
   const observed = s.endpoints.length > 2 ? `${short(s.endpoints[0])} +${s.endpoints.length - 1}` : s.endpoints.map(short).join(', ');
-  if (isTap(s)) return `${s.id} ${s.port ? `:${s.port} ` : ''}→ ${observed}`;
   return `${s.id} ${observed}`;
 }
 

@@ -77,21 +77,41 @@ export function statusBarText(sessions: number, rate: number): string {
   return sessions ? `$(radio-tower) ${sessions} · ${formatRate(rate)}` : '$(radio-tower) ZeroMQ';
 }
 
+export interface EndpointUse {
+  role?: 'bind' | 'connect';
+  socketType?: string;
+}
+
 export interface EndpointFigures {
-  /** What the code does with it, when seen. */
-  roles?: readonly ('bind' | 'connect')[];
-  socketTypes?: readonly string[];
+  /** What the code does with it, where seen (one per location or source entry). */
+  uses?: readonly EndpointUse[];
   /** Ids of running sessions that observe it. */
   sessions?: readonly string[];
 }
 
-/** "binds PUB · spy-1" / "connects SUB, binds PUB"... Empty when nothing is known. */
+/** "binds PUB · connects SUB/XSUB": each role with its socket types; "" when nothing is known. */
+export function endpointUses(uses: readonly EndpointUse[]): string {
+  const byRole = new Map<string, Set<string>>();
+  for (const u of uses) {
+    if (!u.role && !u.socketType) continue;
+    const key = u.role === 'bind' ? 'binds' : u.role === 'connect' ? 'connects' : '';
+    const types = byRole.get(key) ?? new Set<string>();
+    if (u.socketType) types.add(u.socketType);
+    byRole.set(key, types);
+  }
+  return ['binds', 'connects', '']
+    .filter((k) => byRole.has(k))
+    .map((k) => `${k} ${[...byRole.get(k)!].join('/')}`.trim())
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/** "spy-1 · binds PUB · connects SUB": live sessions first (a narrow side bar cuts the end). */
 export function endpointDescription(f: EndpointFigures): string {
   const parts: string[] = [];
-  const roles = unique(f.roles ?? []).map((r) => (r === 'bind' ? 'binds' : 'connects'));
-  const types = unique(f.socketTypes ?? []);
-  if (roles.length || types.length) parts.push([roles.join('/'), types.join('/')].filter(Boolean).join(' '));
   if (f.sessions?.length) parts.push(f.sessions.join(', '));
+  const uses = endpointUses(f.uses ?? []);
+  if (uses) parts.push(uses);
   return parts.join(' · ');
 }
 

@@ -50,8 +50,12 @@ describe('treeText', () => {
 
   it('describes endpoints by what the code does with them and who observes them', () => {
     assert.equal(endpointDescription({}), '');
-    assert.equal(endpointDescription({ roles: ['bind', 'bind'], socketTypes: ['PUB'] }), 'binds PUB');
-    assert.equal(endpointDescription({ roles: ['bind', 'connect'], socketTypes: ['PUB', 'SUB'], sessions: ['spy-1'] }), 'binds/connects PUB/SUB · spy-1');
+    assert.equal(endpointDescription({ uses: [{ role: 'bind', socketType: 'PUB' }, { role: 'bind', socketType: 'PUB' }] }), 'binds PUB');
+    assert.equal(
+      endpointDescription({ uses: [{ role: 'connect', socketType: 'SUB' }, { role: 'bind', socketType: 'PUB' }, { role: 'connect', socketType: 'XSUB' }], sessions: ['spy-1'] }),
+      'spy-1 · binds PUB · connects SUB/XSUB',
+    );
+    assert.equal(endpointDescription({ uses: [{ role: 'connect' }, { socketType: 'PAIR' }, {}] }), 'connects · PAIR');
     assert.equal(endpointDescription({ sessions: ['spy-1', 'tap-2'] }), 'spy-1, tap-2');
   });
 

@@ -19,7 +19,17 @@ for i in range(3000):
     time.sleep(0.02)
 `;
 
-describe('Add Endpoint and spy through the UI (code-server + Chromium)', function () {
+const SUBSCRIBER = `
+import sys, zmq
+ctx = zmq.Context()
+sub = ctx.socket(zmq.SUB)
+sub.setsockopt(zmq.SUBSCRIBE, b'')
+sub.connect('tcp://127.0.0.1:%s' % sys.argv[1])
+while True:
+    sub.recv_multipart()
+`;
+
+describe('Endpoints and sessions through the UI (code-server + Chromium)', function () {
   this.timeout(120000);
   let vsc: CodeServer | undefined;
 
@@ -102,5 +112,51 @@ describe('Add Endpoint and spy through the UI (code-server + Chromium)', functio
     await sessionRow.click();
     await sessions.locator('.monaco-list-row', { hasText: '10001' }).first().waitFor({ state: 'visible', timeout: 10000 });
     await vsc.screenshot('ui-spy-session');
+  });
+
+  it('a tap on a port in use says so with "Choose Another Port", which proposes a free one and starts the tap', async () => {
+    const port = await freePort();
+    const pub = runPython(PUBLISHER, [port]);
+    await pub.waitFor('ready');
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    vsc = await startCodeServer({ folder: TEST_WORKSPACE });
+    const page = vsc.page;
+    await vsc.openViewContainer('ZeroMQ');
+    const widget = page.locator('.quick-input-widget');
+    const input = widget.locator('.quick-input-box input');
+    await page.locator('.monaco-workbench').focus().catch(() => {});
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: 10000 });
+    await input.fill('>ZeroMQ: Tap Endpoint');
+    await widget.locator('.monaco-list-row', { hasText: 'ZeroMQ: Tap Endpoint…' }).first().click();
+    // the endpoint picker lists known endpoints and "Enter an endpoint…"
+    await widget.locator('.monaco-list-row', { hasText: 'Enter an endpoint' }).first().click();
+    await input.fill(endpoint);
+    await page.keyboard.press('Enter');
+    // the port prompt proposes a free port; type the publisher's own (busy) port instead
+    await widget.locator('.quick-input-title', { hasText: `Tap ${endpoint}` }).waitFor({ state: 'visible', timeout: 10000 });
+    assert.match(await input.inputValue(), /^\d+$/, 'a free port is proposed');
+    await input.fill(String(port));
+    await page.keyboard.press('Enter');
+    const toast = await vsc.waitForNotification(`port ${port} in use`);
+    await page.waitForTimeout(400); // let the toast finish fading in for the screenshot
+    assert.match(await toast.innerText(), new RegExp(`Cannot start the tap for tcp://127\\.0\\.0\\.1:${port}: port ${port} in use — choose another port`));
+    await vsc.screenshot('ui-tap-port-in-use');
+    await toast.locator('.monaco-button', { hasText: 'Choose Another Port' }).click();
+
+    // the action asks again with a fresh free port
+    await widget.locator('.quick-input-title', { hasText: `Tap ${endpoint}` }).waitFor({ state: 'visible', timeout: 10000 });
+    const proposed = Number(await input.inputValue());
+    assert.ok(proposed > 0 && proposed !== port, `proposed ${proposed}`);
+    await page.keyboard.press('Enter');
+    const row = vsc.view('Sessions').locator('.monaco-list-row', { hasText: `tap-1 127.0.0.1:${port}` }).first();
+    await row.waitFor({ state: 'visible', timeout: 15000 });
+
+    // a pyzmq SUB through the tap: the connection shows both socket types
+    runPython(SUBSCRIBER, [proposed]);
+    await row.click();
+    await vsc.view('Sessions').locator('.monaco-list-row', { hasText: 'SUB → PUB · open' }).first().waitFor({ state: 'visible', timeout: 15000 });
+    await vsc.view('Sessions').locator('.monaco-list-row', { hasText: `peers connect to tcp://127.0.0.1:${proposed}` }).first().waitFor({ state: 'visible', timeout: 5000 });
+    await vsc.screenshot('ui-tap-session');
   });
 });
