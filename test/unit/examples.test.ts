@@ -16,6 +16,7 @@ import { ExampleLanguage } from '../../src/core/examples/catalog';
 import { allocatePorts, ExampleProcess, ExampleRun, ExampleRunner, findPythonWithZmq } from '../../src/core/examples/exampleRunner';
 import { CapturedMessage } from '../../src/core/records';
 import { MonitorSpy, PubSpy } from '../../src/core/spy';
+import { ZmtpTap } from '../../src/core/tap';
 import { PYTHON, until } from './helpers/peers';
 
 const INTERVAL = 100;
@@ -60,8 +61,9 @@ async function waitOutput(run: ExampleRun, what: string, cond: () => boolean, ti
   }
 }
 
-function messages(capture: Capture): CapturedMessage[] {
-  return capture.since(0).filter((r): r is CapturedMessage => r.kind === 'message');
+/** Captured messages, all or from one kind of source. */
+function messages(capture: Capture, source?: CapturedMessage['source']): CapturedMessage[] {
+  return capture.since(0).filter((r): r is CapturedMessage => r.kind === 'message' && (source === undefined || r.source === source));
 }
 
 const text = (f: Uint8Array) => Buffer.from(f).toString();
@@ -205,6 +207,13 @@ interface Case {
   /** Both languages unless listed. */
   languages?: ExampleLanguage[];
   check(run: ExampleRun, runner: ExampleRunner, capture: Capture): Promise<void>;
+  /** Extra checks on what the taps captured (runs with taps only). */
+  tapCheck?(run: ExampleRun, capture: Capture): Promise<void>;
+}
+
+/** Messages a tap relayed for the bound endpoint `target`, by direction. */
+function tapped(capture: Capture, target: string, direction: 'toTarget' | 'fromTarget'): CapturedMessage[] {
+  return messages(capture).filter((m) => m.source === 'tap' && m.endpoint === target && m.direction === direction);
 }
 
 const CASES: Case[] = [
@@ -246,6 +255,16 @@ const CASES: Case[] = [
         () => got(w1).filter((x) => x > lastBeforeRestart).length >= 2 && got(w2).filter((x) => x > lastBeforeRestart).length >= 2,
       );
     },
+    async tapCheck(run, capture) {
+      // The distribution per worker, as the tap sees it: one connection per worker
+      // (three with the restarted one), each carrying its share of PUSH → PULL messages.
+      const perConnection = new Map<number, number>();
+      for (const m of tapped(capture, run.observations[0].endpoint, 'fromTarget')) perConnection.set(m.connection!, (perConnection.get(m.connection!) ?? 0) + 1);
+      assert.ok(perConnection.size >= 3, `messages on connections ${JSON.stringify([...perConnection])}`);
+      const first = tapped(capture, run.observations[0].endpoint, 'fromTarget')[0];
+      assert.equal(first.socketType, 'PUSH');
+      assert.equal(first.peerSocketType, 'PULL');
+    },
   },
   {
     id: 'req-rep',
@@ -257,6 +276,18 @@ const CASES: Case[] = [
       const last = replies().slice(-4);
       assert.ok(last.every((p) => ports.includes(p)), `replies from ${last} but servers on ${ports}`);
       for (let i = 1; i < last.length; i++) assert.notEqual(last[i], last[i - 1], `replies do not alternate: ${last}`);
+    },
+    async tapCheck(run, capture) {
+      // Each tap sits in front of one server and sees only that server's replies.
+      for (const [name, o] of [run.observations[0], run.observations[1]].entries()) {
+        await until(() => tapped(capture, o.endpoint, 'fromTarget').length >= 2, `replies through tap ${name + 1}`);
+        const replies = tapped(capture, o.endpoint, 'fromTarget').map((m) => text(m.frames.at(-1)!));
+        assert.ok(replies.every((r) => r === `World from ${o.endpoint.split(':').pop()}`), `tap ${name + 1} saw ${replies}`);
+        const request = tapped(capture, o.endpoint, 'toTarget')[0];
+        assert.equal(request.socketType, 'REQ');
+        assert.equal(request.peerSocketType, 'REP');
+        assert.equal(text(request.frames.at(-1)!), 'Hello');
+      }
     },
   },
   {
@@ -284,8 +315,8 @@ const CASES: Case[] = [
         await waitOutput(run, 'topic 10001 from both publishers', () => from().includes('pub1') && from().includes('pub2'), 10000);
         assert.ok(grab(sub, /^(\d+) -?\d+ from/).every((t) => t === '10001'), 'the subscriber got a topic it did not subscribe to');
         // Our spy subscribes to everything: it sees other topics from each publisher, on each endpoint.
-        await until(() => new Set(messages(capture).map((m) => text(m.frames[0]).split(' ')[0])).size >= 3, 'the spy to see several topics');
-        assert.deepEqual(new Set(messages(capture).map((m) => m.endpoint)), new Set(run.observations.map((o) => o.endpoint)));
+        await until(() => new Set(messages(capture, 'spy').map((m) => text(m.frames[0]).split(' ')[0])).size >= 3, 'the spy to see several topics');
+        assert.deepEqual(new Set(messages(capture, 'spy').map((m) => m.endpoint)), new Set(run.observations.map((o) => o.endpoint)));
       } finally {
         await spy.stop();
       }
@@ -332,7 +363,7 @@ const CASES: Case[] = [
         await waitOutput(run, 'topic 9 from both publishers through the device', () => servers().size === 2, 12000);
         assert.ok(grab(sub, /^(\d+) /).every((t) => t === '9'));
         await until(() => {
-          const m = messages(capture).map((x) => text(x.frames[0]));
+          const m = messages(capture, 'spy').map((x) => text(x.frames[0]));
           return new Set(m.map((x) => x.split(' ')[0])).size >= 3 && new Set(m.map((x) => x.split(' ')[1])).size === 2;
         }, 'the spy on the device PUB to see several topics from both publishers');
       } finally {
@@ -357,10 +388,10 @@ const CASES: Case[] = [
       const spy = new MonitorSpy({ id: 'monitor', endpoint: o.endpoint, inPrefix: o.inPrefix, outPrefix: o.outPrefix, capture });
       try {
         await until(() => {
-          const m = messages(capture);
+          const m = messages(capture, 'monitor');
           return m.some((x) => x.direction === 'in') && m.some((x) => x.direction === 'out');
         }, 'the monitor spy to see both directions');
-        const m = messages(capture);
+        const m = messages(capture, 'monitor');
         const request = m.find((x) => x.direction === 'in')!;
         assert.equal(request.envelopeFrames, 2, 'identity + empty delimiter');
         assert.match(text(request.frames[2]), /^Request #\d+ from client #[12]$/);
@@ -386,7 +417,7 @@ const CASES: Case[] = [
         const processed = grab(worker, /^Processing \.\.\. (\d+) /);
         assert.ok(processed.length > 0 && processed.every((t) => t === '9'), `processed ${processed}`);
         assert.equal(proc(run, 'publisher').state, 'running');
-        await until(() => new Set(messages(capture).map((m) => text(m.frames[0]).split(' ')[0])).size === 2, 'the spy to see topics 8 and 9');
+        await until(() => new Set(messages(capture, 'spy').map((m) => text(m.frames[0]).split(' ')[0])).size === 2, 'the spy to see topics 8 and 9');
       } finally {
         await spy.stop();
       }
@@ -394,21 +425,28 @@ const CASES: Case[] = [
   },
 ];
 
+// Node programs run the way the editor runs them: connecting roles pointed at
+// our taps. Python programs connect directly (the CLI's way), so both wirings
+// are covered.
 for (const language of ['node', 'python'] as const) {
-  describe(`examples: ${language} programs`, function () {
+  const useTaps = language === 'node';
+  describe(`examples: ${language} programs${useTaps ? ', through our taps' : ''}`, function () {
     let runner: ExampleRunner;
     let capture: Capture;
     let run: ExampleRun | undefined;
+    let taps: ZmtpTap[] = [];
 
     beforeEach(() => {
       runner = new ExampleRunner({ stopGraceMs: 1500 });
       capture = new Capture();
       run = undefined;
+      taps = [];
     });
 
     afterEach(async () => {
       const pids = [...(run?.processes.map((p) => p.pid!) ?? []), ...runner.livePids()];
       await runner.dispose();
+      await Promise.all(taps.map((t) => t.stop()));
       capture.dispose();
       for (const pid of pids) assert.equal(isAlive(pid), false, `pid ${pid} still alive after dispose()`);
     });
@@ -417,8 +455,22 @@ for (const language of ['node', 'python'] as const) {
       if (c.languages && !c.languages.includes(language)) continue;
       it(`${c.id} behaves as its seed describes`, async function () {
         this.timeout(25000);
-        run = await runner.start(c.id, { language, python: language === 'python' ? PYTHON : undefined, intervalMs: INTERVAL });
+        run = await runner.start(c.id, { language, python: language === 'python' ? PYTHON : undefined, intervalMs: INTERVAL, useTaps });
+        for (const o of run.observations) {
+          if (o.kind !== 'tap') continue;
+          assert.equal(o.inPath, useTaps);
+          if (!useTaps) continue;
+          const tap = new ZmtpTap({ target: o.endpoint, listen: o.listen, id: `tap${taps.length + 1}` }, (r) => capture.append(r));
+          taps.push(tap);
+          await tap.listen();
+        }
         await c.check(run, runner, capture);
+        if (useTaps) {
+          for (const o of run.observations.filter((x) => x.kind === 'tap')) {
+            await until(() => messages(capture).some((m) => m.source === 'tap' && m.endpoint === o.endpoint), `tap on ${o.label} to relay messages`);
+          }
+          await c.tapCheck?.(run, capture);
+        }
         const crashed = run.processes.filter((p) => p.state === 'crashed');
         assert.deepEqual(crashed.map((p) => p.label), [], diagnose(run));
       });
