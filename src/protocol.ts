@@ -158,7 +158,17 @@ export type FromHost =
    * Rows are numbered absolutely: the filtered rows are [base, base + counters.shown);
    * `base` grows as old rows are evicted, so a row number the view holds stays valid.
    */
-  | { type: 'frames/reset'; counters: Counters; filter: FrameFilter; filterError?: string; base: number; start: number; rows: RowSummary[] }
+  | {
+      type: 'frames/reset';
+      counters: Counters;
+      filter: FrameFilter;
+      /** True when the host set the filter (restored panel, "open for session"): the view shows it. */
+      filterFromHost?: boolean;
+      filterError?: string;
+      base: number;
+      start: number;
+      rows: RowSummary[];
+    }
   /**
    * Live batch (at most ~60 per second) or the answer to `view/window`: counters,
    * the rows of the view's window starting at row `start`, and how many rows the
@@ -358,6 +368,7 @@ export function parseFromHost(v: unknown): FromHost {
     case 'frames/reset': {
       const m: FromHost = { type, counters: parseCounters(o.counters), filter: parseFilter(o.filter), base: int(o, 'base'), start: int(o, 'start'), rows: rows() };
       if (o.filterError !== undefined) m.filterError = str(o, 'filterError');
+      if (o.filterFromHost !== undefined) m.filterFromHost = bool(o, 'filterFromHost');
       return m;
     }
     case 'frames/appended':

@@ -91,7 +91,7 @@ export class FramesViewController implements Disposable {
   /** Sets the filter from the host side (e.g. "open the frames of session spy-1"); the view follows. */
   setFilter(filter: FrameFilter): void {
     this.applyFilter(filter);
-    this.postReset();
+    this.postReset(true);
   }
 
   /** The panel became visible or hidden. Hidden panels get nothing; shown ones catch up at once. */
@@ -137,7 +137,7 @@ export class FramesViewController implements Disposable {
         this.ready = true;
         if (m.filter) this.applyFilter(m.filter);
         else this.query.reset();
-        this.postReset();
+        this.postReset(true);
         return;
       case 'view/window':
         this.window = { start: m.start, count: m.count, follow: m.follow };
@@ -251,12 +251,13 @@ export class FramesViewController implements Disposable {
     this.post({ type: 'frames/appended', counters: this.counters(), base: this.query.base, start, rows, added });
   }
 
-  private postReset(): void {
+  private postReset(filterFromHost = false): void {
     if (!this.visible || !this.ready) return;
     this.dirty = false;
     const { start, rows } = this.windowRows();
     const m: FromHost = { type: 'frames/reset', counters: this.counters(), filter: this.query.filter, base: this.query.base, start, rows };
     if (this.filterError) m.filterError = this.filterError;
+    if (filterFromHost) m.filterFromHost = true;
     this.post(m);
   }
 

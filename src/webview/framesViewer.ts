@@ -558,9 +558,12 @@ function handle(m: FromHost): void {
       base = m.base;
       shown = m.counters.shown;
       storeRows(m.start, m.rows);
-      state.filter = m.filter;
-      persist();
-      showFilter(m.filter);
+      if (m.filterFromHost) {
+        // the host set it (restored panel, "open for session"); otherwise the inputs are the truth
+        state.filter = m.filter;
+        persist();
+        showFilter(m.filter);
+      }
       setText(filterError, m.filterError ?? '');
       showCounters(m.counters);
       lastWindowKey = '';
@@ -602,4 +605,5 @@ function showNotice(level: 'info' | 'error', text: string): void {
   setText(noticeEl, text);
 }
 
-post({ type: 'ready', filter: state.filter });
+// a fresh panel has no saved filter: the host's (e.g. one session's) applies
+post(saved ? { type: 'ready', filter: state.filter } : { type: 'ready' });

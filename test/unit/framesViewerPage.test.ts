@@ -1,0 +1,129 @@
+/**
+ * The real webview bundle in a real Chromium, fed by the real host-side
+ * controller (bench/viewerHarness.ts bridges them as VS Code does): rows appear,
+ * counters are exact, filters narrow, a binary frame shows its hex dump, an HTML
+ * payload is text, copy goes through the host. Needs `npm run build` and
+ * /usr/bin/chromium.
+ */
+import * as assert from 'node:assert/strict';
+import { closeViewerBrowser, openViewerPage, ViewerPage } from '../../bench/viewerHarness';
+import { Capture } from '../../src/core/capture';
+import { CapturedMessage } from '../../src/core/records';
+
+const XSS = '<img src=x onerror=alert(1)>';
+
+function msg(frames: (string | Buffer)[], extra: Partial<CapturedMessage> = {}): CapturedMessage {
+  return {
+    kind: 'message',
+    seq: 0,
+    ts: 0,
+    session: 'spy-1',
+    source: 'spy',
+    endpoint: 'tcp://127.0.0.1:5556',
+    direction: 'in',
+    frames: frames.map((f) => (typeof f === 'string' ? Buffer.from(f) : f)),
+    socketType: 'SUB',
+    ...extra,
+  };
+}
+
+describe('frames viewer webview in Chromium', function () {
+  this.timeout(30000);
+  let capture: Capture;
+  let viewer: ViewerPage | undefined;
+
+  beforeEach(() => {
+    capture = new Capture();
+  });
+  afterEach(async () => {
+    await viewer?.close();
+    viewer = undefined;
+    capture.dispose();
+  });
+  after(() => closeViewerBrowser());
+
+  const shown = () => viewer!.page.locator('.shown');
+  const rows = () => viewer!.page.locator('.rows .row:not(.hidden)');
+
+  it('shows live rows with exact counters, filters them, and renders payloads as text only', async () => {
+    viewer = await openViewerPage(capture);
+    const { page } = viewer;
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    for (let i = 0; i < 300; i++) capture.append(msg([i % 3 ? 'weather' : 'sports', `reading ${i}`]));
+    capture.append(msg(['html', XSS]));
+    capture.append({ kind: 'event', seq: 0, ts: 0, session: 'spy-1', source: 'spy', endpoint: 'tcp://127.0.0.1:5556', type: 'connect:retry', interval: 100 });
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('.counters')?.dataset.received === '301');
+    assert.equal(await shown().getAttribute('data-shown'), '302');
+    // pinned to the newest: the last rows are visible
+    await rows().filter({ hasText: 'connect:retry' }).waitFor();
+    const xssRow = rows().filter({ hasText: XSS });
+    await xssRow.waitFor();
+    assert.equal(await page.locator('img').count(), 0, 'the payload became an element');
+    assert.ok(((await rows().count()) as number) < 60, 'only the visible rows are in the DOM');
+
+    await xssRow.click();
+    const frame1 = page.locator('.detail .frame[data-index="1"]');
+    await frame1.waitFor();
+    assert.equal((await frame1.locator('pre').textContent())?.trim(), XSS);
+    assert.equal(await page.locator('img').count(), 0);
+
+    await page.locator('.filter-text').fill('sports');
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('.shown')?.dataset.shown === '100');
+    assert.equal(await page.locator('.shown').textContent(), '100 / 302');
+    await page.locator('.filter-text').fill('');
+    await page.locator('input[data-kind="event"]').uncheck();
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('.shown')?.dataset.shown === '301');
+    assert.equal(dialogs.length, 0);
+  });
+
+  it('shows a binary frame as a hex dump, invalid UTF-8 visibly, JSON pretty, envelopes labelled; copies through the host', async () => {
+    viewer = await openViewerPage(capture);
+    const { page } = viewer;
+    capture.append(msg([Buffer.from([0x00, 0x6b, 0x8b, 0x45]), Buffer.alloc(0), Buffer.from('ok \xff', 'latin1'), '{"a":[1,2]}'], { envelopeFrames: 2, source: 'monitor' }));
+    const row = rows().first();
+    await row.waitFor();
+    await row.click();
+    const frames = page.locator('.detail .frame');
+    await frames.nth(3).waitFor();
+    assert.match((await frames.nth(0).locator('.frame-head').textContent())!, /envelope/);
+    assert.match((await frames.nth(1).locator('.frame-head').textContent())!, /empty delimiter/);
+    // frame 0 is binary: it opens as a hex dump
+    assert.equal((await frames.nth(0).locator('pre.hex').textContent())!, '00000000  00 6b 8b 45' + ' '.repeat(38) + ' |.k.E|');
+    // invalid UTF-8 is shown, not swallowed
+    await frames.nth(2).locator('button.tab', { hasText: 'Text' }).click();
+    assert.equal(await frames.nth(2).locator('pre.text').textContent(), 'ok \\xff');
+    assert.equal(await frames.nth(2).locator('.esc.bad').count(), 1);
+    assert.equal(await frames.nth(3).locator('pre.json').textContent(), '{\n  "a": [\n    1,\n    2\n  ]\n}');
+    await frames.nth(0).locator('button', { hasText: 'Copy base64' }).click();
+    await frames.nth(3).locator('button', { hasText: 'Copy text' }).click();
+    await page.locator('.notice', { hasText: 'Copied frame 3' }).waitFor();
+    assert.deepEqual(viewer.copied, ['AGuLRQ==', '{"a":[1,2]}']);
+  });
+
+  it('pause freezes the rows while counters keep counting; resume catches up; scrolling up shows "N new"', async () => {
+    viewer = await openViewerPage(capture, { viewport: { width: 1200, height: 500 } });
+    const { page } = viewer;
+    for (let i = 0; i < 500; i++) capture.append(msg(['t', `m${i}`]));
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('.shown')?.dataset.shown === '500');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    for (let i = 500; i < 600; i++) capture.append(msg(['t', `m${i}`]));
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('.counters')?.dataset.received === '600');
+    assert.equal(await shown().getAttribute('data-shown'), '500', 'paused view froze');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('.shown')?.dataset.shown === '600');
+    // scroll up: stop following, new rows are announced
+    await page.locator('.viewport').evaluate((el) => (el.scrollTop = 0));
+    await rows().filter({ hasText: /m0$/ }).waitFor();
+    for (let i = 600; i < 650; i++) capture.append(msg(['t', `m${i}`]));
+    const pill = page.locator('.new-pill');
+    await pill.filter({ hasText: '50 new' }).waitFor();
+    await rows().filter({ hasText: /m0$/ }).waitFor();
+    await pill.click();
+    await rows().filter({ hasText: /m649$/ }).waitFor();
+  });
+});
