@@ -2,9 +2,10 @@
  * `zmq-debug examples list` and `zmq-debug examples run NAME`: the seed systems
  * as real processes, one command away. `run` prints every process's output
  * prefixed by its role, says where to watch, and stops everything after
- * --seconds or on Ctrl-C. With --observe it also starts our own spies on the
- * example's PUB endpoints and the monitor spy on a monitored queue, and prints
- * what they capture.
+ * --seconds or on Ctrl-C. With --observe the example starts already wired to
+ * our own tools: spies on its PUB endpoints, the monitor spy on a monitored
+ * queue's monitor PUB, and ZMTP taps between its connecting and binding roles;
+ * what they capture is printed between the programs' lines.
  */
 import { Capture } from '../core/capture';
 import { EXAMPLES, findExample } from '../core/examples/catalog';
@@ -12,6 +13,7 @@ import { ExampleRun, ExampleRunner, findPythonWithZmq, Observation } from '../co
 import { formatRecord } from '../core/format';
 import { CaptureSession } from '../core/session';
 import { MonitorSpy, PubSpy } from '../core/spy';
+import { ZmtpTap } from '../core/tap';
 import { parseTopic } from '../core/topics';
 import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
 import { UsageError } from './errors';
@@ -88,12 +90,14 @@ async function run(args: string[]): Promise<number> {
   let exampleRun: ExampleRun | undefined;
   try {
     width = Math.max(...example.roles.map((r) => r.name.length + ((r.instances ?? 1) > 1 ? 2 : 0)));
-    exampleRun = await runner.start(example.id, { language, python, intervalMs });
+    const observe = has(p, 'observe');
+    exampleRun = await runner.start(example.id, { language, python, intervalMs, useTaps: observe });
     process.stderr.write(describe(exampleRun));
-    if (has(p, 'observe')) {
+    if (observe) {
       for (const o of exampleRun.observations) {
         const s = startObserver(o, capture, sessions.length + 1);
-        if (s) sessions.push(s);
+        sessions.push(s);
+        if (s instanceof ZmtpTap) await s.listen();
       }
       let printed = 0;
       capture.onDidAppend(() => {
@@ -139,9 +143,14 @@ function describe(run: ExampleRun): string {
   return lines.join('\n') + '\n';
 }
 
-function startObserver(o: Observation, capture: Capture, n: number): CaptureSession | undefined {
-  if (o.kind === 'spy') return new PubSpy({ id: `spy${n}`, endpoints: [o.endpoint], topics: (o.topics ?? []).map((t) => parseTopic(t)), capture });
-  if (o.kind === 'monitor') return new MonitorSpy({ id: `monitor${n}`, endpoint: o.endpoint, inPrefix: o.inPrefix, outPrefix: o.outPrefix, capture });
-  // Taps need the connecting roles pointed at them when the run starts; the CLI runs without.
-  return undefined;
+function startObserver(o: Observation, capture: Capture, n: number): CaptureSession {
+  switch (o.kind) {
+    case 'spy':
+      return new PubSpy({ id: `spy${n}`, endpoints: [o.endpoint], topics: (o.topics ?? []).map((t) => parseTopic(t)), capture });
+    case 'monitor':
+      return new MonitorSpy({ id: `monitor${n}`, endpoint: o.endpoint, inPrefix: o.inPrefix, outPrefix: o.outPrefix, capture });
+    case 'tap':
+      // The run was started with taps: the connecting roles already point at `listen`.
+      return new ZmtpTap({ target: o.endpoint, listen: o.listen, id: `tap${n}` }, (r) => capture.append(r));
+  }
 }
