@@ -15,6 +15,11 @@ import type { Capture } from '../src/core/capture';
 import { ControllerOptions, FramesViewController, ViewerHost } from '../src/core/framesViewController';
 import type { FromHost } from '../src/protocol';
 
+/** The page's window, as far as the harness uses it (Node's lib has no DOM types). */
+interface Window {
+  postMessage(message: unknown, targetOrigin: string): void;
+}
+
 export const ROOT = join(__dirname, '..');
 export const CHROMIUM = process.env.ZMQ_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const BUNDLE = join(ROOT, 'dist', 'webview', 'framesViewer.js');
@@ -79,7 +84,7 @@ export async function openViewerPage(
         if (closed) return;
         if (options.record) posted.push(m);
         // host → webview: a `message` event carrying a structured clone, as VS Code delivers it
-        page.evaluate((msg) => window.postMessage(msg, '*'), m as unknown).catch(() => {});
+        page.evaluate((msg) => (globalThis as unknown as Window).postMessage(msg, '*'), m as unknown).catch(() => {});
       },
       copy: async (text) => {
         copied.push(text);

@@ -56,7 +56,7 @@ describe('frames viewer webview in Chromium', function () {
     for (let i = 0; i < 300; i++) capture.append(msg([i % 3 ? 'weather' : 'sports', `reading ${i}`]));
     capture.append(msg(['html', XSS]));
     capture.append({ kind: 'event', seq: 0, ts: 0, session: 'spy-1', source: 'spy', endpoint: 'tcp://127.0.0.1:5556', type: 'connect:retry', interval: 100 });
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('.counters')?.dataset.received === '301');
+    await page.locator('.counters[data-received="301"]').waitFor();
     assert.equal(await shown().getAttribute('data-shown'), '302');
     // pinned to the newest: the last rows are visible
     await rows().filter({ hasText: 'connect:retry' }).waitFor();
@@ -72,11 +72,11 @@ describe('frames viewer webview in Chromium', function () {
     assert.equal(await page.locator('img').count(), 0);
 
     await page.locator('.filter-text').fill('sports');
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('.shown')?.dataset.shown === '100');
+    await page.locator('.shown[data-shown="100"]').waitFor();
     assert.equal(await page.locator('.shown').textContent(), '100 / 302');
     await page.locator('.filter-text').fill('');
     await page.locator('input[data-kind="event"]').uncheck();
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('.shown')?.dataset.shown === '301');
+    await page.locator('.shown[data-shown="301"]').waitFor();
     assert.equal(dialogs.length, 0);
   });
 
@@ -108,14 +108,14 @@ describe('frames viewer webview in Chromium', function () {
     viewer = await openViewerPage(capture, { viewport: { width: 1200, height: 500 } });
     const { page } = viewer;
     for (let i = 0; i < 500; i++) capture.append(msg(['t', `m${i}`]));
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('.shown')?.dataset.shown === '500');
+    await page.locator('.shown[data-shown="500"]').waitFor();
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('button', { name: 'Resume' }).waitFor();
     for (let i = 500; i < 600; i++) capture.append(msg(['t', `m${i}`]));
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('.counters')?.dataset.received === '600');
+    await page.locator('.counters[data-received="600"]').waitFor();
     assert.equal(await shown().getAttribute('data-shown'), '500', 'paused view froze');
     await page.getByRole('button', { name: 'Resume' }).click();
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('.shown')?.dataset.shown === '600');
+    await page.locator('.shown[data-shown="600"]').waitFor();
     // scroll up: stop following, new rows are announced
     await page.locator('.viewport').evaluate((el) => (el.scrollTop = 0));
     await rows().filter({ hasText: /m0$/ }).waitFor();
