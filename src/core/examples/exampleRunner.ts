@@ -257,6 +257,8 @@ export class ExampleRunner implements Disposable {
       command = python;
       prefixArgs = ['-u'];
       env.PYTHONUNBUFFERED = '1';
+      // No __pycache__ inside the installed extension's folder.
+      env.PYTHONDONTWRITEBYTECODE = '1';
     }
     const ext = language === 'node' ? '.js' : '.py';
     const scripts = new Map<string, string>();
