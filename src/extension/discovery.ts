@@ -139,7 +139,7 @@ export class WorkspaceDiscovery implements EndpointSource, vscode.Disposable {
       // an open editor's unsaved text wins over the file on disk
       const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       const text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-      if (!MAYBE_ZMQ.test(text)) return { uri, hits: [] };
+      if (!MAYBE_ZMQ.test(text) || looksMinified(text)) return { uri, hits: [] };
       return { uri, hits: findEndpointsInText(text, language) };
     } catch {
       return undefined; // deleted meanwhile, or unreadable: nothing to show
@@ -229,6 +229,14 @@ export class WorkspaceDiscovery implements EndpointSource, vscode.Disposable {
     this.watcher?.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+/** Bundled/minified code (very long lines) is generated: its endpoints, if any, are in its sources. */
+function looksMinified(text: string): boolean {
+  if (text.length < 20000) return false;
+  let lines = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
+  return text.length / lines > 500;
 }
 
 /** A small glob check for the exclude setting on watcher events (findFiles applies it for full scans). */

@@ -81,6 +81,7 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
   private python: Promise<PythonWithZmq | undefined> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private countTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly sessions: SessionManager,
@@ -101,7 +102,15 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
       this.channel(run).appendLine(`${process.label.padEnd(10)} | ${line.stream === 'stderr' ? '! ' : line.stream === 'system' ? '# ' : ''}${line.text}`);
     });
     const onSessions = sessions.onDidChange(() => this.refresh());
-    this.disposables.push(new vscode.Disposable(() => [onChange, onOutput, onSessions].forEach((d) => d.dispose())));
+    // observer rows show message counts: follow the capture, at most once a second, only while a run is observed
+    const onAppend = capture.onDidAppend(() => {
+      if (this.observers.size === 0 || this.countTimer) return;
+      this.countTimer = setTimeout(() => {
+        this.countTimer = undefined;
+        this.refresh();
+      }, 1000);
+    });
+    this.disposables.push(new vscode.Disposable(() => [onChange, onOutput, onSessions, onAppend].forEach((d) => d.dispose())));
   }
 
   /** Coalesces bursts of process changes into one tree refresh. */
@@ -297,13 +306,16 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
     return this.runner.livePids();
   }
 
-  dispose(): Promise<void> {
+  /** Stops every process (SIGTERM at once, SIGKILL after the runner's grace period) and the sessions started for the runs. */
+  async dispose(): Promise<void> {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.countTimer) clearTimeout(this.countTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
     for (const ch of this.channels.values()) ch.dispose();
     this.channels.clear();
-    // SIGTERM goes out at once; the runner SIGKILLs what is left after its grace period
-    return this.runner.dispose();
+    const sessionIds = [...this.observers.values()].flatMap((list) => list.map((o) => o.sessionId).filter((id): id is string => !!id));
+    this.observers.clear();
+    await Promise.all([this.runner.dispose(), ...sessionIds.map((id) => this.sessions.stop(id))]);
   }
 }
 
