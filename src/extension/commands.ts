@@ -10,12 +10,14 @@
  *   executeCommand('zmqDebugger.endpoint.tap', 'tcp://127.0.0.1:5556', { listenPort: 6556 })
  *   executeCommand('zmqDebugger.capture.export', '/tmp/capture.jsonl')
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Capture } from '../core/capture';
 import { connectAddressFor, parseEndpoint, parseHostPort } from '../core/endpoint';
-import { parseJsonLines, toJsonLines } from '../core/exportFormat';
+import { FORMAT_VERSION, parseJsonLines, recordToLine, SummaryRecord, toJsonLines } from '../core/exportFormat';
+import type { CaptureRecord } from '../core/records';
 import type { CaptureSession } from '../core/session';
 import type { SessionManager } from '../core/sessionManager';
 import { ZmtpTap } from '../core/tap';
@@ -318,17 +320,19 @@ export class Commands {
       });
       if (!uri) return undefined;
     }
-    const text = toJsonLines(capture.records(), stats);
-    try {
-      await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
-    } catch (e) {
-      throw new UserError(`Could not write ${uri.fsPath || uri.toString()}: ${messageOf(e)}`);
-    }
+    // a snapshot: running sessions keep appending (and evicting) while the file is written
+    const records = [...capture.records()];
     const where = uri.fsPath || uri.toString();
-    log.info(`exported ${stats.retained} records to ${where} (${stats.evicted} evicted, ${stats.dropped} dropped before the export)`);
+    const started = Date.now();
+    try {
+      await writeJsonLines(uri, records, stats);
+    } catch (e) {
+      throw new UserError(`Could not write ${where}: ${messageOf(e)}`);
+    }
+    log.info(`exported ${records.length} records to ${where} in ${Date.now() - started} ms (${stats.evicted} evicted, ${stats.dropped} dropped before the export)`);
     const note = stats.evicted ? ` (${formatCount(stats.evicted)} older records had been evicted and are not in it)` : '';
-    void vscode.window.showInformationMessage(`Exported ${formatCount(stats.retained)} records to ${path.basename(where)}${note}.`);
-    return { uri: uri.toString(), records: stats.retained };
+    void vscode.window.showInformationMessage(`Exported ${formatCount(records.length)} records to ${path.basename(where)}${note}.`);
+    return { uri: uri.toString(), records: records.length };
   }
 
   async importCapture(arg?: unknown): Promise<ImportOutcome | undefined> {
@@ -358,12 +362,15 @@ export class Commands {
     }
     // Imported records keep everything but their session, renamed so they never
     // mix with the counters of a live session that has the same id (spy-1...).
+    const evictedBefore = capture.stats().evicted;
     for (const r of result.records) {
       r.session = `imported:${r.session ?? r.endpoint}`;
       capture.append(r);
     }
+    const evicted = capture.stats().evicted - evictedBefore;
     const s = result.summary;
-    const original = s && (s.evicted || s.dropped) ? ` The original capture had evicted ${formatCount(s.evicted)} and dropped ${formatCount(s.dropped)}.` : '';
+    let original = s && (s.evicted || s.dropped) ? ` The original capture had evicted ${formatCount(s.evicted)} and dropped ${formatCount(s.dropped)}.` : '';
+    if (evicted) original += ` ${formatCount(evicted)} older records were evicted to stay within the capture limits (zmqDebugger.capture.*).`;
     log.info(`imported ${result.records.length} records from ${where}; ${result.errors.length} bad lines`);
     if (result.errors.length) {
       const showLog = 'Show Log';
@@ -472,6 +479,41 @@ export class Commands {
 
   private revealSession(id: string): void {
     this.deps.sessionsTree.reveal(id);
+  }
+}
+
+/**
+ * Writes records as JSON Lines (the export format: one record per line, then the
+ * summary) in chunks, so a large capture never becomes one giant string. Local
+ * files stream through node:fs; other schemes go through workspace.fs.
+ */
+async function writeJsonLines(uri: vscode.Uri, records: CaptureRecord[], totals: { evicted: number; evictedBytes: number; dropped: number }): Promise<void> {
+  const summary: SummaryRecord = { kind: 'summary', ts: Date.now(), format: FORMAT_VERSION, records: records.length, evicted: totals.evicted, evictedBytes: totals.evictedBytes, dropped: totals.dropped };
+  if (uri.scheme !== 'file') {
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(toJsonLines(records, totals), 'utf8'));
+    return;
+  }
+  const out = fs.createWriteStream(uri.fsPath);
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  const write = (text: string) => (out.write(text) ? Promise.resolve() : Promise.race([failed, new Promise<void>((r) => out.once('drain', () => r()))]));
+  try {
+    let chunk: string[] = [];
+    let size = 0;
+    for (const r of records) {
+      const line = recordToLine(r);
+      chunk.push(line);
+      size += line.length;
+      if (size >= 1 << 20) {
+        await write(chunk.join('\n') + '\n');
+        chunk = [];
+        size = 0;
+      }
+    }
+    chunk.push(JSON.stringify(summary));
+    await write(chunk.join('\n') + '\n');
+    await Promise.race([failed, new Promise<void>((r) => out.end(() => r()))]);
+  } finally {
+    out.destroy();
   }
 }
 

@@ -35,11 +35,14 @@ export interface ExtensionApi {
   discovery: WorkspaceDiscovery;
   /** The Examples view: the catalog, its runs and their processes. */
   examples: ExamplesTree;
+  /** How long activate() took, in milliseconds (logged too). */
+  activationMs: number;
 }
 
 let running: SessionManager | undefined;
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
+  const started = performance.now();
   const log = createLog();
   const settings = new Settings();
   const capture = new Capture(settings.captureLimits);
@@ -54,8 +57,10 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const framesViewer = registerFramesViewer(context, { capture, sessions, log });
   const discovery = registerDiscovery(context, { endpoints, sessions });
   const examples = registerExamples(context, { sessions, capture });
+  const activationMs = performance.now() - started;
+  log.info(`activated in ${activationMs.toFixed(1)} ms`);
 
-  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer, discovery, examples };
+  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer, discovery, examples, activationMs };
 }
 
 export async function deactivate(): Promise<void> {

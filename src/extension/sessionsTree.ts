@@ -110,6 +110,11 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
     this.refresher.request();
   }
 
+  /** Whether the view shows now (refreshes wait while it does not). */
+  get visible(): boolean {
+    return this.view?.visible ?? false;
+  }
+
   /** The node of a running session. */
   nodeFor(id: string): SessionNode | undefined {
     const s = this.sessions.get(id);

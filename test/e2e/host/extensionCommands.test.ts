@@ -4,15 +4,22 @@
  * real pyzmq peers (Debian's /usr/bin/python3 with python3-zmq).
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension/extension';
+import { toJsonLines } from '../../../src/core/exportFormat';
 import { freePort, killAllPython, runPython, until } from '../../unit/helpers/peers';
 
 const EXTENSION_ID = 'zmq-debugger.zmq-topology-debugger';
+
+/** A measured number, printed with the test output (runHost streams ZMQ_E2E_LOG). */
+function note(line: string): void {
+  console.log(line);
+  if (process.env.ZMQ_E2E_LOG) appendFileSync(process.env.ZMQ_E2E_LOG, `        (${line})\n`);
+}
 
 async function api(): Promise<ExtensionApi> {
   const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
@@ -29,6 +36,19 @@ print('ready', flush=True)
 for i in range(6000):
     pub.send_multipart([b'10001', b'%d' % i])
     if i % 2 == 1: pub.send_multipart([b'20002', b'x'])
+    time.sleep(0.01)
+`;
+
+/** About 2,000 msg/s in bursts of 20 every 10 ms, for at most 20 s. */
+const FAST_PUBLISHER = `
+import sys, time, zmq
+ctx = zmq.Context()
+pub = ctx.socket(zmq.PUB)
+pub.bind('tcp://127.0.0.1:%s' % sys.argv[1])
+print('ready', flush=True)
+for i in range(2000):
+    for j in range(20):
+        pub.send_multipart([b'fast', b'%d' % j])
     time.sleep(0.01)
 `;
 
@@ -114,6 +134,8 @@ describe('extension commands and views', function () {
       assert.ok(mine.includes(id), `${id} is not contributed`);
     }
     assert.ok(a.statusBar.text.includes('$(radio-tower)'));
+    note(`activate() took ${a.activationMs.toFixed(1)} ms`);
+    assert.ok(a.activationMs < 1000, `activation took ${a.activationMs} ms`);
   });
 
   it('adds an endpoint by command, shows it in the Endpoints tree, rejects a bad one, removes it', async () => {
@@ -204,6 +226,8 @@ describe('extension commands and views', function () {
     assert.ok(exported && exported.records > 20);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     assert.equal(lines.length, exported.records + 1, 'one line per record plus the summary');
+    assert.deepEqual(lines.slice(0, -1), toJsonLines(a.capture.records()).trim().split('\n'), 'the export format, line for line');
+    assert.match(lines[lines.length - 1], /^\{"kind":"summary",.*"records":\d+,"evicted":0,"evictedBytes":0,"dropped":0\}$/);
     const messages = a.capture.stats().totalMessages;
 
     assert.equal(await vscode.commands.executeCommand('zmqDebugger.capture.clear', true), true);
@@ -225,6 +249,55 @@ describe('extension commands and views', function () {
     const before = a.capture.stats().total;
     assert.equal(await vscode.commands.executeCommand('zmqDebugger.capture.import', junk), undefined);
     assert.equal(a.capture.stats().total, before);
+  });
+
+  it('exports a capture larger than one write chunk (4 MiB of base64) exactly', async () => {
+    const a = await api();
+    for (let i = 0; i < 3000; i++) {
+      a.capture.append({ kind: 'message', seq: 0, ts: 1_700_000_000_000 + i, session: 'big', source: 'spy', endpoint: 'tcp://127.0.0.1:1', direction: 'in', frames: [Buffer.from(`t${i % 7}`), Buffer.alloc(1024, i % 256)] });
+    }
+    const file = join(tmp, 'big.jsonl');
+    const t0 = Date.now();
+    const exported = await vscode.commands.executeCommand<{ records: number }>('zmqDebugger.capture.export', file);
+    note(`export of 3,000 records with 3 MiB of frames: ${Date.now() - t0} ms`);
+    assert.equal(exported?.records, 3000);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    assert.equal(lines.pop(), '', 'ends with a newline');
+    assert.equal(lines.length, 3001);
+    assert.deepEqual(lines.slice(0, -1), toJsonLines(a.capture.records()).trim().split('\n'));
+  });
+
+  it('refreshes the Sessions tree at most 4 times a second under load, and not at all while hidden', async function () {
+    this.timeout(40000);
+    const a = await api();
+    const port = await freePort();
+    const pub = runPython(FAST_PUBLISHER, [port]);
+    await pub.waitFor('ready');
+    await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
+    await until(() => a.sessionsTree.visible, 'Sessions view visible', 10000);
+    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+    await until(() => (a.capture.session(id!)?.rate ?? 0) > 500, 'a high rate', 10000);
+    let fires = 0;
+    const sub = a.sessionsTree.onDidChangeTreeData(() => fires++);
+    try {
+      const appendsBefore = a.capture.stats().totalMessages;
+      await new Promise((r) => setTimeout(r, 2000));
+      const received = a.capture.stats().totalMessages - appendsBefore;
+      note(`Sessions tree: ${fires} refreshes in 2 s while ${received} messages arrived`);
+      assert.ok(received > 1000, `only ${received} messages in 2 s`);
+      assert.ok(fires >= 4 && fires <= 9, `${fires} refreshes in 2 s (expected ≤ 4 Hz)`);
+
+      await vscode.commands.executeCommand('workbench.view.explorer');
+      await until(() => !a.sessionsTree.visible, 'Sessions view hidden', 10000);
+      await new Promise((r) => setTimeout(r, 300));
+      fires = 0;
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(fires, 0, 'no refresh while hidden');
+      await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
+      await until(() => fires > 0, 'a refresh when shown again', 5000);
+    } finally {
+      sub.dispose();
+    }
   });
 
   it('taps a pyzmq PUB/SUB pair: the connection shows both socket types; stop releases the port', async () => {
