@@ -74,6 +74,7 @@ export function diagnose(s: TopologySnapshot, options: DoctorOptions = {}): Diag
   connectRetrying(ctx, out);
   portBoundTwice(ctx, out);
   codeRules(ctx, out);
+  attachCodeLocations(s, out);
   const rank: Record<DoctorSeverity, number> = { error: 0, warning: 1, info: 2 };
   return out.sort((a, b) => rank[a.severity] - rank[b.severity] || a.id.localeCompare(b.id));
 }
@@ -502,6 +503,25 @@ function codeRules(ctx: Context, out: Diagnostic[]): void {
       location: loc(c),
       related: bad.filter((x) => x.location).map((x) => ({ location: x.location!, message: `binds ${x.socketType} here` })),
     });
+  }
+}
+
+/**
+ * A live finding about an endpoint also points at the code that binds (or, for
+ * retrying connects, connects) it, so that it shows on that line.
+ */
+function attachCodeLocations(s: TopologySnapshot, out: Diagnostic[]): void {
+  if (s.code.length === 0) return;
+  for (const d of out) {
+    if (d.location || !d.endpoint) continue;
+    const k = portKey(d.endpoint);
+    const sites = s.code.filter((c) => c.file && portKey(c.endpoint) === k);
+    const preferred = d.rule === 'connect-retrying' ? 'connect' : 'bind';
+    const ordered = [...sites.filter((c) => c.role === preferred), ...sites.filter((c) => c.role !== preferred)];
+    if (!ordered.length) continue;
+    d.location = loc(ordered[0]);
+    const rest = ordered.slice(1, 6).map((c) => ({ location: loc(c)!, message: `${c.role}s ${c.endpoint}` }));
+    if (rest.length) d.related = rest;
   }
 }
 

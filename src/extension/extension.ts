@@ -18,6 +18,7 @@ import { createLog, Log } from './log';
 import { SessionsTree, registerSessionsTree } from './sessionsTree';
 import { Settings } from './settings';
 import { SessionsStatusBar, registerStatusBar } from './statusBar';
+import { registerTopology, TopologyView } from './topologyView';
 
 export interface ExtensionApi {
   capture: Capture;
@@ -35,6 +36,8 @@ export interface ExtensionApi {
   discovery: WorkspaceDiscovery;
   /** The Examples view: the catalog, its runs and their processes. */
   examples: ExamplesTree;
+  /** The topology model, the doctor's findings (Problems panel, Doctor view) and the map. */
+  topology: TopologyView;
   /** How long activate() took, in milliseconds (logged too). */
   activationMs: number;
 }
@@ -57,10 +60,11 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const framesViewer = registerFramesViewer(context, { capture, sessions, log });
   const discovery = registerDiscovery(context, { endpoints, sessions });
   const examples = registerExamples(context, { sessions, capture });
+  const topology = registerTopology(context, { capture, sessions, discovery, examples, framesViewer, log });
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms`);
 
-  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer, discovery, examples, activationMs };
+  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer, discovery, examples, topology, activationMs };
 }
 
 export async function deactivate(): Promise<void> {

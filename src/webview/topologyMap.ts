@@ -1,0 +1,284 @@
+/**
+ * The topology map: a live graph of sockets, endpoints and connections drawn
+ * with Cytoscape.js (bundled; no network). Positions stay put while only rates
+ * change; the layout runs again when nodes or edges come or go. Selecting a
+ * node or an edge tells the host, which filters the frames viewer to it. The
+ * doctor's findings colour the nodes' borders and are listed in the details pane.
+ *
+ * Every text from the host goes in with textContent or as a canvas label:
+ * nothing is parsed as HTML.
+ */
+import cytoscape from 'cytoscape';
+import { FromMap, MapEdge, MapGraph, MapNode, parseToMap } from '../topologyProtocol';
+import { button, h, setText } from './dom';
+
+interface VsCodeApi<S> {
+  postMessage(message: FromMap): void;
+  getState(): S | undefined;
+  setState(state: S): void;
+}
+declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
+
+interface SavedState {
+  selected?: { target: 'node' | 'edge'; id: string };
+}
+
+const vscode = acquireVsCodeApi<SavedState>();
+const state: SavedState = vscode.getState() ?? {};
+
+const summary = h('span', { class: 'summary', id: 'summary' }, 'Waiting for the topology…');
+const graphEl = h('div', { id: 'graph' });
+const details = h('div', { id: 'details', class: 'details' });
+const empty = h(
+  'div',
+  { id: 'empty', class: 'empty hidden' },
+  'Nothing observed yet. Start a spy or a tap, run an example, or open a folder whose code binds or connects ZeroMQ sockets.',
+);
+const toolbar = h(
+  'div',
+  { class: 'toolbar' },
+  summary,
+  h('span', { class: 'spacer' }),
+  button('Fit', 'Fit the whole graph in view', () => cy.fit(undefined, 30)),
+  button('Relayout', 'Lay the graph out again', () => layout()),
+);
+document.getElementById('app')!.append(toolbar, h('div', { class: 'main' }, graphEl, empty, details));
+
+function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.body).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+function theme() {
+  return {
+    fg: cssVar('--vscode-editor-foreground', '#cccccc'),
+    bg: cssVar('--vscode-editor-background', '#1e1e1e'),
+    muted: cssVar('--vscode-descriptionForeground', '#999999'),
+    blue: cssVar('--vscode-charts-blue', '#3794ff'),
+    green: cssVar('--vscode-charts-green', '#89d185'),
+    purple: cssVar('--vscode-charts-purple', '#b180d7'),
+    orange: cssVar('--vscode-charts-orange', '#d18616'),
+    error: cssVar('--vscode-errorForeground', '#f48771'),
+    warning: cssVar('--vscode-editorWarning-foreground', '#cca700'),
+    info: cssVar('--vscode-editorInfo-foreground', '#3794ff'),
+    focus: cssVar('--vscode-focusBorder', '#007fd4'),
+    font: cssVar('--vscode-font-family', 'sans-serif'),
+  };
+}
+
+function styles(): cytoscape.StylesheetJson {
+  const t = theme();
+  return [
+    {
+      selector: 'node',
+      style: {
+        label: 'data(display)',
+        'font-family': t.font,
+        'font-size': 11,
+        color: t.fg,
+        'text-valign': 'bottom',
+        'text-margin-y': 4,
+        'text-wrap': 'wrap',
+        'text-max-width': '180px',
+        'background-color': t.blue,
+        'border-width': 1,
+        'border-color': t.muted,
+        width: 28,
+        height: 28,
+      },
+    },
+    { selector: 'node[kind = "endpoint"]', style: { shape: 'round-rectangle', width: 40, 'background-color': t.blue } },
+    { selector: 'node[kind = "peer"]', style: { shape: 'ellipse', 'background-color': t.green } },
+    { selector: 'node[kind = "spy"]', style: { shape: 'diamond', 'background-color': t.purple } },
+    { selector: 'node[kind = "process"]', style: { shape: 'rectangle', 'background-color': t.orange } },
+    { selector: 'node[kind = "code"]', style: { shape: 'tag', 'background-color': t.muted, width: 22, height: 22 } },
+    { selector: 'node[severity = "info"]', style: { 'border-width': 3, 'border-color': t.info } },
+    { selector: 'node[severity = "warning"]', style: { 'border-width': 4, 'border-color': t.warning } },
+    { selector: 'node[severity = "error"]', style: { 'border-width': 4, 'border-color': t.error } },
+    {
+      selector: 'edge',
+      style: {
+        width: 2,
+        'curve-style': 'bezier',
+        'line-color': t.muted,
+        'target-arrow-color': t.muted,
+        'source-arrow-color': t.muted,
+        'target-arrow-shape': 'triangle',
+        label: 'data(rateText)',
+        'font-family': t.font,
+        'font-size': 10,
+        color: t.fg,
+        'text-background-color': t.bg,
+        'text-background-opacity': 0.85,
+        'text-background-padding': '2px',
+        'text-rotation': 'autorotate',
+      },
+    },
+    { selector: 'edge[?both]', style: { 'source-arrow-shape': 'triangle' } },
+    { selector: 'edge[state = "declared"]', style: { 'line-style': 'dashed', width: 1 } },
+    { selector: 'edge[state = "retrying"]', style: { 'line-style': 'dotted', 'line-color': t.warning, 'target-arrow-color': t.warning } },
+    { selector: 'edge[state = "failed"], edge[severity = "error"]', style: { 'line-color': t.error, 'target-arrow-color': t.error, 'source-arrow-color': t.error } },
+    { selector: 'edge[severity = "warning"]', style: { 'line-color': t.warning, 'target-arrow-color': t.warning, 'source-arrow-color': t.warning } },
+    { selector: 'edge[kind = "tap"][state = "open"][rateText != ""]', style: { width: 3, 'line-color': t.green, 'target-arrow-color': t.green, 'source-arrow-color': t.green } },
+    { selector: ':selected', style: { 'overlay-color': t.focus, 'overlay-opacity': 0.25, 'overlay-padding': 6 } },
+  ];
+}
+
+const cy = cytoscape({
+  container: graphEl,
+  elements: [],
+  style: styles(),
+  wheelSensitivity: 0.3,
+  minZoom: 0.2,
+  maxZoom: 3,
+  boxSelectionEnabled: false,
+});
+
+// theme switches change the body's class: restyle the canvas
+new MutationObserver(() => cy.style(styles())).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+let graph: MapGraph = { nodes: [], edges: [], counts: { error: 0, warning: 0, info: 0 } };
+
+function display(n: MapNode): string {
+  const mark = n.severity === 'error' ? '✖ ' : n.severity === 'warning' ? '⚠ ' : n.severity === 'info' ? 'ℹ ' : '';
+  return mark + n.label;
+}
+
+function layout(): void {
+  const roots = cy.nodes().filter((n) => n.indegree(false) === 0 && n.outdegree(false) > 0);
+  cy.layout({
+    name: 'breadthfirst',
+    directed: true,
+    roots: roots.length ? roots : undefined,
+    spacingFactor: 1.3,
+    padding: 30,
+    animate: false,
+    fit: true,
+  } as cytoscape.LayoutOptions).run();
+}
+
+function update(next: MapGraph): void {
+  graph = next;
+  let structural = false;
+  const want = new Set<string>([...next.nodes.map((n) => n.id), ...next.edges.map((e) => e.id)]);
+  cy.batch(() => {
+    cy.elements().forEach((el) => {
+      if (!want.has(el.id())) {
+        el.remove();
+        structural = true;
+      }
+    });
+    for (const n of next.nodes) {
+      const data = { id: n.id, kind: n.kind, display: display(n), severity: n.severity ?? '' };
+      const el = cy.getElementById(n.id);
+      if (el.empty()) {
+        cy.add({ group: 'nodes', data });
+        structural = true;
+      } else el.data(data);
+    }
+    for (const e of next.edges) {
+      const data = { id: e.id, source: e.from, target: e.to, both: e.both, kind: e.kind, state: e.state, rateText: e.rateText, severity: e.severity ?? '' };
+      const el = cy.getElementById(e.id);
+      if (el.empty() || el.data('source') !== e.from || el.data('target') !== e.to) {
+        if (!el.empty()) el.remove();
+        cy.add({ group: 'edges', data });
+        structural = true;
+      } else el.data(data);
+    }
+  });
+  if (structural) layout();
+  const c = next.counts;
+  const problems = c.error + c.warning + c.info;
+  setText(
+    summary,
+    `${next.nodes.length} node${next.nodes.length === 1 ? '' : 's'} · ${next.edges.length} edge${next.edges.length === 1 ? '' : 's'} · ` +
+      (problems ? `${c.error} error${c.error === 1 ? '' : 's'}, ${c.warning} warning${c.warning === 1 ? '' : 's'}, ${c.info} info` : 'no problems found'),
+  );
+  empty.classList.toggle('hidden', next.nodes.length > 0);
+  graphEl.classList.toggle('hidden', next.nodes.length === 0);
+  if (state.selected) {
+    const el = cy.getElementById(state.selected.id);
+    if (!el.empty() && !el.selected()) el.select();
+  }
+  renderDetails();
+}
+
+function renderDetails(): void {
+  const sel = state.selected;
+  const item: MapNode | MapEdge | undefined = sel
+    ? sel.target === 'node'
+      ? graph.nodes.find((n) => n.id === sel.id)
+      : graph.edges.find((e) => e.id === sel.id)
+    : undefined;
+  details.replaceChildren();
+  if (!sel || !item) {
+    details.append(h('p', { class: 'hint' }, 'Select a node or a connection to see its details and filter the frames viewer to it.'));
+    return;
+  }
+  if ('label' in item) {
+    details.append(h('h3', {}, item.label));
+    if (item.detail) details.append(h('p', { class: 'muted' }, item.detail));
+  } else {
+    const from = graph.nodes.find((n) => n.id === item.from)?.label ?? item.from;
+    const to = graph.nodes.find((n) => n.id === item.to)?.label ?? item.to;
+    details.append(h('h3', {}, `${from} ${item.both ? '⇄' : '→'} ${to}`));
+    details.append(h('p', { class: 'muted' }, `${item.kind} connection, ${item.state}${item.rateText ? `, ${item.rateText}` : ''}`));
+    if (item.subscriptions) {
+      details.append(h('p', {}, 'Subscriptions: ' + (item.subscriptions.length ? item.subscriptions.map((s) => `"${s}"`).join(', ') : 'none')));
+    }
+  }
+  if (item.problems.length) {
+    const list = h('ul', { class: 'problems' });
+    for (const p of item.problems) list.append(h('li', { class: item.severity ?? 'warning' }, p));
+    details.append(list);
+  }
+  details.append(button('Show frames', 'Open the frames viewer filtered to this', () => vscode.postMessage({ type: 'openFrames', target: sel.target, id: sel.id }), 'primary'));
+}
+
+cy.on('tap', 'node, edge', (e) => {
+  const target = e.target.isNode() ? 'node' : 'edge';
+  const id = e.target.id() as string;
+  state.selected = { target, id };
+  vscode.setState(state);
+  renderDetails();
+  vscode.postMessage({ type: 'select', target, id });
+});
+cy.on('tap', (e) => {
+  if (e.target === cy) {
+    state.selected = undefined;
+    vscode.setState(state);
+    renderDetails();
+  }
+});
+
+window.addEventListener('message', (ev: MessageEvent) => {
+  let m;
+  try {
+    m = parseToMap(ev.data);
+  } catch {
+    return; // not ours or malformed: ignore
+  }
+  switch (m.type) {
+    case 'topology/update':
+      update(m.graph);
+      break;
+    case 'topology/reveal': {
+      const el = cy.getElementById(m.id);
+      if (el.empty()) break;
+      cy.elements().unselect();
+      el.select();
+      cy.animate({ center: { eles: el }, duration: 200 });
+      state.selected = { target: el.isNode() ? 'node' : 'edge', id: m.id };
+      vscode.setState(state);
+      renderDetails();
+      break;
+    }
+    default: {
+      const never: never = m;
+      void never;
+    }
+  }
+});
+
+renderDetails();
+vscode.postMessage({ type: 'ready' });
