@@ -78,7 +78,12 @@ export class Sender implements Disposable {
   send(options: SendOptions): Promise<SendResult> {
     if (this.disposed) return Promise.reject(new SendError('The sender is closed'));
     if (options.frames.length === 0) return Promise.reject(new SendError('Add at least one frame to send'));
-    const entry = this.socketFor(options);
+    let entry: Entry;
+    try {
+      entry = this.socketFor(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const run = entry.queue.then(() => this.sendOn(entry, options));
     entry.queue = run.catch(() => undefined);
     return run;
@@ -95,13 +100,15 @@ export class Sender implements Disposable {
     const existing = this.sockets.get(key);
     if (existing) return existing;
     const z = zmq();
-    const opts = { linger: 0, sendTimeout: this.timeoutMs, receiveTimeout: this.timeoutMs };
+    // immediate: queue only to connected peers, so "nobody is there" is an error, not a silently parked message
+    const send = { linger: 0, sendTimeout: this.timeoutMs, immediate: o.mode === 'connect' };
+    const both = { ...send, receiveTimeout: this.timeoutMs };
     const socket: Socket =
       o.socketType === 'PUB' ? new z.Publisher({ linger: 0 })
-      : o.socketType === 'PUSH' ? new z.Push(opts)
-      : o.socketType === 'REQ' ? new z.Request(opts)
-      : o.socketType === 'DEALER' ? new z.Dealer(opts)
-      : new z.Pair(opts);
+      : o.socketType === 'PUSH' ? new z.Push(send)
+      : o.socketType === 'REQ' ? new z.Request(both)
+      : o.socketType === 'DEALER' ? new z.Dealer(both)
+      : new z.Pair(both);
     let sawHandshake!: () => void;
     const entry: Entry = { socket, key, queue: Promise.resolve(), peers: 0, handshake: new Promise((r) => (sawHandshake = r)) };
     void (async () => {

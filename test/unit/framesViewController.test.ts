@@ -1,0 +1,157 @@
+/**
+ * The viewer's host side: batches at display rate (never one post per message),
+ * only the window the view shows, nothing while hidden (catch-up when shown),
+ * counters only while paused, export/import through the host, send and replay
+ * through real sockets to a pyzmq PULL, binding refused in an untrusted workspace.
+ */
+import * as assert from 'node:assert/strict';
+import { Capture } from '../../src/core/capture';
+import { parseJsonLines } from '../../src/core/exportFormat';
+import { FramesViewController, ViewerHost } from '../../src/core/framesViewController';
+import { CapturedMessage } from '../../src/core/records';
+import { DEFAULT_FILTER, FromHost } from '../../src/protocol';
+import { freePort, killAllPython, runPython, until } from './helpers/peers';
+
+const msg = (frames: string[], extra: Partial<CapturedMessage> = {}): CapturedMessage => ({
+  kind: 'message',
+  seq: 0,
+  ts: 0,
+  session: 'spy-1',
+  source: 'spy',
+  endpoint: 'tcp://127.0.0.1:5556',
+  direction: 'in',
+  frames: frames.map((f) => Buffer.from(f)),
+  ...extra,
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('FramesViewController', function () {
+  this.timeout(20000);
+  let capture: Capture;
+  let posted: FromHost[];
+  let controller: FramesViewController;
+  const open = (host: Partial<ViewerHost> = {}) => {
+    controller = new FramesViewController(capture, { post: (m) => posted.push(m), ...host });
+    controller.handle({ type: 'ready' });
+    controller.handle({ type: 'view/window', start: 0, count: 30, follow: true });
+    return controller;
+  };
+  const last = <T extends FromHost['type']>(type: T) => [...posted].reverse().find((m) => m.type === type) as Extract<FromHost, { type: T }>;
+
+  beforeEach(() => {
+    capture = new Capture({ maxRecords: 5000 });
+    posted = [];
+  });
+  afterEach(async () => {
+    controller?.dispose();
+    capture.dispose();
+    await killAllPython();
+  });
+
+  it('coalesces 20,000 messages over ~0.5 s into display-rate batches holding only the window', async () => {
+    open();
+    posted.length = 0;
+    const started = Date.now();
+    for (let tick = 0; tick < 50; tick++) {
+      for (let i = 0; i < 400; i++) capture.append(msg(['t', `m${tick * 400 + i}`]));
+      await sleep(10);
+    }
+    await sleep(50);
+    const elapsed = (Date.now() - started) / 1000;
+    const batches = posted.filter((m) => m.type === 'frames/appended') as Extract<FromHost, { type: 'frames/appended' }>[];
+    assert.ok(batches.length <= Math.ceil(elapsed * 63) + 2, `${batches.length} batches in ${elapsed} s`);
+    assert.ok(batches.every((b) => b.rows.length <= 30));
+    const end = batches[batches.length - 1];
+    assert.equal(end.counters.received, 20000);
+    assert.equal(end.counters.evicted, 15000);
+    assert.equal(end.counters.shown, 5000);
+    assert.equal(end.base, 15000);
+    assert.equal(end.rows[end.rows.length - 1].preview, 't | m19999');
+    assert.equal(batches.reduce((n, b) => n + b.added, 0), 20000, 'every message was announced once');
+  });
+
+  it('sends nothing while hidden and catches up when shown; paused sends counters only', async () => {
+    open();
+    controller.setVisible(false);
+    posted.length = 0;
+    for (let i = 0; i < 100; i++) capture.append(msg(['a']));
+    await sleep(60);
+    assert.equal(posted.length, 0);
+    controller.setVisible(true);
+    assert.equal(last('frames/appended').counters.shown, 100);
+    controller.handle({ type: 'capture/setPaused', paused: true });
+    posted.length = 0;
+    for (let i = 0; i < 100; i++) capture.append(msg(['b']));
+    await sleep(60);
+    assert.deepEqual([...new Set(posted.map((m) => m.type))], ['counters']);
+    assert.equal(last('counters').counters.received, 200);
+    assert.equal(last('counters').counters.shown, 100);
+    controller.handle({ type: 'capture/setPaused', paused: false });
+    assert.equal(last('frames/reset').counters.shown, 200);
+  });
+
+  it('a bad regex keeps the previous rows and says why; selecting returns the detail', () => {
+    capture.append(msg(['x', 'y']));
+    open();
+    controller.handle({ type: 'filter/changed', filter: { ...DEFAULT_FILTER, text: '[', regex: true } });
+    assert.match(last('frames/reset').filterError!, /Invalid regular expression/);
+    assert.equal(last('frames/reset').counters.shown, 1);
+    controller.handle({ type: 'row/select', seq: 1 });
+    assert.equal(last('frame/detail').detail?.frames.length, 2);
+    controller.handle({ type: 'row/select', seq: 99 });
+    assert.match(last('frame/detail').missing!, /no longer in the capture/);
+  });
+
+  it('exports all or the filtered records and imports a file into the view, reporting bad lines by number', async () => {
+    let saved = '';
+    let file = { name: '/tmp/x/capture.jsonl', text: '' };
+    for (let i = 0; i < 10; i++) capture.append(msg([i % 2 ? 'odd' : 'even', String(i)]));
+    open({ save: async (_n, text) => ((saved = text), '/tmp/out.jsonl'), open: async () => file });
+    controller.handle({ type: 'filter/changed', filter: { ...DEFAULT_FILTER, topicPrefix: 'odd' } });
+    controller.handle({ type: 'export/request', scope: 'filtered' });
+    await until(() => saved !== '', 'export');
+    const parsed = parseJsonLines(saved);
+    assert.equal(parsed.records.length, 5);
+    assert.equal(parsed.summary?.records, 5);
+    controller.handle({ type: 'export/request', scope: 'all' });
+    await until(() => parseJsonLines(saved).records.length === 10, 'export all');
+    file = { name: '/tmp/x/capture.jsonl', text: saved + 'not json\n' };
+    controller.handle({ type: 'filter/changed', filter: DEFAULT_FILTER });
+    controller.handle({ type: 'import/request' });
+    await until(() => last('notice')?.text.startsWith('Imported'), 'import');
+    assert.match(last('notice').text, /Imported 10 records from capture\.jsonl; 1 bad line \(line 12: not JSON/);
+    const reset = last('frames/reset');
+    assert.equal(reset.counters.source, 'capture.jsonl');
+    assert.equal(reset.counters.shown, 10);
+    // live appends do not disturb the imported view
+    capture.append(msg(['live']));
+    controller.handle({ type: 'source/live' });
+    assert.equal(last('frames/reset').counters.source, 'live');
+    assert.equal(last('frames/reset').counters.shown, 11);
+  });
+
+  it('sends from the composer and replays a captured message to a pyzmq PULL; binding needs trust', async () => {
+    const port = await freePort();
+    const pull = runPython(
+      `import sys, zmq\ns = zmq.Context().socket(zmq.PULL)\ns.bind('tcp://127.0.0.1:' + sys.argv[1])\nprint('ready', flush=True)\nwhile True:\n    print('got ' + '|'.join(f.decode('latin1') for f in s.recv_multipart()), flush=True)\n`,
+      [port],
+    );
+    await pull.waitFor('ready');
+    capture.append(msg(['id', '', 'replayed body'], { envelopeFrames: 2 }));
+    open({ isTrusted: () => false });
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    controller.handle({ type: 'send/request', id: 1, socketType: 'PUSH', mode: 'connect', endpoint, frames: [{ format: 'text', value: 'hi' }, { format: 'json', value: '{ "n": 1 }' }] });
+    await pull.waitFor('got hi|{"n":1}');
+    await until(() => posted.some((m) => m.type === 'send/result' && m.id === 1), 'result 1');
+    assert.equal(last('send/result').ok, true);
+    controller.handle({ type: 'send/request', id: 2, socketType: 'PUSH', mode: 'connect', endpoint, frames: [], replaySeq: 1 });
+    await pull.waitFor('got replayed body');
+    controller.handle({ type: 'send/request', id: 3, socketType: 'PUSH', mode: 'bind', endpoint: 'tcp://127.0.0.1:1', frames: [{ format: 'text', value: 'x' }] });
+    await until(() => posted.some((m) => m.type === 'send/result' && m.id === 3), 'result 3');
+    assert.equal(last('send/result').ok, false);
+    assert.match(last('send/result').message, /trusted workspace/);
+    controller.handle({ type: 'send/request', id: 4, socketType: 'PUSH', mode: 'connect', endpoint, frames: [{ format: 'hex', value: 'zz' }] });
+    await until(() => posted.some((m) => m.type === 'send/result' && m.id === 4), 'result 4');
+    assert.match(last('send/result').message, /Frame 1: expected an even number of hex digits/);
+  });
+});
