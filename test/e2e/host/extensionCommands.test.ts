@@ -192,6 +192,13 @@ describe('extension commands and views', function () {
     a.statusBar.update();
     assert.match(a.statusBar.text, /\$\(radio-tower\) 1 · \d+ msg\/s/);
 
+    // "open frames" on the session row opens the frames viewer (filtered to the session)
+    await vscode.commands.executeCommand('zmqDebugger.session.openFrames', a.sessionsTree.nodeFor(id!));
+    const framesTab = () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('zmqDebugger.frames'));
+    await until(() => !!framesTab(), 'the frames viewer tab', 10000);
+    await vscode.window.tabGroups.close(framesTab()!);
+
     assert.equal(await vscode.commands.executeCommand('zmqDebugger.session.stop', id), true);
     assert.equal(a.sessions.get(id!), undefined);
     assert.equal((await items(a.sessionsTree)).length, 0);

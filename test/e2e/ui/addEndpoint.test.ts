@@ -112,6 +112,10 @@ describe('Endpoints and sessions through the UI (code-server + Chromium)', funct
     await sessionRow.click();
     await sessions.locator('.monaco-list-row', { hasText: '10001' }).first().waitFor({ state: 'visible', timeout: 10000 });
     await vsc.screenshot('ui-spy-session');
+
+    // a click on the status bar item opens the frames viewer
+    await page.locator('.statusbar-item', { hasText: /1 · [\d,]+ msg\/s/ }).first().click();
+    await page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Frames' }).first().waitFor({ state: 'visible', timeout: 15000 });
   });
 
   it('a tap on a port in use says so with "Choose Another Port", which proposes a free one and starts the tap', async () => {
