@@ -133,27 +133,21 @@ export function findEndpointsInText(text: string, languageIdOrPath: string): Dis
  * spaces, newlines kept, so offsets and lines stay those of the original.
  */
 export function maskComments(text: string, language: DiscoveryLanguage): string {
-  const out = text.split('');
-  const blank = (from: number, to: number) => {
-    for (let i = from; i < to && i < out.length; i++) if (out[i] !== '\n' && out[i] !== '\r') out[i] = ' ';
-  };
+  const ranges: [number, number][] = [];
   const py = language === 'python';
   let i = 0;
   const n = text.length;
   while (i < n) {
     const c = text[i];
-    if (py && c === '#') {
+    if ((py && c === '#') || (!py && c === '/' && text[i + 1] === '/')) {
       const end = text.indexOf('\n', i);
-      blank(i, end < 0 ? n : end);
-      i = end < 0 ? n : end;
-    } else if (!py && c === '/' && text[i + 1] === '/') {
-      const end = text.indexOf('\n', i);
-      blank(i, end < 0 ? n : end);
-      i = end < 0 ? n : end;
+      const stop = end < 0 ? n : end;
+      ranges.push([i, stop]);
+      i = stop;
     } else if (!py && c === '/' && text[i + 1] === '*') {
       const end = text.indexOf('*/', i + 2);
       const stop = end < 0 ? n : end + 2;
-      blank(i, stop);
+      ranges.push([i, stop]);
       i = stop;
     } else if (py && (c === '"' || c === "'") && text.startsWith(c.repeat(3), i)) {
       const end = text.indexOf(c.repeat(3), i + 3);
@@ -161,7 +155,7 @@ export function maskComments(text: string, language: DiscoveryLanguage): string 
       // a prefix like r/f/b belongs to the blanked string too
       let from = i;
       while (from > 0 && /[rRbBuUfF]/.test(text[from - 1]) && !/[\w]/.test(text[from - 2] ?? ' ')) from--;
-      blank(from, stop);
+      ranges.push([from, stop]);
       i = stop;
     } else if (c === '"' || c === "'" || (c === '`' && (language === 'javascript' || language === 'typescript' || language === 'go'))) {
       i = skipString(text, i, language);
@@ -169,21 +163,35 @@ export function maskComments(text: string, language: DiscoveryLanguage): string 
       i++;
     }
   }
-  return out.join('');
+  return blankRanges(text, ranges);
+}
+
+/** `text` with every character of the ranges except line breaks replaced by a space (same length, same lines). */
+function blankRanges(text: string, ranges: [number, number][]): string {
+  if (!ranges.length) return text;
+  const parts: string[] = [];
+  let at = 0;
+  for (const [from, to] of ranges) {
+    if (from < at) continue;
+    parts.push(text.slice(at, from), text.slice(from, to).replace(/[^\n\r]/g, ' '));
+    at = to;
+  }
+  parts.push(text.slice(at));
+  return parts.join('');
 }
 
 /** `code` (comments already masked) with the contents of string literals blanked: where to look for calls and assignments. */
 function maskStrings(code: string, language: DiscoveryLanguage): string {
-  const out = code.split('');
+  const ranges: [number, number][] = [];
   for (let i = 0; i < code.length; i++) {
     const c = code[i];
     if (c === '"' || c === "'" || (c === '`' && (language === 'javascript' || language === 'typescript' || language === 'go'))) {
       const end = skipString(code, i, language);
-      for (let k = i + 1; k < end - 1; k++) if (out[k] !== '\n') out[k] = ' ';
+      if (end - 1 > i + 1) ranges.push([i + 1, end - 1]);
       i = end - 1;
     }
   }
-  return out.join('');
+  return blankRanges(code, ranges);
 }
 
 /** Index just after the string literal that starts at `start` (the opening quote). */
@@ -335,9 +343,14 @@ function unescape(body: string): string {
 const LOOK_BACK_LINES = 80;
 const MAX_RESOLVE_DEPTH = 4;
 
-/** Method names that bind or connect; pyzmq device methods carry _in/_out/_mon. */
+/**
+ * Method names that bind or connect (pyzmq device methods carry _in/_out/_mon),
+ * the C functions, and NetMQ socket constructors. The receiver is read backwards
+ * from the match (RECEIVER_RE), which keeps the search linear on long lines.
+ */
 const CALL_RE =
-  /(?:([A-Za-z_$][\w$]*(?:\s*(?:\.|->|::)\s*[A-Za-z_$][\w$]*)*(?:\(\))?)\s*(?:\.|->)\s*)?\b(bind|connect|Bind|Connect|bindSync|connectSync|bind_(?:in|out|mon)|connect_(?:in|out|mon))\s*\(|\b(zmq_bind|zmq_connect|zsock_bind|zsock_connect)\s*\(|\bnew\s+(?:NetMQ\.Sockets\.)?(Publisher|Subscriber|XPublisher|XSubscriber|Request|Response|Dealer|Router|Push|Pull|Pair|Stream)Socket\s*\(/g;
+  /\b(?:(bind|connect|Bind|Connect|bindSync|connectSync|bind_(?:in|out|mon)|connect_(?:in|out|mon))|(zmq_bind|zmq_connect|zsock_bind|zsock_connect)|new\s+(?:NetMQ\.Sockets\.)?(Publisher|Subscriber|XPublisher|XSubscriber|Request|Response|Dealer|Router|Push|Pull|Pair|Stream)Socket)\s*\(/g;
+const RECEIVER_RE = /([A-Za-z_$][\w$]*(?:\s*(?:\.|->|::)\s*[A-Za-z_$][\w$]*)*(?:\(\))?)\s*(?:\.|->)\s*$/;
 
 class Scanner {
   private readonly code: string;
@@ -374,29 +387,30 @@ class Scanner {
     const open = m.index + m[0].length - 1; // the '('
     const args = this.splitArgs(open);
     if (!args) return undefined;
-    const [receiver, method, cFunction, netmqClass] = [m[1], m[2], m[3], m[4]];
+    const [method, cFunction, netmqClass] = [m[1], m[2], m[3]];
     let role: 'bind' | 'connect';
-    let argIndex = 0;
-    let nameStart: number;
+    const nameStart = m.index;
     let variable: string | undefined;
+    let value: Value | undefined;
     if (cFunction) {
       role = cFunction.endsWith('bind') ? 'bind' : 'connect';
-      argIndex = 1;
-      nameStart = m.index;
       variable = args.parts[0] ? this.code.slice(args.parts[0][0], args.parts[0][1]).trim() : undefined;
+      const rest = args.parts.slice(1).map(([a, b]) => this.evaluate(a, b, open, 0));
+      // czmq's zsock_bind/zsock_connect take a printf format and its arguments
+      const formatted = cFunction.startsWith('zsock') && rest.length > 1 && rest[0]?.kind === 'str' ? printf(rest[0].v, rest.slice(1)) : toText(rest[0]);
+      value = formatted === undefined ? undefined : str(formatted);
     } else if (netmqClass) {
       role = 'connect'; // decided by the prefix below
-      nameStart = m.index;
+      value = args.parts[0] ? this.evaluate(args.parts[0][0], args.parts[0][1], open, 0) : undefined;
     } else {
       role = method.toLowerCase().startsWith('bind') ? 'bind' : 'connect';
-      nameStart = m.index + m[0].lastIndexOf(method);
-      variable = receiver?.replace(/\s+/g, '');
+      const before = this.structure.slice(Math.max(0, m.index - 200), m.index);
+      variable = RECEIVER_RE.exec(before)?.[1].replace(/\s+/g, '');
       // a bare function named bind/connect is not a socket method
       if (!variable) return undefined;
+      value = args.parts[0] ? this.evaluate(args.parts[0][0], args.parts[0][1], open, 0) : undefined;
     }
-    const part = args.parts[argIndex];
-    if (!part) return undefined;
-    let text = toText(this.evaluate(part[0], part[1], open, 0));
+    let text = toText(value);
     if (text === undefined) return undefined;
     text = text.trim();
 
@@ -534,7 +548,9 @@ class Scanner {
         const rhs = m.index + m[0].length;
         candidates.push({ at: m.index, value: () => this.evaluateStatement(rhs, m!.index, depth) });
       }
-      const define = new RegExp(`^[ \\t]*#[ \\t]*define[ \\t]+${esc}[ \\t]+`, 'gm');
+      if (this.language !== 'c' && this.language !== 'cpp') continue;
+      // C preprocessor constants and sprintf'ed buffers
+      const define = new RegExp(`#[ \\t]*define[ \\t]+${esc}[ \\t]+`, 'g');
       for (let m = define.exec(this.structure); m; m = define.exec(this.structure)) {
         const rhs = m.index + m[0].length;
         candidates.push({ at: m.index, value: () => this.evaluateStatement(rhs, m!.index, depth) });
@@ -869,7 +885,7 @@ class ExprParser {
           const endpoints = args.filter((a) => a?.kind === 'str' && /^[@>]?(tcp|ipc|inproc):\/\//.test(a.v));
           return endpoints.length === 1 ? endpoints[0] : undefined;
         }
-        if (/^(?:true|false|True|False|None|null|undefined|nil)$/.test(name)) return undefined;
+        if (/^(?:true|false|True|False|None|null|undefined|nil|this|self|super|arguments)$/.test(name)) return undefined;
         return this.lookup(name, this.useAt);
       }
       case 'op':

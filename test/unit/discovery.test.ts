@@ -163,6 +163,14 @@ describe('discovery', () => {
     assert.equal(hits[3].endLine, 10, 'a call spanning lines ends on its last line');
   });
 
+  it('handles czmq zsock_bind/zsock_connect with printf arguments', () => {
+    const text = ['zsock_t *pub = zsock_new (ZMQ_PUB);', 'zsock_bind (pub, "tcp://*:%d", 5570);', 'zsock_t *sub = zsock_new (ZMQ_SUB);', 'zsock_connect (sub, "tcp://%s:%d", "localhost", 5570);'].join('\n');
+    assert.deepEqual(rows(findEndpointsInText(text, 'c')), [
+      [2, 'bind', 'tcp://*:5570', 'PUB', 'pub'],
+      [4, 'connect', 'tcp://localhost:5570', 'SUB', 'sub'],
+    ]);
+  });
+
   it('skips what it cannot resolve instead of guessing', () => {
     const text = [
       'const zmq = require("zeromq");',
