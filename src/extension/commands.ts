@@ -132,10 +132,15 @@ export class Commands {
       endpoint = (await vscode.window.showQuickPick(removable, { title: 'ZeroMQ: Remove Endpoint' }))?.label;
       if (!endpoint) return false;
     }
-    const fromAdded = await this.deps.endpoints.added.remove(endpoint);
-    const raw = arg instanceof EndpointNode ? arg.entries.map((e) => e.endpoint) : [endpoint];
+    // a row removes from its own group only; a typed or picked endpoint from both
+    const group = arg instanceof EndpointNode ? arg.source.id : undefined;
+    const fromAdded = group === undefined || group === 'added' ? await this.deps.endpoints.added.remove(endpoint) : false;
     let fromSettings = false;
-    for (const r of new Set([endpoint, ...raw])) fromSettings = (await this.deps.settings.removeEndpoint(r)) || fromSettings;
+    if (group === undefined || group === 'setting') {
+      // the setting holds the text as written (e.g. with spaces or upper case): match that too
+      const raw = arg instanceof EndpointNode ? arg.entries.map((e) => e.endpoint) : [endpoint];
+      for (const r of new Set([endpoint, ...raw])) fromSettings = (await this.deps.settings.removeEndpoint(r)) || fromSettings;
+    }
     if (!fromAdded && !fromSettings) throw new UserError(`${endpoint} is neither an added endpoint nor in the setting zmqDebugger.endpoints, so it cannot be removed.`);
     this.deps.log.info(`endpoint removed: ${endpoint}${fromSettings ? ' (from settings)' : ''}`);
     return true;
