@@ -401,33 +401,9 @@ function portBoundTwice(ctx: Context, out: Diagnostic[]): void {
       edgeIds: [],
     });
   }
-  // code: the same port bound in two files
-  const codeBinds = new Map<string, CodeEndpoint[]>();
-  for (const c of ctx.s.code) {
-    if (c.role !== 'bind') continue;
-    const k = portKey(c.endpoint);
-    codeBinds.set(k, [...(codeBinds.get(k) ?? []), c]);
-  }
-  for (const [k, list] of codeBinds) {
-    const files = new Set(list.map((c) => c.file ?? ''));
-    if (files.size < 2) continue;
-    for (const c of list) {
-      const others = list.filter((x) => (x.file ?? '') !== (c.file ?? ''));
-      out.push({
-        id: `port-bound-twice:code:${c.file}:${c.line}`,
-        rule: 'port-bound-twice',
-        severity: 'info',
-        message:
-          `${c.endpoint} is also bound in ${others.map(where).join(', ')}: these programs cannot run at the same time (the second bind fails with "Address already in use"). ` +
-          `If they are meant to run together, give each its own port.`,
-        endpoint: c.endpoint,
-        nodeIds: [codeNode(c), ep(endpointKey(c.endpoint))],
-        edgeIds: [],
-        location: loc(c),
-        related: others.filter((x) => x.file).map((x) => ({ location: loc(x)!, message: `also binds ${x.endpoint}` })),
-      });
-    }
-  }
+  // Two files of the workspace binding one port are not reported: a folder of
+  // examples or alternative programs does that legitimately, and only running
+  // them together (the processes above) makes it a problem.
 }
 
 /** tcp endpoints match on the port whatever the host (a bind on * serves every host name); others as written. */
@@ -493,7 +469,8 @@ function codeRules(ctx: Context, out: Diagnostic[]): void {
     out.push({
       id: `code-incompatible-pair:${c.file}:${c.line}`,
       rule: 'code-incompatible-pair',
-      severity: 'error',
+      // what the code says may not be what runs together: a warning, not an error
+      severity: 'warning',
       message:
         `${t} connects to ${c.endpoint}, which ${b.what} binds as ${b.socketType}: ZeroMQ does not let ${t} talk to ${b.socketType}, the handshake is refused and no message passes. ` +
         `Use a matching pair: ${b.socketType} talks to ${compatiblePeers(b.socketType).join(' or ') || 'nothing'}.`,

@@ -124,6 +124,13 @@ function styles(): cytoscape.StylesheetJson {
   ];
 }
 
+// Cytoscape adds a <style> for `position: relative` on its container unless an
+// element with this id exists; the CSP forbids inline styles and
+// topologyMap.css already sets it, so mark it as present.
+const marker = document.createElement('meta');
+marker.id = '__________cytoscape_stylesheet';
+document.head.append(marker);
+
 const cy = cytoscape({
   container: graphEl,
   elements: [],

@@ -1,0 +1,115 @@
+/**
+ * The topology inside a real extension host: the doctor's findings about the
+ * workspace's code land in the Problems panel (source "ZeroMQ") and the Doctor
+ * view; a running example (real processes behind our taps) becomes nodes and
+ * edges with rates on the map; a spy on a port nobody binds becomes a live
+ * "connect retrying" finding.
+ */
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../../src/extension/extension';
+import { freePort, until } from '../../unit/helpers/peers';
+
+const EXTENSION_ID = 'zmq-debugger.zmq-topology-debugger';
+
+async function api(): Promise<ExtensionApi> {
+  const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
+  assert.ok(ext, 'extension not loaded');
+  return ext.activate();
+}
+
+function zmqProblems(): [vscode.Uri, vscode.Diagnostic[]][] {
+  return vscode.languages
+    .getDiagnostics()
+    .map(([uri, ds]) => [uri, ds.filter((d) => d.source === 'ZeroMQ')] as [vscode.Uri, vscode.Diagnostic[]])
+    .filter(([, ds]) => ds.length > 0);
+}
+
+describe('topology and doctor in VS Code', function () {
+  this.timeout(60000);
+
+  afterEach(async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('zmqDebugger.examples.stopAll');
+    await a.sessions.stopAll();
+    a.topology.panel?.dispose();
+  });
+
+  it('puts findings about the workspace code in the Problems panel and the Doctor view', async () => {
+    const a = await api();
+    await until(() => zmqProblems().some(([uri]) => uri.path.endsWith('/seeds/Program.cs')), 'Problems from the seeds', 30000);
+    const cs = zmqProblems().find(([uri]) => uri.path.endsWith('/seeds/Program.cs'))![1];
+    const unbound = cs.filter((d) => d.code === 'code-connect-unbound');
+    assert.equal(unbound.length, 2, cs.map((d) => d.message).join('\n'));
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'seeds', 'Program.cs'));
+    for (const d of unbound) {
+      assert.equal(d.severity, vscode.DiagnosticSeverity.Warning);
+      // subSocket.Connect($"tcp://localhost:{Port}") and NetMQ's new DealerSocket(">tcp://localhost:5567")
+      assert.match(doc.lineAt(d.range.start.line).text, /Connect\(|">tcp:/, 'on the connect line');
+      assert.match(d.message, /but no code in the workspace binds port 55\d\d/);
+    }
+    const pairs = zmqProblems().flatMap(([, ds]) => ds).filter((d) => d.code === 'code-incompatible-pair');
+    assert.ok(pairs.some((d) => /SUB connects to tcp:\/\/localhost:5557, which pipeline\.py:\d+ binds as PUSH/.test(d.message)));
+    assert.ok(pairs.every((d) => d.relatedInformation?.[0]?.location.uri.path.endsWith('/seeds/pipeline.py')));
+
+    const rows = a.topology.doctor.getChildren();
+    assert.ok(rows.length >= 4, `doctor rows: ${rows.length}`);
+    const row = rows.find((r) => r.finding.rule === 'code-connect-unbound')!;
+    assert.equal(row.label, 'Code connects to an endpoint nobody binds');
+    assert.match(String(row.description), /^Program\.cs:\d+$/);
+    // the row opens the line
+    await vscode.commands.executeCommand('zmqDebugger.doctor.open', row);
+    const editor = vscode.window.activeTextEditor;
+    assert.ok(editor && editor.document.uri.path.endsWith('/seeds/Program.cs'));
+    assert.equal(editor.selection.active.line, row.finding.location!.line);
+  });
+
+  it('maps a running example behind taps: processes, endpoints, connections with rates', async () => {
+    const a = await api();
+    const runId = await vscode.commands.executeCommand<string>('zmqDebugger.examples.run', 'round-robin', { language: 'node', intervalMs: 20 });
+    assert.ok(runId);
+    await vscode.commands.executeCommand('zmqDebugger.topology.show');
+    assert.ok(a.topology.panel, 'the map panel is open');
+    const snapshot = () => a.topology.model.snapshot();
+    await until(() => snapshot().edges.filter((e) => e.kind === 'tap' && e.rate > 0).length === 2, 'two live worker connections with rates', 30000);
+    const s = snapshot();
+    const port = a.examples.runner.getRun(runId)!.ports.push;
+    const push = s.nodes.find((n) => n.id === `ep:tcp://*:${port}`);
+    assert.ok(push, s.nodes.map((n) => n.label).join(', '));
+    assert.equal(push.socketType, 'PUSH');
+    const peers = s.nodes.filter((n) => n.kind === 'peer');
+    assert.deepEqual(peers.map((p) => p.socketType), ['PULL', 'PULL']);
+    for (const e of s.edges.filter((x) => x.kind === 'tap')) {
+      assert.equal(e.from, push.id, 'messages flow from the PUSH to the workers');
+      assert.equal(e.both, false);
+    }
+    const procs = s.nodes.filter((n) => n.kind === 'process');
+    assert.equal(procs.length, 3, procs.map((p) => p.label).join(', '));
+    // the ventilator binds the PUSH, the workers connect to it (through the tap)
+    const procEdges = s.edges.filter((e) => e.kind === 'process');
+    assert.equal(procEdges.filter((e) => e.to === push.id && !e.both).length, 1, 'the ventilator binds');
+    assert.equal(procEdges.filter((e) => e.from === push.id).length, 2, 'two workers receive from it');
+    // the webview got the graph (rates as text on the edges)
+    await until(() => {
+      const g = a.topology.lastGraph;
+      return g?.type === 'topology/update' && g.graph.edges.filter((e) => / msg\/s · /.test(e.rateText)).length === 2;
+    }, 'the graph posted to the map', 10000);
+    // a healthy example: the doctor says nothing about its endpoint
+    assert.deepEqual(a.topology.findings().filter((d) => d.nodeIds.includes(push.id)), []);
+  });
+
+  it('reports a spy retrying on a port nobody binds in the Doctor view and on the map', async () => {
+    const a = await api();
+    const port = await freePort();
+    a.sessions.startSpy({ endpoints: [`tcp://127.0.0.1:${port}`] });
+    await vscode.commands.executeCommand('zmqDebugger.topology.show');
+    await until(() => a.topology.findings().some((d) => d.rule === 'connect-retrying' && d.endpoint === `tcp://127.0.0.1:${port}`), 'connect-retrying', 15000);
+    const row = a.topology.doctor.getChildren().find((r) => r.finding.rule === 'connect-retrying')!;
+    assert.equal(row.label, 'Connect retrying: nothing listens');
+    assert.equal(row.description, `tcp://127.0.0.1:${port}`);
+    await until(() => {
+      const g = a.topology.lastGraph;
+      return g?.type === 'topology/update' && g.graph.nodes.some((n) => n.id === `ep:tcp://*:${port}` && n.severity === 'warning' && n.problems.length === 1);
+    }, 'the warning drawn on the node', 10000);
+  });
+});
