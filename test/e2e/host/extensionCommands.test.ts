@@ -161,6 +161,71 @@ describe('extension commands and views', function () {
     assert.ok(!a.endpoints.added.list().includes('tcp://127.0.0.1:5999'));
   });
 
+  it('extra endpoint sources show as groups: roles and socket types, clickable lines, invalid endpoints with the reason, errors as a row', async () => {
+    const a = await api();
+    const folder = vscode.workspace.workspaceFolders![0].uri;
+    const file = vscode.Uri.joinPath(folder, 'README.md');
+    const changed = new vscode.EventEmitter<void>();
+    let failing = false;
+    const registration = a.endpoints.registerSource({
+      id: 'test',
+      label: 'Test source',
+      onDidChange: changed.event,
+      endpoints: () => {
+        if (failing) throw new Error('the index is being rebuilt');
+        return [
+          { endpoint: 'tcp://*:5556', role: 'bind', socketType: 'PUB', locations: [{ uri: file, range: new vscode.Range(2, 4, 2, 18), role: 'bind', socketType: 'PUB' }] },
+          { endpoint: 'tcp://*:5556', locations: [{ uri: file, range: new vscode.Range(0, 0, 0, 5), role: 'connect', socketType: 'SUB' }] },
+          { endpoint: 'tcp://somehost' },
+        ];
+      },
+    });
+    try {
+      const group = (await items(a.endpoints)).find((g) => g.item.label === 'Test source');
+      assert.ok(group, 'the source shows as a group');
+      const rows = await items(a.endpoints, group.node);
+      assert.deepEqual(
+        rows.map((r) => [r.item.label, r.item.description, r.item.contextValue]),
+        [
+          ['tcp://*:5556', 'binds PUB · connects SUB', 'zmq:endpoint:test'],
+          ['tcp://somehost', "Invalid endpoint 'tcp://somehost': missing port; expected tcp://somehost:PORT", 'zmq:invalidEndpoint:test'],
+        ],
+      );
+      const lines = await items(a.endpoints, rows[0].node);
+      assert.deepEqual(lines.map((l) => [l.item.label, l.item.description]), [['README.md:3', 'binds PUB'], ['README.md:1', 'connects SUB']]);
+      const treeItem = await a.endpoints.getTreeItem(lines[0].node);
+      assert.equal(treeItem.command?.command, 'vscode.open');
+      assert.equal(a.endpoints.getParent(lines[0].node), rows[0].node);
+      // the line opens in an editor with the endpoint selected
+      await vscode.commands.executeCommand(treeItem.command!.command, ...(treeItem.command!.arguments ?? []));
+      await until(() => vscode.window.activeTextEditor?.document.uri.toString() === file.toString(), 'the file opens', 5000);
+      assert.equal(vscode.window.activeTextEditor!.selection.start.line, 2);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
+      failing = true;
+      changed.fire();
+      const errorRows = await items(a.endpoints, group.node);
+      assert.deepEqual(errorRows.map((r) => r.item.label), ['Could not list endpoints: the index is being rebuilt']);
+    } finally {
+      registration.dispose();
+      changed.dispose();
+    }
+    assert.ok(!(await items(a.endpoints)).some((g) => g.item.label === 'Test source'), 'disposing the registration removes the group');
+  });
+
+  it('an invalid tap listen address in the settings is reported with nothing started', async () => {
+    const a = await api();
+    const config = vscode.workspace.getConfiguration('zmqDebugger');
+    await config.update('tap.listenAddress', 'no such host!', vscode.ConfigurationTarget.Global);
+    try {
+      await until(() => a.settings.tapListenAddress === 'no such host!', 'setting read', 5000);
+      assert.equal(await vscode.commands.executeCommand('zmqDebugger.endpoint.tap', 'tcp://127.0.0.1:5999', { listenPort: await freePort() }), undefined);
+      assert.equal(a.sessions.list().length, 0);
+    } finally {
+      await config.update('tap.listenAddress', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('spies on a real pyzmq publisher: the Sessions row count rises, topics appear, the endpoint shows the spy', async () => {
     const a = await api();
     const port = await freePort();
