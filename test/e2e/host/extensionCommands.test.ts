@@ -426,25 +426,6 @@ describe('extension commands and views', function () {
     await until(() => a.capture.currentLimits.maxRecords === 100000, 'default limit back', 5000);
   });
 
-  it('deactivate() stops every session: the tap port is released, no session is left', async () => {
-    const a = await api();
-    const port = await freePort();
-    const listenPort = await freePort();
-    const pub = runPython(PUBLISHER, [port]);
-    await pub.waitFor('ready');
-    await vscode.commands.executeCommand('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
-    await vscode.commands.executeCommand('zmqDebugger.endpoint.tap', `tcp://127.0.0.1:${port}`, { listenPort });
-    assert.equal(a.sessions.list().length, 2);
-    assert.equal(await portIsFree(listenPort), false);
-    // the very module instance the host loaded (same require cache), as VS Code calls it on shutdown
-    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const main = require(join(ext.extensionPath, 'dist', 'extension.js')) as { deactivate(): Promise<void> };
-    await main.deactivate();
-    assert.equal(a.sessions.list().length, 0);
-    assert.equal(await portIsFree(listenPort), true, 'the tap port is released by deactivate');
-  });
-
   it('stop all stops spies on an endpoint nothing listens on (retrying), leaving no session', async () => {
     const a = await api();
     const port = await freePort();
@@ -456,4 +437,26 @@ describe('extension commands and views', function () {
     assert.equal(await vscode.commands.executeCommand('zmqDebugger.session.stopAll'), 2);
     assert.equal(a.sessions.list().length, 0);
   });
+});
+
+// A root hook: it runs once after every suite of every file, because deactivate()
+// tears the whole extension down (examples included) and later suites need it.
+// A failure here fails the run like a test.
+after('deactivate() stops every session: tap ports released, no session left', async function () {
+  this.timeout(20000);
+  const a = await api();
+  const listenPort = await freePort();
+  await vscode.commands.executeCommand('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${await freePort()}`, []);
+  const tapId = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.tap', `tcp://127.0.0.1:${await freePort()}`, { listenPort });
+  assert.ok(tapId, 'the tap started');
+  assert.ok(a.sessions.list().length >= 2);
+  assert.equal(await portIsFree(listenPort), false);
+  // the very module instance the host loaded (same require cache), as VS Code calls it on shutdown
+  const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const main = require(join(ext.extensionPath, 'dist', 'extension.js')) as { deactivate(): Promise<void> };
+  await main.deactivate();
+  assert.equal(a.sessions.list().length, 0);
+  assert.equal(await portIsFree(listenPort), true, 'the tap port is released by deactivate');
+  note('deactivate(): every session stopped, tap port released');
 });
