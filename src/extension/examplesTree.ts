@@ -240,6 +240,13 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
     return rn;
   }
 
+  /** The tree node of a run (for reveal). */
+  runNodeFor(runId: string): RunNode | undefined {
+    const run = this.runner.getRun(runId);
+    const parent = run ? this.exampleNodes.get(run.example.id) : undefined;
+    return run && parent ? this.runNode(parent, run) : undefined;
+  }
+
   getParent(node: ExamplesNode): ExamplesNode | undefined {
     return node.parent;
   }
@@ -249,7 +256,8 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
       case 'example': {
         const runs = this.runner.runs.filter((r) => r.example.id === node.example.id);
         const item = new vscode.TreeItem(node.example.title, runs.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-        item.id = `example:${node.example.id}`;
+        // a new id when runs appear: VS Code keeps a known item's collapsed state, so the run would stay hidden
+        item.id = `example:${node.example.id}${runs.length ? ':running' : ''}`;
         item.description = runs.length ? `${runs.length} running` : node.example.id;
         item.tooltip = new vscode.MarkdownString(
           `**${node.example.title}**\n\n${node.example.description}\n\nRoles: ${node.example.roles.map((r) => `${r.name}${(r.instances ?? 1) > 1 ? ` ×${r.instances}` : ''}`).join(', ')}\n\nWatch for: ${node.example.watchFor}`,
@@ -341,7 +349,7 @@ async function pickExample(tree: ExamplesTree, preset?: string): Promise<{ id: s
   if (!id) {
     const picked = await vscode.window.showQuickPick(
       EXAMPLES.map((e) => ({ label: e.title, description: e.id, detail: e.description, id: e.id })),
-      { title: 'ZeroMQ: Run Example', placeHolder: 'A seed system to run as real processes, already observed', matchOnDetail: true },
+      { title: 'ZeroMQ: Run Example', placeHolder: 'A seed system to run as real processes, already observed', matchOnDescription: true, matchOnDetail: true },
     );
     if (!picked) return undefined;
     id = picked.id;
@@ -396,8 +404,8 @@ export function registerExamples(context: vscode.ExtensionContext, deps: { sessi
         { location: { viewId: 'zmqDebugger.examples' }, title: `Starting ${exampleId}` },
         () => tree.start(exampleId, { ...options, language }),
       );
-      const node = tree.getChildren().find((n) => n instanceof ExampleNode && n.example.id === run.example.id);
-      if (node && view.visible) void view.reveal(node, { expand: 2 }).then(undefined, () => undefined);
+      const node = tree.runNodeFor(run.id);
+      if (node && view.visible) void view.reveal(node, { expand: true, select: false }).then(undefined, () => undefined);
       return run.id;
     }),
     reg('zmqDebugger.examples.stopRun', async (arg) => {

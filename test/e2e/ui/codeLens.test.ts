@@ -1,7 +1,8 @@
 /**
  * Tier 3: a user opens a seed-style Python program and sees Spy/Tap/Monitor
  * above its bind/connect lines, and the "Found in code" group in the Endpoints
- * view. Screenshot: test-results/ui-codelens-python.png.
+ * view; and runs an example from the palette and sees its processes.
+ * Screenshots: test-results/ui-codelens-python.png, ui-examples-run.png.
  */
 import * as assert from 'node:assert/strict';
 import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
@@ -41,5 +42,34 @@ describe('CodeLens in the editor (code-server + Chromium)', function () {
     assert.ok(texts.filter((t) => /Tap/.test(t)).length >= 2, `lenses: ${texts.join(' | ')}`);
     assert.ok(texts.some((t) => /Monitor/.test(t)), `lenses: ${texts.join(' | ')}`);
     await vsc.screenshot('ui-codelens-python');
+  });
+
+  it('"ZeroMQ: Run Example…" from the palette shows the run\'s processes with pids in the Examples view', async () => {
+    vsc = await startCodeServer({ folder: TEST_WORKSPACE });
+    const page = vsc.page;
+    await vsc.openViewContainer('ZeroMQ');
+    await page.locator('.monaco-workbench').focus().catch(() => {});
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 15000 });
+    await input.fill('>ZeroMQ: Run Example');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Run Example' }).first().waitFor({ timeout: 15000 });
+    await page.keyboard.press('Enter');
+    // the catalog pick, then (a Python with pyzmq is installed here) the language pick
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'pub-sub' }).first().waitFor({ timeout: 15000 });
+    await input.fill('pub-sub');
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Node.js' }).first().waitFor({ timeout: 15000 });
+    await input.fill('Node.js');
+    await page.keyboard.press('Enter');
+
+    const examples = vsc.view('Examples');
+    const running = examples.locator('.monaco-list-row', { hasText: /pid \d+ · running/ });
+    await running.first().waitFor({ state: 'visible', timeout: 30000 });
+    await examples.locator('.monaco-list-row', { hasText: 'pub-sub#1' }).first().waitFor({ state: 'visible', timeout: 15000 });
+    assert.ok((await running.count()) >= 2, 'expected the publishers and subscribers to be listed as running');
+    await vsc.screenshot('ui-examples-run');
+    await vsc.runCommand('ZeroMQ: Stop All Examples');
+    await examples.locator('.monaco-list-row', { hasText: 'pub-sub#1' }).first().waitFor({ state: 'hidden', timeout: 15000 });
   });
 });
