@@ -44,6 +44,8 @@ export interface MapGraph {
   edges: MapEdge[];
   /** Doctor findings in total, by severity. */
   counts: Record<MapSeverity, number>;
+  /** Code sites and code-only endpoints left out (see the `showCode` option). */
+  hiddenCodeNodes: number;
 }
 
 export type ToMap =
@@ -56,7 +58,9 @@ export type FromMap =
   /** The user selected a node or an edge: the host filters the frames viewer to it. */
   | { type: 'select'; target: 'node' | 'edge'; id: string }
   /** The user asked to see the frames of the selection. */
-  | { type: 'openFrames'; target: 'node' | 'edge'; id: string };
+  | { type: 'openFrames'; target: 'node' | 'edge'; id: string }
+  /** Draw the endpoints found in code too (or not). */
+  | { type: 'setShowCode'; showCode: boolean };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
@@ -71,6 +75,9 @@ export function parseFromMap(m: unknown): FromMap {
     case 'openFrames':
       if ((m.target !== 'node' && m.target !== 'edge') || !isStr(m.id) || m.id.length > 2000) throw new Error(`bad ${m.type} message`);
       return { type: m.type, target: m.target, id: m.id };
+    case 'setShowCode':
+      if (typeof m.showCode !== 'boolean') throw new Error('bad setShowCode message');
+      return { type: 'setShowCode', showCode: m.showCode };
     default:
       throw new Error(`unknown message type '${String(m.type).slice(0, 40)}'`);
   }
@@ -129,7 +136,7 @@ export function parseToMap(m: unknown): ToMap {
       );
       const c = isObj(g.counts) ? g.counts : {};
       const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-      return { type: 'topology/update', graph: { nodes, edges, counts: { error: num(c.error), warning: num(c.warning), info: num(c.info) } } };
+      return { type: 'topology/update', graph: { nodes, edges, counts: { error: num(c.error), warning: num(c.warning), info: num(c.info) }, hiddenCodeNodes: num(g.hiddenCodeNodes) } };
     }
     default:
       throw new Error(`unknown message type '${String(m.type).slice(0, 40)}'`);

@@ -24,7 +24,16 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[]): MapGraph {
+export interface MapGraphOptions {
+  /**
+   * Draw the sites in code and the endpoints only the code knows of. Off by
+   * default: a workspace of examples has dozens, and they bury the live
+   * topology; their findings stay in the Problems panel and the Doctor view.
+   */
+  showCode?: boolean;
+}
+
+export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[], options: MapGraphOptions = {}): MapGraph {
   const byNode = new Map<string, Diagnostic[]>();
   const byEdge = new Map<string, Diagnostic[]>();
   for (const d of findings) {
@@ -34,7 +43,20 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[])
   const worst = (list: Diagnostic[] | undefined): MapSeverity | undefined =>
     list?.length ? list.reduce((a, d) => (RANK[d.severity] < RANK[a] ? d.severity : a), 'info' as MapSeverity) : undefined;
 
-  let nodes: MapNode[] = s.nodes.map((n) => ({
+  // endpoints something live touches: observed by a source, or used by a process we started
+  const live = new Set<string>();
+  for (const e of s.endpoints) {
+    if (e.tappedBy.length || e.spiedBy.length || e.published.messages || e.lastActivity || e.retry || e.refused || e.handshakeErrors.length) live.add(`ep:${e.key}`);
+    else if (e.socketTypeSource && e.socketTypeSource !== 'code') live.add(`ep:${e.key}`);
+  }
+  for (const e of s.edges) {
+    if (e.kind === 'code') continue;
+    live.add(e.from);
+    live.add(e.to);
+  }
+  const codeOnly = options.showCode ? [] : s.nodes.filter((n) => n.kind === 'code' || (n.kind === 'endpoint' && !live.has(n.id)));
+  const hidden = new Set(codeOnly.map((n) => n.id));
+  let nodes: MapNode[] = s.nodes.filter((n) => !hidden.has(n.id)).map((n) => ({
     id: n.id,
     kind: n.kind,
     label: n.label,
@@ -65,7 +87,7 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[])
     }));
   const counts: Record<MapSeverity, number> = { error: 0, warning: 0, info: 0 };
   for (const d of findings) counts[d.severity]++;
-  return { nodes, edges, counts };
+  return { nodes, edges, counts, hiddenCodeNodes: hidden.size };
 }
 
 /**

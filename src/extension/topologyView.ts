@@ -69,6 +69,7 @@ export function registerTopology(context: vscode.ExtensionContext, deps: Topolog
   let panel: vscode.WebviewPanel | undefined;
   let ready = false;
   let lastGraph: ToMap | undefined;
+  let showCode = context.workspaceState.get<boolean>('zmqDebugger.topology.showCode', false);
 
   const post = (m: ToMap) => {
     if (m.type === 'topology/update') lastGraph = m;
@@ -82,7 +83,7 @@ export function registerTopology(context: vscode.ExtensionContext, deps: Topolog
     doctor.set(findings);
     const n = findings.length;
     treeView.badge = n ? { value: n, tooltip: `${n} ZeroMQ problem${n === 1 ? '' : 's'}` } : undefined;
-    if (panel) post({ type: 'topology/update', graph: toMapGraph(snapshot, findings) });
+    if (panel) post({ type: 'topology/update', graph: toMapGraph(snapshot, findings, { showCode }) });
     return findings;
   };
 
@@ -188,6 +189,11 @@ export function registerTopology(context: vscode.ExtensionContext, deps: Topolog
           case 'select':
           case 'openFrames':
             onSelect(m.target, m.id, m.type === 'openFrames');
+            break;
+          case 'setShowCode':
+            showCode = m.showCode;
+            void context.workspaceState.update('zmqDebugger.topology.showCode', showCode);
+            evaluate();
             break;
           default: {
             const never: never = m;

@@ -29,16 +29,18 @@ const state: SavedState = vscode.getState() ?? {};
 const summary = h('span', { class: 'summary', id: 'summary' }, 'Waiting for the topology…');
 const graphEl = h('div', { id: 'graph' });
 const details = h('div', { id: 'details', class: 'details' });
-const empty = h(
-  'div',
-  { id: 'empty', class: 'empty hidden' },
-  'Nothing observed yet. Start a spy or a tap, run an example, or open a folder whose code binds or connects ZeroMQ sockets.',
-);
+const EMPTY_TEXT = 'Nothing observed yet. Start a spy or a tap, or run an example.';
+const empty = h('div', { id: 'empty', class: 'empty hidden' }, EMPTY_TEXT);
+const codeToggle = button('Show code', 'Also draw the endpoints found in the workspace\'s code', () => {
+  vscode.postMessage({ type: 'setShowCode', showCode: !codeShown });
+});
+let codeShown = false;
 const toolbar = h(
   'div',
   { class: 'toolbar' },
   summary,
   h('span', { class: 'spacer' }),
+  codeToggle,
   button('Fit', 'Fit the whole graph in view', () => cy.fit(undefined, 30)),
   button('Relayout', 'Lay the graph out again', () => layout()),
 );
@@ -144,7 +146,7 @@ const cy = cytoscape({
 // theme switches change the body's class: restyle the canvas
 new MutationObserver(() => cy.style(styles())).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
-let graph: MapGraph = { nodes: [], edges: [], counts: { error: 0, warning: 0, info: 0 } };
+let graph: MapGraph = { nodes: [], edges: [], counts: { error: 0, warning: 0, info: 0 }, hiddenCodeNodes: 0 };
 
 function display(n: MapNode): string {
   const mark = n.severity === 'error' ? '✖ ' : n.severity === 'warning' ? '⚠ ' : n.severity === 'info' ? 'ℹ ' : '';
@@ -201,6 +203,10 @@ function update(next: MapGraph): void {
     `${next.nodes.length} node${next.nodes.length === 1 ? '' : 's'} · ${next.edges.length} edge${next.edges.length === 1 ? '' : 's'} · ` +
       (problems ? `${c.error} error${c.error === 1 ? '' : 's'}, ${c.warning} warning${c.warning === 1 ? '' : 's'}, ${c.info} info` : 'no problems found'),
   );
+  codeShown = next.hiddenCodeNodes === 0 && next.nodes.some((n) => n.kind === 'code');
+  setText(codeToggle, codeShown ? 'Hide code' : next.hiddenCodeNodes ? `Show code (${next.hiddenCodeNodes})` : 'Show code');
+  codeToggle.classList.toggle('active', codeShown);
+  setText(empty, next.hiddenCodeNodes ? `${EMPTY_TEXT} ${next.hiddenCodeNodes} endpoints and sites found in the workspace's code are hidden: Show code draws them.` : EMPTY_TEXT);
   empty.classList.toggle('hidden', next.nodes.length > 0);
   graphEl.classList.toggle('hidden', next.nodes.length === 0);
   if (state.selected) {
@@ -220,6 +226,13 @@ function renderDetails(): void {
   details.replaceChildren();
   if (!sel || !item) {
     details.append(h('p', { class: 'hint' }, 'Select a node or a connection to see its details and filter the frames viewer to it.'));
+    // the canvas is not reachable by keyboard or screen reader: the same nodes as a list, problems first
+    const rank = (n: MapNode) => (n.severity === 'error' ? 0 : n.severity === 'warning' ? 1 : n.severity === 'info' ? 2 : 3);
+    const list = h('ul', { class: 'node-list', attrs: { 'aria-label': 'Nodes' } });
+    for (const n of [...graph.nodes].sort((a, b) => rank(a) - rank(b)).slice(0, 200)) {
+      list.append(h('li', {}, button(display(n), n.detail ?? n.label, () => selectElement('node', n.id), `node-item ${n.severity ?? ''}`)));
+    }
+    if (graph.nodes.length) details.append(list);
     return;
   }
   if ('label' in item) {
@@ -239,17 +252,34 @@ function renderDetails(): void {
     for (const p of item.problems) list.append(h('li', { class: item.severity ?? 'warning' }, p));
     details.append(list);
   }
-  details.append(button('Show frames', 'Open the frames viewer filtered to this', () => vscode.postMessage({ type: 'openFrames', target: sel.target, id: sel.id }), 'primary'));
+  details.append(
+    h(
+      'div',
+      { class: 'actions' },
+      button('Show frames', 'Open the frames viewer filtered to this', () => vscode.postMessage({ type: 'openFrames', target: sel.target, id: sel.id }), 'primary'),
+      button('All nodes', 'Back to the list of nodes', () => {
+        state.selected = undefined;
+        vscode.setState(state);
+        cy.elements().unselect();
+        renderDetails();
+      }),
+    ),
+  );
 }
 
-cy.on('tap', 'node, edge', (e) => {
-  const target = e.target.isNode() ? 'node' : 'edge';
-  const id = e.target.id() as string;
+function selectElement(target: 'node' | 'edge', id: string): void {
   state.selected = { target, id };
   vscode.setState(state);
+  const el = cy.getElementById(id);
+  if (!el.empty() && !el.selected()) {
+    cy.elements().unselect();
+    el.select();
+  }
   renderDetails();
   vscode.postMessage({ type: 'select', target, id });
-});
+}
+
+cy.on('tap', 'node, edge', (e) => selectElement(e.target.isNode() ? 'node' : 'edge', e.target.id() as string));
 cy.on('tap', (e) => {
   if (e.target === cy) {
     state.selected = undefined;

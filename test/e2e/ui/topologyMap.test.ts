@@ -1,0 +1,85 @@
+/**
+ * Tier 3: a user runs an example, opens "ZeroMQ: Show Topology Map" and sees
+ * the live graph (Cytoscape canvas in the webview), clicks a node and gets its
+ * details; the Doctor view lists the findings about the workspace's code.
+ * Screenshots: test-results/ui-topology-map.png, ui-topology-selected.png.
+ */
+import * as assert from 'node:assert/strict';
+import type { Frame } from 'playwright-core';
+import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+
+/** The map's own document inside the webview's nested iframes. */
+async function mapFrame(vsc: CodeServer, timeoutMs = 20000): Promise<Frame> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    for (const f of vsc.page.frames()) {
+      if (await f.locator('#graph canvas').count().catch(() => 0)) return f;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the topology map webview did not render a canvas');
+}
+
+describe('topology map (code-server + Chromium)', function () {
+  this.timeout(180000);
+  let vsc: CodeServer | undefined;
+
+  afterEach(async function () {
+    if (vsc && this.currentTest?.state === 'failed') {
+      await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
+    }
+    await vsc?.stop();
+    vsc = undefined;
+    await stopAllCodeServers();
+  });
+
+  it('draws a running example live, with rates, and shows a selected node', async () => {
+    vsc = await startCodeServer({ folder: TEST_WORKSPACE, viewport: { width: 1500, height: 950 } });
+    const page = vsc.page;
+    await vsc.openViewContainer('ZeroMQ');
+
+    // Run Example… → the quick pick: round robin, then Node.js
+    await vsc.runCommand('ZeroMQ: Run Example…');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 15000 });
+    await input.fill('Round robin');
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Round robin' }).first().click();
+    // a second pick asks for the language when there is a choice
+    const lang = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: /Node/ }).first();
+    if (await lang.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)) await lang.click();
+    await vsc.view('Examples').locator('.monaco-list-row', { hasText: /worker/ }).first().waitFor({ state: 'visible', timeout: 30000 });
+
+    await vsc.runCommand('ZeroMQ: Show Topology Map');
+    const map = await mapFrame(vsc);
+    // live rates reach the summary and the edges: wait for the two workers' connections
+    await map.locator('#summary', { hasText: /\d+ nodes · \d+ edges/ }).waitFor({ timeout: 30000 });
+    const summary = await map.locator('#summary').innerText();
+    assert.match(summary, /no problems found|\d+ errors?, \d+ warnings?, \d+ info/);
+    // both workers' connections through the tap are listed as nodes
+    await map.locator('.node-list .node-item', { hasText: /^PULL 127\.0\.0\.1:\d+$/ }).nth(1).waitFor({ timeout: 30000 });
+    // let rates fill the edges before the picture
+    await page.waitForTimeout(2500);
+    await vsc.screenshot('ui-topology-map');
+
+    // select the round-robin's PUSH endpoint from the node list (the canvas is not in the DOM)
+    const item = map.locator('.node-list .node-item', { hasText: /^PUSH tcp:\/\/127\.0\.0\.1:\d+$/ }).first();
+    await item.waitFor({ state: 'visible', timeout: 15000 });
+    await item.click();
+    await map.locator('#details h3', { hasText: /^PUSH tcp:/ }).waitFor({ timeout: 10000 });
+    await page.waitForTimeout(500);
+    await vsc.screenshot('ui-topology-selected');
+
+    // the endpoints found in the seeds' code are one click away
+    await map.locator('button', { hasText: /^Show code \(\d+\)$/ }).click();
+    await map.locator('button', { hasText: 'Hide code' }).waitFor({ timeout: 10000 });
+    await page.waitForTimeout(1000);
+    await vsc.screenshot('ui-topology-code');
+    await map.locator('button', { hasText: 'Hide code' }).click();
+
+    // the Doctor view lists the findings about the seeds' code
+    const doctor = vsc.view('Doctor');
+    await doctor.locator('.pane-header').click().catch(() => {});
+    await doctor.locator('.monaco-list-row', { hasText: 'Code connects to an endpoint nobody binds' }).first().waitFor({ state: 'attached', timeout: 20000 });
+    await vsc.screenshot('ui-topology-doctor');
+  });
+});
