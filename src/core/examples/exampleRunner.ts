@@ -505,13 +505,14 @@ export interface PythonWithZmq {
   libzmqVersion: string;
 }
 
-/** The first candidate that runs and can `import zmq` (each given `timeoutMs`), or undefined. */
+/** The first candidate that is a Python ≥ 3.6 and can `import zmq` (each given `timeoutMs`), or undefined. */
 export async function findPythonWithZmq(candidates: string[] = pythonCandidates(), timeoutMs = 5000): Promise<PythonWithZmq | undefined> {
   for (const command of candidates) {
     const found = await new Promise<PythonWithZmq | undefined>((resolve) => {
       execFile(
         command,
-        ['-c', 'import sys, zmq; sys.stdout.write(zmq.pyzmq_version() + " " + zmq.zmq_version())'],
+        // The examples are Python 3 programs: a Python 2 with zmq does not count.
+        ['-c', 'import sys, zmq; assert sys.version_info >= (3, 6); sys.stdout.write(zmq.pyzmq_version() + " " + zmq.zmq_version())'],
         { timeout: timeoutMs, windowsHide: true },
         (err, stdout) => {
           const [pyzmqVersion, libzmqVersion] = String(stdout).trim().split(' ');
