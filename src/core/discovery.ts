@@ -539,9 +539,28 @@ class Scanner {
     const names = [name];
     const bare = /^(?:self|this|cls|Self)\.(\w+)$/.exec(name);
     if (bare) names.push(bare[1]);
-    const candidates: { at: number; value: () => Value | undefined }[] = [];
+    // `shadows`: a binding that hides farther ones even when its value is unknown (a loop variable)
+    const candidates: { at: number; value: () => Value | undefined; shadows?: boolean }[] = [];
     for (const n of names) {
       const esc = n.replace(/[.$]/g, (c) => `\\${c}`);
+      // loop variables: `for port in ports:` / `for (const port of ports)`: known only when the list has one item
+      const loop = new RegExp(`\\bfor\\s*(?:\\(\\s*(?:const|let|var)\\s+)?${esc}\\s+(?:in|of)\\s+`, 'g');
+      for (let m = loop.exec(this.structure); m; m = loop.exec(this.structure)) {
+        const from = m.index + m[0].length;
+        const at = m.index;
+        const eol = this.structure.indexOf('\n', from);
+        const header = this.structure.slice(from, eol < 0 ? undefined : eol);
+        const end = header.search(/:\s*$|\)\s*\{?\s*$/);
+        const stop = end < 0 ? from : from + end;
+        candidates.push({
+          at,
+          shadows: true,
+          value: () => {
+            const list = stop > from ? this.evaluate(from, stop, at, depth) : undefined;
+            return list?.kind === 'seq' && list.items.length === 1 ? list.items[0] : undefined;
+          },
+        });
+      }
       // name [ [] ] [: Type] (= | :=) rhs — also `Type name = rhs`, `const name = rhs`, `def f(name=rhs)`
       const assign = new RegExp(`(?<![\\w$.])${esc}\\s*(?:\\[\\s*\\d*\\s*\\])?\\s*(?::\\s*[\\w.<>\\[\\]| ]+?\\s*)?(?::=|=)(?![=>])`, 'g');
       for (let m = assign.exec(this.structure); m; m = assign.exec(this.structure)) {
@@ -581,7 +600,9 @@ class Scanner {
       if (useLine - this.position(c.at).line > LOOK_BACK_LINES) break;
       const v = c.value();
       if (v !== undefined) return v;
+      if (c.shadows) return undefined;
     }
+    if (candidates.some((c) => c.shadows)) return undefined;
     const values = candidates.map((c) => c.value()).filter((v): v is Value => v !== undefined);
     const texts = new Set(values.map((v) => JSON.stringify(v)));
     return texts.size === 1 ? values[0] : undefined;

@@ -48,10 +48,12 @@ const EXPECTED: Record<string, Row[]> = {
     [10, 'bind', 'tcp://*:5559', 'ROUTER', 'frontend'],
     [13, 'bind', 'tcp://*:5560', 'DEALER', 'backend'],
   ],
-  // default arguments: def server(port="5556"), and "...{}".format(backup_port)
+  // default arguments: def server(port="5556"); `for port in ports` over ports=["5556"];
+  // "...{}".format(backup_port); a loop over two ports is skipped, not guessed
   'multiprocess_reqrep.py': [
     [11, 'bind', 'tcp://*:5556', 'REP', 'socket'],
-    [25, 'connect', 'tcp://localhost:5557', 'REQ', 'socket'],
+    [26, 'connect', 'tcp://localhost:5556', 'REQ', 'socket'],
+    [38, 'connect', 'tcp://localhost:5557', 'REQ', 'socket'],
   ],
   // ProcessDevice(zmq.STREAMER, zmq.PULL, zmq.PUSH): bind_in is the PULL side, bind_out the PUSH side
   'streamer_device.py': [
@@ -161,6 +163,20 @@ describe('discovery', () => {
       ],
     );
     assert.equal(hits[3].endLine, 10, 'a call spanning lines ends on its last line');
+  });
+
+  it('resolves a loop variable over a one-item list and lets a loop over several hide farther literals', () => {
+    const text = [
+      "const ep = 'tcp://127.0.0.1:6000';",
+      'const sock = new zmq.Subscriber();',
+      "for (const ep of ['tcp://127.0.0.1:6100']) {",
+      '  sock.connect(ep);',
+      '}',
+      "for (const ep of ['tcp://127.0.0.1:6101', 'tcp://127.0.0.1:6102']) {",
+      '  sock.connect(ep);',
+      '}',
+    ].join('\n');
+    assert.deepEqual(rows(findEndpointsInText(text, 'javascript')), [[4, 'connect', 'tcp://127.0.0.1:6100', 'SUB', 'sock']]);
   });
 
   it('handles czmq zsock_bind/zsock_connect with printf arguments', () => {

@@ -1,4 +1,4 @@
-# Seed: "Learning ØMQ", Multiprocess & pyzmq, Python 3: the ports are default arguments.
+# Seed: "Learning ØMQ", Multiprocess & pyzmq, Python 3: the ports are default arguments and loop variables.
 import zmq
 import time
 import sys
@@ -18,17 +18,27 @@ def server(port="5556"):
         socket.send_string("World from %s" % port)
 
 
-def client(backup_port="5557"):
+def client(ports=["5556"]):
     context = zmq.Context()
-    print("Connecting to server with ports %s" % backup_port)
+    print("Connecting to server with ports %s" % ports)
     socket = context.socket(zmq.REQ)
-    socket.connect("tcp://localhost:{}".format(backup_port))
+    for port in ports:
+        socket.connect("tcp://localhost:%s" % port)
     for request in range(20):
         print("Sending request ", request, "...")
         socket.send_string("Hello")
         message = socket.recv()
         print("Received reply ", request, "[", message, "]")
         time.sleep(1)
+
+
+def backup_client(backup_port="5557"):
+    context = zmq.Context()
+    socket = context.socket(zmq.REQ)
+    socket.connect("tcp://localhost:{}".format(backup_port))
+    # several servers at once: a loop over more than one port is not guessed
+    for port in ["5558", "5559"]:
+        socket.connect("tcp://localhost:%s" % port)
 
 
 if __name__ == "__main__":
