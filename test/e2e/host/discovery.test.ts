@@ -158,6 +158,24 @@ describe('discovery in the workspace', () => {
     await until(() => a.discovery.results().every((f) => !f.uri.path.includes('tmp_pub_')), 'the deleted file to leave the results');
   });
 
+  it('applies the include/exclude settings at once', async () => {
+    const { discovery } = await api();
+    const config = vscode.workspace.getConfiguration('zmqDebugger.discovery');
+    const files = () => discovery.results().map((f) => vscode.workspace.asRelativePath(f.uri)).sort((a, b) => a.localeCompare(b));
+    try {
+      // user (global) settings: the shared test workspace's settings file stays untouched
+      await config.update('include', '**/*.{go,cs}', vscode.ConfigurationTarget.Global);
+      await until(() => files().join() === 'seeds/hwserver.go,seeds/Program.cs', 'only the Go and C# files');
+      await config.update('exclude', '**/*.cs', vscode.ConfigurationTarget.Global);
+      await until(() => files().join() === 'seeds/hwserver.go', 'the C# file excluded');
+      await config.update('enabled', false, vscode.ConfigurationTarget.Global);
+      await until(() => files().length === 0, 'discovery disabled');
+    } finally {
+      for (const key of ['include', 'exclude', 'enabled']) await config.update(key, undefined, vscode.ConfigurationTarget.Global);
+    }
+    await until(() => files().includes('seeds/pairserver.py') && files().includes('seeds/Program.cs'), 'the defaults back');
+  });
+
   it('follows unsaved edits in the editor', async () => {
     await api();
     const doc = await vscode.workspace.openTextDocument({ language: 'python', content: 'import zmq\ns = zmq.Context().socket(zmq.PUSH)\n' });
