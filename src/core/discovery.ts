@@ -391,6 +391,7 @@ class Scanner {
     let role: 'bind' | 'connect';
     const nameStart = m.index;
     let variable: string | undefined;
+    let chained: string | undefined;
     let value: Value | undefined;
     if (cFunction) {
       role = cFunction.endsWith('bind') ? 'bind' : 'connect';
@@ -406,8 +407,10 @@ class Scanner {
       role = method.toLowerCase().startsWith('bind') ? 'bind' : 'connect';
       const before = this.structure.slice(Math.max(0, m.index - 200), m.index);
       variable = RECEIVER_RE.exec(before)?.[1].replace(/\s+/g, '');
+      // a socket created in the same expression: ctx.socket(zmq.PUB).bind(...)
+      if (!variable) chained = this.chainedReceiver(m.index);
       // a bare function named bind/connect is not a socket method
-      if (!variable) return undefined;
+      if (!variable && !chained) return undefined;
       value = args.parts[0] ? this.evaluate(args.parts[0][0], args.parts[0][1], open, 0) : undefined;
     }
     let text = toText(value);
@@ -439,6 +442,7 @@ class Scanner {
     }
     address = observableAddress(endpoint); // undefined for inproc
 
+    if (chained) socketType = socketTypeIn(chained)?.type;
     if (!netmqClass && variable) {
       const device = method ? /_(in|out|mon)$/.exec(method)?.[1] : undefined;
       if (device) {
@@ -649,6 +653,27 @@ class Scanner {
       if (args[2] === variable) return true;
     }
     return false;
+  }
+
+  /** The call a method is chained on (`ctx.socket(zmq.PUB)` in `ctx.socket(zmq.PUB).bind(...)`), or undefined. */
+  private chainedReceiver(methodAt: number): string | undefined {
+    let i = methodAt - 1;
+    while (i >= 0 && /\s/.test(this.structure[i])) i--;
+    if (this.structure[i] !== '.') return undefined;
+    i--;
+    while (i >= 0 && /\s/.test(this.structure[i])) i--;
+    if (this.structure[i] !== ')') return undefined;
+    const close = i;
+    let depth = 0;
+    for (; i >= 0 && close - i < 400; i--) {
+      const c = this.structure[i];
+      if (c === ')') depth++;
+      else if (c === '(' && --depth === 0) break;
+    }
+    if (depth !== 0 || i < 0) return undefined;
+    const callee = /[A-Za-z_$][\w$]*(?:\s*(?:\.|->|::)\s*[A-Za-z_$][\w$]*)*(?:\(\))?(?:\s*(?:\.|->)\s*[A-Za-z_$][\w$]*)*\s*$/.exec(this.structure.slice(Math.max(0, i - 200), i));
+    if (!callee) return undefined;
+    return this.code.slice(i - callee[0].length, close + 1).replace(/\s+/g, ' ').trim();
   }
 
   /** `var x = new PublisherSocket(...)` / `using (var x = new ...)`: the name assigned on the line of `at`. */

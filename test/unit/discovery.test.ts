@@ -179,6 +179,14 @@ describe('discovery', () => {
     assert.deepEqual(rows(findEndpointsInText(text, 'javascript')), [[4, 'connect', 'tcp://127.0.0.1:6100', 'SUB', 'sock']]);
   });
 
+  it('sees the socket type of a socket created in the same expression', () => {
+    const text = ['import zmq', 'zmq.Context().socket(zmq.PUSH).bind("tcp://*:6200")', 'ctx.socket(zmq.SUB) .connect("tcp://localhost:6201")'].join('\n');
+    assert.deepEqual(rows(findEndpointsInText(text, 'python')), [
+      [2, 'bind', 'tcp://*:6200', 'PUSH', ''],
+      [3, 'connect', 'tcp://localhost:6201', 'SUB', ''],
+    ]);
+  });
+
   it('handles czmq zsock_bind/zsock_connect with printf arguments', () => {
     const text = ['zsock_t *pub = zsock_new (ZMQ_PUB);', 'zsock_bind (pub, "tcp://*:%d", 5570);', 'zsock_t *sub = zsock_new (ZMQ_SUB);', 'zsock_connect (sub, "tcp://%s:%d", "localhost", 5570);'].join('\n');
     assert.deepEqual(rows(findEndpointsInText(text, 'c')), [
