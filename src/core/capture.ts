@@ -6,6 +6,8 @@
  */
 import { Disposable, Emitter, Event } from './lifecycle';
 import { CaptureRecord, payloadBytes } from './records';
+import { RecordStore } from './recordStore';
+import { bump, Counter, OTHER_TOPICS, TopicCounter } from './topicCounter';
 
 export interface CaptureLimits {
   /** Most records retained; older ones are evicted (and counted). */
@@ -18,15 +20,10 @@ export const DEFAULT_LIMITS: CaptureLimits = { maxRecords: 100_000, maxBytes: 25
 
 /** Distinct topics tracked per session; further topics are counted under OTHER_TOPICS. */
 const MAX_TOPICS_PER_SESSION = 1000;
-export const OTHER_TOPICS = '(other topics)';
-/** Topic keys are the first frame, cut to this many bytes. */
+/** Topic display names are cut to this many bytes. */
 const TOPIC_KEY_BYTES = 64;
-
-export interface Counter {
-  messages: number;
-  bytes: number;
-  lastTs: number;
-}
+export { OTHER_TOPICS };
+export type { Counter };
 
 export interface SessionCounters extends Counter {
   /** Records of other kinds (events, commands, greetings, connections). */
@@ -79,7 +76,8 @@ export function topicKey(frame: Uint8Array | undefined): string {
       break;
     }
   }
-  const s = printable ? String.fromCharCode(...cut) : '0x' + Buffer.from(cut.buffer, cut.byteOffset, cut.byteLength).toString('hex');
+  const buf = Buffer.from(cut.buffer, cut.byteOffset, cut.byteLength);
+  const s = printable ? buf.toString('latin1') : '0x' + buf.toString('hex');
   return frame.byteLength > TOPIC_KEY_BYTES ? s + '…' : s;
 }
 
@@ -109,10 +107,8 @@ class RateMeter {
 
 export class Capture implements Disposable {
   private limits: CaptureLimits;
-  // A ring of records: `ring[(head + i) % ring.length]` for i in [0, size).
-  private ring: (CaptureRecord | undefined)[] = [];
-  private head = 0;
-  private size = 0;
+  // Packed ring of the retained records (see recordStore.ts for why).
+  private readonly store = new RecordStore(() => this.limits.maxRecords + 1);
   private bytes = 0;
   private nextSeq = 1;
   private totalRecords = 0;
@@ -123,6 +119,11 @@ export class Capture implements Disposable {
   private readonly sessions = new Map<string, SessionCounters>();
   private readonly sessionRates = new Map<string, RateMeter>();
   private readonly totalRate = new RateMeter();
+  private lastSessionId?: string;
+  private lastSession?: SessionCounters;
+  private lastMeter?: RateMeter;
+  private lastTopics?: TopicCounter;
+  private readonly topicCounters = new Map<string, TopicCounter>();
 
   private pendingFrom = 0;
   private pendingTo = 0;
@@ -155,7 +156,7 @@ export class Capture implements Disposable {
     record.seq = this.nextSeq++;
     if (!record.ts) record.ts = Date.now();
     const size = payloadBytes(record);
-    this.push(record);
+    this.store.push(record);
     this.bytes += size;
     this.totalRecords++;
     this.count(record, size);
@@ -174,14 +175,14 @@ export class Capture implements Disposable {
 
   stats(now = Date.now()): CaptureStats {
     return {
-      retained: this.size,
+      retained: this.store.size,
       retainedBytes: this.bytes,
       total: this.totalRecords,
       totalMessages: this.totalMessages,
       evicted: this.evictedRecords,
       evictedBytes: this.evictedBytes,
       dropped: this.droppedMessages,
-      firstSeq: this.size ? this.at(0)!.seq : 0,
+      firstSeq: this.store.oldestSeq,
       lastSeq: this.nextSeq - 1,
       rate: this.totalRate.rate(now),
     };
@@ -198,36 +199,34 @@ export class Capture implements Disposable {
     return [...this.sessions.keys()];
   }
 
-  /** The retained record with sequence number `seq`, if still retained. */
+  /**
+   * The retained record with sequence number `seq`, if still retained. Packed
+   * records are rebuilt on each call: equal, not identical, objects; their frames
+   * are views into the capture's memory, valid while the record is retained.
+   */
   get(seq: number): CaptureRecord | undefined {
-    if (!this.size) return undefined;
-    const first = this.at(0)!.seq;
-    const i = seq - first;
     // seqs are dense within the window, so the index is direct
-    if (i < 0 || i >= this.size) return undefined;
-    return this.at(i);
+    return this.store.size ? this.store.at(seq - this.store.oldestSeq) : undefined;
   }
 
   /** Retained records with seq > afterSeq, oldest first (at most `max`). */
   since(afterSeq: number, max = Infinity): CaptureRecord[] {
     const out: CaptureRecord[] = [];
-    if (!this.size) return out;
-    const first = this.at(0)!.seq;
-    let i = Math.max(0, afterSeq + 1 - first);
-    for (; i < this.size && out.length < max; i++) out.push(this.at(i)!);
+    const n = this.store.size;
+    if (!n) return out;
+    for (let i = Math.max(0, afterSeq + 1 - this.store.oldestSeq); i < n && out.length < max; i++) out.push(this.store.at(i)!);
     return out;
   }
 
   /** Iterates retained records, oldest first. */
   *records(): IterableIterator<CaptureRecord> {
-    for (let i = 0; i < this.size; i++) yield this.at(i)!;
+    const n = this.store.size;
+    for (let i = 0; i < n; i++) yield this.store.at(i)!;
   }
 
   /** Forgets every record and counter. */
   clear(): void {
-    this.ring = [];
-    this.head = 0;
-    this.size = 0;
+    this.store.clear();
     this.bytes = 0;
     this.totalRecords = 0;
     this.totalMessages = 0;
@@ -236,6 +235,11 @@ export class Capture implements Disposable {
     this.droppedMessages = 0;
     this.sessions.clear();
     this.sessionRates.clear();
+    this.lastSession = undefined;
+    this.lastSessionId = undefined;
+    this.lastMeter = undefined;
+    this.lastTopics = undefined;
+    this.topicCounters.clear();
     this.pendingFrom = 0;
     this.onDidClearEmitter.fire();
   }
@@ -243,55 +247,36 @@ export class Capture implements Disposable {
   dispose(): void {
     this.onDidAppendEmitter.dispose();
     this.onDidClearEmitter.dispose();
-    this.ring = [];
-    this.size = 0;
-  }
-
-  private at(i: number): CaptureRecord | undefined {
-    return this.ring[(this.head + i) % this.ring.length];
-  }
-
-  private push(record: CaptureRecord): void {
-    if (this.size === this.ring.length) {
-      // grow (up to the record limit) by re-linearising; amortised O(1)
-      const cap = Math.min(Math.max(16, this.ring.length * 2), Math.max(this.limits.maxRecords + 1, 16));
-      if (cap > this.ring.length) {
-        const next = new Array<CaptureRecord | undefined>(cap);
-        for (let i = 0; i < this.size; i++) next[i] = this.at(i);
-        this.ring = next;
-        this.head = 0;
-      } else {
-        // full at the record limit: the oldest goes (counted by evictOldest)
-        this.evictOldest();
-      }
-    }
-    this.ring[(this.head + this.size) % this.ring.length] = record;
-    this.size++;
+    this.store.clear();
   }
 
   private evictToLimits(): void {
-    while (this.size > 0 && (this.size > this.limits.maxRecords || this.bytes > this.limits.maxBytes)) this.evictOldest();
+    while (this.store.size > 0 && (this.store.size > this.limits.maxRecords || this.bytes > this.limits.maxBytes)) this.evictOldest();
   }
 
   private evictOldest(): void {
-    const r = this.ring[this.head]!;
-    this.ring[this.head] = undefined;
-    this.head = (this.head + 1) % this.ring.length;
-    this.size--;
-    const size = payloadBytes(r);
-    this.bytes -= size;
+    const gone = this.store.shift();
+    this.bytes -= gone.payloadBytes;
     this.evictedRecords++;
-    this.evictedBytes += size;
-    if (r.kind === 'message') this.sessionCounters(r.session ?? r.endpoint).evicted++;
+    this.evictedBytes += gone.payloadBytes;
+    if (gone.kind === 'message') this.sessionCounters(gone.session).evicted++;
   }
 
   private sessionCounters(id: string): SessionCounters {
+    // most appends come from the same session as the previous one
+    if (id === this.lastSessionId && this.lastSession) return this.lastSession;
     let c = this.sessions.get(id);
     if (!c) {
-      c = { messages: 0, bytes: 0, lastTs: 0, others: 0, evicted: 0, dropped: 0, topics: new Map(), endpoints: new Map(), rate: 0 };
+      const topics = new TopicCounter(MAX_TOPICS_PER_SESSION, (t, cut) => topicKey(t) + (cut ? '…' : ''));
+      c = { messages: 0, bytes: 0, lastTs: 0, others: 0, evicted: 0, dropped: 0, topics: topics.byName, endpoints: new Map(), rate: 0 };
       this.sessions.set(id, c);
       this.sessionRates.set(id, new RateMeter());
+      this.topicCounters.set(id, topics);
     }
+    this.lastSessionId = id;
+    this.lastSession = c;
+    this.lastMeter = this.sessionRates.get(id);
+    this.lastTopics = this.topicCounters.get(id);
     return c;
   }
 
@@ -308,12 +293,11 @@ export class Capture implements Disposable {
     c.bytes += size;
     const now = r.ts;
     this.totalRate.hit(now);
-    this.sessionRates.get(id)!.hit(now);
+    this.lastMeter!.hit(now);
     bump(c.endpoints, r.endpoint, size, now);
     if (r.source !== 'tap') {
-      // spies and monitors see PUB traffic: the topic is the first body frame
-      const key = topicKey(r.frames[r.envelopeFrames ?? 0]);
-      bump(c.topics, c.topics.has(key) || c.topics.size < MAX_TOPICS_PER_SESSION ? key : OTHER_TOPICS, size, now);
+      // spies and monitors see PUB traffic: count by topic
+      this.lastTopics!.count(r.frames, r.envelopeFrames ?? 0, size, now);
     }
   }
 
@@ -330,15 +314,6 @@ export class Capture implements Disposable {
       if (e.fromSeq) this.onDidAppendEmitter.fire(e);
     });
   }
-}
-
-function bump(map: Map<string, Counter>, key: string, size: number, ts: number): void {
-  const c = map.get(key);
-  if (c) {
-    c.messages++;
-    c.bytes += size;
-    c.lastTs = ts;
-  } else map.set(key, { messages: 1, bytes: size, lastTs: ts });
 }
 
 function validateLimits(l: CaptureLimits): void {

@@ -48,6 +48,7 @@ abstract class SubscriberSession implements CaptureSession {
   private errorText?: string;
   private readonly sockets: Subscriber[] = [];
   private readonly endpointStates = new Map<string, EndpointState>();
+  private readonly receivingFlags = new Map<string, { receiving: boolean }>();
   private readonly loops: Promise<void>[] = [];
   private stopping?: Promise<void>;
   private readonly stateEmitter = new Emitter<SessionState>();
@@ -98,9 +99,11 @@ abstract class SubscriberSession implements CaptureSession {
 
   private async receive(socket: Subscriber, endpoint: string): Promise<void> {
     try {
+      // a flag object instead of a Map lookup per message: this loop is the hot path
+      const flag = this.receivingFlag(endpoint);
       for await (const frames of socket) {
         this.capture.append(this.toRecord(frames, endpoint));
-        if (this.endpointStates.get(endpoint) !== 'receiving') this.setEndpointState(endpoint, 'receiving');
+        if (!flag.receiving) this.setEndpointState(endpoint, 'receiving');
       }
     } catch (err) {
       if (!this.stopping) this.fail(`Receiving from ${endpoint} failed: ${(err as Error).message}`);
@@ -143,8 +146,15 @@ abstract class SubscriberSession implements CaptureSession {
     }
   }
 
+  private receivingFlag(endpoint: string): { receiving: boolean } {
+    let f = this.receivingFlags.get(endpoint);
+    if (!f) this.receivingFlags.set(endpoint, (f = { receiving: false }));
+    return f;
+  }
+
   private setEndpointState(endpoint: string, state: EndpointState): void {
     this.endpointStates.set(endpoint, state);
+    this.receivingFlag(endpoint).receiving = state === 'receiving';
     if (this.currentState === 'error' || this.stopping) return;
     const states = [...this.endpointStates.values()];
     const next: SessionState = (['receiving', 'connected', 'retrying', 'connecting'] as const).find((s) => states.includes(s))!;

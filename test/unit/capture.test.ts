@@ -23,7 +23,7 @@ describe('Capture', () => {
     assert.equal(b.seq, a.seq + 1);
     assert.ok(a.ts > 0);
     assert.deepEqual([...c.records()].map((r) => r.seq), [a.seq, b.seq]);
-    assert.equal(c.get(b.seq), b);
+    assert.deepEqual(c.get(b.seq), b);
     assert.deepEqual(c.since(a.seq), [b]);
   });
 
@@ -77,6 +77,8 @@ describe('Capture', () => {
     assert.equal(topics.size, 1001);
     assert.equal(topics.get(OTHER_TOPICS)!.messages, 1100 + 3 - 1000);
     assert.equal(topicKey(Buffer.alloc(100, 0x41)), 'A'.repeat(64) + '…');
+    // a single-frame seed message "10001 42" counts under its leading word
+    assert.equal(topics.get('10001')!.messages, 1);
   });
 
   it('reports dropped messages separately from evictions', () => {

@@ -35,7 +35,7 @@ describe('PubSpy against real pyzmq publishers', function () {
       assert.equal(m.direction, 'in');
     }
     assert.equal(spy.state, 'receiving');
-    assert.ok(capture.session('spy-1')!.topics.has(text(messages(capture)[0].frames[0])));
+    assert.ok(capture.session('spy-1')!.topics.has('10001'), 'counted under the topic word');
     assert.ok(events(capture).some((e) => e.type === 'connect' || e.type === 'handshake'), 'socket events are captured');
   });
 

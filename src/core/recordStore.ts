@@ -1,0 +1,277 @@
+/**
+ * Compact storage for the capture's window of records.
+ *
+ * Why: a capture holds up to millions of messages. Kept as JS objects (record +
+ * frames array + one Buffer per frame) each costs several hundred bytes of heap
+ * and keeps the garbage collector busy copying survivors, which slows ingest.
+ * Here ordinary messages are packed: their frame bytes are copied into large
+ * shared chunks, their few scalar fields into typed-array columns, and the
+ * strings they share (session, endpoint, direction, socket types...) into one
+ * interned "meta" entry. Records are rebuilt on read, with frames as zero-copy
+ * views into the chunks. Rare records (events, commands, messages with extra
+ * fields) are kept as the objects they are.
+ *
+ * The store is a FIFO ring: push at the tail, shift at the head.
+ */
+import { CapturedMessage, CaptureRecord, Direction, payloadBytes, SourceKind } from './records';
+
+const CHUNK_BYTES = 1 << 20;
+/** A message larger than this gets a chunk of its own. */
+const BIG_MESSAGE = CHUNK_BYTES >> 2;
+
+interface Meta {
+  session: string | undefined;
+  source: SourceKind;
+  endpoint: string;
+  direction: Direction;
+  socketType: string | undefined;
+  peerSocketType: string | undefined;
+  connection: number | undefined;
+  envelopeFrames: number | undefined;
+  /** The identity is the first frame (monitor spy): rebuilt as a view of it. */
+  identityIsFirstFrame: boolean;
+}
+
+interface Chunk {
+  buf: Buffer;
+  used: number;
+  /** Packed records still referencing this chunk. */
+  live: number;
+}
+
+/** What the capture needs to know about a record leaving the window. */
+export interface Shifted {
+  kind: CaptureRecord['kind'];
+  session: string;
+  payloadBytes: number;
+}
+
+export class RecordStore {
+  private capacity = 0;
+  private head = 0;
+  private count = 0;
+  private firstSeq = 0;
+  // columns, indexed by ring slot
+  private objects: (CaptureRecord | undefined)[] = [];
+  private ts = new Float64Array(0);
+  private metaIndex = new Int32Array(0); // -1: the record is in `objects`
+  private chunkIndex = new Int32Array(0);
+  private offset = new Uint32Array(0);
+  private frameCount = new Uint32Array(0);
+  private payloadSize = new Uint32Array(0);
+
+  private metas: Meta[] = [];
+  private metaKeys = new Map<string, number>();
+  private lastMeta = -1;
+  private chunks = new Map<number, Chunk>();
+  private nextChunkId = 0;
+  private current: { id: number; chunk: Chunk } | undefined;
+
+  constructor(private readonly maxCapacity: () => number) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  get oldestSeq(): number {
+    return this.count ? this.firstSeq : 0;
+  }
+
+  /** Appends a record whose seq must be the previous one's plus one. */
+  push(r: CaptureRecord): void {
+    if (this.count === this.capacity) this.grow();
+    const slot = (this.head + this.count) % this.capacity;
+    if (this.count === 0) this.firstSeq = r.seq;
+    this.count++;
+    const meta = r.kind === 'message' ? this.packableMeta(r) : -1;
+    if (meta < 0) {
+      this.objects[slot] = r;
+      this.metaIndex[slot] = -1;
+      return;
+    }
+    const m = r as CapturedMessage;
+    this.objects[slot] = undefined;
+    this.metaIndex[slot] = meta;
+    this.ts[slot] = m.ts;
+    const frames = m.frames;
+    let payload = 0;
+    for (let i = 0; i < frames.length; i++) payload += frames[i].byteLength;
+    const bytes = payload + 4 * frames.length;
+    this.payloadSize[slot] = payload;
+    const { id, chunk } = this.chunkFor(bytes);
+    let off = chunk.used;
+    this.chunkIndex[slot] = id;
+    this.offset[slot] = off;
+    this.frameCount[slot] = frames.length;
+    const buf = chunk.buf;
+    for (let i = 0; i < frames.length; i++) {
+      buf.writeUInt32LE(frames[i].byteLength, off);
+      off += 4;
+    }
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i];
+      buf.set(f, off);
+      off += f.byteLength;
+    }
+    chunk.used = off;
+    chunk.live++;
+  }
+
+  /** Removes the oldest record. */
+  shift(): Shifted {
+    const slot = this.head;
+    const obj = this.objects[slot];
+    let out: Shifted;
+    if (obj) {
+      this.objects[slot] = undefined;
+      out = { kind: obj.kind, session: obj.session ?? obj.endpoint, payloadBytes: payloadBytes(obj) };
+    } else {
+      const m = this.metas[this.metaIndex[slot]];
+      out = { kind: 'message', session: m.session ?? m.endpoint, payloadBytes: this.payloadSize[slot] };
+      const id = this.chunkIndex[slot];
+      const chunk = this.chunks.get(id)!;
+      if (--chunk.live === 0 && this.current?.id !== id) this.chunks.delete(id);
+    }
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+    this.firstSeq++;
+    return out;
+  }
+
+  /** The record at position i (0 = oldest), rebuilt when packed. */
+  at(i: number): CaptureRecord | undefined {
+    if (i < 0 || i >= this.count) return undefined;
+    const slot = (this.head + i) % this.capacity;
+    const obj = this.objects[slot];
+    if (obj) return obj;
+    const m = this.metas[this.metaIndex[slot]];
+    const chunk = this.chunks.get(this.chunkIndex[slot])!;
+    const n = this.frameCount[slot];
+    let off = this.offset[slot];
+    let data = off + 4 * n;
+    const frames: Buffer[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const len = chunk.buf.readUInt32LE(off);
+      off += 4;
+      frames[k] = chunk.buf.subarray(data, data + len);
+      data += len;
+    }
+    const r: CapturedMessage = {
+      kind: 'message',
+      seq: this.firstSeq + i,
+      ts: this.ts[slot],
+      source: m.source,
+      endpoint: m.endpoint,
+      direction: m.direction,
+      frames,
+    };
+    if (m.session !== undefined) r.session = m.session;
+    if (m.socketType !== undefined) r.socketType = m.socketType;
+    if (m.peerSocketType !== undefined) r.peerSocketType = m.peerSocketType;
+    if (m.connection !== undefined) r.connection = m.connection;
+    if (m.envelopeFrames !== undefined) r.envelopeFrames = m.envelopeFrames;
+    if (m.identityIsFirstFrame) r.identity = frames[0];
+    return r;
+  }
+
+  clear(): void {
+    this.capacity = 0;
+    this.head = 0;
+    this.count = 0;
+    this.objects = [];
+    this.ts = new Float64Array(0);
+    this.metaIndex = new Int32Array(0);
+    this.chunkIndex = new Int32Array(0);
+    this.offset = new Uint32Array(0);
+    this.frameCount = new Uint32Array(0);
+    this.payloadSize = new Uint32Array(0);
+    this.metas = [];
+    this.metaKeys.clear();
+    this.lastMeta = -1;
+    this.chunks.clear();
+    this.current = undefined;
+  }
+
+  /** The meta index for a message that can be packed, or -1 when it must stay an object. */
+  private packableMeta(m: CapturedMessage): number {
+    if (m.truncated !== undefined || m.encrypted) return -1;
+    const identityIsFirstFrame = m.identity !== undefined;
+    if (identityIsFirstFrame && m.identity !== m.frames[0]) return -1;
+    const last = this.lastMeta >= 0 ? this.metas[this.lastMeta] : undefined;
+    // fast path: the same stream as the previous message
+    if (
+      last &&
+      last.session === m.session &&
+      last.endpoint === m.endpoint &&
+      last.direction === m.direction &&
+      last.source === m.source &&
+      last.socketType === m.socketType &&
+      last.peerSocketType === m.peerSocketType &&
+      last.connection === m.connection &&
+      last.envelopeFrames === m.envelopeFrames &&
+      last.identityIsFirstFrame === identityIsFirstFrame
+    ) {
+      return this.lastMeta;
+    }
+    const meta: Meta = {
+      session: m.session,
+      source: m.source,
+      endpoint: m.endpoint,
+      direction: m.direction,
+      socketType: m.socketType,
+      peerSocketType: m.peerSocketType,
+      connection: m.connection,
+      envelopeFrames: m.envelopeFrames,
+      identityIsFirstFrame,
+    };
+    const key = JSON.stringify(meta);
+    let idx = this.metaKeys.get(key);
+    if (idx === undefined) {
+      idx = this.metas.push(meta) - 1;
+      this.metaKeys.set(key, idx);
+    }
+    this.lastMeta = idx;
+    return idx;
+  }
+
+  private chunkFor(bytes: number): { id: number; chunk: Chunk } {
+    if (bytes > BIG_MESSAGE) {
+      const id = this.nextChunkId++;
+      const chunk: Chunk = { buf: Buffer.allocUnsafeSlow(bytes), used: 0, live: 0 };
+      this.chunks.set(id, chunk);
+      return { id, chunk };
+    }
+    const cur = this.current;
+    if (cur && cur.chunk.used + bytes <= cur.chunk.buf.length) return cur;
+    // retire the current chunk: drop it now if nothing references it any more
+    if (cur && cur.chunk.live === 0) this.chunks.delete(cur.id);
+    const id = this.nextChunkId++;
+    const chunk: Chunk = { buf: Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, live: 0 };
+    this.chunks.set(id, chunk);
+    this.current = { id, chunk };
+    return this.current;
+  }
+
+  private grow(): void {
+    const cap = Math.max(16, Math.min(this.capacity * 2, Math.max(this.maxCapacity(), this.capacity + 1)));
+    const order = (i: number) => (this.head + i) % this.capacity;
+    const objects = new Array<CaptureRecord | undefined>(cap);
+    const ts = new Float64Array(cap);
+    const metaIndex = new Int32Array(cap);
+    const chunkIndex = new Int32Array(cap);
+    const offset = new Uint32Array(cap);
+    const frameCount = new Uint32Array(cap);
+    const payloadSize = new Uint32Array(cap);
+    for (let i = 0; i < this.count; i++) {
+      const s = order(i);
+      objects[i] = this.objects[s];
+      ts[i] = this.ts[s];
+      metaIndex[i] = this.metaIndex[s];
+      chunkIndex[i] = this.chunkIndex[s];
+      offset[i] = this.offset[s];
+      frameCount[i] = this.frameCount[s];
+      payloadSize[i] = this.payloadSize[s];
+    }
+    Object.assign(this, { objects, ts, metaIndex, chunkIndex, offset, frameCount, payloadSize, capacity: cap, head: 0 });
+  }
+}
