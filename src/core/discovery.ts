@@ -616,20 +616,26 @@ class Scanner {
 
   /** The socket type of `variable` from the nearest line above that creates it. */
   private socketTypeOf(variable: string, useAt: number): string | undefined {
-    const last = variable.split(/\.|->/).pop()!;
-    const esc = (s: string) => s.replace(/[.$()]/g, (c) => `\\${c}`);
-    const nameRe = new RegExp(`(?<![\\w$])(?:${esc(variable)}|${esc(last)})(?![\\w$])`);
+    const esc = (x: string) => x.replace(/[.$()]/g, (c) => `\\${c}`);
+    // self.x / this.x may be declared as a bare field (`private x = new zmq.Push()`); other dotted names must match whole
+    const bare = /^(?:self|this)\.([\w$]+)$/.exec(variable)?.[1];
+    const name = bare ? `(?:${esc(variable)}|${esc(bare)})` : esc(variable);
+    // the variable as the target of an assignment (`x = `, `x, err := `, `x := `), a C++ constructor
+    // (`socket_t x(ctx, ...)`), or a Python `with ... as x`
+    const target = new RegExp(`(?<![\\w$.])${name}\\s*(?:,[^=]*)?(?::=|=(?!=)|[({])`);
+    const withAs = new RegExp(`\\bas\\s+${name}\\b`);
     const useLine = this.position(useAt).line;
     const lines = this.codeLines;
     for (let l = useLine; l >= 0 && useLine - l <= LOOK_BACK_LINES * 2; l--) {
       const line = lines[l];
       const type = socketTypeIn(line);
       if (!type) continue;
-      const nm = nameRe.exec(line);
-      if (nm && nm.index < type.index) return type.type;
+      const nm = target.exec(line);
+      if ((nm && nm.index < type.index) || withAs.test(line)) return type.type;
     }
     return undefined;
   }
+
 
   /** pyzmq devices: `d = ProcessDevice(zmq.QUEUE, zmq.XREP, zmq.XREQ)`, `MonitoredQueue(zmq.XREP, zmq.XREQ, zmq.PUB, ...)`. */
   private deviceSocketType(variable: string, side: string, useAt: number): string | undefined {

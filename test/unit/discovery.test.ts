@@ -187,6 +187,23 @@ describe('discovery', () => {
     ]);
   });
 
+  it('takes a socket type only from where the variable is assigned, never from a member access', () => {
+    const text = [
+      'import zmq',
+      'url = "inproc://a"',
+      'with ctx.socket(zmq.PUSH) as a:',
+      '    a.bind(url)',
+      'sub2 = sub.context.socket(zmq.SUB)',
+      'handler.socket.bind("tcp://127.0.0.1:6300")', // not the SUB above: handler.socket is another object
+      'sub2.connect("tcp://127.0.0.1:6300")',
+    ].join('\n');
+    assert.deepEqual(rows(findEndpointsInText(text, 'python')), [
+      [4, 'bind', 'inproc://a', 'PUSH', 'a'],
+      [6, 'bind', 'tcp://127.0.0.1:6300', undefined, 'handler.socket'],
+      [7, 'connect', 'tcp://127.0.0.1:6300', 'SUB', 'sub2'],
+    ]);
+  });
+
   it('handles czmq zsock_bind/zsock_connect with printf arguments', () => {
     const text = ['zsock_t *pub = zsock_new (ZMQ_PUB);', 'zsock_bind (pub, "tcp://*:%d", 5570);', 'zsock_t *sub = zsock_new (ZMQ_SUB);', 'zsock_connect (sub, "tcp://%s:%d", "localhost", 5570);'].join('\n');
     assert.deepEqual(rows(findEndpointsInText(text, 'c')), [
