@@ -54,20 +54,40 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
     live.add(e.from);
     live.add(e.to);
   }
-  const codeOnly = options.showCode ? [] : s.nodes.filter((n) => n.kind === 'code' || (n.kind === 'endpoint' && !live.has(n.id)));
-  const hidden = new Set(codeOnly.map((n) => n.id));
-  let nodes: MapNode[] = s.nodes.filter((n) => !hidden.has(n.id)).map((n) => ({
-    id: n.id,
-    kind: n.kind,
-    label: n.label,
-    socketType: n.socketType,
-    detail: n.detail,
-    severity: worst(byNode.get(n.id)),
-    problems: (byNode.get(n.id) ?? []).map((d) => d.message),
-  }));
+  // code sites are folded into their endpoint: "bound in a.py:3, connected from b.py:7"
+  const sitesOf = new Map<string, string[]>();
+  const codeNodes = new Map(s.nodes.filter((n) => n.kind === 'code').map((n) => [n.id, n]));
+  for (const e of s.edges) {
+    if (e.kind !== 'code') continue;
+    const site = codeNodes.get(e.from) ?? codeNodes.get(e.to);
+    const ep = codeNodes.has(e.from) ? e.to : e.from;
+    if (site) sitesOf.set(ep, [...(sitesOf.get(ep) ?? []), site.label]);
+  }
+  const codeOnly = s.nodes.filter((n) => n.kind === 'endpoint' && !live.has(n.id));
+  const hidden = new Set(options.showCode ? [] : codeOnly.map((n) => n.id));
+  const codeOnlyIds = new Set(codeOnly.map((n) => n.id));
+  let nodes: MapNode[] = s.nodes
+    .filter((n) => n.kind !== 'code' && !hidden.has(n.id))
+    .map((n) => {
+      const sites = sitesOf.get(n.id);
+      const detail = [n.detail, ...(n.kind === 'endpoint' ? endpointLines(s, n.id) : []), sites?.length ? `In code: ${sites.slice(0, 8).join('; ')}${sites.length > 8 ? ` and ${sites.length - 8} more` : ''}` : undefined]
+        .filter(Boolean)
+        .join('\n');
+      const m: MapNode = {
+        id: n.id,
+        kind: n.kind,
+        label: n.label,
+        socketType: n.socketType,
+        severity: worst(byNode.get(n.id)),
+        problems: [...new Set((byNode.get(n.id) ?? []).map((d) => d.message))],
+      };
+      if (detail) m.detail = detail;
+      if (codeOnlyIds.has(n.id)) m.codeOnly = true;
+      return m;
+    });
   if (nodes.length > MAX_MAP_NODES) {
-    // keep the nodes with problems and the live ones first; code sites go first when cutting
-    const order = (n: MapNode) => (n.severity ? 0 : n.kind === 'code' ? 2 : 1);
+    // keep the nodes with problems and the live ones first; code-only endpoints go first when cutting
+    const order = (n: MapNode) => (n.severity ? 0 : n.codeOnly ? 2 : 1);
     nodes = [...nodes].sort((a, b) => order(a) - order(b)).slice(0, MAX_MAP_NODES);
   }
   const ids = new Set(nodes.map((n) => n.id));
@@ -87,7 +107,30 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
     }));
   const counts: Record<MapSeverity, number> = { error: 0, warning: 0, info: 0 };
   for (const d of findings) counts[d.severity]++;
-  return { nodes, edges, counts, hiddenCodeNodes: hidden.size };
+  return { nodes, edges, counts, hiddenCodeNodes: hidden.size, showCode: options.showCode === true };
+}
+
+const SOURCE_TEXT: Record<string, string> = {
+  tap: 'its READY through a tap',
+  probe: 'a probe of its handshake',
+  spy: 'a spy',
+  process: 'the example that binds it',
+  code: 'the workspace code',
+};
+
+/** What the details pane says about an endpoint node. */
+function endpointLines(s: TopologySnapshot, id: string): string[] {
+  const e = s.endpoints.find((x) => `ep:${x.key}` === id);
+  if (!e) return [];
+  const out: string[] = [];
+  if (e.socketType && e.socketTypeSource) out.push(`${e.socketType}, known from ${SOURCE_TEXT[e.socketTypeSource] ?? e.socketTypeSource}`);
+  const by = [...e.tappedBy, ...e.spiedBy];
+  if (by.length) out.push(`Observed by ${by.join(', ')}`);
+  if (e.published.messages) out.push(`Sent ${e.published.messages} messages seen${e.published.rate > 0 ? `, ${formatRate(e.published.rate, e.published.byteRate)}` : ''}`);
+  if (e.topics.length) out.push(`Topics seen: ${e.topics.slice(0, 8).map((t) => `"${t.text}"`).join(', ')}${e.topics.length > 8 || e.topicsOverflow ? ', …' : ''}`);
+  const open = s.connections.filter((c) => c.endpointKey === e.key && c.state === 'open').length;
+  if (open) out.push(`${open} open connection${open > 1 ? 's' : ''} through taps`);
+  return out;
 }
 
 /**

@@ -134,6 +134,8 @@ export interface ConnectionFacts {
   abandonedRequest?: { ts: number; closedTs: number };
   answered: number;
   lastActivity: number;
+  /** The process we started that is the connecting peer (see peerProcess.ts). */
+  processId?: string;
 }
 
 export interface SpyFacts {
@@ -414,6 +416,14 @@ export class TopologyModel implements Disposable {
   /** The socket type a probe (socketTypeProbe.ts) read from the socket bound at `endpoint`. */
   setProbedSocketType(endpoint: string, socketType: string): void {
     this.setSocketType(this.endpointState(endpoint), socketType, 'probe');
+    this.changed();
+  }
+
+  /** Says which process we started is the connecting peer of tap connection `id` (`session#n`). */
+  setConnectionProcess(id: string, processId: string): void {
+    const c = this.connections.get(id);
+    if (!c || c.facts.processId === processId) return;
+    c.facts.processId = processId;
     this.changed();
   }
 
@@ -816,15 +826,21 @@ function buildGraph(
     if (flow === 'bToA') return { id, from: ep, to: peer, both: false };
     return { id, from: peer, to: ep, both: flow === 'both' || flow === 'unknown' };
   };
+  const procById = new Map(processes.map((p) => [p.id, p]));
+  // a process whose connect is seen live through a tap is drawn as that peer
+  const shownAsPeer = new Set<string>();
+  for (const c of connections) if (c.state === 'open' && c.processId) shownAsPeer.add(`${c.processId}@${c.endpointKey}`);
   for (const c of connections) {
     if (c.state !== 'open') continue;
     const ep = byKey.get(c.endpointKey);
     const id = `peer:${c.id}`;
     const ident = c.clientIdentity ? ` "${topicKey(c.clientIdentity)}"` : '';
+    const proc = c.processId ? procById.get(c.processId) : undefined;
+    const who = proc ? (proc.pid ? `${proc.label} (${proc.pid})` : proc.label) : c.peer ?? '';
     nodes.push({
       id,
       kind: 'peer',
-      label: `${c.clientType ?? '?'}${ident} ${c.peer ?? ''}`.trim(),
+      label: `${c.clientType ?? '?'}${ident} ${who}`.trim(),
       socketType: c.clientType,
       detail: `${c.peer ?? ''} via ${c.session}`,
       lastActivity: c.lastActivity,
@@ -864,8 +880,10 @@ function buildGraph(
   }
   for (const p of processes) {
     const id = `proc:${p.id}`;
+    const sockets = p.sockets.filter((s) => !(s.role === 'connect' && shownAsPeer.has(`${p.id}@${endpointKey(s.endpoint)}`)));
+    if (sockets.length === 0 && p.sockets.length > 0) continue;
     nodes.push({ id, kind: 'process', label: p.pid ? `${p.label} (${p.pid})` : p.label, detail: p.state, location: p.location });
-    for (const s of p.sockets) {
+    for (const s of sockets) {
       const key = endpointKey(s.endpoint);
       const t = normalizeSocketType(s.socketType);
       const failed = p.state === 'failed' || p.errors?.some((e) => e.endpoint && endpointKey(e.endpoint) === key);

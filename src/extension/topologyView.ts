@@ -16,6 +16,7 @@ import { processFromExample } from '../core/exampleTopology';
 import type { ExampleRunner } from '../core/examples/exampleRunner';
 import { framesFilterFor, toMapGraph } from '../core/mapGraph';
 import type { SessionManager } from '../core/sessionManager';
+import { pidOfTcpPeer } from '../core/peerProcess';
 import { TopologyProber } from '../core/socketTypeProbe';
 import { CodeEndpoint, CodeLocation, TopologyModel, TopologySnapshot } from '../core/topology';
 import { parseFromMap, ToMap } from '../topologyProtocol';
@@ -139,7 +140,29 @@ export function registerTopology(context: vscode.ExtensionContext, deps: Topolog
     );
   }
 
-  context.subscriptions.push(model.onDidChange(() => evaluate()));
+  // name the tap peers that are processes we started (Linux /proc; a few tries per connection)
+  const tries = new Map<string, number>();
+  const namePeers = () => {
+    const s = snapshot;
+    if (!s) return;
+    const pids = new Map<number, string>();
+    for (const p of s.processes) if (p.pid !== undefined && (p.state === 'running' || p.state === 'starting')) pids.set(p.pid, p.id);
+    if (pids.size === 0) return;
+    for (const c of s.connections) {
+      if (c.state !== 'open' || c.processId || !c.peer || (tries.get(c.id) ?? 0) >= 3) continue;
+      tries.set(c.id, (tries.get(c.id) ?? 0) + 1);
+      const pid = pidOfTcpPeer(c.peer, [...pids.keys()]);
+      if (pid !== undefined) model.setConnectionProcess(c.id, pids.get(pid)!);
+    }
+    if (tries.size > 1000) tries.clear();
+  };
+
+  context.subscriptions.push(
+    model.onDidChange(() => {
+      evaluate();
+      namePeers();
+    }),
+  );
   // time-based rules (a REQ waiting too long, a publisher whose subscriber left) need a clock
   const tick = setInterval(() => {
     if (snapshot && (snapshot.endpoints.length || snapshot.processes.length)) evaluate();

@@ -31,7 +31,7 @@ const graphEl = h('div', { id: 'graph' });
 const details = h('div', { id: 'details', class: 'details' });
 const EMPTY_TEXT = 'Nothing observed yet. Start a spy or a tap, or run an example.';
 const empty = h('div', { id: 'empty', class: 'empty hidden' }, EMPTY_TEXT);
-const codeToggle = button('Show code', 'Also draw the endpoints found in the workspace\'s code', () => {
+const codeToggle = button('Show code', 'Also draw the endpoints known only from the workspace\'s code', () => {
   vscode.postMessage({ type: 'setShowCode', showCode: !codeShown });
 });
 let codeShown = false;
@@ -94,6 +94,7 @@ function styles(): cytoscape.StylesheetJson {
     { selector: 'node[kind = "spy"]', style: { shape: 'diamond', 'background-color': t.purple } },
     { selector: 'node[kind = "process"]', style: { shape: 'rectangle', 'background-color': t.orange } },
     { selector: 'node[kind = "code"]', style: { shape: 'tag', 'background-color': t.muted, width: 22, height: 22 } },
+    { selector: 'node[?codeOnly]', style: { 'background-opacity': 0.35, 'border-style': 'dashed', 'border-width': 1, 'text-max-width': '170px', 'font-size': 10 } },
     { selector: 'node[severity = "info"]', style: { 'border-width': 3, 'border-color': t.info } },
     { selector: 'node[severity = "warning"]', style: { 'border-width': 4, 'border-color': t.warning } },
     { selector: 'node[severity = "error"]', style: { 'border-width': 4, 'border-color': t.error } },
@@ -146,7 +147,7 @@ const cy = cytoscape({
 // theme switches change the body's class: restyle the canvas
 new MutationObserver(() => cy.style(styles())).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
-let graph: MapGraph = { nodes: [], edges: [], counts: { error: 0, warning: 0, info: 0 }, hiddenCodeNodes: 0 };
+let graph: MapGraph = { nodes: [], edges: [], counts: { error: 0, warning: 0, info: 0 }, hiddenCodeNodes: 0, showCode: false };
 
 function display(n: MapNode): string {
   const mark = n.severity === 'error' ? '✖ ' : n.severity === 'warning' ? '⚠ ' : n.severity === 'info' ? 'ℹ ' : '';
@@ -154,16 +155,35 @@ function display(n: MapNode): string {
 }
 
 function layout(): void {
-  const roots = cy.nodes().filter((n) => n.indegree(false) === 0 && n.outdegree(false) > 0);
-  cy.layout({
-    name: 'breadthfirst',
-    directed: true,
-    roots: roots.length ? roots : undefined,
-    spacingFactor: 1.3,
-    padding: 30,
-    animate: false,
-    fit: true,
-  } as cytoscape.LayoutOptions).run();
+  // the live topology flows top-down; endpoints known only from code sit in a grid below it
+  const codeOnly = cy.nodes('[?codeOnly]').filter((n) => n.connectedEdges().empty());
+  const live = cy.elements().difference(codeOnly);
+  const roots = live.nodes().filter((n) => n.indegree(false) === 0 && n.outdegree(false) > 0);
+  if (live.nodes().nonempty()) {
+    live.layout({
+      name: 'breadthfirst',
+      directed: true,
+      roots: roots.length ? roots : undefined,
+      spacingFactor: 1.3,
+      padding: 30,
+      animate: false,
+      fit: false,
+    } as cytoscape.LayoutOptions).run();
+  }
+  if (codeOnly.nonempty()) {
+    const bb = live.nodes().nonempty() ? live.boundingBox() : { x1: 0, y2: 0, w: 800 };
+    const cols = Math.max(1, Math.min(codeOnly.length, Math.floor(Math.max(bb.w, 700) / 190)));
+    const rows = Math.ceil(codeOnly.length / cols);
+    codeOnly.layout({
+      name: 'grid',
+      cols,
+      avoidOverlap: true,
+      boundingBox: { x1: bb.x1, y1: bb.y2 + 70, w: cols * 190, h: rows * 90 },
+      animate: false,
+      fit: false,
+    } as cytoscape.LayoutOptions).run();
+  }
+  cy.fit(undefined, 30);
 }
 
 function update(next: MapGraph): void {
@@ -178,7 +198,7 @@ function update(next: MapGraph): void {
       }
     });
     for (const n of next.nodes) {
-      const data = { id: n.id, kind: n.kind, display: display(n), severity: n.severity ?? '' };
+      const data = { id: n.id, kind: n.kind, display: display(n), severity: n.severity ?? '', codeOnly: n.codeOnly === true };
       const el = cy.getElementById(n.id);
       if (el.empty()) {
         cy.add({ group: 'nodes', data });
@@ -203,10 +223,10 @@ function update(next: MapGraph): void {
     `${next.nodes.length} node${next.nodes.length === 1 ? '' : 's'} · ${next.edges.length} edge${next.edges.length === 1 ? '' : 's'} · ` +
       (problems ? `${c.error} error${c.error === 1 ? '' : 's'}, ${c.warning} warning${c.warning === 1 ? '' : 's'}, ${c.info} info` : 'no problems found'),
   );
-  codeShown = next.hiddenCodeNodes === 0 && next.nodes.some((n) => n.kind === 'code');
+  codeShown = next.showCode;
   setText(codeToggle, codeShown ? 'Hide code' : next.hiddenCodeNodes ? `Show code (${next.hiddenCodeNodes})` : 'Show code');
   codeToggle.classList.toggle('active', codeShown);
-  setText(empty, next.hiddenCodeNodes ? `${EMPTY_TEXT} ${next.hiddenCodeNodes} endpoints and sites found in the workspace's code are hidden: Show code draws them.` : EMPTY_TEXT);
+  setText(empty, next.hiddenCodeNodes ? `${EMPTY_TEXT} ${next.hiddenCodeNodes} endpoints found only in the workspace's code are hidden: Show code draws them.` : EMPTY_TEXT);
   empty.classList.toggle('hidden', next.nodes.length > 0);
   graphEl.classList.toggle('hidden', next.nodes.length === 0);
   if (state.selected) {
@@ -237,7 +257,8 @@ function renderDetails(): void {
   }
   if ('label' in item) {
     details.append(h('h3', {}, item.label));
-    if (item.detail) details.append(h('p', { class: 'muted' }, item.detail));
+    if (item.detail) for (const line of item.detail.split('\n')) details.append(h('p', { class: 'muted' }, line));
+    if (item.codeOnly) details.append(h('p', { class: 'muted' }, 'Found in code only: nothing live was seen at this endpoint.'));
   } else {
     const from = graph.nodes.find((n) => n.id === item.from)?.label ?? item.from;
     const to = graph.nodes.find((n) => n.id === item.to)?.label ?? item.to;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { Capture } from '../../src/core/capture';
 import { canTalk, flowBetween, normalizeSocketType } from '../../src/core/socketTypes';
+import { pidOfTcpPeer } from '../../src/core/peerProcess';
 import { probeSocketType } from '../../src/core/socketTypeProbe';
 import { PubSpy } from '../../src/core/spy';
 import { ZmtpTap } from '../../src/core/tap';
@@ -122,6 +123,17 @@ describe('TopologyModel', function () {
     // throttled: far fewer change events than records
     const records = capture.stats().total;
     assert.ok(changes > 0 && changes <= 1200 / 50 + 2, `changes ${changes} for ${records} records`);
+
+    // the peer is a process we know: /proc tells which one, and the map names it
+    const conn = s.connections[0];
+    assert.equal(pidOfTcpPeer(conn.peer!, [pub.proc.pid!, sub.proc.pid!]), sub.proc.pid);
+    assert.equal(pidOfTcpPeer(conn.peer!, [pub.proc.pid!]), undefined);
+    model.setProcess({ id: 'sub-1', label: 'subscriber', pid: sub.proc.pid, state: 'running', sockets: [{ endpoint: `tcp://127.0.0.1:${port}`, role: 'connect', socketType: 'SUB' }] });
+    model.setConnectionProcess(conn.id, 'sub-1');
+    const named = model.snapshot();
+    assert.equal(named.nodes.find((n) => n.kind === 'peer')!.label, `SUB subscriber (${sub.proc.pid})`);
+    assert.equal(named.nodes.filter((n) => n.kind === 'process').length, 0, 'the process is drawn as its peer');
+    model.removeProcess('sub-1');
 
     // the subscriber goes: its node and edge go, the closed connection stays for the doctor
     await sub.kill();

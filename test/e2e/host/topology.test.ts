@@ -83,12 +83,13 @@ describe('topology and doctor in VS Code', function () {
       assert.equal(e.from, push.id, 'messages flow from the PUSH to the workers');
       assert.equal(e.both, false);
     }
-    const procs = s.nodes.filter((n) => n.kind === 'process');
-    assert.equal(procs.length, 3, procs.map((p) => p.label).join(', '));
-    // the ventilator binds the PUSH, the workers connect to it (through the tap)
-    const procEdges = s.edges.filter((e) => e.kind === 'process');
-    assert.equal(procEdges.filter((e) => e.to === push.id && !e.both).length, 1, 'the ventilator binds');
-    assert.equal(procEdges.filter((e) => e.from === push.id).length, 2, 'two workers receive from it');
+    // the workers are found behind their tap connections (/proc) and drawn as those peers
+    await until(() => snapshot().nodes.filter((n) => n.kind === 'peer' && /^PULL round-robin#\d+ worker [12] \(\d+\)$/.test(n.label)).length === 2, 'workers named', 10000);
+    const procs = snapshot().nodes.filter((n) => n.kind === 'process');
+    assert.deepEqual(procs.map((p) => p.label.replace(/\d+/g, 'N')), ['round-robin#N ventilator (N)']);
+    // the ventilator binds the PUSH
+    const procEdges = snapshot().edges.filter((e) => e.kind === 'process');
+    assert.deepEqual(procEdges.map((e) => [e.from, e.to]), [[procs[0].id, push.id]]);
     // the webview got the graph (rates as text on the edges)
     await until(() => {
       const g = a.topology.lastGraph;

@@ -1,0 +1,63 @@
+/**
+ * Which of our processes is at the other end of a relayed connection: on Linux,
+ * the TCP socket whose local address is the peer address the tap accepted
+ * (/proc/net/tcp{,6}) and the candidate process holding that socket
+ * (/proc/<pid>/fd). Lets the map show "worker 1" instead of 127.0.0.1:43312.
+ * Returns undefined elsewhere or when not found; never throws.
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/** `peer` is host:port as the tap reports it (127.0.0.1:43312, ::ffff:127.0.0.1:43312, ::1:43312). */
+export function pidOfTcpPeer(peer: string, candidates: readonly number[], procRoot = '/proc'): number | undefined {
+  if (candidates.length === 0) return undefined;
+  const m = /^(.*):(\d+)$/.exec(peer);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  const inode = socketInode(m[1].replace(/^\[|\]$/g, ''), port, procRoot);
+  if (!inode) return undefined;
+  const link = `socket:[${inode}]`;
+  for (const pid of candidates) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`${procRoot}/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`${procRoot}/${pid}/fd/${fd}`) === link) return pid;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return undefined;
+}
+
+function socketInode(host: string, port: number, procRoot: string): string | undefined {
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(host);
+  // /proc/net/tcp prints the address as the 32-bit word in host (little-endian) order
+  const want4 = v4 ? [v4[4], v4[3], v4[2], v4[1]].map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('') : undefined;
+  for (const file of ['tcp', 'tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(`${procRoot}/net/${file}`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10) continue;
+      const [addr, p] = cols[1].split(':');
+      if (p !== portHex) continue;
+      const ok =
+        file === 'tcp'
+          ? addr === want4
+          : // IPv4-mapped in tcp6: ::ffff:a.b.c.d is 0000000000000000FFFF0000 + the v4 word
+            (want4 !== undefined && addr === `0000000000000000FFFF0000${want4}`) || (host === '::1' && addr === '00000000000000000000000001000000');
+      if (ok) return cols[9];
+    }
+  }
+  return undefined;
+}
