@@ -1,0 +1,213 @@
+/**
+ * Frames viewer benchmark, in a real Chromium with the real webview bundle fed by
+ * the real host-side batching code (bench/viewerHarness.ts):
+ *
+ * 1. Sustained load: 100,000 msg/s appended to the capture for 10 s (1,000,000
+ *    messages; the capture keeps its default 100,000). The page records every
+ *    animation frame's duration; we report the p95 (target < 50 ms) and check
+ *    that the counters the page shows at the end are exact.
+ * 2. 1,000,000 retained messages: time from the filter (a regex over every frame)
+ *    reaching the host to the filtered rows painted in the page (the 150 ms typing
+ *    debounce is not counted), and time for a scroll to the middle to paint.
+ *
+ *   npx tsx bench/viewerBench.ts        (needs `npm run build` and /usr/bin/chromium)
+ */
+import { Capture } from '../src/core/capture';
+import { CapturedMessage } from '../src/core/records';
+import { DEFAULT_FILTER, FrameFilter } from '../src/protocol';
+import { closeViewerBrowser, openViewerPage, ViewerPage } from './viewerHarness';
+
+export interface ViewerBenchResult {
+  viewer_p95_frame_ms: number;
+  viewer_filter_1m_ms: number;
+  viewer_p50_frame_ms: number;
+  viewer_max_frame_ms: number;
+  viewer_frames: number;
+  viewer_batches_per_s: number;
+  viewer_counters_exact: boolean;
+  viewer_scroll_1m_ms: number;
+  viewer_host_filter_1m_ms: number;
+}
+
+const TOPICS = ['weather', 'sports', 'news', 'prices'].map((t) => Buffer.from(t));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function message(i: number): CapturedMessage {
+  const t = i & 3;
+  return {
+    kind: 'message',
+    seq: 0,
+    ts: 0,
+    session: 'spy-1',
+    source: 'spy',
+    endpoint: 'tcp://127.0.0.1:5556',
+    direction: 'in',
+    frames: [TOPICS[t], Buffer.from(`${TOPICS[t]} update ${i}`)],
+    socketType: 'SUB',
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function waitReady(v: ViewerPage, timeoutMs = 30000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!v.controller.isReady) {
+    if (Date.now() > end) throw new Error(`the page never said ready: ${v.errors.join('; ')}`);
+    await sleep(20);
+  }
+}
+
+/** Starts recording animation-frame durations in the page. */
+const START_FRAMES = `(() => {
+  window.__frames = [];
+  window.__recording = true;
+  let last = performance.now();
+  const tick = (t) => {
+    if (!window.__recording) return;
+    window.__frames.push(t - last);
+    last = t;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame((t) => { last = t; requestAnimationFrame(tick); });
+})()`;
+
+async function sustained(rate: number, seconds: number): Promise<Pick<ViewerBenchResult, 'viewer_p95_frame_ms' | 'viewer_p50_frame_ms' | 'viewer_max_frame_ms' | 'viewer_frames' | 'viewer_batches_per_s' | 'viewer_counters_exact'>> {
+  const capture = new Capture();
+  const v = await openViewerPage(capture);
+  try {
+    await waitReady(v);
+    await v.page.evaluate(START_FRAMES);
+    const total = rate * seconds;
+    const batches0 = v.controller.batches;
+    const start = performance.now();
+    let sent = 0;
+    while (sent < total) {
+      // append what is due by now (so the rate holds even when a tick comes late)
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      for (; sent < due; sent++) capture.append(message(sent));
+      await sleep(5);
+    }
+    const elapsed = (performance.now() - start) / 1000;
+    await v.page.evaluate('window.__recording = false');
+    const frames = ((await v.page.evaluate('window.__frames')) as number[]).slice(1).sort((a, b) => a - b);
+    const batches = v.controller.batches - batches0;
+    // the last batch lands within a frame or two; the page's counters must then be exact
+    const stats = capture.stats();
+    const end = Date.now() + 10000;
+    let exact = false;
+    while (!exact && Date.now() < end) {
+      const received = await v.page.locator('.counters').getAttribute('data-received');
+      const evicted = await v.page.locator('.counters').getAttribute('data-evicted');
+      const shown = await v.page.locator('.shown').getAttribute('data-shown');
+      exact = received === String(total) && evicted === String(stats.evicted) && shown === String(stats.retained);
+      if (!exact) await sleep(50);
+    }
+    if (stats.totalMessages !== total) throw new Error(`capture counted ${stats.totalMessages} of ${total}`);
+    if (v.errors.length) throw new Error(`page errors: ${v.errors.join('; ')}`);
+    return {
+      viewer_p95_frame_ms: round(percentile(frames, 95)),
+      viewer_p50_frame_ms: round(percentile(frames, 50)),
+      viewer_max_frame_ms: round(frames[frames.length - 1] ?? 0),
+      viewer_frames: frames.length,
+      viewer_batches_per_s: round(batches / elapsed),
+      viewer_counters_exact: exact,
+    };
+  } finally {
+    await v.close();
+    capture.dispose();
+  }
+}
+
+async function retainedMillion(N: number): Promise<Pick<ViewerBenchResult, 'viewer_filter_1m_ms' | 'viewer_scroll_1m_ms' | 'viewer_host_filter_1m_ms'>> {
+  const capture = new Capture({ maxRecords: N });
+  for (let i = 0; i < N; i++) capture.append(message(i));
+  const v = await openViewerPage(capture);
+  try {
+    await waitReady(v);
+    await v.page.locator(`.shown[data-shown="${N}"]`).waitFor({ timeout: 30000 });
+
+    // scroll to the middle: time until the rows there are painted
+    const scrollStart = Date.now();
+    await v.page.evaluate(`(() => {
+      const vp = document.querySelector('.viewport');
+      vp.scrollTop = vp.scrollHeight / 2;
+    })()`);
+    await v.page.waitForFunction(`(() => {
+      const rows = [...document.querySelectorAll('.rows .row:not(.hidden)')];
+      return rows.length > 5 && rows.every((r) => r.dataset.seq) && Number(rows[0].dataset.seq) > ${Math.floor(N * 0.4)};
+    })()`, undefined, { timeout: 30000, polling: 'raf' });
+    const scrollMs = Date.now() - scrollStart;
+
+    // filter by regex: from the host receiving it to the filtered rows painted
+    let hostReceived = 0;
+    let hostFilterMs = 0;
+    const handle = v.controller.handle.bind(v.controller);
+    v.controller.handle = (m: unknown) => {
+      if ((m as { type?: string }).type === 'filter/changed') {
+        hostReceived = Date.now();
+        const t = performance.now();
+        handle(m);
+        hostFilterMs = performance.now() - t;
+        return;
+      }
+      handle(m);
+    };
+    const filter: FrameFilter = { ...DEFAULT_FILTER, text: 'spo.ts update \\d*7$', regex: true };
+    // sports messages are i % 4 == 1; those ending in 7 are one in 20 of all
+    const expected = Math.floor((N + 2) / 20);
+    await v.page.evaluate(`(() => {
+      const input = document.querySelector('.filter-text');
+      document.querySelector('.filterbar label input').checked = true;
+      document.querySelector('.filterbar label input').dispatchEvent(new Event('change'));
+      input.value = ${JSON.stringify(filter.text)};
+      input.dispatchEvent(new Event('input'));
+    })()`);
+    const painted = (await v.page.evaluate(`new Promise((resolve, reject) => {
+      const start = Date.now();
+      const check = () => {
+        const shown = document.querySelector('.shown').dataset.shown;
+        const rows = [...document.querySelectorAll('.rows .row:not(.hidden)')];
+        if (Date.now() - start > 60000) reject(new Error('the filtered rows were not painted within 60 s (shown ' + shown + ')'));
+        else if (shown === '${expected}' && rows.length && rows.every((r) => r.dataset.seq && r.textContent.includes('sports'))) resolve(Date.now());
+        else requestAnimationFrame(check);
+      };
+      check();
+    })`)) as number;
+    if (!hostReceived) throw new Error('the filter never reached the host');
+    return { viewer_filter_1m_ms: painted - hostReceived, viewer_scroll_1m_ms: scrollMs, viewer_host_filter_1m_ms: round(hostFilterMs) };
+  } finally {
+    await v.close();
+    capture.dispose();
+  }
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+export async function runViewerBench(options: { rate?: number; seconds?: number; retained?: number } = {}): Promise<ViewerBenchResult> {
+  try {
+    const load = await sustained(options.rate ?? 100_000, options.seconds ?? 10);
+    const million = await retainedMillion(options.retained ?? 1_000_000);
+    return { ...load, ...million };
+  } finally {
+    await closeViewerBrowser();
+  }
+}
+
+if (require.main === module) {
+  const rate = Number(process.env.VIEWER_BENCH_RATE ?? 100_000);
+  const seconds = Number(process.env.VIEWER_BENCH_SECONDS ?? 10);
+  const retained = Number(process.env.VIEWER_BENCH_RETAINED ?? 1_000_000);
+  runViewerBench({ rate, seconds, retained }).then(
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

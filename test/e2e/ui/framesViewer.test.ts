@@ -1,0 +1,146 @@
+/**
+ * Tier 3: the frames viewer as a user sees it in a real VS Code (code-server)
+ * in Chromium: a spy on a real pyzmq publisher, the viewer opened from the
+ * palette shows its rows; the filter narrows them; a binary frame shows its hex
+ * dump; an HTML payload shows as text (no element made of it); the composer's
+ * message reaches a pyzmq PULL. Screenshots under test-results/.
+ * The webview lives in nested iframes: reached with frameLocator.
+ */
+import * as assert from 'node:assert/strict';
+import { freePort, killAllPython, runPython } from '../../unit/helpers/peers';
+import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+
+const XSS = '<img src=x onerror=alert(1)>';
+
+const PUBLISHER = `
+import sys, time, zmq
+pub = zmq.Context().socket(zmq.PUB)
+pub.bind('tcp://127.0.0.1:%s' % sys.argv[1])
+print('ready', flush=True)
+for i in range(3000):
+    pub.send_multipart([b'10001', b'%d 21 55' % i])
+    if i % 4 == 0: pub.send_multipart([b'bin', b'\\x00\\x01\\xfe\\xff' + bytes([i % 256])])
+    if i % 4 == 2: pub.send_multipart([b'html', b'${XSS}'])
+    time.sleep(0.02)
+`;
+
+const PULL = `
+import sys, zmq
+s = zmq.Context().socket(zmq.PULL)
+s.bind('tcp://127.0.0.1:%s' % sys.argv[1])
+print('ready', flush=True)
+while True:
+    print('got ' + ' | '.join(f.decode('utf8', 'replace') for f in s.recv_multipart()), flush=True)
+`;
+
+describe('frames viewer through the UI (code-server + Chromium)', function () {
+  this.timeout(180000);
+  let vsc: CodeServer | undefined;
+
+  afterEach(async function () {
+    if (vsc && this.currentTest?.state === 'failed') await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
+    await vsc?.stop();
+    vsc = undefined;
+    await stopAllCodeServers();
+    await killAllPython();
+  });
+
+  it('shows live rows from a pyzmq publisher, filters, hex dump, HTML as text, and sends from the composer', async () => {
+    const [pubPort, pullPort] = [await freePort(), await freePort()];
+    const pub = runPython(PUBLISHER, [pubPort]);
+    const pull = runPython(PULL, [pullPort]);
+    await pub.waitFor('ready');
+    await pull.waitFor('ready');
+    const endpoint = `tcp://127.0.0.1:${pubPort}`;
+
+    vsc = await startCodeServer({ folder: TEST_WORKSPACE });
+    const page = vsc.page;
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+
+    // the ZeroMQ container appears once the extension's contributions are in
+    await vsc.openViewContainer('ZeroMQ');
+    // spy on the publisher: palette → endpoint picker → typed endpoint → every topic
+    const widget = page.locator('.quick-input-widget');
+    const input = widget.locator('.quick-input-box input');
+    await page.locator('.monaco-workbench').focus().catch(() => {});
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: 10000 });
+    await input.fill('>ZeroMQ: Spy on Endpoint');
+    await widget.locator('.monaco-list-row', { hasText: 'ZeroMQ: Spy on Endpoint…' }).first().click();
+    await widget.locator('.monaco-list-row', { hasText: 'Enter an endpoint' }).first().click();
+    await input.fill(endpoint);
+    await page.keyboard.press('Enter');
+    await widget.locator('.quick-input-title', { hasText: `Spy on ${endpoint}` }).waitFor({ state: 'visible', timeout: 10000 });
+    await page.keyboard.press('Enter');
+    await widget.waitFor({ state: 'hidden', timeout: 10000 });
+
+    await vsc.runCommand('ZeroMQ: Open Frames Viewer');
+    await page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Frames' }).first().waitFor({ state: 'visible', timeout: 15000 });
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const rows = view.locator('.rows .row:not(.hidden)');
+    await rows.filter({ hasText: '10001' }).first().waitFor({ state: 'visible', timeout: 20000 });
+    await rows.filter({ hasText: 'html' }).first().waitFor({ state: 'visible', timeout: 20000 });
+    const received = Number(await view.locator('.counters').getAttribute('data-received'));
+    assert.ok(received > 0);
+    await vsc.screenshot('ui-frames-live');
+
+    // freeze the view so rows stay put while we click them
+    await view.getByRole('button', { name: 'Pause' }).click();
+    await view.getByRole('button', { name: 'Resume' }).waitFor();
+
+    // the filter narrows the rows: "shown / total"
+    await view.locator('.filter-text').fill(XSS);
+    await view.locator('.filter-error:empty').waitFor({ state: 'attached' });
+    const shownText = async () => (await view.locator('.shown').textContent()) ?? '';
+    let shown = '';
+    for (let i = 0; i < 50; i++) {
+      shown = await shownText();
+      const [a, b] = shown.split(' / ').map((s) => Number(s.replace(/,/g, '')));
+      if (a > 0 && a < b && (await rows.count()) === (await rows.filter({ hasText: 'html' }).count())) break;
+      await page.waitForTimeout(100);
+    }
+    const [shownN, totalN] = shown.split(' / ').map((s) => Number(s.replace(/,/g, '')));
+    assert.ok(shownN > 0 && shownN < totalN, `filter did not narrow: ${shown}`);
+    assert.equal(await rows.count(), await rows.filter({ hasText: 'html' }).count(), 'a row that does not match is shown');
+
+    // the HTML payload is text: in the row and in the detail, and no <img> exists
+    const htmlRow = rows.filter({ hasText: XSS }).first();
+    await htmlRow.click();
+    const frame1 = view.locator('.detail .frame[data-index="1"] pre');
+    await frame1.waitFor({ state: 'visible', timeout: 10000 });
+    assert.equal((await frame1.textContent())?.trim(), XSS);
+    assert.equal(await view.locator('img').count(), 0, 'the payload became an <img> element');
+    assert.deepEqual(dialogs, []);
+    await vsc.screenshot('ui-frames-html-literal');
+
+    // a binary message: its frame opens as a hex dump
+    await view.locator('.filter-text').fill('');
+    await view.locator('.filter-topic').fill('bin');
+    await rows.filter({ hasText: 'bin' }).first().waitFor({ state: 'visible', timeout: 10000 });
+    await page.waitForTimeout(300);
+    await rows.filter({ hasText: 'bin' }).first().click();
+    const hex = view.locator('.detail .frame[data-index="1"] pre.hex');
+    await hex.waitFor({ state: 'visible', timeout: 10000 });
+    assert.match((await hex.textContent()) ?? '', /^00000000 {2}00 01 fe ff [0-9a-f]{2}/);
+    await vsc.screenshot('ui-frames-hex-dump');
+
+    // the composer: PUSH, connect, to the pyzmq PULL
+    await view.getByRole('button', { name: 'Send…' }).click();
+    const composer = view.locator('.composer');
+    await composer.locator('select').first().selectOption('PUSH');
+    await composer.locator('select').nth(1).selectOption('connect');
+    await composer.locator('input.endpoint').fill(`tcp://127.0.0.1:${pullPort}`);
+    await composer.locator('textarea').first().fill('hello from the composer');
+    await composer.getByRole('button', { name: '+ Frame' }).click();
+    await composer.locator('.composer-frame').nth(1).locator('select').selectOption('json');
+    await composer.locator('textarea').nth(1).fill('{ "n": 1 }');
+    await composer.locator('button.send').click();
+    await composer.locator('.send-result .ok').waitFor({ state: 'visible', timeout: 15000 });
+    await pull.waitFor('got hello from the composer | {"n":1}');
+    await vsc.screenshot('ui-frames-composer-sent');
+  });
+});
