@@ -120,7 +120,7 @@ describe('examples in VS Code', function () {
     assert.equal(a.sessions.get(tap.id), undefined, 'the tap was left running');
   });
 
-  it('a Python run of the monitored queue is observed by a monitor spy and a tap in the path', async function () {
+  it('a Python run of the monitored queue is observed by its monitor spy, as the catalog says', async function () {
     const a = await api();
     if (!(await a.examples.findPython())) this.skip();
     const runId = await vscode.commands.executeCommand<string>('zmqDebugger.examples.run', 'monitored-queue', { language: 'python', intervalMs: 100 });
@@ -130,8 +130,6 @@ describe('examples in VS Code', function () {
     for (const o of run.observations) assert.ok(kinds.includes(o.kind), `no ${o.kind} session: ${kinds.join(', ')}`);
     const monitor = a.sessions.list().find((s) => s.kind === 'monitor')!;
     await until(() => (a.capture.session(monitor.id)?.messages ?? 0) > 2, 'the monitor spy to capture relayed messages', 20000);
-    const taps = a.sessions.list().filter((s) => s.kind === 'tap');
-    if (taps.length) await until(() => taps.some((t) => (a.capture.session(t.id)?.messages ?? 0) > 0), 'a tap to relay and capture', 20000);
     const pids = run.processes.map((p) => p.pid!);
     await vscode.commands.executeCommand('zmqDebugger.examples.stopAll');
     assert.deepEqual(pids.filter(alive), []);
