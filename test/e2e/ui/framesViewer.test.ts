@@ -143,4 +143,25 @@ describe('frames viewer through the UI (code-server + Chromium)', function () {
     await pull.waitFor('got hello from the composer | {"n":1}');
     await vsc.screenshot('ui-frames-composer-sent');
   });
+
+  it('survives a reload of the window with its filter (panel serializer)', async () => {
+    vsc = await startCodeServer({ folder: TEST_WORKSPACE });
+    const page = vsc.page;
+    await vsc.openViewContainer('ZeroMQ');
+    await vsc.runCommand('ZeroMQ: Open Frames Viewer');
+    const view = () => page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await view().locator('.filter-text').waitFor({ state: 'visible', timeout: 20000 });
+    await view().locator('.filter-text').fill('kept across reloads');
+    await view().locator('.filter-topic').fill('hex:00ff');
+    // the state is saved as you type; give the webview a moment to hand it to the workbench
+    await page.waitForTimeout(1000);
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 30000 });
+    await page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Frames' }).first().waitFor({ state: 'visible', timeout: 30000 });
+    const text = view().locator('.filter-text');
+    await text.waitFor({ state: 'visible', timeout: 30000 });
+    assert.equal(await text.inputValue(), 'kept across reloads');
+    assert.equal(await view().locator('.filter-topic').inputValue(), 'hex:00ff');
+    await vsc.screenshot('ui-frames-restored');
+  });
 });
