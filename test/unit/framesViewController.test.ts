@@ -90,6 +90,20 @@ describe('FramesViewController', function () {
     assert.equal(last('frames/reset').counters.shown, 200);
   });
 
+  it("a restored view's filter (in ready) applies in the host; a host-set filter is flagged for the view", () => {
+    for (let i = 0; i < 10; i++) capture.append(msg([i < 3 ? 'keep' : 'drop']));
+    controller = new FramesViewController(capture, { post: (m) => posted.push(m) });
+    controller.handle({ type: 'ready', filter: { ...DEFAULT_FILTER, topicPrefix: 'keep' } });
+    assert.equal(last('frames/reset').counters.shown, 3);
+    assert.equal(last('frames/reset').filter.topicPrefix, 'keep');
+    controller.setFilter({ ...DEFAULT_FILTER, session: 'spy-9' });
+    assert.equal(last('frames/reset').filterFromHost, true);
+    assert.equal(last('frames/reset').counters.shown, 0);
+    controller.handle({ type: 'filter/changed', filter: DEFAULT_FILTER });
+    assert.equal(last('frames/reset').filterFromHost, undefined, "the view's own change is not echoed back into its inputs");
+    assert.equal(last('frames/reset').counters.shown, 10);
+  });
+
   it('a bad regex keeps the previous rows and says why; selecting returns the detail', () => {
     capture.append(msg(['x', 'y']));
     open();
