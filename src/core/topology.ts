@@ -210,8 +210,21 @@ export interface SessionsLike {
 
 const LOCAL_HOSTS = new Set(['*', '0.0.0.0', '127.0.0.1', 'localhost', '::', '::1']);
 
+const keyCache = new Map<string, string>();
+
 /** The key endpoints are merged by: local tcp hosts are one host (`*`); others as written. */
 export function endpointKey(endpoint: string): string {
+  // called for every record: parse each distinct endpoint string once
+  let k = keyCache.get(endpoint);
+  if (k === undefined) {
+    if (keyCache.size >= 4096) keyCache.clear();
+    k = computeEndpointKey(endpoint);
+    keyCache.set(endpoint, k);
+  }
+  return k;
+}
+
+function computeEndpointKey(endpoint: string): string {
   try {
     const ep = parseEndpoint(endpoint);
     if (ep.transport === 'tcp') return LOCAL_HOSTS.has(ep.host.toLowerCase()) ? `tcp://*:${ep.port}` : ep.text;
@@ -284,12 +297,16 @@ interface EndpointState {
   socketTypeSource?: EndpointFacts['socketTypeSource'];
   published: WindowMeter;
   topics: Map<string, TopicFacts>;
+  /** The last topics seen, most recent first (a fast path before the map). */
+  recentTopics: TopicFacts[];
   topicsOverflow: boolean;
   retry?: EndpointFacts['retry'];
   refused?: EndpointFacts['refused'];
   handshakeErrors: EndpointFacts['handshakeErrors'];
   lastActivity: number;
   tapSessions: Set<string>;
+  /** Open tap connections holding subscriptions here (checked against every published message). */
+  subscribers: Set<ConnState>;
   spySessions: Set<string>;
 }
 
@@ -323,6 +340,8 @@ export class TopologyModel implements Disposable {
   private readonly connections = new Map<string, ConnState>();
   private readonly closedOrder: string[] = [];
   private readonly spies = new Map<string, SpyState>();
+  /** session → endpoint as written → spy state (the per-record lookup). */
+  private readonly spyIndex = new Map<string, Map<string, SpyState>>();
   private readonly processes = new Map<string, TopologyProcess>();
   private code: CodeEndpoint[] = [];
   private liveSessions: CaptureSession[] | undefined;
@@ -498,6 +517,7 @@ export class TopologyModel implements Disposable {
     this.connections.clear();
     this.closedOrder.length = 0;
     this.spies.clear();
+    this.spyIndex.clear();
     this.lastSeq = 0;
     for (const p of this.processes.values()) this.setProcess(p);
     this.setCodeEndpoints(this.code);
@@ -523,11 +543,13 @@ export class TopologyModel implements Disposable {
         endpoint,
         published: new WindowMeter(this.window),
         topics: new Map(),
+        recentTopics: [],
         topicsOverflow: false,
         handshakeErrors: [],
         lastActivity: 0,
         tapSessions: new Set(),
         spySessions: new Set(),
+        subscribers: new Set(),
       };
       this.endpoints.set(key, e);
     }
@@ -602,6 +624,7 @@ export class TopologyModel implements Disposable {
       const prev = ep.refused;
       ep.refused = { count: (prev?.count ?? 0) + 1, firstTs: prev?.firstTs ?? r.ts, lastTs: r.ts, reason: r.reason };
     }
+    ep.subscribers.delete(c);
     this.closedOrder.push(f.id);
     while (this.closedOrder.length > this.maxClosed) this.connections.delete(this.closedOrder.shift()!);
   }
@@ -648,6 +671,9 @@ export class TopologyModel implements Disposable {
         const k = hexKey(topic);
         if (r.name === 'SUBSCRIBE') c.subscriptions.set(k, topic);
         else c.subscriptions.delete(k);
+        const subs = this.endpointState(r.endpoint).subscribers;
+        if (c.subscriptions.size && f.state === 'open') subs.add(c);
+        else subs.delete(c);
         f.publishedSinceSubscribe = 0;
         f.matchedSinceSubscribe = 0;
         break;
@@ -697,12 +723,18 @@ export class TopologyModel implements Disposable {
   }
 
   private spy(session: string, source: 'spy' | 'monitor', endpoint: string): SpyState {
-    const key = endpointKey(endpoint);
-    const id = `${session}@${key}`;
-    let s = this.spies.get(id);
+    let byEndpoint = this.spyIndex.get(session);
+    if (!byEndpoint) this.spyIndex.set(session, (byEndpoint = new Map()));
+    let s = byEndpoint.get(endpoint);
     if (!s) {
-      s = { session, source, endpointKey: key, endpoint, received: new WindowMeter(this.window) };
-      this.spies.set(id, s);
+      const key = endpointKey(endpoint);
+      const id = `${session}@${key}`;
+      s = this.spies.get(id);
+      if (!s) {
+        s = { session, source, endpointKey: key, endpoint, received: new WindowMeter(this.window) };
+        this.spies.set(id, s);
+      }
+      byEndpoint.set(endpoint, s);
     }
     return s;
   }
@@ -711,8 +743,7 @@ export class TopologyModel implements Disposable {
   private noteTopic(ep: EndpointState, r: CapturedMessage, deliveredOn?: string): void {
     if (r.encrypted || r.frames.length === 0) return;
     const first = r.frames[0];
-    for (const c of this.connections.values()) {
-      if (c.facts.state !== 'open' || c.facts.endpointKey !== ep.key || c.subscriptions.size === 0) continue;
+    for (const c of ep.subscribers) {
       c.facts.publishedSinceSubscribe++;
       if (c.facts.id === deliveredOn) c.facts.matchedSinceSubscribe++;
       else for (const p of c.subscriptions.values()) {
@@ -723,19 +754,37 @@ export class TopologyModel implements Disposable {
       }
     }
     // the sample for display: "topic data" in one frame is common, so cut at the first space
-    const sp = first.subarray(0, 64).indexOf(0x20);
-    const topic = sp > 0 ? first.subarray(0, sp) : first.subarray(0, 64);
+    let len = Math.min(first.byteLength, 64);
+    for (let i = 0; i < len; i++) {
+      if (first[i] === 0x20 && i > 0) {
+        len = i;
+        break;
+      }
+    }
+    // recent topics first, compared byte for byte: no allocation for a stream's usual few topics
+    for (const t of ep.recentTopics) {
+      if (t.topic.byteLength === len && startsWith(first, t.topic)) {
+        t.count++;
+        t.lastTs = r.ts;
+        return;
+      }
+    }
+    const topic = first.subarray(0, len);
     const k = hexKey(topic);
-    const t = ep.topics.get(k);
+    let t = ep.topics.get(k);
     if (t) {
       t.count++;
       t.lastTs = r.ts;
     } else if (ep.topics.size < this.maxTopics) {
       const copy = topic.slice();
-      ep.topics.set(k, { topic: copy, text: topicKey(copy), count: 1, lastTs: r.ts });
+      t = { topic: copy, text: topicKey(copy), count: 1, lastTs: r.ts };
+      ep.topics.set(k, t);
     } else {
       ep.topicsOverflow = true;
+      return;
     }
+    ep.recentTopics.unshift(t);
+    if (ep.recentTopics.length > 16) ep.recentTopics.pop();
   }
 
   private onEvent(r: CapturedEvent): void {
