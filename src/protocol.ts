@@ -58,7 +58,7 @@ export interface RowSummary {
   session: string;
   endpoint: string;
   direction?: DirectionName;
-  /** The peer's socket type where known, else our socket's. */
+  /** Socket types as `SENDER→RECEIVER` when both are known (a tap), else the one known (a spy: SUB). */
   socketType?: string;
   /** First body frame as text, or `0x…` hex when not printable. */
   topic: string;

@@ -321,7 +321,7 @@ export function summarize(r: CaptureRecord): RowSummary {
   if ('direction' in r) row.direction = r.direction;
   if (r.kind === 'message') {
     const env = envelopeOf(r);
-    const type = r.peerSocketType ?? r.socketType;
+    const type = [r.socketType, r.peerSocketType].filter(Boolean).join('→');
     if (type) row.socketType = type;
     row.topic = topicKey(r.frames[env]);
     row.frames = r.frames.length;

@@ -257,7 +257,13 @@ function makeRow(): HTMLDivElement {
   const el = h('div', { class: 'row', attrs: { role: 'row' } }, ...COLUMNS.map((c) => h('span', { class: `c-${c}`, attrs: { role: 'gridcell' } })));
   el.addEventListener('click', () => {
     const seq = Number(el.dataset.seq);
-    if (seq) selectRow(seq, Number(el.dataset.row));
+    if (!seq) return;
+    if (follow) {
+      // inspecting a row: keep it in view instead of following the newest
+      follow = false;
+      topRow = base + Math.floor(scrollGeometry().rowAt(viewport.scrollTop));
+    }
+    selectRow(seq, Number(el.dataset.row));
   });
   rowsEl.append(el);
   return el;
@@ -286,7 +292,7 @@ function fillRow(el: HTMLDivElement, abs: number, r: RowSummary | undefined): vo
       ];
       for (let i = 0; i < cells.length; i++) cells[i].textContent = values[i];
       el.className = `row k-${r.kind}`;
-      el.title = `#${r.seq}`;
+      el.title = `#${r.seq} ${r.preview}`;
     }
   }
   el.classList.toggle('selected', r !== undefined && r.seq === selectedSeq);
