@@ -375,7 +375,9 @@ function requestWindow(first: number, visible: number, missing: boolean): void {
 
 viewport.addEventListener('scroll', () => {
   const g = scrollGeometry();
-  const atBottom = viewport.scrollTop + g.vh >= g.height - 2;
+  // measured on the DOM as rendered: a batch that arrived since (more rows, not yet
+  // laid out) must not make the view think the user scrolled away from the bottom
+  const atBottom = viewport.scrollTop + viewport.clientHeight >= viewport.scrollHeight - 2;
   if (atBottom !== follow) {
     follow = atBottom;
     if (follow) newCount = 0;
