@@ -279,8 +279,12 @@ function socketTypesAndHandshakes(ctx: Context, out: Diagnostic[]): void {
     const where = e?.endpoint ?? list[0].endpoint;
     const last = list[list.length - 1];
     const withError = [...list].reverse().find((c) => c.errors.length);
-    const mech = [...list].reverse().find((c) => c.clientMechanism && c.targetMechanism && c.clientMechanism !== c.targetMechanism);
-    const serverMech = list.map((c) => c.targetMechanism).find((m) => m && m !== 'NULL');
+    const serverMech = list.map((c) => c.targetMechanism).find((m) => m && m !== 'NULL') ?? (e?.mechanism !== 'NULL' ? e?.mechanism : undefined);
+    // the bound socket's mechanism may come from another connection or a probe
+    const mech = [...list].reverse().find((c) => {
+      const target = c.targetMechanism ?? e?.mechanism;
+      return c.clientMechanism && target && c.clientMechanism !== target;
+    });
     let what: string;
     let todo: string;
     if (withError) {
@@ -291,7 +295,7 @@ function socketTypesAndHandshakes(ctx: Context, out: Diagnostic[]): void {
         ? 'Check the user name and password (or CURVE keys) the client uses against what the server’s authenticator (ZAP handler) accepts.'
         : 'Check that both sides use compatible socket types, the same security mechanism and a ZeroMQ that speaks ZMTP 3.';
     } else if (mech) {
-      what = `security mechanism mismatch: the connecting ${mech.clientType ?? 'peer'} offers ${mech.clientMechanism}, the ${mech.targetType ?? e?.socketType ?? 'socket'} bound there ${mech.targetMechanism}`;
+      what = `security mechanism mismatch: the connecting ${mech.clientType ?? 'peer'} offers ${mech.clientMechanism}, the ${mech.targetType ?? e?.socketType ?? 'socket'} bound there ${mech.targetMechanism ?? e?.mechanism}`;
       todo = 'Configure both sides with the same mechanism (both NULL, both PLAIN, or CURVE server and client).';
     } else if (serverMech) {
       what = `the socket bound there requires ${serverMech} and hung up before the handshake finished`;

@@ -87,13 +87,13 @@ export function probeSocketType(endpoint: string, timeoutMs = 2000): Promise<Pro
 
 /** What the prober needs from the model. */
 export interface ProbeTarget {
-  snapshot(): { endpoints: { key: string; endpoint: string; socketTypeSource?: string }[]; connections: { endpointKey: string }[] };
-  setProbedSocketType(endpoint: string, socketType: string): void;
+  snapshot(): { endpoints: { key: string; endpoint: string; socketTypeSource?: string; mechanism?: string }[]; connections: { endpointKey: string }[] };
+  setProbedSocketType(endpoint: string, socketType: string | undefined, mechanism?: string): void;
   onDidChange(listener: () => void): { dispose(): void };
 }
 
 /**
- * Probes every tapped endpoint whose socket type the wire has not told us yet
+ * Probes every tapped endpoint whose socket type (or security mechanism) the wire has not told us yet
  * (at most once per `intervalMs` per endpoint, one probe at a time each).
  */
 export class TopologyProber {
@@ -122,7 +122,7 @@ export class TopologyProber {
       this.last.set(e.key, Date.now());
       void probeSocketType(e.endpoint).then((r) => {
         this.running.delete(e.key);
-        if (!this.disposed && r.socketType) this.model.setProbedSocketType(e.endpoint, r.socketType);
+        if (!this.disposed && (r.socketType || (r.mechanism && !e.mechanism))) this.model.setProbedSocketType(e.endpoint, r.socketType, r.mechanism);
       });
     }
   }

@@ -79,6 +79,8 @@ export interface EndpointFacts {
   /** Type of the socket bound here (tap target READY, spy, process, code). */
   socketType?: string;
   socketTypeSource?: 'tap' | 'probe' | 'spy' | 'process' | 'code';
+  /** Security mechanism the bound socket announces in its greeting (tap or probe). */
+  mechanism?: string;
   tappedBy: string[];
   spiedBy: string[];
   /** Messages observed coming out of the socket bound here (spies and tap fromTarget). */
@@ -295,6 +297,7 @@ interface EndpointState {
   endpoint: string;
   socketType?: string;
   socketTypeSource?: EndpointFacts['socketTypeSource'];
+  mechanism?: string;
   published: WindowMeter;
   topics: Map<string, TopicFacts>;
   /** The last topics seen, most recent first (a fast path before the map). */
@@ -432,9 +435,11 @@ export class TopologyModel implements Disposable {
     if (this.processes.delete(id)) this.changed();
   }
 
-  /** The socket type a probe (socketTypeProbe.ts) read from the socket bound at `endpoint`. */
-  setProbedSocketType(endpoint: string, socketType: string): void {
-    this.setSocketType(this.endpointState(endpoint), socketType, 'probe');
+  /** What a probe (socketTypeProbe.ts) read from the socket bound at `endpoint`. */
+  setProbedSocketType(endpoint: string, socketType: string | undefined, mechanism?: string): void {
+    const e = this.endpointState(endpoint);
+    if (socketType) this.setSocketType(e, socketType, 'probe');
+    if (mechanism) e.mechanism = mechanism;
     this.changed();
   }
 
@@ -480,6 +485,7 @@ export class TopologyModel implements Disposable {
       port: endpointPort(e.endpoint),
       socketType: e.socketType,
       socketTypeSource: e.socketTypeSource,
+      mechanism: e.mechanism,
       tappedBy: tappedBy.get(e.key) ?? [],
       spiedBy: spiedBy.get(e.key) ?? [],
       published: e.published.facts(now),
@@ -635,8 +641,10 @@ export class TopologyModel implements Disposable {
     if (r.direction === 'toTarget') c.facts.clientMechanism = r.mechanism;
     else if (r.direction === 'fromTarget') {
       c.facts.targetMechanism = r.mechanism;
+      const e = this.endpointState(r.endpoint);
+      e.mechanism = r.mechanism;
       // the target answered: whatever refused before listens now
-      this.endpointState(r.endpoint).refused = undefined;
+      e.refused = undefined;
     }
   }
 
