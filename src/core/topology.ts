@@ -453,9 +453,20 @@ export class TopologyModel implements Disposable {
 
   /** Replaces the endpoints found in the workspace's code. */
   setCodeEndpoints(list: readonly CodeEndpoint[]): void {
+    // endpoints only the previous code knew of go; anything observed or used by a process stays
+    const used = new Set<string>();
+    for (const c of this.connections.values()) used.add(c.facts.endpointKey);
+    for (const p of this.processes.values()) for (const x of p.sockets) used.add(endpointKey(x.endpoint));
+    for (const [k, e] of this.endpoints) {
+      const bare =
+        !used.has(k) && !e.published.messages && !e.lastActivity && !e.retry && !e.refused && !e.handshakeErrors.length &&
+        !e.tapSessions.size && !e.spySessions.size && (!e.socketTypeSource || e.socketTypeSource === 'code');
+      if (bare) this.endpoints.delete(k);
+    }
     this.code = list.map((c) => ({ ...c }));
     for (const c of this.code) {
-      if (c.role === 'bind' && c.socketType) this.setSocketType(this.endpointState(c.endpoint), c.socketType, 'code');
+      const e = this.endpointState(c.endpoint);
+      if (c.role === 'bind' && c.socketType) this.setSocketType(e, c.socketType, 'code');
     }
     this.changed();
   }

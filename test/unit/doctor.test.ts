@@ -119,8 +119,8 @@ print('connected', flush=True)
 while True:
     try:
         s.send(b'hello', zmq.NOBLOCK)
-    except zmq.Again:
-        pass
+    except zmq.ZMQError:
+        pass  # nobody to send to yet, or a socket type that cannot send (PULL, SUB)
     time.sleep(0.05)
 `;
 

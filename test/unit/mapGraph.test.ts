@@ -1,0 +1,134 @@
+/**
+ * The map's graph and its message protocol (pure functions), and what the
+ * model learns from an example run of the real catalog.
+ */
+import assert from 'node:assert/strict';
+import { diagnose } from '../../src/core/doctor';
+import { processFromExample } from '../../src/core/exampleTopology';
+import { EXAMPLES } from '../../src/core/examples/catalog';
+import type { ExampleProcess, ExampleRun } from '../../src/core/examples/exampleRunner';
+import { formatRate, framesFilterFor, toMapGraph } from '../../src/core/mapGraph';
+import { TopologyModel } from '../../src/core/topology';
+import { parseFromMap, parseToMap } from '../../src/topologyProtocol';
+
+function modelWithCode(): TopologyModel {
+  const m = new TopologyModel(undefined, undefined, { throttleMs: 1e6 });
+  m.setCodeEndpoints([
+    { endpoint: 'tcp://*:5557', role: 'bind', socketType: 'PUSH', file: '/w/vent.py', line: 5 },
+    { endpoint: 'tcp://localhost:5557', role: 'connect', socketType: 'SUB', file: '/w/sub.py', line: 3 },
+    { endpoint: 'tcp://localhost:5999', role: 'connect', socketType: 'PULL', file: '/w/lost.py', line: 7 },
+  ]);
+  return m;
+}
+
+describe('toMapGraph', () => {
+  it('hides endpoints known only from code unless asked, and folds code sites into their endpoint', () => {
+    const m = modelWithCode();
+    const s = m.snapshot();
+    const findings = diagnose(s);
+    const hidden = toMapGraph(s, findings);
+    assert.deepEqual(hidden.nodes, []);
+    assert.equal(hidden.hiddenCodeNodes, 2);
+    assert.equal(hidden.showCode, false);
+    assert.deepEqual(hidden.counts, { error: 0, warning: 2, info: 0 });
+
+    const shown = toMapGraph(s, findings, { showCode: true });
+    assert.deepEqual(shown.nodes.map((n) => n.id).sort(), ['ep:tcp://*:5557', 'ep:tcp://*:5999']);
+    const vent = shown.nodes.find((n) => n.id === 'ep:tcp://*:5557')!;
+    assert.equal(vent.codeOnly, true);
+    assert.equal(vent.severity, 'warning');
+    assert.match(vent.detail!, /In code: PUSH bind vent\.py:6; SUB connect sub\.py:4/);
+    assert.match(vent.problems[0], /SUB connects to tcp:\/\/localhost:5557, which vent\.py:6 binds as PUSH/);
+    assert.deepEqual(shown.edges, []);
+    m.dispose();
+  });
+
+  it('formats rates and finds the frames filter of a node', () => {
+    assert.equal(formatRate(0, 0), '');
+    assert.equal(formatRate(1.234, 20), '1.23 msg/s · 20 B/s');
+    assert.equal(formatRate(1234, 3 * 1024 * 1024), '1234 msg/s · 3.0 MB/s');
+    const m = new TopologyModel(undefined, { list: () => [], onDidChange: () => ({ dispose() {} }) });
+    m.ingest({ seq: 1, ts: Date.now(), kind: 'message', source: 'spy', session: 'spy-1', endpoint: 'tcp://127.0.0.1:5556', direction: 'in', frames: [new Uint8Array([65])] });
+    const s = m.snapshot();
+    assert.deepEqual(framesFilterFor(s, 'node', 'spy:spy-1@tcp://*:5556'), { session: 'spy-1' });
+    assert.deepEqual(framesFilterFor(s, 'node', 'ep:tcp://*:5556'), { endpoint: 'tcp://127.0.0.1:5556' });
+    assert.equal(framesFilterFor(s, 'node', 'nope'), undefined);
+    m.dispose();
+  });
+});
+
+describe('topology map protocol', () => {
+  it('accepts what the host sends and drops what does not hold together', () => {
+    const m = parseToMap({
+      type: 'topology/update',
+      graph: {
+        nodes: [{ id: 'a', kind: 'endpoint', label: 'PUB x', problems: ['p', 3] }, { id: 'b', label: 'no kind' }, 'junk'],
+        edges: [
+          { id: 'e1', from: 'a', to: 'a', both: true, rateText: '1 msg/s', problems: [] },
+          { id: 'e2', from: 'a', to: 'missing' },
+        ],
+        counts: { error: 1, warning: 'x' },
+        hiddenCodeNodes: 3,
+        showCode: true,
+      },
+    });
+    assert.equal(m.type, 'topology/update');
+    if (m.type !== 'topology/update') return;
+    assert.deepEqual(m.graph.nodes.map((n) => [n.id, n.problems]), [['a', ['p']]]);
+    assert.deepEqual(m.graph.edges.map((e) => e.id), ['e1']);
+    assert.deepEqual(m.graph.counts, { error: 1, warning: 0, info: 0 });
+    assert.equal(m.graph.hiddenCodeNodes, 3);
+    assert.throws(() => parseToMap({ type: 'other' }), /unknown message type/);
+    assert.throws(() => parseToMap(null), /without a type/);
+  });
+
+  it('validates what the webview sends', () => {
+    assert.deepEqual(parseFromMap({ type: 'select', target: 'edge', id: 'x' }), { type: 'select', target: 'edge', id: 'x' });
+    assert.deepEqual(parseFromMap({ type: 'setShowCode', showCode: true }), { type: 'setShowCode', showCode: true });
+    assert.throws(() => parseFromMap({ type: 'select', target: 'graph', id: 'x' }), /bad select/);
+    assert.throws(() => parseFromMap({ type: 'openFrames', target: 'node', id: 'x'.repeat(3000) }), /bad openFrames/);
+    assert.throws(() => parseFromMap({ type: 'setShowCode', showCode: 'yes' }), /bad setShowCode/);
+  });
+});
+
+describe('processFromExample', () => {
+  function fakeProcess(run: ExampleRun, role: string, args: string[], stderr: string[] = []): ExampleProcess {
+    return {
+      id: `${run.id}/${role}-1`,
+      runId: run.id,
+      role,
+      instance: 1,
+      label: role,
+      command: 'node',
+      args: ['script.js', ...args],
+      pid: 4242,
+      state: 'running',
+      exitCode: undefined,
+      signal: undefined,
+      error: undefined,
+      restarts: 0,
+      droppedLines: 0,
+      output: () => stderr.map((text) => ({ ts: 1, stream: 'stderr' as const, text })),
+    };
+  }
+
+  it('reads roles, socket types and endpoints from the catalog, and connects through taps to their targets', () => {
+    const example = EXAMPLES.find((e) => e.id === 'round-robin')!;
+    const run: ExampleRun = {
+      id: 'round-robin#1',
+      example,
+      language: 'node',
+      startedAt: 0,
+      useTaps: true,
+      ports: { push: 5000 },
+      observations: [{ kind: 'tap', label: 'tap', endpoint: 'tcp://127.0.0.1:5000', listen: 'tcp://127.0.0.1:6000', inPath: true }],
+      processes: [],
+    };
+    const vent = processFromExample(run, fakeProcess(run, 'ventilator', ['tcp://127.0.0.1:5000', '20']));
+    assert.deepEqual(vent.sockets, [{ endpoint: 'tcp://127.0.0.1:5000', role: 'bind', socketType: 'PUSH' }]);
+    assert.equal(vent.label, 'round-robin#1 ventilator');
+    const worker = processFromExample(run, fakeProcess(run, 'worker', ['tcp://127.0.0.1:6000', '1'], ['Error: Address already in use tcp://127.0.0.1:5000']));
+    assert.deepEqual(worker.sockets, [{ endpoint: 'tcp://127.0.0.1:5000', role: 'connect', socketType: 'PULL' }]);
+    assert.deepEqual(worker.errors?.map((e) => e.endpoint), ['tcp://127.0.0.1:5000']);
+  });
+});
