@@ -24,7 +24,10 @@ export interface ViewerBenchResult {
   viewer_max_frame_ms: number;
   viewer_frames: number;
   viewer_batches_per_s: number;
+  viewer_page_messages_per_s: number;
+  viewer_load_seconds: number;
   viewer_counters_exact: boolean;
+  viewer_follows_at_end: boolean;
   viewer_scroll_1m_ms: number;
   viewer_host_filter_1m_ms: number;
 }
@@ -63,7 +66,9 @@ async function waitReady(v: ViewerPage, timeoutMs = 30000): Promise<void> {
 /** Starts recording animation-frame durations in the page. */
 const START_FRAMES = `(() => {
   window.__frames = [];
+  window.__messages = 0;
   window.__recording = true;
+  window.addEventListener('message', () => { if (window.__recording) window.__messages++; });
   let last = performance.now();
   const tick = (t) => {
     if (!window.__recording) return;
@@ -74,7 +79,7 @@ const START_FRAMES = `(() => {
   requestAnimationFrame((t) => { last = t; requestAnimationFrame(tick); });
 })()`;
 
-async function sustained(rate: number, seconds: number): Promise<Pick<ViewerBenchResult, 'viewer_p95_frame_ms' | 'viewer_p50_frame_ms' | 'viewer_max_frame_ms' | 'viewer_frames' | 'viewer_batches_per_s' | 'viewer_counters_exact'>> {
+async function sustained(rate: number, seconds: number): Promise<Omit<ViewerBenchResult, 'viewer_filter_1m_ms' | 'viewer_scroll_1m_ms' | 'viewer_host_filter_1m_ms'>> {
   const capture = new Capture();
   const v = await openViewerPage(capture);
   try {
@@ -92,6 +97,7 @@ async function sustained(rate: number, seconds: number): Promise<Pick<ViewerBenc
     }
     const elapsed = (performance.now() - start) / 1000;
     await v.page.evaluate('window.__recording = false');
+    const pageMessages = (await v.page.evaluate('window.__messages')) as number;
     const frames = ((await v.page.evaluate('window.__frames')) as number[]).slice(1).sort((a, b) => a - b);
     const batches = v.controller.batches - batches0;
     // the last batch lands within a frame or two; the page's counters must then be exact
@@ -105,6 +111,11 @@ async function sustained(rate: number, seconds: number): Promise<Pick<ViewerBenc
       exact = received === String(total) && evicted === String(stats.evicted) && shown === String(stats.retained);
       if (!exact) await sleep(50);
     }
+    // still pinned to the newest: the last row on screen is the last message
+    const lastSeq = await v.page.evaluate(`(() => {
+      const rows = [...document.querySelectorAll('.rows .row:not(.hidden)')];
+      return Number(rows[rows.length - 1]?.dataset.seq ?? 0);
+    })()`);
     if (stats.totalMessages !== total) throw new Error(`capture counted ${stats.totalMessages} of ${total}`);
     if (v.errors.length) throw new Error(`page errors: ${v.errors.join('; ')}`);
     return {
@@ -113,7 +124,10 @@ async function sustained(rate: number, seconds: number): Promise<Pick<ViewerBenc
       viewer_max_frame_ms: round(frames[frames.length - 1] ?? 0),
       viewer_frames: frames.length,
       viewer_batches_per_s: round(batches / elapsed),
+      viewer_page_messages_per_s: round(pageMessages / elapsed),
+      viewer_load_seconds: round(elapsed),
       viewer_counters_exact: exact,
+      viewer_follows_at_end: lastSeq === stats.lastSeq,
     };
   } finally {
     await v.close();

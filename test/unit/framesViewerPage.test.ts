@@ -126,4 +126,23 @@ describe('frames viewer webview in Chromium', function () {
     await pill.click();
     await rows().filter({ hasText: /m649$/ }).waitFor();
   });
+
+  it('keeps following the newest under a fast stream, with a handful of window requests', async () => {
+    viewer = await openViewerPage(capture);
+    const { page, controller } = viewer;
+    let windowRequests = 0;
+    const handle = controller.handle.bind(controller);
+    controller.handle = (m: unknown) => {
+      if ((m as { type?: string }).type === 'view/window') windowRequests++;
+      handle(m);
+    };
+    await page.locator('.shown[data-shown="0"]').waitFor();
+    for (let tick = 0; tick < 100; tick++) {
+      for (let i = 0; i < 200; i++) capture.append(msg(['t', `m${tick * 200 + i}`]));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await rows().filter({ hasText: /m19999$/ }).waitFor({ timeout: 10000 });
+    assert.ok(await page.locator('.new-pill').isHidden(), 'the view stopped following');
+    assert.ok(windowRequests <= 5, `${windowRequests} window requests while following`);
+  });
 });
