@@ -164,8 +164,15 @@ export function registerTopology(context: vscode.ExtensionContext, deps: Topolog
     }),
   );
   // time-based rules (a REQ waiting too long, a publisher whose subscriber left) need a clock
+  // (only while something is live or a live finding still has to age out: an idle workspace costs nothing)
   const tick = setInterval(() => {
-    if (snapshot && (snapshot.endpoints.length || snapshot.processes.length)) evaluate();
+    const s = snapshot;
+    if (!s) return;
+    const live =
+      deps.sessions.list().length > 0 ||
+      s.processes.some((p) => p.state === 'running' || p.state === 'starting') ||
+      s.connections.some((c) => c.state === 'open');
+    if (live || findings.some((d) => !d.rule.startsWith('code-'))) evaluate();
   }, 1000);
   context.subscriptions.push({ dispose: () => clearInterval(tick) });
   context.subscriptions.push(
