@@ -56,9 +56,10 @@ const KIND_LABELS: Record<RecordKind, string> = { message: 'messages', event: 'e
 
 const vscode = acquireVsCodeApi<PersistedState>();
 const saved = vscode.getState();
+// saved by an older version, a state may lack fields: defaults fill them in
 const state: PersistedState = {
-  filter: saved?.filter ?? { ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds] },
-  composer: saved?.composer ?? { socketType: 'PUSH', mode: 'connect', endpoint: 'tcp://127.0.0.1:5557', frames: [{ format: 'text', value: 'hello' }], open: false },
+  filter: { ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], ...saved?.filter },
+  composer: { socketType: 'PUSH', mode: 'connect', endpoint: 'tcp://127.0.0.1:5557', frames: [{ format: 'text', value: 'hello' }], open: false, ...saved?.composer },
 };
 const persist = () => vscode.setState(state);
 const post = (m: FromWebview) => vscode.postMessage(m);
