@@ -69,6 +69,11 @@ describe('topology map (code-server + Chromium)', function () {
     await page.waitForTimeout(500);
     await vsc.screenshot('ui-topology-selected');
 
+    // Show frames opens the frames viewer on the tap's session
+    await map.locator('#details button', { hasText: 'Show frames' }).click();
+    await page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Frames' }).waitFor({ state: 'visible', timeout: 15000 });
+    await page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Topology' }).click();
+
     // the endpoints found in the seeds' code are one click away
     await map.locator('button', { hasText: /^Show code \(\d+\)$/ }).click();
     await map.locator('button', { hasText: 'Hide code' }).waitFor({ timeout: 10000 });
