@@ -9,6 +9,7 @@ import * as assert from 'node:assert/strict';
 import { closeViewerBrowser, openViewerPage, ViewerPage } from '../../bench/viewerHarness';
 import { Capture } from '../../src/core/capture';
 import { CapturedMessage } from '../../src/core/records';
+import { freePort, killAllPython, runPython } from './helpers/peers';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
@@ -39,6 +40,7 @@ describe('frames viewer webview in Chromium', function () {
     await viewer?.close();
     viewer = undefined;
     capture.dispose();
+    await killAllPython();
   });
   after(() => closeViewerBrowser());
 
@@ -144,5 +146,36 @@ describe('frames viewer webview in Chromium', function () {
     await rows().filter({ hasText: /m19999$/ }).waitFor({ timeout: 10000 });
     assert.ok(await page.locator('.new-pill').isHidden(), 'the view stopped following');
     assert.ok(windowRequests <= 5, `${windowRequests} window requests while following`);
+  });
+
+  it('the composer sends REQ to a pyzmq REP and shows the reply; Replay sends a captured body again', async () => {
+    const port = await freePort();
+    const rep = runPython(
+      `import sys, zmq\ns = zmq.Context().socket(zmq.REP)\ns.bind('tcp://127.0.0.1:' + sys.argv[1])\nprint('ready', flush=True)\nwhile True:\n    m = s.recv_multipart()\n    s.send_multipart([b'reply:' + b'+'.join(m), b'\\xff'])\n`,
+      [port],
+    );
+    await rep.waitFor('ready');
+    capture.append(msg(['topic', 'captured body']));
+    viewer = await openViewerPage(capture);
+    const { page } = viewer;
+    await page.getByRole('button', { name: 'Send…' }).click();
+    const composer = page.locator('.composer');
+    await composer.locator('select').first().selectOption('REQ');
+    await composer.locator('input.endpoint').fill(`tcp://127.0.0.1:${port}`);
+    await composer.locator('textarea').first().fill('ping');
+    await composer.locator('button.send').click();
+    await composer.locator('.send-result .ok').waitFor();
+    assert.match((await composer.locator('.send-result .ok').textContent())!, /reply of 2 frames/);
+    assert.equal(await composer.locator('.send-result .frame[data-index="0"] pre').textContent(), 'reply:ping');
+    assert.match((await composer.locator('.send-result .frame[data-index="1"] pre').textContent())!, /ff/);
+    // replay: the selected message's frames go out again through the same socket
+    await rows().first().click();
+    await page.locator('.detail .frame').first().waitFor();
+    await composer.getByRole('button', { name: 'Replay selected' }).click();
+    await composer.locator('.send-result .frame[data-index="0"] pre', { hasText: 'reply:topic+captured body' }).waitFor();
+    // a bad frame is refused with the reason, nothing sent
+    await composer.locator('.composer-frame select').first().selectOption('hex');
+    await composer.locator('button.send').click();
+    await composer.locator('.send-result .error', { hasText: 'Frame 1: expected an even number of hex digits' }).waitFor();
   });
 });
