@@ -99,6 +99,30 @@ describe('topology and doctor in VS Code', function () {
     assert.deepEqual(a.topology.findings().filter((d) => d.nodeIds.includes(push.id)), []);
   });
 
+  it('the seeds\' retrying client: stopping its server is reported, restarting it clears the finding', async () => {
+    const a = await api();
+    const runId = await vscode.commands.executeCommand<string>('zmqDebugger.examples.run', 'retry-client', { language: 'node', intervalMs: 100 });
+    assert.ok(runId);
+    const run = a.examples.runner.getRun(runId)!;
+    const port = run.ports.server;
+    const key = `tcp://*:${port}`;
+    const mine = () => a.topology.evaluate().filter((d) => d.endpoint?.endsWith(`:${port}`));
+    await until(() => a.topology.model.snapshot().connections.some((c) => c.endpointKey === key && c.answered > 0), 'replies through the tap', 20000);
+    assert.deepEqual(mine(), [], 'healthy while the server replies');
+
+    // the REQ's next request never leaves the client (nothing to connect to): what shows is the refused connects
+    const server = run.processes.find((p) => p.role === 'server')!;
+    await a.examples.runner.stopProcess(server.id);
+    await until(() => mine().some((d) => d.rule === 'connect-retrying'), 'connect-retrying for the stopped server', 20000);
+    const d = mine().find((x) => x.rule === 'connect-retrying')!;
+    assert.match(d.message, new RegExp(`Nothing listens on tcp://127\\.0\\.0\\.1:${port}: the tap could not reach .*refused the connection`));
+    assert.ok(a.topology.doctor.getChildren().some((r) => r.label === 'Connect retrying: nothing listens'));
+
+    await a.examples.runner.restartProcess(server.id);
+    await until(() => !mine().some((x) => x.rule === 'connect-retrying'), 'the finding to clear after the restart', 20000);
+    await until(() => a.topology.model.snapshot().connections.some((c) => c.endpointKey === key && c.state === 'open' && c.answered > 0), 'replies again', 20000);
+  });
+
   it('reports a spy retrying on a port nobody binds in the Doctor view and on the map', async () => {
     const a = await api();
     const port = await freePort();
