@@ -563,6 +563,12 @@ window.addEventListener('message', (event: MessageEvent) => {
 function handle(m: FromHost): void {
   switch (m.type) {
     case 'frames/reset':
+      if (counters && counters.source !== m.counters.source) {
+        // another capture (an import, or back to live): seq numbers mean other records
+        selectedSeq = selectedRow = selectedRecord = undefined;
+        replayBtn.disabled = true;
+        detail.replaceChildren(h('div', { class: 'placeholder' }, 'Select a row to see its frames.'));
+      }
       cache = new Map();
       base = m.base;
       shown = m.counters.shown;

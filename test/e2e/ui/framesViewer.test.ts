@@ -7,6 +7,9 @@
  * The webview lives in nested iframes: reached with frameLocator.
  */
 import * as assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort, killAllPython, runPython } from '../../unit/helpers/peers';
 import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
 
@@ -142,6 +145,43 @@ describe('frames viewer through the UI (code-server + Chromium)', function () {
     await composer.locator('.send-result .ok').waitFor({ state: 'visible', timeout: 15000 });
     await pull.waitFor('got hello from the composer | {"n":1}');
     await vsc.screenshot('ui-frames-composer-sent');
+
+    // export the filtered rows through VS Code's save dialog, then import that file into the viewer
+    // VS Code's own (simple) file dialog in the browser: a quick input with the path and an OK button
+    const acceptFileDialog = async (path: string) => {
+      // the dialog fills in its starting folder asynchronously: type only once it has
+      const deadline = Date.now() + 10000;
+      while (!(await input.inputValue()).startsWith('/') && Date.now() < deadline) await page.waitForTimeout(100);
+      await page.waitForTimeout(300);
+      await input.fill(path);
+      await page.waitForTimeout(300);
+      assert.equal(await input.inputValue(), path);
+      await page.keyboard.press('Enter');
+      await widget.waitFor({ state: 'hidden', timeout: 10000 });
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'zmq-frames-export-'));
+    try {
+      const file = join(dir, 'bin-only.jsonl');
+      const expected = Number((await view.locator('.shown').getAttribute('data-shown')) ?? -1);
+      await view.getByRole('button', { name: 'Export filtered' }).click();
+      await input.waitFor({ state: 'visible', timeout: 10000 });
+      await acceptFileDialog(file);
+      await view.locator('.notice', { hasText: `Exported ${expected} records to ${file}` }).waitFor({ state: 'visible', timeout: 15000 });
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      assert.equal(lines.length, expected + 1, 'records plus the summary line');
+      assert.ok(lines.slice(0, -1).every((l) => JSON.parse(l).frames[0] === Buffer.from('bin').toString('base64')));
+
+      await view.getByRole('button', { name: 'Import…' }).click();
+      await input.waitFor({ state: 'visible', timeout: 10000 });
+      await acceptFileDialog(file);
+      await view.locator('.source', { hasText: 'Viewing import: bin-only.jsonl' }).waitFor({ state: 'visible', timeout: 15000 });
+      await view.locator('.notice', { hasText: `Imported ${expected} records from bin-only.jsonl` }).waitFor({ state: 'visible', timeout: 15000 });
+      await vsc.screenshot('ui-frames-imported');
+      await view.getByRole('button', { name: 'Back to live' }).click();
+      await view.locator('.source:empty').waitFor({ state: 'attached', timeout: 10000 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('survives a reload of the window with its filter (panel serializer)', async () => {
