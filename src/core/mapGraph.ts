@@ -126,7 +126,7 @@ function endpointLines(s: TopologySnapshot, id: string): string[] {
   if (e.socketType && e.socketTypeSource) out.push(`${e.socketType}, known from ${SOURCE_TEXT[e.socketTypeSource] ?? e.socketTypeSource}`);
   const by = [...e.tappedBy, ...e.spiedBy];
   if (by.length) out.push(`Observed by ${by.join(', ')}`);
-  if (e.published.messages) out.push(`Sent ${e.published.messages} messages seen${e.published.rate > 0 ? `, ${formatRate(e.published.rate, e.published.byteRate)}` : ''}`);
+  if (e.published.messages) out.push(`${e.published.messages} messages seen from it${e.published.rate > 0 ? `, ${formatRate(e.published.rate, e.published.byteRate)}` : ''}`);
   if (e.topics.length) out.push(`Topics seen: ${e.topics.slice(0, 8).map((t) => `"${t.text}"`).join(', ')}${e.topics.length > 8 || e.topicsOverflow ? ', …' : ''}`);
   const open = s.connections.filter((c) => c.endpointKey === e.key && c.state === 'open').length;
   if (open) out.push(`${open} open connection${open > 1 ? 's' : ''} through taps`);

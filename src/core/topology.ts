@@ -14,7 +14,7 @@ import { parseEndpoint } from './endpoint';
 import { Disposable, DisposableStore, Emitter, Event } from './lifecycle';
 import { CaptureRecord, CapturedEvent, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord, payloadBytes } from './records';
 import type { CaptureSession } from './session';
-import { flowBetween, normalizeSocketType } from './socketTypes';
+import { flowBetween, isPublisher, normalizeSocketType } from './socketTypes';
 
 /** A place in the workspace's code. `file` is a path or URI string; `line` and `column` are 0-based (as VS Code's). */
 export interface CodeLocation {
@@ -760,7 +760,8 @@ export class TopologyModel implements Disposable {
 
   /** A message the publisher at `ep` sent: topic sample, and match counts of every subscriber we see. */
   private noteTopic(ep: EndpointState, r: CapturedMessage, deliveredOn?: string): void {
-    if (r.encrypted || r.frames.length === 0) return;
+    // topics are a publisher's: a PUSH's or a REP's first frames are just data
+    if (r.encrypted || r.frames.length === 0 || (ep.socketType && !isPublisher(ep.socketType))) return;
     const first = r.frames[0];
     for (const c of ep.subscribers) {
       c.facts.publishedSinceSubscribe++;

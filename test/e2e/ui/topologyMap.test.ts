@@ -83,8 +83,10 @@ describe('topology map (code-server + Chromium)', function () {
 
     // the Doctor view lists the findings about the seeds' code
     const doctor = vsc.view('Doctor');
-    await doctor.locator('.pane-header').click().catch(() => {});
-    await doctor.locator('.monaco-list-row', { hasText: 'Code connects to an endpoint nobody binds' }).first().waitFor({ state: 'attached', timeout: 20000 });
+    // expand the Doctor pane if it is collapsed (a click on an expanded header would collapse it)
+    const header = doctor.locator('.pane-header');
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    await doctor.locator('.monaco-list-row', { hasText: 'Code connects to an endpoint nobody binds' }).first().waitFor({ state: 'visible', timeout: 20000 });
     await vsc.screenshot('ui-topology-doctor');
   });
 });
