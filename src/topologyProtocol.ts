@@ -21,6 +21,10 @@ export interface MapNode {
   severity?: MapSeverity;
   /** The doctor's findings about this node (message texts). */
   problems: string[];
+  /** Known only from the workspace's code (nothing live seen there). */
+  codeOnly?: boolean;
+  /** Epoch ms of the last thing seen from it. */
+  lastActivity?: number;
 }
 
 export interface MapEdge {
@@ -37,6 +41,8 @@ export interface MapEdge {
   subscriptions?: string[];
   severity?: MapSeverity;
   problems: string[];
+  /** Epoch ms of the last message or command on it. */
+  lastActivity?: number;
 }
 
 export interface MapGraph {
@@ -44,8 +50,10 @@ export interface MapGraph {
   edges: MapEdge[];
   /** Doctor findings in total, by severity. */
   counts: Record<MapSeverity, number>;
-  /** Code sites and code-only endpoints left out (see the `showCode` option). */
+  /** Endpoints known only from code, left out (see the `showCode` option). */
   hiddenCodeNodes: number;
+  /** Whether code-only endpoints are drawn. */
+  showCode: boolean;
 }
 
 export type ToMap =
@@ -111,6 +119,8 @@ export function parseToMap(m: unknown): ToMap {
                 detail: isStr(n.detail) ? n.detail : undefined,
                 severity: sev(n.severity),
                 problems: strings(n.problems),
+                codeOnly: n.codeOnly === true ? true : undefined,
+                lastActivity: typeof n.lastActivity === 'number' ? n.lastActivity : undefined,
               },
             ]
           : [],
@@ -130,13 +140,14 @@ export function parseToMap(m: unknown): ToMap {
                 subscriptions: Array.isArray(e.subscriptions) ? strings(e.subscriptions) : undefined,
                 severity: sev(e.severity),
                 problems: strings(e.problems),
+                lastActivity: typeof e.lastActivity === 'number' ? e.lastActivity : undefined,
               },
             ]
           : [],
       );
       const c = isObj(g.counts) ? g.counts : {};
       const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-      return { type: 'topology/update', graph: { nodes, edges, counts: { error: num(c.error), warning: num(c.warning), info: num(c.info) }, hiddenCodeNodes: num(g.hiddenCodeNodes) } };
+      return { type: 'topology/update', graph: { nodes, edges, counts: { error: num(c.error), warning: num(c.warning), info: num(c.info) }, hiddenCodeNodes: num(g.hiddenCodeNodes), showCode: g.showCode === true } };
     }
     default:
       throw new Error(`unknown message type '${String(m.type).slice(0, 40)}'`);

@@ -83,6 +83,7 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
       };
       if (detail) m.detail = detail;
       if (codeOnlyIds.has(n.id)) m.codeOnly = true;
+      if (n.lastActivity) m.lastActivity = n.lastActivity;
       return m;
     });
   if (nodes.length > MAX_MAP_NODES) {
@@ -104,6 +105,7 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
       subscriptions: e.subscriptions,
       severity: worst(byEdge.get(e.id)),
       problems: (byEdge.get(e.id) ?? []).map((d) => d.message),
+      ...(e.lastActivity ? { lastActivity: e.lastActivity } : {}),
     }));
   const counts: Record<MapSeverity, number> = { error: 0, warning: 0, info: 0 };
   for (const d of findings) counts[d.severity]++;

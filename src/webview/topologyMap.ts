@@ -236,6 +236,8 @@ function update(next: MapGraph): void {
   renderDetails();
 }
 
+let detailsKey = '';
+
 function renderDetails(): void {
   const sel = state.selected;
   const item: MapNode | MapEdge | undefined = sel
@@ -243,6 +245,23 @@ function renderDetails(): void {
       ? graph.nodes.find((n) => n.id === sel.id)
       : graph.edges.find((e) => e.id === sel.id)
     : undefined;
+  // updates come every second: rebuild only what changed, and keep the keyboard focus where it was
+  const key = JSON.stringify(item ? [sel, item] : graph.nodes.map((n) => [n.id, n.label, n.severity, n.detail]));
+  if (key === detailsKey) return;
+  detailsKey = key;
+  const focused = details.contains(document.activeElement) ? (document.activeElement as HTMLElement).textContent : undefined;
+  renderDetailsInto(sel, item);
+  if (focused) {
+    for (const b of details.querySelectorAll('button')) {
+      if (b.textContent === focused) {
+        b.focus();
+        break;
+      }
+    }
+  }
+}
+
+function renderDetailsInto(sel: SavedState['selected'], item: MapNode | MapEdge | undefined): void {
   details.replaceChildren();
   if (!sel || !item) {
     details.append(h('p', { class: 'hint' }, 'Select a node or a connection to see its details and filter the frames viewer to it.'));
@@ -268,6 +287,7 @@ function renderDetails(): void {
       details.append(h('p', {}, 'Subscriptions: ' + (item.subscriptions.length ? item.subscriptions.map((s) => `"${s}"`).join(', ') : 'none')));
     }
   }
+  if (item.lastActivity) details.append(h('p', { class: 'muted' }, `Last activity ${new Date(item.lastActivity).toLocaleTimeString()}`));
   if (item.problems.length) {
     const list = h('ul', { class: 'problems' });
     for (const p of item.problems) list.append(h('li', { class: item.severity ?? 'warning' }, p));
