@@ -349,6 +349,8 @@ function socketTypesAndHandshakes(ctx: Context, out: Diagnostic[]): void {
 
 function connectRetrying(ctx: Context, out: Diagnostic[]): void {
   for (const e of ctx.s.endpoints) {
+    // something that listens but fails the handshake also makes libzmq retry: that is the handshake rule's finding
+    if (e.handshakeErrors.some((h) => ctx.recent(h.ts))) continue;
     const retry = e.retry && ctx.recent(e.retry.lastTs) ? e.retry : undefined;
     const refused = e.refused && ctx.recent(e.refused.lastTs) ? e.refused : undefined;
     if (!retry && !refused) continue;

@@ -357,6 +357,27 @@ describe('doctor', function () {
     });
   });
 
+  describe("our own sockets' handshake errors", () => {
+    it('reports a spy whose NULL handshake a PLAIN publisher rejects, and not as "nothing listens"', async () => {
+      const port = await freePort();
+      const binder = runPython(BINDER, [port, 'PUB', 'plain']);
+      await binder.waitFor('bound');
+      spyOn(port);
+      const d = await eventually('handshake-failed', 'handshake:error events');
+      assert.match(d.message, /The handshake with tcp:\/\/127\.0\.0\.1:\d+ failed \d+ times? \(handshake:error:(protocol|other)/);
+      assert.deepEqual(findings('connect-retrying'), []);
+    });
+
+    it('stays quiet for a spy on a NULL publisher', async () => {
+      const port = await freePort();
+      const pub = runPython(PUB, [port, 'weather']);
+      await pub.waitFor('bound');
+      spyOn(port);
+      await until(() => model.snapshot().endpoints.some((e) => e.published.messages > 5), 'messages');
+      assert.deepEqual(findings('handshake-failed'), []);
+    });
+  });
+
   describe('connect retrying because nothing listens', () => {
     it('reports a spy retrying on a port nobody binds, and a tap whose target refuses', async () => {
       const port = await freePort();
