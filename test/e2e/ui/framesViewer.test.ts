@@ -176,6 +176,8 @@ describe('frames viewer through the UI (code-server + Chromium)', function () {
       await acceptFileDialog(file);
       await view.locator('.source', { hasText: 'Viewing import: bin-only.jsonl' }).waitFor({ state: 'visible', timeout: 15000 });
       await view.locator('.notice', { hasText: `Imported ${expected} records from bin-only.jsonl` }).waitFor({ state: 'visible', timeout: 15000 });
+      // the selection belonged to the live capture: it is gone
+      await view.locator('.detail .placeholder').waitFor({ state: 'visible', timeout: 10000 });
       await vsc.screenshot('ui-frames-imported');
       await view.getByRole('button', { name: 'Back to live' }).click();
       await view.locator('.source:empty').waitFor({ state: 'attached', timeout: 10000 });
@@ -194,8 +196,11 @@ describe('frames viewer through the UI (code-server + Chromium)', function () {
     await view().locator('.filter-text').fill('kept across reloads');
     await view().locator('.filter-topic').fill('hex:00ff');
     // the state is saved as you type; give the webview a moment to hand it to the workbench
-    await page.waitForTimeout(1000);
-    await page.reload();
+    await page.waitForTimeout(500);
+    // "Developer: Reload Window" as a user runs it: the workbench saves its state, then reloads
+    const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 30000 });
+    await vsc.runCommand('Developer: Reload Window');
+    await navigated;
     await page.locator('.monaco-workbench').waitFor({ timeout: 30000 });
     await page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Frames' }).first().waitFor({ state: 'visible', timeout: 30000 });
     const text = view().locator('.filter-text');
