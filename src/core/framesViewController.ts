@@ -297,7 +297,6 @@ export class FramesViewController implements Disposable {
     const result = parseJsonLines(file.text);
     const imported = new Capture({ maxRecords: Math.max(1, result.records.length), maxBytes: Number.MAX_SAFE_INTEGER });
     for (const r of result.records) imported.append(r);
-    if (result.summary) imported.reportDropped('(import)', result.summary.dropped);
     const name = basename(file.name);
     this.switchSource(imported, name);
     const bad = result.errors.length
