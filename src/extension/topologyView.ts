@@ -70,6 +70,7 @@ export function registerTopology(context: vscode.ExtensionContext, deps: Topolog
   let panel: vscode.WebviewPanel | undefined;
   let ready = false;
   let lastGraph: ToMap | undefined;
+  let pendingReveal: string | undefined;
   let showCode = context.workspaceState.get<boolean>('zmqDebugger.topology.showCode', false);
 
   const post = (m: ToMap) => {
@@ -215,6 +216,8 @@ export function registerTopology(context: vscode.ExtensionContext, deps: Topolog
           case 'ready':
             ready = true;
             evaluate();
+            if (pendingReveal) post({ type: 'topology/reveal', id: pendingReveal });
+            pendingReveal = undefined;
             break;
           case 'select':
           case 'openFrames':
@@ -264,14 +267,25 @@ export function registerTopology(context: vscode.ExtensionContext, deps: Topolog
     }),
     vscode.commands.registerCommand('zmqDebugger.topology.reveal', (arg?: unknown) => {
       const d = arg instanceof DoctorItem ? arg.finding : undefined;
-      const id = typeof arg === 'string' ? arg : d?.nodeIds[0];
+      // code sites are folded into their endpoint on the map
+      const id = typeof arg === 'string' ? arg : (d?.nodeIds.find((n) => !n.startsWith('code:')) ?? d?.nodeIds[0]);
       show();
-      if (id) setTimeout(() => post({ type: 'topology/reveal', id }), ready ? 0 : 800);
+      if (!id) return;
+      const onMap = lastGraph?.type === 'topology/update' && lastGraph.graph.nodes.some((n) => n.id === id);
+      if (!onMap && !showCode && id.startsWith('ep:')) {
+        // an endpoint known only from code: draw the code-only endpoints
+        showCode = true;
+        void context.workspaceState.update('zmqDebugger.topology.showCode', true);
+        evaluate();
+      }
+      // a panel that is still loading reveals it once it said `ready` and got its graph
+      if (ready) post({ type: 'topology/reveal', id });
+      else pendingReveal = id;
     }),
     vscode.commands.registerCommand('zmqDebugger.doctor.open', async (arg?: unknown) => {
       const d = arg instanceof DoctorItem ? arg.finding : undefined;
       if (d?.location) await showLocation(d.location, false);
-      else if (d) await vscode.commands.executeCommand('zmqDebugger.topology.reveal', d.nodeIds[0]);
+      else if (d) await vscode.commands.executeCommand('zmqDebugger.topology.reveal', arg);
     }),
     vscode.window.registerWebviewPanelSerializer(TOPOLOGY_VIEW_TYPE, {
       async deserializeWebviewPanel(p: vscode.WebviewPanel) {

@@ -62,6 +62,14 @@ describe('topology and doctor in VS Code', function () {
     const editor = vscode.window.activeTextEditor;
     assert.ok(editor && editor.document.uri.path.endsWith('/seeds/Program.cs'));
     assert.equal(editor.selection.active.line, row.finding.location!.line);
+
+    // "Show on Topology Map" on a code finding draws the code-only endpoints and selects its endpoint
+    await vscode.commands.executeCommand('zmqDebugger.topology.reveal', row);
+    const epId = row.finding.nodeIds.find((id) => id.startsWith('ep:'))!;
+    await until(() => {
+      const g = a.topology.lastGraph;
+      return g?.type === 'topology/update' && g.graph.showCode && g.graph.nodes.some((n) => n.id === epId && n.codeOnly && n.severity === 'warning');
+    }, 'the code-only endpoint on the map', 10000);
   });
 
   it('maps a running example behind taps: processes, endpoints, connections with rates', async () => {
