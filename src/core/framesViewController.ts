@@ -14,7 +14,7 @@ import { FilterError, FramesQuery, frameDetails } from './framesQuery';
 import { Disposable, DisposableStore } from './lifecycle';
 import { CaptureRecord } from './records';
 import { encodeFrames, Sender, SendError } from './sender';
-import { assertNever, Counters, FrameFilter, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../protocol';
+import { assertNever, Counters, FrameFilter, RowSummary, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../protocol';
 
 /** What the controller needs from the place it runs in. Optional parts are features the host may not offer. */
 export interface ViewerHost {
@@ -237,7 +237,7 @@ export class FramesViewController implements Disposable {
     this.postWindow(added);
   }
 
-  private windowRows(): { start: number; rows: ReturnType<FramesQuery['rows']>['rows'] } {
+  private windowRows(): { start: number; rows: RowSummary[] } {
     const w = this.window;
     if (w.follow) return this.query.tail(w.count);
     // keep the view's position when old rows left the head
