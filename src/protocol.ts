@@ -112,6 +112,8 @@ export interface Counters {
   /** Messages per second over the last full second. */
   rate: number;
   paused: boolean;
+  /** Records still to scan after a filter change, an import or a clear (the rows fill in as it proceeds). */
+  scanning: number;
   /** `live`, or the name of an imported file the view shows instead. */
   source: string;
   /** Sessions and socket types seen, for the filter's drop-downs. */
@@ -303,6 +305,7 @@ function parseCounters(v: unknown): Counters {
     dropped: int(o, 'dropped'),
     rate: num(o, 'rate'),
     paused: bool(o, 'paused'),
+    scanning: int(o, 'scanning'),
     source: str(o, 'source'),
     sessions: strings(o, 'sessions'),
     socketTypes: strings(o, 'socketTypes'),

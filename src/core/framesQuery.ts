@@ -160,6 +160,8 @@ export interface UpdateResult {
   added: number;
   /** Rows that left the head since the previous update (evicted from the capture). */
   removed: number;
+  /** Records not scanned yet (the update stopped at `maxRecords` or `upTo`). */
+  pending: number;
 }
 
 export class FramesQuery {
@@ -193,22 +195,26 @@ export class FramesQuery {
     return [...this.socketTypeSet].sort();
   }
 
-  /** Switches to another capture (an imported file, or back to live) and rescans. */
-  setCapture(capture: Capture): void {
+  /** Switches to another capture (an imported file, or back to live) and rescans (now, or through `update()` when `scan` is false). */
+  setCapture(capture: Capture, scan = true): void {
     this.capture = capture;
-    this.reset();
+    this.reset(scan);
   }
 
-  /** Sets the filter and rescans every retained record. Throws FilterError (and keeps the old filter) when invalid. */
-  setFilter(filter: FrameFilter): void {
+  /**
+   * Sets the filter and rescans every retained record (now, or in slices through
+   * `update(maxRecords)` when `scan` is false). Throws FilterError (and keeps the
+   * old filter) when invalid.
+   */
+  setFilter(filter: FrameFilter, scan = true): void {
     const predicate = compileFilter(filter);
     this.filterSpec = { ...filter, kinds: [...filter.kinds] };
     this.predicate = predicate;
-    this.reset();
+    this.reset(scan);
   }
 
   /** Forgets the index and rescans (after a clear, an import, a new filter). */
-  reset(): void {
+  reset(scan = true): void {
     this.index.clear();
     this.scanned = 0;
     this.baseRows = 0;
@@ -216,12 +222,14 @@ export class FramesQuery {
     const stats = this.capture.stats();
     this.allFrom = stats.firstSeq || stats.lastSeq + 1;
     this.scanned = this.allFrom - 1;
-    this.update();
-    this.baseRows = 0;
+    if (scan) this.update();
   }
 
-  /** Scans records appended since the last update and drops evicted ones from the head. */
-  update(): UpdateResult {
+  /**
+   * Scans records appended since the last update (at most `maxRecords` of them,
+   * none after seq `upTo`: a paused view) and drops evicted ones from the head.
+   */
+  update(maxRecords = Infinity, upTo = Infinity): UpdateResult {
     const { firstSeq, lastSeq, retained } = this.capture.stats();
     const first = retained ? firstSeq : lastSeq + 1;
     // drop what the capture evicted
@@ -234,9 +242,11 @@ export class FramesQuery {
     }
     this.baseRows += removed;
     let added = 0;
+    const last = Math.min(lastSeq, upTo);
     const from = Math.max(this.scanned + 1, first);
+    const end = Math.min(last, from + maxRecords - 1);
     const p = this.predicate;
-    for (let seq = from; seq <= lastSeq; seq++) {
+    for (let seq = from; seq <= end; seq++) {
       const r = this.capture.get(seq)!;
       if (r.kind === 'message') {
         if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
@@ -248,8 +258,8 @@ export class FramesQuery {
         added++;
       }
     }
-    this.scanned = Math.max(this.scanned, lastSeq);
-    return { added, removed };
+    if (end >= from) this.scanned = end;
+    return { added, removed, pending: Math.max(0, last - Math.max(this.scanned, first - 1)) };
   }
 
   /** Seq of absolute row `row` (undefined when out of range). */

@@ -10,7 +10,7 @@
 import { basename } from 'node:path';
 import { Capture } from './capture';
 import { parseJsonLines, toJsonLines } from './exportFormat';
-import { FilterError, FramesQuery, frameDetails } from './framesQuery';
+import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQuery';
 import { Disposable, DisposableStore } from './lifecycle';
 import { CaptureRecord } from './records';
 import { encodeFrames, Sender, SendError } from './sender';
@@ -28,6 +28,14 @@ export interface ViewerHost {
   isTrusted?(): boolean;
   log?(line: string): void;
 }
+
+/**
+ * A full rescan (new filter, import, clear) runs in slices of at most this many
+ * milliseconds, yielding to the event loop in between: the extension host is
+ * shared with every other extension and must not stall on a million records.
+ */
+const SCAN_SLICE_MS = 20;
+const SCAN_CHUNK = 20_000;
 
 export interface ControllerOptions {
   filter?: FrameFilter;
@@ -48,6 +56,11 @@ export class FramesViewController implements Disposable {
   private dirty = false;
   private needsReset = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private continuation: ReturnType<typeof setImmediate> | undefined;
+  /** Records left to scan (a rescan in progress). */
+  private pendingScan = 0;
+  /** While paused: the newest seq the view may show. */
+  private frozenAt = Infinity;
   private lastFlush = 0;
   private window = { start: 0, count: 50, follow: true };
   private filterError: string | undefined;
@@ -72,7 +85,12 @@ export class FramesViewController implements Disposable {
         if (this.source === capture) this.markReset();
       }),
     );
-    this.disposables.add({ dispose: () => clearTimeout(this.timer) });
+    this.disposables.add({
+      dispose: () => {
+        clearTimeout(this.timer);
+        if (this.continuation) clearImmediate(this.continuation);
+      },
+    });
   }
 
   get filter(): FrameFilter {
@@ -90,7 +108,7 @@ export class FramesViewController implements Disposable {
 
   /** Sets the filter from the host side (e.g. "open the frames of session spy-1"); the view follows. */
   setFilter(filter: FrameFilter): void {
-    this.applyFilter(filter);
+    if (this.applyFilter(filter)) this.scan();
     this.postReset(true);
   }
 
@@ -111,6 +129,7 @@ export class FramesViewController implements Disposable {
       dropped: s.dropped,
       rate: s.rate,
       paused: this.paused,
+      scanning: this.pendingScan,
       source: this.sourceName,
       sessions: this.source.sessionIds().sort(),
       socketTypes: this.query.socketTypes,
@@ -135,8 +154,8 @@ export class FramesViewController implements Disposable {
     switch (m.type) {
       case 'ready':
         this.ready = true;
-        if (m.filter) this.applyFilter(m.filter);
-        else this.query.reset();
+        if (!m.filter || !this.applyFilter(m.filter)) this.query.reset(false);
+        this.scan();
         this.postReset(true);
         return;
       case 'view/window':
@@ -144,7 +163,7 @@ export class FramesViewController implements Disposable {
         this.postWindow(0);
         return;
       case 'filter/changed':
-        this.applyFilter(m.filter);
+        if (this.applyFilter(m.filter)) this.scan();
         this.postReset();
         return;
       case 'row/select': {
@@ -153,9 +172,15 @@ export class FramesViewController implements Disposable {
         return;
       }
       case 'capture/setPaused':
+        if (m.paused === this.paused) return;
         this.paused = m.paused;
+        this.frozenAt = m.paused ? this.source.stats().lastSeq : Infinity;
+        if (m.paused) {
+          this.post({ type: 'counters', counters: this.counters() });
+          return;
+        }
         // resuming shows everything that arrived meanwhile
-        if (!m.paused) this.query.update();
+        this.scan();
         this.postReset();
         return;
       case 'capture/clear':
@@ -187,15 +212,41 @@ export class FramesViewController implements Disposable {
     }
   }
 
-  private applyFilter(filter: FrameFilter): void {
+  /** Sets the filter (the rescan is left to `scan()`); false when it is invalid. */
+  private applyFilter(filter: FrameFilter): boolean {
     try {
-      this.query.setFilter(filter);
+      this.query.setFilter(filter, false);
       this.filterError = undefined;
+      return true;
     } catch (e) {
       if (!(e instanceof FilterError)) throw e;
       // keep showing what the previous filter showed, and say why
       this.filterError = e.message;
+      return false;
     }
+  }
+
+  /**
+   * Scans new records for up to SCAN_SLICE_MS (up to `frozenAt` while paused);
+   * when some are left, continues on the next turn of the event loop.
+   */
+  private scan(): number {
+    const started = Date.now();
+    let added = 0;
+    let r: UpdateResult;
+    do {
+      r = this.query.update(SCAN_CHUNK, this.frozenAt);
+      added += r.added;
+    } while (r.pending > 0 && Date.now() - started < SCAN_SLICE_MS);
+    this.pendingScan = r.pending;
+    if (r.pending > 0 && !this.continuation) {
+      this.continuation = setImmediate(() => {
+        this.continuation = undefined;
+        this.dirty = true;
+        this.flush();
+      });
+    }
+    return added;
   }
 
   private markDirty(): void {
@@ -223,18 +274,18 @@ export class FramesViewController implements Disposable {
     this.lastFlush = Date.now();
     if (this.needsReset) {
       this.needsReset = this.dirty = false;
-      this.query.reset();
+      this.query.reset(false);
+      this.scan();
       this.postReset();
       return;
     }
     if (!this.dirty) return;
     this.dirty = false;
-    if (this.paused) {
+    if (this.paused && this.pendingScan === 0) {
       this.post({ type: 'counters', counters: this.counters() });
       return;
     }
-    const { added } = this.query.update();
-    this.postWindow(added);
+    this.postWindow(this.scan());
   }
 
   private windowRows(): { start: number; rows: RowSummary[] } {
@@ -275,7 +326,9 @@ export class FramesViewController implements Disposable {
     if (this.source !== this.live && this.source !== capture) this.source.dispose();
     this.source = capture;
     this.sourceName = name;
-    this.query.setCapture(capture);
+    this.frozenAt = this.paused ? capture.stats().lastSeq : Infinity;
+    this.query.setCapture(capture, false);
+    this.scan();
     this.postReset();
   }
 

@@ -227,7 +227,8 @@ function showCounters(c: Counters): void {
   countersEl.dataset.received = String(c.received);
   countersEl.dataset.evicted = String(c.evicted);
   countersEl.dataset.dropped = String(c.dropped);
-  setText(shownEl, `${formatCount(c.shown)} / ${formatCount(c.retained)}`);
+  setText(shownEl, `${formatCount(c.shown)} / ${formatCount(c.retained)}${c.scanning ? ` · filtering, ${formatCount(c.scanning)} to go` : ''}`);
+  shownEl.dataset.scanning = String(c.scanning);
   shownEl.dataset.shown = String(c.shown);
   shownEl.dataset.total = String(c.retained);
   const live = c.source === 'live';

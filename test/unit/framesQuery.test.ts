@@ -44,7 +44,7 @@ describe('FramesQuery', () => {
     q.reset();
     assert.equal(q.shown, 2);
     capture.append(msg(['10002', 'x']));
-    assert.deepEqual(q.update(), { added: 1, removed: 0 });
+    assert.deepEqual(q.update(), { added: 1, removed: 0, pending: 0 });
     assert.equal(q.shown, 3);
     const { start, rows } = q.rows(0, 10);
     assert.equal(start, 0);
@@ -102,8 +102,8 @@ describe('FramesQuery', () => {
     assert.equal(all.shown, 10);
     assert.equal(odd.shown, 5);
     for (let i = 11; i <= 14; i++) capture.append(msg([`m${i}`, i % 2 ? 'odd' : 'even']));
-    assert.deepEqual(all.update(), { added: 4, removed: 4 });
-    assert.deepEqual(odd.update(), { added: 2, removed: 2 });
+    assert.deepEqual(all.update(), { added: 4, removed: 4, pending: 0 });
+    assert.deepEqual(odd.update(), { added: 2, removed: 2, pending: 0 });
     assert.equal(all.base, 4);
     assert.equal(all.shown, 10);
     assert.equal(all.rows(all.base, 1).rows[0].seq, 5);
@@ -118,6 +118,25 @@ describe('FramesQuery', () => {
     assert.equal(all.shown, 10);
     assert.deepEqual(odd.rows(odd.base, 100).rows.map((r) => r.seq), [31, 33, 35, 37, 39]);
     assert.equal(capture.stats().evicted, 30);
+  });
+
+  it('scans in slices (maxRecords) and up to a seq (a paused view), with the same result as at once', () => {
+    for (let i = 0; i < 1000; i++) capture.append(msg([i % 3 ? 'a' : 'b', String(i)]));
+    const whole = new FramesQuery(capture);
+    whole.setFilter(filter({ topicPrefix: 'b' }));
+    const sliced = new FramesQuery(capture);
+    sliced.setFilter(filter({ topicPrefix: 'b' }), false);
+    assert.equal(sliced.shown, 0);
+    assert.deepEqual(sliced.update(300, 900), { added: 100, removed: 0, pending: 600 });
+    assert.deepEqual(sliced.update(300, 900), { added: 100, removed: 0, pending: 300 });
+    assert.deepEqual(sliced.update(Infinity, 900), { added: 100, removed: 0, pending: 0 });
+    assert.equal(sliced.shown, 300, 'nothing after seq 900');
+    assert.deepEqual(sliced.update(), { added: 34, removed: 0, pending: 0 });
+    assert.deepEqual(sliced.rows(0, 1000).rows.map((r) => r.seq), whole.rows(0, 1000).rows.map((r) => r.seq));
+    const all = new FramesQuery(capture);
+    all.reset(false);
+    assert.deepEqual(all.update(250), { added: 250, removed: 0, pending: 750 });
+    assert.equal(all.shown, 250);
   });
 
   it('a window over an evicted record (paused view) shows a placeholder, not a crash', () => {
@@ -174,7 +193,7 @@ describe('FramesQuery', () => {
     console.log(`      (1M records: regex filter ${regexMs.toFixed(0)} ms, byte search ${bytesMs.toFixed(0)} ms)`);
     // appends after the filter keep the counts exact
     for (let i = 0; i < 1000; i++) capture.append(msg(['x', '999999']));
-    assert.deepEqual(q.update(), { added: 1000, removed: 0 });
+    assert.deepEqual(q.update(), { added: 1000, removed: 0, pending: 0 });
     assert.equal(q.shown, 1001);
     q.setFilter(filter({ text: 'news', caseSensitive: true }));
     // 1000 of the oldest were evicted: seqs 1..1000 hold 250 'news' messages

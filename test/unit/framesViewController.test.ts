@@ -104,6 +104,44 @@ describe('FramesViewController', function () {
     assert.equal(last('frames/reset').counters.shown, 10);
   });
 
+  it('rescans 300,000 records in slices that leave the event loop free, then shows them all', async () => {
+    capture.setLimits({ maxRecords: 300_000 });
+    for (let i = 0; i < 300_000; i++) capture.append(msg([i % 3 ? 'a' : 'b', String(i)]));
+    open();
+    const latest = () => [...posted].reverse().find((m) => 'counters' in m) as Extract<FromHost, { counters: unknown }> | undefined;
+    await until(() => latest()?.counters.scanning === 0, 'the first scan');
+    let longest = 0;
+    let prev = performance.now();
+    const lag = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - prev);
+      prev = now;
+    }, 1);
+    try {
+      const t = performance.now();
+      controller.handle({ type: 'filter/changed', filter: { ...DEFAULT_FILTER, text: '^b$', regex: true } });
+      assert.ok(performance.now() - t < 100, 'the filter message returned at once');
+      assert.ok(last('frames/reset').counters.scanning > 0, 'the first answer is partial');
+      await until(() => latest()?.counters.scanning === 0, 'the rescan to finish', 20000);
+      assert.equal(latest()!.counters.shown, 100_000);
+    } finally {
+      clearInterval(lag);
+    }
+    assert.ok(longest < 150, `the event loop stalled ${longest.toFixed(0)} ms`);
+  });
+
+  it('a filter changed while paused scans only what the paused view had', async () => {
+    for (let i = 0; i < 100; i++) capture.append(msg(['a']));
+    open();
+    controller.handle({ type: 'capture/setPaused', paused: true });
+    assert.equal(last('counters').counters.paused, true);
+    for (let i = 0; i < 50; i++) capture.append(msg(['a']));
+    controller.handle({ type: 'filter/changed', filter: { ...DEFAULT_FILTER, topicPrefix: 'a' } });
+    assert.equal(last('frames/reset').counters.shown, 100);
+    controller.handle({ type: 'capture/setPaused', paused: false });
+    assert.equal(last('frames/reset').counters.shown, 150);
+  });
+
   it('a bad regex keeps the previous rows and says why; selecting returns the detail', () => {
     capture.append(msg(['x', 'y']));
     open();

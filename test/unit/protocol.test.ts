@@ -47,7 +47,7 @@ describe('protocol', () => {
   });
 
   it('validates host messages on the webview side', () => {
-    const counters = { received: 1, records: 2, retained: 2, shown: 1, evicted: 0, dropped: 0, rate: 0, paused: false, source: 'live', sessions: ['spy-1'], socketTypes: [] };
+    const counters = { received: 1, records: 2, retained: 2, shown: 1, evicted: 0, dropped: 0, rate: 0, paused: false, scanning: 0, source: 'live', sessions: ['spy-1'], socketTypes: [] };
     const row = { seq: 1, ts: 1.5, kind: 'message', session: 'spy-1', endpoint: 'e', direction: 'in', socketType: 'SUB', topic: 't', frames: 1, size: 1, preview: '<b>' };
     const good: FromHost[] = [
       { type: 'frames/reset', counters, filter: DEFAULT_FILTER, filterFromHost: true, base: 0, start: 0, rows: [row as never] },
