@@ -8,6 +8,7 @@ import { subcommands } from './registry';
 // Subcommand modules register themselves in ./registry when imported (one line each).
 import './spy';
 import './examples';
+import './tap';
 
 export { UsageError };
 

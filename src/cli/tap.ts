@@ -1,0 +1,39 @@
+/** `zmq-debug tap`: the decoding TCP tap on the command line. */
+import { Capture } from '../core/capture';
+import { ZmtpTap } from '../core/tap';
+import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
+import { runAndPrint } from './captureRunner';
+import { UsageError } from './errors';
+import { registerSubcommand } from './registry';
+
+registerSubcommand(
+  'tap --target HOST:PORT',
+  'relay [--listen 127.0.0.1:PORT] to the target and print greetings, commands and messages [--max-frame-bytes N] [--count N] [--timeout SEC] [--json]',
+  async (args) => {
+    const p = parseArgs(args, {
+      listen: { type: 'string' },
+      target: { type: 'string' },
+      'max-frame-bytes': { type: 'string' },
+      count: { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
+    const target = flag(p, 'target');
+    if (!target) throw new UsageError('give the real endpoint with --target HOST:PORT, e.g. zmq-debug tap --listen 127.0.0.1:6556 --target 127.0.0.1:5556');
+    const count = intFlag(p, 'count');
+    const timeoutSec = secondsFlag(p, 'timeout');
+    const maxCapturedFrameBytes = intFlag(p, 'max-frame-bytes', 0);
+    const capture = new Capture();
+    let tap: ZmtpTap;
+    try {
+      tap = new ZmtpTap({ target, listen: flag(p, 'listen'), maxCapturedFrameBytes, id: 'tap' }, (r) => capture.append(r));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    await tap.listen(); // "port N in use" → exit 1
+    // on stderr, so that --json output stays one record per line
+    process.stderr.write(`tap listening on ${tap.listenEndpoint}, relaying to ${tap.endpoint}: point your peer at port ${tap.port}\n`);
+    return runAndPrint({ capture, session: tap, json: has(p, 'json'), count, timeoutSec });
+  },
+);
