@@ -334,6 +334,8 @@ export class FramesViewController implements Disposable {
 
   private async exportRecords(scope: 'all' | 'filtered'): Promise<void> {
     if (!this.host.save) throw new Error('Exporting is not available here');
+    // the filtered export holds every match: finish a rescan still in progress first
+    if (scope === 'filtered' && this.pendingScan > 0) this.pendingScan = this.query.update(Infinity, this.frozenAt).pending;
     const records: Iterable<CaptureRecord> = scope === 'all' ? this.source.records() : this.query.matching();
     const s = this.source.stats();
     const text = toJsonLines(records, { evicted: s.evicted, evictedBytes: s.evictedBytes, dropped: s.dropped });
