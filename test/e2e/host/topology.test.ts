@@ -7,6 +7,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { EXAMPLES } from '../../../src/core/examples/catalog';
 import type { ExtensionApi } from '../../../src/extension/extension';
 import { freePort, until } from '../../unit/helpers/peers';
 
@@ -131,13 +132,38 @@ describe('topology and doctor in VS Code', function () {
     await until(() => a.topology.model.snapshot().connections.some((c) => c.endpointKey === key && c.state === 'open' && c.answered > 0), 'replies again', 20000);
   });
 
+  it('every example of the catalog runs healthy: the doctor finds nothing live about it but the one true problem', async function () {
+    this.timeout(240000);
+    const a = await api();
+    const report: string[] = [];
+    // the poller's worker exits when told "Exit" (after 6 control messages) while its
+    // publisher keeps publishing: nobody is subscribed any more, and the doctor says so
+    const expected = ['poller: pub-no-subscriber'];
+    assert.equal(EXAMPLES.length, 12);
+    for (const example of EXAMPLES) {
+      const runId = await vscode.commands.executeCommand<string>('zmqDebugger.examples.run', example.id, { language: 'node', intervalMs: 50 });
+      assert.ok(runId, example.id);
+      const run = a.examples.runner.getRun(runId)!;
+      const ports = Object.values(run.ports).map(String);
+      await until(() => run.processes.every((p) => p.state === 'running' || p.state === 'exited'), `${example.id} running`, 20000);
+      // long enough for REQ timeouts (3 s) and publisher/subscriber rules to show
+      await new Promise((r) => setTimeout(r, 4000));
+      const live = a.topology.evaluate().filter((d) => !d.rule.startsWith('code-') && ports.some((p) => d.endpoint?.endsWith(`:${p}`)));
+      for (const d of live) report.push(`${example.id}: ${d.rule}`);
+      if (live.length) a.log.info(`catalog check: ${live.map((d) => d.message).join(' | ')}`);
+      await vscode.commands.executeCommand('zmqDebugger.examples.stopRun', runId);
+      await a.sessions.stopAll();
+    }
+    assert.deepEqual(report, expected);
+  });
+
   it('reports a spy retrying on a port nobody binds in the Doctor view and on the map', async () => {
     const a = await api();
     const port = await freePort();
     a.sessions.startSpy({ endpoints: [`tcp://127.0.0.1:${port}`] });
     await vscode.commands.executeCommand('zmqDebugger.topology.show');
     await until(() => a.topology.findings().some((d) => d.rule === 'connect-retrying' && d.endpoint === `tcp://127.0.0.1:${port}`), 'connect-retrying', 15000);
-    const row = a.topology.doctor.getChildren().find((r) => r.finding.rule === 'connect-retrying')!;
+    const row = a.topology.doctor.getChildren().find((r) => r.finding.rule === 'connect-retrying' && r.finding.endpoint === `tcp://127.0.0.1:${port}`)!;
     assert.equal(row.label, 'Connect retrying: nothing listens');
     assert.equal(row.description, `tcp://127.0.0.1:${port}`);
     await until(() => {
