@@ -186,6 +186,19 @@ describe('ZmtpDecoder', () => {
     assert.equal(h.properties, undefined);
     assert.equal(str(init.properties!['Socket-Type']), 'REQ');
     assert.ok(!JSON.stringify(out).includes(password));
+    // message frames are views of the pushed chunk, except in a chunk that held a HELLO
+    const frames: Uint8Array[] = [];
+    const d = new ZmtpDecoder({ greeting() {}, command() {}, message: (f) => frames.push(...f), undecodable: assert.fail });
+    const one = Buffer.concat([z.greeting({ mechanism: 'PLAIN' }), z.command('HELLO', hello), z.command('INITIATE', z.properties({ 'Socket-Type': 'REQ' })), z.message([Buffer.from('m1')])]);
+    // own ArrayBuffers, as node:net hands out socket chunks (a pooled Buffer would share one)
+    const chunk1 = new Uint8Array(one);
+    const chunk2 = new Uint8Array(z.message([Buffer.from('m2')]));
+    d.push(chunk1);
+    d.push(chunk2);
+    assert.equal(frames.length, 2);
+    assert.notEqual(frames[0].buffer, chunk1.buffer, 'a copy: the chunk with the HELLO holds the password');
+    assert.equal(Buffer.from(frames[0]).toString(), 'm1');
+    assert.equal(frames[1].buffer, chunk2.buffer, 'a view');
   });
 
   it('counts CURVE MESSAGE frames as encrypted with their plaintext size, keeping no ciphertext', () => {

@@ -90,6 +90,8 @@ export class ZmtpDecoder {
   private readonly maxMessage: number;
   private readonly maxFrames: number;
 
+  /** Set when this chunk carried a PLAIN HELLO: no frame may then point into it (the password is there). */
+  private noViews = false;
   private curve = false;
   private plain = false;
   private _greeting: ZmtpGreeting | undefined;
@@ -135,9 +137,14 @@ export class ZmtpDecoder {
     return this.hdrLen + this.curLen + this.messageBytes;
   }
 
+  /**
+   * Decodes the next bytes of the stream. Message frames handed out may be views
+   * of `chunk`: do not modify a chunk after pushing it.
+   */
   push(chunk: Uint8Array): void {
     const end = chunk.length;
     this.bytes += end;
+    this.noViews = false;
     let pos = 0;
     while (pos < end) {
       switch (this.state) {
@@ -179,14 +186,26 @@ export class ZmtpDecoder {
             this.endFrame();
             break;
           }
-          // fast path: the whole body is in this chunk
+          const n = this.capture;
           if (end - pos >= size) {
-            const n = this.capture;
-            if (n > 0) copyInto(this.cur, 0, chunk, pos, n);
+            // fast path: the whole body is in this chunk. A message frame is a view of
+            // it, no copy (the chunk is the socket's own fresh buffer, and the capture
+            // evicts oldest first, so views release chunks in order). Commands are
+            // copied: their body is wiped after parsing, and that must never touch
+            // relayed bytes.
+            if (n > 0) {
+              if ((this.flags & FLAG_COMMAND) === 0 && !this.noViews) this.cur = chunk.subarray(pos, pos + n);
+              else {
+                this.cur = Buffer.allocUnsafe(n);
+                copyInto(this.cur, 0, chunk, pos, n);
+              }
+            }
             this.curLen = n;
             pos += size;
             this.remaining = 0;
             this.endFrame();
+          } else if (n > 0) {
+            this.cur = Buffer.allocUnsafe(n); // a frame across chunks is assembled in a copy
           }
           break;
         }
@@ -290,7 +309,7 @@ export class ZmtpDecoder {
     this.frameSize = size;
     this.remaining = size;
     this.capture = size < limit ? size : limit;
-    this.cur = this.capture > 0 ? Buffer.allocUnsafe(this.capture) : EMPTY;
+    this.cur = EMPTY;
     this.curLen = 0;
     this.state = State.Body;
     this.framesDecoded++;
@@ -370,6 +389,7 @@ export class ZmtpDecoder {
       return;
     }
     const c = parsed.command;
+    if (this.plain && c.name === 'HELLO') this.noViews = true;
     if ((c.name === 'READY' || c.name === 'INITIATE') && c.properties) {
       for (const key of Object.keys(c.properties)) {
         const k = key.toLowerCase();

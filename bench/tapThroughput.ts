@@ -1,0 +1,157 @@
+/**
+ * Tap throughput: pyzmq PUSH → tap → pyzmq PULL, with decoding on and every
+ * record appended to a real Capture (as the product does), against the same
+ * PUSH → PULL connected directly, side by side in one run (rounds alternate),
+ * median of `runs` rounds each. The rate is measured by the receiver, from its
+ * first to its last message.
+ *
+ *   npx tsx bench/tapThroughput.ts [--count N] [--runs N]
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { Capture } from '../src/core/capture';
+import { ZmtpTap } from '../src/core/tap';
+import { freePort, median, PYTHON } from './util';
+
+const PULL = `
+import zmq, sys, time
+n = int(sys.argv[2])
+ctx = zmq.Context()
+s = ctx.socket(zmq.PULL)
+s.setsockopt(zmq.RCVHWM, 0)
+s.bind('tcp://127.0.0.1:' + sys.argv[1])
+print('bound', flush=True)
+r = s.recv
+r()
+t0 = time.perf_counter()
+for _ in range(n - 1): r()
+dt = time.perf_counter() - t0
+print('rate', (n - 1) / dt, flush=True)
+`;
+
+const PUSH = `
+import zmq, sys, time
+from zmq.utils.monitor import recv_monitor_message
+n, size = int(sys.argv[2]), int(sys.argv[3])
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUSH)
+s.setsockopt(zmq.SNDHWM, 0)
+mon = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+s.connect('tcp://127.0.0.1:' + sys.argv[1])
+recv_monitor_message(mon)
+msg = bytes(range(256)) * (size // 256) + bytes(size % 256)
+send = s.send
+for _ in range(n): send(msg)
+print('sent', flush=True)
+time.sleep(600)
+`;
+
+export interface TapBenchOptions {
+  count: number;
+  runs: number;
+  sizes?: number[];
+  log?: (line: string) => void;
+}
+
+export interface TapBenchResult {
+  tap_ratio_16b: number;
+  tap_ratio_1k: number;
+  tap_msgs_per_s_16b: number;
+  direct_msgs_per_s_16b: number;
+  tap_msgs_per_s_1k: number;
+  direct_msgs_per_s_1k: number;
+}
+
+function python(source: string, args: (string | number)[]): { proc: ChildProcess; waitFor(re: RegExp): Promise<RegExpExecArray> } {
+  const proc = spawn(PYTHON, ['-u', '-c', source, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  return {
+    proc,
+    waitFor: (re) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const m = re.exec(out);
+          if (m) {
+            proc.stdout!.off('data', check);
+            proc.off('exit', onExit);
+            resolve(m);
+          }
+        };
+        const onExit = (code: number | null) => reject(new Error(`python exited ${code} before ${re}: ${err.slice(-1000)}`));
+        proc.stdout!.on('data', check);
+        proc.on('exit', onExit);
+        check();
+      }),
+  };
+}
+
+/** One round; returns messages per second as measured by the receiver. */
+async function round(count: number, size: number, throughTap: boolean): Promise<{ rate: number; captured: number }> {
+  const pullPort = await freePort();
+  const pull = python(PULL, [pullPort, count]);
+  let push: ReturnType<typeof python> | undefined;
+  let tap: ZmtpTap | undefined;
+  const capture = new Capture({ maxRecords: 100_000 });
+  try {
+    await pull.waitFor(/bound/);
+    let port = pullPort;
+    if (throughTap) {
+      tap = new ZmtpTap({ target: `127.0.0.1:${pullPort}`, id: 'bench' }, (r) => capture.append(r));
+      port = (await tap.listen()).port;
+    }
+    push = python(PUSH, [port, count, size]);
+    const m = await pull.waitFor(/rate ([\d.]+)/);
+    // every message decoded and captured, not merely relayed
+    const until = Date.now() + 5000;
+    while (throughTap && capture.stats().totalMessages < count && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    const captured = capture.stats().totalMessages;
+    if (throughTap && captured !== count) throw new Error(`the tap captured ${captured} of ${count} messages`);
+    return { rate: Number(m[1]), captured };
+  } finally {
+    push?.proc.kill('SIGKILL');
+    pull.proc.kill('SIGKILL');
+    await tap?.stop();
+    capture.dispose();
+  }
+}
+
+export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`[tap] ${l}\n`));
+  const out: Record<string, number> = {};
+  for (const size of opts.sizes ?? [16, 1024]) {
+    const direct: number[] = [];
+    const tapped: number[] = [];
+    for (let i = 0; i < opts.runs; i++) {
+      // alternate, so that a change in machine load hits both sides alike
+      const d = await round(opts.count, size, false);
+      const t = await round(opts.count, size, true);
+      direct.push(d.rate);
+      tapped.push(t.rate);
+      log(`${size} B run ${i + 1}: direct ${Math.round(d.rate)} msg/s, tap ${Math.round(t.rate)} msg/s (${t.captured} records captured)`);
+    }
+    const key = size === 1024 ? '1k' : `${size}b`;
+    out[`tap_msgs_per_s_${key}`] = Math.round(median(tapped));
+    out[`direct_msgs_per_s_${key}`] = Math.round(median(direct));
+    out[`tap_ratio_${key}`] = +(median(tapped) / median(direct)).toFixed(3);
+  }
+  return out as unknown as TapBenchResult;
+}
+
+if (require.main === module) {
+  const arg = (name: string, dflt: number) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  };
+  runTapBench({ count: arg('count', 1_000_000), runs: arg('runs', 3) }).then(
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
