@@ -94,6 +94,15 @@ class Context {
     }
   }
 
+  /**
+   * Some running spy or tap watches the endpoint: evidence about an endpoint
+   * nothing watches any more is history (a stopped example), not a problem.
+   */
+  observed(key: string): boolean {
+    const e = this.endpoints.get(key);
+    return !!e && (e.tappedBy.length > 0 || e.spiedBy.length > 0);
+  }
+
   recent(ts: number | undefined): boolean {
     return ts !== undefined && ts > 0 && this.s.now - ts <= this.o.recentMs;
   }
@@ -204,6 +213,7 @@ function reqNoReply(ctx: Context, out: Diagnostic[]): void {
     return v;
   };
   for (const c of ctx.s.connections) {
+    if (!ctx.observed(c.endpointKey)) continue;
     if (c.state === 'open' && c.pendingRequest && ctx.s.now - c.pendingRequest.ts > ctx.o.reqTimeoutMs) entry(c.endpointKey).waiting.push(c);
     if (c.state === 'closed' && c.abandonedRequest && ctx.recent(c.abandonedRequest.closedTs)) entry(c.endpointKey).abandoned.push(c);
   }
@@ -239,6 +249,7 @@ function socketTypesAndHandshakes(ctx: Context, out: Diagnostic[]): void {
   const failedByEndpoint = new Map<string, ConnectionFacts[]>();
   for (const c of ctx.s.connections) {
     if (c.state === 'closed' && !ctx.recent(c.closedTs)) continue;
+    if (!ctx.observed(c.endpointKey)) continue;
     const e = ctx.endpoints.get(c.endpointKey);
     const where = e?.endpoint ?? c.endpoint;
     const targetType = c.targetType ?? e?.socketType;
@@ -326,7 +337,7 @@ function socketTypesAndHandshakes(ctx: Context, out: Diagnostic[]): void {
   // our own sockets' handshake events (spies)
   for (const e of ctx.s.endpoints) {
     const recent = e.handshakeErrors.filter((h) => ctx.recent(h.ts));
-    if (!recent.length || failedByEndpoint.has(e.key)) continue;
+    if (!recent.length || failedByEndpoint.has(e.key) || !ctx.observed(e.key)) continue;
     const last = recent[recent.length - 1];
     const kind = last.type.replace(/^handshake:error:?/, '') || 'error';
     const todo =
@@ -350,7 +361,7 @@ function socketTypesAndHandshakes(ctx: Context, out: Diagnostic[]): void {
 function connectRetrying(ctx: Context, out: Diagnostic[]): void {
   for (const e of ctx.s.endpoints) {
     // something that listens but fails the handshake also makes libzmq retry: that is the handshake rule's finding
-    if (e.handshakeErrors.some((h) => ctx.recent(h.ts))) continue;
+    if (e.handshakeErrors.some((h) => ctx.recent(h.ts)) || !ctx.observed(e.key)) continue;
     const retry = e.retry && ctx.recent(e.retry.lastTs) ? e.retry : undefined;
     const refused = e.refused && ctx.recent(e.refused.lastTs) ? e.refused : undefined;
     if (!retry && !refused) continue;

@@ -393,6 +393,18 @@ describe('doctor', function () {
       await until(() => findings('connect-retrying').some((x) => /the tap could not reach .*refused/.test(x.message)), 'tap refused');
     });
 
+    it('forgets the finding once nothing watches the endpoint any more', async () => {
+      const port = await freePort();
+      const spy = spyOn(port);
+      let live = [spy as unknown as ReturnType<typeof tapSession>];
+      const watched = new TopologyModel(capture, { list: () => live, onDidChange: () => ({ dispose() {} }) }, { throttleMs: 20 });
+      cleanups.push(() => watched.dispose());
+      await until(() => diagnose(watched.snapshot()).some((d) => d.rule === 'connect-retrying'), 'the finding while the spy runs');
+      await spy.stop();
+      live = [];
+      assert.deepEqual(diagnose(watched.snapshot()).filter((d) => d.rule === 'connect-retrying'), []);
+    });
+
     it('stays quiet once the publisher binds', async () => {
       const port = await freePort();
       const pub = runPython(PUB, [port, 'weather']);
