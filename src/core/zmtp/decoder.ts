@@ -161,6 +161,11 @@ export class ZmtpDecoder {
             flags = chunk[pos];
             size = chunk[pos + 1];
             pos += 2;
+          } else if (this.hdrLen === 0 && end - pos >= 9 && chunk[pos + 1] === 0 && chunk[pos + 2] === 0 && chunk[pos + 3] === 0 && chunk[pos + 4] === 0) {
+            // fast path: a long header (size < 4 GiB) entirely in this chunk
+            flags = chunk[pos];
+            size = ((chunk[pos + 5] << 24) | (chunk[pos + 6] << 16) | (chunk[pos + 7] << 8) | chunk[pos + 8]) >>> 0;
+            pos += 9;
           } else {
             // slow path: gather the header byte by byte (at most 9)
             const hdr = this.hdr;
