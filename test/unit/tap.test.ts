@@ -9,7 +9,7 @@ import * as z from './helpers/zmtpBytes';
 
 /** Python side: the digest of a list of multipart messages, the same as `digest()` below. */
 const PY_DIGEST = `
-import hashlib, struct, random, json, sys, time
+import hashlib, struct, random, json, sys, time, zmq
 def digest(msgs):
     h = hashlib.sha256()
     for m in msgs:
@@ -18,6 +18,13 @@ def digest(msgs):
             h.update(struct.pack('>I', len(f)))
             h.update(f)
     return h.hexdigest()
+def connect(s, port):
+    # wait for the handshake: libzmq drops what is queued for a connection still
+    # in its handshake when the process exits
+    from zmq.utils.monitor import recv_monitor_message
+    mon = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    s.connect('tcp://127.0.0.1:' + port)
+    recv_monitor_message(mon)
 def payloads(seed, n):
     r = random.Random(seed)
     out = []
@@ -586,11 +593,11 @@ print('got', digest(got))
 import zmq
 ctx = zmq.Context()
 s = ctx.socket(zmq.PUSH)
-s.connect('tcp://127.0.0.1:' + sys.argv[1])
+connect(s, sys.argv[1])
 msgs = payloads(21, 100)
 for m in msgs: s.send_multipart(m)
 print('sent', digest(msgs))
-s.close(linger=5000)
+time.sleep(10)
 `,
       [tap.port],
     );
@@ -695,15 +702,16 @@ print('got', [len(f) for f in m], hashlib.sha256(m[1]).hexdigest())
     );
     await server.waitFor('bound');
     const client = runPython(
-      `
-import zmq, sys, hashlib, random
+      PY_DIGEST +
+        `
+import zmq, hashlib
 ctx = zmq.Context()
 s = ctx.socket(zmq.PAIR)
-s.connect('tcp://127.0.0.1:' + sys.argv[1])
+connect(s, sys.argv[1])
 big = random.Random(1).randbytes(8 * 1024 * 1024)
 s.send_multipart([b'head', big])
 print('sent', hashlib.sha256(big).hexdigest(), big[:1024].hex())
-s.close(linger=10000)
+time.sleep(10)
 `,
       [tap.port],
     );
