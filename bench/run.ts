@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: every performance figure with its reference measured side by
+ * side in the same run, median of at least 3 runs. Prints a table, or with --json
+ * one JSON object whose keys are stable (see README, "Performance").
+ *
+ *   npm run bench [-- --json] [-- --only spy,tap,capture,viewer,activation] [-- --quick]
+ *
+ * --quick uses 100,000 messages instead of 1,000,000 (for a smoke run, not for numbers).
+ */
+import { measureActivationOnce } from './activation';
+import { runCaptureMemoryBench } from './captureMemory';
+import { runSpyIngestBench } from './spyIngest';
+import { runTapBench } from './tapThroughput';
+import { median } from './util';
+import { runViewerBench } from './viewerBench';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const quick = args.includes('--quick');
+const onlyArg = args.indexOf('--only');
+const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : undefined;
+const want = (name: string) => !only || only.has(name);
+const COUNT = quick ? 100_000 : 1_000_000;
+const RUNS = 3;
+
+const TARGETS: Record<string, { op: '>=' | '<=' | '<'; value: number | string }> = {
+  spy_ingest_ratio_16b: { op: '>=', value: 0.9 },
+  spy_ingest_ratio_1k: { op: '>=', value: 0.9 },
+  tap_ratio_16b: { op: '>=', value: 0.8 },
+  tap_ratio_1k: { op: '>=', value: 0.8 },
+  capture_bytes_per_msg_16b: { op: '<=', value: 'capture_bytes_target_16b' },
+  capture_bytes_per_msg_1k: { op: '<=', value: 'capture_bytes_target_1k' },
+  viewer_p95_frame_ms: { op: '<', value: 50 },
+  activation_ms: { op: '<', value: 50 },
+};
+
+function log(line: string) {
+  // progress goes to stderr so that --json output stays one JSON object
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+async function main() {
+  const result: Record<string, number | boolean> = {};
+  const started = Date.now();
+  if (want('spy')) {
+    log(`spy ingest: PUB spy + capture vs raw zeromq receive loop, ${COUNT} messages of 16 B and 1 KiB, ${RUNS} runs each`);
+    Object.assign(result, await runSpyIngestBench({ count: COUNT, runs: RUNS }));
+  }
+  if (want('tap')) {
+    log(`tap: pyzmq PUSH→tap→PULL (decoding + capture) vs PUSH→PULL direct, ${COUNT} messages, ${RUNS} runs each`);
+    Object.assign(result, await runTapBench({ count: COUNT, runs: RUNS }));
+  }
+  if (want('capture')) {
+    log(`capture memory: heap per retained message, ${COUNT} messages, ${RUNS} runs`);
+    Object.assign(result, runCaptureMemoryBench({ count: COUNT, runs: RUNS }));
+  }
+  if (want('viewer')) {
+    log('viewer: real Chromium, real webview bundle, 100,000 msg/s for 10 s; regex filter over 1,000,000 retained');
+    const runs = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await runViewerBench({ retained: COUNT }));
+    for (const key of Object.keys(runs[0]) as (keyof (typeof runs)[0])[]) {
+      const values = runs.map((r) => r[key]);
+      result[key] = typeof values[0] === 'boolean' ? values.every(Boolean) : median(values as number[]);
+    }
+  }
+  if (want('activation')) {
+    log(`activation: activate() inside a real VS Code extension host, ${RUNS} runs`);
+    const times = [];
+    for (let i = 0; i < RUNS; i++) times.push(measureActivationOnce());
+    result.activation_ms = +median(times).toFixed(1);
+  }
+  result.bench_seconds = Math.round((Date.now() - started) / 1000);
+
+  if (json) {
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
+  console.log(`${'figure'.padEnd(34)} ${'value'.padStart(12)}  target`);
+  for (const [k, v] of Object.entries(result)) {
+    const t = TARGETS[k];
+    let target = '';
+    if (t) {
+      const bound = typeof t.value === 'string' ? (result[t.value] as number) : t.value;
+      const ok = t.op === '>=' ? (v as number) >= bound : t.op === '<=' ? (v as number) <= bound : (v as number) < bound;
+      target = `${t.op} ${bound}  ${ok ? 'met' : 'MISSED'}`;
+    }
+    console.log(`${k.padEnd(34)} ${String(v).padStart(12)}  ${target}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
