@@ -7,8 +7,8 @@
  *   executeCommand('zmqDebugger.frames.open')                      // open or reveal
  *   executeCommand('zmqDebugger.frames.open', { session: 'spy-1' }) // filtered to a session
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webviewHtml';
 import type { Capture } from '../core/capture';
 import { FramesViewController } from '../core/framesViewController';
 import type { SessionManager } from '../core/sessionManager';
@@ -131,28 +131,5 @@ export function registerFramesViewer(context: vscode.ExtensionContext, deps: Fra
 }
 
 function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'framesViewer.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'framesViewer.css'));
-  const csp = [
-    "default-src 'none'",
-    `style-src ${webview.cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-    `img-src ${webview.cspSource} data:`,
-    `font-src ${webview.cspSource}`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>ZeroMQ Frames</title>
-</head>
-<body>
-<div id="app"></div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+  return webviewHtml(webview, extensionUri, { bundle: 'framesViewer.js', stylesheet: 'framesViewer.css', title: 'ZeroMQ Frames' });
 }

@@ -8,8 +8,8 @@
  *   executeCommand('zmqDebugger.topology.show')             // open or reveal the map
  *   executeCommand('zmqDebugger.topology.reveal', nodeId)    // map, with a node selected
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webviewHtml';
 import type { Capture } from '../core/capture';
 import { Diagnostic, diagnose, DOCTOR_RULES } from '../core/doctor';
 import { processFromExample } from '../core/exampleTopology';
@@ -389,22 +389,5 @@ function baseName(file: string): string {
 }
 
 function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'topologyMap.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'topologyMap.css'));
-  const csp = ["default-src 'none'", `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource} data:`, `font-src ${webview.cspSource}`].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>ZeroMQ Topology</title>
-</head>
-<body>
-<div id="app"></div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+  return webviewHtml(webview, extensionUri, { bundle: 'topologyMap.js', stylesheet: 'topologyMap.css', title: 'ZeroMQ Topology' });
 }
