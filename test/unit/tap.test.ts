@@ -640,7 +640,8 @@ print('got', s.recv())
     raw.write(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 1, 8, 0, 0]));
     raw.write(Buffer.concat([Buffer.from([0, 7]), Buffer.from('zmtp2.0')]));
     await pull.waitFor("got b'zmtp2.0'");
-    assert.equal(back[0], 0xff, 'libzmq greeting relayed back');
+    await until(() => back.length >= 10, 'the greeting of libzmq relayed back');
+    assert.equal(back[0], 0xff);
     const und = connectionRecords(recs, 'undecodable');
     assert.ok(und.some((r) => r.reason === 'toTarget: not decoded: version 2.0'), JSON.stringify(und));
     assert.equal(messages(recs).length, 0);
