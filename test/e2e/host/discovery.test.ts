@@ -9,16 +9,8 @@ import * as assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { ExtensionApi } from '../../../src/extension/extension';
 import { freePort, killAllPython, runPython, until } from '../../unit/helpers/peers';
-
-const EXTENSION_ID = 'zmq-debugger.zmq-topology-debugger';
-
-async function api(): Promise<ExtensionApi> {
-  const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
-  assert.ok(ext, 'extension not loaded');
-  return ext.activate();
-}
+import { api } from './extensionApi';
 
 function seed(name: string): vscode.Uri {
   const folder = vscode.workspace.workspaceFolders?.[0];

@@ -6,17 +6,9 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { ExtensionApi } from '../../../src/extension/extension';
 import { ExamplesNode, ExamplesTree } from '../../../src/extension/examplesTree';
 import { until } from '../../unit/helpers/peers';
-
-const EXTENSION_ID = 'zmq-debugger.zmq-topology-debugger';
-
-async function api(): Promise<ExtensionApi> {
-  const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
-  assert.ok(ext, 'extension not loaded');
-  return ext.activate();
-}
+import { api } from './extensionApi';
 
 function alive(pid: number): boolean {
   try {

@@ -4,7 +4,7 @@
  * real pyzmq peers (Debian's /usr/bin/python3 with python3-zmq).
  */
 import * as assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,20 +12,7 @@ import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension/extension';
 import { toJsonLines } from '../../../src/core/exportFormat';
 import { freePort, killAllPython, runPython, until } from '../../unit/helpers/peers';
-
-const EXTENSION_ID = 'zmq-debugger.zmq-topology-debugger';
-
-/** A measured number, printed with the test output (runHost streams ZMQ_E2E_LOG). */
-function note(line: string): void {
-  console.log(line);
-  if (process.env.ZMQ_E2E_LOG) appendFileSync(process.env.ZMQ_E2E_LOG, `        (${line})\n`);
-}
-
-async function api(): Promise<ExtensionApi> {
-  const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
-  assert.ok(ext, 'extension not loaded');
-  return ext.activate();
-}
+import { EXTENSION_ID, api, note } from './extensionApi';
 
 const PUBLISHER = `
 import sys, time, zmq

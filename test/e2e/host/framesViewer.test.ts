@@ -5,24 +5,10 @@
  * nothing and catches up when shown, closing the panel releases its sockets.
  */
 import * as assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { ExtensionApi } from '../../../src/extension/extension';
 import { DEFAULT_FILTER } from '../../../src/protocol';
 import { freePort, killAllPython, runPython, until } from '../../unit/helpers/peers';
-
-const EXTENSION_ID = 'zmq-debugger.zmq-topology-debugger';
-
-function note(line: string): void {
-  console.log(line);
-  if (process.env.ZMQ_E2E_LOG) appendFileSync(process.env.ZMQ_E2E_LOG, `        (${line})\n`);
-}
-
-async function api(): Promise<ExtensionApi> {
-  const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
-  assert.ok(ext, 'extension not loaded');
-  return ext.activate();
-}
+import { api, note } from './extensionApi';
 
 const PUBLISHER = `
 import sys, time, zmq

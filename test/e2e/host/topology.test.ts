@@ -8,16 +8,8 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { EXAMPLES } from '../../../src/core/examples/catalog';
-import type { ExtensionApi } from '../../../src/extension/extension';
 import { freePort, until } from '../../unit/helpers/peers';
-
-const EXTENSION_ID = 'zmq-debugger.zmq-topology-debugger';
-
-async function api(): Promise<ExtensionApi> {
-  const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
-  assert.ok(ext, 'extension not loaded');
-  return ext.activate();
-}
+import { api } from './extensionApi';
 
 function zmqProblems(): [vscode.Uri, vscode.Diagnostic[]][] {
   return vscode.languages
