@@ -234,6 +234,8 @@ function listenError(err: NodeJS.ErrnoException, at: HostPort): Error {
 }
 
 type TapDirection = 'toTarget' | 'fromTarget';
+/** How long a relay waits for the second side to close after the first one did. */
+const LINGER_MS = 5000;
 
 /** One relayed connection: client ⇄ target, with a decoder per direction. */
 class Relay {
@@ -246,6 +248,7 @@ class Relay {
   private readonly peer: string;
   private undecodable: string | undefined;
   private reason: string | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly tap: ZmtpTap,
@@ -305,14 +308,20 @@ class Relay {
   }
 
   private sideClosed(): void {
-    if (this.client.destroyed && this.target.destroyed) this.close(undefined);
-    else if (this.client.destroyed && !this.target.destroyed) this.target.end();
-    else if (this.target.destroyed && !this.client.destroyed) this.client.end();
+    if (this.client.destroyed && this.target.destroyed) {
+      this.close(undefined);
+      return;
+    }
+    // one side is gone: pass the FIN on, and give the other side a moment to close
+    // by itself (libzmq does at once) before cutting it
+    (this.client.destroyed ? this.target : this.client).end();
+    this.lingerTimer ??= setTimeout(() => this.close(undefined), LINGER_MS).unref();
   }
 
   close(reason: string | undefined): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.reason = reason;
     this.client.destroy();
     this.target.destroy();

@@ -29,7 +29,8 @@ export interface ZmtpDecoderHandler {
   /**
    * A complete multipart message. `truncated` maps frame index → original size
    * for frames cut to the capture limit. Encrypted (CURVE) frames are empty with
-   * their plaintext size in `truncated`.
+   * their plaintext size in `truncated`; libzmq carries the MORE flag inside the
+   * box, so each encrypted frame comes out as a message of its own.
    */
   message(frames: Uint8Array[], truncated: Record<number, number> | undefined, encrypted: boolean): void;
   undecodable(reason: string): void;
