@@ -6,8 +6,13 @@
  * It never throws on what it is fed: anything it cannot follow moves it to the
  * `undecodable` state with a reason, after which it only counts bytes. Memory is
  * bounded: a frame header (at most 9 bytes) plus, per frame, at most
- * `maxCapturedFrameBytes` of payload (commands: `maxCommandBytes`); the rest of a
- * frame is counted, not stored, however large its declared size.
+ * `maxCapturedFrameBytes` of payload (commands: `maxCommandBytes`), and per
+ * pending multipart message `maxCapturedMessageBytes`; the rest of a frame is
+ * counted, not stored, however large its declared size.
+ *
+ * Hot path: no per-byte work except for headers that straddle chunks; a frame
+ * that lies whole in the pushed chunk is handed out as a view of it (no copy),
+ * only frames across chunks and commands are copied.
  */
 import { parseCommand, type ZmtpCommand } from './commands';
 
