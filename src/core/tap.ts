@@ -308,6 +308,10 @@ class Relay {
   }
 
   private sideClosed(): void {
+    if (this.state === 'connecting') {
+      this.close(this.client.destroyed ? 'the client left before the target accepted' : undefined);
+      return;
+    }
     if (this.client.destroyed && this.target.destroyed) {
       this.close(undefined);
       return;
