@@ -59,6 +59,9 @@ export interface TapBenchResult {
   direct_msgs_per_s_16b: number;
   tap_msgs_per_s_1k: number;
   direct_msgs_per_s_1k: number;
+  /** CPU time of the tap's process (relay + decoding + capture) per message. */
+  tap_cpu_ns_per_msg_16b: number;
+  tap_cpu_ns_per_msg_1k: number;
 }
 
 function python(source: string, args: (string | number)[]): { proc: ChildProcess; waitFor(re: RegExp): Promise<RegExpExecArray> } {
@@ -88,7 +91,7 @@ function python(source: string, args: (string | number)[]): { proc: ChildProcess
 }
 
 /** One round; returns messages per second as measured by the receiver. */
-async function round(count: number, size: number, throughTap: boolean): Promise<{ rate: number; captured: number }> {
+async function round(count: number, size: number, throughTap: boolean): Promise<{ rate: number; captured: number; cpuNsPerMsg: number }> {
   const pullPort = await freePort();
   const pull = python(PULL, [pullPort, count]);
   let push: ReturnType<typeof python> | undefined;
@@ -101,14 +104,19 @@ async function round(count: number, size: number, throughTap: boolean): Promise<
       tap = new ZmtpTap({ target: `127.0.0.1:${pullPort}`, id: 'bench' }, (r) => capture.append(r));
       port = (await tap.listen()).port;
     }
+    const cpu0 = process.cpuUsage();
     push = python(PUSH, [port, count, size]);
     const m = await pull.waitFor(/rate ([\d.]+)/);
+    // this process's CPU (the tap's relay, decoding and capture; ~0 for a direct round):
+    // what the tap costs whatever else the machine is doing
+    const cpu = process.cpuUsage(cpu0);
+    const cpuNsPerMsg = ((cpu.user + cpu.system) * 1000) / count;
     // every message decoded and captured, not merely relayed
     const until = Date.now() + 5000;
     while (throughTap && capture.stats().totalMessages < count && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     const captured = capture.stats().totalMessages;
     if (throughTap && captured !== count) throw new Error(`the tap captured ${captured} of ${count} messages`);
-    return { rate: Number(m[1]), captured };
+    return { rate: Number(m[1]), captured, cpuNsPerMsg };
   } finally {
     push?.proc.kill('SIGKILL');
     pull.proc.kill('SIGKILL');
@@ -123,18 +131,21 @@ export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult
   for (const size of opts.sizes ?? [16, 1024]) {
     const direct: number[] = [];
     const tapped: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
       // alternate, so that a change in machine load hits both sides alike
       const d = await round(opts.count, size, false);
       const t = await round(opts.count, size, true);
       direct.push(d.rate);
       tapped.push(t.rate);
-      log(`${size} B run ${i + 1}: direct ${Math.round(d.rate)} msg/s, tap ${Math.round(t.rate)} msg/s (${t.captured} records captured)`);
+      cpu.push(t.cpuNsPerMsg);
+      log(`${size} B run ${i + 1}: direct ${Math.round(d.rate)} msg/s, tap ${Math.round(t.rate)} msg/s (${t.captured} records captured, tap CPU ${Math.round(t.cpuNsPerMsg)} ns/msg)`);
     }
     const key = size === 1024 ? '1k' : `${size}b`;
     out[`tap_msgs_per_s_${key}`] = Math.round(median(tapped));
     out[`direct_msgs_per_s_${key}`] = Math.round(median(direct));
     out[`tap_ratio_${key}`] = +(median(tapped) / median(direct)).toFixed(3);
+    out[`tap_cpu_ns_per_msg_${key}`] = Math.round(median(cpu));
   }
   return out as unknown as TapBenchResult;
 }
