@@ -53,6 +53,12 @@ export interface StartOptions {
   /** Milliseconds to wait for the workbench to come up (default 60 s). */
   timeoutMs?: number;
   viewport?: { width: number; height: number };
+  /**
+   * A .vsix to install (`code-server --install-extension`) into this instance's
+   * empty extensions dir, instead of linking the repository as the extension:
+   * tests the packaged extension as users get it.
+   */
+  vsix?: string;
 }
 
 const running = new Set<CodeServer>();
@@ -63,7 +69,9 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   for (const [what, path, fix] of [
     ['code-server', entry, 'bash scripts/install-test-vscode.sh'],
     ['Chromium', CHROMIUM, 'apt-get install chromium'],
-    ['the extension bundle', join(ROOT, manifest.main ?? 'dist/extension.js'), 'npm run build'],
+    options.vsix
+      ? ['the VSIX', options.vsix, 'npm run package']
+      : ['the extension bundle', join(ROOT, manifest.main ?? 'dist/extension.js'), 'npm run build'],
   ] as const) {
     if (!existsSync(path)) throw new Error(`${what} not found at ${path}; run: ${fix}`);
   }
@@ -127,8 +135,12 @@ export class CodeServer {
         2,
       ),
     );
-    // installed the way VS Code lays out extensions: <extensions dir>/<publisher>.<name>-<version>
-    symlinkSync(ROOT, join(extensions, `${EXTENSION_ID}-${manifest.version}`), 'dir');
+    if (options.vsix) {
+      await this.installVsix(entry, options.vsix, userData, extensions);
+    } else {
+      // installed the way VS Code lays out extensions: <extensions dir>/<publisher>.<name>-<version>
+      symlinkSync(ROOT, join(extensions, `${EXTENSION_ID}-${manifest.version}`), 'dir');
+    }
 
     this.port = await freePort();
     this.proc = spawn(
@@ -175,6 +187,26 @@ export class CodeServer {
     // the activity bar is there once the workbench has restored its parts
     await this.page.locator('.activitybar').waitFor({ timeout: Math.max(1000, deadline - Date.now()) });
   }
+
+  /** `code-server --install-extension VSIX`: unpacks it into the extensions dir (local file, no network). */
+  private async installVsix(entry: string, vsix: string, userData: string, extensions: string): Promise<void> {
+    const started = Date.now();
+    const args = [entry, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix];
+    const proc = spawn(process.execPath, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60000);
+    const code = await new Promise<number | null>((r) => proc.once('exit', r));
+    clearTimeout(timer);
+    if (code !== 0 || !/successfully installed/i.test(out)) {
+      throw new Error(`code-server --install-extension ${vsix} failed (exit ${code}):\n${out}`);
+    }
+    this.installMs = Date.now() - started;
+  }
+
+  /** Milliseconds `--install-extension` took, when started with a VSIX. */
+  installMs = 0;
 
   /** Runs a command from the palette by its full title, e.g. "ZeroMQ: Show Version". */
   async runCommand(title: string, timeoutMs = 15000): Promise<void> {
