@@ -18,6 +18,7 @@ import { CapturedMessage, CaptureRecord, Direction, payloadBytes, SourceKind } f
 const CHUNK_BYTES = 1 << 20;
 /** A message larger than this gets a chunk of its own. */
 const BIG_MESSAGE = CHUNK_BYTES >> 2;
+const SPARE_CHUNKS = 4;
 
 interface Meta {
   session: string | undefined;
@@ -66,6 +67,8 @@ export class RecordStore {
   private chunks = new Map<number, Chunk>();
   private nextChunkId = 0;
   private current: { id: number; chunk: Chunk } | undefined;
+  /** Released chunks kept for reuse (a window that evicts releases one per chunk filled). */
+  private spare: Buffer[] = [];
 
   constructor(private readonly maxCapacity: () => number) {}
 
@@ -130,7 +133,7 @@ export class RecordStore {
       out = { kind: 'message', session: m.session ?? m.endpoint, payloadBytes: this.payloadSize[slot] };
       const id = this.chunkIndex[slot];
       const chunk = this.chunks.get(id)!;
-      if (--chunk.live === 0 && this.current?.id !== id) this.chunks.delete(id);
+      if (--chunk.live === 0 && this.current?.id !== id) this.release(id, chunk);
     }
     this.head = (this.head + 1) % this.capacity;
     this.count--;
@@ -190,6 +193,7 @@ export class RecordStore {
     this.lastMeta = -1;
     this.chunks.clear();
     this.current = undefined;
+    this.spare = [];
   }
 
   /** The meta index for a message that can be packed, or -1 when it must stay an object. */
@@ -244,12 +248,18 @@ export class RecordStore {
     const cur = this.current;
     if (cur && cur.chunk.used + bytes <= cur.chunk.buf.length) return cur;
     // retire the current chunk: drop it now if nothing references it any more
-    if (cur && cur.chunk.live === 0) this.chunks.delete(cur.id);
+    if (cur && cur.chunk.live === 0) this.release(cur.id, cur.chunk);
     const id = this.nextChunkId++;
-    const chunk: Chunk = { buf: Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, live: 0 };
+    // reuse a released chunk: fresh memory costs a page fault every 4 KiB
+    const chunk: Chunk = { buf: this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, live: 0 };
     this.chunks.set(id, chunk);
     this.current = { id, chunk };
     return this.current;
+  }
+
+  private release(id: number, chunk: Chunk): void {
+    this.chunks.delete(id);
+    if (chunk.buf.length === CHUNK_BYTES && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
   }
 
   private grow(): void {

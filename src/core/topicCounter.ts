@@ -15,6 +15,8 @@ export interface Counter {
 
 export const OTHER_TOPICS = '(other topics)';
 const TOPIC_BYTES = 64;
+/** Bytes that go into the hash (the rest is compared on a hash match). */
+const HASHED_BYTES = 12;
 
 interface Entry {
   bytes: Uint8Array;
@@ -37,21 +39,21 @@ export class TopicCounter {
     if (!f) return;
     const single = frames.length - first === 1;
     const limit = Math.min(f.byteLength, TOPIC_BYTES);
-    // FNV-1a over the topic bytes
-    let h = 0x811c9dc5;
-    let n = 0;
-    for (; n < limit; n++) {
-      const b = f[n];
-      if (single && b === 0x20 && n > 0) break;
-      h = Math.imul(h ^ b, 0x01000193);
-    }
+    const head = f.subarray(0, limit);
+    // seed-style "topic data" in one frame: the topic ends at the first space
+    const space = single ? head.indexOf(0x20, 1) : -1;
+    const n = space > 0 ? space : limit;
+    // FNV-1a over the length and the first bytes only; equal hashes are compared in full
+    let h = Math.imul((0x811c9dc5 | 0) ^ n, 0x01000193);
+    const hashed = n < HASHED_BYTES ? n : HASHED_BYTES;
+    for (let i = 0; i < hashed; i++) h = Math.imul(h ^ f[i], 0x01000193);
     const cut = n === limit && f.byteLength > limit && !(single && f[n] === 0x20);
     const slot = this.byHash.get(h);
     let entry: Entry | undefined;
     if (slot) {
       if (Array.isArray(slot)) {
-        for (const e of slot) if (same(e, f, n, cut)) entry = e;
-      } else if (same(slot, f, n, cut)) entry = slot;
+        for (const e of slot) if (same(e, head, n, cut)) entry = e;
+      } else if (same(slot, head, n, cut)) entry = slot;
     }
     if (!entry) {
       if (this.byName.size >= this.maxTopics) {
@@ -74,11 +76,9 @@ export class TopicCounter {
   }
 }
 
-function same(e: Entry, f: Uint8Array, n: number, cut: boolean): boolean {
-  if (e.bytes.length !== n || e.cut !== cut) return false;
-  const b = e.bytes;
-  for (let i = 0; i < n; i++) if (b[i] !== f[i]) return false;
-  return true;
+function same(e: Entry, head: Uint8Array, n: number, cut: boolean): boolean {
+  // Buffer.compare is native: cheaper than a JS loop over up to 64 bytes
+  return e.bytes.length === n && e.cut === cut && Buffer.compare(e.bytes, n === head.length ? head : head.subarray(0, n)) === 0;
 }
 
 export function bump(map: Map<string, Counter>, key: string, size: number, ts: number): void {
