@@ -326,6 +326,9 @@ class Relay {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    // a message the close cut in half was relayed in part and cannot be captured: say so
+    const cut = [this.toTarget, this.fromTarget].filter((side) => side.decoder.hasPartialMessage).map((side) => side.direction);
+    if (cut.length) reason = [reason, `a message in flight ${cut.join(' and ')} was cut off by the close and not captured`].filter(Boolean).join('; ');
     this.reason = reason;
     this.client.destroy();
     this.target.destroy();

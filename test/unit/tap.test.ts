@@ -584,6 +584,31 @@ print('done')
     for (const r of recs) assert.ok(!recordToLine(r).includes(keyB64));
   });
 
+  it('says so when a close cuts a message in flight (relayed in part, not captured)', async () => {
+    const port = await freePort();
+    const recs: CaptureRecord[] = [];
+    const tap = await startTap(port, recs);
+    const target = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.resume(); // read (and drop) what arrives, so the FIN is seen and the socket closes, as libzmq's would
+      s.write(Buffer.concat([z.greeting(), z.ready({ 'Socket-Type': 'PULL' })]));
+    });
+    sockets.push(target);
+    await new Promise<void>((r) => target.listen(port, '127.0.0.1', r));
+    const client = net.connect(tap.port, '127.0.0.1');
+    sockets.push(client);
+    client.on('error', () => {});
+    const msg = z.message([Buffer.from('whole first frame'), Buffer.alloc(1000, 1)]);
+    client.write(Buffer.concat([z.greeting(), z.ready({ 'Socket-Type': 'PUSH' }), z.message([Buffer.from('complete')]), msg.subarray(0, msg.length - 10)]));
+    await until(() => recs.some((r) => r.kind === 'message'), 'the complete message');
+    await new Promise((r) => setTimeout(r, 100));
+    client.destroy();
+    await until(() => connectionRecords(recs, 'closed').length === 1, 'the closed record');
+    assert.match(connectionRecords(recs, 'closed')[0].reason ?? '', /a message in flight toTarget was cut off by the close and not captured/);
+    assert.equal(recs.filter((r) => r.kind === 'message').length, 1, 'the cut message is not made up');
+  });
+
   it('marks a garbage connection undecodable and keeps relaying, without disturbing a good one', async () => {
     const port = await freePort();
     const recs: CaptureRecord[] = [];

@@ -119,6 +119,17 @@ describe('ZmtpDecoder', () => {
     assert.equal(msgs(dealer).length, 1);
   });
 
+  it('knows when a message is in flight, so a close that cuts it can say so', () => {
+    const { d } = decoder();
+    d.push(Buffer.concat([z.greeting(), z.ready({ 'Socket-Type': 'PUSH' })]));
+    assert.equal(d.hasPartialMessage, false);
+    const msg = z.message([Buffer.from('first'), Buffer.from('second frame')]);
+    d.push(msg.subarray(0, 9)); // the first frame and half of the second's header
+    assert.equal(d.hasPartialMessage, true);
+    d.push(msg.subarray(9));
+    assert.equal(d.hasPartialMessage, false);
+  });
+
   it('groups MORE frames into messages, with short, long and LONG-flagged small frames', () => {
     const stream = Buffer.concat([
       z.greeting(),

@@ -138,6 +138,12 @@ export class ZmtpDecoder {
   get reason(): string | undefined {
     return this._reason;
   }
+  /** True when a multipart message has begun but not ended (a close now cuts it off). */
+  get hasPartialMessage(): boolean {
+    if (this.state === State.Undecodable || this.state === State.Greeting) return false;
+    return this.frames.length > 0 || (this.state === State.Body && (this.flags & FLAG_COMMAND) === 0) || this.hdrLen > 0;
+  }
+
   /** Bytes held for the frame being decoded (header + captured payload + pending message). For tests of the memory bound. */
   get bufferedBytes(): number {
     return this.hdrLen + this.curLen + this.messageBytes;
