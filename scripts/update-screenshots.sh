@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copies the screenshots the UI tests (tier 3) wrote to test-results/ into
-# media/screenshots/ under stable names, for the README and the Get Started
-# walkthrough. Run after `npx mocha 'test/e2e/ui/**/*.test.ts'` (or `npm test`),
+# media/screenshots/ under stable names, for the README, and crops the Get Started
+# walkthrough's pictures out of them into media/walkthrough/. Run after `npx mocha 'test/e2e/ui/**/*.test.ts'` (or `npm test`),
 # look at them, and commit the ones that changed. Fails, copying nothing, when a
 # screenshot is missing (its test did not run or failed before taking it).
 set -euo pipefail
@@ -12,9 +12,8 @@ DEST="$ROOT/media/screenshots"
 # test-results name           -> media/screenshots name
 pairs=(
   ui-endpoints-view.png          zeromq-view.png
-  ui-examples-run.png            example-run.png
   ui-spy-session.png             spy-session.png
-  ui-frames-live.png             frames-viewer.png
+  ui-vsix-frames.png             frames-viewer.png
   ui-frames-hex-dump.png         frames-hex-dump.png
   ui-topology-map.png            topology-map.png
   ui-topology-doctor.png         doctor.png
@@ -35,3 +34,13 @@ for ((i = 0; i < ${#pairs[@]}; i += 2)); do
   cp "$SRC/${pairs[i]}" "$DEST/${pairs[i + 1]}"
   echo "media/screenshots/${pairs[i + 1]}  <-  test-results/${pairs[i]}"
 done
+
+# the walkthrough's media column is narrow: it shows the part of the window each
+# step is about (side bar: x 0-348; editor: right of it, below the 35 px title bar)
+cd "$ROOT"
+node scripts/crop-png.mjs \
+  media/screenshots/zeromq-view.png   media/walkthrough/view.png     0   35  348 840 \
+  media/screenshots/frames-viewer.png media/walkthrough/example.png  0   35  348 840 \
+  media/screenshots/spy-session.png   media/walkthrough/spy.png      0   35  348 840 \
+  media/screenshots/frames-viewer.png media/walkthrough/frames.png   348 35  1052 560 \
+  media/screenshots/topology-map.png  media/walkthrough/topology.png 348 35  1152 890
