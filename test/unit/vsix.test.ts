@@ -6,11 +6,11 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXAMPLES } from '../../src/core/examples/catalog';
-import { ensureVsix, extractZip, listZip, readZipEntry, VSIX_PATH, ZipEntry } from './helpers/vsix';
+import { ensureVsix, extractZip, listZip, readZipEntry, ROOT, VSIX_PATH, ZipEntry } from './helpers/vsix';
 
 /** Budget for the package size: zeromq's prebuilds for every platform are ~32 MB unpacked, ~12 MB packed. */
 const MAX_VSIX_BYTES = 20 * 1024 * 1024;
@@ -54,6 +54,7 @@ describe('VSIX package', function () {
       'extension/readme.md',
       'extension/changelog.md',
       'extension/LICENSE.txt',
+      'extension/ThirdPartyNotices.txt',
       'extension/dist/extension.js',
       'extension/dist/cli.js',
       'extension/dist/webview/framesViewer.js',
@@ -145,6 +146,30 @@ describe('VSIX package', function () {
     }
     const absent = [...new Set(named)].map((p) => `extension/${p.replace(/^\.\//, '')}`).filter((n) => !names.has(n));
     assert.deepEqual(absent, [], `named by the manifest or catalog, missing from the VSIX: ${absent.join(', ')}`);
+  });
+
+  it('names every third-party package it bundles or ships in ThirdPartyNotices.txt', () => {
+    const notices = readZipEntry(VSIX_PATH, entries.find((e) => e.name === 'extension/ThirdPartyNotices.txt')!).toString('utf8');
+    // packages the bundles import (vscode is the host's), and packages shipped under node_modules
+    const imported = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (/\.ts$/.test(entry.name)) {
+          for (const [, spec] of readFileSync(path, 'utf8').matchAll(/(?:from |require\(|import\()'([^.'][^']*)'/g)) {
+            if (!spec.startsWith('node:') && spec !== 'vscode') imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+          }
+        }
+      }
+    };
+    walk(join(ROOT, 'src'));
+    for (const n of names) {
+      const m = /^extension\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(n);
+      if (m) imported.add(m[1]);
+    }
+    const unnamed = [...imported].filter((pkg) => !notices.toLowerCase().includes(pkg.toLowerCase()));
+    assert.deepEqual(unnamed, [], `third-party packages missing from ThirdPartyNotices.txt: ${unnamed.join(', ')}`);
   });
 
   it('runs from an extracted copy: the packaged CLI loads the packaged addon (libzmq 4.3.5); without build/ it cannot', () => {
