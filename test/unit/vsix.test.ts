@@ -136,8 +136,12 @@ describe('VSIX package', function () {
       const dir = step.media.markdown.replace(/^\.\//, '').replace(/[^/]+$/, '');
       for (const [, src] of md.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)) named.push(new URL(src, `file:///${dir}`).pathname.slice(1));
       // the buttons run our commands (or the view container's)
-      for (const [, id] of (step.description as string).matchAll(/\(command:([\w.]+)\)/g)) {
+      const links = [...(step.description as string).matchAll(/\(command:([\w.]+)(?:\?([^)]*))?\)/g)];
+      assert.ok(links.length > 0, `step ${step.id} has no button`);
+      for (const [, id, query] of links) {
         assert.ok(commands.has(id) || id === 'workbench.view.extension.zmqDebugger', `step ${step.id} runs unknown command ${id}`);
+        // arguments as the walkthrough passes them: a URI-encoded JSON array
+        if (query) assert.ok(Array.isArray(JSON.parse(decodeURIComponent(query))), `step ${step.id}: arguments of ${id} are not a JSON array`);
       }
       assert.ok(step.completionEvents?.length, `step ${step.id} has completion events`);
     }
