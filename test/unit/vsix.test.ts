@@ -106,6 +106,7 @@ describe('VSIX package', function () {
       [/^extension\/node_modules\/zeromq\/(src|script)\/|^extension\/node_modules\/zeromq\/(CMakeLists\.txt|vcpkg\.json|tsconfig\.json)$/, 'zeromq build-time file'],
       [/^extension\/node_modules\/cmake-ts\/(src\/|build\/(lib|main)\.)/, 'cmake-ts build tool'],
       [/(^|\/)__pycache__\/|\.pyc$/, 'Python cache'],
+      [/^extension\/(.*\/)?\.[^/]+$/, 'dotfile (tool configuration)'],
       [/^extension\/media\/screenshots\//, "README screenshots (linked through the repository)"],
     ];
     const bad = [...names].flatMap((n) => forbidden.filter(([re]) => re.test(n)).map(([, why]) => `${n} (${why})`));
