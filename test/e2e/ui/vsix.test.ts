@@ -144,6 +144,8 @@ describe('packaged extension (VSIX installed into code-server)', function () {
     await vsc.view('Examples').locator('.monaco-list-row', { hasText: /pid \d+ · running/ }).first().waitFor({ state: 'visible', timeout: 30000 });
     await vsc.view('Sessions').locator('.monaco-list-row', { hasText: /spy-\d.* [1-9]\d* msgs?/ }).first().waitFor({ state: 'visible', timeout: 30000 });
     await page.locator(`.getting-started-step[data-step-id="${stepId('runExample')}"][aria-checked="true"]`).waitFor({ timeout: 15000 });
+    // step 3 (spy on it) is done too: an example starts observed
+    await page.locator(`.getting-started-step[data-step-id="${stepId('spy')}"][aria-checked="true"]`).waitFor({ timeout: 15000 });
 
     // step 4: Open Frames Viewer shows the spied messages
     await page.locator('.tabs-container .tab', { hasText: 'Walkthrough' }).first().click();
