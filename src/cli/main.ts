@@ -22,7 +22,13 @@ Usage:
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === '--version' || first === '-v' || first === 'version') {
-    process.stdout.write(`zmq-debug ${productVersion()}\nlibzmq ${libzmqVersion()}\n`);
+    process.stdout.write(`zmq-debug ${productVersion()}\n`);
+    try {
+      process.stdout.write(`libzmq ${libzmqVersion()}\n`);
+    } catch (err) {
+      process.stderr.write(`zmq-debug: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
     return 0;
   }
   if (first === undefined || first === 'help' || first === '--help' || first === '-h') {

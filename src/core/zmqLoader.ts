@@ -7,6 +7,14 @@ type Zmq = typeof import('zeromq');
 let loaded: Zmq | undefined;
 
 export function zmq(): Zmq {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (loaded ??= require('zeromq') as Zmq);
+  if (loaded) return loaded;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require('zeromq') as Zmq;
+  } catch (err) {
+    // Node's own message carries the whole require stack; the first line says what is missing
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new Error(`The ZeroMQ native module (zeromq/libzmq) could not be loaded: ${first}. The installation is incomplete; reinstall the extension (or run npm ci).`, { cause: err });
+  }
+  return loaded;
 }

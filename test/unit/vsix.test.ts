@@ -188,6 +188,7 @@ describe('VSIX package', function () {
     const bad = spawnSync(process.execPath, [join(broken, 'dist', 'cli.js'), '--version'], { cwd: broken, encoding: 'utf8', timeout: 20000 });
     assert.doesNotMatch(bad.stdout, /libzmq 4\.3\.5/);
     assert.notEqual(bad.status, 0, `the CLI without zeromq/build exited 0:\n${bad.stdout}`);
+    assert.match(bad.stderr, /^zmq-debug: The ZeroMQ native module \(zeromq\/libzmq\) could not be loaded: .*reinstall the extension/m);
   });
 
   it('runs a packaged example under a packaged spy (pub-sub, Node, 2 s)', () => {
