@@ -143,12 +143,19 @@ describe('Sender', function () {
     sender.dispose();
     assert.equal(sender.openSockets, 0);
     await assert.rejects(sender.send({ socketType: 'PUSH', mode: 'bind', endpoint, frames: [Buffer.from('x')] }), /closed/);
-    // the bound port is free again
-    const again = createServer();
-    await new Promise<void>((resolve, reject) => {
-      again.once('error', reject);
-      again.listen(bindPort, '127.0.0.1', resolve);
-    });
-    again.close();
+    // the bound port is free again (libzmq closes the listener on its I/O thread, so allow it a moment)
+    const listens = () =>
+      new Promise<boolean>((resolve) => {
+        const again = createServer();
+        again.once('error', () => resolve(false));
+        again.listen(bindPort, '127.0.0.1', () => again.close(() => resolve(true)));
+      });
+    const deadline = Date.now() + 3000;
+    let free = await listens();
+    while (!free && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      free = await listens();
+    }
+    assert.ok(free, `port ${bindPort} is still bound 3 s after dispose`);
   });
 });
