@@ -7,7 +7,7 @@
 import { Disposable, Emitter, Event } from './lifecycle';
 import { CaptureRecord, payloadBytes } from './records';
 import { RecordStore } from './recordStore';
-import { bump, Counter, OTHER_TOPICS, TopicCounter } from './topicCounter';
+import { Counter, OTHER_TOPICS, TopicCounter } from './topicCounter';
 
 export interface CaptureLimits {
   /** Most records retained; older ones are evicted (and counted). */
@@ -123,6 +123,9 @@ export class Capture implements Disposable {
   private lastSession?: SessionCounters;
   private lastMeter?: RateMeter;
   private lastTopics?: TopicCounter;
+  private lastEndpointCounters?: Map<string, Counter>;
+  private lastEndpoint?: string;
+  private lastEndpointCounter?: Counter;
   private readonly topicCounters = new Map<string, TopicCounter>();
 
   private pendingFrom = 0;
@@ -156,7 +159,7 @@ export class Capture implements Disposable {
     record.seq = this.nextSeq++;
     if (!record.ts) record.ts = Date.now();
     const size = payloadBytes(record);
-    this.store.push(record);
+    this.store.push(record, size);
     this.bytes += size;
     this.totalRecords++;
     this.count(record, size);
@@ -239,6 +242,8 @@ export class Capture implements Disposable {
     this.lastSessionId = undefined;
     this.lastMeter = undefined;
     this.lastTopics = undefined;
+    this.lastEndpointCounters = undefined;
+    this.lastEndpointCounter = undefined;
     this.topicCounters.clear();
     this.pendingFrom = 0;
     this.onDidClearEmitter.fire();
@@ -294,7 +299,18 @@ export class Capture implements Disposable {
     const now = r.ts;
     this.totalRate.hit(now);
     this.lastMeter!.hit(now);
-    bump(c.endpoints, r.endpoint, size, now);
+    // the same endpoint as the previous message, most of the time
+    let ec = this.lastEndpointCounters === c.endpoints && this.lastEndpoint === r.endpoint ? this.lastEndpointCounter : undefined;
+    if (!ec) {
+      ec = c.endpoints.get(r.endpoint);
+      if (!ec) c.endpoints.set(r.endpoint, (ec = { messages: 0, bytes: 0, lastTs: 0 }));
+      this.lastEndpointCounters = c.endpoints;
+      this.lastEndpoint = r.endpoint;
+      this.lastEndpointCounter = ec;
+    }
+    ec.messages++;
+    ec.bytes += size;
+    ec.lastTs = now;
     if (r.source !== 'tap') {
       // spies and monitors see PUB traffic: count by topic
       this.lastTopics!.count(r.frames, r.envelopeFrames ?? 0, size, now);

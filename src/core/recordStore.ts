@@ -80,8 +80,8 @@ export class RecordStore {
     return this.count ? this.firstSeq : 0;
   }
 
-  /** Appends a record whose seq must be the previous one's plus one. */
-  push(r: CaptureRecord): void {
+  /** Appends a record whose seq must be the previous one's plus one; `payload` is its payloadBytes(). */
+  push(r: CaptureRecord, payload: number): void {
     if (this.count === this.capacity) this.grow();
     const slot = (this.head + this.count) % this.capacity;
     if (this.count === 0) this.firstSeq = r.seq;
@@ -97,8 +97,6 @@ export class RecordStore {
     this.metaIndex[slot] = meta;
     this.ts[slot] = m.ts;
     const frames = m.frames;
-    let payload = 0;
-    for (let i = 0; i < frames.length; i++) payload += frames[i].byteLength;
     const bytes = payload + 4 * frames.length;
     this.payloadSize[slot] = payload;
     const { id, chunk } = this.chunkFor(bytes);

@@ -39,7 +39,7 @@ export class TopicCounter {
     if (!f) return;
     const single = frames.length - first === 1;
     const limit = Math.min(f.byteLength, TOPIC_BYTES);
-    const head = f.subarray(0, limit);
+    const head = limit === f.byteLength ? f : f.subarray(0, limit);
     // seed-style "topic data" in one frame: the topic ends at the first space
     const space = single ? head.indexOf(0x20, 1) : -1;
     const n = space > 0 ? space : limit;
@@ -77,8 +77,14 @@ export class TopicCounter {
 }
 
 function same(e: Entry, head: Uint8Array, n: number, cut: boolean): boolean {
-  // Buffer.compare is native: cheaper than a JS loop over up to 64 bytes
-  return e.bytes.length === n && e.cut === cut && Buffer.compare(e.bytes, n === head.length ? head : head.subarray(0, n)) === 0;
+  if (e.bytes.length !== n || e.cut !== cut) return false;
+  const b = e.bytes;
+  if (n <= 16) {
+    // a short topic: a JS loop is cheaper than a native call
+    for (let i = 0; i < n; i++) if (b[i] !== head[i]) return false;
+    return true;
+  }
+  return Buffer.compare(b, n === head.length ? head : head.subarray(0, n)) === 0;
 }
 
 export function bump(map: Map<string, Counter>, key: string, size: number, ts: number): void {
