@@ -105,6 +105,16 @@ class RateMeter {
   }
 }
 
+/** Everything the capture keeps about one session, found with one lookup per append. */
+interface SessionEntry {
+  id: string;
+  counters: SessionCounters;
+  meter: RateMeter;
+  topics: TopicCounter;
+  lastEndpoint?: string;
+  lastEndpointCounter?: Counter;
+}
+
 export class Capture implements Disposable {
   private limits: CaptureLimits;
   // Packed ring of the retained records (see recordStore.ts for why).
@@ -116,17 +126,10 @@ export class Capture implements Disposable {
   private evictedRecords = 0;
   private evictedBytes = 0;
   private droppedMessages = 0;
-  private readonly sessions = new Map<string, SessionCounters>();
-  private readonly sessionRates = new Map<string, RateMeter>();
+  private readonly sessions = new Map<string, SessionEntry>();
   private readonly totalRate = new RateMeter();
-  private lastSessionId?: string;
-  private lastSession?: SessionCounters;
-  private lastMeter?: RateMeter;
-  private lastTopics?: TopicCounter;
-  private lastEndpointCounters?: Map<string, Counter>;
-  private lastEndpoint?: string;
-  private lastEndpointCounter?: Counter;
-  private readonly topicCounters = new Map<string, TopicCounter>();
+  /** The entry of the previous append: most appends come from the same session. */
+  private last?: SessionEntry;
 
   private pendingFrom = 0;
   private pendingTo = 0;
@@ -172,7 +175,7 @@ export class Capture implements Disposable {
   reportDropped(session: string, n: number): void {
     if (n <= 0) return;
     this.droppedMessages += n;
-    this.sessionCounters(session).dropped += n;
+    this.sessionEntry(session).counters.dropped += n;
     this.scheduleAppended(this.nextSeq - 1);
   }
 
@@ -193,9 +196,10 @@ export class Capture implements Disposable {
 
   /** Counters of one session (undefined when it produced nothing yet). */
   session(id: string, now = Date.now()): Readonly<SessionCounters> | undefined {
-    const c = this.sessions.get(id);
-    if (c) c.rate = this.sessionRates.get(id)?.rate(now) ?? 0;
-    return c;
+    const e = this.sessions.get(id);
+    if (!e) return undefined;
+    e.counters.rate = e.meter.rate(now);
+    return e.counters;
   }
 
   sessionIds(): string[] {
@@ -237,14 +241,7 @@ export class Capture implements Disposable {
     this.evictedBytes = 0;
     this.droppedMessages = 0;
     this.sessions.clear();
-    this.sessionRates.clear();
-    this.lastSession = undefined;
-    this.lastSessionId = undefined;
-    this.lastMeter = undefined;
-    this.lastTopics = undefined;
-    this.lastEndpointCounters = undefined;
-    this.lastEndpointCounter = undefined;
-    this.topicCounters.clear();
+    this.last = undefined;
     this.pendingFrom = 0;
     this.onDidClearEmitter.fire();
   }
@@ -264,30 +261,26 @@ export class Capture implements Disposable {
     this.bytes -= gone.payloadBytes;
     this.evictedRecords++;
     this.evictedBytes += gone.payloadBytes;
-    if (gone.kind === 'message') this.sessionCounters(gone.session).evicted++;
+    if (gone.kind === 'message') this.sessionEntry(gone.session).counters.evicted++;
   }
 
-  private sessionCounters(id: string): SessionCounters {
-    // most appends come from the same session as the previous one
-    if (id === this.lastSessionId && this.lastSession) return this.lastSession;
-    let c = this.sessions.get(id);
-    if (!c) {
+  private sessionEntry(id: string): SessionEntry {
+    const last = this.last;
+    if (last && last.id === id) return last;
+    let e = this.sessions.get(id);
+    if (!e) {
       const topics = new TopicCounter(MAX_TOPICS_PER_SESSION, (t, cut) => topicKey(t) + (cut ? '…' : ''));
-      c = { messages: 0, bytes: 0, lastTs: 0, others: 0, evicted: 0, dropped: 0, topics: topics.byName, endpoints: new Map(), rate: 0 };
-      this.sessions.set(id, c);
-      this.sessionRates.set(id, new RateMeter());
-      this.topicCounters.set(id, topics);
+      const counters: SessionCounters = { messages: 0, bytes: 0, lastTs: 0, others: 0, evicted: 0, dropped: 0, topics: topics.byName, endpoints: new Map(), rate: 0 };
+      e = { id, counters, meter: new RateMeter(), topics };
+      this.sessions.set(id, e);
     }
-    this.lastSessionId = id;
-    this.lastSession = c;
-    this.lastMeter = this.sessionRates.get(id);
-    this.lastTopics = this.topicCounters.get(id);
-    return c;
+    this.last = e;
+    return e;
   }
 
   private count(r: CaptureRecord, size: number): void {
-    const id = r.session ?? r.endpoint;
-    const c = this.sessionCounters(id);
+    const e = this.sessionEntry(r.session ?? r.endpoint);
+    const c = e.counters;
     c.lastTs = r.ts;
     if (r.kind !== 'message') {
       c.others++;
@@ -298,22 +291,21 @@ export class Capture implements Disposable {
     c.bytes += size;
     const now = r.ts;
     this.totalRate.hit(now);
-    this.lastMeter!.hit(now);
-    // the same endpoint as the previous message, most of the time
-    let ec = this.lastEndpointCounters === c.endpoints && this.lastEndpoint === r.endpoint ? this.lastEndpointCounter : undefined;
+    e.meter.hit(now);
+    // the same endpoint as the session's previous message, most of the time
+    let ec = e.lastEndpoint === r.endpoint ? e.lastEndpointCounter : undefined;
     if (!ec) {
       ec = c.endpoints.get(r.endpoint);
       if (!ec) c.endpoints.set(r.endpoint, (ec = { messages: 0, bytes: 0, lastTs: 0 }));
-      this.lastEndpointCounters = c.endpoints;
-      this.lastEndpoint = r.endpoint;
-      this.lastEndpointCounter = ec;
+      e.lastEndpoint = r.endpoint;
+      e.lastEndpointCounter = ec;
     }
     ec.messages++;
     ec.bytes += size;
     ec.lastTs = now;
     if (r.source !== 'tap') {
       // spies and monitors see PUB traffic: count by topic
-      this.lastTopics!.count(r.frames, r.envelopeFrames ?? 0, size, now);
+      e.topics.count(r.frames, r.envelopeFrames ?? 0, size, now);
     }
   }
 
