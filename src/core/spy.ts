@@ -221,13 +221,13 @@ export class MonitorSpy extends SubscriberSession {
   unknownPrefixCount = 0;
 
   constructor(options: MonitorSpyOptions) {
+    const inPrefix = Buffer.from(options.inPrefix ?? 'in');
+    const outPrefix = Buffer.from(options.outPrefix ?? 'out');
+    // checked before any socket opens, like the endpoints
+    if (inPrefix.equals(outPrefix)) throw new Error(`The in and out prefixes must differ (both are '${inPrefix}')`);
     super(options, [options.endpoint], []);
-    this.inPrefix = Buffer.from(options.inPrefix ?? 'in');
-    this.outPrefix = Buffer.from(options.outPrefix ?? 'out');
-    if (this.inPrefix.equals(this.outPrefix)) {
-      void this.stop();
-      throw new Error(`The in and out prefixes must differ (both are '${this.inPrefix}')`);
-    }
+    this.inPrefix = inPrefix;
+    this.outPrefix = outPrefix;
   }
 
   get label(): string {
