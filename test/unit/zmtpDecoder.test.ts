@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderOptions, type ZmtpGreeting } from '../../src/core/zmtp/decoder';
+import { wireFrameViews, ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderOptions, type ZmtpGreeting } from '../../src/core/zmtp/decoder';
 import * as z from './helpers/zmtpBytes';
 
 type Out =
@@ -10,18 +10,36 @@ type Out =
   | { t: 'message'; frames: string[]; truncated?: Record<number, number>; encrypted: boolean }
   | { t: 'undecodable'; reason: string };
 
-function decoder(opts: ZmtpDecoderOptions = {}): { d: ZmtpDecoder; out: Out[] } {
+/**
+ * A decoder whose output is plain data. With `wireMessages`, messages handed out
+ * as wire bytes are split back into frames (and checked for consistency), so the
+ * output is comparable with the general path's: the two must always agree.
+ */
+function decoder(opts: ZmtpDecoderOptions = {}): { d: ZmtpDecoder; out: Out[]; wire: { messages: number } } {
   const out: Out[] = [];
+  const wire = { messages: 0 };
+  const text = (frames: Uint8Array[]) => frames.map((f) => Buffer.from(f).toString('latin1'));
   const d = new ZmtpDecoder(
     {
       greeting: (g) => out.push({ t: 'greeting', g }),
       command: (c) => out.push({ t: 'command', c }),
-      message: (frames, truncated, encrypted) => out.push({ t: 'message', frames: frames.map((f) => Buffer.from(f).toString('latin1')), truncated, encrypted }),
+      message: (frames, truncated, encrypted) => out.push({ t: 'message', frames: text(frames), truncated, encrypted }),
+      wireMessage: (chunk, start, end, count, payload) => {
+        const frames = wireFrameViews(chunk, start, count);
+        assert.equal(
+          frames.reduce((n, f) => n + f.length, 0),
+          payload,
+          'payload = the frames',
+        );
+        assert.ok(end - start >= payload + 2 * count && end - start <= payload + 9 * count, 'the span is headers + frames');
+        wire.messages++;
+        out.push({ t: 'message', frames: text(frames), truncated: undefined, encrypted: false });
+      },
       undecodable: (reason) => out.push({ t: 'undecodable', reason }),
     },
     opts,
   );
-  return { d, out };
+  return { d, out, wire };
 }
 
 function decodeAll(bytes: Uint8Array, opts?: ZmtpDecoderOptions, chunk = bytes.length || 1): Out[] {
@@ -48,7 +66,10 @@ describe('ZmtpDecoder', () => {
       z.message([Buffer.alloc(70000, 1), Buffer.from('tail')]),
     ]);
     const whole = decodeAll(stream);
-    for (const size of [1, 2, 3, 7, 9, 10, 11, 63, 64, 65, 1000]) assert.deepEqual(decodeAll(stream, undefined, size), whole, `chunks of ${size}`);
+    for (const size of [1, 2, 3, 7, 9, 10, 11, 63, 64, 65, 1000]) {
+      assert.deepEqual(decodeAll(stream, undefined, size), whole, `chunks of ${size}`);
+      assert.deepEqual(decodeAll(stream, { wireMessages: true }, size), whole, `chunks of ${size}, wire path`);
+    }
     assert.equal(msgs(whole).length, 3);
     assert.deepEqual(msgs(whole)[0].frames, ['a', '', '\x07'.repeat(300)]);
   });
@@ -239,6 +260,11 @@ describe('ZmtpDecoder', () => {
     assert.equal(msgs(out).length, 10);
     assert.ok(msgs(out).every((m) => m.frames.length === 100));
     assert.ok(d.bufferedBytes <= 100);
+    // the same run in one chunk, on the wire path: the same parts
+    const w = decoder({ maxFramesPerMessage: 100, wireMessages: true });
+    w.d.push(Buffer.concat([z.greeting(), z.ready({ 'Socket-Type': 'PUSH' }), ...Array.from({ length: 1050 }, () => more)]));
+    assert.deepEqual(msgs(w.out), msgs(out));
+    assert.equal(w.wire.messages, 10);
   });
 
   it('caps the captured bytes of one multipart message', () => {
@@ -249,6 +275,33 @@ describe('ZmtpDecoder', () => {
       [60, 40, 0],
     );
     assert.deepEqual(m.truncated, { 1: 60, 2: 60 });
+    const viaWire = decodeAll(z.nullStream('PUSH', [[Buffer.alloc(60, 1), Buffer.alloc(60, 2), Buffer.alloc(60, 3)]]), { maxCapturedMessageBytes: 100, wireMessages: true });
+    assert.deepEqual(msgs(viaWire), [m]);
+  });
+
+  it('on the wire path, hands out whole in-chunk messages as wire bytes and everything else as it would have', () => {
+    const payloads = [[Buffer.from('a')], [Buffer.from('id'), Buffer.alloc(0), Buffer.alloc(300, 9)], [Buffer.alloc(2000, 3)], [Buffer.alloc(70, 5)]];
+    const stream = z.nullStream('DEALER', payloads);
+    const general = decodeAll(stream, { maxCapturedFrameBytes: 1000 });
+    // in one chunk: all but the truncated 2000 B frame take the wire path
+    const one = decoder({ maxCapturedFrameBytes: 1000, wireMessages: true });
+    one.d.push(stream);
+    assert.deepEqual(one.out, general);
+    assert.equal(one.wire.messages, 3);
+    assert.deepEqual(msgs(one.out)[2].truncated, { 0: 2000 });
+    // cut in the middle of the three-frame message: its first frames become views of the first chunk
+    const cut = stream.indexOf(Buffer.alloc(300, 9)) + 10;
+    const two = decoder({ maxCapturedFrameBytes: 1000, wireMessages: true });
+    const first = Buffer.from(stream.subarray(0, cut));
+    two.d.push(first);
+    two.d.push(Buffer.from(stream.subarray(cut)));
+    assert.deepEqual(two.out, general);
+    assert.equal(two.wire.messages, 2);
+    // messages from SUB/XSUB (3.0 subscriptions) and CURVE never take it
+    const sub = decoder({ wireMessages: true });
+    sub.d.push(z.nullStream('SUB', [[Buffer.from([1, 0x41])], [Buffer.from('x')]]));
+    assert.equal(sub.wire.messages, 0);
+    assert.equal(cmds(sub.out).filter((c) => c.name === 'SUBSCRIBE').length, 1);
   });
 
   describe('fuzz', function () {
@@ -298,6 +351,12 @@ describe('ZmtpDecoder', () => {
           const whole = decodeAll(stream, opts);
           const chunked = decodeAll(stream, opts, 1 + (n % 13));
           assert.deepEqual(chunked, whole, `stream ${n}`);
+        }
+        if (n % 7 === 0) {
+          // the wire path (the tap's) agrees with the general path, on mutated streams too
+          const wireOpts = { ...opts, wireMessages: true };
+          assert.deepEqual(decodeAll(stream, wireOpts), decodeAll(stream, opts), `stream ${n}, wire path`);
+          assert.deepEqual(decodeAll(stream, wireOpts, 1 + (n % 301)), decodeAll(stream, opts), `stream ${n}, wire path, chunked`);
         }
         decoded += events;
       }

@@ -12,7 +12,9 @@
  *
  * Hot path: no per-byte work except for headers that straddle chunks; a frame
  * that lies whole in the pushed chunk is handed out as a view of it (no copy),
- * only frames across chunks and commands are copied.
+ * only frames across chunks and commands are copied. With `wireMessages`, a whole
+ * message that lies in one chunk is not even split into frames: the handler gets
+ * its wire bytes (see `ZmtpDecoderHandler.wireMessage`).
  */
 import { parseCommand, type ZmtpCommand } from './commands';
 
@@ -38,6 +40,14 @@ export interface ZmtpDecoderHandler {
    * box, so each encrypted frame comes out as a message of its own.
    */
   message(frames: Uint8Array[], truncated: Record<number, number> | undefined, encrypted: boolean): void;
+  /**
+   * With the `wireMessages` option: a whole multipart message that lay in one
+   * pushed chunk, nothing truncated or encrypted, as its wire bytes
+   * `chunk[start, end)`: `frames` ZMTP frames (header + body each) carrying
+   * `payload` body bytes. Every other message still comes through `message()`.
+   * The span is only valid during the call (copy what you keep).
+   */
+  wireMessage?(chunk: Uint8Array, start: number, end: number, frames: number, payload: number): void;
   undecodable(reason: string): void;
 }
 
@@ -53,6 +63,11 @@ export interface ZmtpDecoderOptions {
    * frames, so that an endless run of MORE frames cannot grow memory. Default 10,000.
    */
   maxFramesPerMessage?: number;
+  /**
+   * Hand whole in-chunk messages to `handler.wireMessage` as wire bytes instead of
+   * frame views: the tap's fast path into the capture. Default false.
+   */
+  wireMessages?: boolean;
 }
 
 const enum State {
@@ -90,6 +105,15 @@ export class ZmtpDecoder {
   private truncated: Record<number, number> | undefined;
   private encrypted = false;
   private messageBytes = 0;
+  /**
+   * Wire path: the current message's first `wireFrames` frames lie whole in the
+   * chunk being decoded, from `wireStart`; no frame views made for them yet.
+   */
+  private readonly wire: boolean;
+  private wireFrames = 0;
+  private wireStart = 0;
+  /** The sender is SUB/XSUB: its one-frame messages may be 3.0-style subscriptions (never on the wire path). */
+  private subscriber = false;
 
   private readonly maxFrame: number;
   private readonly maxCommand: number;
@@ -119,6 +143,7 @@ export class ZmtpDecoder {
     this.maxCommand = Math.max(300, clampLimit(options.maxCommandBytes, 64 * 1024)); // room for any command name
     this.maxMessage = clampLimit(options.maxCapturedMessageBytes, 4 * 1024 * 1024);
     this.maxFrames = Math.max(1, clampLimit(options.maxFramesPerMessage, 10_000));
+    this.wire = options.wireMessages === true && typeof handler.wireMessage === 'function';
   }
 
   get greeting(): ZmtpGreeting | undefined {
@@ -154,6 +179,12 @@ export class ZmtpDecoder {
    * of `chunk`: do not modify a chunk after pushing it.
    */
   push(chunk: Uint8Array): void {
+    this.decodeChunk(chunk);
+    // a message that goes on in the next chunk: its frames here become views now
+    if (this.wireFrames > 0) this.materializeWireFrames(chunk);
+  }
+
+  private decodeChunk(chunk: Uint8Array): void {
     const end = chunk.length;
     this.bytes += end;
     this.noViews = false;
@@ -168,6 +199,8 @@ export class ZmtpDecoder {
         case State.Header: {
           let flags: number;
           let size: number;
+          const headerStart = pos;
+          let headerInChunk = true;
           if (this.hdrLen === 0 && end - pos >= 2 && (chunk[pos] & FLAG_LONG) === 0) {
             // fast path: a short header entirely in this chunk
             flags = chunk[pos];
@@ -180,6 +213,7 @@ export class ZmtpDecoder {
             pos += 9;
           } else {
             // slow path: gather the header byte by byte (at most 9)
+            headerInChunk = false;
             const hdr = this.hdr;
             if (this.hdrLen === 0) hdr[this.hdrLen++] = chunk[pos++];
             const need = hdr[0] & FLAG_LONG ? 9 : 2;
@@ -198,6 +232,27 @@ export class ZmtpDecoder {
               size = high * 4294967296 + low;
             }
           }
+          if (
+            this.wire &&
+            headerInChunk &&
+            (flags & ~(FLAG_MORE | FLAG_LONG)) === 0 && // a data frame, no reserved bits
+            end - pos >= size && // its body is here too
+            this.frames.length === 0 && // and no frame of this message came in an earlier chunk
+            !this.curve &&
+            !this.noViews &&
+            !this.subscriber &&
+            size <= this.dataFrameLimit()
+          ) {
+            // wire path: the frame is whole here and kept whole; count it and move on
+            if (this.wireFrames === 0) this.wireStart = headerStart;
+            this.wireFrames++;
+            this.framesDecoded++;
+            this.messageBytes += size;
+            pos += size;
+            if ((flags & FLAG_MORE) === 0 || this.wireFrames >= this.maxFrames) this.emitWireMessage(chunk, pos);
+            break;
+          }
+          if (this.wireFrames > 0) this.materializeWireFrames(chunk);
           if (!this.beginFrame(flags, size)) return;
           if (size === 0) {
             this.endFrame();
@@ -318,8 +373,7 @@ export class ZmtpDecoder {
     let limit: number;
     if (command) limit = this.curve ? Math.max(this.maxCommand, 16) : this.maxCommand;
     else {
-      const left = this.maxMessage - this.messageBytes;
-      limit = this.maxFrame < left ? this.maxFrame : left > 0 ? left : 0;
+      limit = this.dataFrameLimit();
       // CURVE message frames are recognized by their first 8 bytes
       if (this.curve && limit < 8) limit = 8;
     }
@@ -332,6 +386,31 @@ export class ZmtpDecoder {
     this.state = State.Body;
     this.framesDecoded++;
     return true;
+  }
+
+  /** Payload bytes the next data frame may keep: the frame limit, or what the message limit leaves. */
+  private dataFrameLimit(): number {
+    const left = this.maxMessage - this.messageBytes;
+    return this.maxFrame < left ? this.maxFrame : left > 0 ? left : 0;
+  }
+
+  private emitWireMessage(chunk: Uint8Array, end: number): void {
+    const frames = this.wireFrames;
+    const payload = this.messageBytes;
+    this.wireFrames = 0;
+    this.messageBytes = 0;
+    this.messages++;
+    this.handler.wireMessage!(chunk, this.wireStart, end, frames, payload);
+  }
+
+  /**
+   * The message on the wire path cannot be handed out whole (it goes on in the
+   * next chunk, or a frame needs the general path): its frames so far become
+   * views of the chunk, as the general path would have made them.
+   */
+  private materializeWireFrames(chunk: Uint8Array): void {
+    wireFrameViews(chunk, this.wireStart, this.wireFrames, this.frames);
+    this.wireFrames = 0;
   }
 
   private endFrame(): void {
@@ -411,7 +490,10 @@ export class ZmtpDecoder {
     if ((c.name === 'READY' || c.name === 'INITIATE') && c.properties) {
       for (const key of Object.keys(c.properties)) {
         const k = key.toLowerCase();
-        if (k === 'socket-type') this._socketType = latin1(c.properties[key]);
+        if (k === 'socket-type') {
+          this._socketType = latin1(c.properties[key]);
+          this.subscriber = isSubscriber(this._socketType);
+        }
         else if (k === 'identity' && c.properties[key].length > 0) this._identity = c.properties[key];
       }
     }
@@ -427,10 +509,33 @@ export class ZmtpDecoder {
     this.curLen = 0;
     this.hdrLen = 0;
     this.frames = [];
+    this.wireFrames = 0;
     this.truncated = undefined;
     this.messageBytes = 0;
     this.handler.undecodable(reason);
   }
+}
+
+/**
+ * The bodies of `count` ZMTP data frames that lie whole in `bytes` from `start`
+ * (as the wire path hands them out: short headers, or long ones below 4 GiB), as
+ * views appended to `out`.
+ */
+export function wireFrameViews(bytes: Uint8Array, start: number, count: number, out: Uint8Array[] = []): Uint8Array[] {
+  let p = start;
+  for (let k = 0; k < count; k++) {
+    let size: number;
+    if (bytes[p] & FLAG_LONG) {
+      size = ((bytes[p + 5] << 24) | (bytes[p + 6] << 16) | (bytes[p + 7] << 8) | bytes[p + 8]) >>> 0;
+      p += 9;
+    } else {
+      size = bytes[p + 1];
+      p += 2;
+    }
+    out.push(size > 0 ? new Uint8Array(bytes.buffer, bytes.byteOffset + p, size) : EMPTY);
+    p += size;
+  }
+  return out;
 }
 
 function clampLimit(v: number | undefined, dflt: number): number {
