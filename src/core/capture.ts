@@ -6,7 +6,7 @@
  */
 import { Disposable, Emitter, Event } from './lifecycle';
 import { CaptureRecord, payloadBytes } from './records';
-import { RecordStore } from './recordStore';
+import { RecordStore, type WireStreamMeta } from './recordStore';
 import { Counter, OTHER_TOPICS, TopicCounter } from './topicCounter';
 
 export interface CaptureLimits {
@@ -23,7 +23,7 @@ const MAX_TOPICS_PER_SESSION = 1000;
 /** Topic display names are cut to this many bytes. */
 const TOPIC_KEY_BYTES = 64;
 export { OTHER_TOPICS };
-export type { Counter };
+export type { Counter, WireStreamMeta };
 
 export interface SessionCounters extends Counter {
   /** Records of other kinds (events, commands, greetings, connections). */
@@ -171,6 +171,23 @@ export class Capture implements Disposable {
     return record;
   }
 
+  /**
+   * The tap's fast path: appends a message given as its ZMTP wire bytes
+   * `bytes[start, end)` (`frames` frames carrying `payload` body bytes, see
+   * ZmtpDecoderHandler.wireMessage), without building a record: read back, it is
+   * the record the tap would have appended. Returns its seq.
+   */
+  appendWire(stream: WireStreamMeta, ts: number, bytes: Uint8Array, start: number, end: number, frames: number, payload: number): number {
+    const seq = this.nextSeq++;
+    this.store.pushWire(seq, stream, ts, bytes, start, end, frames, payload);
+    this.bytes += payload;
+    this.totalRecords++;
+    this.countMessage(this.sessionEntry(stream.session), stream.endpoint, ts, payload);
+    this.evictToLimits();
+    this.scheduleAppended(seq);
+    return seq;
+  }
+
   /** A source reports `n` messages it knows were lost before reaching the capture. */
   reportDropped(session: string, n: number): void {
     if (n <= 0) return;
@@ -280,33 +297,37 @@ export class Capture implements Disposable {
 
   private count(r: CaptureRecord, size: number): void {
     const e = this.sessionEntry(r.session ?? r.endpoint);
-    const c = e.counters;
-    c.lastTs = r.ts;
     if (r.kind !== 'message') {
-      c.others++;
+      e.counters.lastTs = r.ts;
+      e.counters.others++;
       return;
     }
+    this.countMessage(e, r.endpoint, r.ts, size);
+    if (r.source !== 'tap') {
+      // spies and monitors see PUB traffic: count by topic
+      e.topics.count(r.frames, r.envelopeFrames ?? 0, size, r.ts);
+    }
+  }
+
+  private countMessage(e: SessionEntry, endpoint: string, now: number, size: number): void {
+    const c = e.counters;
+    c.lastTs = now;
     this.totalMessages++;
     c.messages++;
     c.bytes += size;
-    const now = r.ts;
     this.totalRate.hit(now);
     e.meter.hit(now);
     // the same endpoint as the session's previous message, most of the time
-    let ec = e.lastEndpoint === r.endpoint ? e.lastEndpointCounter : undefined;
+    let ec = e.lastEndpoint === endpoint ? e.lastEndpointCounter : undefined;
     if (!ec) {
-      ec = c.endpoints.get(r.endpoint);
-      if (!ec) c.endpoints.set(r.endpoint, (ec = { messages: 0, bytes: 0, lastTs: 0 }));
-      e.lastEndpoint = r.endpoint;
+      ec = c.endpoints.get(endpoint);
+      if (!ec) c.endpoints.set(endpoint, (ec = { messages: 0, bytes: 0, lastTs: 0 }));
+      e.lastEndpoint = endpoint;
       e.lastEndpointCounter = ec;
     }
     ec.messages++;
     ec.bytes += size;
     ec.lastTs = now;
-    if (r.source !== 'tap') {
-      // spies and monitors see PUB traffic: count by topic
-      e.topics.count(r.frames, r.envelopeFrames ?? 0, size, now);
-    }
   }
 
   private scheduleAppended(seq: number): void {

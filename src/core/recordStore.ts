@@ -9,11 +9,14 @@
  * strings they share (session, endpoint, direction, socket types...) into one
  * interned "meta" entry. Records are rebuilt on read, with frames as zero-copy
  * views into the chunks. Rare records (events, commands, messages with extra
- * fields) are kept as the objects they are.
+ * fields) are kept as the objects they are. Tap messages come in as their ZMTP
+ * wire bytes (pushWire) and are kept so: one copy of the span, no record object
+ * at all until read.
  *
  * The store is a FIFO ring: push at the tail, shift at the head.
  */
 import { CapturedMessage, CaptureRecord, Direction, payloadBytes, SourceKind } from './records';
+import { wireFrameViews } from './zmtp/decoder';
 
 const CHUNK_BYTES = 1 << 20;
 /** A message larger than this gets a chunk of its own. */
@@ -31,6 +34,31 @@ interface Meta {
   envelopeFrames: number | undefined;
   /** The identity is the first frame (monitor spy): rebuilt as a view of it. */
   identityIsFirstFrame: boolean;
+  /** The bytes are ZMTP frames (header + body each), not length-prefixed bodies. */
+  wire: boolean;
+  /** The sender's identity, shared by the stream's records (wire records). */
+  identity: Uint8Array | undefined;
+  /** REQ/REP: envelopeFrames is derived per message, up to its first empty frame (wire records). */
+  reqRepEnvelope: boolean;
+}
+
+/**
+ * What every message of one tap stream (one direction of one connection) has in
+ * common. The tap hands a new object whenever any of it changes: the store
+ * interns these by identity, no per-message comparison of fields.
+ */
+export interface WireStreamMeta {
+  readonly session: string;
+  readonly endpoint: string;
+  readonly direction: Direction;
+  readonly connection: number;
+  /** The sender's socket type and the receiver's, when their READY was seen. */
+  readonly socketType: string | undefined;
+  readonly peerSocketType: string | undefined;
+  /** The sender's announced identity (the routing id a ROUTER receiver sees). */
+  readonly identity: Uint8Array | undefined;
+  /** Between REQ/REP-family peers: each message's envelope ends at its first empty frame. */
+  readonly reqRepEnvelope: boolean;
 }
 
 interface Chunk {
@@ -64,6 +92,9 @@ export class RecordStore {
   private metas: Meta[] = [];
   private metaKeys = new Map<string, number>();
   private lastMeta = -1;
+  private wireMetas = new Map<WireStreamMeta, number>();
+  private lastWireStream: WireStreamMeta | undefined;
+  private lastWireMeta = -1;
   private chunks = new Map<number, Chunk>();
   private nextChunkId = 0;
   private current: { id: number; chunk: Chunk } | undefined;
@@ -118,6 +149,43 @@ export class RecordStore {
     chunk.live++;
   }
 
+  /**
+   * Appends a message given as its ZMTP wire bytes `bytes[start, end)`: `frames`
+   * frames carrying `payload` body bytes (see ZmtpDecoderHandler.wireMessage).
+   * The span is copied; `seq` must be the previous record's plus one.
+   */
+  pushWire(seq: number, stream: WireStreamMeta, ts: number, bytes: Uint8Array, start: number, end: number, frames: number, payload: number): void {
+    if (this.count === this.capacity) this.grow();
+    const slot = (this.head + this.count) % this.capacity;
+    if (this.count === 0) this.firstSeq = seq;
+    this.count++;
+    let meta = this.lastWireMeta;
+    if (stream !== this.lastWireStream) {
+      meta = this.wireMetaIndex(stream);
+      this.lastWireStream = stream;
+      this.lastWireMeta = meta;
+    }
+    this.objects[slot] = undefined;
+    this.metaIndex[slot] = meta;
+    this.ts[slot] = ts;
+    this.payloadSize[slot] = payload;
+    this.frameCount[slot] = frames;
+    const len = end - start;
+    const { id, chunk } = this.chunkFor(len);
+    const off = chunk.used;
+    this.chunkIndex[slot] = id;
+    this.offset[slot] = off;
+    const buf = chunk.buf;
+    if (len <= 64) {
+      // a loop beats TypedArray#set for the small messages that come by the million
+      for (let i = 0; i < len; i++) buf[off + i] = bytes[start + i];
+    } else {
+      buf.set(bytes.subarray(start, end), off);
+    }
+    chunk.used = off + len;
+    chunk.live++;
+  }
+
   /** Removes the oldest record. */
   shift(): Shifted {
     const slot = this.head;
@@ -148,6 +216,7 @@ export class RecordStore {
     const m = this.metas[this.metaIndex[slot]];
     const chunk = this.chunks.get(this.chunkIndex[slot])!;
     const n = this.frameCount[slot];
+    if (m.wire) return this.rebuildWire(m, chunk, slot, this.firstSeq + i);
     let off = this.offset[slot];
     let data = off + 4 * n;
     const frames: Buffer[] = new Array(n);
@@ -175,6 +244,34 @@ export class RecordStore {
     return r;
   }
 
+  private rebuildWire(m: Meta, chunk: Chunk, slot: number, seq: number): CapturedMessage {
+    const frames = wireFrameViews(chunk.buf, this.offset[slot], this.frameCount[slot]);
+    const r: CapturedMessage = {
+      kind: 'message',
+      seq,
+      ts: this.ts[slot],
+      source: m.source,
+      endpoint: m.endpoint,
+      direction: m.direction,
+      frames,
+    };
+    if (m.session !== undefined) r.session = m.session;
+    if (m.socketType !== undefined) r.socketType = m.socketType;
+    if (m.peerSocketType !== undefined) r.peerSocketType = m.peerSocketType;
+    if (m.connection !== undefined) r.connection = m.connection;
+    if (m.identity !== undefined) r.identity = m.identity;
+    if (m.reqRepEnvelope) {
+      // on the wire REQ/REP messages carry their envelope up to an empty delimiter
+      for (let k = 0; k < frames.length - 1; k++) {
+        if (frames[k].length === 0) {
+          r.envelopeFrames = k + 1;
+          break;
+        }
+      }
+    }
+    return r;
+  }
+
   clear(): void {
     this.capacity = 0;
     this.head = 0;
@@ -189,6 +286,9 @@ export class RecordStore {
     this.metas = [];
     this.metaKeys.clear();
     this.lastMeta = -1;
+    this.wireMetas.clear();
+    this.lastWireStream = undefined;
+    this.lastWireMeta = -1;
     this.chunks.clear();
     this.current = undefined;
     this.spare = [];
@@ -225,6 +325,9 @@ export class RecordStore {
       connection: m.connection,
       envelopeFrames: m.envelopeFrames,
       identityIsFirstFrame,
+      wire: false,
+      identity: undefined,
+      reqRepEnvelope: false,
     };
     const key = JSON.stringify(meta);
     let idx = this.metaKeys.get(key);
@@ -233,6 +336,28 @@ export class RecordStore {
       this.metaKeys.set(key, idx);
     }
     this.lastMeta = idx;
+    return idx;
+  }
+
+  private wireMetaIndex(stream: WireStreamMeta): number {
+    let idx = this.wireMetas.get(stream);
+    if (idx === undefined) {
+      idx = this.metas.push({
+        session: stream.session,
+        source: 'tap',
+        endpoint: stream.endpoint,
+        direction: stream.direction,
+        socketType: stream.socketType,
+        peerSocketType: stream.peerSocketType,
+        connection: stream.connection,
+        envelopeFrames: undefined,
+        identityIsFirstFrame: false,
+        wire: true,
+        identity: stream.identity,
+        reqRepEnvelope: stream.reqRepEnvelope,
+      }) - 1;
+      this.wireMetas.set(stream, idx);
+    }
     return idx;
   }
 

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { Capture, OTHER_TOPICS, topicKey } from '../../src/core/capture';
+import { Capture, OTHER_TOPICS, topicKey, type WireStreamMeta } from '../../src/core/capture';
 import { CapturedMessage } from '../../src/core/records';
+import * as z from './helpers/zmtpBytes';
 
 function msg(session: string, ...frames: (string | Uint8Array)[]): CapturedMessage {
   return {
@@ -108,5 +109,59 @@ describe('Capture', () => {
     assert.equal(c.stats(base + 1200).rate, 40);
     assert.equal(c.session('s', base + 1200)!.rate, 40);
     assert.equal(c.stats(base + 2500).rate, 0);
+  });
+
+  it('keeps tap messages given as wire bytes and reads them back as the records the tap would have made', () => {
+    const c = new Capture({ maxRecords: 100, maxBytes: 10_000 });
+    const req: WireStreamMeta = { session: 'tap-1', endpoint: 'tcp://127.0.0.1:5555', direction: 'toTarget', connection: 3, socketType: 'REQ', peerSocketType: 'REP', identity: undefined, reqRepEnvelope: true };
+    const dealer: WireStreamMeta = { ...req, direction: 'fromTarget', socketType: 'DEALER', peerSocketType: 'ROUTER', identity: Buffer.from('id-7'), reqRepEnvelope: false };
+    const cases: [WireStreamMeta, Buffer[]][] = [
+      [req, [Buffer.alloc(0), Buffer.from('hello')]],
+      [dealer, [Buffer.from('a'), Buffer.alloc(0), Buffer.alloc(300, 9)]], // a long frame; an empty frame that is no envelope here
+      [req, [Buffer.from('no delimiter')]],
+      [dealer, [Buffer.alloc(0)]],
+    ];
+    // the wire bytes sit inside a bigger chunk, as they do in a socket read
+    const seqs = cases.map(([stream, frames]) => {
+      const wire = z.message(frames);
+      const chunk = Buffer.concat([Buffer.from('before'), wire, Buffer.from('after')]);
+      const payload = frames.reduce((n, f) => n + f.length, 0);
+      const seq = c.appendWire(stream, 1000, chunk, 6, 6 + wire.length, frames.length, payload);
+      chunk.fill(0); // the capture copied what it keeps
+      return seq;
+    });
+    const plain = c.append(msg('spy-1', 'between'));
+    assert.deepEqual(seqs.concat(plain.seq), [1, 2, 3, 4, 5]);
+    const expect = (stream: WireStreamMeta, frames: Buffer[], seq: number, extra: Partial<CapturedMessage> = {}): CapturedMessage => ({
+      kind: 'message',
+      seq,
+      ts: 1000,
+      session: stream.session,
+      source: 'tap',
+      endpoint: stream.endpoint,
+      direction: stream.direction,
+      connection: stream.connection,
+      socketType: stream.socketType,
+      peerSocketType: stream.peerSocketType,
+      frames: frames.map((f) => new Uint8Array(f)),
+      ...(stream.identity ? { identity: stream.identity } : {}),
+      ...extra,
+    });
+    const norm = (r: unknown) => JSON.parse(JSON.stringify(r, (_k, v) => (v instanceof Uint8Array ? `bytes:${Buffer.from(v).toString('hex')}` : v)));
+    assert.deepEqual(norm(c.get(1)), norm(expect(req, cases[0][1], 1, { envelopeFrames: 1 })));
+    assert.deepEqual(norm(c.get(2)), norm(expect(dealer, cases[1][1], 2)));
+    assert.deepEqual(norm(c.get(3)), norm(expect(req, cases[2][1], 3)));
+    assert.deepEqual(norm(c.get(4)), norm(expect(dealer, cases[3][1], 4)));
+    assert.deepEqual(c.since(4), [c.get(5)]);
+    // counted like any message; the byte limit counts payload, not frame headers
+    assert.equal(c.session('tap-1')!.messages, 4);
+    assert.equal(c.session('tap-1')!.bytes, 5 + 301 + 12);
+    assert.equal(c.stats().retainedBytes, 5 + 301 + 12 + 7);
+    const big = z.message([Buffer.alloc(9_990, 1)]);
+    c.appendWire(req, 2000, big, 0, big.length, 1, 9_990);
+    assert.deepEqual([...c.records()].map((r) => r.seq), [4, 5, 6], 'evicted by bytes, oldest first, until within 10,000 B');
+    assert.equal(c.session('tap-1')!.evicted, 3);
+    assert.equal(c.stats().retainedBytes, 0 + 7 + 9_990);
+    assert.deepEqual((c.get(6) as CapturedMessage).frames[0], new Uint8Array(9_990).fill(1));
   });
 });
