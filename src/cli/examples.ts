@@ -151,6 +151,6 @@ function startObserver(o: Observation, capture: Capture, n: number): CaptureSess
       return new MonitorSpy({ id: `monitor${n}`, endpoint: o.endpoint, inPrefix: o.inPrefix, outPrefix: o.outPrefix, capture });
     case 'tap':
       // The run was started with taps: the connecting roles already point at `listen`.
-      return new ZmtpTap({ target: o.endpoint, listen: o.listen, id: `tap${n}` }, (r) => capture.append(r));
+      return new ZmtpTap({ target: o.endpoint, listen: o.listen, id: `tap${n}` }, capture);
   }
 }

@@ -27,7 +27,7 @@ registerSubcommand(
     const capture = new Capture();
     let tap: ZmtpTap;
     try {
-      tap = new ZmtpTap({ target, listen: flag(p, 'listen'), maxCapturedFrameBytes, id: 'tap' }, (r) => capture.append(r));
+      tap = new ZmtpTap({ target, listen: flag(p, 'listen'), maxCapturedFrameBytes, id: 'tap' }, capture);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }

@@ -9,6 +9,7 @@
  * Backpressure: a side whose peer does not drain is paused, nothing piles up.
  */
 import * as net from 'node:net';
+import type { Capture, WireStreamMeta } from './capture';
 import { parseHostPort } from './endpoint';
 import { Emitter, type Event } from './lifecycle';
 import type { CaptureRecord, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord } from './records';
@@ -31,7 +32,11 @@ interface HostPort {
   port: number;
 }
 
-export type TapRecordSink = (record: CaptureRecord) => void;
+/**
+ * Where the tap's records go: a Capture (then messages take the wire fast path:
+ * no record object per message) or any function that takes records.
+ */
+export type TapRecordSink = ((record: CaptureRecord) => void) | Pick<Capture, 'append' | 'appendWire'>;
 
 export interface TapConnectionInfo {
   connection: number;
@@ -57,7 +62,7 @@ export interface TapConnectionInfo {
 /**
  * The tap as a capture session (kind `tap`): `listen()` binds, every accepted
  * connection is relayed to `target` and decoded, records go to `sink` (the
- * capture's `append`). State: connecting (not bound yet) → listening → receiving
+ * capture). State: connecting (not bound yet) → listening → receiving
  * while connections are open → stopped, or error when the port cannot be bound.
  */
 export class ZmtpTap implements CaptureSession {
@@ -70,6 +75,8 @@ export class ZmtpTap implements CaptureSession {
   private readonly target: HostPort;
   private readonly listenAt: HostPort;
   private readonly relays = new Map<number, Relay>();
+  /** The sink when it is a capture: messages go to its appendWire. */
+  private readonly captureSink: Pick<Capture, 'append' | 'appendWire'> | undefined;
   private nextId = 1;
   private disposed = false;
   private boundPort = 0;
@@ -87,6 +94,7 @@ export class ZmtpTap implements CaptureSession {
     readonly sink: TapRecordSink,
   ) {
     this.id = options.id ?? 'tap';
+    this.captureSink = typeof sink === 'function' ? undefined : sink;
     this.target = parseHostPort(options.target);
     this.listenAt = parseListen(options.listen ?? '127.0.0.1:0');
     this.endpoint = `tcp://${bracket(this.target.host)}:${this.target.port}`;
@@ -190,15 +198,27 @@ export class ZmtpTap implements CaptureSession {
     relay.start();
   }
 
+  /** @internal Whether messages may come as wire bytes (emitWire). */
+  get wireSink(): boolean {
+    return this.captureSink !== undefined;
+  }
+
   /** @internal */
   emit(record: CaptureRecord): void {
     try {
-      this.sink(record);
+      if (this.captureSink) this.captureSink.append(record);
+      else (this.sink as (record: CaptureRecord) => void)(record);
     } catch (err) {
-      // a faulty sink must not break the relay
-      queueMicrotask(() => {
-        throw err;
-      });
+      sinkFailed(err);
+    }
+  }
+
+  /** @internal A message as wire bytes, into the capture (see Capture.appendWire). */
+  emitWire(stream: WireStreamMeta, ts: number, chunk: Uint8Array, start: number, end: number, frames: number, payload: number): void {
+    try {
+      this.captureSink!.appendWire(stream, ts, chunk, start, end, frames, payload);
+    } catch (err) {
+      sinkFailed(err);
     }
   }
 
@@ -213,6 +233,13 @@ export class ZmtpTap implements CaptureSession {
   forget(id: number): void {
     this.relays.delete(id);
   }
+}
+
+/** A faulty sink must not break the relay: its error is thrown later, outside it. */
+function sinkFailed(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
 }
 
 /** Like parseHostPort, but port 0 (an ephemeral port) is allowed. */
@@ -395,13 +422,19 @@ class Side implements ZmtpDecoderHandler {
   readonly decoder: ZmtpDecoder;
   bytes = 0;
   private readonly session: string;
+  /** What this direction's messages share, for the wire path; replaced when a READY changes it. */
+  private wireStream: WireStreamMeta | undefined;
 
   constructor(
     private readonly relay: Relay,
     readonly direction: TapDirection,
   ) {
     this.session = relay.tap.id;
-    this.decoder = new ZmtpDecoder(this, { maxCapturedFrameBytes: relay.tap.options.maxCapturedFrameBytes });
+    this.decoder = new ZmtpDecoder(this, { maxCapturedFrameBytes: relay.tap.options.maxCapturedFrameBytes, wireMessages: relay.tap.wireSink });
+  }
+
+  private get receiver(): Side {
+    return this.direction === 'toTarget' ? this.relay.fromTarget : this.relay.toTarget;
   }
 
   greeting(g: ZmtpGreeting): void {
@@ -443,7 +476,7 @@ class Side implements ZmtpDecoderHandler {
   message(frames: Uint8Array[], truncated: Record<number, number> | undefined, encrypted: boolean): void {
     const relay = this.relay;
     const senderType = this.decoder.socketType;
-    const receiverType = (this.direction === 'toTarget' ? relay.fromTarget : relay.toTarget).decoder.socketType;
+    const receiverType = this.receiver.decoder.socketType;
     const r: CapturedMessage = {
       seq: 0,
       ts: relay.now,
@@ -471,6 +504,28 @@ class Side implements ZmtpDecoderHandler {
       }
     }
     relay.tap.emit(r);
+  }
+
+  /** The fast path: a whole message as wire bytes, straight into the capture; read back it equals what message() makes. */
+  wireMessage(chunk: Uint8Array, start: number, end: number, frames: number, payload: number): void {
+    const relay = this.relay;
+    const socketType = this.decoder.socketType;
+    const peerSocketType = this.receiver.decoder.socketType;
+    const identity = this.decoder.identity;
+    let stream = this.wireStream;
+    if (stream === undefined || stream.socketType !== socketType || stream.peerSocketType !== peerSocketType || stream.identity !== identity) {
+      stream = this.wireStream = {
+        session: this.session,
+        endpoint: relay.tap.endpoint,
+        direction: this.direction,
+        connection: relay.id,
+        socketType,
+        peerSocketType,
+        identity,
+        reqRepEnvelope: isReqRep(socketType) || isReqRep(peerSocketType),
+      };
+    }
+    relay.tap.emitWire(stream, relay.now, chunk, start, end, frames, payload);
   }
 
   undecodable(reason: string): void {

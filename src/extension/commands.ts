@@ -253,7 +253,7 @@ export class Commands {
     if (busy) throw new UserError(`Cannot start the tap for ${endpoint}: ${busy} — choose another port.`, chooseAnother);
     const tap = new ZmtpTap(
       { target, listen: `${hostText}:${port}`, maxCapturedFrameBytes: this.deps.settings.maxCapturedFrameBytes, id: this.deps.sessions.nextId('tap') },
-      (record) => this.deps.capture.append(record),
+      this.deps.capture,
     );
     try {
       await tap.listen();

@@ -180,7 +180,7 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
         if (!o.listen || !o.inPath) return undefined;
         // the tap module loads the ZMTP decoder: only when an example needs it
         const { ZmtpTap } = await import('../core/tap');
-        const tap = new ZmtpTap({ target: o.endpoint, listen: o.listen, id: this.sessions.nextId('tap') }, (record) => this.capture.append(record));
+        const tap = new ZmtpTap({ target: o.endpoint, listen: o.listen, id: this.sessions.nextId('tap') }, this.capture);
         try {
           await tap.listen();
         } catch (e) {

@@ -141,7 +141,7 @@ afterEach(async () => {
 });
 
 async function tapTo(port: number, id = 'tap-1'): Promise<ZmtpTap> {
-  const tap = new ZmtpTap({ target: `127.0.0.1:${port}`, id }, (r) => capture.append(r));
+  const tap = new ZmtpTap({ target: `127.0.0.1:${port}`, id }, capture);
   cleanups.push(() => tap.stop());
   await tap.listen();
   return tap;

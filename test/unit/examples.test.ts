@@ -460,7 +460,7 @@ for (const language of ['node', 'python'] as const) {
           if (o.kind !== 'tap') continue;
           assert.equal(o.inPath, useTaps);
           if (!useTaps) continue;
-          const tap = new ZmtpTap({ target: o.endpoint, listen: o.listen, id: `tap${taps.length + 1}` }, (r) => capture.append(r));
+          const tap = new ZmtpTap({ target: o.endpoint, listen: o.listen, id: `tap${taps.length + 1}` }, capture);
           taps.push(tap);
           await tap.listen();
         }

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import { Capture } from '../../src/core/capture';
 import { recordToLine } from '../../src/core/exportFormat';
 import type { CaptureRecord, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord } from '../../src/core/records';
 import { ZmtpTap, type ZmtpTapOptions } from '../../src/core/tap';
@@ -52,10 +53,34 @@ function digest(msgs: Uint8Array[][]): string {
 describe('ZmtpTap', function () {
   this.timeout(30000);
   const taps: ZmtpTap[] = [];
+  const captures: Capture[] = [];
   const sockets: (net.Socket | net.Server)[] = [];
 
-  async function startTap(target: number, records: CaptureRecord[], extra: Partial<ZmtpTapOptions> = {}): Promise<ZmtpTap> {
-    const tap = new ZmtpTap({ target: `127.0.0.1:${target}`, ...extra }, (r) => records.push(r));
+  /**
+   * A tap on `target` whose records land in `records`: by default through a real
+   * Capture, as in the product (messages take the wire path into its store and
+   * are read back from there), or handed to a plain function (`sink: 'function'`).
+   */
+  async function startTap(target: number, records: CaptureRecord[], extra: Partial<ZmtpTapOptions> = {}, sink: 'capture' | 'function' = 'capture'): Promise<ZmtpTap> {
+    let tap: ZmtpTap;
+    if (sink === 'function') tap = new ZmtpTap({ target: `127.0.0.1:${target}`, ...extra }, (r) => records.push(r));
+    else {
+      const capture = new Capture({ maxRecords: 1_000_000, maxBytes: 1024 ** 3 });
+      captures.push(capture);
+      // each record as the capture holds it (read back from its store), at once
+      const sink: Pick<Capture, 'append' | 'appendWire'> = {
+        append: (r) => {
+          records.push(capture.get(capture.append(r).seq)!);
+          return r;
+        },
+        appendWire: (...args) => {
+          const seq = capture.appendWire(...args);
+          records.push(capture.get(seq)!);
+          return seq;
+        },
+      };
+      tap = new ZmtpTap({ target: `127.0.0.1:${target}`, ...extra }, sink);
+    }
     taps.push(tap);
     await tap.listen();
     return tap;
@@ -68,6 +93,7 @@ describe('ZmtpTap', function () {
       else s.destroy();
     }
     await Promise.all(taps.splice(0).map((t) => t.stop()));
+    for (const c of captures.splice(0)) c.dispose();
   });
 
   const messages = (rs: CaptureRecord[], direction?: string, connection?: number) =>
@@ -168,10 +194,11 @@ print('client', digest([[m] for m in sent]))
     await until(() => connectionRecords(recs1, 'closed').length === 1 && connectionRecords(recs2, 'closed').length === 1, 'closed records');
   });
 
-  it('relays PUSH/PULL round robin over two connections of one tap, random binary multipart, byte-exact', async () => {
+  /** Round robin through one tap, checked byte-exact against what PUSH sent and each PULL got. */
+  async function relaysRoundRobin(sink: 'capture' | 'function'): Promise<void> {
     const port = await freePort();
     const recs: CaptureRecord[] = [];
-    const tap = await startTap(port, recs);
+    const tap = await startTap(port, recs, {}, sink);
     const pusher = runPython(
       PY_DIGEST +
         `
@@ -230,7 +257,11 @@ print('got', len(got), digest(got))
       assert.equal(m.truncated, undefined);
     }
     assert.equal(new Set(commands(recs, 'READY').map((c) => c.connection)).size, 2, 'two decoded connections (later ones are PULL reconnects after PUSH exited)');
-  });
+  }
+
+  for (const sink of ['capture', 'function'] as const) {
+    it(`relays PUSH/PULL round robin over two connections of one tap, random binary multipart, byte-exact (records into a ${sink})`, () => relaysRoundRobin(sink));
+  }
 
   it('relays 20 concurrent connections, each decoded on its own', async () => {
     const port = await freePort();

@@ -87,7 +87,7 @@ describe('TopologyModel', function () {
     const port = await freePort();
     const pub = runPython(PUB, [port]);
     await pub.waitFor('bound');
-    const tap = new ZmtpTap({ target: `127.0.0.1:${port}`, id: 'tap-1' }, (r) => capture.append(r));
+    const tap = new ZmtpTap({ target: `127.0.0.1:${port}`, id: 'tap-1' }, capture);
     stops.push(() => tap.stop());
     await tap.listen();
     const spy = new PubSpy({ id: 'spy-1', endpoints: [`tcp://127.0.0.1:${port}`], capture });
