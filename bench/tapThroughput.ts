@@ -3,7 +3,9 @@
  * record appended to a real Capture (as the product does), against the same
  * PUSH → PULL connected directly, side by side in one run (rounds alternate),
  * median of `runs` rounds each. The rate is measured by the receiver, from its
- * first to its last message.
+ * first to its last message. On two cores the four Python threads and the tap
+ * share the CPUs, so single rounds swing; the spread of the per-pair ratios
+ * (each tap round over the direct round just before it) is reported too.
  *
  *   npx tsx bench/tapThroughput.ts [--count N] [--runs N]
  */
@@ -62,6 +64,11 @@ export interface TapBenchResult {
   /** CPU time of the tap's process (relay + decoding + capture) per message. */
   tap_cpu_ns_per_msg_16b: number;
   tap_cpu_ns_per_msg_1k: number;
+  /** Lowest and highest ratio of one tap round to the direct round paired with it. */
+  tap_pair_ratio_min_16b: number;
+  tap_pair_ratio_max_16b: number;
+  tap_pair_ratio_min_1k: number;
+  tap_pair_ratio_max_1k: number;
 }
 
 function python(source: string, args: (string | number)[]): { proc: ChildProcess; waitFor(re: RegExp): Promise<RegExpExecArray> } {
@@ -101,7 +108,7 @@ async function round(count: number, size: number, throughTap: boolean): Promise<
     await pull.waitFor(/bound/);
     let port = pullPort;
     if (throughTap) {
-      tap = new ZmtpTap({ target: `127.0.0.1:${pullPort}`, id: 'bench' }, (r) => capture.append(r));
+      tap = new ZmtpTap({ target: `127.0.0.1:${pullPort}`, id: 'bench' }, capture);
       port = (await tap.listen()).port;
     }
     const cpu0 = process.cpuUsage();
@@ -146,6 +153,9 @@ export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult
     out[`direct_msgs_per_s_${key}`] = Math.round(median(direct));
     out[`tap_ratio_${key}`] = +(median(tapped) / median(direct)).toFixed(3);
     out[`tap_cpu_ns_per_msg_${key}`] = Math.round(median(cpu));
+    const pairs = tapped.map((t, i) => t / direct[i]);
+    out[`tap_pair_ratio_min_${key}`] = +Math.min(...pairs).toFixed(3);
+    out[`tap_pair_ratio_max_${key}`] = +Math.max(...pairs).toFixed(3);
   }
   return out as unknown as TapBenchResult;
 }
@@ -155,7 +165,7 @@ if (require.main === module) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : dflt;
   };
-  runTapBench({ count: arg('count', 1_000_000), runs: arg('runs', 3) }).then(
+  runTapBench({ count: arg('count', 1_000_000), runs: arg('runs', 5) }).then(
     (r) => {
       console.log(JSON.stringify(r, null, 2));
       process.exit(0);

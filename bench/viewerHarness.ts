@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Capture } from '../src/core/capture';
 import { ControllerOptions, FramesViewController, ViewerHost } from '../src/core/framesViewController';
 import type { FromHost } from '../src/protocol';
@@ -40,6 +40,9 @@ export interface ViewerPage {
 let browser: Browser | undefined;
 
 async function sharedBrowser(): Promise<Browser> {
+  // loaded on first use: playwright-core is a large module, and a big heap makes
+  // every full GC dearer for the benchmarks that run before this one (the tap's)
+  const { chromium } = await import('playwright-core');
   browser ??= await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
