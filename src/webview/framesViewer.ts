@@ -318,6 +318,9 @@ function scrollGeometry() {
   };
 }
 
+/** Where render() left the viewport's scrollTop; a scroll event there is ours. */
+let ownScrollTop = -1;
+
 function scheduleRender(): void {
   if (renderScheduled) return;
   renderScheduled = true;
@@ -340,6 +343,7 @@ function render(): void {
     if (Math.abs(viewport.scrollTop - want) >= ROW_H) viewport.scrollTop = want;
   }
   const st = viewport.scrollTop;
+  ownScrollTop = st;
   const rel = g.rowAt(st);
   const firstRel = Math.floor(rel);
   const first = base + firstRel;
@@ -376,6 +380,10 @@ function requestWindow(first: number, visible: number, missing: boolean): void {
 }
 
 viewport.addEventListener('scroll', () => {
+  // the scroll render() made (rows added or evicted): not the user's. Judging it
+  // would stop following whenever the layout shifted in between (the viewport a
+  // few pixels shorter when a counter appears, say) and leave the newest rows.
+  if (Math.abs(viewport.scrollTop - ownScrollTop) < 1) return;
   const g = scrollGeometry();
   // measured on the DOM as rendered: a batch that arrived since (more rows, not yet
   // laid out) must not make the view think the user scrolled away from the bottom

@@ -148,6 +148,28 @@ describe('frames viewer webview in Chromium', function () {
     assert.ok(windowRequests <= 5, `${windowRequests} window requests while following`);
   });
 
+  it('keeps following the newest when the layout shifts between a render and its scroll event', async () => {
+    // as when the session filter gains an option and the filter bar wraps
+    // mid-stream: the viewport gets shorter after the view pinned itself to the bottom
+    capture.setLimits({ maxRecords: 5000 });
+    viewer = await openViewerPage(capture);
+    const { page } = viewer;
+    await page.locator('.shown[data-shown="0"]').waitFor();
+    await page.evaluate(`(() => {
+      let batches = 0;
+      window.addEventListener('message', () => {
+        // registered after the view's own rAF for this batch: runs right after its render
+        if (++batches === 20) requestAnimationFrame(() => { document.querySelector('.filterbar').style.paddingBottom = '12px'; });
+      });
+    })()`);
+    for (let tick = 0; tick < 100; tick++) {
+      for (let i = 0; i < 200; i++) capture.append(msg(['t', `m${tick * 200 + i}`]));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await rows().filter({ hasText: /m19999$/ }).waitFor({ timeout: 10000 });
+    assert.ok(await page.locator('.new-pill').isHidden(), 'the view stopped following');
+  });
+
   it('the composer sends REQ to a pyzmq REP and shows the reply; Replay sends a captured body again', async () => {
     const port = await freePort();
     const rep = runPython(
