@@ -7,27 +7,8 @@
 import * as assert from 'node:assert/strict';
 import { freePort, killAllPython, runPython } from '../../unit/helpers/peers';
 import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+import { PUBLISHER, SUBSCRIBER } from './pythonPeers';
 
-const PUBLISHER = `
-import sys, time, zmq
-ctx = zmq.Context()
-pub = ctx.socket(zmq.PUB)
-pub.bind('tcp://127.0.0.1:%s' % sys.argv[1])
-print('ready', flush=True)
-for i in range(3000):
-    pub.send_multipart([b'10001', b'%d' % i])
-    time.sleep(0.02)
-`;
-
-const SUBSCRIBER = `
-import sys, zmq
-ctx = zmq.Context()
-sub = ctx.socket(zmq.SUB)
-sub.setsockopt(zmq.SUBSCRIBE, b'')
-sub.connect('tcp://127.0.0.1:%s' % sys.argv[1])
-while True:
-    sub.recv_multipart()
-`;
 
 describe('Endpoints and sessions through the UI (code-server + Chromium)', function () {
   this.timeout(120000);

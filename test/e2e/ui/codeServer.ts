@@ -48,8 +48,13 @@ export const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
 export interface StartOptions {
   /** Folder to open in the workbench. */
   folder: string;
-  /** Extra user settings (workspace trust is always off). */
+  /** Extra user settings. */
   settings?: Record<string, unknown>;
+  /**
+   * Open the folder in restricted mode (workspace trust on, the folder not
+   * trusted, no startup prompt). By default trust is off: everything is trusted.
+   */
+  restricted?: boolean;
   /** Milliseconds to wait for the workbench to come up (default 60 s). */
   timeoutMs?: number;
   viewport?: { width: number; height: number };
@@ -122,7 +127,9 @@ export class CodeServer {
       join(userData, 'User', 'settings.json'),
       JSON.stringify(
         {
-          'security.workspace.trust.enabled': false,
+          'security.workspace.trust.enabled': options.restricted === true,
+          // restricted mode without the modal "Do you trust the authors?" prompt
+          'security.workspace.trust.startupPrompt': 'never',
           'workbench.startupEditor': 'none',
           'workbench.tips.enabled': false,
           'extensions.autoCheckUpdates': false,
@@ -153,7 +160,7 @@ export class CodeServer {
         '--extensions-dir', extensions,
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(options.restricted ? [] : ['--disable-workspace-trust']),
         this.folder,
       ],
       // own process group, so stop() reaches the VS Code server and extension host it forks
