@@ -216,15 +216,18 @@ export class RecordStore {
     const m = this.metas[this.metaIndex[slot]];
     const chunk = this.chunks.get(this.chunkIndex[slot])!;
     const n = this.frameCount[slot];
-    if (m.wire) return this.rebuildWire(m, chunk, slot, this.firstSeq + i);
-    let off = this.offset[slot];
-    let data = off + 4 * n;
-    const frames: Buffer[] = new Array(n);
-    for (let k = 0; k < n; k++) {
-      const len = chunk.buf.readUInt32LE(off);
-      off += 4;
-      frames[k] = chunk.buf.subarray(data, data + len);
-      data += len;
+    let frames: Uint8Array[];
+    if (m.wire) frames = wireFrameViews(chunk.buf, this.offset[slot], n);
+    else {
+      let off = this.offset[slot];
+      let data = off + 4 * n;
+      frames = new Array(n);
+      for (let k = 0; k < n; k++) {
+        const len = chunk.buf.readUInt32LE(off);
+        off += 4;
+        frames[k] = chunk.buf.subarray(data, data + len);
+        data += len;
+      }
     }
     const r: CapturedMessage = {
       kind: 'message',
@@ -240,35 +243,17 @@ export class RecordStore {
     if (m.peerSocketType !== undefined) r.peerSocketType = m.peerSocketType;
     if (m.connection !== undefined) r.connection = m.connection;
     if (m.envelopeFrames !== undefined) r.envelopeFrames = m.envelopeFrames;
-    if (m.identityIsFirstFrame) r.identity = frames[0];
-    return r;
-  }
-
-  private rebuildWire(m: Meta, chunk: Chunk, slot: number, seq: number): CapturedMessage {
-    const frames = wireFrameViews(chunk.buf, this.offset[slot], this.frameCount[slot]);
-    const r: CapturedMessage = {
-      kind: 'message',
-      seq,
-      ts: this.ts[slot],
-      source: m.source,
-      endpoint: m.endpoint,
-      direction: m.direction,
-      frames,
-    };
-    if (m.session !== undefined) r.session = m.session;
-    if (m.socketType !== undefined) r.socketType = m.socketType;
-    if (m.peerSocketType !== undefined) r.peerSocketType = m.peerSocketType;
-    if (m.connection !== undefined) r.connection = m.connection;
-    if (m.identity !== undefined) r.identity = m.identity;
-    if (m.reqRepEnvelope) {
+    else if (m.reqRepEnvelope) {
       // on the wire REQ/REP messages carry their envelope up to an empty delimiter
-      for (let k = 0; k < frames.length - 1; k++) {
+      for (let k = 0; k < n - 1; k++) {
         if (frames[k].length === 0) {
           r.envelopeFrames = k + 1;
           break;
         }
       }
     }
+    if (m.identityIsFirstFrame) r.identity = frames[0];
+    else if (m.identity !== undefined) r.identity = m.identity;
     return r;
   }
 

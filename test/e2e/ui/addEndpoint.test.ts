@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { freePort, killAllPython, runPython } from '../../unit/helpers/peers';
-import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+import { CodeServer, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
 import { PUBLISHER, SUBSCRIBER } from './pythonPeers';
 
 
@@ -14,15 +14,7 @@ describe('Endpoints and sessions through the UI (code-server + Chromium)', funct
   this.timeout(120000);
   let vsc: CodeServer | undefined;
 
-  afterEach(async function () {
-    if (vsc && this.currentTest?.state === 'failed') {
-      await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
-    }
-    await vsc?.stop();
-    vsc = undefined;
-    await stopAllCodeServers();
-    await killAllPython();
-  });
+  stopCodeServersAfterEach(killAllPython);
 
   it('validates the endpoint as you type, adds a good one to the tree, and spies on it', async () => {
     const port = await freePort();

@@ -5,20 +5,13 @@
  * Screenshots: test-results/ui-codelens-python.png, ui-examples-run.png.
  */
 import * as assert from 'node:assert/strict';
-import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+import { CodeServer, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
 
 describe('CodeLens in the editor (code-server + Chromium)', function () {
   this.timeout(120000);
   let vsc: CodeServer | undefined;
 
-  afterEach(async function () {
-    if (vsc && this.currentTest?.state === 'failed') {
-      await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
-    }
-    await vsc?.stop();
-    vsc = undefined;
-    await stopAllCodeServers();
-  });
+  stopCodeServersAfterEach();
 
   it('shows Monitor and Tap lenses over the monitored queue seed and its endpoints under "Found in code"', async () => {
     vsc = await startCodeServer({ folder: TEST_WORKSPACE });

@@ -92,6 +92,20 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   return vsc;
 }
 
+/**
+ * The afterEach every UI suite registers: when the test failed, a screenshot of
+ * each running instance (test-results/failed-<title>.png); then every instance
+ * stopped, then `cleanup` (the suite's own peers).
+ */
+export function stopCodeServersAfterEach(cleanup?: () => Promise<unknown>): void {
+  afterEach(async function () {
+    const failed = this.currentTest?.state === 'failed' ? this.currentTest.title : undefined;
+    if (failed) for (const v of running) await v.screenshot(`failed-${failed}`).catch(() => {});
+    await stopAllCodeServers();
+    await cleanup?.();
+  });
+}
+
 /** Stops every instance still running (for an after/afterEach hook). */
 export async function stopAllCodeServers(): Promise<void> {
   await Promise.all([...running].map((v) => v.stop()));

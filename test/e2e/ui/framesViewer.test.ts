@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, killAllPython, runPython } from '../../unit/helpers/peers';
-import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+import { CodeServer, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
@@ -40,13 +40,7 @@ describe('frames viewer through the UI (code-server + Chromium)', function () {
   this.timeout(180000);
   let vsc: CodeServer | undefined;
 
-  afterEach(async function () {
-    if (vsc && this.currentTest?.state === 'failed') await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
-    await vsc?.stop();
-    vsc = undefined;
-    await stopAllCodeServers();
-    await killAllPython();
-  });
+  stopCodeServersAfterEach(killAllPython);
 
   it('shows live rows from a pyzmq publisher, filters, hex dump, HTML as text, and sends from the composer', async () => {
     const [pubPort, pullPort] = [await freePort(), await freePort()];

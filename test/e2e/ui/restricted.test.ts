@@ -6,22 +6,14 @@
 import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { freePort, killAllPython, runPython } from '../../unit/helpers/peers';
-import { CodeServer, processesMentioning, ROOT, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+import { CodeServer, processesMentioning, ROOT, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
 import { PUBLISHER } from './pythonPeers';
 
 describe('restricted mode (untrusted workspace, code-server + Chromium)', function () {
   this.timeout(120000);
   let vsc: CodeServer | undefined;
 
-  afterEach(async function () {
-    if (vsc && this.currentTest?.state === 'failed') {
-      await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
-    }
-    await vsc?.stop();
-    vsc = undefined;
-    await stopAllCodeServers();
-    await killAllPython();
-  });
+  stopCodeServersAfterEach(killAllPython);
 
   it('spies, but refuses to start examples or taps and says why, starting nothing', async () => {
     const port = await freePort();

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import type { Frame } from 'playwright-core';
-import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+import { CodeServer, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
 
 /** The map's own document inside the webview's nested iframes. */
 async function mapFrame(vsc: CodeServer, timeoutMs = 20000): Promise<Frame> {
@@ -24,14 +24,7 @@ describe('topology map (code-server + Chromium)', function () {
   this.timeout(180000);
   let vsc: CodeServer | undefined;
 
-  afterEach(async function () {
-    if (vsc && this.currentTest?.state === 'failed') {
-      await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
-    }
-    await vsc?.stop();
-    vsc = undefined;
-    await stopAllCodeServers();
-  });
+  stopCodeServersAfterEach();
 
   it('draws a running example live, with rates, and shows a selected node', async () => {
     vsc = await startCodeServer({ folder: TEST_WORKSPACE, viewport: { width: 1500, height: 950 } });

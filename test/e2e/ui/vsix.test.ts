@@ -11,7 +11,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureVsix } from '../../unit/helpers/vsix';
-import { CodeServer, EXTENSION_ID, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+import { CodeServer, EXTENSION_ID, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
 
 const WALKTHROUGH_TITLE = 'Get started with the ZeroMQ Topology Debugger';
 
@@ -26,14 +26,7 @@ describe('packaged extension (VSIX installed into code-server)', function () {
     console.log(`      (${built ? `packaged in ${ms} ms` : 'reusing the current VSIX'}: ${path})`);
   });
 
-  afterEach(async function () {
-    if (vsc && this.currentTest?.state === 'failed') {
-      await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
-    }
-    await vsc?.stop();
-    vsc = undefined;
-    await stopAllCodeServers();
-  });
+  stopCodeServersAfterEach();
 
   /** The folder --install-extension made for us, checked to be a real copy, not a link to the repo. */
   function installedDir(v: CodeServer): string {

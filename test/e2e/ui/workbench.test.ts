@@ -2,20 +2,13 @@
  * Tier 3: the extension in a real VS Code in a real browser, as a user sees it.
  */
 import * as assert from 'node:assert/strict';
-import { CodeServer, startCodeServer, stopAllCodeServers, TEST_WORKSPACE } from './codeServer';
+import { CodeServer, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
 
 describe('workbench (code-server + Chromium)', function () {
   this.timeout(120000);
   let vsc: CodeServer | undefined;
 
-  afterEach(async function () {
-    if (vsc && this.currentTest?.state === 'failed') {
-      await vsc.screenshot(`failed-${this.currentTest.title}`).catch(() => {});
-    }
-    await vsc?.stop();
-    vsc = undefined;
-    await stopAllCodeServers();
-  });
+  stopCodeServersAfterEach();
 
   it('shows the ZeroMQ container with the Endpoints of the settings, and "ZeroMQ: Show Version" reports libzmq 4.3.5', async () => {
     const started = Date.now();
