@@ -50,7 +50,7 @@ async function main() {
   }
   if (want('tap')) {
     log(`tap: pyzmq PUSH→tap→PULL (decoding + capture) vs PUSH→PULL direct, ${COUNT} messages, ${TAP_RUNS} runs each`);
-    Object.assign(result, await runTapBench({ count: COUNT, runs: TAP_RUNS }));
+    Object.assign(result, await runTapBench({ count: COUNT, runs: TAP_RUNS, bigHeapMb: 256 }));
   }
   if (want('capture')) {
     log(`capture memory: heap per retained message, ${COUNT} messages, ${RUNS} runs`);

@@ -7,7 +7,7 @@
  * share the CPUs, so single rounds swing; the spread of the per-pair ratios
  * (each tap round over the direct round just before it) is reported too.
  *
- *   npx tsx bench/tapThroughput.ts [--count N] [--runs N]
+ *   npx tsx bench/tapThroughput.ts [--count N] [--runs N] [--big-heap-mb MB]
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { Capture } from '../src/core/capture';
@@ -51,6 +51,11 @@ export interface TapBenchOptions {
   count: number;
   runs: number;
   sizes?: number[];
+  /**
+   * Then the 1 KiB rounds again with this many MB of live objects in the heap,
+   * as in an extension host (0: not run). Informational: no target.
+   */
+  bigHeapMb?: number;
   log?: (line: string) => void;
 }
 
@@ -69,6 +74,10 @@ export interface TapBenchResult {
   tap_pair_ratio_max_16b: number;
   tap_pair_ratio_min_1k: number;
   tap_pair_ratio_max_1k: number;
+  /** The 1 KiB figures with `bigHeapMb` of live heap (when run). */
+  tap_ratio_1k_big_heap?: number;
+  tap_cpu_ns_per_msg_1k_big_heap?: number;
+  big_heap_mb?: number;
 }
 
 function python(source: string, args: (string | number)[]): { proc: ChildProcess; waitFor(re: RegExp): Promise<RegExpExecArray> } {
@@ -135,19 +144,24 @@ async function round(count: number, size: number, throughTap: boolean): Promise<
 export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[tap] ${l}\n`));
   const out: Record<string, number> = {};
-  for (const size of opts.sizes ?? [16, 1024]) {
+  /** `runs` alternating pairs of rounds; rates and the tap's CPU per message. */
+  const pairsOf = async (size: number, runs: number, label: string) => {
     const direct: number[] = [];
     const tapped: number[] = [];
     const cpu: number[] = [];
-    for (let i = 0; i < opts.runs; i++) {
+    for (let i = 0; i < runs; i++) {
       // alternate, so that a change in machine load hits both sides alike
       const d = await round(opts.count, size, false);
       const t = await round(opts.count, size, true);
       direct.push(d.rate);
       tapped.push(t.rate);
       cpu.push(t.cpuNsPerMsg);
-      log(`${size} B run ${i + 1}: direct ${Math.round(d.rate)} msg/s, tap ${Math.round(t.rate)} msg/s (${t.captured} records captured, tap CPU ${Math.round(t.cpuNsPerMsg)} ns/msg)`);
+      log(`${size} B${label} run ${i + 1}: direct ${Math.round(d.rate)} msg/s, tap ${Math.round(t.rate)} msg/s (${t.captured} records captured, tap CPU ${Math.round(t.cpuNsPerMsg)} ns/msg)`);
     }
+    return { direct, tapped, cpu };
+  };
+  for (const size of opts.sizes ?? [16, 1024]) {
+    const { direct, tapped, cpu } = await pairsOf(size, opts.runs, '');
     const key = size === 1024 ? '1k' : `${size}b`;
     out[`tap_msgs_per_s_${key}`] = Math.round(median(tapped));
     out[`direct_msgs_per_s_${key}`] = Math.round(median(direct));
@@ -157,7 +171,24 @@ export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult
     out[`tap_pair_ratio_min_${key}`] = +Math.min(...pairs).toFixed(3);
     out[`tap_pair_ratio_max_${key}`] = +Math.max(...pairs).toFixed(3);
   }
+  if (opts.bigHeapMb) {
+    // Node allocates a fresh buffer for every socket read and V8 marks the whole
+    // heap about every 64 MB of them: the bigger the heap, the dearer the relay
+    const ballast = heapBallast(opts.bigHeapMb);
+    const { direct, tapped, cpu } = await pairsOf(1024, Math.min(3, opts.runs), ` (${opts.bigHeapMb} MB heap)`);
+    out.tap_ratio_1k_big_heap = +(median(tapped) / median(direct)).toFixed(3);
+    out.tap_cpu_ns_per_msg_1k_big_heap = Math.round(median(cpu));
+    out.big_heap_mb = opts.bigHeapMb;
+    ballast.length = 0;
+  }
   return out as unknown as TapBenchResult;
+}
+
+/** About `mb` MB of small live objects (what an extension host's heap is made of). */
+function heapBallast(mb: number): object[] {
+  const objects: object[] = [];
+  for (let i = 0; i < (mb * 1024 * 1024) / 80; i++) objects.push({ id: i, name: `object ${i}` });
+  return objects;
 }
 
 if (require.main === module) {
@@ -165,7 +196,7 @@ if (require.main === module) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : dflt;
   };
-  runTapBench({ count: arg('count', 1_000_000), runs: arg('runs', 5) }).then(
+  runTapBench({ count: arg('count', 1_000_000), runs: arg('runs', 5), bigHeapMb: arg('big-heap-mb', 0) }).then(
     (r) => {
       console.log(JSON.stringify(r, null, 2));
       process.exit(0);
