@@ -7,6 +7,7 @@
 import { Disposable, Emitter, Event } from './lifecycle';
 import { CaptureRecord, payloadBytes } from './records';
 import { RecordStore, type WireStreamMeta } from './recordStore';
+import type { WireBatch } from './zmtp/decoder';
 import { Counter, OTHER_TOPICS, TopicCounter } from './topicCounter';
 
 export interface CaptureLimits {
@@ -23,7 +24,7 @@ const MAX_TOPICS_PER_SESSION = 1000;
 /** Topic display names are cut to this many bytes. */
 const TOPIC_KEY_BYTES = 64;
 export { OTHER_TOPICS };
-export type { Counter, WireStreamMeta };
+export type { Counter, WireBatch, WireStreamMeta };
 
 export interface SessionCounters extends Counter {
   /** Records of other kinds (events, commands, greetings, connections). */
@@ -86,14 +87,14 @@ class RateMeter {
   private countThisSecond = 0;
   private countLastSecond = 0;
 
-  hit(nowMs: number): void {
+  hit(nowMs: number, n = 1): void {
     const s = Math.floor(nowMs / 1000);
     if (s !== this.second) {
       this.countLastSecond = s === this.second + 1 ? this.countThisSecond : 0;
       this.second = s;
       this.countThisSecond = 0;
     }
-    this.countThisSecond++;
+    this.countThisSecond += n;
   }
 
   /** Messages in the last full second (0 when that second had none). */
@@ -172,20 +173,26 @@ export class Capture implements Disposable {
   }
 
   /**
-   * The tap's fast path: appends a message given as its ZMTP wire bytes
-   * `bytes[start, end)` (`frames` frames carrying `payload` body bytes, see
-   * ZmtpDecoderHandler.wireMessage), without building a record: read back, it is
-   * the record the tap would have appended. Returns its seq.
+   * The tap's fast path: appends messages given as their ZMTP wire bytes, one
+   * batch of one stream from one chunk (message i is `bytes[batch.start[i],
+   * batch.end[i])`, see ZmtpDecoderHandler.wireMessages), without building
+   * records: read back, each is the record the tap would have appended. Counters
+   * are updated once per batch. Returns the seq of the last one.
    */
-  appendWire(stream: WireStreamMeta, ts: number, bytes: Uint8Array, start: number, end: number, frames: number, payload: number): number {
-    const seq = this.nextSeq++;
-    this.store.pushWire(seq, stream, ts, bytes, start, end, frames, payload);
-    this.bytes += payload;
-    this.totalRecords++;
-    this.countMessage(this.sessionEntry(stream.session), stream.endpoint, ts, payload);
-    this.evictToLimits();
-    this.scheduleAppended(seq);
-    return seq;
+  appendWire(stream: WireStreamMeta, ts: number, bytes: Uint8Array, batch: WireBatch): number {
+    const n = batch.count;
+    let payloadSum = 0;
+    for (let i = 0; i < n; i++) {
+      const payload = batch.payload[i];
+      this.store.pushWire(this.nextSeq++, stream, ts, bytes, batch.start[i], batch.end[i], batch.frames[i], payload);
+      this.bytes += payload;
+      payloadSum += payload;
+      this.evictToLimits();
+    }
+    this.totalRecords += n;
+    this.countMessages(this.sessionEntry(stream.session), stream.endpoint, ts, n, payloadSum);
+    this.scheduleAppended(this.nextSeq - 1);
+    return this.nextSeq - 1;
   }
 
   /** A source reports `n` messages it knows were lost before reaching the capture. */
@@ -302,21 +309,22 @@ export class Capture implements Disposable {
       e.counters.others++;
       return;
     }
-    this.countMessage(e, r.endpoint, r.ts, size);
+    this.countMessages(e, r.endpoint, r.ts, 1, size);
     if (r.source !== 'tap') {
       // spies and monitors see PUB traffic: count by topic
       e.topics.count(r.frames, r.envelopeFrames ?? 0, size, r.ts);
     }
   }
 
-  private countMessage(e: SessionEntry, endpoint: string, now: number, size: number): void {
+  /** Counts `n` messages of `size` bytes in all, at `now`, from one session and endpoint. */
+  private countMessages(e: SessionEntry, endpoint: string, now: number, n: number, size: number): void {
     const c = e.counters;
     c.lastTs = now;
-    this.totalMessages++;
-    c.messages++;
+    this.totalMessages += n;
+    c.messages += n;
     c.bytes += size;
-    this.totalRate.hit(now);
-    e.meter.hit(now);
+    this.totalRate.hit(now, n);
+    e.meter.hit(now, n);
     // the same endpoint as the session's previous message, most of the time
     let ec = e.lastEndpoint === endpoint ? e.lastEndpointCounter : undefined;
     if (!ec) {
@@ -325,7 +333,7 @@ export class Capture implements Disposable {
       e.lastEndpoint = endpoint;
       e.lastEndpointCounter = ec;
     }
-    ec.messages++;
+    ec.messages += n;
     ec.bytes += size;
     ec.lastTs = now;
   }

@@ -9,7 +9,7 @@
  * Backpressure: a side whose peer does not drain is paused, nothing piles up.
  */
 import * as net from 'node:net';
-import type { Capture, WireStreamMeta } from './capture';
+import type { Capture, WireBatch, WireStreamMeta } from './capture';
 import { parseHostPort } from './endpoint';
 import { Emitter, type Event } from './lifecycle';
 import type { CaptureRecord, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord } from './records';
@@ -213,10 +213,10 @@ export class ZmtpTap implements CaptureSession {
     }
   }
 
-  /** @internal A message as wire bytes, into the capture (see Capture.appendWire). */
-  emitWire(stream: WireStreamMeta, ts: number, chunk: Uint8Array, start: number, end: number, frames: number, payload: number): void {
+  /** @internal Messages as wire bytes, into the capture (see Capture.appendWire). */
+  emitWire(stream: WireStreamMeta, ts: number, chunk: Uint8Array, batch: WireBatch): void {
     try {
-      this.captureSink!.appendWire(stream, ts, chunk, start, end, frames, payload);
+      this.captureSink!.appendWire(stream, ts, chunk, batch);
     } catch (err) {
       sinkFailed(err);
     }
@@ -506,8 +506,8 @@ class Side implements ZmtpDecoderHandler {
     relay.tap.emit(r);
   }
 
-  /** The fast path: a whole message as wire bytes, straight into the capture; read back it equals what message() makes. */
-  wireMessage(chunk: Uint8Array, start: number, end: number, frames: number, payload: number): void {
+  /** The fast path: whole messages as wire bytes, straight into the capture; read back each equals what message() makes. */
+  wireMessages(chunk: Uint8Array, batch: WireBatch): void {
     const relay = this.relay;
     const socketType = this.decoder.socketType;
     const peerSocketType = this.receiver.decoder.socketType;
@@ -525,7 +525,7 @@ class Side implements ZmtpDecoderHandler {
         reqRepEnvelope: isReqRep(socketType) || isReqRep(peerSocketType),
       };
     }
-    relay.tap.emitWire(stream, relay.now, chunk, start, end, frames, payload);
+    relay.tap.emitWire(stream, relay.now, chunk, batch);
   }
 
   undecodable(reason: string): void {

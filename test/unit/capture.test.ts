@@ -126,7 +126,7 @@ describe('Capture', () => {
       const wire = z.message(frames);
       const chunk = Buffer.concat([Buffer.from('before'), wire, Buffer.from('after')]);
       const payload = frames.reduce((n, f) => n + f.length, 0);
-      const seq = c.appendWire(stream, 1000, chunk, 6, 6 + wire.length, frames.length, payload);
+      const seq = c.appendWire(stream, 1000, chunk, { count: 1, start: [6], end: [6 + wire.length], frames: [frames.length], payload: [payload] });
       chunk.fill(0); // the capture copied what it keeps
       return seq;
     });
@@ -158,10 +158,26 @@ describe('Capture', () => {
     assert.equal(c.session('tap-1')!.bytes, 5 + 301 + 12);
     assert.equal(c.stats().retainedBytes, 5 + 301 + 12 + 7);
     const big = z.message([Buffer.alloc(9_990, 1)]);
-    c.appendWire(req, 2000, big, 0, big.length, 1, 9_990);
+    c.appendWire(req, 2000, big, { count: 1, start: [0], end: [big.length], frames: [1], payload: [9_990] });
     assert.deepEqual([...c.records()].map((r) => r.seq), [4, 5, 6], 'evicted by bytes, oldest first, until within 10,000 B');
     assert.equal(c.session('tap-1')!.evicted, 3);
     assert.equal(c.stats().retainedBytes, 0 + 7 + 9_990);
     assert.deepEqual((c.get(6) as CapturedMessage).frames[0], new Uint8Array(9_990).fill(1));
+    // a batch: several messages of one chunk, counted together, evicting as it goes
+    const batch = [[Buffer.from('x')], [Buffer.from('yy'), Buffer.alloc(0)], [Buffer.alloc(5000, 2)]].map(z.message);
+    const chunk = Buffer.concat(batch);
+    const starts = batch.map((_, i) => batch.slice(0, i).reduce((n, b) => n + b.length, 0));
+    const last = c.appendWire(dealer, 3000, chunk, {
+      count: 3,
+      start: starts,
+      end: starts.map((st, i) => st + batch[i].length),
+      frames: [1, 2, 1],
+      payload: [1, 2, 5000],
+    });
+    assert.equal(last, 9);
+    assert.deepEqual([...c.records()].map((r) => r.seq), [7, 8, 9], 'the 9,990 B one evicted by the 5,000 B one');
+    assert.deepEqual(((c.get(8) as CapturedMessage).frames).map((f) => Buffer.from(f).toString()), ['yy', '']);
+    assert.equal(c.session('tap-1')!.messages, 8);
+    assert.equal(c.session('tap-1')!.bytes, 5 + 301 + 12 + 9_990 + 5003);
   });
 });

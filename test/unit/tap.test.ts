@@ -74,9 +74,10 @@ describe('ZmtpTap', function () {
           return r;
         },
         appendWire: (...args) => {
-          const seq = capture.appendWire(...args);
-          records.push(capture.get(seq)!);
-          return seq;
+          const before = capture.stats().lastSeq;
+          const last = capture.appendWire(...args);
+          for (let seq = before + 1; seq <= last; seq++) records.push(capture.get(seq)!);
+          return last;
         },
       };
       tap = new ZmtpTap({ target: `127.0.0.1:${target}`, ...extra }, sink);

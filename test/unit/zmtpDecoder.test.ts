@@ -24,16 +24,19 @@ function decoder(opts: ZmtpDecoderOptions = {}): { d: ZmtpDecoder; out: Out[]; w
       greeting: (g) => out.push({ t: 'greeting', g }),
       command: (c) => out.push({ t: 'command', c }),
       message: (frames, truncated, encrypted) => out.push({ t: 'message', frames: text(frames), truncated, encrypted }),
-      wireMessage: (chunk, start, end, count, payload) => {
-        const frames = wireFrameViews(chunk, start, count);
-        assert.equal(
-          frames.reduce((n, f) => n + f.length, 0),
-          payload,
-          'payload = the frames',
-        );
-        assert.ok(end - start >= payload + 2 * count && end - start <= payload + 9 * count, 'the span is headers + frames');
-        wire.messages++;
-        out.push({ t: 'message', frames: text(frames), truncated: undefined, encrypted: false });
+      wireMessages: (chunk, batch) => {
+        for (let i = 0; i < batch.count; i++) {
+          const [start, end, count, payload] = [batch.start[i], batch.end[i], batch.frames[i], batch.payload[i]];
+          const frames = wireFrameViews(chunk, start, count);
+          assert.equal(
+            frames.reduce((n, f) => n + f.length, 0),
+            payload,
+            'payload = the frames',
+          );
+          assert.ok(end - start >= payload + 2 * count && end - start <= payload + 9 * count, 'the span is headers + frames');
+          wire.messages++;
+          out.push({ t: 'message', frames: text(frames), truncated: undefined, encrypted: false });
+        }
       },
       undecodable: (reason) => out.push({ t: 'undecodable', reason }),
     },

@@ -14,7 +14,8 @@
  * that lies whole in the pushed chunk is handed out as a view of it (no copy),
  * only frames across chunks and commands are copied. With `wireMessages`, a whole
  * message that lies in one chunk is not even split into frames: the handler gets
- * its wire bytes (see `ZmtpDecoderHandler.wireMessage`).
+ * its wire bytes, a batch of such messages per chunk (see
+ * `ZmtpDecoderHandler.wireMessages`).
  */
 import { parseCommand, type ZmtpCommand } from './commands';
 
@@ -41,14 +42,25 @@ export interface ZmtpDecoderHandler {
    */
   message(frames: Uint8Array[], truncated: Record<number, number> | undefined, encrypted: boolean): void;
   /**
-   * With the `wireMessages` option: a whole multipart message that lay in one
-   * pushed chunk, nothing truncated or encrypted, as its wire bytes
-   * `chunk[start, end)`: `frames` ZMTP frames (header + body each) carrying
-   * `payload` body bytes. Every other message still comes through `message()`.
-   * The span is only valid during the call (copy what you keep).
+   * With the `wireMessages` option: whole multipart messages that lay in the
+   * pushed chunk, nothing truncated or encrypted, as their wire bytes: message i
+   * is `chunk[batch.start[i], batch.end[i])`, `batch.frames[i]` ZMTP frames
+   * (header + body each) carrying `batch.payload[i]` body bytes. Every other
+   * message still comes through `message()`, in order: a batch is handed out
+   * before any other callback. Batch and span are only valid during the call
+   * (copy what you keep).
    */
-  wireMessage?(chunk: Uint8Array, start: number, end: number, frames: number, payload: number): void;
+  wireMessages?(chunk: Uint8Array, batch: WireBatch): void;
   undecodable(reason: string): void;
+}
+
+/** Messages as wire bytes within one chunk (see ZmtpDecoderHandler.wireMessages). */
+export interface WireBatch {
+  count: number;
+  start: ArrayLike<number>;
+  end: ArrayLike<number>;
+  frames: ArrayLike<number>;
+  payload: ArrayLike<number>;
 }
 
 export interface ZmtpDecoderOptions {
@@ -64,7 +76,7 @@ export interface ZmtpDecoderOptions {
    */
   maxFramesPerMessage?: number;
   /**
-   * Hand whole in-chunk messages to `handler.wireMessage` as wire bytes instead of
+   * Hand whole in-chunk messages to `handler.wireMessages` as wire bytes instead of
    * frame views: the tap's fast path into the capture. Default false.
    */
   wireMessages?: boolean;
@@ -112,6 +124,9 @@ export class ZmtpDecoder {
   private readonly wire: boolean;
   private wireFrames = 0;
   private wireStart = 0;
+  /** The chunk's whole messages so far, handed out together (flushWire). */
+  private batch = { count: 0, start: new Uint32Array(256), end: new Uint32Array(256), frames: new Uint32Array(256), payload: new Uint32Array(256) };
+  private batchChunk: Uint8Array = EMPTY;
   /** The sender is SUB/XSUB: its one-frame messages may be 3.0-style subscriptions (never on the wire path). */
   private subscriber = false;
 
@@ -143,7 +158,7 @@ export class ZmtpDecoder {
     this.maxCommand = Math.max(300, clampLimit(options.maxCommandBytes, 64 * 1024)); // room for any command name
     this.maxMessage = clampLimit(options.maxCapturedMessageBytes, 4 * 1024 * 1024);
     this.maxFrames = Math.max(1, clampLimit(options.maxFramesPerMessage, 10_000));
-    this.wire = options.wireMessages === true && typeof handler.wireMessage === 'function';
+    this.wire = options.wireMessages === true && typeof handler.wireMessages === 'function';
   }
 
   get greeting(): ZmtpGreeting | undefined {
@@ -180,6 +195,7 @@ export class ZmtpDecoder {
    */
   push(chunk: Uint8Array): void {
     this.decodeChunk(chunk);
+    this.flushWire();
     // a message that goes on in the next chunk: its frames here become views now
     if (this.wireFrames > 0) this.materializeWireFrames(chunk);
   }
@@ -395,12 +411,29 @@ export class ZmtpDecoder {
   }
 
   private emitWireMessage(chunk: Uint8Array, end: number): void {
-    const frames = this.wireFrames;
-    const payload = this.messageBytes;
+    let b = this.batch;
+    if (b.count === b.start.length) b = this.batch = growBatch(b);
+    const i = b.count++;
+    b.start[i] = this.wireStart;
+    b.end[i] = end;
+    b.frames[i] = this.wireFrames;
+    b.payload[i] = this.messageBytes;
+    this.batchChunk = chunk;
     this.wireFrames = 0;
     this.messageBytes = 0;
     this.messages++;
-    this.handler.wireMessage!(chunk, this.wireStart, end, frames, payload);
+  }
+
+  /** Hands out the batch of wire messages, before anything that comes after them. */
+  private flushWire(): void {
+    if (this.batch.count === 0) return;
+    const chunk = this.batchChunk;
+    this.batchChunk = EMPTY;
+    try {
+      this.handler.wireMessages!(chunk, this.batch);
+    } finally {
+      this.batch.count = 0;
+    }
   }
 
   /**
@@ -442,6 +475,7 @@ export class ZmtpDecoder {
   }
 
   private emitMessage(): void {
+    this.flushWire();
     const frames = this.frames;
     const truncated = this.truncated;
     const encrypted = this.encrypted;
@@ -498,11 +532,13 @@ export class ZmtpDecoder {
       }
     }
     this.commands++;
+    this.flushWire();
     this.handler.command(c);
   }
 
   private fail(reason: string): void {
     if (this.state === State.Undecodable) return;
+    this.flushWire();
     this.state = State.Undecodable;
     this._reason = reason;
     this.cur = EMPTY;
@@ -536,6 +572,15 @@ export function wireFrameViews(bytes: Uint8Array, start: number, count: number, 
     p += size;
   }
   return out;
+}
+
+function growBatch(b: { count: number; start: Uint32Array; end: Uint32Array; frames: Uint32Array; payload: Uint32Array }) {
+  const grow = (a: Uint32Array) => {
+    const bigger = new Uint32Array(a.length * 2);
+    bigger.set(a);
+    return bigger;
+  };
+  return { count: b.count, start: grow(b.start), end: grow(b.end), frames: grow(b.frames), payload: grow(b.payload) };
 }
 
 function clampLimit(v: number | undefined, dflt: number): number {
