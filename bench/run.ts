@@ -6,7 +6,13 @@
  *   npm run bench [-- --json] [-- --only spy,tap,capture,viewer,activation] [-- --quick]
  *
  * --quick uses 100,000 messages instead of 1,000,000 (for a smoke run, not for numbers).
+ *
+ * Each part runs in a process of its own (this script again, with --part), so
+ * that no part measures what an earlier one left behind: the spy benchmark
+ * leaves a zeromq context and a grown heap that made the tap's rounds after it
+ * dearer.
  */
+import { spawnSync } from 'node:child_process';
 import { measureActivationOnce } from './activation';
 import { runCaptureMemoryBench } from './captureMemory';
 import { runSpyIngestBench } from './spyIngest';
@@ -19,7 +25,11 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const onlyArg = args.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : undefined;
-const want = (name: string) => !only || only.has(name);
+const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation'];
+const partArg = args.indexOf('--part');
+/** Set in a child process: the one part it runs. */
+const part = partArg >= 0 ? args[partArg + 1] : undefined;
+const want = (name: string) => name === part;
 const COUNT = quick ? 100_000 : 1_000_000;
 const RUNS = 3;
 /** The tap rounds are short and swing most with machine load (two cores, four Python threads): more of them. */
@@ -41,9 +51,25 @@ function log(line: string) {
   process.stderr.write(`[bench] ${line}\n`);
 }
 
+/** Runs one part in a fresh process; its progress goes to our stderr, its figures come back as JSON. */
+function runPart(name: string): Record<string, number | boolean> {
+  const child = spawnSync(process.execPath, [...process.execArgv, __filename, '--part', name, ...(quick ? ['--quick'] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (child.status !== 0) throw new Error(`the ${name} benchmark failed (exit ${child.status ?? child.signal})`);
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as Record<string, number | boolean>;
+}
+
 async function main() {
   const result: Record<string, number | boolean> = {};
   const started = Date.now();
+  if (!part) {
+    for (const name of PARTS) if (!only || only.has(name)) Object.assign(result, runPart(name));
+    report(result, started);
+    return;
+  }
   if (want('spy')) {
     log(`spy ingest: PUB spy + capture vs raw zeromq receive loop, ${COUNT} messages of 16 B and 1 KiB, ${RUNS} runs each`);
     Object.assign(result, await runSpyIngestBench({ count: COUNT, runs: RUNS }));
@@ -71,8 +97,12 @@ async function main() {
     for (let i = 0; i < RUNS; i++) times.push(measureActivationOnce());
     result.activation_ms = +median(times).toFixed(1);
   }
-  result.bench_seconds = Math.round((Date.now() - started) / 1000);
+  // a part: its figures, as one JSON line for the parent
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
 
+function report(result: Record<string, number | boolean>, started: number): void {
+  result.bench_seconds = Math.round((Date.now() - started) / 1000);
   if (json) {
     process.stdout.write(JSON.stringify(result) + '\n');
     return;
