@@ -10,15 +10,10 @@
  * Each part runs in a process of its own (this script again, with --part), so
  * that no part measures what an earlier one left behind: the spy benchmark
  * leaves a zeromq context and a grown heap that made the tap's rounds after it
- * dearer.
+ * dearer. A part loads only its own module, for the same reason.
  */
 import { spawnSync } from 'node:child_process';
-import { measureActivationOnce } from './activation';
-import { runCaptureMemoryBench } from './captureMemory';
-import { runSpyIngestBench } from './spyIngest';
-import { runTapBench } from './tapThroughput';
 import { median } from './util';
-import { runViewerBench } from './viewerBench';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -72,18 +67,22 @@ async function main() {
   }
   if (want('spy')) {
     log(`spy ingest: PUB spy + capture vs raw zeromq receive loop, ${COUNT} messages of 16 B and 1 KiB, ${RUNS} runs each`);
+    const { runSpyIngestBench } = await import('./spyIngest');
     Object.assign(result, await runSpyIngestBench({ count: COUNT, runs: RUNS }));
   }
   if (want('tap')) {
     log(`tap: pyzmq PUSH→tap→PULL (decoding + capture) vs PUSH→PULL direct, ${COUNT} messages, ${TAP_RUNS} runs each`);
+    const { runTapBench } = await import('./tapThroughput');
     Object.assign(result, await runTapBench({ count: COUNT, runs: TAP_RUNS, bigHeapMb: 256 }));
   }
   if (want('capture')) {
     log(`capture memory: heap per retained message, ${COUNT} messages, ${RUNS} runs`);
+    const { runCaptureMemoryBench } = await import('./captureMemory');
     Object.assign(result, runCaptureMemoryBench({ count: COUNT, runs: RUNS }));
   }
   if (want('viewer')) {
     log('viewer: real Chromium, real webview bundle, 100,000 msg/s for 10 s; regex filter over 1,000,000 retained');
+    const { runViewerBench } = await import('./viewerBench');
     const runs = [];
     for (let i = 0; i < RUNS; i++) runs.push(await runViewerBench({ retained: COUNT }));
     for (const key of Object.keys(runs[0]) as (keyof (typeof runs)[0])[]) {
@@ -93,6 +92,7 @@ async function main() {
   }
   if (want('activation')) {
     log(`activation: activate() inside a real VS Code extension host, ${RUNS} runs`);
+    const { measureActivationOnce } = await import('./activation');
     const times = [];
     for (let i = 0; i < RUNS; i++) times.push(measureActivationOnce());
     result.activation_ms = +median(times).toFixed(1);
