@@ -1,6 +1,7 @@
 /**
  * Sockets the frames viewer's composer sends from: PUB, PUSH, REQ (waits for the
- * reply), DEALER and PAIR, bound or connected. One socket is kept per
+ * reply), DEALER and PAIR (show the first reply that comes within a moment),
+ * bound or connected. One socket is kept per
  * (type, mode, endpoint) until the sender is disposed (the panel closes), so a
  * subscriber that joined once keeps receiving. Uses real zeromq sockets, loaded
  * lazily.
@@ -24,7 +25,7 @@ export interface SendOptions {
 export interface SendResult {
   /** What happened, for the user ("Sent 2 frames ...", "... no subscriber was connected"). */
   message: string;
-  /** REQ: the reply's frames. */
+  /** REQ, and DEALER/PAIR when one came in time: the reply's frames. */
   reply?: Buffer[];
 }
 
@@ -67,8 +68,14 @@ export class Sender implements Disposable {
   private readonly sockets = new Map<string, Entry>();
   private disposed = false;
 
-  /** `timeoutMs`: how long a send may wait for a peer, and REQ for its reply. */
-  constructor(private readonly timeoutMs = 5000) {}
+  /**
+   * `timeoutMs`: how long a send may wait for a peer, and REQ for its reply.
+   * DEALER and PAIR need not get a reply at all: they wait `replyWaitMs` for one.
+   */
+  constructor(
+    private readonly timeoutMs = 5000,
+    private readonly replyWaitMs = Math.min(1000, timeoutMs),
+  ) {}
 
   /** Number of open sockets (tests check that dispose closes them). */
   get openSockets(): number {
@@ -102,13 +109,13 @@ export class Sender implements Disposable {
     const z = zmq();
     // immediate: queue only to connected peers, so "nobody is there" is an error, not a silently parked message
     const send = { linger: 0, sendTimeout: this.timeoutMs, immediate: o.mode === 'connect' };
-    const both = { ...send, receiveTimeout: this.timeoutMs };
+    const mayReply = { ...send, receiveTimeout: this.replyWaitMs };
     const socket: Socket =
       o.socketType === 'PUB' ? new z.Publisher({ linger: 0 })
       : o.socketType === 'PUSH' ? new z.Push(send)
-      : o.socketType === 'REQ' ? new z.Request(both)
-      : o.socketType === 'DEALER' ? new z.Dealer(both)
-      : new z.Pair(both);
+      : o.socketType === 'REQ' ? new z.Request({ ...send, receiveTimeout: this.timeoutMs })
+      : o.socketType === 'DEALER' ? new z.Dealer(mayReply)
+      : new z.Pair(mayReply);
     let sawHandshake!: () => void;
     const entry: Entry = { socket, key, queue: Promise.resolve(), peers: 0, handshake: new Promise((r) => (sawHandshake = r)) };
     void (async () => {
@@ -152,12 +159,16 @@ export class Sender implements Disposable {
       await (entry.socket as Push).send(frames);
       return { message: entry.peers > 0 ? `Sent ${what}` : `Sent ${what}, but no subscriber was connected: a PUB socket drops it` };
     }
+    const mayReply = o.socketType === 'DEALER' || o.socketType === 'PAIR';
+    // replies to earlier sends that came after we stopped waiting: not this send's
+    const late = mayReply ? await this.drainLateReplies(entry.socket as Dealer | Pair) : 0;
     try {
       await (entry.socket as Push).send(frames);
     } catch (e) {
       if (isTimeout(e)) throw new SendError(`No peer took the message within ${this.timeoutMs / 1000} s: is anything ${o.mode === 'bind' ? 'connected to' : 'listening on'} ${o.endpoint}?`);
       throw new SendError(`Send failed: ${(e as Error).message}`);
     }
+    if (mayReply) return this.firstReply(entry.socket as Dealer | Pair, what, late);
     if (o.socketType !== 'REQ') return { message: `Sent ${what}` };
     try {
       const reply = await (entry.socket as Request).receive();
@@ -168,6 +179,35 @@ export class Sender implements Disposable {
       if (isTimeout(e)) throw new SendError(`Sent ${what}, but no reply came within ${this.timeoutMs / 1000} s (the REQ socket was reset)`);
       throw new SendError(`Receiving the reply failed: ${(e as Error).message}`);
     }
+  }
+
+  /** DEALER/PAIR: the first message back within replyWaitMs, if any (none is no error). */
+  private async firstReply(socket: Dealer | Pair, what: string, late: number): Promise<SendResult> {
+    const lateNote = late ? ` (${late} late repl${late === 1 ? 'y' : 'ies'} to earlier sends skipped)` : '';
+    try {
+      const reply = await socket.receive();
+      return { message: `Sent ${what}; reply of ${reply.length} frame${reply.length === 1 ? '' : 's'}${lateNote}`, reply };
+    } catch (e) {
+      if (isTimeout(e)) return { message: `Sent ${what}; no reply within ${this.replyWaitMs / 1000} s${lateNote}` };
+      throw new SendError(`Sent ${what}, but receiving failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Receives, without waiting, what is already queued on the socket; returns how many. */
+  private async drainLateReplies(socket: Dealer | Pair): Promise<number> {
+    let n = 0;
+    socket.receiveTimeout = 0;
+    try {
+      for (;;) {
+        await socket.receive();
+        n++;
+      }
+    } catch (e) {
+      if (!isTimeout(e)) throw new SendError(`Receiving failed: ${(e as Error).message}`);
+    } finally {
+      socket.receiveTimeout = this.replyWaitMs;
+    }
+    return n;
   }
 
   private forget(entry: Entry): void {

@@ -111,16 +111,52 @@ describe('Sender', function () {
     assert.deepEqual(again.reply?.map(String), ['reply:again']);
   });
 
-  it('DEALER reaches a pyzmq ROUTER (identity prepended) and PAIR a pyzmq PAIR', async () => {
-    const [p1, p2] = [await freePort(), await freePort()];
+  it('DEALER reaches a pyzmq ROUTER (identity prepended) and PAIR a pyzmq PAIR, each showing the reply; no reply is no error', async () => {
+    const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
     const router = runPython(PEER, ['ROUTER', p1, 'bind']);
     const pair = runPython(PEER, ['PAIR', p2, 'bind']);
-    await router.waitFor('ready');
-    await pair.waitFor('ready');
-    await sender.send({ socketType: 'DEALER', mode: 'connect', endpoint: `tcp://127.0.0.1:${p1}`, frames: [Buffer.alloc(0), Buffer.from('work')] });
+    const silentDealer = runPython(PEER, ['DEALER', p3, 'bind']);
+    await Promise.all([router.waitFor('ready'), pair.waitFor('ready'), silentDealer.waitFor('ready')]);
+    const dealer = await sender.send({ socketType: 'DEALER', mode: 'connect', endpoint: `tcp://127.0.0.1:${p1}`, frames: [Buffer.alloc(0), Buffer.from('work')] });
     await router.waitFor(new RegExp(`got [0-9a-f]+ - ${hex('work')}`));
-    await sender.send({ socketType: 'PAIR', mode: 'connect', endpoint: `tcp://127.0.0.1:${p2}`, frames: [Buffer.from('pair')] });
+    assert.deepEqual(dealer.reply?.map(String), ['', 'reply:work'], 'the ROUTER took its identity off again');
+    assert.match(dealer.message, /reply of 2 frames/);
+    const p = await sender.send({ socketType: 'PAIR', mode: 'connect', endpoint: `tcp://127.0.0.1:${p2}`, frames: [Buffer.from('pair')] });
     await pair.waitFor(`got ${hex('pair')}`);
+    assert.deepEqual(p.reply?.map(String), ['pair-echo']);
+    // a DEALER peer that never answers: delivered, nothing comes back, and that is said plainly
+    const quiet = await sender.send({ socketType: 'DEALER', mode: 'connect', endpoint: `tcp://127.0.0.1:${p3}`, frames: [Buffer.from('one-way')] });
+    await silentDealer.waitFor(`got ${hex('one-way')}`);
+    assert.equal(quiet.reply, undefined);
+    assert.match(quiet.message, /no reply within 1 s/);
+  });
+
+  it('DEALER: a reply that comes after the wait is not taken for the next one, and is counted', async () => {
+    const port = await freePort();
+    // a ROUTER that answers its first request after 1.5 s, the next at once
+    const slow = runPython(
+      `
+import sys, time, zmq
+s = zmq.Context().socket(zmq.ROUTER)
+s.bind('tcp://127.0.0.1:' + sys.argv[1])
+print('ready', flush=True)
+first = True
+while True:
+    ident, body = s.recv_multipart()
+    if first: time.sleep(1.5)
+    first = False
+    s.send_multipart([ident, b'answer:' + body])
+`,
+      [port],
+    );
+    await slow.waitFor('ready');
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    const first = await sender.send({ socketType: 'DEALER', mode: 'connect', endpoint, frames: [Buffer.from('a')] });
+    assert.match(first.message, /no reply within 1 s/);
+    await new Promise((r) => setTimeout(r, 800)); // the late answer arrives meanwhile
+    const second = await sender.send({ socketType: 'DEALER', mode: 'connect', endpoint, frames: [Buffer.from('b')] });
+    assert.deepEqual(second.reply?.map(String), ['answer:b']);
+    assert.match(second.message, /1 late reply to earlier sends skipped/);
   });
 
   it('reports a PUSH nobody takes, a bad endpoint and a busy port clearly; dispose closes every socket and frees the port', async () => {
