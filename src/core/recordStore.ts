@@ -15,7 +15,7 @@
  *
  * The store is a FIFO ring: push at the tail, shift at the head.
  */
-import { CapturedMessage, CaptureRecord, Direction, payloadBytes, SourceKind } from './records';
+import { CapturedMessage, CaptureRecord, Direction, payloadBytes, reqRepEnvelopeFrames, SourceKind } from './records';
 import { wireFrameViews } from './zmtp/decoder';
 
 const CHUNK_BYTES = 1 << 20;
@@ -151,7 +151,7 @@ export class RecordStore {
 
   /**
    * Appends a message given as its ZMTP wire bytes `bytes[start, end)`: `frames`
-   * frames carrying `payload` body bytes (see ZmtpDecoderHandler.wireMessage).
+   * frames carrying `payload` body bytes (see ZmtpDecoderHandler.wireMessages).
    * The span is copied; `seq` must be the previous record's plus one.
    */
   pushWire(seq: number, stream: WireStreamMeta, ts: number, bytes: Uint8Array, start: number, end: number, frames: number, payload: number): void {
@@ -244,13 +244,8 @@ export class RecordStore {
     if (m.connection !== undefined) r.connection = m.connection;
     if (m.envelopeFrames !== undefined) r.envelopeFrames = m.envelopeFrames;
     else if (m.reqRepEnvelope) {
-      // on the wire REQ/REP messages carry their envelope up to an empty delimiter
-      for (let k = 0; k < n - 1; k++) {
-        if (frames[k].length === 0) {
-          r.envelopeFrames = k + 1;
-          break;
-        }
-      }
+      const envelope = reqRepEnvelopeFrames(frames);
+      if (envelope) r.envelopeFrames = envelope;
     }
     if (m.identityIsFirstFrame) r.identity = frames[0];
     else if (m.identity !== undefined) r.identity = m.identity;

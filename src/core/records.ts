@@ -97,6 +97,18 @@ export interface ConnectionRecord extends RecordBase {
 export type CaptureRecord = CapturedMessage | CapturedEvent | GreetingRecord | CommandRecord | ConnectionRecord;
 
 /** Size in bytes that a record's payload occupies (frames, topic, properties). */
+/**
+ * Between REQ/REP-family peers a message on the wire carries its envelope up to
+ * the first empty frame (the delimiter; a frame captured cut to nothing is not
+ * one): how many leading frames that is, delimiter included, or 0.
+ */
+export function reqRepEnvelopeFrames(frames: readonly Uint8Array[], truncated?: Record<number, number>): number {
+  for (let i = 0; i < frames.length - 1; i++) {
+    if (frames[i].length === 0 && truncated?.[i] === undefined) return i + 1;
+  }
+  return 0;
+}
+
 export function payloadBytes(r: CaptureRecord): number {
   switch (r.kind) {
     case 'message': {

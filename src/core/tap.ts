@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import type { Capture, WireBatch, WireStreamMeta } from './capture';
 import { parseHostPort } from './endpoint';
 import { Emitter, type Event } from './lifecycle';
-import type { CaptureRecord, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord } from './records';
+import { reqRepEnvelopeFrames, type CaptureRecord, type CapturedMessage, type CommandRecord, type ConnectionRecord, type GreetingRecord } from './records';
 import type { CaptureSession, SessionState } from './session';
 import { ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderHandler, type ZmtpGreeting } from './zmtp/decoder';
 
@@ -495,13 +495,8 @@ class Side implements ZmtpDecoderHandler {
     if (identity) r.identity = identity;
     if (encrypted) r.encrypted = true;
     else if (isReqRep(senderType) || isReqRep(receiverType)) {
-      // on the wire REQ/REP messages carry their envelope up to an empty delimiter
-      for (let i = 0; i < frames.length - 1; i++) {
-        if (frames[i].length === 0 && truncated?.[i] === undefined) {
-          r.envelopeFrames = i + 1;
-          break;
-        }
-      }
+      const envelope = reqRepEnvelopeFrames(frames, truncated);
+      if (envelope) r.envelopeFrames = envelope;
     }
     relay.tap.emit(r);
   }

@@ -4,6 +4,7 @@
  * handshake (26/CurveZMQ). Secrets never leave this module: the PLAIN password
  * is reduced to `***` and CURVE boxes and keys to their lengths.
  */
+import { u32be } from './bytes';
 
 export interface ZmtpCommand {
   /** Command name as sent (READY, ERROR, PING, SUBSCRIBE, HELLO, ...). */
@@ -130,7 +131,7 @@ export function parseProperties(data: Uint8Array): { properties: Record<string, 
     let name = '';
     for (let i = pos + 1; i <= pos + nlen; i++) name += String.fromCharCode(data[i]);
     pos += 1 + nlen;
-    const vlen = ((data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]) >>> 0;
+    const vlen = u32be(data, pos);
     pos += 4;
     if (pos + vlen > data.length) return { properties, error: `malformed metadata: ${name} value exceeds the command` };
     // defineProperty: a property named "__proto__" must stay a plain key

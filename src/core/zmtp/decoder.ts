@@ -17,6 +17,7 @@
  * its wire bytes, a batch of such messages per chunk (see
  * `ZmtpDecoderHandler.wireMessages`).
  */
+import { u32be } from './bytes';
 import { parseCommand, type ZmtpCommand } from './commands';
 
 export type { ZmtpCommand } from './commands';
@@ -225,7 +226,7 @@ export class ZmtpDecoder {
           } else if (this.hdrLen === 0 && end - pos >= 9 && chunk[pos + 1] === 0 && chunk[pos + 2] === 0 && chunk[pos + 3] === 0 && chunk[pos + 4] === 0) {
             // fast path: a long header (size < 4 GiB) entirely in this chunk
             flags = chunk[pos];
-            size = ((chunk[pos + 5] << 24) | (chunk[pos + 6] << 16) | (chunk[pos + 7] << 8) | chunk[pos + 8]) >>> 0;
+            size = u32be(chunk, pos + 5);
             pos += 9;
           } else {
             // slow path: gather the header byte by byte (at most 9)
@@ -239,8 +240,8 @@ export class ZmtpDecoder {
             flags = hdr[0];
             if (need === 2) size = hdr[1];
             else {
-              const high = ((hdr[1] << 24) | (hdr[2] << 16) | (hdr[3] << 8) | hdr[4]) >>> 0;
-              const low = ((hdr[5] << 24) | (hdr[6] << 16) | (hdr[7] << 8) | hdr[8]) >>> 0;
+              const high = u32be(hdr, 1);
+              const low = u32be(hdr, 5);
               if (high > 0x1fffff) {
                 this.fail(`frame size ${high.toString(16)}${low.toString(16).padStart(8, '0')} (hex) is beyond any real frame`);
                 return;
@@ -527,8 +528,7 @@ export class ZmtpDecoder {
         if (k === 'socket-type') {
           this._socketType = latin1(c.properties[key]);
           this.subscriber = isSubscriber(this._socketType);
-        }
-        else if (k === 'identity' && c.properties[key].length > 0) this._identity = c.properties[key];
+        } else if (k === 'identity' && c.properties[key].length > 0) this._identity = c.properties[key];
       }
     }
     this.commands++;
@@ -562,7 +562,7 @@ export function wireFrameViews(bytes: Uint8Array, start: number, count: number, 
   for (let k = 0; k < count; k++) {
     let size: number;
     if (bytes[p] & FLAG_LONG) {
-      size = ((bytes[p + 5] << 24) | (bytes[p + 6] << 16) | (bytes[p + 7] << 8) | bytes[p + 8]) >>> 0;
+      size = u32be(bytes, p + 5);
       p += 9;
     } else {
       size = bytes[p + 1];
