@@ -113,29 +113,16 @@ export class RecordStore {
 
   /** Appends a record whose seq must be the previous one's plus one; `payload` is its payloadBytes(). */
   push(r: CaptureRecord, payload: number): void {
-    if (this.count === this.capacity) this.grow();
-    const slot = (this.head + this.count) % this.capacity;
-    if (this.count === 0) this.firstSeq = r.seq;
-    this.count++;
+    const slot = this.claimSlot(r.seq);
     const meta = r.kind === 'message' ? this.packableMeta(r) : -1;
     if (meta < 0) {
       this.objects[slot] = r;
       this.metaIndex[slot] = -1;
       return;
     }
-    const m = r as CapturedMessage;
-    this.objects[slot] = undefined;
-    this.metaIndex[slot] = meta;
-    this.ts[slot] = m.ts;
-    const frames = m.frames;
-    const bytes = payload + 4 * frames.length;
-    this.payloadSize[slot] = payload;
-    const { id, chunk } = this.chunkFor(bytes);
-    let off = chunk.used;
-    this.chunkIndex[slot] = id;
-    this.offset[slot] = off;
-    this.frameCount[slot] = frames.length;
-    const buf = chunk.buf;
+    const frames = (r as CapturedMessage).frames;
+    const buf = this.reserve(slot, meta, r.ts, frames.length, payload, payload + 4 * frames.length);
+    let off = this.offset[slot];
     for (let i = 0; i < frames.length; i++) {
       buf.writeUInt32LE(frames[i].byteLength, off);
       off += 4;
@@ -145,8 +132,6 @@ export class RecordStore {
       buf.set(f, off);
       off += f.byteLength;
     }
-    chunk.used = off;
-    chunk.live++;
   }
 
   /**
@@ -155,35 +140,44 @@ export class RecordStore {
    * The span is copied; `seq` must be the previous record's plus one.
    */
   pushWire(seq: number, stream: WireStreamMeta, ts: number, bytes: Uint8Array, start: number, end: number, frames: number, payload: number): void {
-    if (this.count === this.capacity) this.grow();
-    const slot = (this.head + this.count) % this.capacity;
-    if (this.count === 0) this.firstSeq = seq;
-    this.count++;
+    const slot = this.claimSlot(seq);
     let meta = this.lastWireMeta;
     if (stream !== this.lastWireStream) {
       meta = this.wireMetaIndex(stream);
       this.lastWireStream = stream;
       this.lastWireMeta = meta;
     }
+    const buf = this.reserve(slot, meta, ts, frames, payload, end - start);
+    const off = this.offset[slot];
+    const len = end - start;
+    // a loop beats TypedArray#set for the small messages that come by the million (its
+    // own, not the decoder's copyInto: one function shared by both hot paths measured slower)
+    if (len <= 64) for (let i = 0; i < len; i++) buf[off + i] = bytes[start + i];
+    else buf.set(bytes.subarray(start, end), off);
+  }
+
+  /** The ring slot for the next record (`seq`), growing the ring when full. */
+  private claimSlot(seq: number): number {
+    if (this.count === this.capacity) this.grow();
+    const slot = (this.head + this.count) % this.capacity;
+    if (this.count === 0) this.firstSeq = seq;
+    this.count++;
+    return slot;
+  }
+
+  /** Fills a packed message's columns and reserves `bytes` for it in a chunk: they go to the returned buffer at offset[slot]. */
+  private reserve(slot: number, meta: number, ts: number, frames: number, payload: number, bytes: number): Buffer {
     this.objects[slot] = undefined;
     this.metaIndex[slot] = meta;
     this.ts[slot] = ts;
     this.payloadSize[slot] = payload;
     this.frameCount[slot] = frames;
-    const len = end - start;
-    const { id, chunk } = this.chunkFor(len);
-    const off = chunk.used;
+    const { id, chunk } = this.chunkFor(bytes);
     this.chunkIndex[slot] = id;
-    this.offset[slot] = off;
-    const buf = chunk.buf;
-    if (len <= 64) {
-      // a loop beats TypedArray#set for the small messages that come by the million
-      for (let i = 0; i < len; i++) buf[off + i] = bytes[start + i];
-    } else {
-      buf.set(bytes.subarray(start, end), off);
-    }
-    chunk.used = off + len;
+    this.offset[slot] = chunk.used;
+    chunk.used += bytes;
     chunk.live++;
+    return chunk.buf;
   }
 
   /** Removes the oldest record. */
