@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Capture } from '../src/core/capture';
 import { CapturedMessage } from '../src/core/records';
 import { DEFAULT_FILTER, FrameFilter } from '../src/protocol';
+import { spyMessage } from '../test/unit/helpers/records';
 import { closeViewerBrowser, openViewerPage, ViewerPage } from './viewerHarness';
 
 export interface ViewerBenchResult {
@@ -39,17 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function message(i: number): CapturedMessage {
   const t = i & 3;
-  return {
-    kind: 'message',
-    seq: 0,
-    ts: 0,
-    session: 'spy-1',
-    source: 'spy',
-    endpoint: 'tcp://127.0.0.1:5556',
-    direction: 'in',
-    frames: [TOPICS[t], Buffer.from(`${TOPICS[t]} update ${i}`)],
-    socketType: 'SUB',
-  };
+  return spyMessage([TOPICS[t], `${TOPICS[t]} update ${i}`]);
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -8,23 +8,11 @@ import { Capture } from '../../src/core/capture';
 import { compileFilter, FilterError, FramesQuery, summarize } from '../../src/core/framesQuery';
 import { CapturedMessage, CaptureRecord } from '../../src/core/records';
 import { DEFAULT_FILTER, FrameFilter } from '../../src/protocol';
+import { spyMessage } from './helpers/records';
 
 const filter = (f: Partial<FrameFilter>): FrameFilter => ({ ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], ...f });
 
-function msg(frames: (string | Buffer)[], extra: Partial<CapturedMessage> = {}): CapturedMessage {
-  return {
-    kind: 'message',
-    seq: 0,
-    ts: 1_700_000_000_123,
-    session: 'spy-1',
-    source: 'spy',
-    endpoint: 'tcp://127.0.0.1:5556',
-    direction: 'in',
-    frames: frames.map((f) => (typeof f === 'string' ? Buffer.from(f) : f)),
-    socketType: 'SUB',
-    ...extra,
-  };
-}
+const msg = (frames: (string | Buffer)[], extra: Partial<CapturedMessage> = {}): CapturedMessage => spyMessage(frames, { ts: 1_700_000_000_123, ...extra });
 
 function event(type: string): CaptureRecord {
   return { kind: 'event', seq: 0, ts: 1, session: 'spy-1', source: 'spy', endpoint: 'tcp://127.0.0.1:5556', type, address: 'tcp://127.0.0.1:5556' };

@@ -8,21 +8,11 @@ import * as assert from 'node:assert/strict';
 import { Capture } from '../../src/core/capture';
 import { parseJsonLines } from '../../src/core/exportFormat';
 import { FramesViewController, ViewerHost } from '../../src/core/framesViewController';
-import { CapturedMessage } from '../../src/core/records';
 import { DEFAULT_FILTER, FromHost } from '../../src/protocol';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
+import { spyMessage } from './helpers/records';
 
-const msg = (frames: string[], extra: Partial<CapturedMessage> = {}): CapturedMessage => ({
-  kind: 'message',
-  seq: 0,
-  ts: 0,
-  session: 'spy-1',
-  source: 'spy',
-  endpoint: 'tcp://127.0.0.1:5556',
-  direction: 'in',
-  frames: frames.map((f) => Buffer.from(f)),
-  ...extra,
-});
+const msg = spyMessage;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('FramesViewController', function () {

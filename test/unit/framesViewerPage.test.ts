@@ -8,25 +8,12 @@
 import * as assert from 'node:assert/strict';
 import { closeViewerBrowser, openViewerPage, ViewerPage } from '../../bench/viewerHarness';
 import { Capture } from '../../src/core/capture';
-import { CapturedMessage } from '../../src/core/records';
 import { freePort, killAllPython, runPython } from './helpers/peers';
+import { spyMessage } from './helpers/records';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
-function msg(frames: (string | Buffer)[], extra: Partial<CapturedMessage> = {}): CapturedMessage {
-  return {
-    kind: 'message',
-    seq: 0,
-    ts: 0,
-    session: 'spy-1',
-    source: 'spy',
-    endpoint: 'tcp://127.0.0.1:5556',
-    direction: 'in',
-    frames: frames.map((f) => (typeof f === 'string' ? Buffer.from(f) : f)),
-    socketType: 'SUB',
-    ...extra,
-  };
-}
+const msg = spyMessage;
 
 describe('frames viewer webview in Chromium', function () {
   this.timeout(30000);
