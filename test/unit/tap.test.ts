@@ -50,6 +50,16 @@ function digest(msgs: Uint8Array[][]): string {
   return h.digest('hex');
 }
 
+/** Python: a pyzmq socket `s` of `kind` bound to 127.0.0.1:argv[1] that prints "bound", then `body` (PY_DIGEST's helpers at hand). */
+function boundPeer(kind: string, body: string): string {
+  return `${PY_DIGEST}
+ctx = zmq.Context()
+s = ctx.socket(zmq.${kind})
+s.bind('tcp://127.0.0.1:' + sys.argv[1])
+print('bound')
+${body}`;
+}
+
 describe('ZmtpTap', function () {
   this.timeout(30000);
   const taps: ZmtpTap[] = [];
@@ -269,18 +279,13 @@ print('got', len(got), digest(got))
     const recs: CaptureRecord[] = [];
     const tap = await startTap(port, recs);
     const pull = runPython(
-      `
-import zmq, sys
-ctx = zmq.Context()
-s = ctx.socket(zmq.PULL)
-s.bind('tcp://127.0.0.1:' + sys.argv[1])
-print('bound')
+      boundPeer('PULL', `
 got = {}
 for _ in range(20 * 30):
     k, v = s.recv_multipart()
     got.setdefault(k, []).append(int(v))
 print('ok' if all(got[k] == list(range(30)) for k in got) and len(got) == 20 else 'bad %r' % got)
-`,
+`),
       [port],
     );
     await pull.waitFor('bound');
@@ -317,16 +322,11 @@ time.sleep(10)
     const recs: CaptureRecord[] = [];
     const tap = await startTap(port, recs);
     const router = runPython(
-      `
-import zmq, sys
-ctx = zmq.Context()
-s = ctx.socket(zmq.ROUTER)
-s.bind('tcp://127.0.0.1:' + sys.argv[1])
-print('bound')
+      boundPeer('ROUTER', `
 while True:
     m = s.recv_multipart()
     s.send_multipart(m + [b'echo'])
-`,
+`),
       [port],
     );
     await router.waitFor('bound');
@@ -367,19 +367,13 @@ print('ok', digest(msgs), digest(back))
     const recs: CaptureRecord[] = [];
     const tap = await startTap(port, recs);
     const server = runPython(
-      PY_DIGEST +
-        `
-import zmq
-ctx = zmq.Context()
-s = ctx.socket(zmq.PAIR)
-s.bind('tcp://127.0.0.1:' + sys.argv[1])
-print('bound')
+      boundPeer('PAIR', `
 got = [s.recv_multipart() for _ in range(50)]
 mine = payloads(5, 50)
 for m in mine: s.send_multipart(m)
 print('server', digest(got), digest(mine))
 time.sleep(1)
-`,
+`),
       [port],
     );
     await server.waitFor('bound');
@@ -413,17 +407,12 @@ print('client', digest(mine), digest(got))
     const recs: CaptureRecord[] = [];
     const tap = await startTap(port, recs);
     const pub = runPython(
-      `
-import zmq, sys, time
-ctx = zmq.Context()
-s = ctx.socket(zmq.PUB)
-s.bind('tcp://127.0.0.1:' + sys.argv[1])
-print('bound')
+      boundPeer('PUB', `
 i = 0
 while True:
     s.send_multipart([b'A', b'%d' % i]); s.send_multipart([b'\\x00\\xffbin', b'x']); i += 1
     time.sleep(0.005)
-`,
+`),
       [port],
     );
     await pub.waitFor('bound');
@@ -464,15 +453,10 @@ print('done')
     const recs: CaptureRecord[] = [];
     const tap = await startTap(port, recs);
     const pub = runPython(
-      `
-import zmq, sys, time
-ctx = zmq.Context()
-s = ctx.socket(zmq.PUB)
-s.bind('tcp://127.0.0.1:' + sys.argv[1])
-print('bound')
+      boundPeer('PUB', `
 while True:
     s.send(b'Ahello'); s.send(b'Bnope'); time.sleep(0.01)
-`,
+`),
       [port],
     );
     await pub.waitFor('bound');
@@ -676,16 +660,10 @@ print('done')
     const recs: CaptureRecord[] = [];
     const tap = await startTap(port, recs);
     const pull = runPython(
-      PY_DIGEST +
-        `
-import zmq
-ctx = zmq.Context()
-s = ctx.socket(zmq.PULL)
-s.bind('tcp://127.0.0.1:' + sys.argv[1])
-print('bound')
+      boundPeer('PULL', `
 got = [s.recv_multipart() for _ in range(100)]
 print('got', digest(got))
-`,
+`),
       [port],
     );
     await pull.waitFor('bound');
@@ -727,14 +705,9 @@ time.sleep(10)
     const recs: CaptureRecord[] = [];
     const tap = await startTap(port, recs);
     const pull = runPython(
-      `
-import zmq, sys
-ctx = zmq.Context()
-s = ctx.socket(zmq.PULL)
-s.bind('tcp://127.0.0.1:' + sys.argv[1])
-print('bound')
+      boundPeer('PULL', `
 print('got', s.recv())
-`,
+`),
       [port],
     );
     await pull.waitFor('bound');
@@ -796,15 +769,10 @@ print('got', s.recv())
     const recs: CaptureRecord[] = [];
     const tap = await startTap(port, recs, { maxCapturedFrameBytes: 1024 });
     const server = runPython(
-      `
-import zmq, sys, hashlib
-ctx = zmq.Context()
-s = ctx.socket(zmq.PAIR)
-s.bind('tcp://127.0.0.1:' + sys.argv[1])
-print('bound')
+      boundPeer('PAIR', `
 m = s.recv_multipart()
 print('got', [len(f) for f in m], hashlib.sha256(m[1]).hexdigest())
-`,
+`),
       [port],
     );
     await server.waitFor('bound');
