@@ -28,10 +28,7 @@ describe('Endpoints and sessions through the UI (code-server + Chromium)', funct
     await vsc.view('Endpoints').waitFor({ state: 'visible', timeout: 15000 });
 
     // palette → the command; its input box replaces the palette in the same widget
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await page.locator('.monaco-workbench').focus().catch(() => {});
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: 10000 });
+    const input = await vsc.openPalette();
     await input.fill('>ZeroMQ: Add Endpoint');
     await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'ZeroMQ: Add Endpoint…' }).first().click();
     await page.locator('.quick-input-widget .quick-input-title', { hasText: 'ZeroMQ: Add Endpoint' }).waitFor({ state: 'visible', timeout: 10000 });
@@ -101,15 +98,8 @@ describe('Endpoints and sessions through the UI (code-server + Chromium)', funct
     await vsc.openViewContainer('ZeroMQ');
     const widget = page.locator('.quick-input-widget');
     const input = widget.locator('.quick-input-box input');
-    await page.locator('.monaco-workbench').focus().catch(() => {});
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: 10000 });
-    await input.fill('>ZeroMQ: Tap Endpoint');
-    await widget.locator('.monaco-list-row', { hasText: 'ZeroMQ: Tap Endpoint…' }).first().click();
     // the endpoint picker lists known endpoints and "Enter an endpoint…"
-    await widget.locator('.monaco-list-row', { hasText: 'Enter an endpoint' }).first().click();
-    await input.fill(endpoint);
-    await page.keyboard.press('Enter');
+    await vsc.runEndpointCommand('ZeroMQ: Tap Endpoint…', endpoint);
     // the port prompt proposes a free port; type the publisher's own (busy) port instead
     await widget.locator('.quick-input-title', { hasText: `Tap ${endpoint}` }).waitFor({ state: 'visible', timeout: 10000 });
     assert.match(await input.inputValue(), /^\d+$/, 'a free port is proposed');

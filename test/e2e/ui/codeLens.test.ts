@@ -22,9 +22,7 @@ describe('CodeLens in the editor (code-server + Chromium)', function () {
 
     // Quick Open the file, as a user would
     // the palette without its '>' is Quick Open (file search)
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 15000 });
+    const input = await vsc.openPalette();
     await input.fill('monitored_queue.py');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'monitored_queue.py' }).first().waitFor({ timeout: 15000 });
     await page.keyboard.press('Enter');
@@ -41,10 +39,7 @@ describe('CodeLens in the editor (code-server + Chromium)', function () {
     vsc = await startCodeServer({ folder: TEST_WORKSPACE });
     const page = vsc.page;
     await vsc.openViewContainer('ZeroMQ');
-    await page.locator('.monaco-workbench').focus().catch(() => {});
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: 15000 });
+    const input = await vsc.openPalette();
     await input.fill('>ZeroMQ: Run Example');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Run Example' }).first().waitFor({ timeout: 15000 });
     await page.keyboard.press('Enter');

@@ -229,21 +229,26 @@ export class CodeServer {
   /** Milliseconds `--install-extension` took, when started with a VSIX. */
   installMs = 0;
 
-  /** Runs a command from the palette by its full title, e.g. "ZeroMQ: Show Version". */
-  async runCommand(title: string, timeoutMs = 15000): Promise<void> {
+  /** Opens the command palette (F1, retried: it needs the keyboard focus inside the workbench) and returns its input. */
+  async openPalette(): Promise<Locator> {
     const page = this.page;
     const input = page.locator('.quick-input-widget .quick-input-box input');
     for (let attempt = 0; ; attempt++) {
-      // F1 needs the keyboard focus inside the workbench
       await page.locator('.monaco-workbench').focus().catch(() => {});
       await page.keyboard.press('F1');
       try {
         await input.waitFor({ state: 'visible', timeout: 3000 });
-        break;
+        return input;
       } catch (err) {
         if (attempt >= 2) throw new Error(`the command palette did not open: ${String(err)}`);
       }
     }
+  }
+
+  /** Runs a command from the palette by its full title, e.g. "ZeroMQ: Show Version". */
+  async runCommand(title: string, timeoutMs = 15000): Promise<void> {
+    const page = this.page;
+    const input = await this.openPalette();
     await input.fill(`>${title}`);
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: title }).first();
     await row.waitFor({ state: 'visible', timeout: timeoutMs });
@@ -253,6 +258,21 @@ export class CodeServer {
     }
     await row.click();
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: timeoutMs });
+  }
+
+  /**
+   * Runs an endpoint command from the palette ("ZeroMQ: Spy on Endpoint…"), picks
+   * "Enter an endpoint…" in its endpoint list and types `endpoint`; the command's
+   * next prompt, if it has one, is left open.
+   */
+  async runEndpointCommand(title: string, endpoint: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    const input = await this.openPalette();
+    await input.fill(`>${title}`);
+    await widget.locator('.monaco-list-row', { hasText: title }).first().click();
+    await widget.locator('.monaco-list-row', { hasText: 'Enter an endpoint' }).first().click();
+    await input.fill(endpoint);
+    await this.page.keyboard.press('Enter');
   }
 
   /** Waits for a notification toast whose text matches, and returns it. */

@@ -63,14 +63,7 @@ describe('frames viewer through the UI (code-server + Chromium)', function () {
     // spy on the publisher: palette → endpoint picker → typed endpoint → every topic
     const widget = page.locator('.quick-input-widget');
     const input = widget.locator('.quick-input-box input');
-    await page.locator('.monaco-workbench').focus().catch(() => {});
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: 10000 });
-    await input.fill('>ZeroMQ: Spy on Endpoint');
-    await widget.locator('.monaco-list-row', { hasText: 'ZeroMQ: Spy on Endpoint…' }).first().click();
-    await widget.locator('.monaco-list-row', { hasText: 'Enter an endpoint' }).first().click();
-    await input.fill(endpoint);
-    await page.keyboard.press('Enter');
+    await vsc.runEndpointCommand('ZeroMQ: Spy on Endpoint…', endpoint);
     await widget.locator('.quick-input-title', { hasText: `Spy on ${endpoint}` }).waitFor({ state: 'visible', timeout: 10000 });
     await page.keyboard.press('Enter');
     await widget.waitFor({ state: 'hidden', timeout: 10000 });

@@ -44,13 +44,7 @@ describe('restricted mode (untrusted workspace, code-server + Chromium)', functi
 
     // spying only connects a SUB socket: allowed, and it receives
     const endpoint = `tcp://127.0.0.1:${port}`;
-    await vsc.runCommand('ZeroMQ: Spy on Endpoint…');
-    // the known endpoints, then "Enter an endpoint…" for one of our own
-    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Enter an endpoint…' }).first().click();
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'ZeroMQ: Spy on Endpoint' }).waitFor({ state: 'visible', timeout: 10000 });
-    await input.fill(endpoint);
-    await page.keyboard.press('Enter');
+    await vsc.runEndpointCommand('ZeroMQ: Spy on Endpoint…', endpoint);
     await page.locator('.quick-input-widget .quick-input-title', { hasText: `Spy on ${endpoint}` }).waitFor({ state: 'visible', timeout: 10000 });
     await page.keyboard.press('Enter'); // every topic
     const sessionRow = vsc.view('Sessions').locator('.monaco-list-row', { hasText: `spy-1 127.0.0.1:${port}` }).first();

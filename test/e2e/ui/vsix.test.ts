@@ -87,12 +87,9 @@ describe('packaged extension (VSIX installed into code-server)', function () {
     vsc = await startCodeServer({ folder: TEST_WORKSPACE, vsix });
     installedDir(vsc);
     const page = vsc.page;
-    const input = page.locator('.quick-input-widget .quick-input-box input');
 
     // Welcome: Open Walkthrough… lists the walkthroughs of installed extensions
-    await page.locator('.monaco-workbench').focus();
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: 10000 });
+    const input = await vsc.openPalette();
     await input.fill('>Welcome: Open Walkthrough');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Walkthrough' }).first().waitFor({ timeout: 15000 });
     await page.keyboard.press('Enter');
