@@ -13,7 +13,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { Capture } from '../src/core/capture';
 import { ZmtpTap } from '../src/core/tap';
-import { freePort, median, PYTHON } from './util';
+import { freePort, median, printAndExit, PYTHON } from './util';
 
 const PULL = `
 import zmq, sys, time
@@ -199,14 +199,5 @@ if (require.main === module) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : dflt;
   };
-  runTapBench({ count: arg('count', 1_000_000), runs: arg('runs', 5), bigHeapMb: arg('big-heap-mb', 0) }).then(
-    (r) => {
-      console.log(JSON.stringify(r, null, 2));
-      process.exit(0);
-    },
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
+  printAndExit(runTapBench({ count: arg('count', 1_000_000), runs: arg('runs', 5), bigHeapMb: arg('big-heap-mb', 0) }));
 }

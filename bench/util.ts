@@ -6,3 +6,17 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/** A benchmark module run on its own: prints its figures as JSON and exits 0, or the error and exits 1. */
+export function printAndExit(figures: Promise<unknown>): void {
+  figures.then(
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -18,6 +18,7 @@ import { CapturedMessage } from '../src/core/records';
 import { DEFAULT_FILTER, FrameFilter } from '../src/protocol';
 import { spyMessage } from '../test/unit/helpers/records';
 import { closeViewerBrowser, openViewerPage, ViewerPage } from './viewerHarness';
+import { printAndExit } from './util';
 
 export interface ViewerBenchResult {
   viewer_p95_frame_ms: number;
@@ -206,14 +207,5 @@ if (require.main === module) {
   const rate = Number(process.env.VIEWER_BENCH_RATE ?? 100_000);
   const seconds = Number(process.env.VIEWER_BENCH_SECONDS ?? 10);
   const retained = Number(process.env.VIEWER_BENCH_RETAINED ?? 1_000_000);
-  runViewerBench({ rate, seconds, retained }).then(
-    (r) => {
-      console.log(JSON.stringify(r, null, 2));
-      process.exit(0);
-    },
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
+  printAndExit(runViewerBench({ rate, seconds, retained }));
 }
