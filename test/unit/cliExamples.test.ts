@@ -7,19 +7,10 @@ import { strict as assert } from 'node:assert';
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { until } from './helpers/peers';
+import { isAlive, until } from './helpers/peers';
 
 const exec = promisify(execFile);
 const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The example pids the CLI announces on stderr (`pids worker 1=123 ...`). */
 function announcedPids(stderr: string): number[] {

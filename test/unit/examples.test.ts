@@ -17,18 +17,9 @@ import { allocatePorts, ExampleProcess, ExampleRun, ExampleRunner, findPythonWit
 import { CapturedMessage } from '../../src/core/records';
 import { MonitorSpy, PubSpy } from '../../src/core/spy';
 import { ZmtpTap } from '../../src/core/tap';
-import { PYTHON, until } from './helpers/peers';
+import { isAlive, PYTHON, until } from './helpers/peers';
 
 const INTERVAL = 100;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function proc(run: ExampleRun, label: string): ExampleProcess {
   const p = run.processes.find((x) => x.label === label);

@@ -7,17 +7,8 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { ExamplesNode, ExamplesTree } from '../../../src/extension/examplesTree';
-import { until } from '../../unit/helpers/peers';
+import { isAlive, until } from '../../unit/helpers/peers';
 import { api } from './extensionApi';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function label(item: vscode.TreeItem): string {
   return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
@@ -66,7 +57,7 @@ describe('examples in VS Code', function () {
     const run = a.examples.runner.getRun(runId);
     assert.ok(run);
     const pids = run.processes.map((p) => p.pid!);
-    assert.ok(pids.length >= 2 && pids.every((p) => typeof p === 'number' && alive(p)), `pids ${pids}`);
+    assert.ok(pids.length >= 2 && pids.every((p) => typeof p === 'number' && isAlive(p)), `pids ${pids}`);
     await until(() => run.processes.every((p) => p.state === 'running'), 'every process to run', 15000);
 
     // already observed: the catalog's spy is a session receiving the publisher's messages
@@ -85,14 +76,14 @@ describe('examples in VS Code', function () {
     const oldPid = first.pid!;
     await vscode.commands.executeCommand('zmqDebugger.examples.stopProcess', first.id);
     assert.equal(first.state, 'stopped');
-    assert.equal(alive(oldPid), false, `pid ${oldPid} still alive after stop`);
+    assert.equal(isAlive(oldPid), false, `pid ${oldPid} still alive after stop`);
     await vscode.commands.executeCommand('zmqDebugger.examples.restartProcess', first.id);
     assert.notEqual(first.pid, oldPid);
     await until(() => first.state === 'running', 'the restarted process to run');
 
     const allPids = [...run.processes.map((p) => p.pid!), oldPid];
     await vscode.commands.executeCommand('zmqDebugger.examples.stopRun', runId);
-    assert.deepEqual(allPids.filter(alive), [], 'processes left after stopping the run');
+    assert.deepEqual(allPids.filter(isAlive), [], 'processes left after stopping the run');
     assert.equal(a.sessions.get(spy.id), undefined, 'the run\'s spy was not stopped with it');
     assert.equal(a.examples.runner.getRun(runId), undefined);
   });
@@ -103,12 +94,12 @@ describe('examples in VS Code', function () {
     const tree = new ExamplesTree(a.sessions, a.capture);
     const run = await tree.start('push-pull', { language: 'node', intervalMs: 50 });
     const pids = run.processes.map((p) => p.pid!);
-    assert.ok(pids.length > 0 && pids.every(alive));
+    assert.ok(pids.length > 0 && pids.every(isAlive));
     const tap = a.sessions.list().find((s) => s.kind === 'tap' && s.endpoints.some((e) => run.observations.some((o) => o.endpoint === e)));
     assert.ok(tap, 'push-pull runs with a tap in the path');
     await until(() => (a.capture.session(tap.id)?.messages ?? 0) > 0, 'the tap to relay PUSH messages', 15000);
     await tree.dispose();
-    assert.deepEqual(pids.filter(alive), [], 'processes left after dispose');
+    assert.deepEqual(pids.filter(isAlive), [], 'processes left after dispose');
     assert.equal(a.sessions.get(tap.id), undefined, 'the tap was left running');
   });
 
@@ -125,7 +116,7 @@ describe('examples in VS Code', function () {
     await until(() => (a.capture.session(monitor.id)?.messages ?? 0) > 2, 'the monitor spy to capture relayed messages', 20000);
     const pids = run.processes.map((p) => p.pid!);
     await vscode.commands.executeCommand('zmqDebugger.examples.stopAll');
-    assert.deepEqual(pids.filter(alive), []);
+    assert.deepEqual(pids.filter(isAlive), []);
     assert.deepEqual(a.sessions.list().filter((s) => s.kind === 'tap' || s.kind === 'monitor'), []);
   });
 });

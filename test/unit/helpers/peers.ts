@@ -100,3 +100,13 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 10000
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
