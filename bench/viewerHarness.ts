@@ -23,7 +23,8 @@ interface Window {
 export const ROOT = join(__dirname, '..');
 export const CHROMIUM = process.env.ZMQ_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const BUNDLE = join(ROOT, 'dist', 'webview', 'framesViewer.js');
-const CSS = join(ROOT, 'media', 'framesViewer.css');
+/** The stylesheets the extension's webview shell loads for this page, in its order. */
+const CSS = ['webview.css', 'framesViewer.css'].map((name) => join(ROOT, 'media', name));
 
 export interface ViewerPage {
   page: Page;
@@ -66,7 +67,7 @@ export async function openViewerPage(
   const htmlFile = join(dir, 'viewer.html');
   writeFileSync(
     htmlFile,
-    `<!DOCTYPE html><html><head><meta charset="UTF-8"><link rel="stylesheet" href="${pathToFileURL(CSS)}"></head>
+    `<!DOCTYPE html><html><head><meta charset="UTF-8">${CSS.map((css) => `<link rel="stylesheet" href="${pathToFileURL(css)}">`).join('')}</head>
 <body><div id="app"></div><script src="${pathToFileURL(BUNDLE)}"></script></body></html>`,
   );
   const b = await sharedBrowser();

@@ -63,6 +63,7 @@ describe('VSIX package', function () {
       'extension/media/zeromq.svg',
       'extension/media/framesViewer.css',
       'extension/media/topologyMap.css',
+      'extension/media/webview.css',
       'extension/snippets/python.json',
       'extension/snippets/typescript.json',
       'extension/examples/node/lib/exampleRuntime.js',
