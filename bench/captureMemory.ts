@@ -3,8 +3,8 @@
  * and the cost of the eviction path (appends into a full window vs into an
  * empty one), measured side by side. Needs `node --expose-gc`.
  */
-import { Capture } from '../src/core/capture';
-import { CapturedMessage } from '../src/core/records';
+import { Capture } from '../src/core/capture/capture';
+import { CapturedMessage } from '../src/core/capture/records';
 import { median } from './util';
 
 function gc(): void {

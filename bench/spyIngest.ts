@@ -4,9 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Capture } from '../src/core/capture';
-import { PubSpy } from '../src/core/spy';
-import { zmq } from '../src/core/zmqLoader';
+import { Capture } from '../src/core/capture/capture';
+import { PubSpy } from '../src/core/sessions/spy';
+import { zmq } from '../src/core/zmq/zmqLoader';
 import { freePort, median, PYTHON } from './util';
 
 interface Publisher {

@@ -11,8 +11,8 @@
  *   npx tsx bench/tapThroughput.ts [--count N] [--runs N] [--big-heap-mb MB]
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { Capture } from '../src/core/capture';
-import { ZmtpTap } from '../src/core/tap';
+import { Capture } from '../src/core/capture/capture';
+import { ZmtpTap } from '../src/core/sessions/tap';
 import { freePort, median, printAndExit, PYTHON } from './util';
 
 const PULL = `

@@ -7,11 +7,11 @@
  *
  *   npx tsx bench/topologyIngest.ts [records]
  */
-import { Capture } from '../src/core/capture';
-import { diagnose } from '../src/core/doctor';
-import { toMapGraph } from '../src/core/mapGraph';
-import type { CaptureRecord } from '../src/core/records';
-import { TopologyModel } from '../src/core/topology';
+import { Capture } from '../src/core/capture/capture';
+import { diagnose } from '../src/core/topology/doctor';
+import { toMapGraph } from '../src/viewers/mapGraph';
+import type { CaptureRecord } from '../src/core/capture/records';
+import { TopologyModel } from '../src/core/topology/topology';
 import { median } from './util';
 
 const N = Number(process.argv[2] ?? 200_000);

@@ -13,9 +13,9 @@
  *   npx tsx bench/viewerBench.ts        (needs `npm run build` and /usr/bin/chromium)
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Capture } from '../src/core/capture';
-import { CapturedMessage } from '../src/core/records';
-import { DEFAULT_FILTER, FrameFilter } from '../src/protocol';
+import { Capture } from '../src/core/capture/capture';
+import { CapturedMessage } from '../src/core/capture/records';
+import { DEFAULT_FILTER, FrameFilter } from '../src/shared/protocol/frames';
 import { spyMessage } from '../test/unit/helpers/records';
 import { closeViewerBrowser, openViewerPage, ViewerPage } from './viewerHarness';
 import { printAndExit } from './util';

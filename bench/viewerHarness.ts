@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import type { Capture } from '../src/core/capture';
-import { ControllerOptions, FramesViewController, ViewerHost } from '../src/core/framesViewController';
-import type { FromHost } from '../src/protocol';
+import type { Capture } from '../src/core/capture/capture';
+import { ControllerOptions, FramesViewController, ViewerHost } from '../src/viewers/framesViewController';
+import type { FromHost } from '../src/shared/protocol/frames';
 
 /** The page's window, as far as the harness uses it (Node's lib has no DOM types). */
 interface Window {

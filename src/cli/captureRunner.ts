@@ -3,10 +3,10 @@
  * captured (human lines, or the JSON Lines export format with --json), and ends
  * after --count messages, after --timeout seconds, or on Ctrl-C.
  */
-import { Capture } from '../core/capture';
-import { recordToLine } from '../core/exportFormat';
-import { formatRecord } from '../core/format';
-import { CaptureSession } from '../core/session';
+import { Capture } from '../core/capture/capture';
+import { recordToLine } from '../core/capture/exportFormat';
+import { formatRecord } from '../core/capture/recordText';
+import { CaptureSession } from '../core/sessions/session';
 
 export interface RunOptions {
   capture: Capture;

@@ -7,14 +7,14 @@
  * queue's monitor PUB, and ZMTP taps between its connecting and binding roles;
  * what they capture is printed between the programs' lines.
  */
-import { Capture } from '../core/capture';
+import { Capture } from '../core/capture/capture';
 import { EXAMPLES, findExample } from '../core/examples/catalog';
 import { ExampleRun, ExampleRunner, findPythonWithZmq, Observation } from '../core/examples/exampleRunner';
-import { formatRecord } from '../core/format';
-import { CaptureSession } from '../core/session';
-import { MonitorSpy, PubSpy } from '../core/spy';
-import { ZmtpTap } from '../core/tap';
-import { parseTopic } from '../core/topics';
+import { formatRecord } from '../core/capture/recordText';
+import { CaptureSession } from '../core/sessions/session';
+import { MonitorSpy, PubSpy } from '../core/sessions/spy';
+import { ZmtpTap } from '../core/sessions/tap';
+import { parseTopic } from '../core/zmq/topics';
 import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
 import { UsageError } from './errors';
 import { registerSubcommand } from './registry';

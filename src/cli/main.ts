@@ -2,7 +2,7 @@
  * `zmq-debug`: the headless command line over the same src/core as the extension.
  * Exit codes: 0 ok, 2 bad arguments (with the error on stderr), 1 runtime failure.
  */
-import { libzmqVersion, productVersion } from '../core/version';
+import { libzmqVersion, productVersion } from '../core/zmq/version';
 import { UsageError } from './errors';
 import { subcommands } from './registry';
 // Subcommand modules register themselves in ./registry when imported (one line each).

@@ -1,7 +1,7 @@
 /** `zmq-debug spy` and `zmq-debug monitor`: the PUB spy and the monitor spy on the command line. */
-import { Capture } from '../core/capture';
-import { MonitorSpy, PubSpy } from '../core/spy';
-import { parseTopic } from '../core/topics';
+import { Capture } from '../core/capture/capture';
+import { MonitorSpy, PubSpy } from '../core/sessions/spy';
+import { parseTopic } from '../core/zmq/topics';
 import { flag, flagList, has, intFlag, parseArgs, secondsFlag } from './args';
 import { runAndPrint } from './captureRunner';
 import { UsageError } from './errors';

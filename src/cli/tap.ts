@@ -1,6 +1,6 @@
 /** `zmq-debug tap`: the decoding TCP tap on the command line. */
-import { Capture } from '../core/capture';
-import { ZmtpTap } from '../core/tap';
+import { Capture } from '../core/capture/capture';
+import { ZmtpTap } from '../core/sessions/tap';
 import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
 import { runAndPrint } from './captureRunner';
 import { UsageError } from './errors';

@@ -14,19 +14,20 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Capture } from '../core/capture';
-import { connectAddressFor, parseEndpoint, parseHostPort } from '../core/endpoint';
-import { FORMAT_VERSION, parseJsonLines, recordToLine, SummaryRecord, toJsonLines } from '../core/exportFormat';
-import type { CaptureRecord } from '../core/records';
-import type { CaptureSession } from '../core/session';
-import type { SessionManager } from '../core/sessionManager';
-import { ZmtpTap } from '../core/tap';
-import { parseTopic } from '../core/topics';
-import { EndpointNode, EndpointsTree, LocationNode } from './endpointsTree';
+import type { Capture } from '../core/capture/capture';
+import { bracketHost, connectAddressFor, parseEndpoint, parseHostPort } from '../core/zmq/endpoint';
+import { FORMAT_VERSION, parseJsonLines, recordToLine, SummaryRecord, toJsonLines } from '../core/capture/exportFormat';
+import type { CaptureRecord } from '../core/capture/records';
+import type { CaptureSession } from '../core/sessions/session';
+import type { SessionManager } from '../core/sessions/sessionManager';
+import { ZmtpTap } from '../core/sessions/tap';
+import { parseTopic } from '../core/zmq/topics';
+import { EndpointNode, EndpointsTree, LocationNode } from './views/endpointsTree';
 import { Log, messageOf, reportError, UserError } from './log';
-import { SessionNode, SessionsTree, isTap } from './sessionsTree';
+import { SessionNode, SessionsTree, isTap } from './views/sessionsTree';
 import type { Settings } from './settings';
-import { formatCount, parsePrefixes, splitTopics, validatePort } from './treeText';
+import { formatCount } from '../shared/format';
+import { parsePrefixes, splitTopics, validatePort } from './views/treeText';
 
 export interface CommandDeps {
   capture: Capture;
@@ -226,9 +227,8 @@ export class Commands {
     if (ep.transport !== 'tcp') throw new UserError(`A tap relays TCP connections; ${endpoint} is not a tcp:// endpoint.`);
     const target = connectAddressFor(ep);
     const host = this.deps.settings.tapListenAddress;
-    const hostText = host.includes(':') ? `[${host}]` : host;
-    try {
-      parseHostPort(`${hostText}:1`);
+        try {
+      parseHostPort(`${bracketHost(host)}:1`);
     } catch (e) {
       throw new UserError(`The setting zmqDebugger.tap.listenAddress is not a valid address: ${messageOf(e)}`, [openSettingAction('zmqDebugger.tap.listenAddress')]);
     }
@@ -252,7 +252,7 @@ export class Commands {
     const busy = await portProblem(host, port);
     if (busy) throw new UserError(`Cannot start the tap for ${endpoint}: ${busy} — choose another port.`, chooseAnother);
     const tap = new ZmtpTap(
-      { target, listen: `${hostText}:${port}`, maxCapturedFrameBytes: this.deps.settings.maxCapturedFrameBytes, id: this.deps.sessions.nextId('tap') },
+      { target, listen: `${bracketHost(host)}:${port}`, maxCapturedFrameBytes: this.deps.settings.maxCapturedFrameBytes, id: this.deps.sessions.nextId('tap') },
       this.deps.capture,
     );
     try {
@@ -415,7 +415,7 @@ export class Commands {
 
   async about(): Promise<string> {
     // zeromq is loaded lazily (on first use, not at activation) so that activation stays fast
-    const { productVersion, libzmqVersion } = await import('../core/version');
+    const { productVersion, libzmqVersion } = await import('../core/zmq/version');
     const text = `ZeroMQ Topology Debugger ${productVersion()} — libzmq ${libzmqVersion()}`;
     void vscode.window.showInformationMessage(text);
     return text;

@@ -7,18 +7,18 @@
  * released) before VS Code disposes `context.subscriptions`.
  */
 import * as vscode from 'vscode';
-import { Capture } from '../core/capture';
-import { SessionManager } from '../core/sessionManager';
+import { Capture } from '../core/capture/capture';
+import { SessionManager } from '../core/sessions/sessionManager';
 import { Commands, registerCommands } from './commands';
-import { registerDiscovery, WorkspaceDiscovery } from './discovery';
-import { EndpointsTree, registerEndpointsTree } from './endpointsTree';
-import { ExamplesTree, registerExamples, stopAllExamples } from './examplesTree';
-import { FramesViewer, registerFramesViewer } from './framesViewer';
+import { registerDiscovery, WorkspaceDiscovery } from './discovery/workspaceDiscovery';
+import { EndpointsTree, registerEndpointsTree } from './views/endpointsTree';
+import { ExamplesTree, registerExamples, stopAllExamples } from './views/examplesTree';
+import { FramesViewer, registerFramesViewer } from './webviews/framesPanel';
 import { createLog, Log } from './log';
-import { SessionsTree, registerSessionsTree } from './sessionsTree';
+import { SessionsTree, registerSessionsTree } from './views/sessionsTree';
 import { Settings } from './settings';
-import { SessionsStatusBar, registerStatusBar } from './statusBar';
-import { registerTopology, TopologyView } from './topologyView';
+import { SessionsStatusBar, registerStatusBar } from './views/statusBar';
+import { registerTopology, TopologyView } from './topology/topologyView';
 
 export interface ExtensionApi {
   capture: Capture;

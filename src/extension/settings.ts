@@ -4,8 +4,8 @@
  * tap settings apply to taps started afterwards.
  */
 import * as vscode from 'vscode';
-import type { Capture, CaptureLimits } from '../core/capture';
-import { DEFAULT_LIMITS } from '../core/capture';
+import type { Capture, CaptureLimits } from '../core/capture/capture';
+import { DEFAULT_LIMITS } from '../core/capture/capture';
 import type { Log } from './log';
 
 const SECTION = 'zmqDebugger';

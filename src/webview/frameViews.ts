@@ -135,23 +135,4 @@ export function defaultView(bytes: Uint8Array): 'json' | 'text' | 'hex' {
   return 'text';
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-
-/** Local time with milliseconds: 14:03:07.123 */
-export function formatTime(ts: number): string {
-  if (!ts) return '';
-  const d = new Date(ts);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
-}
-
-export function formatSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
 export const DIRECTION_LABELS: Record<string, string> = { in: 'in', out: 'out', toTarget: '→target', fromTarget: '←target' };

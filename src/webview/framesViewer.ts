@@ -24,9 +24,10 @@ import {
   SEND_SOCKET_TYPES,
   SendMode,
   SendSocketType,
-} from '../protocol';
+} from '../shared/protocol/frames';
 import { button, h, select, setOptions, setText } from './dom';
-import { base64ToBytes, decodeUtf8Visible, DIRECTION_LABELS, formatCount, formatSize, formatTime, hexDump, defaultView, prettyJson } from './frameViews';
+import { formatBytes, formatCount, formatTime } from '../shared/format';
+import { base64ToBytes, decodeUtf8Visible, DIRECTION_LABELS, hexDump, defaultView, prettyJson } from './frameViews';
 
 interface VsCodeApi<S> {
   postMessage(message: FromWebview): void;
@@ -289,7 +290,7 @@ function fillRow(el: HTMLDivElement, abs: number, r: RowSummary | undefined): vo
         r.kind === 'message' ? (r.socketType ?? '') : r.kind,
         r.topic,
         r.kind === 'message' ? String(r.frames) : '',
-        r.kind === 'message' ? formatSize(r.size) : '',
+        r.kind === 'message' ? formatBytes(r.size) : '',
         r.preview,
       ];
       for (let i = 0; i < cells.length; i++) cells[i].textContent = values[i];

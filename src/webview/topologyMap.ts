@@ -9,7 +9,7 @@
  * nothing is parsed as HTML.
  */
 import cytoscape from 'cytoscape';
-import { FromMap, MapEdge, MapGraph, MapNode, parseToMap } from '../topologyProtocol';
+import { FromMap, MapEdge, MapGraph, MapNode, parseToMap } from '../shared/protocol/topology';
 import { button, h, setText } from './dom';
 
 interface VsCodeApi<S> {

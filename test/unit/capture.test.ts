@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { Capture, OTHER_TOPICS, topicKey, type WireStreamMeta } from '../../src/core/capture';
-import { CapturedMessage } from '../../src/core/records';
+import { Capture, OTHER_TOPICS, topicKey, type WireStreamMeta } from '../../src/core/capture/capture';
+import { CapturedMessage } from '../../src/core/capture/records';
 import * as z from './helpers/zmtpBytes';
 
 function msg(session: string, ...frames: (string | Uint8Array)[]): CapturedMessage {

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { parseJsonLines } from '../../src/core/exportFormat';
-import { CapturedMessage } from '../../src/core/records';
+import { parseJsonLines } from '../../src/core/capture/exportFormat';
+import { CapturedMessage } from '../../src/core/capture/records';
 import { freePort, killAllPython } from './helpers/peers';
 import { runPythonFile } from './helpers/pythonFiles';
 

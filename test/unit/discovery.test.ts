@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DiscoveredEndpoint, discoveryLanguage, findEndpointsInText, maskComments, observableAddress, observeActionFor } from '../../src/core/discovery';
+import { DiscoveredEndpoint, discoveryLanguage, findEndpointsInText, maskComments, observableAddress, observeActionFor } from '../../src/core/discovery/discovery';
 
 /** The seed programs (ported to Python 3) and hand-written programs in other languages, also the e2e workspace. */
 const SEEDS = join(__dirname, '..', 'e2e', 'workspace', 'seeds');

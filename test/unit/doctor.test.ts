@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Capture } from '../../src/core/capture';
-import { findEndpointsInText } from '../../src/core/discovery';
-import { Diagnostic, DoctorOptions, DoctorRule, diagnose } from '../../src/core/doctor';
-import { TopologyProber } from '../../src/core/socketTypeProbe';
-import { PubSpy } from '../../src/core/spy';
-import { ZmtpTap } from '../../src/core/tap';
-import { CodeEndpoint, TopologyModel, TopologyProcess, processErrorsFromOutput } from '../../src/core/topology';
+import { Capture } from '../../src/core/capture/capture';
+import { findEndpointsInText } from '../../src/core/discovery/discovery';
+import { Diagnostic, DoctorOptions, DoctorRule, diagnose } from '../../src/core/topology/doctor';
+import { TopologyProber } from '../../src/core/zmtp/socketTypeProbe';
+import { PubSpy } from '../../src/core/sessions/spy';
+import { ZmtpTap } from '../../src/core/sessions/tap';
+import { CodeEndpoint, TopologyModel, TopologyProcess, processErrorsFromOutput } from '../../src/core/topology/topology';
 import { freePort, killAllPython, PythonPeer, runPython, until } from './helpers/peers';
 
 const PUB = `

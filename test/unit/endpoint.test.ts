@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { connectAddressFor, EndpointError, parseEndpoint, parseHostPort, validateEndpoint } from '../../src/core/endpoint';
+import { connectAddressFor, EndpointError, parseEndpoint, parseHostPort, validateEndpoint } from '../../src/core/zmq/endpoint';
 
 describe('endpoint', () => {
   it('parses the accepted forms', () => {

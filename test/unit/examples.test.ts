@@ -10,13 +10,13 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Capture } from '../../src/core/capture';
+import { Capture } from '../../src/core/capture/capture';
 import { EXAMPLES } from '../../src/core/examples/catalog';
 import { ExampleLanguage } from '../../src/core/examples/catalog';
 import { allocatePorts, ExampleProcess, ExampleRun, ExampleRunner, findPythonWithZmq } from '../../src/core/examples/exampleRunner';
-import { CapturedMessage } from '../../src/core/records';
-import { MonitorSpy, PubSpy } from '../../src/core/spy';
-import { ZmtpTap } from '../../src/core/tap';
+import { CapturedMessage } from '../../src/core/capture/records';
+import { MonitorSpy, PubSpy } from '../../src/core/sessions/spy';
+import { ZmtpTap } from '../../src/core/sessions/tap';
 import { isAlive, PYTHON, until } from './helpers/peers';
 
 const INTERVAL = 100;

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { Capture } from '../../src/core/capture';
-import { parseJsonLines, recordToJson, toJsonLines } from '../../src/core/exportFormat';
-import { CaptureRecord } from '../../src/core/records';
+import { Capture } from '../../src/core/capture/capture';
+import { parseJsonLines, recordToJson, toJsonLines } from '../../src/core/capture/exportFormat';
+import { CaptureRecord } from '../../src/core/capture/records';
 
 function sample(): CaptureRecord[] {
   return [

@@ -4,10 +4,10 @@
  * summaries and details, and exact counts at a million records.
  */
 import * as assert from 'node:assert/strict';
-import { Capture } from '../../src/core/capture';
-import { compileFilter, FilterError, FramesQuery, summarize } from '../../src/core/framesQuery';
-import { CapturedMessage, CaptureRecord } from '../../src/core/records';
-import { DEFAULT_FILTER, FrameFilter } from '../../src/protocol';
+import { Capture } from '../../src/core/capture/capture';
+import { compileFilter, FilterError, FramesQuery, summarize } from '../../src/viewers/framesQuery';
+import { CapturedMessage, CaptureRecord } from '../../src/core/capture/records';
+import { DEFAULT_FILTER, FrameFilter } from '../../src/shared/protocol/frames';
 import { spyMessage } from './helpers/records';
 
 const filter = (f: Partial<FrameFilter>): FrameFilter => ({ ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], ...f });

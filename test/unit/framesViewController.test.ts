@@ -5,10 +5,10 @@
  * through real sockets to a pyzmq PULL, binding refused in an untrusted workspace.
  */
 import * as assert from 'node:assert/strict';
-import { Capture } from '../../src/core/capture';
-import { parseJsonLines } from '../../src/core/exportFormat';
-import { FramesViewController, ViewerHost } from '../../src/core/framesViewController';
-import { DEFAULT_FILTER, FromHost } from '../../src/protocol';
+import { Capture } from '../../src/core/capture/capture';
+import { parseJsonLines } from '../../src/core/capture/exportFormat';
+import { FramesViewController, ViewerHost } from '../../src/viewers/framesViewController';
+import { DEFAULT_FILTER, FromHost } from '../../src/shared/protocol/frames';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
 import { spyMessage } from './helpers/records';
 

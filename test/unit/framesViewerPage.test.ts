@@ -7,7 +7,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { closeViewerBrowser, openViewerPage, ViewerPage } from '../../bench/viewerHarness';
-import { Capture } from '../../src/core/capture';
+import { Capture } from '../../src/core/capture/capture';
 import { freePort, killAllPython, runPython } from './helpers/peers';
 import { spyMessage } from './helpers/records';
 

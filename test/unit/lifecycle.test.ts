@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { DisposableStore, Emitter } from '../../src/core/lifecycle';
+import { DisposableStore, Emitter } from '../../src/core/base/lifecycle';
 
 describe('lifecycle', () => {
   it('Emitter delivers to listeners until they are disposed', () => {

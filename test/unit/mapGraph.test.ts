@@ -3,13 +3,13 @@
  * model learns from an example run of the real catalog.
  */
 import assert from 'node:assert/strict';
-import { diagnose } from '../../src/core/doctor';
-import { processFromExample } from '../../src/core/exampleTopology';
+import { diagnose } from '../../src/core/topology/doctor';
+import { processFromExample } from '../../src/core/topology/exampleTopology';
 import { EXAMPLES } from '../../src/core/examples/catalog';
 import type { ExampleProcess, ExampleRun } from '../../src/core/examples/exampleRunner';
-import { formatRate, framesFilterFor, toMapGraph } from '../../src/core/mapGraph';
-import { TopologyModel } from '../../src/core/topology';
-import { parseFromMap, parseToMap } from '../../src/topologyProtocol';
+import { formatRate, framesFilterFor, toMapGraph } from '../../src/viewers/mapGraph';
+import { TopologyModel } from '../../src/core/topology/topology';
+import { parseFromMap, parseToMap } from '../../src/shared/protocol/topology';
 
 function modelWithCode(): TopologyModel {
   const m = new TopologyModel(undefined, undefined, { throttleMs: 1e6 });
@@ -46,7 +46,7 @@ describe('toMapGraph', () => {
   it('formats rates and finds the frames filter of a node', () => {
     assert.equal(formatRate(0, 0), '');
     assert.equal(formatRate(1.234, 20), '1.23 msg/s · 20 B/s');
-    assert.equal(formatRate(1234, 3 * 1024 * 1024), '1234 msg/s · 3.0 MB/s');
+    assert.equal(formatRate(1234, 3 * 1024 * 1024), '1234 msg/s · 3 MiB/s');
     const m = new TopologyModel(undefined, { list: () => [], onDidChange: () => ({ dispose() {} }) });
     m.ingest({ seq: 1, ts: Date.now(), kind: 'message', source: 'spy', session: 'spy-1', endpoint: 'tcp://127.0.0.1:5556', direction: 'in', frames: [new Uint8Array([65])] });
     const s = m.snapshot();

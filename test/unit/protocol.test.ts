@@ -4,9 +4,9 @@
  * controller ignores (and logs) malformed messages without side effects.
  */
 import * as assert from 'node:assert/strict';
-import { Capture } from '../../src/core/capture';
-import { FramesViewController } from '../../src/core/framesViewController';
-import { DEFAULT_FILTER, FromHost, parseFilter, parseFromHost, parseFromWebview, ProtocolError } from '../../src/protocol';
+import { Capture } from '../../src/core/capture/capture';
+import { FramesViewController } from '../../src/viewers/framesViewController';
+import { DEFAULT_FILTER, FromHost, parseFilter, parseFromHost, parseFromWebview, ProtocolError } from '../../src/shared/protocol/frames';
 
 describe('protocol', () => {
   it('accepts every well-formed webview message unchanged', () => {

@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { encodeFrames, Sender, SendError } from '../../src/core/sender';
+import { encodeFrames, Sender, SendError } from '../../src/core/zmq/sender';
 import { freePort, killAllPython, runPython } from './helpers/peers';
 
 /** A pyzmq socket of `kind` that binds (or connects, with argv[3] == 'connect'), prints "ready", then each message as hex frames. */

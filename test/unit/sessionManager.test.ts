@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { Capture } from '../../src/core/capture';
-import { SessionManager } from '../../src/core/sessionManager';
+import { Capture } from '../../src/core/capture/capture';
+import { SessionManager } from '../../src/core/sessions/sessionManager';
 import { freePort, killAllPython, until } from './helpers/peers';
 import { runPythonFile } from './helpers/pythonFiles';
 

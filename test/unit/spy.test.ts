@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { Capture } from '../../src/core/capture';
-import { CapturedEvent, CapturedMessage } from '../../src/core/records';
-import { MonitorSpy, PubSpy, routerEnvelopeLength } from '../../src/core/spy';
-import { parseTopic } from '../../src/core/topics';
+import { Capture } from '../../src/core/capture/capture';
+import { CapturedEvent, CapturedMessage } from '../../src/core/capture/records';
+import { MonitorSpy, PubSpy, routerEnvelopeLength } from '../../src/core/sessions/spy';
+import { parseTopic } from '../../src/core/zmq/topics';
 import { freePort, killAllPython, until } from './helpers/peers';
 import { runPythonFile } from './helpers/pythonFiles';
 

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import { Capture } from '../../src/core/capture';
-import { recordToLine } from '../../src/core/exportFormat';
-import type { CaptureRecord, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord } from '../../src/core/records';
-import { ZmtpTap, type ZmtpTapOptions } from '../../src/core/tap';
+import { Capture } from '../../src/core/capture/capture';
+import { recordToLine } from '../../src/core/capture/exportFormat';
+import type { CaptureRecord, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord } from '../../src/core/capture/records';
+import { ZmtpTap, type ZmtpTapOptions } from '../../src/core/sessions/tap';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
 import * as z from './helpers/zmtpBytes';
 

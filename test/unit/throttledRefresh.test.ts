@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { ThrottledRefresh } from '../../src/extension/throttledRefresh';
+import { ThrottledRefresh } from '../../src/extension/views/throttledRefresh';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

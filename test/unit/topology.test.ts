@@ -4,13 +4,13 @@
  * throttled change event. Plus the socket compatibility table.
  */
 import assert from 'node:assert/strict';
-import { Capture } from '../../src/core/capture';
-import { canTalk, flowBetween, normalizeSocketType } from '../../src/core/socketTypes';
-import { pidOfTcpPeer } from '../../src/core/peerProcess';
-import { probeSocketType } from '../../src/core/socketTypeProbe';
-import { PubSpy } from '../../src/core/spy';
-import { ZmtpTap } from '../../src/core/tap';
-import { endpointKey, TopologyModel } from '../../src/core/topology';
+import { Capture } from '../../src/core/capture/capture';
+import { canTalk, flowBetween, normalizeSocketType } from '../../src/core/zmq/socketTypes';
+import { pidOfTcpPeer } from '../../src/core/topology/peerProcess';
+import { probeSocketType } from '../../src/core/zmtp/socketTypeProbe';
+import { PubSpy } from '../../src/core/sessions/spy';
+import { ZmtpTap } from '../../src/core/sessions/tap';
+import { endpointKey, TopologyModel } from '../../src/core/topology/topology';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
 
 const PUB = `

@@ -1,8 +1,7 @@
 import * as assert from 'node:assert/strict';
+import { formatBytes, formatCount } from '../../src/shared/format';
 import {
   endpointDescription,
-  formatBytes,
-  formatCount,
   formatRate,
   parsePrefixes,
   sessionDescription,
@@ -10,7 +9,7 @@ import {
   stateIcon,
   statusBarText,
   validatePort,
-} from '../../src/extension/treeText';
+} from '../../src/extension/views/treeText';
 
 describe('treeText', () => {
   it('formats counts, rates and bytes', () => {

@@ -15,7 +15,7 @@ import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import * as path from 'node:path';
-import { Disposable, Emitter, Event } from '../lifecycle';
+import { Disposable, Emitter, Event } from '../base/lifecycle';
 import { ExampleDefinition, ExampleLanguage, getExample, RoleContext } from './catalog';
 
 /**

@@ -4,7 +4,7 @@
  * handshake (26/CurveZMQ). Secrets never leave this module: the PLAIN password
  * is reduced to `***` and CURVE boxes and keys to their lengths.
  */
-import { u32be } from './bytes';
+import { toHex, u32be } from '../base/bytes';
 
 export interface ZmtpCommand {
   /** Command name as sent (READY, ERROR, PING, SUBSCRIBE, HELLO, ...). */
@@ -155,8 +155,5 @@ function utf8(b: Uint8Array): string {
 }
 
 function hexShort(b: Uint8Array): string {
-  const n = Math.min(b.length, 16);
-  let s = '';
-  for (let i = 0; i < n; i++) s += b[i].toString(16).padStart(2, '0');
-  return s + (b.length > n ? '…' : '');
+  return toHex(b, 16) + (b.length > 16 ? '…' : '');
 }

@@ -17,7 +17,7 @@
  * its wire bytes, a batch of such messages per chunk (see
  * `ZmtpDecoderHandler.wireMessages`).
  */
-import { u32be } from './bytes';
+import { latin1, toHex, u32be } from '../base/bytes';
 import { parseCommand, type ZmtpCommand } from './commands';
 
 export type { ZmtpCommand } from './commands';
@@ -331,7 +331,7 @@ export class ZmtpDecoder {
       // ZMTP 1.0 starts with an identity frame: length (≥1, includes flags) then flags 0/1.
       if (g[0] >= 1 && (g[1] & 0xfe) === 0) this.fail('not decoded: version 1.0');
       else if (have < 8) return pos + n; // show 8 bytes, however the stream was cut into chunks
-      else this.fail(`not ZMTP: stream starts with ${hex(g, 8)}`);
+      else this.fail(`not ZMTP: stream starts with ${toHex(g, 8, ' ')}`);
       return end;
     }
     if (have < 10) return pos + n;
@@ -353,14 +353,14 @@ export class ZmtpDecoder {
       const c = g[i];
       // 23/ZMTP: uppercase letters, digits, hyphen, underscore, dot, plus, slash
       if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2e || c === 0x2b || c === 0x2f)) {
-        this.fail(`not ZMTP: bad mechanism name in greeting (${hex(g.subarray(12, 32), 20)})`);
+        this.fail(`not ZMTP: bad mechanism name in greeting (${toHex(g.subarray(12, 32), 20, ' ')})`);
         return end;
       }
       mechanism += String.fromCharCode(c);
     }
     for (; i < 32; i++) {
       if (g[i] !== 0) {
-        this.fail(`not ZMTP: bad mechanism name in greeting (${hex(g.subarray(12, 32), 20)})`);
+        this.fail(`not ZMTP: bad mechanism name in greeting (${toHex(g.subarray(12, 32), 20, ' ')})`);
         return end;
       }
     }
@@ -605,16 +605,4 @@ function isCurveMessage(b: Uint8Array, len: number): boolean {
 
 function isSubscriber(t: string | undefined): boolean {
   return t === 'SUB' || t === 'XSUB';
-}
-
-export function latin1(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
-  return s;
-}
-
-export function hex(b: Uint8Array, n: number): string {
-  let s = '';
-  for (let i = 0; i < n && i < b.length; i++) s += (i ? ' ' : '') + b[i].toString(16).padStart(2, '0');
-  return s;
 }

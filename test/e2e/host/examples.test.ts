@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { ExamplesNode, ExamplesTree } from '../../../src/extension/examplesTree';
+import { ExamplesNode, ExamplesTree } from '../../../src/extension/views/examplesTree';
 import { isAlive, until } from '../../unit/helpers/peers';
 import { api } from './extensionApi';
 

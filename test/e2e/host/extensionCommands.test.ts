@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension/extension';
-import { toJsonLines } from '../../../src/core/exportFormat';
+import { toJsonLines } from '../../../src/core/capture/exportFormat';
 import { freePort, killAllPython, runPython, until } from '../../unit/helpers/peers';
 import { EXTENSION_ID, api, note } from './extensionApi';
 

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { DEFAULT_FILTER } from '../../../src/protocol';
+import { DEFAULT_FILTER } from '../../../src/shared/protocol/frames';
 import { freePort, killAllPython, runPython, until } from '../../unit/helpers/peers';
 import { api, note } from './extensionApi';
 

@@ -1,5 +1,5 @@
 /** Records for tests and benchmarks, shaped as the sources make them. */
-import type { CapturedMessage } from '../../../src/core/records';
+import type { CapturedMessage } from '../../../src/core/capture/records';
 
 /** A message as the PUB spy `spy-1` on tcp://127.0.0.1:5556 records it; strings become UTF-8 frames. */
 export function spyMessage(frames: (string | Uint8Array)[], extra: Partial<CapturedMessage> = {}): CapturedMessage {

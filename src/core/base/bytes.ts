@@ -1,0 +1,29 @@
+/**
+ * Byte and text helpers used across the core: one of each, so the decoder,
+ * the topology and the doctor read bytes the same way.
+ */
+
+/** The unsigned 32-bit big-endian number at `bytes[at..at+3]` (ZMTP sizes are network order). */
+export function u32be(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+}
+
+/** Each byte as one character (ZMTP property values and mechanism names are ASCII). */
+export function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+/** Hex digits of `b`, the first `max` bytes only when given, with `separator` between bytes. */
+export function toHex(b: Uint8Array, max = b.length, separator = ''): string {
+  let s = '';
+  for (let i = 0; i < max && i < b.length; i++) s += (i ? separator : '') + b[i].toString(16).padStart(2, '0');
+  return s;
+}
+
+/** The last part of a file path or URI path, either separator. */
+export function baseName(file: string): string {
+  const i = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  return i >= 0 ? file.slice(i + 1) : file;
+}

@@ -1,0 +1,384 @@
+/**
+ * Compact storage for the capture's window of records.
+ *
+ * Why: a capture holds up to millions of messages. Kept as JS objects (record +
+ * frames array + one Buffer per frame) each costs several hundred bytes of heap
+ * and keeps the garbage collector busy copying survivors, which slows ingest.
+ * Here ordinary messages are packed: their frame bytes are copied into large
+ * shared chunks, their few scalar fields into typed-array columns, and the
+ * strings they share (session, endpoint, direction, socket types...) into one
+ * interned "meta" entry. Records are rebuilt on read, with frames as zero-copy
+ * views into the chunks. Rare records (events, commands, messages with extra
+ * fields) are kept as the objects they are. Tap messages come in as their ZMTP
+ * wire bytes (pushWire) and are kept so: one copy of the span, no record object
+ * at all until read.
+ *
+ * The store is a FIFO ring: push at the tail, shift at the head.
+ */
+import { CapturedMessage, CaptureRecord, Direction, payloadBytes, reqRepEnvelopeFrames, SourceKind } from './records';
+import { wireFrameViews } from '../zmtp/decoder';
+
+const CHUNK_BYTES = 1 << 20;
+/** A message larger than this gets a chunk of its own. */
+const BIG_MESSAGE = CHUNK_BYTES >> 2;
+const SPARE_CHUNKS = 4;
+
+interface Meta {
+  session: string | undefined;
+  source: SourceKind;
+  endpoint: string;
+  direction: Direction;
+  socketType: string | undefined;
+  peerSocketType: string | undefined;
+  connection: number | undefined;
+  envelopeFrames: number | undefined;
+  /** The identity is the first frame (monitor spy): rebuilt as a view of it. */
+  identityIsFirstFrame: boolean;
+  /** The bytes are ZMTP frames (header + body each), not length-prefixed bodies. */
+  wire: boolean;
+  /** The sender's identity, shared by the stream's records (wire records). */
+  identity: Uint8Array | undefined;
+  /** REQ/REP: envelopeFrames is derived per message, up to its first empty frame (wire records). */
+  reqRepEnvelope: boolean;
+}
+
+/**
+ * What every message of one tap stream (one direction of one connection) has in
+ * common. The tap hands a new object whenever any of it changes: the store
+ * interns these by identity, no per-message comparison of fields.
+ */
+export interface WireStreamMeta {
+  readonly session: string;
+  readonly endpoint: string;
+  readonly direction: Direction;
+  readonly connection: number;
+  /** The sender's socket type and the receiver's, when their READY was seen. */
+  readonly socketType: string | undefined;
+  readonly peerSocketType: string | undefined;
+  /** The sender's announced identity (the routing id a ROUTER receiver sees). */
+  readonly identity: Uint8Array | undefined;
+  /** Between REQ/REP-family peers: each message's envelope ends at its first empty frame. */
+  readonly reqRepEnvelope: boolean;
+}
+
+interface Chunk {
+  buf: Buffer;
+  used: number;
+  /** Packed records still referencing this chunk. */
+  live: number;
+}
+
+/** What the capture needs to know about a record leaving the window. */
+export interface Shifted {
+  kind: CaptureRecord['kind'];
+  session: string;
+  payloadBytes: number;
+}
+
+export class RecordStore {
+  private capacity = 0;
+  private head = 0;
+  private count = 0;
+  private firstSeq = 0;
+  // columns, indexed by ring slot
+  private objects: (CaptureRecord | undefined)[] = [];
+  private ts = new Float64Array(0);
+  private metaIndex = new Int32Array(0); // -1: the record is in `objects`
+  private chunkIndex = new Int32Array(0);
+  private offset = new Uint32Array(0);
+  private frameCount = new Uint32Array(0);
+  private payloadSize = new Uint32Array(0);
+
+  private metas: Meta[] = [];
+  private metaKeys = new Map<string, number>();
+  private lastMeta = -1;
+  private wireMetas = new Map<WireStreamMeta, number>();
+  private lastWireStream: WireStreamMeta | undefined;
+  private lastWireMeta = -1;
+  private chunks = new Map<number, Chunk>();
+  private nextChunkId = 0;
+  private current: { id: number; chunk: Chunk } | undefined;
+  /** Released chunks kept for reuse (a window that evicts releases one per chunk filled). */
+  private spare: Buffer[] = [];
+
+  constructor(private readonly maxCapacity: () => number) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  get oldestSeq(): number {
+    return this.count ? this.firstSeq : 0;
+  }
+
+  /** Appends a record whose seq must be the previous one's plus one; `payload` is its payloadBytes(). */
+  push(r: CaptureRecord, payload: number): void {
+    const slot = this.claimSlot(r.seq);
+    const meta = r.kind === 'message' ? this.packableMeta(r) : -1;
+    if (meta < 0) {
+      this.objects[slot] = r;
+      this.metaIndex[slot] = -1;
+      return;
+    }
+    const frames = (r as CapturedMessage).frames;
+    const buf = this.reserve(slot, meta, r.ts, frames.length, payload, payload + 4 * frames.length);
+    let off = this.offset[slot];
+    for (let i = 0; i < frames.length; i++) {
+      buf.writeUInt32LE(frames[i].byteLength, off);
+      off += 4;
+    }
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i];
+      buf.set(f, off);
+      off += f.byteLength;
+    }
+  }
+
+  /**
+   * Appends a message given as its ZMTP wire bytes `bytes[start, end)`: `frames`
+   * frames carrying `payload` body bytes (see ZmtpDecoderHandler.wireMessages).
+   * The span is copied; `seq` must be the previous record's plus one.
+   */
+  pushWire(seq: number, stream: WireStreamMeta, ts: number, bytes: Uint8Array, start: number, end: number, frames: number, payload: number): void {
+    const slot = this.claimSlot(seq);
+    let meta = this.lastWireMeta;
+    if (stream !== this.lastWireStream) {
+      meta = this.wireMetaIndex(stream);
+      this.lastWireStream = stream;
+      this.lastWireMeta = meta;
+    }
+    const buf = this.reserve(slot, meta, ts, frames, payload, end - start);
+    const off = this.offset[slot];
+    const len = end - start;
+    // a loop beats TypedArray#set for the small messages that come by the million (its
+    // own, not the decoder's copyInto: one function shared by both hot paths measured slower)
+    if (len <= 64) for (let i = 0; i < len; i++) buf[off + i] = bytes[start + i];
+    else buf.set(bytes.subarray(start, end), off);
+  }
+
+  /** The ring slot for the next record (`seq`), growing the ring when full. */
+  private claimSlot(seq: number): number {
+    if (this.count === this.capacity) this.grow();
+    const slot = (this.head + this.count) % this.capacity;
+    if (this.count === 0) this.firstSeq = seq;
+    this.count++;
+    return slot;
+  }
+
+  /** Fills a packed message's columns and reserves `bytes` for it in a chunk: they go to the returned buffer at offset[slot]. */
+  private reserve(slot: number, meta: number, ts: number, frames: number, payload: number, bytes: number): Buffer {
+    this.objects[slot] = undefined;
+    this.metaIndex[slot] = meta;
+    this.ts[slot] = ts;
+    this.payloadSize[slot] = payload;
+    this.frameCount[slot] = frames;
+    const { id, chunk } = this.chunkFor(bytes);
+    this.chunkIndex[slot] = id;
+    this.offset[slot] = chunk.used;
+    chunk.used += bytes;
+    chunk.live++;
+    return chunk.buf;
+  }
+
+  /** Removes the oldest record. */
+  shift(): Shifted {
+    const slot = this.head;
+    const obj = this.objects[slot];
+    let out: Shifted;
+    if (obj) {
+      this.objects[slot] = undefined;
+      out = { kind: obj.kind, session: obj.session ?? obj.endpoint, payloadBytes: payloadBytes(obj) };
+    } else {
+      const m = this.metas[this.metaIndex[slot]];
+      out = { kind: 'message', session: m.session ?? m.endpoint, payloadBytes: this.payloadSize[slot] };
+      const id = this.chunkIndex[slot];
+      const chunk = this.chunks.get(id)!;
+      if (--chunk.live === 0 && this.current?.id !== id) this.release(id, chunk);
+    }
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+    this.firstSeq++;
+    return out;
+  }
+
+  /** The record at position i (0 = oldest), rebuilt when packed. */
+  at(i: number): CaptureRecord | undefined {
+    if (i < 0 || i >= this.count) return undefined;
+    const slot = (this.head + i) % this.capacity;
+    const obj = this.objects[slot];
+    if (obj) return obj;
+    const m = this.metas[this.metaIndex[slot]];
+    const chunk = this.chunks.get(this.chunkIndex[slot])!;
+    const n = this.frameCount[slot];
+    let frames: Uint8Array[];
+    if (m.wire) frames = wireFrameViews(chunk.buf, this.offset[slot], n);
+    else {
+      let off = this.offset[slot];
+      let data = off + 4 * n;
+      frames = new Array(n);
+      for (let k = 0; k < n; k++) {
+        const len = chunk.buf.readUInt32LE(off);
+        off += 4;
+        frames[k] = chunk.buf.subarray(data, data + len);
+        data += len;
+      }
+    }
+    const r: CapturedMessage = {
+      kind: 'message',
+      seq: this.firstSeq + i,
+      ts: this.ts[slot],
+      source: m.source,
+      endpoint: m.endpoint,
+      direction: m.direction,
+      frames,
+    };
+    if (m.session !== undefined) r.session = m.session;
+    if (m.socketType !== undefined) r.socketType = m.socketType;
+    if (m.peerSocketType !== undefined) r.peerSocketType = m.peerSocketType;
+    if (m.connection !== undefined) r.connection = m.connection;
+    if (m.envelopeFrames !== undefined) r.envelopeFrames = m.envelopeFrames;
+    else if (m.reqRepEnvelope) {
+      const envelope = reqRepEnvelopeFrames(frames);
+      if (envelope) r.envelopeFrames = envelope;
+    }
+    if (m.identityIsFirstFrame) r.identity = frames[0];
+    else if (m.identity !== undefined) r.identity = m.identity;
+    return r;
+  }
+
+  clear(): void {
+    this.capacity = 0;
+    this.head = 0;
+    this.count = 0;
+    this.objects = [];
+    this.ts = new Float64Array(0);
+    this.metaIndex = new Int32Array(0);
+    this.chunkIndex = new Int32Array(0);
+    this.offset = new Uint32Array(0);
+    this.frameCount = new Uint32Array(0);
+    this.payloadSize = new Uint32Array(0);
+    this.metas = [];
+    this.metaKeys.clear();
+    this.lastMeta = -1;
+    this.wireMetas.clear();
+    this.lastWireStream = undefined;
+    this.lastWireMeta = -1;
+    this.chunks.clear();
+    this.current = undefined;
+    this.spare = [];
+  }
+
+  /** The meta index for a message that can be packed, or -1 when it must stay an object. */
+  private packableMeta(m: CapturedMessage): number {
+    if (m.truncated !== undefined || m.encrypted) return -1;
+    const identityIsFirstFrame = m.identity !== undefined;
+    if (identityIsFirstFrame && m.identity !== m.frames[0]) return -1;
+    const last = this.lastMeta >= 0 ? this.metas[this.lastMeta] : undefined;
+    // fast path: the same stream as the previous message
+    if (
+      last &&
+      last.session === m.session &&
+      last.endpoint === m.endpoint &&
+      last.direction === m.direction &&
+      last.source === m.source &&
+      last.socketType === m.socketType &&
+      last.peerSocketType === m.peerSocketType &&
+      last.connection === m.connection &&
+      last.envelopeFrames === m.envelopeFrames &&
+      last.identityIsFirstFrame === identityIsFirstFrame
+    ) {
+      return this.lastMeta;
+    }
+    const meta: Meta = {
+      session: m.session,
+      source: m.source,
+      endpoint: m.endpoint,
+      direction: m.direction,
+      socketType: m.socketType,
+      peerSocketType: m.peerSocketType,
+      connection: m.connection,
+      envelopeFrames: m.envelopeFrames,
+      identityIsFirstFrame,
+      wire: false,
+      identity: undefined,
+      reqRepEnvelope: false,
+    };
+    const key = JSON.stringify(meta);
+    let idx = this.metaKeys.get(key);
+    if (idx === undefined) {
+      idx = this.metas.push(meta) - 1;
+      this.metaKeys.set(key, idx);
+    }
+    this.lastMeta = idx;
+    return idx;
+  }
+
+  private wireMetaIndex(stream: WireStreamMeta): number {
+    let idx = this.wireMetas.get(stream);
+    if (idx === undefined) {
+      idx = this.metas.push({
+        session: stream.session,
+        source: 'tap',
+        endpoint: stream.endpoint,
+        direction: stream.direction,
+        socketType: stream.socketType,
+        peerSocketType: stream.peerSocketType,
+        connection: stream.connection,
+        envelopeFrames: undefined,
+        identityIsFirstFrame: false,
+        wire: true,
+        identity: stream.identity,
+        reqRepEnvelope: stream.reqRepEnvelope,
+      }) - 1;
+      this.wireMetas.set(stream, idx);
+    }
+    return idx;
+  }
+
+  private chunkFor(bytes: number): { id: number; chunk: Chunk } {
+    if (bytes > BIG_MESSAGE) {
+      const id = this.nextChunkId++;
+      const chunk: Chunk = { buf: Buffer.allocUnsafeSlow(bytes), used: 0, live: 0 };
+      this.chunks.set(id, chunk);
+      return { id, chunk };
+    }
+    const cur = this.current;
+    if (cur && cur.chunk.used + bytes <= cur.chunk.buf.length) return cur;
+    // retire the current chunk: drop it now if nothing references it any more
+    if (cur && cur.chunk.live === 0) this.release(cur.id, cur.chunk);
+    const id = this.nextChunkId++;
+    // reuse a released chunk: fresh memory costs a page fault every 4 KiB
+    const chunk: Chunk = { buf: this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, live: 0 };
+    this.chunks.set(id, chunk);
+    this.current = { id, chunk };
+    return this.current;
+  }
+
+  private release(id: number, chunk: Chunk): void {
+    this.chunks.delete(id);
+    if (chunk.buf.length === CHUNK_BYTES && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
+  }
+
+  private grow(): void {
+    const cap = Math.max(16, Math.min(this.capacity * 2, Math.max(this.maxCapacity(), this.capacity + 1)));
+    const order = (i: number) => (this.head + i) % this.capacity;
+    const objects = new Array<CaptureRecord | undefined>(cap);
+    const ts = new Float64Array(cap);
+    const metaIndex = new Int32Array(cap);
+    const chunkIndex = new Int32Array(cap);
+    const offset = new Uint32Array(cap);
+    const frameCount = new Uint32Array(cap);
+    const payloadSize = new Uint32Array(cap);
+    for (let i = 0; i < this.count; i++) {
+      const s = order(i);
+      objects[i] = this.objects[s];
+      ts[i] = this.ts[s];
+      metaIndex[i] = this.metaIndex[s];
+      chunkIndex[i] = this.chunkIndex[s];
+      offset[i] = this.offset[s];
+      frameCount[i] = this.frameCount[s];
+      payloadSize[i] = this.payloadSize[s];
+    }
+    Object.assign(this, { objects, ts, metaIndex, chunkIndex, offset, frameCount, payloadSize, capacity: cap, head: 0 });
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * One-line human rendering of capture records, for the CLI and logs.
+ * Frames are shown as text when printable, else as hex; long ones abbreviated.
+ */
+import { formatTime } from '../../shared/format';
+import { CaptureRecord, Direction } from './records';
+import { formatTopic } from '../zmq/topics';
+
+const ARROWS: Record<Direction, string> = { in: '←', out: '→', toTarget: '→', fromTarget: '←' };
+
+/** A frame as text when it is printable UTF-8, else hex; cut to `max` characters. */
+export function formatFrame(frame: Uint8Array, max = 80): string {
+  if (frame.byteLength === 0) return '(empty)';
+  const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const head = buf.subarray(0, Math.min(buf.length, max * 4));
+  const text = head.toString('utf8');
+  const printable = !text.includes('\ufffd') && !/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text);
+  let shown = printable ? JSON.stringify(text).slice(1, -1) : '0x' + buf.subarray(0, Math.ceil(max / 2)).toString('hex');
+  if (shown.length > max) shown = shown.slice(0, max);
+  const cut = printable ? head.length < buf.length || shown.length < JSON.stringify(text).length - 2 : buf.length > Math.ceil(max / 2);
+  return cut ? `${shown}… (${buf.length} B)` : shown;
+}
+
+export function formatRecord(r: CaptureRecord): string {
+  const head = `${formatTime(r.ts)} ${r.session ?? r.source} ${r.endpoint}`;
+  const conn = 'connection' in r && r.connection !== undefined ? ` #${r.connection}` : '';
+  switch (r.kind) {
+    case 'message': {
+      const env = r.envelopeFrames ?? 0;
+      const parts = r.frames.map((f, i) => {
+        const s = formatFrame(f);
+        const t = r.truncated?.[i] !== undefined ? ` (truncated, ${r.truncated[i]} B)` : '';
+        return (i < env ? `[env] ${s}` : s) + t;
+      });
+      const who = [r.socketType, r.peerSocketType].filter(Boolean).join('→');
+      const enc = r.encrypted ? ' [encrypted]' : '';
+      return `${head}${conn} ${ARROWS[r.direction]} ${r.direction}${who ? ` ${who}` : ''} ${r.frames.length}f${enc} | ${parts.join(' | ')}`;
+    }
+    case 'event':
+      return `${head} event ${r.type}${r.address ? ` ${r.address}` : ''}${r.interval !== undefined ? ` (retry in ${r.interval} ms)` : ''}${r.error ? `: ${r.error}` : ''}`;
+    case 'greeting':
+      return `${head}${conn} ${ARROWS[r.direction]} greeting ZMTP ${r.version} ${r.mechanism}${r.asServer ? ' as-server' : ''}`;
+    case 'command': {
+      const props = r.properties ? ' ' + Object.entries(r.properties).map(([k, v]) => `${k}=${formatFrame(v, 40)}`).join(' ') : '';
+      const topic = r.topic !== undefined ? ` topic=${JSON.stringify(formatTopic(r.topic))}` : '';
+      return `${head}${conn} ${ARROWS[r.direction]} ${r.name}${props}${topic}${r.detail ? ` (${r.detail})` : ''}`;
+    }
+    case 'connection':
+      return `${head}${conn} connection ${r.state}${r.peer ? ` from ${r.peer}` : ''}${r.reason ? `: ${r.reason}` : ''}`;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Owns the running capture sessions (spies, monitor spies, taps) of one capture:
+ * starts them with unique ids, tells listeners when the set or a state changes,
+ * and stops everything on dispose so no socket or port stays open.
+ */
+import { Capture } from '../capture/capture';
+import { Disposable, DisposableStore, Emitter, Event } from '../base/lifecycle';
+import { SourceKind } from '../capture/records';
+import { CaptureSession } from './session';
+import { MonitorSpy, MonitorSpyOptions, PubSpy, SpyOptions } from './spy';
+
+export class SessionManager implements Disposable {
+  private readonly sessions = new Map<string, { session: CaptureSession; subscriptions: DisposableStore }>();
+  private readonly counters: Record<SourceKind, number> = { spy: 0, monitor: 0, tap: 0 };
+  private readonly changeEmitter = new Emitter<void>();
+  /** Fired when a session starts, stops or changes state. */
+  readonly onDidChange: Event<void> = this.changeEmitter.event;
+
+  constructor(readonly capture: Capture) {}
+
+  list(): CaptureSession[] {
+    return [...this.sessions.values()].map((s) => s.session);
+  }
+
+  get(id: string): CaptureSession | undefined {
+    return this.sessions.get(id)?.session;
+  }
+
+  /** A fresh id for a session of this kind: spy-1, monitor-2, tap-3... */
+  nextId(kind: SourceKind): string {
+    return `${kind}-${++this.counters[kind]}`;
+  }
+
+  startSpy(options: Omit<SpyOptions, 'id' | 'capture'>): PubSpy {
+    return this.add(new PubSpy({ ...options, id: this.nextId('spy'), capture: this.capture }));
+  }
+
+  startMonitor(options: Omit<MonitorSpyOptions, 'id' | 'capture'>): MonitorSpy {
+    return this.add(new MonitorSpy({ ...options, id: this.nextId('monitor'), capture: this.capture }));
+  }
+
+  /** Takes ownership of a session started elsewhere (e.g. a tap). */
+  add<S extends CaptureSession>(session: S): S {
+    if (this.sessions.has(session.id)) throw new Error(`A session with id ${session.id} already exists`);
+    const subscriptions = new DisposableStore();
+    subscriptions.add(session.onDidChangeState(() => this.changeEmitter.fire()));
+    this.sessions.set(session.id, { session, subscriptions });
+    this.changeEmitter.fire();
+    return session;
+  }
+
+  /** Stops a session and forgets it. Its captured records stay in the capture. */
+  async stop(id: string): Promise<void> {
+    const entry = this.sessions.get(id);
+    if (!entry) return;
+    this.sessions.delete(id);
+    entry.subscriptions.dispose();
+    await entry.session.stop();
+    this.changeEmitter.fire();
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((id) => this.stop(id)));
+  }
+
+  dispose(): void {
+    void this.stopAll();
+    this.changeEmitter.dispose();
+  }
+}

@@ -1,0 +1,521 @@
+/**
+ * The doctor: pure rules over a topology snapshot that explain why messages go
+ * missing. Each finding says what is wrong and what to do, names the nodes and
+ * edges of the map it concerns and, for findings about code, the line.
+ */
+import { baseName } from '../base/bytes';
+import { formatTopic } from '../zmq/topics';
+import { canTalk, compatiblePeers, isPublisher, isSubscriber, normalizeSocketType } from '../zmq/socketTypes';
+import { CodeEndpoint, CodeLocation, ConnectionFacts, EndpointFacts, TopologySnapshot, endpointKey, endpointPort } from './topology';
+
+export type DoctorRule =
+  | 'pub-no-subscriber'
+  | 'sub-no-matching-topic'
+  | 'req-no-reply'
+  | 'incompatible-socket-types'
+  | 'handshake-failed'
+  | 'connect-retrying'
+  | 'port-bound-twice'
+  | 'code-connect-unbound'
+  | 'code-incompatible-pair';
+
+export type DoctorSeverity = 'error' | 'warning' | 'info';
+
+export interface Diagnostic {
+  /** Stable across evaluations while the problem lasts (rule + subject). */
+  id: string;
+  rule: DoctorRule;
+  severity: DoctorSeverity;
+  /** What is wrong, then what to do. */
+  message: string;
+  endpoint?: string;
+  nodeIds: string[];
+  edgeIds: string[];
+  location?: CodeLocation;
+  /** Other code places that take part (e.g. the bind of an incompatible pair). */
+  related?: { location: CodeLocation; message: string }[];
+}
+
+export interface DoctorOptions {
+  /** A REQ's request without reply for longer than this is reported. Default 3000 ms. */
+  reqTimeoutMs?: number;
+  /** Retries, refusals, abandoned requests and handshake errors older than this are history, not a problem. Default 30 s. */
+  recentMs?: number;
+  /** Messages a publisher must have been seen sending before "no topic matches" is decided. Default 5. */
+  minPublishedForTopicCheck?: number;
+  /** A subscriber connected for less than this may still be sending its subscriptions. Default 1000 ms. */
+  subscribeGraceMs?: number;
+}
+
+export const DOCTOR_RULES: Record<DoctorRule, string> = {
+  'pub-no-subscriber': 'PUB publishing with no subscriber connected',
+  'sub-no-matching-topic': 'Subscriber whose subscriptions match none of the published topics',
+  'req-no-reply': 'REQ waiting for a reply',
+  'incompatible-socket-types': 'Connected socket types that ZeroMQ does not allow',
+  'handshake-failed': 'Handshake failed',
+  'connect-retrying': 'Connect retrying: nothing listens',
+  'port-bound-twice': 'Two programs bind the same port',
+  'code-connect-unbound': 'Code connects to an endpoint nobody binds',
+  'code-incompatible-pair': 'Code binds and connects socket types that cannot talk',
+};
+
+export function diagnose(s: TopologySnapshot, options: DoctorOptions = {}): Diagnostic[] {
+  const o: Required<DoctorOptions> = {
+    reqTimeoutMs: options.reqTimeoutMs ?? 3000,
+    recentMs: options.recentMs ?? 30_000,
+    minPublishedForTopicCheck: options.minPublishedForTopicCheck ?? 5,
+    subscribeGraceMs: options.subscribeGraceMs ?? 1000,
+  };
+  const out: Diagnostic[] = [];
+  const ctx = new Context(s, o);
+  pubNoSubscriber(ctx, out);
+  subNoMatchingTopic(ctx, out);
+  reqNoReply(ctx, out);
+  socketTypesAndHandshakes(ctx, out);
+  connectRetrying(ctx, out);
+  portBoundTwice(ctx, out);
+  codeRules(ctx, out);
+  attachCodeLocations(s, out);
+  const rank: Record<DoctorSeverity, number> = { error: 0, warning: 1, info: 2 };
+  return out.sort((a, b) => rank[a.severity] - rank[b.severity] || a.id.localeCompare(b.id));
+}
+
+class Context {
+  readonly endpoints: Map<string, EndpointFacts>;
+  readonly openByEndpoint = new Map<string, ConnectionFacts[]>();
+
+  constructor(
+    readonly s: TopologySnapshot,
+    readonly o: Required<DoctorOptions>,
+  ) {
+    this.endpoints = new Map(s.endpoints.map((e) => [e.key, e]));
+    for (const c of s.connections) {
+      if (c.state !== 'open') continue;
+      this.openByEndpoint.set(c.endpointKey, [...(this.openByEndpoint.get(c.endpointKey) ?? []), c]);
+    }
+  }
+
+  /**
+   * Some running spy or tap watches the endpoint: evidence about an endpoint
+   * nothing watches any more is history (a stopped example), not a problem.
+   */
+  observed(key: string): boolean {
+    const e = this.endpoints.get(key);
+    return !!e && (e.tappedBy.length > 0 || e.spiedBy.length > 0);
+  }
+
+  recent(ts: number | undefined): boolean {
+    return ts !== undefined && ts > 0 && this.s.now - ts <= this.o.recentMs;
+  }
+}
+
+const ep = (key: string) => `ep:${key}`;
+const peer = (c: ConnectionFacts) => `peer:${c.id}`;
+const edge = (c: ConnectionFacts) => `edge:${c.id}`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const rate = (r: number) => (r >= 10 ? r.toFixed(0) : r.toFixed(1));
+const who = (c: ConnectionFacts) => `${c.clientType ?? 'peer'} ${c.peer ?? `#${c.connection}`}`;
+
+function pubNoSubscriber(ctx: Context, out: Diagnostic[]): void {
+  for (const e of ctx.s.endpoints) {
+    if (!isPublisher(e.socketType)) continue;
+    // publishing now: seen sending within the rate window
+    if (!(e.published.rate > 0) || !ctx.recent(e.published.lastTs)) continue;
+    // only where we see every subscriber: behind a tap, or bound by a program we started
+    const bindingProcess = ctx.s.processes.find(
+      (p) => p.state === 'running' && p.sockets.some((x) => x.role === 'bind' && endpointKey(x.endpoint) === e.key),
+    );
+    if (e.tappedBy.length === 0 && !bindingProcess) continue;
+    const subscribers = (ctx.openByEndpoint.get(e.key) ?? []).filter((c) => !c.clientType || isSubscriber(c.clientType));
+    const processSubscribers = ctx.s.processes.filter(
+      (p) => p.state === 'running' && p.sockets.some((x) => x.role === 'connect' && endpointKey(x.endpoint) === e.key),
+    );
+    if (subscribers.length > 0 || processSubscribers.length > 0) continue;
+    const left = ctx.s.connections
+      .filter((c) => c.endpointKey === e.key && c.state === 'closed' && c.closedTs)
+      .sort((a, b) => b.closedTs! - a.closedTs!)[0];
+    const since = left ? ` Its last subscriber (${who(left)}) left ${secs(ctx.s.now - left.closedTs!)} ago.` : '';
+    const via = e.tappedBy.length ? ` (connect subscribers through the tap ${e.tappedBy.join(', ')} to see them here)` : '';
+    out.push({
+      id: `pub-no-subscriber:${e.key}`,
+      rule: 'pub-no-subscriber',
+      severity: 'warning',
+      message:
+        `${e.socketType} at ${e.endpoint} publishes ${rate(e.published.rate)} msg/s but no subscriber is connected: a PUB drops every message nobody is subscribed to.${since} ` +
+        `Start or reconnect the subscriber${via}; if it must not miss the first messages, make the publisher wait until subscribers are ready (a REQ/REP handshake, as in the zguide's synchronized publisher).`,
+      endpoint: e.endpoint,
+      nodeIds: [ep(e.key)],
+      edgeIds: [],
+    });
+  }
+}
+
+function quoteTopics(list: Uint8Array[], max = 5): string {
+  const shown = list.slice(0, max).map((t) => `"${formatTopic(t)}"`);
+  return shown.join(', ') + (list.length > max ? ` and ${list.length - max} more` : '');
+}
+
+function subNoMatchingTopic(ctx: Context, out: Diagnostic[]): void {
+  for (const c of ctx.s.connections) {
+    if (c.state !== 'open' || !isSubscriber(c.clientType)) continue;
+    if (ctx.s.now - c.openedTs < ctx.o.subscribeGraceMs) continue;
+    const e = ctx.endpoints.get(c.endpointKey);
+    if (!e) continue;
+    if (c.subscriptions.length === 0) {
+      if (!c.ready) continue;
+      out.push({
+        id: `sub-no-matching-topic:${c.id}`,
+        rule: 'sub-no-matching-topic',
+        severity: 'warning',
+        message:
+          `${who(c)} is connected to ${e.socketType ?? 'the publisher'} at ${e.endpoint} but has not subscribed to anything, so it receives nothing. ` +
+          `Call subscribe (setsockopt SUBSCRIBE) with a topic prefix, or with an empty prefix to receive everything, before reading.`,
+        endpoint: e.endpoint,
+        nodeIds: [peer(c), ep(e.key)],
+        edgeIds: [edge(c)],
+      });
+      continue;
+    }
+    if (c.subscriptions.some((t) => t.byteLength === 0)) continue;
+    // decided on what the publisher was seen sending since the subscriptions last changed
+    if (c.matchedSinceSubscribe > 0 || c.publishedSinceSubscribe < ctx.o.minPublishedForTopicCheck) continue;
+    const topics = [...e.topics].sort((a, b) => b.lastTs - a.lastTs).map((t) => t.topic);
+    const hint = nearMiss(c.subscriptions, topics);
+    out.push({
+      id: `sub-no-matching-topic:${c.id}`,
+      rule: 'sub-no-matching-topic',
+      severity: 'warning',
+      message:
+        `${who(c)} subscribes to ${quoteTopics(c.subscriptions)} but none of the ${c.publishedSinceSubscribe} messages the publisher at ${e.endpoint} sent since then starts with it (topics seen: ${quoteTopics(topics)}${e.topicsOverflow ? ', …' : ''}): the subscriber receives nothing.${hint} ` +
+        `Subscribe to a prefix of what the publisher sends: matching is byte for byte and case-sensitive.`,
+      endpoint: e.endpoint,
+      nodeIds: [peer(c), ep(e.key)],
+      edgeIds: [edge(c)],
+    });
+  }
+}
+
+function nearMiss(subs: Uint8Array[], topics: Uint8Array[]): string {
+  const text = (b: Uint8Array) => Buffer.from(b).toString('latin1');
+  for (const s of subs) {
+    const st = text(s).toLowerCase().trim();
+    for (const t of topics) {
+      if (st && text(t).toLowerCase().startsWith(st)) return ` "${formatTopic(s)}" differs from "${formatTopic(t)}" only in case or spacing.`;
+    }
+  }
+  return '';
+}
+
+function reqNoReply(ctx: Context, out: Diagnostic[]): void {
+  const byEndpoint = new Map<string, { waiting: ConnectionFacts[]; abandoned: ConnectionFacts[] }>();
+  const entry = (k: string) => {
+    let v = byEndpoint.get(k);
+    if (!v) byEndpoint.set(k, (v = { waiting: [], abandoned: [] }));
+    return v;
+  };
+  for (const c of ctx.s.connections) {
+    if (!ctx.observed(c.endpointKey)) continue;
+    if (c.state === 'open' && c.pendingRequest && ctx.s.now - c.pendingRequest.ts > ctx.o.reqTimeoutMs) entry(c.endpointKey).waiting.push(c);
+    if (c.state === 'closed' && c.abandonedRequest && ctx.recent(c.abandonedRequest.closedTs)) entry(c.endpointKey).abandoned.push(c);
+  }
+  for (const [key, { waiting, abandoned }] of byEndpoint) {
+    const e = ctx.endpoints.get(key);
+    const where = e?.endpoint ?? key;
+    const server = `${e?.socketType ?? 'the server'} at ${where}`;
+    const parts: string[] = [];
+    for (const c of waiting) parts.push(`${c.pendingRequest!.direction === 'toTarget' ? who(c) : `REQ at ${where}`} sent a request ${secs(ctx.s.now - c.pendingRequest!.ts)} ago and has had no reply`);
+    if (abandoned.length) {
+      const longest = Math.max(...abandoned.map((c) => c.abandonedRequest!.closedTs - c.abandonedRequest!.ts));
+      parts.push(`${abandoned.length} connection${abandoned.length > 1 ? 's were' : ' was'} closed with a request unanswered (waited up to ${secs(longest)}: a client retrying)`);
+    }
+    out.push({
+      id: `req-no-reply:${key}`,
+      rule: 'req-no-reply',
+      severity: 'warning',
+      message:
+        `${capitalize(parts.join('; '))} from ${server}. A REQ socket that gets no reply is stuck: it cannot send again. ` +
+        `Check that the server is running and replies to every request (does it crash or hang on this one?); in the client, poll with a timeout, then close and reopen the socket and resend, with a retry limit (the Lazy Pirate pattern).`,
+      endpoint: where,
+      nodeIds: [ep(key), ...waiting.map(peer)],
+      edgeIds: waiting.map(edge),
+    });
+  }
+}
+
+function socketTypesAndHandshakes(ctx: Context, out: Diagnostic[]): void {
+  // libzmq checks the peer's Socket-Type in READY and hangs up: each side may
+  // get only its own READY through before the close, so the target's type can
+  // come from another connection to the same endpoint
+  const incompatible = new Set<string>();
+  const failedByEndpoint = new Map<string, ConnectionFacts[]>();
+  for (const c of ctx.s.connections) {
+    if (c.state === 'closed' && !ctx.recent(c.closedTs)) continue;
+    if (!ctx.observed(c.endpointKey)) continue;
+    const e = ctx.endpoints.get(c.endpointKey);
+    const where = e?.endpoint ?? c.endpoint;
+    const targetType = c.targetType ?? e?.socketType;
+    if (c.clientType && targetType && canTalk(c.clientType, targetType) === false) {
+      const id = `incompatible-socket-types:${c.endpointKey}:${c.clientType}:${targetType}`;
+      incompatible.add(c.endpointKey);
+      const prev = out.find((d) => d.id === id);
+      if (prev) {
+        if (c.state === 'open') {
+          prev.nodeIds.push(peer(c));
+          prev.edgeIds.push(edge(c));
+        }
+        continue;
+      }
+      const fits = compatiblePeers(targetType).join(' or ');
+      out.push({
+        id,
+        rule: 'incompatible-socket-types',
+        severity: 'error',
+        message:
+          `${who(c)} connected to ${targetType} at ${where}: ZeroMQ does not let ${c.clientType} talk to ${targetType}, so libzmq hangs up during the handshake and no message passes (the connecting side keeps retrying). ` +
+          `Use a socket type that fits: ${targetType} talks to ${fits || 'no socket type'}.`,
+        endpoint: where,
+        nodeIds: c.state === 'open' ? [peer(c), ep(c.endpointKey)] : [ep(c.endpointKey)],
+        edgeIds: c.state === 'open' ? [edge(c)] : [],
+      });
+      continue;
+    }
+    // a handshake that started (a greeting passed) and never finished, or an ERROR command
+    const cut = c.state === 'closed' && !c.ready && (c.clientMechanism || c.targetMechanism) && c.toTarget.messages + c.fromTarget.messages === 0;
+    if (cut || c.errors.length || (c.clientMechanism && c.targetMechanism && c.clientMechanism !== c.targetMechanism)) {
+      failedByEndpoint.set(c.endpointKey, [...(failedByEndpoint.get(c.endpointKey) ?? []), c]);
+    }
+  }
+  for (const [key, list] of failedByEndpoint) {
+    if (incompatible.has(key)) continue;
+    const e = ctx.endpoints.get(key);
+    const where = e?.endpoint ?? list[0].endpoint;
+    const last = list[list.length - 1];
+    const withError = [...list].reverse().find((c) => c.errors.length);
+    const serverMech = list.map((c) => c.targetMechanism).find((m) => m && m !== 'NULL') ?? (e?.mechanism !== 'NULL' ? e?.mechanism : undefined);
+    // the bound socket's mechanism may come from another connection or a probe
+    const mech = [...list].reverse().find((c) => {
+      const target = c.targetMechanism ?? e?.mechanism;
+      return c.clientMechanism && target && c.clientMechanism !== target;
+    });
+    let what: string;
+    let todo: string;
+    if (withError) {
+      const err = withError.errors[withError.errors.length - 1];
+      const by = err.direction === 'fromTarget' ? `the ${withError.targetType ?? e?.socketType ?? 'socket'} at ${where}` : who(withError);
+      what = `${by} refused the handshake with ERROR "${err.reason}"`;
+      todo = /auth|credential|password|key|denied|40\d/i.test(err.reason)
+        ? 'Check the user name and password (or CURVE keys) the client uses against what the server’s authenticator (ZAP handler) accepts.'
+        : 'Check that both sides use compatible socket types, the same security mechanism and a ZeroMQ that speaks ZMTP 3.';
+    } else if (mech) {
+      what = `security mechanism mismatch: the connecting ${mech.clientType ?? 'peer'} offers ${mech.clientMechanism}, the ${mech.targetType ?? e?.socketType ?? 'socket'} bound there ${mech.targetMechanism ?? e?.mechanism}`;
+      todo = 'Configure both sides with the same mechanism (both NULL, both PLAIN, or CURVE server and client).';
+    } else if (serverMech) {
+      what = `the socket bound there requires ${serverMech} and hung up before the handshake finished`;
+      todo =
+        serverMech === 'PLAIN'
+          ? 'Set the client’s PLAIN user name and password, and run an authenticator (ZAP handler, e.g. pyzmq’s ThreadAuthenticator) on the server: libzmq refuses PLAIN clients when none answers.'
+          : 'Give the client the server’s public key and its own key pair, and run an authenticator (ZAP handler) on the server.';
+    } else if ((last.targetType ?? e?.socketType) && !last.clientType) {
+      // the bound socket announced itself and the connecting one hung up instead of answering with its READY
+      const t = last.targetType ?? e!.socketType!;
+      what = `the connecting peer hung up right after the ${t} bound there sent its READY, which libzmq does when its own socket type cannot talk to ${t}`;
+      todo = `Check the connecting socket's type: ${t} talks to ${compatiblePeers(t).join(' or ') || 'no socket type'}.`;
+    } else {
+      what = `the connection closed during the handshake${last.reason ? ` (${last.reason})` : ''}`;
+      todo = 'Check that both sides use compatible socket types, the same security mechanism and a ZeroMQ that speaks ZMTP 3.';
+    }
+    const open = list.filter((c) => c.state === 'open');
+    out.push({
+      id: `handshake-failed:${key}`,
+      rule: 'handshake-failed',
+      severity: 'error',
+      message: `The handshake with ${where} failed${list.length > 1 ? ` on ${list.length} connections` : ''}: ${what}; nothing passes. ${todo}`,
+      endpoint: where,
+      nodeIds: [ep(key), ...open.map(peer)],
+      edgeIds: open.map(edge),
+    });
+  }
+  // our own sockets' handshake events (spies)
+  for (const e of ctx.s.endpoints) {
+    const recent = e.handshakeErrors.filter((h) => ctx.recent(h.ts));
+    if (!recent.length || failedByEndpoint.has(e.key) || !ctx.observed(e.key)) continue;
+    const last = recent[recent.length - 1];
+    const kind = last.type.replace(/^handshake:error:?/, '') || 'error';
+    const todo =
+      kind === 'auth'
+        ? 'Check the credentials or CURVE keys against the server’s authenticator (ZAP).'
+        : kind === 'protocol'
+          ? 'The peer speaks another protocol or security mechanism: check that the endpoint is a ZeroMQ socket of a compatible type with the same security settings.'
+          : 'Check that both sides use the same security mechanism and compatible socket types.';
+    out.push({
+      id: `handshake-failed:${e.key}`,
+      rule: 'handshake-failed',
+      severity: 'error',
+      message: `The handshake with ${e.endpoint} failed ${recent.length} time${recent.length > 1 ? 's' : ''} (${last.type}${last.error ? `: ${last.error}` : ''}). ${todo}`,
+      endpoint: e.endpoint,
+      nodeIds: [ep(e.key)],
+      edgeIds: [],
+    });
+  }
+}
+
+function connectRetrying(ctx: Context, out: Diagnostic[]): void {
+  for (const e of ctx.s.endpoints) {
+    // something that listens but fails the handshake also makes libzmq retry: that is the handshake rule's finding
+    if (e.handshakeErrors.some((h) => ctx.recent(h.ts)) || !ctx.observed(e.key)) continue;
+    const retry = e.retry && ctx.recent(e.retry.lastTs) ? e.retry : undefined;
+    const refused = e.refused && ctx.recent(e.refused.lastTs) ? e.refused : undefined;
+    if (!retry && !refused) continue;
+    const what = retry
+      ? `a connect to ${e.endpoint} has retried ${retry.count} time${retry.count > 1 ? 's' : ''} over ${secs(ctx.s.now - retry.firstTs)}${retry.interval ? ` (every ${retry.interval} ms)` : ''}`
+      : `the tap could not reach ${e.endpoint} (${refused!.reason}${refused!.count > 1 ? `, ${refused!.count} times` : ''})`;
+    out.push({
+      id: `connect-retrying:${e.key}`,
+      rule: 'connect-retrying',
+      severity: 'warning',
+      message:
+        `Nothing listens on ${e.endpoint}: ${what}. ZeroMQ keeps retrying quietly and messages queue up or are dropped. ` +
+        `Start the program that binds ${e.endpoint}, or fix the address: same port, and a bind on that interface (tcp://*:PORT binds all).`,
+      endpoint: e.endpoint,
+      nodeIds: [ep(e.key)],
+      edgeIds: ctx.s.edges.filter((x) => x.to === ep(e.key) || x.from === ep(e.key)).filter((x) => x.kind === 'spy').map((x) => x.id),
+    });
+  }
+}
+
+const ADDR_IN_USE = /address already in use|EADDRINUSE|port \d+ in use/i;
+
+function portBoundTwice(ctx: Context, out: Diagnostic[]): void {
+  // programs we started
+  const binders = new Map<string, { procs: Set<string>; labels: string[]; errors: string[]; endpoint: string }>();
+  for (const p of ctx.s.processes) {
+    const live = p.state === 'running' || p.state === 'starting' || p.state === 'failed';
+    if (!live) continue;
+    for (const x of p.sockets) {
+      if (x.role !== 'bind') continue;
+      const k = endpointKey(x.endpoint);
+      let b = binders.get(k);
+      if (!b) binders.set(k, (b = { procs: new Set(), labels: [], errors: [], endpoint: x.endpoint }));
+      if (!b.procs.has(p.id)) {
+        b.procs.add(p.id);
+        b.labels.push(p.pid ? `${p.label} (pid ${p.pid})` : p.label);
+      }
+      for (const err of p.errors ?? []) {
+        if (ADDR_IN_USE.test(err.message) && (!err.endpoint || endpointKey(err.endpoint) === k)) b.errors.push(`${p.label}: ${err.message}`);
+      }
+    }
+  }
+  for (const [k, b] of binders) {
+    if (b.procs.size < 2 && b.errors.length === 0) continue;
+    out.push({
+      id: `port-bound-twice:${k}`,
+      rule: 'port-bound-twice',
+      severity: 'error',
+      message:
+        `${b.labels.join(' and ')} ${b.procs.size > 1 ? 'both bind' : 'binds'} ${b.endpoint}${b.errors.length ? ` — ${b.errors[0]}` : ''}. Only one socket can bind a port: the second bind fails and its program either exits or runs without its endpoint. ` +
+        `Stop the program that already holds the port, or give one of them another port.`,
+      endpoint: b.endpoint,
+      nodeIds: [ep(k), ...[...b.procs].map((id) => `proc:${id}`)],
+      edgeIds: [],
+    });
+  }
+  // Two files of the workspace binding one port are not reported: a folder of
+  // examples or alternative programs does that legitimately, and only running
+  // them together (the processes above) makes it a problem.
+}
+
+/** tcp endpoints match on the port whatever the host (a bind on * serves every host name); others as written. */
+function portKey(endpoint: string): string {
+  const p = endpointPort(endpoint);
+  return p !== undefined ? `tcp:${p}` : endpointKey(endpoint);
+}
+
+function where(c: CodeEndpoint): string {
+  return `${c.file ? baseName(c.file) : 'code'}:${c.line + 1}`;
+}
+
+
+function loc(c: CodeEndpoint): CodeLocation | undefined {
+  return c.file ? { file: c.file, line: c.line, column: c.column } : undefined;
+}
+
+function codeNode(c: CodeEndpoint): string {
+  return `code:${c.file ?? ''}:${c.line}:${endpointKey(c.endpoint)}`;
+}
+
+function codeRules(ctx: Context, out: Diagnostic[]): void {
+  type Binder = { socketType?: string; what: string; location?: CodeLocation };
+  const binds = new Map<string, Binder[]>();
+  const add = (endpoint: string, b: Binder) => {
+    const k = portKey(endpoint);
+    binds.set(k, [...(binds.get(k) ?? []), b]);
+  };
+  for (const c of ctx.s.code) if (c.role === 'bind') add(c.endpoint, { socketType: normalizeSocketType(c.socketType), what: where(c), location: loc(c) });
+  for (const p of ctx.s.processes) for (const x of p.sockets) if (x.role === 'bind') add(x.endpoint, { socketType: normalizeSocketType(x.socketType), what: p.label });
+  // something observed live listening there counts as a bind (a program outside the workspace)
+  for (const e of ctx.s.endpoints) {
+    const live = e.socketTypeSource === 'tap' || e.socketTypeSource === 'spy' || e.published.messages > 0;
+    if (live) add(e.endpoint, { socketType: e.socketType, what: `the running ${e.socketType ?? 'socket'} at ${e.endpoint}` });
+  }
+  for (const c of ctx.s.code) {
+    if (c.role !== 'connect') continue;
+    const found = binds.get(portKey(c.endpoint)) ?? [];
+    const t = normalizeSocketType(c.socketType);
+    if (found.length === 0) {
+      out.push({
+        id: `code-connect-unbound:${c.file}:${c.line}`,
+        rule: 'code-connect-unbound',
+        severity: 'warning',
+        message:
+          `${t ?? 'This socket'} connects to ${c.endpoint}, but no code in the workspace binds ${portKey(c.endpoint).replace(/^tcp:/, 'port ')} and nothing was seen listening there: ZeroMQ will retry forever, quietly. ` +
+          `Check the port and host, or bind it in the program that should serve it.`,
+        endpoint: c.endpoint,
+        nodeIds: [codeNode(c), ep(endpointKey(c.endpoint))],
+        edgeIds: [],
+        location: loc(c),
+      });
+      continue;
+    }
+    if (!t) continue;
+    const bad = found.filter((b) => canTalk(t, b.socketType) === false);
+    if (bad.length === 0 || bad.length < found.filter((b) => b.socketType).length) continue;
+    const b = bad[0];
+    out.push({
+      id: `code-incompatible-pair:${c.file}:${c.line}`,
+      rule: 'code-incompatible-pair',
+      // what the code says may not be what runs together: a warning, not an error
+      severity: 'warning',
+      message:
+        `${t} connects to ${c.endpoint}, which ${b.what} binds as ${b.socketType}: ZeroMQ does not let ${t} talk to ${b.socketType}, the handshake is refused and no message passes. ` +
+        `Use a matching pair: ${b.socketType} talks to ${compatiblePeers(b.socketType).join(' or ') || 'nothing'}.`,
+      endpoint: c.endpoint,
+      nodeIds: [codeNode(c), ep(endpointKey(c.endpoint))],
+      edgeIds: [],
+      location: loc(c),
+      related: bad.filter((x) => x.location).map((x) => ({ location: x.location!, message: `binds ${x.socketType} here` })),
+    });
+  }
+}
+
+/**
+ * A live finding about an endpoint also points at the code that binds (or, for
+ * retrying connects, connects) it, so that it shows on that line.
+ */
+function attachCodeLocations(s: TopologySnapshot, out: Diagnostic[]): void {
+  if (s.code.length === 0) return;
+  for (const d of out) {
+    if (d.location || !d.endpoint) continue;
+    const k = portKey(d.endpoint);
+    const sites = s.code.filter((c) => c.file && portKey(c.endpoint) === k);
+    const preferred = d.rule === 'connect-retrying' ? 'connect' : 'bind';
+    const ordered = [...sites.filter((c) => c.role === preferred), ...sites.filter((c) => c.role !== preferred)];
+    if (!ordered.length) continue;
+    d.location = loc(ordered[0]);
+    const rest = ordered.slice(1, 6).map((c) => ({ location: loc(c)!, message: `${c.role}s ${c.endpoint}` }));
+    if (rest.length) d.related = rest;
+  }
+}
+
+function capitalize(s: string): string {
+  return s ? s[0].toUpperCase() + s.slice(1) : s;
+}

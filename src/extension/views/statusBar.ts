@@ -1,0 +1,77 @@
+/**
+ * Status bar item: running sessions and the capture's current total msg/s; a
+ * click opens the frames viewer. Updated at most 4 times a second from the
+ * capture, and once a second while sessions run (rates decay when traffic stops).
+ */
+import * as vscode from 'vscode';
+import type { Capture } from '../../core/capture/capture';
+import { DisposableStore } from '../../core/base/lifecycle';
+import type { SessionManager } from '../../core/sessions/sessionManager';
+import { ThrottledRefresh } from './throttledRefresh';
+import { formatBytes, formatCount } from '../../shared/format';
+import { formatRate, statusBarText } from './treeText';
+
+export class SessionsStatusBar implements vscode.Disposable {
+  readonly item: vscode.StatusBarItem;
+  private readonly disposables = new DisposableStore();
+  private readonly refresher = new ThrottledRefresh(() => this.update(), 250);
+  private ticker: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly capture: Capture,
+    private readonly sessions: SessionManager,
+  ) {
+    this.item = vscode.window.createStatusBarItem('zmqDebugger.status', vscode.StatusBarAlignment.Left, 50);
+    this.item.name = 'ZeroMQ Sessions';
+    this.item.command = { command: 'zmqDebugger.frames.open', title: 'Open Frames Viewer' };
+    this.disposables.add(this.item);
+    this.disposables.add(this.refresher);
+    this.disposables.add(capture.onDidAppend(() => this.refresher.request()));
+    this.disposables.add(capture.onDidClear(() => this.refresher.request()));
+    this.disposables.add(
+      sessions.onDidChange(() => {
+        const running = sessions.list().length > 0;
+        if (running && !this.ticker) this.ticker = setInterval(() => this.refresher.request(), 1000);
+        if (!running && this.ticker) {
+          clearInterval(this.ticker);
+          this.ticker = undefined;
+        }
+        this.update();
+      }),
+    );
+    this.update();
+    this.item.show();
+  }
+
+  /** The text shown now (for tests). */
+  get text(): string {
+    return this.item.text;
+  }
+
+  update(): void {
+    const list = this.sessions.list();
+    const stats = this.capture.stats();
+    this.item.text = statusBarText(list.length, stats.rate);
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**ZeroMQ** — ${list.length ? `${list.length} running session${list.length === 1 ? '' : 's'}` : 'no running session'}  \n`);
+    for (const s of list) md.appendText(`${s.id}: ${s.label} (${s.state})\n`);
+    md.appendMarkdown(
+      `  \nCapture: ${formatCount(stats.retained)} records (${formatBytes(stats.retainedBytes)}), ${formatRate(stats.rate)}; ` +
+        `${formatCount(stats.evicted)} evicted, ${formatCount(stats.dropped)} dropped  \nClick to open the frames viewer.`,
+    );
+    this.item.tooltip = md;
+    this.item.backgroundColor = list.some((s) => s.state === 'error') ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  }
+
+  dispose(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    this.disposables.dispose();
+  }
+}
+
+export function registerStatusBar(context: vscode.ExtensionContext, deps: { capture: Capture; sessions: SessionManager }): SessionsStatusBar {
+  const bar = new SessionsStatusBar(deps.capture, deps.sessions);
+  context.subscriptions.push(bar);
+  return bar;
+}

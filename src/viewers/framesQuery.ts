@@ -1,0 +1,406 @@
+/**
+ * The frames viewer's query model, in the extension host: filters the capture's
+ * records (text or regex over every frame, topic prefix, direction, session,
+ * socket type, kind) and keeps the seqs of the matching ones in an index that is
+ * updated incrementally as records are appended and evicted. The webview never
+ * sees the whole capture: it asks for the window of rows it shows (small row
+ * summaries made here) and for the detail of the selected record.
+ *
+ * Rows are numbered absolutely: row `base + i` is the i-th entry of the index,
+ * where `base` counts the rows that left the head (evicted) since the last reset.
+ * A position the view holds stays valid while old rows disappear.
+ */
+import { Buffer } from 'node:buffer';
+import type { Capture } from '../core/capture/capture';
+import { topicKey } from '../core/capture/capture';
+import { formatFrame } from '../core/capture/recordText';
+import { CaptureRecord, CapturedMessage, payloadBytes } from '../core/capture/records';
+import { parseTopic } from '../core/zmq/topics';
+import { DEFAULT_FILTER, DETAIL_BYTES_MAX, FrameDetail, FrameFilter, RecordDetail, RecordKind, RowSummary } from '../shared/protocol/frames';
+
+export class FilterError extends Error {}
+
+type Predicate = (r: CaptureRecord) => boolean;
+
+const PREVIEW_MAX = 200;
+
+function buf(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Number of leading envelope frames of a message (0 when unknown). */
+function envelopeOf(m: CapturedMessage): number {
+  const n = m.envelopeFrames ?? 0;
+  return n > 0 && n <= m.frames.length ? n : 0;
+}
+
+/** Human text of a non-message record, searched by the text filter and shown as its preview. */
+export function describeRecord(r: CaptureRecord): string {
+  switch (r.kind) {
+    case 'message':
+      return r.frames.map((f) => formatFrame(f, 60)).join(' | ');
+    case 'event':
+      return `${r.type}${r.address ? ` ${r.address}` : ''}${r.interval !== undefined ? ` (retry in ${r.interval} ms)` : ''}${r.error ? `: ${r.error}` : ''}`;
+    case 'greeting':
+      return `greeting ZMTP ${r.version} ${r.mechanism}${r.asServer ? ' as-server' : ''} #${r.connection}`;
+    case 'command': {
+      const props = r.properties ? ' ' + Object.entries(r.properties).map(([k, v]) => `${k}=${formatFrame(v, 40)}`).join(' ') : '';
+      const topic = r.topic !== undefined ? ` topic=${formatFrame(r.topic, 40)}` : '';
+      return `${r.name}${props}${topic}${r.detail ? ` (${r.detail})` : ''} #${r.connection}`;
+    }
+    case 'connection':
+      return `connection #${r.connection} ${r.state}${r.peer ? ` from ${r.peer}` : ''}${r.reason ? `: ${r.reason}` : ''}`;
+  }
+}
+
+function isAllFilter(f: FrameFilter): boolean {
+  return !f.text && !f.topicPrefix && !f.direction && !f.session && !f.socketType && f.kinds.length === DEFAULT_FILTER.kinds.length;
+}
+
+/** Compiles a filter into a predicate; throws FilterError for a bad regex or hex topic. */
+export function compileFilter(f: FrameFilter): Predicate | undefined {
+  if (isAllFilter(f)) return undefined;
+  const tests: Predicate[] = [];
+  if (f.kinds.length !== DEFAULT_FILTER.kinds.length) {
+    const kinds = new Set<RecordKind>(f.kinds);
+    tests.push((r) => kinds.has(r.kind));
+  }
+  if (f.direction) {
+    const d = f.direction;
+    tests.push((r) => 'direction' in r && r.direction === d);
+  }
+  if (f.session) {
+    const s = f.session;
+    tests.push((r) => (r.session ?? r.endpoint) === s);
+  }
+  if (f.socketType) {
+    const t = f.socketType.toUpperCase();
+    tests.push((r) => r.kind === 'message' && (r.peerSocketType === t || r.socketType === t));
+  }
+  if (f.topicPrefix) {
+    let prefix: Buffer;
+    try {
+      prefix = buf(parseTopic(f.topicPrefix));
+    } catch (e) {
+      throw new FilterError((e as Error).message);
+    }
+    const starts = (b: Uint8Array | undefined) => b !== undefined && b.byteLength >= prefix.length && buf(b).subarray(0, prefix.length).equals(prefix);
+    tests.push((r) => (r.kind === 'message' ? starts(r.frames[envelopeOf(r)]) : r.kind === 'command' && starts(r.topic)));
+  }
+  if (f.text) tests.push(textPredicate(f));
+  return tests.length === 1 ? tests[0] : (r) => tests.every((t) => t(r));
+}
+
+function textPredicate(f: FrameFilter): Predicate {
+  if (!f.regex && f.caseSensitive) {
+    // plain bytes search: no decoding at all
+    const needle = Buffer.from(f.text, 'utf8');
+    return (r) => (r.kind === 'message' ? r.frames.some((fr) => buf(fr).indexOf(needle) >= 0) : describeRecord(r).includes(f.text));
+  }
+  let re: RegExp;
+  try {
+    re = new RegExp(f.regex ? f.text : f.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), f.caseSensitive ? '' : 'i');
+  } catch (e) {
+    throw new FilterError(`Invalid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+  }
+  return (r) => {
+    if (r.kind !== 'message') return re.test(describeRecord(r));
+    for (const fr of r.frames) if (re.test(buf(fr).toString('utf8'))) return true;
+    return false;
+  };
+}
+
+/** A growable, sorted list of seqs with cheap removal at the head. */
+class SeqIndex {
+  private data = new Float64Array(1024);
+  private head = 0;
+  private tail = 0;
+
+  get length(): number {
+    return this.tail - this.head;
+  }
+  at(i: number): number {
+    return this.data[this.head + i];
+  }
+  push(seq: number): void {
+    if (this.tail === this.data.length) {
+      const len = this.length;
+      if (this.head > 0 && len * 2 <= this.data.length) this.data.copyWithin(0, this.head, this.tail);
+      else {
+        const next = new Float64Array(this.data.length * 2);
+        next.set(this.data.subarray(this.head, this.tail));
+        this.data = next;
+      }
+      this.head = 0;
+      this.tail = len;
+    }
+    this.data[this.tail++] = seq;
+  }
+  /** Drops entries < seq; returns how many. */
+  pruneBelow(seq: number): number {
+    let lo = this.head;
+    let hi = this.tail;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.data[mid] < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    const n = lo - this.head;
+    this.head = lo;
+    return n;
+  }
+  clear(): void {
+    this.head = this.tail = 0;
+    if (this.data.length > 1 << 16) this.data = new Float64Array(1024);
+  }
+}
+
+export interface UpdateResult {
+  /** Rows that match among the newly scanned records. */
+  added: number;
+  /** Rows that left the head since the previous update (evicted from the capture). */
+  removed: number;
+  /** Records not scanned yet (the update stopped at `maxRecords` or `upTo`). */
+  pending: number;
+}
+
+export class FramesQuery {
+  private filterSpec: FrameFilter = { ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds] };
+  private predicate: Predicate | undefined;
+  private readonly index = new SeqIndex();
+  // With no filter every retained record matches: the index is the seq range [allFrom, scanned].
+  private allFrom = 1;
+  private scanned = 0;
+  private baseRows = 0;
+  private readonly socketTypeSet = new Set<string>();
+
+  constructor(private capture: Capture) {}
+
+  get filter(): FrameFilter {
+    return { ...this.filterSpec, kinds: [...this.filterSpec.kinds] };
+  }
+
+  /** Rows that left the head since the last reset; row numbers start here. */
+  get base(): number {
+    return this.baseRows;
+  }
+
+  /** Rows that match (as of the last update). */
+  get shown(): number {
+    return this.predicate ? this.index.length : Math.max(0, this.scanned - this.allFrom + 1);
+  }
+
+  /** Socket types seen in scanned messages (ours and peers'). */
+  get socketTypes(): string[] {
+    return [...this.socketTypeSet].sort();
+  }
+
+  /** Switches to another capture (an imported file, or back to live) and rescans (now, or through `update()` when `scan` is false). */
+  setCapture(capture: Capture, scan = true): void {
+    this.capture = capture;
+    this.reset(scan);
+  }
+
+  /**
+   * Sets the filter and rescans every retained record (now, or in slices through
+   * `update(maxRecords)` when `scan` is false). Throws FilterError (and keeps the
+   * old filter) when invalid.
+   */
+  setFilter(filter: FrameFilter, scan = true): void {
+    const predicate = compileFilter(filter);
+    this.filterSpec = { ...filter, kinds: [...filter.kinds] };
+    this.predicate = predicate;
+    this.reset(scan);
+  }
+
+  /** Forgets the index and rescans (after a clear, an import, a new filter). */
+  reset(scan = true): void {
+    this.index.clear();
+    this.scanned = 0;
+    this.baseRows = 0;
+    this.socketTypeSet.clear();
+    const stats = this.capture.stats();
+    this.allFrom = stats.firstSeq || stats.lastSeq + 1;
+    this.scanned = this.allFrom - 1;
+    if (scan) this.update();
+  }
+
+  /**
+   * Scans records appended since the last update (at most `maxRecords` of them,
+   * none after seq `upTo`: a paused view) and drops evicted ones from the head.
+   */
+  update(maxRecords = Infinity, upTo = Infinity): UpdateResult {
+    const { firstSeq, lastSeq, retained } = this.capture.stats();
+    const first = retained ? firstSeq : lastSeq + 1;
+    // drop what the capture evicted
+    let removed: number;
+    if (this.predicate) removed = this.index.pruneBelow(first);
+    else {
+      const from = Math.max(this.allFrom, first);
+      removed = Math.max(0, Math.min(from, this.scanned + 1) - this.allFrom);
+      this.allFrom = from;
+    }
+    this.baseRows += removed;
+    let added = 0;
+    const last = Math.min(lastSeq, upTo);
+    const from = Math.max(this.scanned + 1, first);
+    const end = Math.min(last, from + maxRecords - 1);
+    const p = this.predicate;
+    for (let seq = from; seq <= end; seq++) {
+      const r = this.capture.get(seq)!;
+      if (r.kind === 'message') {
+        if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
+        if (r.socketType) this.socketTypeSet.add(r.socketType);
+      }
+      if (!p) added++;
+      else if (p(r)) {
+        this.index.push(seq);
+        added++;
+      }
+    }
+    if (end >= from) this.scanned = end;
+    return { added, removed, pending: Math.max(0, last - Math.max(this.scanned, first - 1)) };
+  }
+
+  /** Seq of absolute row `row` (undefined when out of range). */
+  seqAt(row: number): number | undefined {
+    const i = row - this.baseRows;
+    if (i < 0 || i >= this.shown) return undefined;
+    return this.predicate ? this.index.at(i) : this.allFrom + i;
+  }
+
+  /** Row summaries for absolute rows [start, start+count), clamped to what exists. */
+  rows(start: number, count: number): { start: number; rows: RowSummary[] } {
+    const first = Math.max(start, this.baseRows);
+    const end = Math.min(start + count, this.baseRows + this.shown);
+    const rows: RowSummary[] = [];
+    for (let row = first; row < end; row++) {
+      const seq = this.seqAt(row)!;
+      const r = this.capture.get(seq);
+      rows.push(r ? summarize(r) : evictedRow(seq));
+    }
+    return { start: first, rows };
+  }
+
+  /** The last `count` rows (what a view pinned to the newest shows). */
+  tail(count: number): { start: number; rows: RowSummary[] } {
+    return this.rows(Math.max(this.baseRows, this.baseRows + this.shown - count), count);
+  }
+
+  /** Matching records that are still retained, oldest first. */
+  *matching(): IterableIterator<CaptureRecord> {
+    for (let i = 0; i < this.shown; i++) {
+      const r = this.capture.get(this.predicate ? this.index.at(i) : this.allFrom + i);
+      if (r) yield r;
+    }
+  }
+
+  detail(seq: number): RecordDetail | undefined {
+    const r = this.capture.get(seq);
+    return r ? detailOf(r) : undefined;
+  }
+
+  /** One frame of a message as text (UTF-8), hex or base64, whole (not cut). */
+  frameAs(seq: number, index: number, as: 'text' | 'hex' | 'base64'): string {
+    const r = this.capture.get(seq);
+    if (!r) throw new Error(`Record #${seq} is no longer in the capture (evicted or cleared)`);
+    if (r.kind !== 'message') throw new Error(`Record #${seq} is a ${r.kind}, not a message`);
+    const f = r.frames[index];
+    if (!f) throw new Error(`Message #${seq} has no frame ${index}`);
+    return buf(f).toString(as === 'text' ? 'utf8' : as);
+  }
+}
+
+function evictedRow(seq: number): RowSummary {
+  return { seq, ts: 0, kind: 'message', session: '', endpoint: '', topic: '', frames: 0, size: 0, preview: '(evicted from the capture)' };
+}
+
+/** The table row of a record. */
+export function summarize(r: CaptureRecord): RowSummary {
+  const row: RowSummary = {
+    seq: r.seq,
+    ts: r.ts,
+    kind: r.kind,
+    session: r.session ?? r.source,
+    endpoint: r.endpoint,
+    topic: '',
+    frames: 0,
+    size: payloadBytes(r),
+    preview: '',
+  };
+  if ('direction' in r) row.direction = r.direction;
+  if (r.kind === 'message') {
+    const env = envelopeOf(r);
+    const type = [r.socketType, r.peerSocketType].filter(Boolean).join('→');
+    if (type) row.socketType = type;
+    row.topic = topicKey(r.frames[env]);
+    row.frames = r.frames.length;
+    let preview = r.encrypted ? '[encrypted] ' : '';
+    if (env) preview += `[${env - 1} id${env > 2 ? 's' : ''}] `;
+    for (let i = env; i < r.frames.length && preview.length < PREVIEW_MAX; i++) {
+      preview += (i > env ? ' | ' : '') + formatFrame(r.frames[i], 60);
+    }
+    row.preview = preview.length > PREVIEW_MAX ? preview.slice(0, PREVIEW_MAX) + '…' : preview;
+  } else {
+    if (r.kind === 'command' && r.topic) row.topic = topicKey(r.topic);
+    const text = describeRecord(r);
+    row.preview = text.length > PREVIEW_MAX ? text.slice(0, PREVIEW_MAX) + '…' : text;
+  }
+  return row;
+}
+
+/** Frames as the detail pane shows them (bytes base64, cut to DETAIL_BYTES_MAX). */
+export function frameDetails(frames: Uint8Array[], envelopeFrames = 0, truncated?: Record<number, number>): FrameDetail[] {
+  const env = envelopeFrames > 0 && envelopeFrames <= frames.length ? envelopeFrames : 0;
+  return frames.map((f, index) => {
+    const b = buf(f);
+    const d: FrameDetail = {
+      index,
+      length: b.length,
+      role: index < env ? (index === env - 1 && b.length === 0 ? 'delimiter' : 'envelope') : 'body',
+      data: b.subarray(0, DETAIL_BYTES_MAX).toString('base64'),
+      cut: b.length > DETAIL_BYTES_MAX,
+    };
+    if (truncated?.[index] !== undefined) d.originalLength = truncated[index];
+    return d;
+  });
+}
+
+function detailOf(r: CaptureRecord): RecordDetail {
+  const fields: [string, string][] = [['source', r.source]];
+  const d: RecordDetail = { seq: r.seq, ts: r.ts, kind: r.kind, session: r.session ?? r.source, endpoint: r.endpoint, fields, frames: [] };
+  if ('direction' in r) d.direction = r.direction;
+  if ('connection' in r && r.connection !== undefined) fields.push(['connection', `#${r.connection}`]);
+  switch (r.kind) {
+    case 'message':
+      if (r.socketType) fields.push(['socket', r.socketType]);
+      if (r.peerSocketType) fields.push(['peer socket', r.peerSocketType]);
+      if (r.identity) fields.push(['identity', formatFrame(r.identity, 80)]);
+      if (r.envelopeFrames) fields.push(['envelope frames', String(r.envelopeFrames)]);
+      if (r.encrypted) d.encrypted = true;
+      d.frames = frameDetails(r.frames, r.envelopeFrames, r.truncated);
+      break;
+    case 'event':
+      fields.push(['event', r.type]);
+      if (r.address) fields.push(['address', r.address]);
+      if (r.error) fields.push(['error', r.error]);
+      if (r.code) fields.push(['code', r.code]);
+      if (r.interval !== undefined) fields.push(['retry interval', `${r.interval} ms`]);
+      break;
+    case 'greeting':
+      fields.push(['ZMTP', r.version], ['mechanism', r.mechanism], ['as-server', String(r.asServer)]);
+      break;
+    case 'command':
+      fields.push(['command', r.name]);
+      if (r.properties) for (const [k, v] of Object.entries(r.properties)) fields.push([k, formatFrame(v, 200)]);
+      if (r.topic !== undefined) fields.push(['topic', formatFrame(r.topic, 200)]);
+      if (r.detail) fields.push(['detail', r.detail]);
+      break;
+    case 'connection':
+      fields.push(['state', r.state]);
+      if (r.peer) fields.push(['peer', r.peer]);
+      if (r.reason) fields.push(['reason', r.reason]);
+      break;
+  }
+  return d;
+}

@@ -1,0 +1,394 @@
+/**
+ * The host side of one frames viewer: speaks the typed protocol (src/protocol.ts)
+ * with its webview, keeps the query model up to date and sends it batches at
+ * display rate (one timer, coalesced: never one post per message) with only the
+ * rows of the window the view shows. Paused: only counters. Hidden: nothing at
+ * all; it catches up from the capture when shown again. No vscode here: the
+ * extension layer (src/extension/framesViewer.ts) adapts a WebviewPanel to
+ * `ViewerHost`, and the benchmark drives the same code from a plain page.
+ */
+import { basename } from 'node:path';
+import { Capture } from '../core/capture/capture';
+import { parseJsonLines, toJsonLines } from '../core/capture/exportFormat';
+import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQuery';
+import { Disposable, DisposableStore } from '../core/base/lifecycle';
+import { CaptureRecord } from '../core/capture/records';
+import { encodeFrames, Sender, SendError } from '../core/zmq/sender';
+import { assertNever, Counters, FrameFilter, RowSummary, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../shared/protocol/frames';
+
+/** What the controller needs from the place it runs in. Optional parts are features the host may not offer. */
+export interface ViewerHost {
+  post(message: FromHost): void;
+  /** Asks where to save, writes `text`; returns the path written, undefined when cancelled. */
+  save?(suggestedName: string, text: string): Promise<string | undefined>;
+  /** Asks for a capture file; returns its name and text, undefined when cancelled. */
+  open?(): Promise<{ name: string; text: string } | undefined>;
+  copy?(text: string): Promise<void>;
+  /** Binding a socket needs a trusted workspace. */
+  isTrusted?(): boolean;
+  log?(line: string): void;
+}
+
+/**
+ * A full rescan (new filter, import, clear) runs in slices of at most this many
+ * milliseconds, yielding to the event loop in between: the extension host is
+ * shared with every other extension and must not stall on a million records.
+ */
+const SCAN_SLICE_MS = 20;
+const SCAN_CHUNK = 20_000;
+
+export interface ControllerOptions {
+  filter?: FrameFilter;
+  /** Minimum time between two batches (default 16 ms, about 60 per second). */
+  intervalMs?: number;
+  sender?: Sender;
+}
+
+export class FramesViewController implements Disposable {
+  readonly query: FramesQuery;
+  private readonly disposables = new DisposableStore();
+  private live: Capture;
+  private source: Capture;
+  private sourceName = 'live';
+  private paused = false;
+  private visible = true;
+  private ready = false;
+  private dirty = false;
+  private needsReset = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private continuation: ReturnType<typeof setImmediate> | undefined;
+  /** Records left to scan (a rescan in progress). */
+  private pendingScan = 0;
+  /** While paused: the newest seq the view may show. */
+  private frozenAt = Infinity;
+  private lastFlush = 0;
+  private window = { start: 0, count: 50, follow: true };
+  private filterError: string | undefined;
+  private readonly intervalMs: number;
+  private readonly sender: Sender;
+  /** Batches posted (the benchmark and tests read it). */
+  batches = 0;
+
+  constructor(
+    capture: Capture,
+    private readonly host: ViewerHost,
+    options: ControllerOptions = {},
+  ) {
+    this.live = this.source = capture;
+    this.query = new FramesQuery(capture);
+    this.intervalMs = options.intervalMs ?? 16;
+    this.sender = this.disposables.add(options.sender ?? new Sender());
+    if (options.filter) this.applyFilter(options.filter);
+    this.disposables.add(capture.onDidAppend(() => this.markDirty()));
+    this.disposables.add(
+      capture.onDidClear(() => {
+        if (this.source === capture) this.markReset();
+      }),
+    );
+    this.disposables.add({
+      dispose: () => {
+        clearTimeout(this.timer);
+        if (this.continuation) clearImmediate(this.continuation);
+      },
+    });
+  }
+
+  get filter(): FrameFilter {
+    return this.query.filter;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** True once the webview said `ready` (and so receives batches). */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Sets the filter from the host side (e.g. "open the frames of session spy-1"); the view follows. */
+  setFilter(filter: FrameFilter): void {
+    if (this.applyFilter(filter)) this.scan();
+    this.postReset(true);
+  }
+
+  /** The panel became visible or hidden. Hidden panels get nothing; shown ones catch up at once. */
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    if (visible) this.flush();
+  }
+
+  counters(): Counters {
+    const s = this.source.stats();
+    return {
+      received: s.totalMessages,
+      records: s.total,
+      retained: s.retained,
+      shown: this.query.shown,
+      evicted: s.evicted,
+      dropped: s.dropped,
+      rate: s.rate,
+      paused: this.paused,
+      scanning: this.pendingScan,
+      source: this.sourceName,
+      sessions: this.source.sessionIds().sort(),
+      socketTypes: this.query.socketTypes,
+    };
+  }
+
+  /** Handles one message from the webview (validated here: anything malformed is reported, not used). */
+  handle(raw: unknown): void {
+    let m: FromWebview;
+    try {
+      m = parseFromWebview(raw);
+    } catch (e) {
+      const text = `Ignored a malformed message from the frames viewer: ${(e as Error).message}`;
+      this.host.log?.(text);
+      if (e instanceof ProtocolError) return;
+      throw e;
+    }
+    void this.dispatch(m).catch((e) => this.notice('error', (e as Error).message));
+  }
+
+  private async dispatch(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        if (!m.filter || !this.applyFilter(m.filter)) this.query.reset(false);
+        this.scan();
+        this.postReset(true);
+        return;
+      case 'view/window':
+        this.window = { start: m.start, count: m.count, follow: m.follow };
+        this.postWindow(0);
+        return;
+      case 'filter/changed':
+        if (this.applyFilter(m.filter)) this.scan();
+        this.postReset();
+        return;
+      case 'row/select': {
+        const detail = this.query.detail(m.seq);
+        this.post(detail ? { type: 'frame/detail', seq: m.seq, detail } : { type: 'frame/detail', seq: m.seq, missing: `Record #${m.seq} is no longer in the capture (evicted or cleared).` });
+        return;
+      }
+      case 'capture/setPaused':
+        if (m.paused === this.paused) return;
+        this.paused = m.paused;
+        this.frozenAt = m.paused ? this.source.stats().lastSeq : Infinity;
+        if (m.paused) {
+          this.post({ type: 'counters', counters: this.counters() });
+          return;
+        }
+        // resuming shows everything that arrived meanwhile
+        this.scan();
+        this.postReset();
+        return;
+      case 'capture/clear':
+        // clearing the live capture clears it for every view; an import is just dropped
+        if (this.source === this.live) this.live.clear();
+        else this.switchSource(this.live, 'live');
+        return;
+      case 'frame/copy': {
+        const text = this.query.frameAs(m.seq, m.index, m.as);
+        if (!this.host.copy) throw new Error('Copying is not available here');
+        await this.host.copy(text);
+        this.notice('info', `Copied frame ${m.index} of #${m.seq} as ${m.as} (${text.length} characters)`);
+        return;
+      }
+      case 'export/request':
+        await this.exportRecords(m.scope);
+        return;
+      case 'import/request':
+        await this.importCapture();
+        return;
+      case 'source/live':
+        this.switchSource(this.live, 'live');
+        return;
+      case 'send/request':
+        await this.send(m);
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  /** Sets the filter (the rescan is left to `scan()`); false when it is invalid. */
+  private applyFilter(filter: FrameFilter): boolean {
+    try {
+      this.query.setFilter(filter, false);
+      this.filterError = undefined;
+      return true;
+    } catch (e) {
+      if (!(e instanceof FilterError)) throw e;
+      // keep showing what the previous filter showed, and say why
+      this.filterError = e.message;
+      return false;
+    }
+  }
+
+  /**
+   * Scans new records for up to SCAN_SLICE_MS (up to `frozenAt` while paused);
+   * when some are left, continues on the next turn of the event loop.
+   */
+  private scan(): number {
+    const started = Date.now();
+    let added = 0;
+    let r: UpdateResult;
+    do {
+      r = this.query.update(SCAN_CHUNK, this.frozenAt);
+      added += r.added;
+    } while (r.pending > 0 && Date.now() - started < SCAN_SLICE_MS);
+    this.pendingScan = r.pending;
+    if (r.pending > 0 && !this.continuation) {
+      this.continuation = setImmediate(() => {
+        this.continuation = undefined;
+        this.dirty = true;
+        this.flush();
+      });
+    }
+    return added;
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    this.schedule();
+  }
+
+  private markReset(): void {
+    this.needsReset = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastFlush + this.intervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, wait);
+  }
+
+  /** Sends what changed since the last batch (nothing while hidden or before `ready`). */
+  flush(): void {
+    if (!this.visible || !this.ready) return;
+    this.lastFlush = Date.now();
+    if (this.needsReset) {
+      this.needsReset = this.dirty = false;
+      this.query.reset(false);
+      this.scan();
+      this.postReset();
+      return;
+    }
+    if (!this.dirty) return;
+    this.dirty = false;
+    if (this.paused && this.pendingScan === 0) {
+      this.post({ type: 'counters', counters: this.counters() });
+      return;
+    }
+    this.postWindow(this.scan());
+  }
+
+  private windowRows(): { start: number; rows: RowSummary[] } {
+    const w = this.window;
+    if (w.follow) return this.query.tail(w.count);
+    // keep the view's position when old rows left the head
+    const start = Math.max(w.start, this.query.base);
+    return this.query.rows(start, w.count);
+  }
+
+  private postWindow(added: number): void {
+    if (!this.visible || !this.ready) return;
+    const { start, rows } = this.windowRows();
+    this.post({ type: 'frames/appended', counters: this.counters(), base: this.query.base, start, rows, added });
+  }
+
+  private postReset(filterFromHost = false): void {
+    if (!this.visible || !this.ready) return;
+    this.dirty = false;
+    const { start, rows } = this.windowRows();
+    const m: FromHost = { type: 'frames/reset', counters: this.counters(), filter: this.query.filter, base: this.query.base, start, rows };
+    if (this.filterError) m.filterError = this.filterError;
+    if (filterFromHost) m.filterFromHost = true;
+    this.post(m);
+  }
+
+  private post(m: FromHost): void {
+    this.batches++;
+    this.host.post(m);
+  }
+
+  private notice(level: 'info' | 'error', text: string): void {
+    this.host.log?.(`[frames viewer] ${level}: ${text}`);
+    this.post({ type: 'notice', level, text });
+  }
+
+  private switchSource(capture: Capture, name: string): void {
+    if (this.source !== this.live && this.source !== capture) this.source.dispose();
+    this.source = capture;
+    this.sourceName = name;
+    this.frozenAt = this.paused ? capture.stats().lastSeq : Infinity;
+    this.query.setCapture(capture, false);
+    this.scan();
+    this.postReset();
+  }
+
+  private async exportRecords(scope: 'all' | 'filtered'): Promise<void> {
+    if (!this.host.save) throw new Error('Exporting is not available here');
+    // the filtered export holds every match: finish a rescan still in progress first
+    if (scope === 'filtered' && this.pendingScan > 0) this.pendingScan = this.query.update(Infinity, this.frozenAt).pending;
+    const records: Iterable<CaptureRecord> = scope === 'all' ? this.source.records() : this.query.matching();
+    const s = this.source.stats();
+    const text = toJsonLines(records, { evicted: s.evicted, evictedBytes: s.evictedBytes, dropped: s.dropped });
+    const n = text ? text.split('\n').length - 2 : 0;
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+    const path = await this.host.save(`zmq-capture-${stamp}${scope === 'filtered' ? '-filtered' : ''}.jsonl`, text);
+    if (path) this.notice('info', `Exported ${n} record${n === 1 ? '' : 's'} to ${path}`);
+  }
+
+  private async importCapture(): Promise<void> {
+    if (!this.host.open) throw new Error('Importing is not available here');
+    const file = await this.host.open();
+    if (!file) return;
+    const result = parseJsonLines(file.text);
+    const imported = new Capture({ maxRecords: Math.max(1, result.records.length), maxBytes: Number.MAX_SAFE_INTEGER });
+    for (const r of result.records) imported.append(r);
+    const name = basename(file.name);
+    this.switchSource(imported, name);
+    const bad = result.errors.length
+      ? `; ${result.errors.length} bad line${result.errors.length === 1 ? '' : 's'} (${result.errors
+          .slice(0, 5)
+          .map((e) => `line ${e.line}: ${e.message}`)
+          .join('; ')}${result.errors.length > 5 ? '; …' : ''})`
+      : '';
+    const summary = result.summary ? `; the exporting capture had evicted ${result.summary.evicted} and lost ${result.summary.dropped}` : '';
+    this.notice(result.errors.length ? 'error' : 'info', `Imported ${result.records.length} records from ${name}${bad}${summary}`);
+  }
+
+  private async send(m: Extract<FromWebview, { type: 'send/request' }>): Promise<void> {
+    const reply = (ok: boolean, message: string, frames?: Uint8Array[]) =>
+      this.post({ type: 'send/result', id: m.id, ok, message, ...(frames ? { reply: frameDetails(frames) } : {}) });
+    try {
+      if (m.mode === 'bind' && this.host.isTrusted && !this.host.isTrusted()) {
+        throw new SendError('Binding a socket needs a trusted workspace (Manage Workspace Trust); connect instead, or trust this workspace');
+      }
+      let frames: Uint8Array[];
+      if (m.replaySeq !== undefined) {
+        const r = this.source.get(m.replaySeq);
+        if (!r) throw new SendError(`Message #${m.replaySeq} is no longer in the capture`);
+        if (r.kind !== 'message') throw new SendError(`Record #${m.replaySeq} is a ${r.kind}; only messages can be replayed`);
+        // the sending socket adds its own envelope: replay the body
+        frames = r.frames.slice(r.envelopeFrames ?? 0);
+      } else frames = encodeFrames(m.frames);
+      const result = await this.sender.send({ socketType: m.socketType, mode: m.mode, endpoint: m.endpoint, frames });
+      reply(true, result.message, result.reply);
+    } catch (e) {
+      reply(false, (e as Error).message);
+    }
+  }
+
+  dispose(): void {
+    if (this.source !== this.live) this.source.dispose();
+    this.disposables.dispose();
+  }
+}
+
