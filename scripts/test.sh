@@ -25,8 +25,9 @@ step() { # step NAME COMMAND...
 
 step typecheck    npm run --silent typecheck
 step lint:layers  npm run --silent lint:layers
+step eslint       npm run --silent lint
 step build        bash -c 'node esbuild.mjs && node test/e2e/build.mjs'
-if [ "${states[2]}" = ok ]; then
+if [ "${states[${#states[@]}-1]}" = ok ]; then  # the build step just above
   step unit          npx mocha 'test/unit/**/*.test.ts'
   step "tier 2 host" node test/e2e/runHost.mjs
   step "tier 3 ui"   npx mocha 'test/e2e/ui/**/*.test.ts'

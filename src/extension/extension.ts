@@ -1,24 +1,31 @@
 /**
- * The composition root: builds the core objects, the views and the command
- * handlers, and registers every one of them for disposal. Thin by design: all
- * protocol logic lives in src/core; one register call per feature here.
+ * The composition root: builds the core objects, the views, the panels and the
+ * command handlers, and registers every one of them for disposal. Thin by
+ * design: protocol logic lives in src/core and src/viewers; every command goes
+ * through the one CommandRegistry, every panel through the WebviewHost.
  *
  * Lifecycle: deactivate() stops every session (sockets closed, tap ports
- * released) before VS Code disposes `context.subscriptions`.
+ * released) and every example process before VS Code disposes
+ * `context.subscriptions`.
  */
 import * as vscode from 'vscode';
 import { Capture } from '../core/capture/capture';
 import { SessionManager } from '../core/sessions/sessionManager';
-import { Commands, registerCommands } from './commands';
+import { AppCommands } from './commands/appCommands';
+import { CaptureCommands } from './commands/captureCommands';
+import { EndpointCommands } from './commands/endpointCommands';
+import { CommandRegistry } from './commands/registry';
+import { SessionCommands } from './commands/sessionCommands';
+import { registerCodeLens } from './discovery/codeLens';
 import { registerDiscovery, WorkspaceDiscovery } from './discovery/workspaceDiscovery';
+import { createLog, Log } from './log';
+import { Settings } from './settings';
+import { Topology } from './topology/topologyView';
 import { EndpointsTree, registerEndpointsTree } from './views/endpointsTree';
 import { ExamplesTree, registerExamples, stopAllExamples } from './views/examplesTree';
-import { FramesViewer, registerFramesViewer } from './webviews/framesPanel';
-import { createLog, Log } from './log';
 import { SessionsTree, registerSessionsTree } from './views/sessionsTree';
-import { Settings } from './settings';
 import { SessionsStatusBar, registerStatusBar } from './views/statusBar';
-import { registerTopology, TopologyView } from './topology/topologyView';
+import { FramesPanel } from './webviews/framesPanel';
 
 export interface ExtensionApi {
   capture: Capture;
@@ -27,9 +34,10 @@ export interface ExtensionApi {
   endpoints: EndpointsTree;
   sessionsTree: SessionsTree;
   statusBar: SessionsStatusBar;
-  commands: Commands;
+  /** The command handlers by domain, and the registry that holds every registration. */
+  commands: { registry: CommandRegistry; endpoints: EndpointCommands; sessions: SessionCommands; capture: CaptureCommands };
   /** The frames viewer: `open()`, and the open panel's `controller` (query model, counters). */
-  framesViewer: FramesViewer;
+  framesViewer: FramesPanel;
   settings: Settings;
   log: Log;
   /** Endpoints found in the workspace's code (also the "Found in code" group and the CodeLenses). */
@@ -37,7 +45,7 @@ export interface ExtensionApi {
   /** The Examples view: the catalog, its runs and their processes. */
   examples: ExamplesTree;
   /** The topology model, the doctor's findings (Problems panel, Doctor view) and the map. */
-  topology: TopologyView;
+  topology: Topology;
   /** How long activate() took, in milliseconds (logged too). */
   activationMs: number;
 }
@@ -50,20 +58,33 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const settings = new Settings();
   const capture = new Capture(settings.captureLimits);
   const sessions = new SessionManager(capture);
+  const registry = new CommandRegistry(log);
   running = sessions;
-  context.subscriptions.push(log, settings, capture, sessions, settings.applyCaptureLimits(capture, log));
+  context.subscriptions.push(log, settings, capture, sessions, registry, settings.applyCaptureLimits(capture, log));
 
   const endpoints = registerEndpointsTree(context, { settings, sessions });
   const sessionsTree = registerSessionsTree(context, { capture, sessions });
   const statusBar = registerStatusBar(context, { capture, sessions });
-  const commands = registerCommands(context, { capture, sessions, endpoints, sessionsTree, settings, log });
-  const framesViewer = registerFramesViewer(context, { capture, sessions, log });
-  const discovery = registerDiscovery(context, { endpoints, sessions });
-  const examples = registerExamples(context, { sessions, capture });
-  const topology = registerTopology(context, { capture, sessions, discovery, examples, framesViewer, log });
+
+  const framesViewer = new FramesPanel(context.extensionUri, { capture, sessions, log });
+  const commands = {
+    registry,
+    endpoints: new EndpointCommands({ capture, sessions, endpoints, sessionsTree, settings, log }),
+    sessions: new SessionCommands({ sessions, log }),
+    capture: new CaptureCommands({ capture, log, viewer: framesViewer }),
+  };
+  context.subscriptions.push(commands.sessions, framesViewer);
+  for (const handlers of [commands.endpoints, commands.sessions, commands.capture, new AppCommands({ log }), framesViewer]) handlers.register(registry);
+
+  const discovery = registerDiscovery(context, { endpoints }, registry);
+  registerCodeLens(context, { discovery, sessions });
+  const examples = registerExamples(context, { sessions, capture }, registry);
+  const topology = new Topology(context, { capture, sessions, discovery, examples, framesViewer, log });
+  context.subscriptions.push(topology);
+  topology.register(registry);
+
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms`);
-
   return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer, discovery, examples, topology, activationMs };
 }
 

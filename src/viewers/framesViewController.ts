@@ -9,7 +9,7 @@
  */
 import { basename } from 'node:path';
 import { Capture } from '../core/capture/capture';
-import { parseJsonLines, toJsonLines } from '../core/capture/exportFormat';
+import { ImportResult, parseJsonLines, toJsonLines } from '../core/capture/exportFormat';
 import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQuery';
 import { Disposable, DisposableStore } from '../core/base/lifecycle';
 import { CaptureRecord } from '../core/capture/records';
@@ -349,10 +349,17 @@ export class FramesViewController implements Disposable {
     if (!this.host.open) throw new Error('Importing is not available here');
     const file = await this.host.open();
     if (!file) return;
-    const result = parseJsonLines(file.text);
+    this.showImported(basename(file.name), parseJsonLines(file.text));
+  }
+
+  /**
+   * Shows an imported file as this view's source: its own capture, apart from
+   * the live one (which keeps capturing, untouched); "live" switches back.
+   * The one meaning of Import, for the viewer's button and the command alike.
+   */
+  showImported(name: string, result: ImportResult): void {
     const imported = new Capture({ maxRecords: Math.max(1, result.records.length), maxBytes: Number.MAX_SAFE_INTEGER });
     for (const r of result.records) imported.append(r);
-    const name = basename(file.name);
     this.switchSource(imported, name);
     const bad = result.errors.length
       ? `; ${result.errors.length} bad line${result.errors.length === 1 ? '' : 's'} (${result.errors
@@ -362,6 +369,11 @@ export class FramesViewController implements Disposable {
       : '';
     const summary = result.summary ? `; the exporting capture had evicted ${result.summary.evicted} and lost ${result.summary.dropped}` : '';
     this.notice(result.errors.length ? 'error' : 'info', `Imported ${result.records.length} records from ${name}${bad}${summary}`);
+  }
+
+  /** The name of what the view shows: 'live', or the imported file's name. */
+  get sourceLabel(): string {
+    return this.sourceName;
   }
 
   private async send(m: Extract<FromWebview, { type: 'send/request' }>): Promise<void> {

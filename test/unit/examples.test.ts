@@ -389,7 +389,7 @@ const CASES: Case[] = [
         assert.match(text(m.find((x) => x.direction === 'out')!.frames.at(-1)!), /^Response from server #1$/);
         assert.equal(spy.unknownPrefixCount, 0);
         // The example's own monitoring client sees the same.
-        await waitOutput(run, 'the monitor role to print', () => out(proc(run, 'monitor')).some((l) => /^Monitoring Client: \[in \| 0x[0-9a-f]+ \|  \| Request/.test(l)));
+        await waitOutput(run, 'the monitor role to print', () => out(proc(run, 'monitor')).some((l) => /^Monitoring Client: \[in \| 0x[0-9a-f]+ \| {2}\| Request/.test(l)));
       } finally {
         await spy.stop();
       }

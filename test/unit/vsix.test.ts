@@ -19,7 +19,7 @@ describe('VSIX package', function () {
   this.timeout(180000);
   let entries: ZipEntry[];
   let names: Set<string>;
-  let manifest: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let manifest: Record<string, any>;  
   const temps: string[] = [];
 
   before(async () => {

@@ -428,13 +428,12 @@ class Scanner {
     }
 
     let endpoint: string;
-    let address: string | undefined;
     try {
       endpoint = parseEndpoint(text).text;
     } catch {
       return undefined;
     }
-    address = observableAddress(endpoint); // undefined for inproc
+    const address = observableAddress(endpoint); // undefined for inproc
 
     if (chained) socketType = socketTypeIn(chained)?.type;
     if (!netmqClass && variable) {

@@ -9,7 +9,6 @@ let loaded: Zmq | undefined;
 export function zmq(): Zmq {
   if (loaded) return loaded;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require('zeromq') as Zmq;
   } catch (err) {
     // Node's own message carries the whole require stack; the first line says what is missing

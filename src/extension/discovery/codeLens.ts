@@ -9,12 +9,14 @@
  * addresses are monitor PUBs elsewhere in the code.
  */
 import * as vscode from 'vscode';
+import type { CommandId } from '../commands/commandIds';
+import { commandLink } from '../commands/registry';
 import { DISCOVERY_LANGUAGE_IDS, DiscoveredEndpoint, findEndpointsInText, ObserveAction, observableAddress, observeActionFor } from '../../core/discovery/discovery';
 import type { CaptureSession } from '../../core/sessions/session';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import type { WorkspaceDiscovery } from './workspaceDiscovery';
 
-const COMMANDS: Record<ObserveAction, { id: string; title: string; tooltip: string }> = {
+const COMMANDS: Record<ObserveAction, { id: CommandId; title: string; tooltip: string }> = {
   spy: { id: 'zmqDebugger.endpoint.spy', title: '$(eye) Spy', tooltip: 'Subscribe to this PUB endpoint with a spy socket and capture every message' },
   monitor: { id: 'zmqDebugger.endpoint.monitor', title: '$(eye) Monitor', tooltip: "Subscribe to this monitored queue's monitor PUB and capture both directions" },
   tap: { id: 'zmqDebugger.endpoint.tap', title: '$(debug-disconnect) Tap', tooltip: 'Put a decoding TCP relay in front of this endpoint (point the connecting peer at it)' },
@@ -91,12 +93,7 @@ export class DiscoveryLensProvider implements vscode.CodeLensProvider, vscode.Ho
       const observing = sessionsObserving(this.sessions, hit.address);
       if (observing.length) {
         lenses.push(
-          new vscode.CodeLens(range, {
-            title: observing.map((s) => `${s.id}: ${s.state}`).join(' · '),
-            command: 'zmqDebugger.session.openFrames',
-            tooltip: 'Open the frames of this session',
-            arguments: [observing[0].id],
-          }),
+          new vscode.CodeLens(range, commandLink('zmqDebugger.session.openFrames', observing.map((s) => `${s.id}: ${s.state}`).join(' · '), [observing[0].id], 'Open the frames of this session')),
         );
       }
     }

@@ -8,9 +8,8 @@
  * Read-only work: it runs in restricted (untrusted) workspaces too.
  */
 import * as vscode from 'vscode';
+import type { CommandRegistry } from '../commands/registry';
 import { DiscoveredEndpoint, discoveryLanguage, findEndpointsInText } from '../../core/discovery/discovery';
-import type { SessionManager } from '../../core/sessions/sessionManager';
-import { registerCodeLens } from './codeLens';
 import type { DiscoveredEndpoint as TreeEndpoint, EndpointLocation, EndpointSource, EndpointsTree } from '../views/endpointsTree';
 
 export const DEFAULT_INCLUDE = '**/*.{py,pyw,js,mjs,cjs,jsx,ts,mts,cts,tsx,c,h,cc,cpp,cxx,hh,hpp,hxx,go,java,cs}';
@@ -271,19 +270,19 @@ export function globToRegExp(glob: string): RegExp {
  */
 export function registerDiscovery(
   context: vscode.ExtensionContext,
-  deps: { endpoints: EndpointsTree; sessions: SessionManager },
+  deps: { endpoints: EndpointsTree },
+  registry: CommandRegistry,
 ): WorkspaceDiscovery {
   const discovery = new WorkspaceDiscovery();
   context.subscriptions.push(
     discovery,
     deps.endpoints.registerSource(discovery),
-    vscode.commands.registerCommand('zmqDebugger.discovery.rescan', async () => {
-      const stats = await discovery.rescan();
-      vscode.window.setStatusBarMessage(`ZeroMQ: ${stats.endpoints} endpoint(s) found in ${stats.scanned} file(s) in ${stats.ms} ms`, 5000);
-      return stats;
-    }),
   );
-  registerCodeLens(context, { discovery, sessions: deps.sessions });
+  registry.register('zmqDebugger.discovery.rescan', async () => {
+    const stats = await discovery.rescan();
+    vscode.window.setStatusBarMessage(`ZeroMQ: ${stats.endpoints} endpoint(s) found in ${stats.scanned} file(s) in ${stats.ms} ms`, 5000);
+    return stats;
+  });
   void discovery.rescan();
   return discovery;
 }

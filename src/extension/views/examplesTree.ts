@@ -11,6 +11,7 @@
  * sessions too; dispose (deactivate, window close) leaves no process behind.
  */
 import * as vscode from 'vscode';
+import { commandLink, CommandRegistry } from '../commands/registry';
 import type { Capture } from '../../core/capture/capture';
 import { EXAMPLES, ExampleDefinition, ExampleLanguage } from '../../core/examples/catalog';
 import { ExampleProcess, ExampleRun, ExampleRunner, findPythonWithZmq, Observation, PythonWithZmq } from '../../core/examples/exampleRunner';
@@ -277,7 +278,7 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
           .join(', ')}`;
         item.iconPath = new vscode.ThemeIcon(alive ? 'run-all' : 'debug-stop');
         item.contextValue = 'zmq:exampleRun';
-        item.command = { command: 'zmqDebugger.examples.showOutput', title: 'Show Output', arguments: [run.id] };
+        item.command = commandLink('zmqDebugger.examples.showOutput', 'Show Output', [run.id]);
         return item;
       }
       case 'process': {
@@ -291,7 +292,7 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
         item.iconPath = new vscode.ThemeIcon(STATE_ICONS[p.state]);
         const alive = p.state === 'running' || p.state === 'starting' || p.state === 'stopping';
         item.contextValue = `zmq:exampleProcess:${alive ? 'alive' : 'ended'}`;
-        item.command = { command: 'zmqDebugger.examples.showOutput', title: 'Show Output', arguments: [node.parent.run.id] };
+        item.command = commandLink('zmqDebugger.examples.showOutput', 'Show Output', [node.parent.run.id]);
         return item;
       }
       case 'observer': {
@@ -366,77 +367,62 @@ async function pickExample(tree: ExamplesTree, preset?: string): Promise<{ id: s
   return lang ? { id, language: lang.language } : undefined;
 }
 
-function wrap(fn: (...args: unknown[]) => Promise<unknown>): (...args: unknown[]) => Promise<unknown> {
-  return async (...args) => {
-    try {
-      return await fn(...args);
-    } catch (e) {
-      void vscode.window.showErrorMessage(`ZeroMQ: ${e instanceof Error ? e.message : String(e)}`);
-      return undefined;
-    }
-  };
-}
-
 /**
  * Creates the Examples view and its commands. `zmqDebugger.examples.run`
  * takes (exampleId?, {language, observe, intervalMs}?) and returns the run id.
  */
-export function registerExamples(context: vscode.ExtensionContext, deps: { sessions: SessionManager; capture: Capture }): ExamplesTree {
+export function registerExamples(context: vscode.ExtensionContext, deps: { sessions: SessionManager; capture: Capture }, registry: CommandRegistry): ExamplesTree {
   const tree = new ExamplesTree(deps.sessions, deps.capture);
   current = tree;
   const view = vscode.window.createTreeView('zmqDebugger.examples', { treeDataProvider: tree, showCollapseAll: true });
-  const reg = (id: string, fn: (...args: unknown[]) => Promise<unknown>) => vscode.commands.registerCommand(id, wrap(fn));
-  context.subscriptions.push(
-    view,
-    { dispose: () => void tree.dispose() },
-    reg('zmqDebugger.examples.run', async (arg, opts) => {
-      if (!(await requireTrust())) return undefined;
-      const options = (opts ?? {}) as RunExampleOptions;
-      let id = arg instanceof ExampleNode ? arg.example.id : typeof arg === 'string' ? arg : undefined;
-      let language = options.language;
-      if (!id || !language) {
-        const choice = await pickExample(tree, id);
-        if (!choice) return undefined;
-        ({ id, language } = choice);
-      }
-      const exampleId = id;
-      const run = await vscode.window.withProgress(
-        { location: { viewId: 'zmqDebugger.examples' }, title: `Starting ${exampleId}` },
-        () => tree.start(exampleId, { ...options, language }),
-      );
-      const node = tree.runNodeFor(run.id);
-      if (node && view.visible) void view.reveal(node, { expand: true, select: false }).then(undefined, () => undefined);
-      return run.id;
-    }),
-    reg('zmqDebugger.examples.stopRun', async (arg) => {
-      const id = idOf(arg, 'run') ?? (await pickRun(tree));
-      if (!id) return false;
-      await tree.stopRun(id);
-      return true;
-    }),
-    reg('zmqDebugger.examples.stopAll', async () => {
-      await tree.stopAll();
-      return true;
-    }),
-    reg('zmqDebugger.examples.stopProcess', async (arg) => {
-      const id = idOf(arg, 'process');
-      if (!id) return false;
-      await tree.runner.stopProcess(id);
-      return true;
-    }),
-    reg('zmqDebugger.examples.restartProcess', async (arg) => {
-      if (!(await requireTrust())) return false;
-      const id = idOf(arg, 'process');
-      if (!id) return false;
-      await tree.runner.restartProcess(id);
-      return true;
-    }),
-    reg('zmqDebugger.examples.showOutput', async (arg) => {
-      const id = idOf(arg, 'run') ?? (await pickRun(tree));
-      if (id) tree.showOutput(id);
-      return id;
-    }),
-  );
+  context.subscriptions.push(view, { dispose: () => void tree.dispose() });
+  registry.register('zmqDebugger.examples.run', async (arg, opts) => {
+    if (!(await requireTrust())) return undefined;
+    const options = (opts ?? {}) as RunExampleOptions;
+    let id = arg instanceof ExampleNode ? arg.example.id : typeof arg === 'string' ? arg : undefined;
+    let language = options.language;
+    if (!id || !language) {
+      const choice = await pickExample(tree, id);
+      if (!choice) return undefined;
+      ({ id, language } = choice);
+    }
+    const exampleId = id;
+    const run = await vscode.window.withProgress(
+      { location: { viewId: 'zmqDebugger.examples' }, title: `Starting ${exampleId}` },
+      () => tree.start(exampleId, { ...options, language }),
+    );
+    const node = tree.runNodeFor(run.id);
+    if (node && view.visible) void view.reveal(node, { expand: true, select: false }).then(undefined, () => undefined);
+    return run.id;
+  });
+  registry.register('zmqDebugger.examples.stopRun', async (arg) => {
+    const id = idOf(arg, 'run') ?? (await pickRun(tree));
+    if (!id) return false;
+    await tree.stopRun(id);
+    return true;
+  });
+  registry.register('zmqDebugger.examples.stopAll', async () => {
+    await tree.stopAll();
+    return true;
+  });
+  registry.register('zmqDebugger.examples.stopProcess', async (arg) => {
+    const id = idOf(arg, 'process');
+    if (!id) return false;
+    await tree.runner.stopProcess(id);
+    return true;
+  });
+  registry.register('zmqDebugger.examples.restartProcess', async (arg) => {
+    if (!(await requireTrust())) return false;
+    const id = idOf(arg, 'process');
+    if (!id) return false;
+    await tree.runner.restartProcess(id);
+    return true;
+  });
+  registry.register('zmqDebugger.examples.showOutput', async (arg) => {
+    const id = idOf(arg, 'run') ?? (await pickRun(tree));
+    if (id) tree.showOutput(id);
+    return id;
+  });
   return tree;
 }
 

@@ -4,6 +4,7 @@
  * capture, and once a second while sessions run (rates decay when traffic stops).
  */
 import * as vscode from 'vscode';
+import { commandLink } from '../commands/registry';
 import type { Capture } from '../../core/capture/capture';
 import { DisposableStore } from '../../core/base/lifecycle';
 import type { SessionManager } from '../../core/sessions/sessionManager';
@@ -23,7 +24,7 @@ export class SessionsStatusBar implements vscode.Disposable {
   ) {
     this.item = vscode.window.createStatusBarItem('zmqDebugger.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'ZeroMQ Sessions';
-    this.item.command = { command: 'zmqDebugger.frames.open', title: 'Open Frames Viewer' };
+    this.item.command = commandLink('zmqDebugger.frames.open', 'Open Frames Viewer');
     this.disposables.add(this.item);
     this.disposables.add(this.refresher);
     this.disposables.add(capture.onDidAppend(() => this.refresher.request()));

@@ -3,7 +3,7 @@
  * Plain functions without `vscode`, so they are unit-tested in Node.
  */
 import type { SessionState } from '../../core/sessions/session';
-import { formatBytes, formatCount } from '../../shared/format';
+import { formatCount } from '../../shared/format';
 
 /** Messages per second, e.g. "12 msg/s", "1,204 msg/s". */
 export function formatRate(rate: number): string {
@@ -98,9 +98,6 @@ export function endpointDescription(f: EndpointFigures): string {
   return parts.join(' · ');
 }
 
-function unique<T>(xs: readonly T[]): T[] {
-  return [...new Set(xs)];
-}
 
 /**
  * Splits the spy topic prompt ("10001, hex:0aff") into topic texts; an empty

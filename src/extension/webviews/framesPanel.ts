@@ -1,47 +1,81 @@
 /**
- * The frames viewer panel: a WebviewPanel hosting dist/webview/framesViewer.js
- * under a strict CSP, adapted to the core controller (src/core/framesViewController.ts)
- * that does the querying and batching. One panel; reopening reveals it. A
- * serializer revives it after a reload with the filter the webview saved.
+ * The frames viewer panel: dist/webview/framesViewer.js on the webview host,
+ * adapted to the vscode-free controller (src/viewers/framesViewController.ts)
+ * that does the querying and batching. One panel; reopening reveals it. After a
+ * reload the serializer revives it with the filter the page saved.
  *
  *   executeCommand('zmqDebugger.frames.open')                      // open or reveal
  *   executeCommand('zmqDebugger.frames.open', { session: 'spy-1' }) // filtered to a session
  */
 import * as vscode from 'vscode';
-import { webviewHtml } from './webviewHtml';
 import type { Capture } from '../../core/capture/capture';
-import { FramesViewController } from '../../viewers/framesViewController';
+import type { ImportResult } from '../../core/capture/exportFormat';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { DEFAULT_FILTER, FrameFilter, parseFilter } from '../../shared/protocol/frames';
+import { FramesViewController } from '../../viewers/framesViewController';
+import type { CommandRegistry } from '../commands/registry';
+import { WebviewHost } from './webviewHost';
 
 export const FRAMES_VIEW_TYPE = 'zmqDebugger.frames';
 
-export interface FramesViewerDeps {
+export interface FramesPanelDeps {
   capture: Capture;
   sessions: SessionManager;
   log?: vscode.LogOutputChannel;
 }
 
-export interface FramesViewer {
-  /** Opens (or reveals) the panel; `session` narrows the filter to one session. */
-  open(options?: { session?: string }): vscode.WebviewPanel;
+export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
+  private current: FramesViewController | undefined;
+
+  constructor(
+    extensionUri: vscode.Uri,
+    private readonly deps: FramesPanelDeps,
+  ) {
+    super(extensionUri, { viewType: FRAMES_VIEW_TYPE, title: 'ZeroMQ Frames', bundle: 'framesViewer.js', stylesheet: 'framesViewer.css', retainContextWhenHidden: false }, deps.log);
+  }
+
+  register(registry: CommandRegistry): void {
+    registry.register('zmqDebugger.frames.open', (arg?: unknown) => {
+      const session = typeof arg === 'object' && arg !== null && typeof (arg as { session?: unknown }).session === 'string' ? (arg as { session: string }).session : undefined;
+      this.open({ session });
+    });
+  }
+
   /** The open panel's controller (tests read its query model and counters). */
-  readonly controller: FramesViewController | undefined;
-  readonly panel: vscode.WebviewPanel | undefined;
-}
+  get controller(): FramesViewController | undefined {
+    return this.current;
+  }
 
-export function registerFramesViewer(context: vscode.ExtensionContext, deps: FramesViewerDeps): FramesViewer {
-  let current: { panel: vscode.WebviewPanel; controller: FramesViewController } | undefined;
+  /** Opens (or reveals) the panel; `session` narrows the filter to one session. */
+  open(options: { session?: string } = {}): vscode.WebviewPanel {
+    const opened = !!this.panel;
+    if (!opened && options.session) this.pendingFilter = { ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], session: options.session };
+    const panel = this.show();
+    if (opened && options.session && this.current) this.current.setFilter({ ...this.current.filter, session: options.session });
+    return panel;
+  }
 
-  const roots = [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')];
+  private pendingFilter: FrameFilter | undefined;
 
-  const attach = (panel: vscode.WebviewPanel, filter?: FrameFilter) => {
-    panel.webview.options = { enableScripts: true, localResourceRoots: roots };
-    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'zeromq.svg');
-    const controller = new FramesViewController(
-      deps.capture,
+  /** Opens the panel on an imported file: a capture of its own, apart from the live one. */
+  showImported(name: string, result: ImportResult): void {
+    this.show();
+    this.current?.showImported(name, result);
+  }
+
+  protected attached(panel: vscode.WebviewPanel, state: { filter?: unknown } | undefined): void {
+    let filter = this.pendingFilter;
+    this.pendingFilter = undefined;
+    try {
+      if (state && typeof state === 'object' && 'filter' in state) filter = parseFilter(state.filter);
+    } catch (e) {
+      this.log?.warn(`frames viewer: ignoring the saved filter (${(e as Error).message})`);
+    }
+    this.current?.dispose();
+    this.current = new FramesViewController(
+      this.deps.capture,
       {
-        post: (m) => void panel.webview.postMessage(m),
+        post: (m) => this.postNow(m),
         save: async (name, text) => {
           const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
           const uri = await vscode.window.showSaveDialog({
@@ -65,71 +99,24 @@ export function registerFramesViewer(context: vscode.ExtensionContext, deps: Fra
         },
         copy: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
         isTrusted: () => vscode.workspace.isTrusted,
-        log: (line) => deps.log?.info(line),
+        log: (line) => this.log?.info(line),
       },
       { filter },
     );
-    controller.setVisible(panel.visible);
-    const subscriptions = [
-      panel.webview.onDidReceiveMessage((m) => controller.handle(m)),
-      panel.onDidChangeViewState((e) => controller.setVisible(e.webviewPanel.visible)),
-    ];
-    panel.webview.html = html(panel.webview, context.extensionUri);
-    current = { panel, controller };
-    panel.onDidDispose(() => {
-      for (const s of subscriptions) s.dispose();
-      controller.dispose();
-      if (current?.panel === panel) current = undefined;
-    });
-    return panel;
-  };
+    this.current.setVisible(panel.visible);
+  }
 
-  const open = (options: { session?: string } = {}) => {
-    const filter = options.session ? { ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], session: options.session } : undefined;
-    if (current) {
-      current.panel.reveal();
-      if (filter) current.controller.setFilter({ ...current.controller.filter, session: filter.session });
-      return current.panel;
-    }
-    const panel = vscode.window.createWebviewPanel(FRAMES_VIEW_TYPE, 'ZeroMQ Frames', vscode.ViewColumn.Active, {
-      enableScripts: true,
-      retainContextWhenHidden: false,
-      localResourceRoots: roots,
-    });
-    return attach(panel, filter);
-  };
+  protected received(message: unknown): void {
+    this.current?.handle(message);
+  }
 
-  context.subscriptions.push(
-    vscode.commands.registerCommand('zmqDebugger.frames.open', (arg?: unknown) => {
-      const session = typeof arg === 'object' && arg !== null && typeof (arg as { session?: unknown }).session === 'string' ? (arg as { session: string }).session : undefined;
-      open({ session });
-    }),
-    vscode.window.registerWebviewPanelSerializer(FRAMES_VIEW_TYPE, {
-      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
-        let filter: FrameFilter | undefined;
-        try {
-          if (state && typeof state === 'object' && 'filter' in state) filter = parseFilter((state as { filter: unknown }).filter);
-        } catch (e) {
-          deps.log?.warn(`frames viewer: ignoring the saved filter (${(e as Error).message})`);
-        }
-        if (current) current.panel.dispose();
-        attach(panel, filter);
-      },
-    }),
-    { dispose: () => current?.panel.dispose() },
-  );
+  protected override visibilityChanged(visible: boolean): void {
+    this.current?.setVisible(visible);
+  }
 
-  return {
-    open,
-    get controller() {
-      return current?.controller;
-    },
-    get panel() {
-      return current?.panel;
-    },
-  };
-}
-
-function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  return webviewHtml(webview, extensionUri, { bundle: 'framesViewer.js', stylesheet: 'framesViewer.css', title: 'ZeroMQ Frames' });
+  protected override detached(): void {
+    if (this.panel) return;
+    this.current?.dispose();
+    this.current = undefined;
+  }
 }

@@ -115,8 +115,10 @@ describe('extension commands and views', function () {
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
     const contributed = (ext.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
     const all = await vscode.commands.getCommands(true);
-    const mine = contributed.filter((id) => !id.startsWith('zmqDebugger.frames.') && !id.startsWith('zmqDebugger.examples.'));
+    const mine = contributed;
     for (const id of mine) assert.ok(all.includes(id), `command ${id} is contributed but not registered`);
+    // every registration went through the one registry, and it holds exactly the contributed ids
+    assert.deepEqual([...a.commands.registry.registered].sort(), [...contributed].sort());
     for (const id of ['zmqDebugger.endpoint.add', 'zmqDebugger.endpoint.spy', 'zmqDebugger.endpoint.tap', 'zmqDebugger.session.stopAll', 'zmqDebugger.capture.export']) {
       assert.ok(mine.includes(id), `${id} is not contributed`);
     }
@@ -293,8 +295,14 @@ describe('extension commands and views', function () {
     assert.equal(a.capture.stats().retained, 0);
     const imported = await vscode.commands.executeCommand<{ records: number; errors: unknown[] }>('zmqDebugger.capture.import', file);
     assert.deepEqual(imported, { records: exported.records, errors: [] });
-    assert.equal(a.capture.stats().totalMessages, messages);
-    assert.equal(a.capture.session(`imported:${id}`)?.messages, messages, 'imported records are kept apart from live sessions');
+    // Import opens the file in the frames viewer as a capture of its own; the live capture stays as it was
+    const viewer = a.framesViewer.controller;
+    assert.ok(viewer, 'the frames viewer opened on the file');
+    assert.equal(viewer.counters().source, 'capture.jsonl');
+    assert.equal(viewer.counters().received, messages);
+    assert.equal(viewer.counters().retained, exported.records);
+    assert.equal(a.capture.stats().retained, 0, 'nothing was merged into the live capture');
+    a.framesViewer.panel?.dispose();
 
     // a damaged file: the good lines are imported, the bad ones reported with their numbers
     const damaged = join(tmp, 'damaged.jsonl');
@@ -308,6 +316,7 @@ describe('extension commands and views', function () {
     const before = a.capture.stats().total;
     assert.equal(await vscode.commands.executeCommand('zmqDebugger.capture.import', junk), undefined);
     assert.equal(a.capture.stats().total, before);
+    a.framesViewer.panel?.dispose();
   });
 
   it('exports a capture larger than one write chunk (4 MiB of base64) exactly', async () => {
@@ -440,7 +449,7 @@ after('deactivate() stops every session: tap ports released, no session left', a
   assert.equal(await portIsFree(listenPort), false);
   // the very module instance the host loaded (same require cache), as VS Code calls it on shutdown
   const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const main = require(join(ext.extensionPath, 'dist', 'extension.js')) as { deactivate(): Promise<void> };
   await main.deactivate();
   assert.equal(a.sessions.list().length, 0);

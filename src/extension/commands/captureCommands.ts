@@ -1,0 +1,175 @@
+/**
+ * Commands on the capture: export it (JSON Lines, streamed), import a file,
+ * clear it. Import has one meaning everywhere: the file opens in the frames
+ * viewer as a capture of its own, apart from the live one, which keeps
+ * capturing untouched ("live" in the viewer switches back). The viewer's
+ * Import… button does the same.
+ *   executeCommand('zmqDebugger.capture.export', '/tmp/capture.jsonl')
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Capture } from '../../core/capture/capture';
+import { FORMAT_VERSION, ImportResult, parseJsonLines, recordToLine, SummaryRecord, toJsonLines } from '../../core/capture/exportFormat';
+import type { CaptureRecord } from '../../core/capture/records';
+import { formatCount } from '../../shared/format';
+import { Log, messageOf, UserError } from '../log';
+import type { CommandRegistry } from './registry';
+
+/** What an import read: the records now shown in the frames viewer, and the lines it could not read. */
+export interface ImportOutcome {
+  records: number;
+  errors: { line: number; message: string }[];
+}
+
+export class CaptureCommands {
+  constructor(private readonly deps: { capture: Capture; log: Log; viewer: { showImported(name: string, result: ImportResult): void } }) {}
+
+  register(registry: CommandRegistry): void {
+    registry.register('zmqDebugger.capture.export', (a) => this.exportCapture(a));
+    registry.register('zmqDebugger.capture.import', (a) => this.importCapture(a));
+    registry.register('zmqDebugger.capture.clear', (a) => this.clearCapture(a));
+  }
+
+  async exportCapture(arg?: unknown): Promise<{ uri: string; records: number } | undefined> {
+    const { capture, log } = this.deps;
+    const stats = capture.stats();
+    if (!stats.retained) {
+      void vscode.window.showInformationMessage('The capture is empty: nothing to export.');
+      return undefined;
+    }
+    let uri = uriFrom(arg);
+    if (!uri) {
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const name = `zmq-capture-${new Date().toISOString().replace(/[:T]/g, '-').replace(/\..*$/, '')}.jsonl`;
+      uri = await vscode.window.showSaveDialog({
+        title: 'Export Capture (JSON Lines)',
+        defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
+        filters: { 'JSON Lines': ['jsonl'], 'All files': ['*'] },
+        saveLabel: 'Export',
+      });
+      if (!uri) return undefined;
+    }
+    // a snapshot: running sessions keep appending (and evicting) while the file is written
+    const records = [...capture.records()];
+    const where = uri.fsPath || uri.toString();
+    const started = Date.now();
+    try {
+      await writeJsonLines(uri, records, stats);
+    } catch (e) {
+      throw new UserError(`Could not write ${where}: ${messageOf(e)}`);
+    }
+    log.info(`exported ${records.length} records to ${where} in ${Date.now() - started} ms (${stats.evicted} evicted, ${stats.dropped} dropped before the export)`);
+    const note = stats.evicted ? ` (${formatCount(stats.evicted)} older records had been evicted and are not in it)` : '';
+    void vscode.window.showInformationMessage(`Exported ${formatCount(records.length)} records to ${path.basename(where)}${note}.`);
+    return { uri: uri.toString(), records: records.length };
+  }
+
+  async importCapture(arg?: unknown): Promise<ImportOutcome | undefined> {
+    const { log } = this.deps;
+    let uri = uriFrom(arg);
+    if (!uri) {
+      const picked = await vscode.window.showOpenDialog({
+        title: 'Import Capture (JSON Lines)',
+        canSelectMany: false,
+        filters: { 'JSON Lines': ['jsonl', 'json', 'txt'], 'All files': ['*'] },
+        openLabel: 'Import',
+      });
+      uri = picked?.[0];
+      if (!uri) return undefined;
+    }
+    const where = uri.fsPath || uri.toString();
+    let text: string;
+    try {
+      text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
+    } catch (e) {
+      throw new UserError(`Could not read ${where}: ${messageOf(e)}`);
+    }
+    const result = parseJsonLines(text);
+    for (const e of result.errors) log.warn(`import ${where} line ${e.line}: ${e.message}`);
+    if (!result.records.length && result.errors.length) {
+      throw new UserError(`No record could be read from ${path.basename(where)}: ${describeLineErrors(result.errors)}`);
+    }
+    // the file opens in the frames viewer as its own capture; the live capture is untouched
+    this.deps.viewer.showImported(path.basename(where), result);
+    const s = result.summary;
+    const original = s && (s.evicted || s.dropped) ? ` The original capture had evicted ${formatCount(s.evicted)} and dropped ${formatCount(s.dropped)}.` : '';
+    log.info(`imported ${result.records.length} records from ${where}; ${result.errors.length} bad lines`);
+    if (result.errors.length) {
+      const showLog = 'Show Log';
+      void vscode.window
+        .showWarningMessage(
+          `Imported ${formatCount(result.records.length)} records from ${path.basename(where)}; ${result.errors.length} line${result.errors.length === 1 ? '' : 's'} could not be read: ${describeLineErrors(result.errors)}.${original}`,
+          showLog,
+        )
+        .then((p) => {
+          if (p === showLog) log.show(true);
+        });
+    } else {
+      void vscode.window.showInformationMessage(`Imported ${formatCount(result.records.length)} records from ${path.basename(where)}.${original}`);
+    }
+    return { records: result.records.length, errors: result.errors };
+  }
+
+  async clearCapture(confirmed?: unknown): Promise<boolean> {
+    const { retained } = this.deps.capture.stats();
+    if (retained && confirmed !== true) {
+      const clear = 'Clear';
+      const picked = await vscode.window.showWarningMessage(
+        `Clear ${formatCount(retained)} captured records and every counter? Running sessions keep capturing.`,
+        { modal: true },
+        clear,
+      );
+      if (picked !== clear) return false;
+    }
+    this.deps.capture.clear();
+    this.deps.log.info(`capture cleared (${retained} records)`);
+    return true;
+  }
+}
+
+/**
+ * Writes records as JSON Lines (the export format: one record per line, then the
+ * summary) in chunks, so a large capture never becomes one giant string. Local
+ * files stream through node:fs; other schemes go through workspace.fs.
+ */
+async function writeJsonLines(uri: vscode.Uri, records: CaptureRecord[], totals: { evicted: number; evictedBytes: number; dropped: number }): Promise<void> {
+  const summary: SummaryRecord = { kind: 'summary', ts: Date.now(), format: FORMAT_VERSION, records: records.length, evicted: totals.evicted, evictedBytes: totals.evictedBytes, dropped: totals.dropped };
+  if (uri.scheme !== 'file') {
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(toJsonLines(records, totals), 'utf8'));
+    return;
+  }
+  const out = fs.createWriteStream(uri.fsPath);
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  const write = (text: string) => (out.write(text) ? Promise.resolve() : Promise.race([failed, new Promise<void>((r) => out.once('drain', () => r()))]));
+  try {
+    let chunk: string[] = [];
+    let size = 0;
+    for (const r of records) {
+      const line = recordToLine(r);
+      chunk.push(line);
+      size += line.length;
+      if (size >= 1 << 20) {
+        await write(chunk.join('\n') + '\n');
+        chunk = [];
+        size = 0;
+      }
+    }
+    chunk.push(JSON.stringify(summary));
+    await write(chunk.join('\n') + '\n');
+    await Promise.race([failed, new Promise<void>((r) => out.end(() => r()))]);
+  } finally {
+    out.destroy();
+  }
+}
+
+function describeLineErrors(errors: { line: number; message: string }[]): string {
+  const shown = errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`);
+  return shown.join('; ') + (errors.length > 3 ? `; and ${errors.length - 3} more (see the log)` : '');
+}
+
+function uriFrom(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (typeof arg === 'string' && arg) return path.isAbsolute(arg) ? vscode.Uri.file(arg) : vscode.Uri.parse(arg);
+  return undefined;
+}
