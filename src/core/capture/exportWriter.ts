@@ -32,6 +32,8 @@ export interface WriteExportResult {
 }
 
 const BATCH_CHARS = 64 * 1024;
+/** A fast destination never asks to wait: yield to the event loop this often anyway, so sources keep flowing. */
+const YIELD_EVERY_CHARS = 1024 * 1024;
 
 /**
  * Writes `records` (e.g. `[...capture.records()]`, taken at once) to `out`, then
@@ -54,9 +56,19 @@ export async function writeExport(records: Iterable<CaptureRecord>, out: Writabl
     options.signal?.throwIfAborted();
   };
   /** Hands `text` to `out`; waits for 'drain' (or an error) when its buffer is full. */
+  let sinceYield = 0;
   const write = async (text: string) => {
     check();
-    if (out.write(text)) return;
+    sinceYield += text.length;
+    if (out.write(text)) {
+      if (sinceYield >= YIELD_EVERY_CHARS) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        check();
+      }
+      return;
+    }
+    sinceYield = 0;
     await new Promise<void>((resolve) => {
       wake = resolve;
       options.signal?.addEventListener('abort', () => resolve(), { once: true });
