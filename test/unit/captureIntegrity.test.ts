@@ -129,6 +129,10 @@ describe('writeExport', function () {
       assert.ok(Buffer.from((r as CapturedMessage).frames[0]).equals(spyMessage(i).frames[0]), `record ${i} verifies`);
     });
     assert.equal(parsed.summary?.records, CAPACITY);
+    // read when the export ended: the evictions during the export count (the last write's appends come after)
+    assert.ok(parsed.summary!.evicted >= CAPACITY && parsed.summary!.evicted <= c.stats().evicted, `summary evicted ${parsed.summary!.evicted}`);
+    const line = chunks.join('').trim().split('\n').pop()!;
+    assert.deepEqual(Object.keys(JSON.parse(line)), ['kind', 'ts', 'format', 'records', 'evicted', 'evictedBytes', 'dropped'], 'the summary carries its own fields only');
   });
 
   it('rejects with the destination error (a closed pipe) instead of hanging', async () => {

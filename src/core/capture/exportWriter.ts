@@ -19,7 +19,10 @@ export interface ExportTotals {
 }
 
 export interface WriteExportOptions {
-  /** Written last as the summary record (what the capture knew it did not keep); no summary when absent. */
+  /**
+   * Written last as the summary record (what the capture knew it did not keep);
+   * no summary when absent. A function (e.g. `() => capture.stats()`) is read at the end.
+   */
   totals?: ExportTotals | (() => ExportTotals);
   /** Characters per write (default 64 Ki). */
   batchChars?: number;
@@ -92,8 +95,9 @@ export async function writeExport(records: Iterable<CaptureRecord>, out: Writabl
       }
     }
     if (options.totals) {
-      const totals = typeof options.totals === 'function' ? options.totals() : options.totals;
-      const summary: SummaryRecord = { kind: 'summary', ts: Date.now(), format: FORMAT_VERSION, records: n, ...totals };
+      // taken at the end: what the capture evicted and lost while the export ran counts too
+      const t = typeof options.totals === 'function' ? options.totals() : options.totals;
+      const summary: SummaryRecord = { kind: 'summary', ts: Date.now(), format: FORMAT_VERSION, records: n, evicted: t.evicted, evictedBytes: t.evictedBytes, dropped: t.dropped };
       batch.push(JSON.stringify(summary) + '\n');
     }
     if (batch.length) await write(batch.join(''));

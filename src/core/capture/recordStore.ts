@@ -26,7 +26,9 @@
  * a window that is read as fast as it fills (the CLI, a live viewer) allocates
  * fresh chunks instead of reusing them (measured in `npm run bench`:
  * capture_evicting_append_read_ns_*), and a held record keeps its chunk
- * (≤ 1 MiB, or its own chunk for a big message) alive until it is dropped.
+ * (≤ 1 MiB, or its own chunk for a big message) alive until it is dropped: an
+ * export of the whole window holds up to one more window's worth of chunks while
+ * it runs, never more.
  *
  * Metadata entries (one per stream: a tap connection's direction, a READY
  * change...) count the records that use them and are released with the last one,
