@@ -68,6 +68,8 @@ export function runAndPrint(o: RunOptions): Promise<number> {
 
   /** Counts the records the capture evicted before they could be printed (also while waiting for the reader). */
   const noteEvicted = () => {
+    // past --count nothing more was going to be printed
+    if (countReached()) return;
     const oldest = o.capture.stats().firstSeq;
     const evictedTo = oldest ? oldest - 1 : o.capture.stats().lastSeq;
     if (evictedTo > accountedSeq) {
@@ -97,8 +99,9 @@ export function runAndPrint(o: RunOptions): Promise<number> {
         text += (o.json ? recordToLine(r) : formatRecord(r)) + '\n';
         if (r.kind === 'message') messages++;
         if (text.length >= BATCH_CHARS) {
-          if (!write(text)) break;
+          const more = write(text);
           text = '';
+          if (!more) break;
         }
       }
       if (text) write(text);

@@ -101,6 +101,35 @@ describe('zmq-debug in a pipe, against a real pyzmq publisher at full speed', fu
     }
   });
 
+  it('a reader that reads in fits: every record printed once and in order, each gap counted as evicted on stderr', async () => {
+    const endpoint = await floodingPublisher();
+    const p = spawn(process.execPath, [CLI, 'spy', endpoint, '--json', '--count', '30000', '--max-messages', '2000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    p.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    let text = '';
+    let got = 0;
+    p.stdout.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+      got += d.length;
+      // read about 1 MB, then stop reading for 200 ms
+      if (got > 1 << 20) {
+        got = 0;
+        p.stdout.pause();
+        setTimeout(() => p.stdout.resume(), 200);
+      }
+    });
+    assert.equal(await exited, 0, stderr);
+    const seqs = text.split('\n').filter(Boolean).map((l) => JSON.parse(l).seq as number);
+    let gaps = 0;
+    for (let i = 1; i < seqs.length; i++) {
+      assert.ok(seqs[i] > seqs[i - 1], `seq ${seqs[i]} after ${seqs[i - 1]}: printed twice or out of order`);
+      gaps += seqs[i] - seqs[i - 1] - 1;
+    }
+    const reported = [...stderr.matchAll(/(\d+) record\(s\) were evicted from the capture before they could be printed/g)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.equal(reported, gaps + seqs[0] - 1, `stderr counts every record not printed: ${stderr}`);
+  });
+
   it('SIGINT while printing to a live reader: exit 0, the sockets closed (the publisher sees the disconnect)', async () => {
     const port = await freePort();
     const pub = runPythonFile('pub_server.py', [port, 'topics']);
