@@ -2,9 +2,11 @@
  * Soak: a spy on a pyzmq PUB and a tap between a pyzmq PUSH and PULL, both at
  * full speed into one capture at its limits (the product's defaults), with a
  * reader that reads every batch as the viewer does and snapshot exports one
- * after the other, for `seconds` (60 in `npm run bench`). RSS is sampled once the
- * capture is full and has run a while (start) and at the end: a capture whose
- * every buffer is bounded grows by no more than noise (target ratio ≤ 1.1).
+ * after the other, for `seconds` (60 in `npm run bench`). RSS is sampled every
+ * 250 ms once the capture is full and has run 10 s; start and end are the
+ * medians of the first and the last 5 s (single samples swing with each export's
+ * snapshot and each GC). A capture whose every buffer is bounded grows by no
+ * more than noise (target ratio ≤ 1.1).
  *
  *   npx tsx bench/soak.ts [--seconds N]
  */
@@ -15,7 +17,7 @@ import { Capture, DEFAULT_LIMITS } from '../src/core/capture/capture';
 import { writeExport } from '../src/core/capture/exportWriter';
 import { PubSpy } from '../src/core/sessions/spy';
 import { ZmtpTap } from '../src/core/sessions/tap';
-import { freePort, printAndExit, PYTHON } from './util';
+import { freePort, median, printAndExit, PYTHON } from './util';
 
 const FLOOD_PUB = join(__dirname, '..', 'test', 'unit', 'peers', 'flood_pub.py');
 
@@ -116,23 +118,28 @@ export async function runSoak(opts: { seconds: number; log?: (l: string) => void
     if (!full()) throw new Error(`the capture did not fill in 30 s (${capture.stats().retained} records)`);
     // a warm-up at the limit: JIT, pools and the first exports settle
     await sleep(10_000);
-    const startRss = rssMb();
     const startMessages = capture.stats().totalMessages;
     const startEvicted = capture.stats().evicted;
-    log(`capture full; RSS at start ${startRss} MB; running ${opts.seconds} s`);
-    let maxRss = startRss;
-    const end = Date.now() + opts.seconds * 1000;
+    log(`capture full; running ${opts.seconds} s`);
+    // RSS swings by tens of MB with each export's snapshot and each GC: start and
+    // end are the medians of the samples of the first and the last 5 s
+    const samples: { t: number; rss: number }[] = [];
+    const t0 = Date.now();
+    const end = t0 + opts.seconds * 1000;
     let nextLog = Date.now() + 10_000;
     while (Date.now() < end) {
       await sleep(250);
-      maxRss = Math.max(maxRss, rssMb());
+      samples.push({ t: Date.now(), rss: rssMb() });
       if (Date.now() >= nextLog) {
         nextLog += 10_000;
         const st = capture.stats();
         log(`RSS ${rssMb()} MB, ${st.totalMessages - startMessages} messages, ${st.retained} retained, ${exports} exports`);
       }
     }
-    const endRss = rssMb();
+    const window = Math.min(5000, (opts.seconds * 1000) / 3);
+    const startRss = median(samples.filter((x) => x.t - t0 <= window).map((x) => x.rss));
+    const endRss = median(samples.filter((x) => end - x.t <= window).map((x) => x.rss));
+    const maxRss = Math.max(...samples.map((x) => x.rss));
     const st = capture.stats();
     const ok = spy.state !== 'error' && tap.state !== 'error' && procs.every((p) => p.exitCode === null && p.signalCode === null);
     exporting = false;
