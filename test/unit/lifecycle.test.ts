@@ -32,13 +32,12 @@ describe('lifecycle', () => {
   it('Emitter: a listener disposed during a firing is still called for that firing; one added is not', () => {
     const e = new Emitter<void>();
     const calls: string[] = [];
-    let b: { dispose(): void } | undefined;
     e.event(() => {
       calls.push('a');
-      b?.dispose();
+      b.dispose(); // b is subscribed below, before the firing
       e.event(() => calls.push('late'));
     });
-    b = e.event(() => calls.push('b'));
+    const b = e.event(() => calls.push('b'));
     e.fire();
     assert.deepEqual(calls, ['a', 'b']);
   });
