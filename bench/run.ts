@@ -3,15 +3,16 @@
  * side in the same run, median of at least 3 runs (5 for the tap). Prints a table, or with --json
  * one JSON object whose keys are stable (see README, "Performance").
  *
- *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak] [-- --quick]
+ *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak] [-- --quick] [-- --install]
  *
  * --quick uses 100,000 messages instead of 1,000,000 and a 15 s soak (for a smoke
  * run, not for numbers). With --json stdout carries one JSON object and nothing
  * else (`-s` keeps npm's own banner off stdout); builds and progress go to stderr.
  * A part that fails is reported as `<part>_error` (in the JSON and the table) and
  * the others still print; one that cannot run here (activation without the VS
- * Code server) is skipped with its reason as `<part>_skipped`. The exit code is 1
- * when a part failed.
+ * Code server) is skipped with its reason as `<part>_skipped`; --install installs
+ * that server first (scripts/install-test-vscode.sh, as npm test does). The exit
+ * code is 1 when a part failed.
  *
  * Each part runs in a process of its own (this script again, with --part), so
  * that no part measures what an earlier one left behind: the spy benchmark
@@ -85,8 +86,12 @@ function runPart(name: string): Figures {
   return { [`${name}_error`]: String(why).split('\n')[0].slice(0, 500) };
 }
 
-/** Builds the bundles the parts load, with the build's output on stderr. */
+/** Builds the bundles the parts load (and with --install the VS Code server, as npm test does), output on stderr. */
 function build(): string | undefined {
+  if (args.includes('--install') && (!only || only.has('activation'))) {
+    const r = spawnSync('bash', [join(ROOT, 'scripts/install-test-vscode.sh')], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+    if (r.status !== 0) log(`installing the VS Code server failed (exit ${r.status ?? r.signal}): the activation part will be skipped`);
+  }
   for (const script of ['esbuild.mjs', 'test/e2e/build.mjs']) {
     const r = spawnSync(process.execPath, [join(ROOT, script)], { cwd: ROOT, stdio: ['ignore', 2, 2] });
     if (r.status !== 0) return `node ${script} failed (exit ${r.status ?? r.signal})`;
@@ -98,6 +103,7 @@ async function main() {
   const result: Figures = {};
   const started = Date.now();
   if (!part) {
+    for (const name of only ?? []) if (!PARTS.includes(name)) result[`${name}_error`] = `no such part (known: ${PARTS.join(', ')})`;
     const buildError = build();
     if (buildError) result.build_error = buildError;
     for (const name of PARTS) if ((!only || only.has(name)) && !buildError) Object.assign(result, runPart(name));
@@ -146,7 +152,7 @@ async function runOwnPart(result: Figures): Promise<void> {
   }
   if (want('activation')) {
     if (!existsSync(VSCODE_SERVER)) {
-      result.activation_skipped = 'the VS Code server is not installed: run npm run install:test-vscode (npm test installs it too)';
+      result.activation_skipped = 'the VS Code server is not installed: run npm run bench -- --install, or npm run install:test-vscode (npm test installs it too)';
       log(`activation skipped: ${result.activation_skipped}`);
       return;
     }
