@@ -38,25 +38,39 @@ function bytesPerMessage(count: number, size: number): number {
   return per;
 }
 
-/** ns per append: into a window that never fills vs a full one that evicts on every append. */
-function evictionCost(count: number, size: number): { appendNs: number; evictingAppendNs: number } {
-  const run = (maxRecords: number) => {
+/**
+ * ns per append: into a window that never fills, a full one that evicts on every
+ * append, and a full one whose every record is also read as it comes (the CLI, a
+ * live viewer). Read records pin their chunk until the GC frees it (see
+ * recordStore.ts), so the last one allocates fresh chunks instead of recycling:
+ * the cost of records that are safe to hold.
+ */
+function evictionCost(count: number, size: number): { appendNs: number; evictingAppendNs: number; evictingReadAppendNs: number } {
+  const run = (maxRecords: number, read: boolean) => {
     const capture = new Capture({ maxRecords, maxBytes: Number.MAX_SAFE_INTEGER });
+    let sum = 0;
     const t = performance.now();
-    for (let i = 0; i < count; i++) capture.append(message(i, size));
+    for (let i = 0; i < count; i++) {
+      const r = capture.append(message(i, size));
+      if (read) sum += (capture.get(r.seq) as CapturedMessage).frames[0][0];
+    }
     const ns = ((performance.now() - t) * 1e6) / count;
     if (maxRecords < count && capture.stats().evicted !== count - maxRecords) throw new Error('eviction count is wrong');
+    if (read && sum < 0) throw new Error('unreachable: keeps the reads');
     return ns;
   };
   const plain: number[] = [];
   const evicting: number[] = [];
+  const reading: number[] = [];
   for (let i = 0; i < 3; i++) {
-    plain.push(run(count));
+    plain.push(run(count, false));
     gc();
-    evicting.push(run(10_000));
+    evicting.push(run(10_000, false));
+    gc();
+    reading.push(run(10_000, true));
     gc();
   }
-  return { appendNs: median(plain), evictingAppendNs: median(evicting) };
+  return { appendNs: median(plain), evictingAppendNs: median(evicting), evictingReadAppendNs: median(reading) };
 }
 
 export function runCaptureMemoryBench(opts: { count: number; runs: number }) {
@@ -69,6 +83,7 @@ export function runCaptureMemoryBench(opts: { count: number; runs: number }) {
     const e = evictionCost(Math.min(opts.count, 500_000), size);
     out[`capture_append_ns_${label}`] = Math.round(e.appendNs);
     out[`capture_evicting_append_ns_${label}`] = Math.round(e.evictingAppendNs);
+    out[`capture_evicting_append_read_ns_${label}`] = Math.round(e.evictingReadAppendNs);
   }
   return out;
 }

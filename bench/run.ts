@@ -3,9 +3,16 @@
  * side in the same run, median of at least 3 runs (5 for the tap). Prints a table, or with --json
  * one JSON object whose keys are stable (see README, "Performance").
  *
- *   npm run bench [-- --json] [-- --only spy,tap,capture,viewer,activation] [-- --quick]
+ *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak] [-- --quick] [-- --install]
  *
- * --quick uses 100,000 messages instead of 1,000,000 (for a smoke run, not for numbers).
+ * --quick uses 100,000 messages instead of 1,000,000 and a 15 s soak (for a smoke
+ * run, not for numbers). With --json stdout carries one JSON object and nothing
+ * else (`-s` keeps npm's own banner off stdout); builds and progress go to stderr.
+ * A part that fails is reported as `<part>_error` (in the JSON and the table) and
+ * the others still print; one that cannot run here (activation without the VS
+ * Code server) is skipped with its reason as `<part>_skipped`; --install installs
+ * that server first (scripts/install-test-vscode.sh, as npm test does). The exit
+ * code is 1 when a part failed.
  *
  * Each part runs in a process of its own (this script again, with --part), so
  * that no part measures what an earlier one left behind: the spy benchmark
@@ -13,6 +20,8 @@
  * dearer. A part loads only its own module, for the same reason.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { median } from './util';
 
 const args = process.argv.slice(2);
@@ -20,7 +29,11 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const onlyArg = args.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : undefined;
-const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation'];
+const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation', 'soak'];
+const ROOT = join(__dirname, '..');
+/** The VS Code server the activation part runs in (installed by scripts/install-test-vscode.sh, as npm test does). */
+const VSCODE_SERVER = join(ROOT, '.vscode-test', 'code-server-4.100.3', 'node_modules', 'code-server', 'lib', 'vscode', 'out', 'server-main.js');
+const SOAK_SECONDS = quick ? 15 : 60;
 const partArg = args.indexOf('--part');
 /** Set in a child process: the one part it runs. */
 const part = partArg >= 0 ? args[partArg + 1] : undefined;
@@ -39,32 +52,79 @@ const TARGETS: Record<string, { op: '>=' | '<=' | '<'; value: number | string }>
   capture_bytes_per_msg_1k: { op: '<=', value: 'capture_bytes_target_1k' },
   viewer_p95_frame_ms: { op: '<', value: 50 },
   activation_ms: { op: '<', value: 50 },
+  soak_rss_growth_ratio: { op: '<=', value: 1.1 },
 };
+
+type Figures = Record<string, number | boolean | string>;
 
 function log(line: string) {
   // progress goes to stderr so that --json output stays one JSON object
   process.stderr.write(`[bench] ${line}\n`);
 }
 
-/** Runs one part in a fresh process; its progress goes to our stderr, its figures come back as JSON. */
-function runPart(name: string): Record<string, number | boolean> {
+/**
+ * Runs one part in a fresh process; its progress goes to our stderr, its figures
+ * come back as its last stdout line (JSON). Never throws: a failure comes back as
+ * `<part>_error`.
+ */
+function runPart(name: string): Figures {
   const child = spawnSync(process.execPath, [...process.execArgv, __filename, '--part', name, ...(quick ? ['--quick'] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
   });
-  if (child.status !== 0) throw new Error(`the ${name} benchmark failed (exit ${child.status ?? child.signal})`);
-  return JSON.parse(child.stdout.trim().split('\n').pop()!) as Record<string, number | boolean>;
+  const last = (child.stdout ?? '').trim().split('\n').pop() ?? '';
+  let figures: Figures | undefined;
+  try {
+    figures = JSON.parse(last) as Figures;
+  } catch {
+    // no JSON: it crashed before printing
+  }
+  if (child.status === 0 && figures) return figures;
+  const why = figures?.error ?? child.error?.message ?? `exit ${child.status ?? child.signal}`;
+  log(`the ${name} part failed: ${why}`);
+  return { [`${name}_error`]: String(why).split('\n')[0].slice(0, 500) };
+}
+
+/** Builds the bundles the parts load (and with --install the VS Code server, as npm test does), output on stderr. */
+function build(): string | undefined {
+  if (args.includes('--install') && (!only || only.has('activation'))) {
+    const r = spawnSync('bash', [join(ROOT, 'scripts/install-test-vscode.sh')], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+    if (r.status !== 0) log(`installing the VS Code server failed (exit ${r.status ?? r.signal}): the activation part will be skipped`);
+  }
+  for (const script of ['esbuild.mjs', 'test/e2e/build.mjs']) {
+    const r = spawnSync(process.execPath, [join(ROOT, script)], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+    if (r.status !== 0) return `node ${script} failed (exit ${r.status ?? r.signal})`;
+  }
+  return undefined;
 }
 
 async function main() {
-  const result: Record<string, number | boolean> = {};
+  const result: Figures = {};
   const started = Date.now();
   if (!part) {
-    for (const name of PARTS) if (!only || only.has(name)) Object.assign(result, runPart(name));
+    for (const name of only ?? []) if (!PARTS.includes(name)) result[`${name}_error`] = `no such part (known: ${PARTS.join(', ')})`;
+    const buildError = build();
+    if (buildError) result.build_error = buildError;
+    for (const name of PARTS) if ((!only || only.has(name)) && !buildError) Object.assign(result, runPart(name));
     report(result, started);
+    process.exitCode = Object.keys(result).some((k) => k.endsWith('_error')) ? 1 : 0;
     return;
   }
+  try {
+    await runOwnPart(result);
+  } catch (e) {
+    // a part: its error, as the one JSON line for the parent
+    console.error(e);
+    process.stdout.write(JSON.stringify({ error: e instanceof Error ? e.message : String(e) }) + '\n');
+    process.exitCode = 1;
+    return;
+  }
+  // a part: its figures, as one JSON line for the parent
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+async function runOwnPart(result: Figures): Promise<void> {
   if (want('spy')) {
     log(`spy ingest: PUB spy + capture vs raw zeromq receive loop, ${COUNT} messages of 16 B and 1 KiB, ${RUNS} runs each`);
     const { runSpyIngestBench } = await import('./spyIngest');
@@ -91,17 +151,25 @@ async function main() {
     }
   }
   if (want('activation')) {
+    if (!existsSync(VSCODE_SERVER)) {
+      result.activation_skipped = 'the VS Code server is not installed: run npm run bench -- --install, or npm run install:test-vscode (npm test installs it too)';
+      log(`activation skipped: ${result.activation_skipped}`);
+      return;
+    }
     log(`activation: activate() inside a real VS Code extension host, ${RUNS} runs`);
     const { measureActivationOnce } = await import('./activation');
     const times = [];
     for (let i = 0; i < RUNS; i++) times.push(measureActivationOnce());
     result.activation_ms = +median(times).toFixed(1);
   }
-  // a part: its figures, as one JSON line for the parent
-  process.stdout.write(JSON.stringify(result) + '\n');
+  if (want('soak')) {
+    log(`soak: spy + tap at full speed into a capture at its limits, ${SOAK_SECONDS} s, RSS at start and end`);
+    const { runSoak } = await import('./soak');
+    Object.assign(result, await runSoak({ seconds: SOAK_SECONDS }));
+  }
 }
 
-function report(result: Record<string, number | boolean>, started: number): void {
+function report(result: Figures, started: number): void {
   result.bench_seconds = Math.round((Date.now() - started) / 1000);
   if (json) {
     process.stdout.write(JSON.stringify(result) + '\n');
@@ -109,6 +177,10 @@ function report(result: Record<string, number | boolean>, started: number): void
   }
   console.log(`${'figure'.padEnd(34)} ${'value'.padStart(12)}  target`);
   for (const [k, v] of Object.entries(result)) {
+    if (typeof v === 'string') {
+      console.log(`${k.padEnd(34)} ${(k.endsWith('_error') ? 'FAILED' : 'skipped').padStart(12)}  ${v}`);
+      continue;
+    }
     const t = TARGETS[k];
     let target = '';
     if (t) {
@@ -121,7 +193,7 @@ function report(result: Record<string, number | boolean>, started: number): void
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (e) => {
     console.error(e);
     process.exit(1);

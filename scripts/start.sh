@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# `npm start`: installs what is missing, builds, and runs the extension in a real
-# VS Code (code-server) in the browser on 127.0.0.1, with the demo/ workspace
-# open. Port: $PORT, else 8080 if free, else any free port. Ctrl-C stops it and
-# everything it started.
+# `npm start [FOLDER]`: installs what is missing, builds, and runs the extension in
+# a real VS Code (code-server) in the browser on 127.0.0.1, with FOLDER open (your
+# own project), or the demo/ workspace when none is given. Port: $PORT, else 8080
+# if free, else any free port. Ctrl-C stops it and everything it started.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# the folder, resolved from where npm was started (npm runs scripts from the package root)
+[ $# -le 1 ] || die "usage: npm start [FOLDER] (one folder; got $# arguments)"
+FOLDER="$ROOT/demo"
+if [ $# -eq 1 ]; then
+  case "$1" in
+    /*) FOLDER="$1" ;;
+    *) FOLDER="${INIT_CWD:-$PWD}/$1" ;;
+  esac
+  [ -d "$FOLDER" ] || die "no such folder: $1"
+  FOLDER="$(cd "$FOLDER" && pwd)"
+fi
 cd "$ROOT"
 
 ensure_all
@@ -34,13 +46,13 @@ ext_id=$(node -p 'const p=require("./package.json"); `${p.publisher}.${p.name}-$
 find "$STATE/extensions" -maxdepth 1 -name "$(node -p 'const p=require("./package.json"); `${p.publisher}.${p.name}-`')*" -type l -delete
 ln -sfn "$ROOT" "$STATE/extensions/$ext_id"
 
-URL="http://127.0.0.1:$PORT/?folder=$ROOT/demo"
+URL="http://127.0.0.1:$PORT/?folder=$(node -p 'encodeURI(process.argv[1]).replace(/[?#&+]/g, encodeURIComponent)' "$FOLDER")"
 # setsid: code-server leads its own process group, so cleanup reaches everything it forks
 setsid node "$CODE_SERVER_DIR/node_modules/code-server/out/node/entry.js" \
   --auth none --bind-addr "127.0.0.1:$PORT" \
   --user-data-dir "$STATE/user-data" --extensions-dir "$STATE/extensions" \
   --disable-telemetry --disable-update-check --disable-workspace-trust \
-  "$ROOT/demo" >"$STATE/code-server.log" 2>&1 &
+  "$FOLDER" >"$STATE/code-server.log" 2>&1 &
 CS_PID=$!
 cleanup() {
   trap - INT TERM EXIT
@@ -63,13 +75,15 @@ grep -q 'HTTP server listening' "$STATE/code-server.log" || die "code-server did
 
 cat <<MSG
 
-  ZeroMQ Topology Debugger is running in VS Code (code-server $CODE_SERVER_VERSION):
+  ZeroMQ Topology Debugger is running in VS Code (code-server $CODE_SERVER_VERSION)
+  with $FOLDER open:
 
       $URL
 
   Open it in a browser on this machine (127.0.0.1 only; from elsewhere use an SSH
-  tunnel: ssh -L $PORT:127.0.0.1:$PORT <host>). The demo/ programs are described in
-  demo/README.md. Log: ${STATE#$ROOT/}/code-server.log. Ctrl-C to stop.
+  tunnel: ssh -L $PORT:127.0.0.1:$PORT <host>).$( [ "$FOLDER" = "$ROOT/demo" ] && echo " The demo/ programs are described in
+  demo/README.md; open your own project with: npm start /path/to/project.")
+  Log: ${STATE#$ROOT/}/code-server.log. Ctrl-C to stop.
 
 MSG
 wait "$CS_PID" || true

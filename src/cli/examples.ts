@@ -100,10 +100,13 @@ async function run(args: string[]): Promise<number> {
         if (s instanceof ZmtpTap) await s.listen();
       }
       let printed = 0;
+      // one write per batch of records, not one per record
       capture.onDidAppend(() => {
-        for (const r of capture.since(printed)) {
-          printed = r.seq;
-          write(`${'observed'.padEnd(width)} | ${formatRecord(r)}\n`);
+        for (let batch = capture.since(printed, 1000); batch.length; batch = capture.since(printed, 1000)) {
+          let text = '';
+          for (const r of batch) text += `${'observed'.padEnd(width)} | ${formatRecord(r)}\n`;
+          printed = batch[batch.length - 1].seq;
+          write(text);
         }
       });
     }

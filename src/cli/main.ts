@@ -58,6 +58,14 @@ function usage(): string {
 }
 
 if (require.main === module) {
+  // A reader that goes away (`zmq-debug examples list | head -1`) ends us quietly with 0, like
+  // `yes | head`. Commands that capture handle it themselves first (they close their sockets).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (process.stdout.listenerCount('error') > 1) return;
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    process.stderr.write(`zmq-debug: stdout: ${e.message}\n`);
+    process.exit(1);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

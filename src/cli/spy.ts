@@ -1,15 +1,14 @@
 /** `zmq-debug spy` and `zmq-debug monitor`: the PUB spy and the monitor spy on the command line. */
-import { Capture } from '../core/capture/capture';
 import { MonitorSpy, PubSpy } from '../core/sessions/spy';
 import { parseTopic } from '../core/zmq/topics';
 import { flag, flagList, has, intFlag, parseArgs, secondsFlag } from './args';
-import { runAndPrint } from './captureRunner';
+import { CAPTURE_FLAGS, CAPTURE_FLAGS_HELP, captureFromFlags, runAndPrint } from './captureRunner';
 import { UsageError } from './errors';
 import { registerSubcommand } from './registry';
 
-const COMMON = { count: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } } as const;
+const COMMON = { count: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' }, ...CAPTURE_FLAGS } as const;
 
-registerSubcommand('spy <endpoint>...', 'print what PUB endpoints publish [--topic T]... [--count N] [--timeout SEC] [--json]', async (args) => {
+registerSubcommand('spy <endpoint>...', `print what PUB endpoints publish [--topic T]... [--count N] [--timeout SEC] [--json] ${CAPTURE_FLAGS_HELP}`, async (args) => {
   const p = parseArgs(args, { ...COMMON, topic: { type: 'list' } });
   if (p.positional.length === 0) throw new UsageError('give at least one endpoint, e.g. zmq-debug spy tcp://127.0.0.1:5556');
   const topics = flagList(p, 'topic').map((t) => {
@@ -21,17 +20,17 @@ registerSubcommand('spy <endpoint>...', 'print what PUB endpoints publish [--top
   });
   const count = intFlag(p, 'count');
   const timeoutSec = secondsFlag(p, 'timeout');
-  const capture = new Capture();
+  const capture = captureFromFlags(p);
   const session = asUsage(() => new PubSpy({ id: 'spy', endpoints: p.positional, topics, capture }));
   return runAndPrint({ capture, session, json: has(p, 'json'), count, timeoutSec });
 });
 
-registerSubcommand('monitor <endpoint>', "print a monitored queue's traffic [--in-prefix in] [--out-prefix out] [--count N] [--timeout SEC] [--json]", async (args) => {
+registerSubcommand('monitor <endpoint>', `print a monitored queue's traffic [--in-prefix in] [--out-prefix out] [--count N] [--timeout SEC] [--json] ${CAPTURE_FLAGS_HELP}`, async (args) => {
   const p = parseArgs(args, { ...COMMON, 'in-prefix': { type: 'string' }, 'out-prefix': { type: 'string' } });
   if (p.positional.length !== 1) throw new UsageError('give exactly one monitor endpoint, e.g. zmq-debug monitor tcp://127.0.0.1:5562');
   const count = intFlag(p, 'count');
   const timeoutSec = secondsFlag(p, 'timeout');
-  const capture = new Capture();
+  const capture = captureFromFlags(p);
   const session = asUsage(
     () => new MonitorSpy({ id: 'monitor', endpoint: p.positional[0], inPrefix: flag(p, 'in-prefix'), outPrefix: flag(p, 'out-prefix'), capture }),
   );

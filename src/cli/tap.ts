@@ -1,14 +1,13 @@
 /** `zmq-debug tap`: the decoding TCP tap on the command line. */
-import { Capture } from '../core/capture/capture';
 import { ZmtpTap } from '../core/sessions/tap';
 import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
-import { runAndPrint } from './captureRunner';
+import { CAPTURE_FLAGS, CAPTURE_FLAGS_HELP, captureFromFlags, runAndPrint } from './captureRunner';
 import { UsageError } from './errors';
 import { registerSubcommand } from './registry';
 
 registerSubcommand(
   'tap --target HOST:PORT',
-  'relay [--listen 127.0.0.1:PORT] to the target and print greetings, commands and messages [--max-frame-bytes N] [--count N] [--timeout SEC] [--json]',
+  `relay [--listen 127.0.0.1:PORT] to the target and print greetings, commands and messages [--max-frame-bytes N] [--count N] [--timeout SEC] [--json] ${CAPTURE_FLAGS_HELP}`,
   async (args) => {
     const p = parseArgs(args, {
       listen: { type: 'string' },
@@ -17,6 +16,7 @@ registerSubcommand(
       count: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean' },
+      ...CAPTURE_FLAGS,
     });
     if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
     const target = flag(p, 'target');
@@ -24,7 +24,7 @@ registerSubcommand(
     const count = intFlag(p, 'count');
     const timeoutSec = secondsFlag(p, 'timeout');
     const maxCapturedFrameBytes = intFlag(p, 'max-frame-bytes', 0);
-    const capture = new Capture();
+    const capture = captureFromFlags(p);
     let tap: ZmtpTap;
     try {
       tap = new ZmtpTap({ target, listen: flag(p, 'listen'), maxCapturedFrameBytes, id: 'tap' }, capture);

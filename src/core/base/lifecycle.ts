@@ -52,17 +52,24 @@ export class DisposableStore implements Disposable {
 }
 
 export class Emitter<T> implements Disposable {
-  private listeners = new Set<(e: T) => void>();
+  // A list, not a Set: one function subscribed twice is two subscriptions, and
+  // disposing one of them leaves the other (as VS Code's Emitter does).
+  private listeners: { fn: (e: T) => void }[] = [];
 
   readonly event: Event<T> = (listener) => {
-    this.listeners.add(listener);
-    return toDisposable(() => this.listeners.delete(listener));
+    const entry = { fn: listener };
+    this.listeners.push(entry);
+    return toDisposable(() => {
+      const i = this.listeners.indexOf(entry);
+      if (i >= 0) this.listeners.splice(i, 1);
+    });
   };
 
   fire(e: T): void {
-    for (const l of [...this.listeners]) {
+    // a copy: listeners may subscribe or dispose while being called
+    for (const { fn } of this.listeners.slice()) {
       try {
-        l(e);
+        fn(e);
       } catch (err) {
         // a faulty listener must not break the source that fires
         queueMicrotask(() => {
@@ -73,10 +80,10 @@ export class Emitter<T> implements Disposable {
   }
 
   get listenerCount(): number {
-    return this.listeners.size;
+    return this.listeners.length;
   }
 
   dispose(): void {
-    this.listeners.clear();
+    this.listeners = [];
   }
 }

@@ -218,6 +218,12 @@ export class Capture implements Disposable {
     };
   }
 
+  /** What the record store holds besides records (for tests and the bench): metadata entries and chunks. */
+  storeStats(): { metaEntries: number; chunks: number; spareChunks: number } {
+    const c = this.store.chunkCount;
+    return { metaEntries: this.store.metaEntries, chunks: c.live, spareChunks: c.spare };
+  }
+
   /** Counters of one session (undefined when it produced nothing yet). */
   session(id: string, now = Date.now()): Readonly<SessionCounters> | undefined {
     const e = this.sessions.get(id);
@@ -233,7 +239,8 @@ export class Capture implements Disposable {
   /**
    * The retained record with sequence number `seq`, if still retained. Packed
    * records are rebuilt on each call: equal, not identical, objects; their frames
-   * are views into the capture's memory, valid while the record is retained.
+   * are views into the capture's memory that never change, however long they are
+   * held (see recordStore.ts).
    */
   get(seq: number): CaptureRecord | undefined {
     // seqs are dense within the window, so the index is direct

@@ -14,6 +14,25 @@
  * at all until read.
  *
  * The store is a FIFO ring: push at the tail, shift at the head.
+ *
+ * Records read out are safe to hold (the rule, issue 15): bytes handed out are
+ * never overwritten. A chunk's bytes are only ever appended to, never rewritten;
+ * a chunk leaves the store when its last record is evicted, and it is recycled
+ * for new records only if no record of it was ever read (`exposed`). A chunk that
+ * was read is dropped instead, and the garbage collector frees it once the last
+ * view into it (a snapshot being exported, a frame libzmq is still sending, a
+ * record the viewer shows) is gone. So callers never copy: a snapshot, a replay
+ * in flight or a record printed later shows the bytes that travelled. The cost:
+ * a window that is read as fast as it fills (the CLI, a live viewer) allocates
+ * fresh chunks instead of reusing them (measured in `npm run bench`:
+ * capture_evicting_append_read_ns_*), and a held record keeps its chunk
+ * (≤ 1 MiB, or its own chunk for a big message) alive until it is dropped: an
+ * export of the whole window holds up to one more window's worth of chunks while
+ * it runs, never more.
+ *
+ * Metadata entries (one per stream: a tap connection's direction, a READY
+ * change...) count the records that use them and are released with the last one,
+ * so a capture of many short-lived connections stays bounded by its window.
  */
 import { CapturedMessage, CaptureRecord, Direction, payloadBytes, reqRepEnvelopeFrames, SourceKind } from './records';
 import { wireFrameViews } from '../zmtp/decoder';
@@ -40,6 +59,10 @@ interface Meta {
   identity: Uint8Array | undefined;
   /** REQ/REP: envelopeFrames is derived per message, up to its first empty frame (wire records). */
   reqRepEnvelope: boolean;
+  /** Retained records that use this entry; it is released at 0. */
+  refs: number;
+  /** Where it is interned: its key in metaKeys, or its stream in wireMetas. */
+  key: string | WireStreamMeta;
 }
 
 /**
@@ -66,6 +89,8 @@ interface Chunk {
   used: number;
   /** Packed records still referencing this chunk. */
   live: number;
+  /** A record of it was read: views into it may be held, so it is never recycled. */
+  exposed: boolean;
 }
 
 /** What the capture needs to know about a record leaving the window. */
@@ -89,7 +114,9 @@ export class RecordStore {
   private frameCount = new Uint32Array(0);
   private payloadSize = new Uint32Array(0);
 
-  private metas: Meta[] = [];
+  private metas: (Meta | undefined)[] = [];
+  /** Indexes of released metas, reused first. */
+  private freeMetas: number[] = [];
   private metaKeys = new Map<string, number>();
   private lastMeta = -1;
   private wireMetas = new Map<WireStreamMeta, number>();
@@ -105,6 +132,16 @@ export class RecordStore {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Metadata entries held (for tests and the bench: bounded by the records retained). */
+  get metaEntries(): number {
+    return this.metas.length - this.freeMetas.length;
+  }
+
+  /** Chunks held by the store, and spare ones kept for reuse. */
+  get chunkCount(): { live: number; spare: number } {
+    return { live: this.chunks.size, spare: this.spare.length };
   }
 
   get oldestSeq(): number {
@@ -168,6 +205,7 @@ export class RecordStore {
   /** Fills a packed message's columns and reserves `bytes` for it in a chunk: they go to the returned buffer at offset[slot]. */
   private reserve(slot: number, meta: number, ts: number, frames: number, payload: number, bytes: number): Buffer {
     this.objects[slot] = undefined;
+    this.metas[meta]!.refs++;
     this.metaIndex[slot] = meta;
     this.ts[slot] = ts;
     this.payloadSize[slot] = payload;
@@ -189,8 +227,10 @@ export class RecordStore {
       this.objects[slot] = undefined;
       out = { kind: obj.kind, session: obj.session ?? obj.endpoint, payloadBytes: payloadBytes(obj) };
     } else {
-      const m = this.metas[this.metaIndex[slot]];
+      const mi = this.metaIndex[slot];
+      const m = this.metas[mi]!;
       out = { kind: 'message', session: m.session ?? m.endpoint, payloadBytes: this.payloadSize[slot] };
+      if (--m.refs === 0) this.releaseMeta(mi, m);
       const id = this.chunkIndex[slot];
       const chunk = this.chunks.get(id)!;
       if (--chunk.live === 0 && this.current?.id !== id) this.release(id, chunk);
@@ -207,8 +247,10 @@ export class RecordStore {
     const slot = (this.head + i) % this.capacity;
     const obj = this.objects[slot];
     if (obj) return obj;
-    const m = this.metas[this.metaIndex[slot]];
+    const m = this.metas[this.metaIndex[slot]]!;
     const chunk = this.chunks.get(this.chunkIndex[slot])!;
+    // its frames are views of the chunk: never recycle it (see the header)
+    chunk.exposed = true;
     const n = this.frameCount[slot];
     let frames: Uint8Array[];
     if (m.wire) frames = wireFrameViews(chunk.buf, this.offset[slot], n);
@@ -258,6 +300,7 @@ export class RecordStore {
     this.frameCount = new Uint32Array(0);
     this.payloadSize = new Uint32Array(0);
     this.metas = [];
+    this.freeMetas = [];
     this.metaKeys.clear();
     this.lastMeta = -1;
     this.wireMetas.clear();
@@ -273,7 +316,7 @@ export class RecordStore {
     if (m.truncated !== undefined || m.encrypted) return -1;
     const identityIsFirstFrame = m.identity !== undefined;
     if (identityIsFirstFrame && m.identity !== m.frames[0]) return -1;
-    const last = this.lastMeta >= 0 ? this.metas[this.lastMeta] : undefined;
+    const last = this.lastMeta >= 0 ? this.metas[this.lastMeta]! : undefined;
     // fast path: the same stream as the previous message
     if (
       last &&
@@ -289,7 +332,7 @@ export class RecordStore {
     ) {
       return this.lastMeta;
     }
-    const meta: Meta = {
+    const fields = {
       session: m.session,
       source: m.source,
       endpoint: m.endpoint,
@@ -299,14 +342,11 @@ export class RecordStore {
       connection: m.connection,
       envelopeFrames: m.envelopeFrames,
       identityIsFirstFrame,
-      wire: false,
-      identity: undefined,
-      reqRepEnvelope: false,
     };
-    const key = JSON.stringify(meta);
+    const key = JSON.stringify(fields);
     let idx = this.metaKeys.get(key);
     if (idx === undefined) {
-      idx = this.metas.push(meta) - 1;
+      idx = this.addMeta({ ...fields, wire: false, identity: undefined, reqRepEnvelope: false, refs: 0, key });
       this.metaKeys.set(key, idx);
     }
     this.lastMeta = idx;
@@ -316,7 +356,7 @@ export class RecordStore {
   private wireMetaIndex(stream: WireStreamMeta): number {
     let idx = this.wireMetas.get(stream);
     if (idx === undefined) {
-      idx = this.metas.push({
+      idx = this.addMeta({
         session: stream.session,
         source: 'tap',
         endpoint: stream.endpoint,
@@ -329,16 +369,38 @@ export class RecordStore {
         wire: true,
         identity: stream.identity,
         reqRepEnvelope: stream.reqRepEnvelope,
-      }) - 1;
+        refs: 0,
+        key: stream,
+      });
       this.wireMetas.set(stream, idx);
     }
     return idx;
   }
 
+  private addMeta(meta: Meta): number {
+    const free = this.freeMetas.pop();
+    if (free === undefined) return this.metas.push(meta) - 1;
+    this.metas[free] = meta;
+    return free;
+  }
+
+  /** The last record using `meta` left: forget it (and the caches that point at it). */
+  private releaseMeta(idx: number, meta: Meta): void {
+    if (typeof meta.key === 'string') this.metaKeys.delete(meta.key);
+    else this.wireMetas.delete(meta.key);
+    this.metas[idx] = undefined;
+    this.freeMetas.push(idx);
+    if (this.lastMeta === idx) this.lastMeta = -1;
+    if (this.lastWireMeta === idx) {
+      this.lastWireMeta = -1;
+      this.lastWireStream = undefined;
+    }
+  }
+
   private chunkFor(bytes: number): { id: number; chunk: Chunk } {
     if (bytes > BIG_MESSAGE) {
       const id = this.nextChunkId++;
-      const chunk: Chunk = { buf: Buffer.allocUnsafeSlow(bytes), used: 0, live: 0 };
+      const chunk: Chunk = { buf: Buffer.allocUnsafeSlow(bytes), used: 0, live: 0, exposed: false };
       this.chunks.set(id, chunk);
       return { id, chunk };
     }
@@ -348,7 +410,7 @@ export class RecordStore {
     if (cur && cur.chunk.live === 0) this.release(cur.id, cur.chunk);
     const id = this.nextChunkId++;
     // reuse a released chunk: fresh memory costs a page fault every 4 KiB
-    const chunk: Chunk = { buf: this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, live: 0 };
+    const chunk: Chunk = { buf: this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, live: 0, exposed: false };
     this.chunks.set(id, chunk);
     this.current = { id, chunk };
     return this.current;
@@ -356,7 +418,8 @@ export class RecordStore {
 
   private release(id: number, chunk: Chunk): void {
     this.chunks.delete(id);
-    if (chunk.buf.length === CHUNK_BYTES && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
+    // a chunk that was read may still be viewed by a held record: leave it to the GC
+    if (!chunk.exposed && chunk.buf.length === CHUNK_BYTES && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
   }
 
   private grow(): void {

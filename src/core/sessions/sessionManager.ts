@@ -55,16 +55,24 @@ export class SessionManager implements Disposable {
     if (!entry) return;
     this.sessions.delete(id);
     entry.subscriptions.dispose();
-    await entry.session.stop();
-    this.changeEmitter.fire();
+    try {
+      await entry.session.stop();
+    } finally {
+      // the session is gone from the list even when its stop failed: tell the views
+      this.changeEmitter.fire();
+    }
   }
 
+  /** Stops every session; rejects with the first failure once all have been tried. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.sessions.keys()].map((id) => this.stop(id)));
+    const results = await Promise.allSettled([...this.sessions.keys()].map((id) => this.stop(id)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   dispose(): void {
-    void this.stopAll();
+    // nobody awaits a dispose: a failing stop must not become an unhandled rejection
+    this.stopAll().catch(() => undefined);
     this.changeEmitter.dispose();
   }
 }

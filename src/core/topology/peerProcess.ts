@@ -3,17 +3,51 @@
  * the TCP socket whose local address is the peer address the tap accepted
  * (/proc/net/tcp{,6}) and the candidate process holding that socket
  * (/proc/<pid>/fd). Lets the map show "worker 1" instead of 127.0.0.1:43312.
- * Returns undefined elsewhere or when not found; never throws.
+ * Resolves undefined elsewhere or when not found; never rejects. Asynchronous:
+ * /proc/net/tcp can be large and the caller (the extension host, on every
+ * topology change) must not block on it.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /** `peer` is host:port as the tap reports it (127.0.0.1:43312, ::ffff:127.0.0.1:43312, ::1:43312). */
+export async function findPidOfTcpPeer(peer: string, candidates: readonly number[], procRoot = '/proc'): Promise<number | undefined> {
+  const addr = parsePeer(peer);
+  if (!addr || candidates.length === 0) return undefined;
+  let inode: string | undefined;
+  for (const file of ['tcp', 'tcp6'] as const) {
+    const text = await readFile(`${procRoot}/net/${file}`, 'latin1').catch(() => undefined);
+    if (text !== undefined && (inode = inodeIn(text, file, addr.host, addr.port))) break;
+  }
+  if (!inode) return undefined;
+  const link = `socket:[${inode}]`;
+  for (const pid of candidates) {
+    const fds = await readdir(`${procRoot}/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      // a fd closed meanwhile reads as undefined
+      if ((await readlink(`${procRoot}/${pid}/fd/${fd}`).catch(() => undefined)) === link) return pid;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * @deprecated Synchronous reads of /proc on the caller's thread: use
+ * findPidOfTcpPeer. Kept until src/extension/topology/topologyView.ts moves over.
+ */
 export function pidOfTcpPeer(peer: string, candidates: readonly number[], procRoot = '/proc'): number | undefined {
-  if (candidates.length === 0) return undefined;
-  const m = /^(.*):(\d+)$/.exec(peer);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  const inode = socketInode(m[1].replace(/^\[|\]$/g, ''), port, procRoot);
+  const addr = parsePeer(peer);
+  if (!addr || candidates.length === 0) return undefined;
+  let inode: string | undefined;
+  for (const file of ['tcp', 'tcp6'] as const) {
+    let text: string;
+    try {
+      text = readFileSync(`${procRoot}/net/${file}`, 'latin1');
+    } catch {
+      continue;
+    }
+    if ((inode = inodeIn(text, file, addr.host, addr.port))) break;
+  }
   if (!inode) return undefined;
   const link = `socket:[${inode}]`;
   for (const pid of candidates) {
@@ -34,30 +68,28 @@ export function pidOfTcpPeer(peer: string, candidates: readonly number[], procRo
   return undefined;
 }
 
-function socketInode(host: string, port: number, procRoot: string): string | undefined {
+function parsePeer(peer: string): { host: string; port: number } | undefined {
+  const m = /^(.*):(\d+)$/.exec(peer);
+  return m ? { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) } : undefined;
+}
+
+/** The inode of the socket bound locally to host:port in one /proc/net/tcp{,6} table. */
+function inodeIn(text: string, file: 'tcp' | 'tcp6', host: string, port: number): string | undefined {
   const portHex = port.toString(16).toUpperCase().padStart(4, '0');
   const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(host);
   // /proc/net/tcp prints the address as the 32-bit word in host (little-endian) order
   const want4 = v4 ? [v4[4], v4[3], v4[2], v4[1]].map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('') : undefined;
-  for (const file of ['tcp', 'tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(`${procRoot}/net/${file}`, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 10) continue;
-      const [addr, p] = cols[1].split(':');
-      if (p !== portHex) continue;
-      const ok =
-        file === 'tcp'
-          ? addr === want4
-          : // IPv4-mapped in tcp6: ::ffff:a.b.c.d is 0000000000000000FFFF0000 + the v4 word
-            (want4 !== undefined && addr === `0000000000000000FFFF0000${want4}`) || (host === '::1' && addr === '00000000000000000000000001000000');
-      if (ok) return cols[9];
-    }
+  for (const line of text.split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 10) continue;
+    const [addr, p] = cols[1].split(':');
+    if (p !== portHex) continue;
+    const ok =
+      file === 'tcp'
+        ? addr === want4
+        : // IPv4-mapped in tcp6: ::ffff:a.b.c.d is 0000000000000000FFFF0000 + the v4 word
+          (want4 !== undefined && addr === `0000000000000000FFFF0000${want4}`) || (host === '::1' && addr === '00000000000000000000000001000000');
+    if (ok) return cols[9];
   }
   return undefined;
 }
