@@ -244,12 +244,14 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
     socket.on('connect', () => {
       if (this.socket !== socket) return;
       this.phase = 'handshake';
-      // NULL needs no round trip: greeting and READY go together
-      socket.write(Buffer.concat([NULL_GREETING_31, READY_SUB]));
+      // our READY waits for the peer's: libzmq sends its READY without waiting for ours, and
+      // a socket that cannot take a SUB hangs up on our READY (with a reset that may take its
+      // own READY with it), so we read its type first and can say what it is
+      socket.write(NULL_GREETING_31);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.socket !== socket || this.handshakeError) return;
-      if (this.phase === 'connecting') this.lastConnectError = err.code ?? err.message;
+      if (this.phase !== 'ready') this.lastConnectError = err.code ?? err.message;
     });
     socket.on('close', () => {
       if (this.socket !== socket) return;
@@ -283,6 +285,13 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
       this.currentInterval = this.baseInterval;
     } else if (this.handshakeError) {
       this.o.onEvent({ ...this.handshakeError, address: this.address });
+    } else if (phase === 'handshake') {
+      // libzmq hangs up (often with a reset that takes its greeting with it) on a mechanism or socket type it refuses
+      this.o.onEvent({
+        type: 'handshake:error:protocol',
+        address: this.address,
+        error: `the peer at ${this.o.endpoint} closed the connection during the handshake${this.lastConnectError ? ` (${this.lastConnectError})` : ''}: it may require PLAIN or CURVE security, or not accept a SUB`,
+      });
     }
     if (this.fallbackReason !== undefined) {
       this.phase = 'stopped';
@@ -291,7 +300,7 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
     }
     const interval = phase === 'ready' ? this.baseInterval : this.nextInterval();
     if (phase !== 'ready') {
-      const code = this.lastConnectError;
+      const code = phase === 'connecting' ? this.lastConnectError : undefined;
       this.o.onEvent({ type: 'connect:retry', address: this.address, interval, ...(code ? { code } : {}) });
     }
     this.lastConnectError = undefined;
@@ -330,7 +339,7 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
     if (this.refused) return;
     this.peerMinor = g.major > 3 ? 1 : g.minor;
     if (g.mechanism !== 'NULL') {
-      this.refuse(`the publisher at ${this.o.endpoint} requires the ${g.mechanism} security mechanism; the spy has no credentials and speaks NULL only`, 'handshake:error:auth');
+      this.refuse(`the publisher at ${this.o.endpoint} requires the ${g.mechanism} security mechanism; the spy has no credentials and speaks NULL only`);
     }
   }
 
@@ -362,8 +371,7 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
         identity: undefined,
         reqRepEnvelope: false,
       };
-      const subs = this.subs.map((s) => subscriptionFrame(s, true, this.peerMinor));
-      if (subs.length) this.socket!.write(subs.length === 1 ? subs[0] : Buffer.concat(subs));
+      this.socket!.write(Buffer.concat([READY_SUB, ...this.subs.map((s) => subscriptionFrame(s, true, this.peerMinor))]));
       this.o.onEvent({ type: 'connect', address: this.address });
       this.o.onEvent({ type: 'handshake', address: this.address });
       this.o.onPeer({ socketType: type, version: v.version });
