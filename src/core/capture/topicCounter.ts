@@ -28,6 +28,7 @@ export class TopicCounter {
   /** Counters by display name (text when printable, else 0x-hex; '…' when cut). */
   readonly byName = new Map<string, Counter>();
   private readonly byHash = new Map<number, Entry | Entry[]>();
+  private lastEntry: Entry | undefined;
 
   constructor(
     private readonly maxTopics: number,
@@ -60,7 +61,23 @@ export class TopicCounter {
 
   /** Counts a message whose topic frame is `f[off, off + len)`. */
   private countTopic(f: Uint8Array, off: number, len: number, single: boolean, size: number, ts: number): void {
-    const limit = Math.min(len, TOPIC_BYTES);
+    const limit = len < TOPIC_BYTES ? len : TOPIC_BYTES;
+    // Most messages repeat the previous one's topic: it is compared first, with no scan for
+    // the space and no hash. Its bytes hold no space past the first, so equal bytes that
+    // end where its topic ended (at a space, or at the limit alike cut) are the same topic.
+    const last = this.lastEntry;
+    if (last !== undefined) {
+      const m = last.bytes.length;
+      const endsThere =
+        m === limit ? last.cut === (len > limit && !(single && f[off + m] === 0x20)) : single && m < limit && !last.cut && f[off + m] === 0x20;
+      if (endsThere && sameBytes(last.bytes, f, off, m)) {
+        const c = last.counter;
+        c.messages++;
+        c.bytes += size;
+        c.lastTs = ts;
+        return;
+      }
+    }
     // seed-style "topic data" in one frame: the topic ends at the first space
     let space = -1;
     if (single) {
@@ -72,11 +89,13 @@ export class TopicCounter {
       }
     }
     const n = space > 0 ? space : limit;
-    // FNV-1a over the length and the first bytes only; equal hashes are compared in full
+    const cut = n === limit && len > limit && !(single && f[off + n] === 0x20);
+    // FNV-1a over the length and the first bytes only; equal hashes are compared in full.
+    // Kept to 30 bits: a small integer key, never a heap number, in the map.
     let h = Math.imul((0x811c9dc5 | 0) ^ n, 0x01000193);
     const hashed = n < HASHED_BYTES ? n : HASHED_BYTES;
     for (let i = 0; i < hashed; i++) h = Math.imul(h ^ f[off + i], 0x01000193);
-    const cut = n === limit && len > limit && !(single && f[off + n] === 0x20);
+    h &= 0x3fffffff;
     const slot = this.byHash.get(h);
     let entry: Entry | undefined;
     if (slot) {
@@ -98,6 +117,7 @@ export class TopicCounter {
       else if (Array.isArray(slot)) slot.push(entry);
       else this.byHash.set(h, [slot, entry]);
     }
+    this.lastEntry = entry;
     const c = entry.counter;
     c.messages++;
     c.bytes += size;
@@ -107,7 +127,10 @@ export class TopicCounter {
 
 function same(e: Entry, f: Uint8Array, off: number, n: number, cut: boolean): boolean {
   if (e.bytes.length !== n || e.cut !== cut) return false;
-  const b = e.bytes;
+  return sameBytes(e.bytes, f, off, n);
+}
+
+function sameBytes(b: Uint8Array, f: Uint8Array, off: number, n: number): boolean {
   if (n <= 16) {
     // a short topic: a JS loop is cheaper than a native call
     for (let i = 0; i < n; i++) if (b[i] !== f[off + i]) return false;

@@ -147,7 +147,8 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
   private socket: net.Socket | undefined;
   private decoder: ZmtpDecoder | undefined;
   private phase: Phase = 'idle';
-  private readonly readBuf: Buffer;
+  /** A plain Uint8Array, not a Buffer: the decoder and the capture then see one array type (monomorphic). */
+  private readonly readBuf: Uint8Array;
   private now = Date.now();
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly baseInterval: number;
@@ -174,7 +175,7 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
   bytesIn = 0;
 
   constructor(private readonly o: NativeSubscriberOptions) {
-    this.readBuf = Buffer.allocUnsafe(o.readBufferBytes ?? 256 * 1024);
+    this.readBuf = new Uint8Array(o.readBufferBytes ?? 256 * 1024);
     this.baseInterval = Math.max(1, o.reconnectInterval ?? 100);
     this.maxInterval = Math.max(this.baseInterval, o.reconnectIntervalMax ?? 5000);
     this.currentInterval = this.baseInterval;
@@ -267,7 +268,7 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
     if (nread === buf.length) this.fullReads++;
     this.bytesIn += nread;
     this.now = Date.now();
-    this.decoder!.push(nread === buf.length ? buf : new Uint8Array(buf.buffer, buf.byteOffset, nread));
+    this.decoder!.push(nread === buf.length ? buf : buf.subarray(0, nread));
     return true;
   }
 
