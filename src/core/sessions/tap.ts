@@ -25,6 +25,8 @@ export interface ZmtpTapOptions {
   maxCapturedFrameBytes?: number;
   /** Session id, stamped on every record. Default "tap". */
   id?: string;
+  /** Read into reused buffers (default true); false: a fresh Buffer per read, as Node's 'data' events give (for comparison). */
+  reusedReads?: boolean;
 }
 
 interface HostPort {
@@ -330,7 +332,7 @@ class Relay {
   ) {
     this.peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
     const reused = { toTarget: new ReusedReads(), fromTarget: new ReusedReads(), onClient: { fn: (() => true) as ReadCallback }, onTarget: { fn: (() => true) as ReadCallback } };
-    const adopted = adoptWithReusedReads(accepted, reused.toTarget, reused.onClient);
+    const adopted = tap.options.reusedReads === false ? undefined : adoptWithReusedReads(accepted, reused.toTarget, reused.onClient);
     this.client = adopted ?? accepted;
     this.reused = adopted ? reused : undefined;
     this.toTarget = new Side(this, 'toTarget', this.reused !== undefined);
