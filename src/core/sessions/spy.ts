@@ -191,11 +191,8 @@ abstract class SubscriberSession implements CaptureSession {
     return out;
   }
 
-  /**
-   * Turns one received multipart message into the record to append. `truncated`
-   * and `peerSocketType` come from the native path only.
-   */
-  protected abstract toRecord(frames: Uint8Array[], endpoint: string, truncated?: Record<number, number>, peerSocketType?: string): CapturedMessage;
+  /** Turns one received multipart message into the record to append. `truncated` comes from the native path only. */
+  protected abstract toRecord(frames: Uint8Array[], endpoint: string, truncated?: Record<number, number>): CapturedMessage;
 
   /** Whether whole in-read messages may go straight to the capture as wire bytes (the records toRecord would make). */
   protected abstract readonly wirePath: boolean;
@@ -214,9 +211,9 @@ abstract class SubscriberSession implements CaptureSession {
       maxCapturedFrameBytes: this.options.maxCapturedFrameBytes,
       reconnectInterval: this.options.reconnectInterval,
       reconnectIntervalMax: this.options.reconnectIntervalMax,
-      toRecord: (frames, truncated, peerSocketType) => {
+      toRecord: (frames, truncated) => {
         if (!entry.flag.receiving) queueMicrotask(() => this.markReceiving(entry));
-        return this.toRecord(frames, entry.endpoint, truncated, peerSocketType);
+        return this.toRecord(frames, entry.endpoint, truncated);
       },
       onEvent: (e) => this.onLinkEvent(entry, e),
       onFallback: (reason) => {
@@ -503,9 +500,8 @@ export class PubSpy extends SubscriberSession {
     return `spy ${this.endpoints.join(', ')}${topics}`;
   }
 
-  protected toRecord(frames: Uint8Array[], endpoint: string, truncated?: Record<number, number>, peerSocketType?: string): CapturedMessage {
+  protected toRecord(frames: Uint8Array[], endpoint: string, truncated?: Record<number, number>): CapturedMessage {
     const r: CapturedMessage = { kind: 'message', seq: 0, ts: Date.now(), session: this.id, source: 'spy', endpoint, direction: 'in', frames, socketType: 'SUB' };
-    if (peerSocketType) r.peerSocketType = peerSocketType;
     if (truncated) r.truncated = truncated;
     return r;
   }
@@ -540,7 +536,7 @@ export class MonitorSpy extends SubscriberSession {
     return `monitor ${this.endpoints[0]}`;
   }
 
-  protected toRecord(frames: Uint8Array[], endpoint: string, truncated?: Record<number, number>, peerSocketType?: string): CapturedMessage {
+  protected toRecord(frames: Uint8Array[], endpoint: string, truncated?: Record<number, number>): CapturedMessage {
     const first = frames[0];
     let direction: Direction | undefined;
     // a prefix frame cut short is not the prefix
@@ -552,14 +548,12 @@ export class MonitorSpy extends SubscriberSession {
       // Not a monitored-queue message: keep every frame, lose nothing.
       this.unknownPrefixCount++;
       const r: CapturedMessage = { kind: 'message', seq: 0, ts: Date.now(), session: this.id, source: 'monitor', endpoint, direction: 'in', frames, socketType: 'SUB' };
-      if (peerSocketType) r.peerSocketType = peerSocketType;
       if (truncated) r.truncated = truncated;
       return r;
     }
     const body = frames.slice(1);
     const envelopeFrames = routerEnvelopeLength(body);
     const record: CapturedMessage = { kind: 'message', seq: 0, ts: Date.now(), session: this.id, source: 'monitor', endpoint, direction, frames: body, socketType: 'SUB' };
-    if (peerSocketType) record.peerSocketType = peerSocketType;
     if (truncated) {
       // the prefix frame is gone: frame i of the body was frame i + 1
       const shifted: Record<number, number> = {};

@@ -61,7 +61,7 @@ export interface NativeSubscriberOptions {
   /** Whole in-read messages go to capture.appendWire (a PUB spy); false: every message through toRecord (the monitor spy). */
   wire: boolean;
   /** Builds the record of a message that does not take the wire path. */
-  toRecord(frames: Uint8Array[], truncated: Record<number, number> | undefined, peerSocketType: string | undefined): CapturedMessage;
+  toRecord(frames: Uint8Array[], truncated: Record<number, number> | undefined): CapturedMessage;
   /** Payload bytes kept per frame; the rest is counted (the record says `truncated`). Default 4 MiB. */
   maxCapturedFrameBytes?: number;
   /** Payload bytes kept per message. Default 16 MiB. */
@@ -368,7 +368,8 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
         direction: 'in',
         connection: undefined,
         socketType: 'SUB',
-        peerSocketType: type,
+        // records stay as the zeromq.js spy made them: the peer's type is in the session's details
+        peerSocketType: undefined,
         identity: undefined,
         reqRepEnvelope: false,
       };
@@ -392,7 +393,7 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
     if (this.refused) return;
     if (this.phase !== 'ready') return this.refuse('a message before the handshake ended');
     if (!this.passes(frames[0])) return;
-    this.o.capture.append(this.o.toRecord(frames, truncated, this.peerType));
+    this.o.capture.append(this.o.toRecord(frames, truncated));
   }
 
   wireMessages(chunk: Uint8Array, batch: WireBatch): void {
