@@ -340,8 +340,10 @@ abstract class SubscriberSession implements CaptureSession {
           entry.retry.interval = e.interval;
           this.detailsChanged(false);
         } else {
-          entry.retry = { since: Date.now(), attempts: 1, interval: e.interval };
-          this.record(entry, { ...e, attempts: 1 });
+          // the summary's `since` is this record's ts
+          const ts = Date.now();
+          entry.retry = { since: ts, attempts: 1, interval: e.interval };
+          this.record(entry, { ...e, attempts: 1 }, ts);
           this.detailsChanged(true);
         }
         this.setEndpointState(entry, 'retrying');
@@ -405,8 +407,8 @@ abstract class SubscriberSession implements CaptureSession {
     this.detailsChanged(!info || !was);
   }
 
-  private record(entry: EndpointEntry, e: LinkEvent & { attempts?: number; since?: number; backlog?: number }): void {
-    const r: CapturedEvent = { kind: 'event', seq: 0, ts: Date.now(), session: this.id, source: this.kind, endpoint: entry.endpoint, type: e.type };
+  private record(entry: EndpointEntry, e: LinkEvent & { attempts?: number; since?: number; backlog?: number }, ts = Date.now()): void {
+    const r: CapturedEvent = { kind: 'event', seq: 0, ts, session: this.id, source: this.kind, endpoint: entry.endpoint, type: e.type };
     if (e.address !== undefined) r.address = e.address;
     if (e.interval !== undefined) r.interval = e.interval;
     if (e.error !== undefined) r.error = e.error;
