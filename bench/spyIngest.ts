@@ -1,13 +1,19 @@
 /**
- * Spy ingest: the PUB spy with capture on vs a raw `zeromq` Subscriber receive
- * loop, against the same pyzmq publisher, side by side in one run.
+ * Spy ingest: the PUB spy (ZMTP-native path) with capture on, against the same
+ * pyzmq publisher as two references, side by side in one run, rounds
+ * alternating: a raw `zeromq` Subscriber receive loop in this process (what
+ * the spy was built on before), and a pyzmq SUB in a process of its own (libzmq
+ * at full speed: the fastest subscriber there is). The publisher has no HWM, so
+ * a slow subscriber slows it down rather than losing messages, and every rate
+ * is messages received per second from the first to the last. Also the spy's
+ * CPU time per message (this process's), which machine load skews less.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Capture } from '../src/core/capture/capture';
 import { PubSpy } from '../src/core/sessions/spy';
 import { zmq } from '../src/core/zmq/zmqLoader';
-import { freePort, median, PYTHON } from './util';
+import { freePort, median, printAndExit, PYTHON } from './util';
 
 interface Publisher {
   pubPort: number;
@@ -35,7 +41,8 @@ async function go(syncPort: number): Promise<void> {
   req.close();
 }
 
-const isEnd = (f: Buffer) => f.length === 3 && f.toString() === 'END';
+/** b"END" (a Buffer from zeromq.js, a Uint8Array view from the capture). */
+const isEnd = (f: Uint8Array) => f.length === 3 && f[0] === 0x45 && f[1] === 0x4e && f[2] === 0x44;
 
 async function rawRound(pub: Publisher, count: number): Promise<number> {
   const sub = new (zmq().Subscriber)({ receiveHighWaterMark: 0 });
@@ -55,10 +62,57 @@ async function rawRound(pub: Publisher, count: number): Promise<number> {
   return (n / ms) * 1000;
 }
 
-async function spyRound(pub: Publisher, count: number): Promise<number> {
+const PY_SUB = `
+import sys, time, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.SUB)
+s.setsockopt(zmq.RCVHWM, 0)
+s.connect('tcp://127.0.0.1:' + sys.argv[1])
+s.setsockopt(zmq.SUBSCRIBE, b'')
+print('connected', flush=True)
+r = s.recv
+n = 0
+m = r()
+t0 = time.perf_counter()
+while m != b'END':
+    n += 1
+    m = r()
+print('rate', (n - 1) / (time.perf_counter() - t0), n, flush=True)
+`;
+
+/** A pyzmq SUB in its own process; its rate from its first message to END. */
+async function libzmqRound(pub: Publisher, count: number): Promise<number> {
+  const proc = spawn(PYTHON, ['-u', '-c', PY_SUB, String(pub.pubPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const check = () => out.includes('connected') && resolve();
+      proc.stdout!.on('data', check);
+      proc.on('exit', (code) => reject(new Error(`pyzmq SUB exited ${code}`)));
+    });
+    await go(pub.syncPort);
+    const m = await new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const r = /rate ([\d.]+) (\d+)/.exec(out);
+        if (r) resolve(r);
+      };
+      proc.stdout!.on('data', check);
+      proc.on('exit', (code) => reject(new Error(`pyzmq SUB exited ${code}: ${out}`)));
+    });
+    // its first message starts its clock and is not counted in the rate
+    if (Number(m[2]) !== count) throw new Error(`pyzmq SUB got ${m[2]} of ${count}`);
+    return Number(m[1]);
+  } finally {
+    proc.kill('SIGKILL');
+  }
+}
+
+async function spyRound(pub: Publisher, count: number, native = true): Promise<{ rate: number; cpuNsPerMsg: number }> {
   const capture = new Capture({ maxRecords: 100_000 });
-  const spy = new PubSpy({ id: 'bench', endpoints: [`tcp://127.0.0.1:${pub.pubPort}`], capture, receiveHighWaterMark: 0 });
+  const spy = new PubSpy({ id: 'bench', endpoints: [`tcp://127.0.0.1:${pub.pubPort}`], capture, receiveHighWaterMark: 0, native });
   await go(pub.syncPort);
+  const cpu0 = process.cpuUsage();
   let start = 0;
   let countedFrom = 0;
   const done = new Promise<number>((resolve) => {
@@ -70,33 +124,62 @@ async function spyRound(pub: Publisher, count: number): Promise<number> {
         countedFrom = st.totalMessages;
       }
       const last = capture.get(st.lastSeq);
-      if (last?.kind === 'message' && isEnd(last.frames[0] as Buffer)) resolve(performance.now());
+      if (last?.kind === 'message' && isEnd(last.frames[0])) resolve(performance.now());
     });
   });
   const end = await done;
+  const cpu = process.cpuUsage(cpu0);
   const received = capture.stats().totalMessages - 1;
   await spy.stop();
   if (received !== count) throw new Error(`spy captured ${received} of ${count}`);
-  return ((received + 1 - countedFrom) / (end - start)) * 1000;
+  return { rate: ((received + 1 - countedFrom) / (end - start)) * 1000, cpuNsPerMsg: ((cpu.user + cpu.system) * 1000) / count };
 }
 
-export async function runSpyIngestBench(opts: { count: number; runs: number }) {
+export async function runSpyIngestBench(opts: { count: number; runs: number; log?: (line: string) => void }) {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`[spy] ${l}\n`));
   const result: Record<string, number> = {};
   for (const [label, size] of [['16b', 16], ['1k', 1024]] as const) {
-    const pub = await startPublisher(opts.count, size, opts.runs * 2);
+    // one uncounted spy round first, so that the counted ones run optimized code
+    const pub = await startPublisher(opts.count, size, opts.runs * 3 + 1);
     try {
+      await spyRound(pub, opts.count);
       const raw: number[] = [];
       const spy: number[] = [];
+      const lib: number[] = [];
+      const cpu: number[] = [];
       for (let i = 0; i < opts.runs; i++) {
+        // alternate, so that a change in machine load hits every side alike
         raw.push(await rawRound(pub, opts.count));
-        spy.push(await spyRound(pub, opts.count));
+        const s = await spyRound(pub, opts.count);
+        spy.push(s.rate);
+        cpu.push(s.cpuNsPerMsg);
+        lib.push(await libzmqRound(pub, opts.count));
+        log(`${size} B run ${i + 1}: spy ${Math.round(s.rate)} msg/s (${Math.round(s.cpuNsPerMsg)} ns CPU/msg), pyzmq SUB ${Math.round(lib[i])}, raw zeromq.js ${Math.round(raw[i])}`);
       }
       result[`spy_raw_msgs_per_s_${label}`] = Math.round(median(raw));
+      result[`spy_libzmq_msgs_per_s_${label}`] = Math.round(median(lib));
       result[`spy_msgs_per_s_${label}`] = Math.round(median(spy));
       result[`spy_ingest_ratio_${label}`] = +(median(spy) / median(raw)).toFixed(3);
+      result[`spy_vs_libzmq_ratio_${label}`] = +(median(spy) / median(lib)).toFixed(3);
+      result[`spy_cpu_ns_per_msg_${label}`] = Math.round(median(cpu));
+      // spread: each spy round over the reference rounds next to it
+      const vsLib = spy.map((r, i) => r / lib[i]);
+      const vsRaw = spy.map((r, i) => r / raw[i]);
+      result[`spy_vs_libzmq_pair_min_${label}`] = +Math.min(...vsLib).toFixed(3);
+      result[`spy_vs_libzmq_pair_max_${label}`] = +Math.max(...vsLib).toFixed(3);
+      result[`spy_ingest_pair_min_${label}`] = +Math.min(...vsRaw).toFixed(3);
+      result[`spy_ingest_pair_max_${label}`] = +Math.max(...vsRaw).toFixed(3);
     } finally {
       pub.stop();
     }
   }
   return result;
+}
+
+if (require.main === module) {
+  const arg = (name: string, dflt: number) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  };
+  printAndExit(runSpyIngestBench({ count: arg('count', 1_000_000), runs: arg('runs', 5) }));
 }

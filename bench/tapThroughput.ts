@@ -108,7 +108,7 @@ function python(source: string, args: (string | number)[]): { proc: ChildProcess
 }
 
 /** One round; returns messages per second as measured by the receiver. */
-async function round(count: number, size: number, throughTap: boolean): Promise<{ rate: number; captured: number; cpuNsPerMsg: number }> {
+async function round(count: number, size: number, throughTap: boolean, reusedReads = true): Promise<{ rate: number; captured: number; cpuNsPerMsg: number }> {
   const pullPort = await freePort();
   const pull = python(PULL, [pullPort, count]);
   let push: ReturnType<typeof python> | undefined;
@@ -118,7 +118,7 @@ async function round(count: number, size: number, throughTap: boolean): Promise<
     await pull.waitFor(/bound/);
     let port = pullPort;
     if (throughTap) {
-      tap = new ZmtpTap({ target: `127.0.0.1:${pullPort}`, id: 'bench' }, capture);
+      tap = new ZmtpTap({ target: `127.0.0.1:${pullPort}`, id: 'bench', reusedReads }, capture);
       port = (await tap.listen()).port;
     }
     const cpu0 = process.cpuUsage();
@@ -141,6 +141,8 @@ async function round(count: number, size: number, throughTap: boolean): Promise<
     capture.dispose();
   }
 }
+
+export { round as tapRound };
 
 export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[tap] ${l}\n`));

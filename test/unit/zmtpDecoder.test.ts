@@ -3,6 +3,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { wireFrameViews, ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderOptions, type ZmtpGreeting } from '../../src/core/zmtp/decoder';
 import * as z from './helpers/zmtpBytes';
+import { Capture, type WireStreamMeta } from '../../src/core/capture/capture';
+import type { CapturedMessage } from '../../src/core/capture/records';
 
 type Out =
   | { t: 'greeting'; g: ZmtpGreeting }
@@ -49,6 +51,45 @@ function decodeAll(bytes: Uint8Array, opts?: ZmtpDecoderOptions, chunk = bytes.l
   const { d, out } = decoder(opts);
   for (let i = 0; i < bytes.length; i += chunk) d.push(bytes.subarray(i, i + chunk));
   return out;
+}
+
+/**
+ * The native spy's read path: every chunk lands in ONE reused buffer (as with
+ * net.Socket's onread), is decoded with transientChunks and the wire path, and
+ * goes into a real Capture (appendWire, or append for the rest); the buffer is
+ * scribbled over after each push. The capture must then hold exactly what the
+ * general path decodes from fresh buffers: nothing may point into the reused one.
+ */
+function spyReadPath(bytes: Uint8Array, opts: ZmtpDecoderOptions, chunk: number): { frames: string[]; truncated?: Record<number, number>; encrypted: boolean }[] {
+  const capture = new Capture({ maxRecords: 1_000_000, maxBytes: 1e9 });
+  const stream: WireStreamMeta = { session: 's', source: 'spy', endpoint: 'e', direction: 'in', connection: undefined, socketType: 'SUB', peerSocketType: undefined, identity: undefined, reqRepEnvelope: false };
+  const d = new ZmtpDecoder(
+    {
+      greeting() {},
+      command() {},
+      message(frames, truncated, encrypted) {
+        const r: CapturedMessage = { kind: 'message', seq: 0, ts: 1, source: 'spy', endpoint: 'e', direction: 'in', frames };
+        if (truncated) r.truncated = truncated;
+        if (encrypted) r.encrypted = true;
+        capture.append(r);
+      },
+      wireMessages(c, batch) {
+        capture.appendWire(stream, 1, c, batch);
+      },
+      undecodable() {},
+    },
+    { ...opts, wireMessages: true, transientChunks: true },
+  );
+  const buf = new Uint8Array(chunk);
+  for (let i = 0; i < bytes.length; i += chunk) {
+    const n = Math.min(chunk, bytes.length - i);
+    buf.set(bytes.subarray(i, i + n));
+    d.push(n === chunk ? buf : buf.subarray(0, n));
+    buf.fill(0xa5);
+  }
+  return [...capture.records()]
+    .filter((r): r is CapturedMessage => r.kind === 'message')
+    .map((m) => ({ frames: m.frames.map((f) => Buffer.from(f).toString('latin1')), truncated: m.truncated, encrypted: m.encrypted === true }));
 }
 
 const msgs = (out: Out[]) => out.filter((o): o is Extract<Out, { t: 'message' }> => o.t === 'message');
@@ -360,6 +401,11 @@ describe('ZmtpDecoder', () => {
           const wireOpts = { ...opts, wireMessages: true };
           assert.deepEqual(decodeAll(stream, wireOpts), decodeAll(stream, opts), `stream ${n}, wire path`);
           assert.deepEqual(decodeAll(stream, wireOpts, 1 + (n % 301)), decodeAll(stream, opts), `stream ${n}, wire path, chunked`);
+        }
+        if (n % 7 === 3) {
+          // the native spy's read path (one reused read buffer into a capture) keeps what the general path decodes
+          const general = msgs(decodeAll(stream, opts)).map((m) => ({ frames: m.frames, truncated: m.truncated, encrypted: m.encrypted }));
+          assert.deepEqual(spyReadPath(stream, opts, 1 + (n % 509)), general, `stream ${n}, spy read path`);
         }
         decoded += events;
       }

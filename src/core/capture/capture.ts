@@ -182,15 +182,19 @@ export class Capture implements Disposable {
   appendWire(stream: WireStreamMeta, ts: number, bytes: Uint8Array, batch: WireBatch): number {
     const n = batch.count;
     let payloadSum = 0;
+    const entry = this.sessionEntry(stream.session);
+    // spies see PUB traffic: counted by topic, like append() does
+    const topics = stream.source !== undefined && stream.source !== 'tap' ? entry.topics : undefined;
     for (let i = 0; i < n; i++) {
       const payload = batch.payload[i];
       this.store.pushWire(this.nextSeq++, stream, ts, bytes, batch.start[i], batch.end[i], batch.frames[i], payload);
       this.bytes += payload;
       payloadSum += payload;
+      if (topics) topics.countWire(bytes, batch.start[i], batch.frames[i], payload, ts);
       this.evictToLimits();
     }
     this.totalRecords += n;
-    this.countMessages(this.sessionEntry(stream.session), stream.endpoint, ts, n, payloadSum);
+    this.countMessages(entry, stream.endpoint, ts, n, payloadSum);
     this.scheduleAppended(this.nextSeq - 1);
     return this.nextSeq - 1;
   }

@@ -51,6 +51,9 @@ export function recordToJson(r: CaptureRecord): Json {
       if (r.error !== undefined) o.error = r.error;
       if (r.code !== undefined) o.code = r.code;
       if (r.interval !== undefined) o.interval = r.interval;
+      if (r.attempts !== undefined) o.attempts = r.attempts;
+      if (r.since !== undefined) o.since = r.since;
+      if (r.backlog !== undefined) o.backlog = r.backlog;
       break;
     case 'greeting':
       o.direction = r.direction;
@@ -154,6 +157,12 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
       if (code !== undefined) r.code = code;
       const interval = optNum(j, 'interval');
       if (interval !== undefined) r.interval = interval;
+      const attempts = optNum(j, 'attempts');
+      if (attempts !== undefined) r.attempts = attempts;
+      const since = optNum(j, 'since');
+      if (since !== undefined) r.since = since;
+      const backlog = optNum(j, 'backlog');
+      if (backlog !== undefined) r.backlog = backlog;
       return r;
     }
     case 'greeting':

@@ -66,15 +66,19 @@ interface Meta {
 }
 
 /**
- * What every message of one tap stream (one direction of one connection) has in
- * common. The tap hands a new object whenever any of it changes: the store
- * interns these by identity, no per-message comparison of fields.
+ * What every message of one tap stream (one direction of one connection) or
+ * one native spy connection has in common. The source hands a new object
+ * whenever any of it changes: the store interns these by identity, no
+ * per-message comparison of fields.
  */
 export interface WireStreamMeta {
   readonly session: string;
+  /** Default 'tap'. A spy's wire messages are counted by topic too. */
+  readonly source?: SourceKind;
   readonly endpoint: string;
   readonly direction: Direction;
-  readonly connection: number;
+  /** Tap connection number (none for a spy). */
+  readonly connection: number | undefined;
   /** The sender's socket type and the receiver's, when their READY was seen. */
   readonly socketType: string | undefined;
   readonly peerSocketType: string | undefined;
@@ -358,7 +362,7 @@ export class RecordStore {
     if (idx === undefined) {
       idx = this.addMeta({
         session: stream.session,
-        source: 'tap',
+        source: stream.source ?? 'tap',
         endpoint: stream.endpoint,
         direction: stream.direction,
         socketType: stream.socketType,

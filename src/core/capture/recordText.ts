@@ -37,7 +37,7 @@ export function formatRecord(r: CaptureRecord): string {
       return `${head}${conn} ${ARROWS[r.direction]} ${r.direction}${who ? ` ${who}` : ''} ${r.frames.length}f${enc} | ${parts.join(' | ')}`;
     }
     case 'event':
-      return `${head} event ${r.type}${r.address ? ` ${r.address}` : ''}${r.interval !== undefined ? ` (retry in ${r.interval} ms)` : ''}${r.error ? `: ${r.error}` : ''}`;
+      return `${head} event ${r.type}${r.address ? ` ${r.address}` : ''}${r.interval !== undefined ? ` (retry in ${r.interval} ms)` : ''}${eventCounts(r)}${r.error ? `: ${r.error}` : ''}`;
     case 'greeting':
       return `${head}${conn} ${ARROWS[r.direction]} greeting ZMTP ${r.version} ${r.mechanism}${r.asServer ? ' as-server' : ''}`;
     case 'command': {
@@ -48,4 +48,13 @@ export function formatRecord(r: CaptureRecord): string {
     case 'connection':
       return `${head}${conn} connection ${r.state}${r.peer ? ` from ${r.peer}` : ''}${r.reason ? `: ${r.reason}` : ''}`;
   }
+}
+
+/** The coalesced-retry and falling-behind figures of an event, as " (N attempts since …)" text ('' when none). */
+export function eventCounts(r: { type: string; attempts?: number; since?: number; backlog?: number }): string {
+  const parts: string[] = [];
+  if (r.attempts !== undefined && r.type !== 'connect:retry') parts.push(`${r.attempts} attempt${r.attempts === 1 ? '' : 's'}`);
+  if (r.since !== undefined) parts.push(`since ${new Date(r.since).toISOString().slice(11, 23)}`);
+  if (r.backlog !== undefined) parts.push(`backlog ≥ ${r.backlog} B`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }

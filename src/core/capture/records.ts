@@ -60,6 +60,17 @@ export interface CapturedEvent extends RecordBase {
   code?: string;
   /** Retry interval in ms for `connect:retry`. */
   interval?: number;
+  /**
+   * Spies coalesce a run of failed connects into two records: `connect:retry` at
+   * the first failure (attempts 1) and `connect:retried` when the run ends (the
+   * spy connected or stopped) with every attempt counted and `since`, the time
+   * of the first. In between, the session's details count live.
+   */
+  attempts?: number;
+  /** Epoch ms when the run of retries (or the falling-behind spell) began. */
+  since?: number;
+  /** `spy:behind`: bytes known to wait for the spy in the kernel's socket buffers (a lower bound). */
+  backlog?: number;
 }
 
 export interface GreetingRecord extends RecordBase {

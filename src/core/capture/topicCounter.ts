@@ -28,6 +28,7 @@ export class TopicCounter {
   /** Counters by display name (text when printable, else 0x-hex; '…' when cut). */
   readonly byName = new Map<string, Counter>();
   private readonly byHash = new Map<number, Entry | Entry[]>();
+  private lastEntry: Entry | undefined;
 
   constructor(
     private readonly maxTopics: number,
@@ -37,30 +38,77 @@ export class TopicCounter {
   count(frames: Uint8Array[], first: number, size: number, ts: number): void {
     const f = frames[first];
     if (!f) return;
-    const single = frames.length - first === 1;
-    const limit = Math.min(f.byteLength, TOPIC_BYTES);
-    const head = limit === f.byteLength ? f : f.subarray(0, limit);
+    this.countTopic(f, 0, f.byteLength, frames.length - first === 1, size, ts);
+  }
+
+  /**
+   * Like count() for a message given as ZMTP wire bytes from `start` (see
+   * Capture.appendWire): its topic is its first frame's body, read in place.
+   */
+  countWire(bytes: Uint8Array, start: number, frames: number, size: number, ts: number): void {
+    if (frames === 0) return;
+    let len: number;
+    let off: number;
+    if (bytes[start] & 0x02) {
+      len = ((bytes[start + 5] << 24) >>> 0) + (bytes[start + 6] << 16) + (bytes[start + 7] << 8) + bytes[start + 8];
+      off = start + 9;
+    } else {
+      len = bytes[start + 1];
+      off = start + 2;
+    }
+    this.countTopic(bytes, off, len, frames === 1, size, ts);
+  }
+
+  /** Counts a message whose topic frame is `f[off, off + len)`. */
+  private countTopic(f: Uint8Array, off: number, len: number, single: boolean, size: number, ts: number): void {
+    const limit = len < TOPIC_BYTES ? len : TOPIC_BYTES;
+    // Most messages repeat the previous one's topic: it is compared first, with no scan for
+    // the space and no hash. Its bytes hold no space past the first, so equal bytes that
+    // end where its topic ended (at a space, or at the limit alike cut) are the same topic.
+    const last = this.lastEntry;
+    if (last !== undefined) {
+      const m = last.bytes.length;
+      const endsThere =
+        m === limit ? last.cut === (len > limit && !(single && f[off + m] === 0x20)) : single && m < limit && !last.cut && f[off + m] === 0x20;
+      if (endsThere && sameBytes(last.bytes, f, off, m)) {
+        const c = last.counter;
+        c.messages++;
+        c.bytes += size;
+        c.lastTs = ts;
+        return;
+      }
+    }
     // seed-style "topic data" in one frame: the topic ends at the first space
-    const space = single ? head.indexOf(0x20, 1) : -1;
+    let space = -1;
+    if (single) {
+      for (let i = off + 1; i < off + limit; i++) {
+        if (f[i] === 0x20) {
+          space = i - off;
+          break;
+        }
+      }
+    }
     const n = space > 0 ? space : limit;
-    // FNV-1a over the length and the first bytes only; equal hashes are compared in full
+    const cut = n === limit && len > limit && !(single && f[off + n] === 0x20);
+    // FNV-1a over the length and the first bytes only; equal hashes are compared in full.
+    // Kept to 30 bits: a small integer key, never a heap number, in the map.
     let h = Math.imul((0x811c9dc5 | 0) ^ n, 0x01000193);
     const hashed = n < HASHED_BYTES ? n : HASHED_BYTES;
-    for (let i = 0; i < hashed; i++) h = Math.imul(h ^ f[i], 0x01000193);
-    const cut = n === limit && f.byteLength > limit && !(single && f[n] === 0x20);
+    for (let i = 0; i < hashed; i++) h = Math.imul(h ^ f[off + i], 0x01000193);
+    h &= 0x3fffffff;
     const slot = this.byHash.get(h);
     let entry: Entry | undefined;
     if (slot) {
       if (Array.isArray(slot)) {
-        for (const e of slot) if (same(e, head, n, cut)) entry = e;
-      } else if (same(slot, head, n, cut)) entry = slot;
+        for (const e of slot) if (same(e, f, off, n, cut)) entry = e;
+      } else if (same(slot, f, off, n, cut)) entry = slot;
     }
     if (!entry) {
       if (this.byName.size >= this.maxTopics) {
         bump(this.byName, OTHER_TOPICS, size, ts);
         return;
       }
-      const bytes = Uint8Array.prototype.slice.call(f, 0, n);
+      const bytes = Uint8Array.prototype.slice.call(f, off, off + n);
       const name = this.displayName(bytes, cut);
       const counter = this.byName.get(name) ?? { messages: 0, bytes: 0, lastTs: 0 };
       this.byName.set(name, counter);
@@ -69,6 +117,7 @@ export class TopicCounter {
       else if (Array.isArray(slot)) slot.push(entry);
       else this.byHash.set(h, [slot, entry]);
     }
+    this.lastEntry = entry;
     const c = entry.counter;
     c.messages++;
     c.bytes += size;
@@ -76,15 +125,18 @@ export class TopicCounter {
   }
 }
 
-function same(e: Entry, head: Uint8Array, n: number, cut: boolean): boolean {
+function same(e: Entry, f: Uint8Array, off: number, n: number, cut: boolean): boolean {
   if (e.bytes.length !== n || e.cut !== cut) return false;
-  const b = e.bytes;
+  return sameBytes(e.bytes, f, off, n);
+}
+
+function sameBytes(b: Uint8Array, f: Uint8Array, off: number, n: number): boolean {
   if (n <= 16) {
     // a short topic: a JS loop is cheaper than a native call
-    for (let i = 0; i < n; i++) if (b[i] !== head[i]) return false;
+    for (let i = 0; i < n; i++) if (b[i] !== f[off + i]) return false;
     return true;
   }
-  return Buffer.compare(b, n === head.length ? head : head.subarray(0, n)) === 0;
+  return Buffer.compare(b, f.subarray(off, off + n)) === 0;
 }
 
 export function bump(map: Map<string, Counter>, key: string, size: number, ts: number): void {

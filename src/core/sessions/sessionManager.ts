@@ -13,7 +13,7 @@ export class SessionManager implements Disposable {
   private readonly sessions = new Map<string, { session: CaptureSession; subscriptions: DisposableStore }>();
   private readonly counters: Record<SourceKind, number> = { spy: 0, monitor: 0, tap: 0 };
   private readonly changeEmitter = new Emitter<void>();
-  /** Fired when a session starts, stops or changes state. */
+  /** Fired when a session starts, stops, changes state or (spies) changes its details: retries, falling behind, path. */
   readonly onDidChange: Event<void> = this.changeEmitter.event;
 
   constructor(readonly capture: Capture) {}
@@ -44,6 +44,8 @@ export class SessionManager implements Disposable {
     if (this.sessions.has(session.id)) throw new Error(`A session with id ${session.id} already exists`);
     const subscriptions = new DisposableStore();
     subscriptions.add(session.onDidChangeState(() => this.changeEmitter.fire()));
+    const details = (session as { onDidChangeDetails?: Event<void> }).onDidChangeDetails;
+    if (details) subscriptions.add(details(() => this.changeEmitter.fire()));
     this.sessions.set(session.id, { session, subscriptions });
     this.changeEmitter.fire();
     return session;

@@ -25,6 +25,8 @@ export interface ZmtpTapOptions {
   maxCapturedFrameBytes?: number;
   /** Session id, stamped on every record. Default "tap". */
   id?: string;
+  /** Read into reused buffers (default true); false: a fresh Buffer per read, as Node's 'data' events give (for comparison). */
+  reusedReads?: boolean;
 }
 
 interface HostPort {
@@ -260,9 +262,58 @@ type TapDirection = 'toTarget' | 'fromTarget';
 /** How long a relay waits for the second side to close after the first one did. */
 const LINGER_MS = 5000;
 
+/** Size of each reused read buffer. */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Reads of one socket land in one reused buffer (net.Socket's `onread`), not a
+ * fresh Buffer per read: V8 answers a stream of fresh buffers with scavenges
+ * and full marks whose cost grows with the heap (an extension host's is big).
+ * The relay writes each read on to the other side; when that write cannot
+ * complete at once (the peer does not drain), the kernel has not taken the
+ * bytes yet and the pending write still points into the buffer, so the next
+ * reads go to a fresh buffer and the lent one is left to the write. The
+ * decoder copies what must outlive a read (transientChunks).
+ */
+class ReusedReads {
+  private buf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  /** Node asks this after every read for the buffer of the next. */
+  readonly next = (): Buffer => this.buf;
+  /** The current buffer is referenced by a pending write: read into another from now on. */
+  lend(): void {
+    this.buf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  }
+}
+
+type ReadCallback = (nread: number, buf: Buffer) => boolean;
+
+/**
+ * An accepted socket with reused reads: net.Server offers no `onread`, so a new
+ * net.Socket adopts the accepted handle (the way net.Server itself wraps it) and
+ * the server's socket lets go of it. Undefined when the handle cannot be taken
+ * (then the relay reads with 'data' events).
+ */
+function adoptWithReusedReads(accepted: net.Socket, reads: ReusedReads, callback: { fn: ReadCallback }): net.Socket | undefined {
+  const handle = (accepted as unknown as { _handle?: unknown })._handle;
+  if (!handle || accepted.destroyed) return undefined;
+  try {
+    const adopted = new net.Socket({ handle, allowHalfOpen: true, readable: true, writable: true, onread: { buffer: reads.next, callback: (n: number, b: Uint8Array) => callback.fn(n, b as Buffer) } } as net.SocketConstructorOpts);
+    adopted.pause(); // until the target accepts
+    (accepted as unknown as { _handle: unknown })._handle = null;
+    // the server counts its connections by the sockets it made: this one leaves now
+    accepted.destroy();
+    return adopted;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One relayed connection: client ⇄ target, with a decoder per direction. */
 class Relay {
   private readonly target: net.Socket;
+  private client: net.Socket;
+  /** Set when both sockets read into reused buffers. */
+  private readonly reused: { toTarget: ReusedReads; fromTarget: ReusedReads; onClient: { fn: ReadCallback }; onTarget: { fn: ReadCallback } } | undefined;
   private state: 'connecting' | 'open' | 'closed' = 'connecting';
   /** Timestamp for the records decoded from the current chunk (one clock read per chunk). */
   now = Date.now();
@@ -276,13 +327,19 @@ class Relay {
   constructor(
     readonly tap: ZmtpTap,
     readonly id: number,
-    private readonly client: net.Socket,
+    accepted: net.Socket,
     private readonly targetAt: HostPort,
   ) {
-    this.peer = `${client.remoteAddress}:${client.remotePort}`;
-    this.toTarget = new Side(this, 'toTarget');
-    this.fromTarget = new Side(this, 'fromTarget');
-    this.target = new net.Socket({ allowHalfOpen: true });
+    this.peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
+    const reused = { toTarget: new ReusedReads(), fromTarget: new ReusedReads(), onClient: { fn: (() => true) as ReadCallback }, onTarget: { fn: (() => true) as ReadCallback } };
+    const adopted = tap.options.reusedReads === false ? undefined : adoptWithReusedReads(accepted, reused.toTarget, reused.onClient);
+    this.client = adopted ?? accepted;
+    this.reused = adopted ? reused : undefined;
+    this.toTarget = new Side(this, 'toTarget', this.reused !== undefined);
+    this.fromTarget = new Side(this, 'fromTarget', this.reused !== undefined);
+    this.target = this.reused
+      ? new net.Socket({ allowHalfOpen: true, onread: { buffer: reused.fromTarget.next, callback: (n: number, b: Uint8Array) => reused.onTarget.fn(n, b as Buffer) } } as net.SocketConstructorOpts)
+      : new net.Socket({ allowHalfOpen: true });
   }
 
   start(): void {
@@ -318,13 +375,28 @@ class Relay {
 
   /** Relays a → b unchanged with backpressure, then decodes a copy-free view of the same chunk. */
   private pipe(a: net.Socket, b: net.Socket, side: Side): void {
-    a.on('data', (chunk: Buffer) => {
-      const ok = b.write(chunk);
-      side.bytes += chunk.length;
-      this.now = Date.now();
-      side.decoder.push(chunk);
-      if (!ok) a.pause();
-    });
+    const reused = this.reused;
+    if (reused) {
+      const reads = side.direction === 'toTarget' ? reused.toTarget : reused.fromTarget;
+      (side.direction === 'toTarget' ? reused.onClient : reused.onTarget).fn = (nread, buf) => {
+        const chunk = buf.subarray(0, nread);
+        const ok = b.write(chunk);
+        // not all taken by the kernel at once: the pending write holds on to this buffer
+        if (b.writableLength > 0) reads.lend();
+        side.bytes += nread;
+        this.now = Date.now();
+        side.decoder.push(chunk);
+        return ok;
+      };
+    } else {
+      a.on('data', (chunk: Buffer) => {
+        const ok = b.write(chunk);
+        side.bytes += chunk.length;
+        this.now = Date.now();
+        side.decoder.push(chunk);
+        if (!ok) a.pause();
+      });
+    }
     b.on('drain', () => a.resume());
     // half-close travels through: the peer's FIN becomes ours on the other side
     a.on('end', () => b.end());
@@ -424,9 +496,10 @@ class Side implements ZmtpDecoderHandler {
   constructor(
     private readonly relay: Relay,
     readonly direction: TapDirection,
+    reusedReads: boolean,
   ) {
     this.session = relay.tap.id;
-    this.decoder = new ZmtpDecoder(this, { maxCapturedFrameBytes: relay.tap.options.maxCapturedFrameBytes, wireMessages: relay.tap.wireSink });
+    this.decoder = new ZmtpDecoder(this, { maxCapturedFrameBytes: relay.tap.options.maxCapturedFrameBytes, wireMessages: relay.tap.wireSink, transientChunks: reusedReads });
   }
 
   private get receiver(): Side {

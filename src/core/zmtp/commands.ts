@@ -17,6 +17,8 @@ export interface ZmtpCommand {
   detail?: string;
   /** Size of the command body on the wire (for a 3.0-style subscription: the message size). */
   size: number;
+  /** PING: its context bytes (own copy), which the PONG must echo. */
+  context?: Uint8Array;
 }
 
 export type ParsedCommand = { encryptedMessage: true } | { encryptedMessage: false; command: ZmtpCommand };
@@ -84,6 +86,7 @@ export function parseCommand(body: Uint8Array, size: number, curve: boolean, pla
         const ttl = (data[0] << 8) | data[1];
         const ctx = data.subarray(2);
         command.detail = `ttl ${(ttl / 10).toFixed(1)} s` + (ctx.length ? `, context ${hexShort(ctx)}` : '');
+        if (!cut) command.context = new Uint8Array(ctx);
       } else command.detail = `malformed PING (${dataSize} B)`;
       break;
     }

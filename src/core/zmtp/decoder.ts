@@ -81,6 +81,12 @@ export interface ZmtpDecoderOptions {
    * frame views: the tap's fast path into the capture. Default false.
    */
   wireMessages?: boolean;
+  /**
+   * The pushed chunks are reused buffers (a socket's `onread` buffer): no frame
+   * handed to `message()` may be a view of one, so frames are copied. The wire
+   * path is unaffected (its batch is only valid during the call anyway). Default false.
+   */
+  transientChunks?: boolean;
 }
 
 const enum State {
@@ -135,6 +141,8 @@ export class ZmtpDecoder {
   private readonly maxCommand: number;
   private readonly maxMessage: number;
   private readonly maxFrames: number;
+  /** Chunks are reused after push(): message frames are copies, never views. */
+  private readonly transient: boolean;
 
   /** Set when this chunk carried a PLAIN HELLO: no frame may then point into it (the password is there). */
   private noViews = false;
@@ -160,6 +168,7 @@ export class ZmtpDecoder {
     this.maxMessage = clampLimit(options.maxCapturedMessageBytes, 4 * 1024 * 1024);
     this.maxFrames = Math.max(1, clampLimit(options.maxFramesPerMessage, 10_000));
     this.wire = options.wireMessages === true && typeof handler.wireMessages === 'function';
+    this.transient = options.transientChunks === true;
   }
 
   get greeting(): ZmtpGreeting | undefined {
@@ -284,7 +293,7 @@ export class ZmtpDecoder {
             // relayed bytes.
             if (n > 0) {
               // (a plain Uint8Array view costs a fraction of Buffer#subarray)
-              if ((this.flags & FLAG_COMMAND) === 0 && !this.noViews) this.cur = new Uint8Array(chunk.buffer, chunk.byteOffset + pos, n);
+              if ((this.flags & FLAG_COMMAND) === 0 && !this.noViews && !this.transient) this.cur = new Uint8Array(chunk.buffer, chunk.byteOffset + pos, n);
               else {
                 this.cur = new Uint8Array(n);
                 copyInto(this.cur, 0, chunk, pos, n);
@@ -443,7 +452,9 @@ export class ZmtpDecoder {
    * views of the chunk, as the general path would have made them.
    */
   private materializeWireFrames(chunk: Uint8Array): void {
+    const first = this.frames.length;
     wireFrameViews(chunk, this.wireStart, this.wireFrames, this.frames);
+    if (this.transient) for (let i = first; i < this.frames.length; i++) this.frames[i] = this.frames[i].slice();
     this.wireFrames = 0;
   }
 
