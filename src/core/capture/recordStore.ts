@@ -40,6 +40,10 @@ interface Meta {
   identity: Uint8Array | undefined;
   /** REQ/REP: envelopeFrames is derived per message, up to its first empty frame (wire records). */
   reqRepEnvelope: boolean;
+  /** Agent records: program, pid and socket. */
+  process?: string;
+  pid?: number;
+  socket?: string;
 }
 
 /**
@@ -233,6 +237,9 @@ export class RecordStore {
       frames,
     };
     if (m.session !== undefined) r.session = m.session;
+    if (m.process !== undefined) r.process = m.process;
+    if (m.pid !== undefined) r.pid = m.pid;
+    if (m.socket !== undefined) r.socket = m.socket;
     if (m.socketType !== undefined) r.socketType = m.socketType;
     if (m.peerSocketType !== undefined) r.peerSocketType = m.peerSocketType;
     if (m.connection !== undefined) r.connection = m.connection;
@@ -285,7 +292,10 @@ export class RecordStore {
       last.peerSocketType === m.peerSocketType &&
       last.connection === m.connection &&
       last.envelopeFrames === m.envelopeFrames &&
-      last.identityIsFirstFrame === identityIsFirstFrame
+      last.identityIsFirstFrame === identityIsFirstFrame &&
+      last.socket === m.socket &&
+      last.pid === m.pid &&
+      last.process === m.process
     ) {
       return this.lastMeta;
     }
@@ -303,6 +313,9 @@ export class RecordStore {
       identity: undefined,
       reqRepEnvelope: false,
     };
+    if (m.process !== undefined) meta.process = m.process;
+    if (m.pid !== undefined) meta.pid = m.pid;
+    if (m.socket !== undefined) meta.socket = m.socket;
     const key = JSON.stringify(meta);
     let idx = this.metaKeys.get(key);
     if (idx === undefined) {
