@@ -600,6 +600,18 @@ def _main():
     import atexit
 
     atexit.register(agent.at_exit)
+    # os._exit skips atexit (forked children, multiprocessing workers): flush first, then exit as asked
+    real_exit = os._exit
+
+    def _exit(status):
+        try:
+            agent.at_exit()
+        except BaseException:
+            pass
+        real_exit(status)
+
+    _exit.__doc__ = real_exit.__doc__
+    os._exit = _exit
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=agent.after_fork)
     if "zmq" in sys.modules:
