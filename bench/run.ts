@@ -3,7 +3,7 @@
  * side in the same run, median of at least 3 runs (5 for the tap). Prints a table, or with --json
  * one JSON object whose keys are stable (see README, "Performance").
  *
- *   npm run bench [-- --json] [-- --only spy,tap,capture,viewer,activation] [-- --quick]
+ *   npm run bench [-- --json] [-- --only spy,tap,capture,viewer,activation,agent] [-- --quick]
  *
  * --quick uses 100,000 messages instead of 1,000,000 (for a smoke run, not for numbers).
  *
@@ -20,7 +20,7 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const onlyArg = args.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : undefined;
-const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation'];
+const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation', 'agent'];
 const partArg = args.indexOf('--part');
 /** Set in a child process: the one part it runs. */
 const part = partArg >= 0 ? args[partArg + 1] : undefined;
@@ -39,6 +39,8 @@ const TARGETS: Record<string, { op: '>=' | '<=' | '<'; value: number | string }>
   capture_bytes_per_msg_1k: { op: '<=', value: 'capture_bytes_target_1k' },
   viewer_p95_frame_ms: { op: '<', value: 50 },
   activation_ms: { op: '<', value: 50 },
+  agent_overhead_ratio_16b: { op: '>=', value: 0.8 },
+  agent_overhead_ratio_1k: { op: '>=', value: 0.8 },
 };
 
 function log(line: string) {
@@ -96,6 +98,11 @@ async function main() {
     const times = [];
     for (let i = 0; i < RUNS; i++) times.push(measureActivationOnce());
     result.activation_ms = +median(times).toFixed(1);
+  }
+  if (want('agent')) {
+    log(`agent overhead: pyzmq PUSH→PULL with the agents and a collector capturing vs without, ${COUNT} messages, ${RUNS} runs each`);
+    const { runAgentOverheadBench } = await import('./agentOverhead');
+    Object.assign(result, await runAgentOverheadBench({ count: COUNT, runs: RUNS }));
   }
   // a part: its figures, as one JSON line for the parent
   process.stdout.write(JSON.stringify(result) + '\n');

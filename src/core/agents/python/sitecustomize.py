@@ -51,9 +51,18 @@ def _chain_sitecustomize():
 
 
 class _Agent(object):
-    MAX_QUEUE = 20000  # reports waiting for the collector
+    MAX_QUEUE = 8192  # reports waiting for the collector; more are dropped (counted)
     MAX_QUEUE_BYTES = 32 << 20
     MAX_FRAME = 65536  # bytes of each frame kept; longer ones are cut (original length reported)
+    # The reporter thread encodes for at most BUDGET seconds every TICK: it holds the
+    # GIL while it works, so this bounds what it can take from the program (about
+    # 8%). A program that sends faster than that gets its surplus reports dropped
+    # (counted), not slowed down.
+    TICK = 0.05
+    BUDGET = 0.002
+    # Messages looked at per TICK at most (the gate): beyond it, send/recv only
+    # count what they do not look at, the cheapest a wrapper can be.
+    GATE = 1000
 
     def __init__(self, address, token):
         import collections
@@ -74,6 +83,8 @@ class _Agent(object):
         self.sockets = {}  # underlying address -> socket state
         self.next_id = 0
         self.wake = threading.Event()
+        # [messages the wrappers may still look at this tick, frames passed by unseen, sockets with a multipart send under way]
+        self.gate = [self.GATE, 0, 0]
         self.thread = None
         self.stopping = False
         self.conn = None
@@ -109,10 +120,16 @@ class _Agent(object):
         t.start()
 
     def run(self):
+        gate = self.gate
         while not self.stopping:
-            self.wake.wait(0.05)
+            self.wake.wait(self.TICK)
             self.wake.clear()
-            self.flush(deadline=None)
+            self.flush(deadline=self.time() + self.BUDGET)
+            gate[0] = max(0, min(self.GATE, self.MAX_QUEUE - len(self.queue)))
+            if gate[1]:
+                # frames the wrappers let pass unseen: dropped reports
+                self.dropped += gate[1]
+                gate[1] = 0
 
     def connect(self):
         import socket
@@ -146,7 +163,7 @@ class _Agent(object):
         return self.struct.pack(">I", len(body)) + body
 
     def flush(self, deadline):
-        if not self.queue and not self.failures and self.dropped == self.reported_dropped:
+        if not self.queue and not self.failures and self.dropped == self.reported_dropped and not self.gate[1]:
             return
         if not self.connect():
             # nobody listens: what is queued is lost (counted)
@@ -161,34 +178,42 @@ class _Agent(object):
         q = self.queue
         mhead = self.mhead
         fhead = self.fhead
-        maxf = self.MAX_FRAME
+        popleft = q.popleft
+        append = out.append
+        freed = 0
         while q:
-            item = q.popleft()
-            kind = item[0]
-            if kind == "M":
+            item = popleft()
+            if item[0] == "M":
                 _, direction, sid, ts, frames = item
                 head = len(out)
-                out.append(None)
+                append(None)
                 size = 0
                 for f in frames:
-                    ln = len(f)
-                    if ln > maxf:
-                        f = f[:maxf]
-                    out.append(fhead.pack(ln, len(f)))
-                    out.append(f)
+                    if type(f) is tuple:
+                        # a frame cut to MAX_FRAME: (original length, kept bytes)
+                        ln, f = f
+                    else:
+                        ln = len(f)
+                    append(fhead.pack(ln, len(f)))
+                    append(f)
                     size += 8 + len(f)
                 # body: 18 header bytes, then per frame its original and kept lengths and bytes
                 out[head] = mhead.pack(18 + size, b"M", direction, sid, ts, len(frames))
-                self.queued_bytes -= size
+                freed += size
             else:
-                out.append(self.frame_json(item[1]))
-                self.queued_bytes -= 256
+                append(self.frame_json(item[1]))
+                freed += 256
             n += 1
-            if n >= 2000:
+            if n >= 512:
+                self.queued_bytes -= freed
+                freed = 0
                 if not self.send(out):
                     return
-                out = []
+                del out[:]
                 n = 0
+                if deadline is not None and self.time() > deadline:
+                    break
+        self.queued_bytes -= freed
         if self.failures:
             fails, self.failures = self.failures, {}
             for (sid, op, code), (count, ts) in fails.items():
@@ -200,10 +225,12 @@ class _Agent(object):
             out.append(self.frame_json({"type": "exit", "ts": self.time()}))
         if out:
             self.send(out)
-        if not q or self.queued_bytes < 0:
+        if not q:
             self.queued_bytes = 0
 
     def flush_final(self):
+        self.dropped += self.gate[1]
+        self.gate[1] = 0
         if self.queue or self.failures or self.dropped != self.reported_dropped:
             self.flush(deadline=None)
         elif self.conn is not None:
@@ -247,17 +274,18 @@ class _Agent(object):
                 pass
         self.conn = None
         self.thread = None
-        self.queue = collections.deque()
+        self.queue.clear()
         self.queued_bytes = 0
         self.dropped = 0
         self.reported_dropped = 0
         self.failures = {}
+        self.gate[:] = [self.GATE, 0, 0]
         self.pid = os.getpid()
         self.wake = self.threading.Event()
         self.retry_at = 0.0
         self.reconnect = False
         # sockets inherited from the parent are the parent's (libzmq sockets do not survive a fork)
-        self.sockets = {}
+        self.sockets.clear()
         self.next_id = 0
 
     # -- reports ---------------------------------------------------------------
@@ -305,8 +333,8 @@ def _install(agent):
     Socket = zmq.Socket  # zmq.sugar.socket.Socket: zmq.asyncio and friends subclass it
     if getattr(Socket, "_zmq_debug_agent", False):
         return
-    SNDMORE = zmq.SNDMORE
-    RCVMORE = zmq.RCVMORE
+    SNDMORE = int(zmq.SNDMORE)  # an enum.Flag: & on it costs more than the send
+    RCVMORE = int(zmq.RCVMORE)
     ZMQError = zmq.ZMQError
     Frame = zmq.Frame
     opt_names = {}
@@ -335,7 +363,7 @@ def _install(agent):
             st = sockets.get(sock.underlying)
         except Exception:
             return None
-        if st is None or st["pid"] != agent.pid:
+        if st is None:
             st = register(sock)
         return st
 
@@ -345,7 +373,7 @@ def _install(agent):
         except Exception:
             return None
         agent.next_id += 1
-        st = {"id": agent.next_id, "pid": agent.pid, "type": getattr(sock, "_type_name", "?"), "ts": now(), "out": [], "in": []}
+        st = {"id": agent.next_id, "pid": agent.pid, "type": getattr(sock, "_type_name", "?"), "ts": now(), "out": [], "in": [], "seen": agent.gate[1]}
         for k, o in (("sndhwm", zmq.SNDHWM), ("rcvhwm", zmq.RCVHWM)):
             try:
                 st[k] = int(Socket.get(sock, o))
@@ -354,19 +382,6 @@ def _install(agent):
         sockets[key] = st
         control(agent.socket_report(st))
         return st
-
-    def as_bytes(data):
-        if isinstance(data, bytes):
-            return data
-        if isinstance(data, Frame):
-            return data.bytes
-        if isinstance(data, str):
-            return None
-        try:
-            mv = memoryview(data)
-            return mv[:maxf].tobytes() if mv.nbytes > maxf else mv.tobytes()
-        except Exception:
-            return None
 
     def fail(sock, op, e):
         try:
@@ -402,30 +417,81 @@ def _install(agent):
         try:
             if getattr(self, "_zmq_debug_internal", False):
                 return
-            key = self.underlying
-            st = sockets.get(key)
-            if st is None or st["pid"] != agent.pid:
+            if sockets.get(self.underlying) is None:
                 register(self)
         except Exception:
             pass
 
-    def send(self, data, flags=0, copy=True, track=False, **kw):
+    queue = agent.queue
+    enqueue = queue.append
+    maxq = agent.MAX_QUEUE
+    maxb = agent.MAX_QUEUE_BYTES
+
+    def keep(data):
+        # what to queue for one frame: the bytes, or (original length, first MAX_FRAME bytes)
+        if type(data) is bytes:
+            b = data
+        elif isinstance(data, Frame):
+            b = data.bytes
+        elif isinstance(data, str):
+            return None
+        else:
+            try:
+                b = memoryview(data).tobytes()
+            except Exception:
+                return None
+        return b if len(b) <= maxf else (len(b), b[:maxf])
+
+    gate = agent.gate
+
+    def report(st, direction, pending, last):
+        # one whole message: queue it, or count it dropped when the queue is full
+        gate[0] -= 1
+        if len(queue) >= maxq or agent.queued_bytes > maxb:
+            agent.dropped += 1
+            del pending[:]
+            return
+        f = keep(last)
+        if pending:
+            pending.append(f)
+            frames = tuple(pending)
+            del pending[:]
+        else:
+            frames = (f,)
+        size = 0
+        for f in frames:
+            if f is None:
+                return
+            size += 8 + (len(f) if type(f) is bytes else maxf)
+        agent.queued_bytes += size
+        enqueue(("M", direction, st["id"], now(), frames))
+        if agent.thread is None:
+            agent.start()
+
+    def send(self, data, flags=0, copy=True, track=False, routing_id=None, group=None):
         try:
-            r = orig_send(self, data, flags, copy, track, **kw)
+            if routing_id is None and group is None:
+                r = orig_send(self, data, flags, copy, track)
+            else:
+                r = orig_send(self, data, flags, copy, track, routing_id=routing_id, group=group)
         except ZMQError as e:
             fail(self, "send", e)
             raise
+        # fast path: the gate is closed and no multipart send is under way: count, nothing else
+        if gate[0] <= 0 and not gate[2] and not flags & SNDMORE:
+            gate[1] += 1
+            return r
         try:
-            st = sockets.get(self.underlying)
-            if st is None or st["pid"] != agent.pid:
-                st = register(self)
-            b = as_bytes(data)
-            if b is not None:
-                pending = st["out"]
-                pending.append(b)
-                if not flags & SNDMORE:
-                    st["out"] = []
-                    put(("M", 0, st["id"], now(), pending), len(pending) * 8 + sum(len(f) if len(f) <= maxf else maxf for f in pending))
+            st = sockets.get(self.underlying) or register(self)
+            pending = st["out"]
+            if flags & SNDMORE:
+                if not pending:
+                    gate[2] += 1
+                pending.append(keep(data))
+            else:
+                if pending:
+                    gate[2] -= 1
+                report(st, 0, pending, data)
         except Exception:
             pass
         return r
@@ -436,21 +502,23 @@ def _install(agent):
         except ZMQError as e:
             fail(self, "recv", e)
             raise
+        if gate[0] <= 0:
+            gate[1] += 1
+            return r
         try:
-            st = sockets.get(self.underlying)
-            if st is None or st["pid"] != agent.pid:
-                st = register(self)
-            if isinstance(r, bytes):
-                b = r
-                more = orig_get(self, RCVMORE)
+            st = sockets.get(self.underlying) or register(self)
+            more = orig_get(self, RCVMORE)
+            if st["seen"] != gate[1]:
+                # frames went by unseen since this socket's last one: this frame may be
+                # the middle or end of a message; skip (and count) up to a message end
+                if not more:
+                    st["seen"] = gate[1]
+                del st["in"][:]
+                agent.dropped += 1
+            elif more:
+                st["in"].append(keep(r))
             else:
-                b = r.bytes
-                more = r.more
-            pending = st["in"]
-            pending.append(b)
-            if not more:
-                st["in"] = []
-                put(("M", 1, st["id"], now(), pending), len(pending) * 8 + sum(len(f) if len(f) <= maxf else maxf for f in pending))
+                report(st, 1, st["in"], r)
         except Exception:
             pass
         return r
@@ -528,7 +596,7 @@ def _install(agent):
         try:
             if not closed and key is not None:
                 st = sockets.pop(key, None)
-                if st is not None and st["pid"] == agent.pid:
+                if st is not None:
                     control({"type": "socket", "op": "close", "socket": st["id"], "ts": now()})
         except Exception:
             pass
