@@ -347,3 +347,61 @@ describe('collector: untrusted input', function () {
     assert.equal(m.socket, '42.1');
   });
 });
+
+describe('agent inside a real Jupyter kernel (ipykernel, driven by jupyter_client)', function () {
+  this.timeout(90000);
+  let capture: Capture;
+  let collector: Collector;
+  let dir: string;
+  before(async () => {
+    capture = new Capture();
+    collector = await Collector.start({ capture });
+    dir = mkdtempSync(join(tmpdir(), 'zmq-agent-kernel-'));
+  });
+  after(async () => {
+    await killAllRuns();
+    await collector.stop();
+    collector.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows its five channels with their types, an execute_request, its execute_reply and the IOPub stream', async () => {
+    const conn = join(dir, 'kernel.json');
+    const write = await run(PYTHON, [
+      '-c',
+      'import sys, json; from jupyter_client.connect import write_connection_file as w; f, c = w(sys.argv[1], ip="127.0.0.1", key=b"test-key"); print(json.dumps(c))',
+      conn,
+    ]);
+    assert.equal(write.code, 0, write.stderr);
+    const info = JSON.parse(write.stdout) as Record<string, number>;
+    // the kernel keeps its IPython state under HOME: a throwaway one
+    const kernel = start(PYTHON, ['-m', 'ipykernel_launcher', '-f', conn], { ...collector.environment({}), HOME: dir, IPYTHONDIR: join(dir, 'ipython') }, 80000);
+    const driver = await run(PYTHON, [fixture('jupyter_driver.py'), conn], { HOME: dir }, 80000);
+    assert.equal(driver.code, 0, driver.stderr);
+    assert.equal(driver.stdout, 'reply ok\nstream hello from the kernel\n');
+    const k = await kernel.done;
+    assert.equal(k.code, 0, k.stderr);
+    await exited(capture, k.pid, 10000);
+    const pid = k.pid;
+    const byPort = new Map<number, string>();
+    const socketOf = new Map<number, string>();
+    for (const b of sockets(capture, pid).filter((r) => r.op === 'bind')) {
+      const port = Number(/:(\d+)$/.exec(b.endpoint)?.[1]);
+      byPort.set(port, b.socketType!);
+      socketOf.set(port, b.socket!);
+    }
+    assert.equal(byPort.get(info.shell_port), 'ROUTER');
+    assert.equal(byPort.get(info.control_port), 'ROUTER');
+    assert.equal(byPort.get(info.stdin_port), 'ROUTER');
+    assert.match(byPort.get(info.iopub_port)!, /^X?PUB$/);
+    assert.match(byPort.get(info.hb_port)!, /^(REP|ROUTER)$/);
+    const has = (m: CapturedMessage, s: string) => texts(m).some((f) => f.includes(s));
+    const shell = messages(capture, pid).filter((m) => m.socket === socketOf.get(info.shell_port));
+    assert.ok(shell.some((m) => m.direction === 'in' && has(m, '"execute_request"') && has(m, "print('hello from the kernel')")), 'execute_request in');
+    assert.ok(shell.some((m) => m.direction === 'out' && has(m, '"execute_reply"')), 'execute_reply out');
+    assert.ok(
+      messages(capture, pid).some((m) => m.direction === 'out' && m.socketType?.endsWith('PUB') && has(m, '"stream"') && has(m, 'hello from the kernel')),
+      'IOPub stream out',
+    );
+  });
+});
