@@ -174,6 +174,21 @@ describe('agents inside real programs, reporting to a collector', function () {
     assert.equal(processes(capture).find((p) => p.pid === pid)!.process, 'node_pushpull.js');
   });
 
+  it('zmq.asyncio sockets: the same sockets and multipart messages, whatever the event loop does inside', async () => {
+    const plain = await run(PYTHON, [fixture('asyncio_pushpull.py')]);
+    const observed = await run(PYTHON, [fixture('asyncio_pushpull.py')], env);
+    assert.equal(observed.stdout, plain.stdout);
+    assert.equal(observed.stderr, '');
+    await exited(capture, observed.pid);
+    const pid = observed.pid;
+    // the asyncio socket and its shadow are one socket
+    assert.deepEqual(opens(capture, pid).map((s) => s.socketType), ['PULL', 'PUSH']);
+    const m = messages(capture, pid);
+    const want = [['async', '0'], ['async', '1'], ['async', '2']];
+    assert.deepEqual(m.filter((x) => x.direction === 'out').map(texts), want);
+    assert.deepEqual(m.filter((x) => x.direction === 'in').map(texts), want);
+  });
+
   it('chains to the sitecustomize it hides', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zmq-agent-site-'));
     tmp.push(dir);
