@@ -77,7 +77,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   flush();
   sub.dispose();
   const st = collector.stats();
-  if (st.agentDropped) err.write(`zmq-debug run: the agents dropped ${st.agentDropped} report(s) (their queue to the collector was full)\n`);
+  if (st.agentDropped) err.write(`zmq-debug run: the agents dropped ${st.agentDropped} report(s) (the program sent faster than they look, or their queue to the collector was full)\n`);
   if (st.rejected || st.malformed || st.oversized) err.write(`zmq-debug run: refused ${st.rejected} connection(s), ${st.malformed} malformed and ${st.oversized} oversized frame(s)\n`);
   if (missed) err.write(`zmq-debug run: ${missed} record(s) were evicted from the capture before they could be printed\n`);
   collector.dispose();

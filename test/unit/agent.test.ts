@@ -134,6 +134,16 @@ describe('agents inside real programs, reporting to a collector', function () {
     assert.equal(efsm.socket, req);
     assert.equal(efsm.count, 1);
     assert.ok(sockets(capture, pid).filter((r) => r.op === 'close').length === 2);
+    // the live model: process → sockets → endpoints, with counts, failures and state
+    const p = collector.model.processes().find((x) => x.pid === pid)!;
+    assert.equal(p.name, 'inproc_threads.py');
+    assert.equal(p.state, 'exited');
+    assert.equal(p.agent, 'python');
+    const [rep, reqSocket] = [...p.sockets.values()];
+    assert.deepEqual([rep.type, rep.state, rep.messagesIn, rep.messagesOut], ['REP', 'closed', 3, 3]);
+    assert.deepEqual(rep.endpoints, [{ endpoint: 'inproc://work', role: 'bind', state: 'active' }]);
+    assert.deepEqual(reqSocket.failures, { 'recv EFSM': 1 });
+    assert.equal(reqSocket.options.sndhwm, 1000);
   });
 
   it('ipc:// between two processes', async () => {
@@ -187,6 +197,16 @@ describe('agents inside real programs, reporting to a collector', function () {
     const want = [['async', '0'], ['async', '1'], ['async', '2']];
     assert.deepEqual(m.filter((x) => x.direction === 'out').map(texts), want);
     assert.deepEqual(m.filter((x) => x.direction === 'in').map(texts), want);
+  });
+
+  it('a Node program sending as fast as it can: it ends as without the agent, every report captured or counted dropped', async () => {
+    const r = await run(process.execPath, [fixture('node_flood.js')], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^100000 in \d+ ms\n$/);
+    await exited(capture, r.pid);
+    const st = collector.stats();
+    assert.equal(st.messages + st.agentDropped, 200000);
+    assert.ok(st.messages >= 1000);
   });
 
   it('chains to the sitecustomize it hides', async () => {
