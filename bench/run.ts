@@ -100,9 +100,9 @@ async function main() {
     result.activation_ms = +median(times).toFixed(1);
   }
   if (want('agent')) {
-    log(`agent overhead: pyzmq PUSH→PULL with the agents and a collector capturing vs without, ${COUNT} messages, ${RUNS} runs each`);
+    log(`agent overhead: pyzmq PUSH→PULL with the agents and a collector capturing vs without, ${COUNT} messages, ${TAP_RUNS} runs each`);
     const { runAgentOverheadBench } = await import('./agentOverhead');
-    Object.assign(result, await runAgentOverheadBench({ count: COUNT, runs: RUNS }));
+    Object.assign(result, await runAgentOverheadBench({ count: COUNT, runs: TAP_RUNS }));
   }
   // a part: its figures, as one JSON line for the parent
   process.stdout.write(JSON.stringify(result) + '\n');

@@ -26,10 +26,12 @@
   const Module = require('module');
 
   const MAX_FRAME = 65536;
-  // Messages looked at per 50 ms at most; beyond, they are only counted (dropped), so
-  // that a program sending as fast as it can is not slowed by copies and encoding.
-  const GATE = 1000;
-  let gate = GATE;
+  // A token bucket of messages looked at: GATE more every 50 ms, up to BURST saved while
+  // the program is quiet; beyond, they are only counted (dropped), so that a program
+  // sending as fast as it can is not slowed by copies and encoding.
+  const GATE = Math.max(1, Number(process.env.ZMQ_DEBUG_AGENT_GATE) || 250);
+  const BURST = Math.max(GATE, 5000);
+  let gate = BURST;
   let unseen = 0;
   let gateTimer;
   const MAX_PENDING_BYTES = 32 << 20;
@@ -192,7 +194,7 @@
     gate--;
     if (!gateTimer) {
       gateTimer = setInterval(() => {
-        gate = GATE;
+        gate = Math.min(gate + GATE, BURST);
         if (unseen) {
           dropped += unseen;
           unseen = 0;
