@@ -389,6 +389,25 @@ describe('collector: untrusted input', function () {
     assert.equal(collector.stats().agents, 4);
   });
 
+  it('survives random bytes after a good hello, and random bytes as a hello: no throw, still serving', async () => {
+    const { randomBytes } = await import('node:crypto');
+    let seed = 1;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 40; i++) {
+      const junk = randomBytes(Math.floor(rnd() * 4000));
+      // a plausible length now and then, so that the frame parsers see bodies
+      if (junk.length > 8 && rnd() < 0.5) {
+        junk.writeUInt32BE(junk.length - 4, 0);
+        junk[4] = rnd() < 0.5 ? 0x4d : 0x4a;
+      }
+      await send(i % 2 ? [hello(token()), junk] : [junk], 100);
+    }
+    assert.equal(collector.state === 'listening' || collector.state === 'receiving', true);
+    const before = processes(capture).length;
+    await send([hello(token()), json({ type: 'process', pid: 9, name: 'after.py' })], 200);
+    await until(() => processes(capture).length > before, 'a good agent after the junk');
+  });
+
   it('turns an agent message into a message record with truncated frames marked', async () => {
     const body = Buffer.alloc(18 + 8 + 3 + 8 + 0);
     body[0] = 0x4d;

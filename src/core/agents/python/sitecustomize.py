@@ -126,6 +126,8 @@ class _Agent(object):
     def start(self):
         if self.thread is not None or self.stopping:
             return
+        # the process is reported as started when its first report was made
+        self.started = self.time()
         t = self.threading.Thread(target=self.run, name="zmq-debug-agent", daemon=True)
         self.thread = t
         t.start()
@@ -330,7 +332,7 @@ class _Agent(object):
         return {
             "type": "process", "pid": os.getpid(), "ppid": os.getppid(), "argv": argv, "cwd": cwd, "name": name,
             "runtime": "python %d.%d.%d pyzmq %s libzmq %s" % (sys.version_info[:3] + (zmq.pyzmq_version(), zmq.zmq_version())),
-            "ts": self.time(),
+            "ts": min(self.time(), getattr(self, "started", None) or self.time()),
         }
 
     def socket_report(self, st):
