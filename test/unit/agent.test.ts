@@ -66,6 +66,8 @@ describe('agents inside real programs, reporting to a collector', function () {
     assert.match(observed.stdout, /Received reply  9 \[ b'World from/);
     await exited(capture, observed.pid);
     const serverPid = agentServer.proc.pid!;
+    const nine = (out: string) => out.split('\n').filter((l) => l.startsWith('Received request')).length === 9;
+    await until(() => nine(agentServer.stdout()) && nine(plainServer.stdout()), 'both servers to print 9 requests');
     assert.equal(agentServer.stdout(), plainServer.stdout());
     // the server's REP: bound to tcp://*:p2, reported with its real address
     const [rep] = opens(capture, serverPid);
