@@ -149,6 +149,25 @@ describe('agents inside real programs, reporting to a collector', function () {
     assert.equal(reqSocket.options.sndhwm, 1000);
   });
 
+  it('sends that fail at the high-water mark: EAGAIN counted on the socket, with the HWM and routing id it was given', async () => {
+    const plain = await run(PYTHON, [fixture('hwm_eagain.py')]);
+    const observed = await run(PYTHON, [fixture('hwm_eagain.py')], env);
+    assert.equal(observed.stdout, plain.stdout);
+    await exited(capture, observed.pid);
+    const pid = observed.pid;
+    const failedCount = Number(/failed (\d+)/.exec(observed.stdout)![1]);
+    assert.ok(failedCount > 0);
+    const fails = all(capture).filter((r): r is CapturedEvent => r.kind === 'event' && r.pid === pid && r.type === 'send:error');
+    assert.deepEqual(fails.map((f) => f.code), ['EAGAIN']);
+    assert.equal(fails[0].count, failedCount);
+    assert.equal(messages(capture, pid).length, 10 - failedCount);
+    const options = sockets(capture, pid).filter((r) => r.op === 'option');
+    assert.deepEqual(options.map((o) => [o.option, o.value ?? Buffer.from(o.bytes!).toString()]), [['sndhwm', 2], ['routing_id', 'pusher']]);
+    const model = [...collector.model.sockets()].find((x) => x.process.pid === pid)!.socket;
+    assert.deepEqual(model.failures, { 'send EAGAIN': failedCount });
+    assert.equal(model.options.sndhwm, 2);
+  });
+
   it('ipc:// between two processes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zmq-agent-'));
     tmp.push(dir);
