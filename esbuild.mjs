@@ -3,7 +3,7 @@
 // `vscode` is provided by the host and `zeromq` loads its native addon by a path
 // relative to its own package, so it must ship as a package, not inside a bundle.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -28,6 +28,9 @@ const webviewEntries = Object.fromEntries(
 const browserTargets = Object.keys(webviewEntries).length
   ? [{ ...common, entryPoints: webviewEntries, platform: 'browser', format: 'iife', target: 'es2022', outdir: 'dist/webview' }]
   : [];
+
+// The agents are plain files loaded into programs (PYTHONPATH, NODE_OPTIONS), shipped beside the bundles.
+cpSync('src/core/agents', 'dist/agents', { recursive: true });
 
 const all = [...nodeTargets, ...browserTargets];
 if (watch) {

@@ -9,6 +9,7 @@ import { subcommands } from './registry';
 import './spy';
 import './examples';
 import './tap';
+import './run';
 
 export { UsageError };
 

@@ -13,7 +13,7 @@
 import { Buffer } from 'node:buffer';
 import type { Capture } from '../core/capture/capture';
 import { topicKey } from '../core/capture/capture';
-import { formatFrame } from '../core/capture/recordText';
+import { agentRecordText, formatFrame } from '../core/capture/recordText';
 import { CaptureRecord, CapturedMessage, payloadBytes } from '../core/capture/records';
 import { parseTopic } from '../core/zmq/topics';
 import { DEFAULT_FILTER, DETAIL_BYTES_MAX, FrameDetail, FrameFilter, RecordDetail, RecordKind, RowSummary } from '../shared/protocol/frames';
@@ -50,6 +50,9 @@ export function describeRecord(r: CaptureRecord): string {
     }
     case 'connection':
       return `connection #${r.connection} ${r.state}${r.peer ? ` from ${r.peer}` : ''}${r.reason ? `: ${r.reason}` : ''}`;
+    case 'process':
+    case 'socket':
+      return agentRecordText(r);
   }
 }
 
@@ -371,6 +374,8 @@ function detailOf(r: CaptureRecord): RecordDetail {
   const d: RecordDetail = { seq: r.seq, ts: r.ts, kind: r.kind, session: r.session ?? r.source, endpoint: r.endpoint, fields, frames: [] };
   if ('direction' in r) d.direction = r.direction;
   if ('connection' in r && r.connection !== undefined) fields.push(['connection', `#${r.connection}`]);
+  if (r.process !== undefined) fields.push(['process', r.pid !== undefined ? `${r.process} (pid ${r.pid})` : r.process]);
+  if (r.socket !== undefined) fields.push(['socket', r.socket]);
   switch (r.kind) {
     case 'message':
       if (r.socketType) fields.push(['socket', r.socketType]);
@@ -400,6 +405,24 @@ function detailOf(r: CaptureRecord): RecordDetail {
       fields.push(['state', r.state]);
       if (r.peer) fields.push(['peer', r.peer]);
       if (r.reason) fields.push(['reason', r.reason]);
+      break;
+    case 'process':
+      fields.push(['state', r.state]);
+      if (r.argv) fields.push(['command line', r.argv.join(' ')]);
+      if (r.cwd) fields.push(['cwd', r.cwd]);
+      if (r.runtime) fields.push(['runtime', r.runtime]);
+      if (r.dropped) fields.push(['dropped by the agent', String(r.dropped)]);
+      break;
+    case 'socket':
+      fields.push(['operation', r.op]);
+      if (r.socketType) fields.push(['socket type', r.socketType]);
+      if (r.requested) fields.push(['requested', r.requested]);
+      if (r.topic !== undefined) fields.push(['topic', formatFrame(r.topic, 200)]);
+      if (r.option) fields.push(['option', r.option]);
+      if (r.value !== undefined) fields.push(['value', String(r.value)]);
+      if (r.bytes !== undefined) fields.push(['value', formatFrame(r.bytes, 200)]);
+      if (r.error) fields.push(['error', r.error]);
+      if (r.code) fields.push(['code', r.code]);
       break;
   }
   return d;

@@ -53,7 +53,7 @@ const ROW_H = 22;
 /** Browsers cap element heights (~33M px in Chromium): beyond this the scrollbar maps proportionally. */
 const MAX_SCROLL_H = 8_000_000;
 const OVERSCAN = 10;
-const KIND_LABELS: Record<RecordKind, string> = { message: 'messages', event: 'events', command: 'commands', greeting: 'greetings', connection: 'connections' };
+const KIND_LABELS: Record<RecordKind, string> = { message: 'messages', event: 'events', command: 'commands', greeting: 'greetings', connection: 'connections', process: 'processes', socket: 'sockets' };
 
 const vscode = acquireVsCodeApi<PersistedState>();
 const saved = vscode.getState();

@@ -70,3 +70,39 @@ describe('export format (JSON Lines)', () => {
     assert.match(r.errors[4].message, /expected a JSON object/);
   });
 });
+
+describe('export format: agent records (added kinds and fields)', () => {
+  const base = { seq: 0, session: 'agent', source: 'agent' as const, process: 'pub_server.py', pid: 4242 };
+  const records: CaptureRecord[] = [
+    { ...base, kind: 'process', ts: 1, endpoint: '', state: 'started', argv: ['python3', 'pub_server.py'], cwd: '/w', ppid: 1, runtime: 'python 3.11.2 pyzmq 24.0.1 libzmq 4.3.4' },
+    { ...base, kind: 'socket', ts: 2, endpoint: '', socket: '4242.1', op: 'open', socketType: 'PUB', sndhwm: 1000, rcvhwm: 1000 },
+    { ...base, kind: 'socket', ts: 3, endpoint: 'tcp://0.0.0.0:41234', socket: '4242.1', op: 'bind', socketType: 'PUB', requested: 'tcp://*:0' },
+    { ...base, kind: 'socket', ts: 4, endpoint: 'tcp://0.0.0.0:41234', socket: '4242.2', op: 'subscribe', socketType: 'SUB', topic: Buffer.from('10001') },
+    { ...base, kind: 'socket', ts: 5, endpoint: '', socket: '4242.3', op: 'option', option: 'routing_id', bytes: Buffer.from([0, 1, 2]) },
+    { ...base, kind: 'socket', ts: 6, endpoint: 'tcp://127.0.0.1:1', socket: '4242.3', op: 'bind', error: 'Address already in use', code: 'EADDRINUSE' },
+    { ...base, kind: 'message', ts: 7, endpoint: 'tcp://0.0.0.0:41234', socket: '4242.1', direction: 'out', socketType: 'PUB', frames: [Buffer.from('10001 42'), randomBytes(5)] },
+    { ...base, kind: 'event', ts: 8, endpoint: 'tcp://0.0.0.0:41234', socket: '4242.1', type: 'send:error', code: 'EAGAIN', count: 17 },
+    { ...base, kind: 'process', ts: 9, endpoint: '', state: 'exited', dropped: 3 },
+  ];
+
+  it('round-trips process, socket, message and failure records with process, pid and socket, through a capture', () => {
+    const capture = new Capture();
+    for (const r of records) capture.append(structuredClone(r));
+    const text = toJsonLines(capture.records());
+    const parsed = parseJsonLines(text);
+    assert.deepEqual(parsed.errors, []);
+    assert.equal(parsed.records.length, records.length);
+    for (let i = 0; i < records.length; i++) assert.deepEqual(recordToJson(parsed.records[i]), recordToJson(capture.get(i + 1)!));
+    const json = recordToJson(capture.get(7)!);
+    assert.equal(json.source, 'agent');
+    assert.equal(json.process, 'pub_server.py');
+    assert.equal(json.pid, 4242);
+    assert.equal(json.socket, '4242.1');
+  });
+
+  it('names a bad op or argv', () => {
+    const r = parseJsonLines('{"kind":"socket","ts":1,"source":"agent","endpoint":"","op":"explode"}\n{"kind":"process","ts":1,"source":"agent","endpoint":"","state":"started","argv":[1]}\n');
+    assert.match(r.errors[0].message, /'op' must be one of/);
+    assert.match(r.errors[1].message, /'argv' must be an array of strings/);
+  });
+});

@@ -293,7 +293,7 @@ describe('PubSpy, ZMTP-native path, against real peers', function () {
 
   it('a peer that is not a publisher: a clear handshake error, retries counted, no crash', async () => {
     const port = await freePort();
-    runPython(`
+    await runPython(`
 import sys, time, zmq
 s = zmq.Context().socket(zmq.REP)
 s.bind('tcp://127.0.0.1:%s' % sys.argv[1])

@@ -59,6 +59,9 @@ describe('VSIX package', function () {
       'extension/dist/cli.js',
       'extension/dist/webview/framesViewer.js',
       'extension/dist/webview/topologyMap.js',
+      // the agents loaded into programs (zmq-debug run, observed terminals)
+      'extension/dist/agents/python/sitecustomize.py',
+      'extension/dist/agents/node/preload.js',
       'extension/media/icon.png',
       'extension/media/zeromq.svg',
       'extension/media/framesViewer.css',

@@ -4,7 +4,7 @@
  * public contract: add optional fields and new kinds, never change existing ones.
  * Documented in README.md ("Capture export format").
  */
-import { CaptureRecord, CommandRecord, Direction, SourceKind } from './records';
+import { CaptureRecord, CommandRecord, Direction, ProcessRecord, SocketRecord, SourceKind } from './records';
 
 export const FORMAT_VERSION = 1;
 
@@ -33,6 +33,9 @@ export function recordToJson(r: CaptureRecord): Json {
   if (r.session !== undefined) o.session = r.session;
   o.source = r.source;
   o.endpoint = r.endpoint;
+  if (r.process !== undefined) o.process = r.process;
+  if (r.pid !== undefined) o.pid = r.pid;
+  if (r.socket !== undefined) o.socket = r.socket;
   switch (r.kind) {
     case 'message':
       o.direction = r.direction;
@@ -54,6 +57,7 @@ export function recordToJson(r: CaptureRecord): Json {
       if (r.attempts !== undefined) o.attempts = r.attempts;
       if (r.since !== undefined) o.since = r.since;
       if (r.backlog !== undefined) o.backlog = r.backlog;
+      if (r.count !== undefined) o.count = r.count;
       break;
     case 'greeting':
       o.direction = r.direction;
@@ -76,6 +80,27 @@ export function recordToJson(r: CaptureRecord): Json {
       if (r.peer !== undefined) o.peer = r.peer;
       if (r.reason !== undefined) o.reason = r.reason;
       break;
+    case 'process':
+      o.state = r.state;
+      if (r.argv !== undefined) o.argv = [...r.argv];
+      if (r.cwd !== undefined) o.cwd = r.cwd;
+      if (r.ppid !== undefined) o.ppid = r.ppid;
+      if (r.runtime !== undefined) o.runtime = r.runtime;
+      if (r.dropped !== undefined) o.dropped = r.dropped;
+      break;
+    case 'socket':
+      o.op = r.op;
+      if (r.socketType !== undefined) o.socketType = r.socketType;
+      if (r.requested !== undefined) o.requested = r.requested;
+      if (r.topic !== undefined) o.topic = b64(r.topic);
+      if (r.option !== undefined) o.option = r.option;
+      if (r.value !== undefined) o.value = r.value;
+      if (r.bytes !== undefined) o.bytes = b64(r.bytes);
+      if (r.sndhwm !== undefined) o.sndhwm = r.sndhwm;
+      if (r.rcvhwm !== undefined) o.rcvhwm = r.rcvhwm;
+      if (r.error !== undefined) o.error = r.error;
+      if (r.code !== undefined) o.code = r.code;
+      break;
   }
   return o;
 }
@@ -86,7 +111,8 @@ export function recordToLine(r: CaptureRecord): string {
 
 export class ImportError extends Error {}
 
-const SOURCES: SourceKind[] = ['spy', 'monitor', 'tap'];
+const SOURCES: SourceKind[] = ['spy', 'monitor', 'tap', 'agent'];
+const SOCKET_OPS = ['open', 'bind', 'connect', 'unbind', 'disconnect', 'subscribe', 'unsubscribe', 'option', 'close'] as const;
 const DIRECTIONS: Direction[] = ['in', 'out', 'toTarget', 'fromTarget'];
 
 /** Parses one JSON object of the format; throws ImportError naming the bad field. */
@@ -105,7 +131,7 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
       dropped: num(j, 'dropped'),
     };
   }
-  if (!['message', 'event', 'greeting', 'command', 'connection'].includes(kind as string)) {
+  if (!['message', 'event', 'greeting', 'command', 'connection', 'process', 'socket'].includes(kind as string)) {
     throw new ImportError(`unknown record kind ${JSON.stringify(kind)}`);
   }
   const base = {
@@ -117,6 +143,12 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
     endpoint: str(j, 'endpoint'),
   };
   if (base.session === undefined) delete base.session;
+  const process = optStr(j, 'process');
+  if (process !== undefined) Object.assign(base, { process });
+  const pid = optNum(j, 'pid');
+  if (pid !== undefined) Object.assign(base, { pid });
+  const socket = optStr(j, 'socket');
+  if (socket !== undefined) Object.assign(base, { socket });
   switch (kind) {
     case 'message': {
       const frames = j.frames;
@@ -163,6 +195,8 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
       if (since !== undefined) r.since = since;
       const backlog = optNum(j, 'backlog');
       if (backlog !== undefined) r.backlog = backlog;
+      const count = optNum(j, 'count');
+      if (count !== undefined) r.count = count;
       return r;
     }
     case 'greeting':
@@ -193,6 +227,36 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
       if (peer !== undefined) r.peer = peer;
       const reason = optStr(j, 'reason');
       if (reason !== undefined) r.reason = reason;
+      return r;
+    }
+    case 'process': {
+      const r: ProcessRecord = { kind: 'process', ...base, state: oneOf(j, 'state', ['started', 'exited'] as const) };
+      if (j.argv !== undefined) {
+        if (!Array.isArray(j.argv) || !j.argv.every((a) => typeof a === 'string')) throw new ImportError("'argv' must be an array of strings");
+        r.argv = [...(j.argv as string[])];
+      }
+      const cwd = optStr(j, 'cwd');
+      if (cwd !== undefined) r.cwd = cwd;
+      const ppid = optNum(j, 'ppid');
+      if (ppid !== undefined) r.ppid = ppid;
+      const runtime = optStr(j, 'runtime');
+      if (runtime !== undefined) r.runtime = runtime;
+      const dropped = optNum(j, 'dropped');
+      if (dropped !== undefined) r.dropped = dropped;
+      return r;
+    }
+    case 'socket': {
+      const r: SocketRecord = { kind: 'socket', ...base, op: oneOf(j, 'op', SOCKET_OPS) };
+      for (const k of ['socketType', 'requested', 'option', 'error', 'code'] as const) {
+        const v = optStr(j, k);
+        if (v !== undefined) r[k] = v;
+      }
+      for (const k of ['value', 'sndhwm', 'rcvhwm'] as const) {
+        const v = optNum(j, k);
+        if (v !== undefined) r[k] = v;
+      }
+      if (j.topic !== undefined) r.topic = fromB64(j.topic, 'topic');
+      if (j.bytes !== undefined) r.bytes = fromB64(j.bytes, 'bytes');
       return r;
     }
     default:

@@ -63,6 +63,10 @@ interface Meta {
   refs: number;
   /** Where it is interned: its key in metaKeys, or its stream in wireMetas. */
   key: string | WireStreamMeta;
+  /** Agent records: program, pid and socket. */
+  process?: string;
+  pid?: number;
+  socket?: string;
 }
 
 /**
@@ -279,6 +283,9 @@ export class RecordStore {
       frames,
     };
     if (m.session !== undefined) r.session = m.session;
+    if (m.process !== undefined) r.process = m.process;
+    if (m.pid !== undefined) r.pid = m.pid;
+    if (m.socket !== undefined) r.socket = m.socket;
     if (m.socketType !== undefined) r.socketType = m.socketType;
     if (m.peerSocketType !== undefined) r.peerSocketType = m.peerSocketType;
     if (m.connection !== undefined) r.connection = m.connection;
@@ -332,7 +339,10 @@ export class RecordStore {
       last.peerSocketType === m.peerSocketType &&
       last.connection === m.connection &&
       last.envelopeFrames === m.envelopeFrames &&
-      last.identityIsFirstFrame === identityIsFirstFrame
+      last.identityIsFirstFrame === identityIsFirstFrame &&
+      last.socket === m.socket &&
+      last.pid === m.pid &&
+      last.process === m.process
     ) {
       return this.lastMeta;
     }
@@ -346,6 +356,9 @@ export class RecordStore {
       connection: m.connection,
       envelopeFrames: m.envelopeFrames,
       identityIsFirstFrame,
+      ...(m.process !== undefined ? { process: m.process } : {}),
+      ...(m.pid !== undefined ? { pid: m.pid } : {}),
+      ...(m.socket !== undefined ? { socket: m.socket } : {}),
     };
     const key = JSON.stringify(fields);
     let idx = this.metaKeys.get(key);

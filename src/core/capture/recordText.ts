@@ -3,7 +3,7 @@
  * Frames are shown as text when printable, else as hex; long ones abbreviated.
  */
 import { formatTime } from '../../shared/format';
-import { CaptureRecord, Direction } from './records';
+import { CaptureRecord, Direction, ProcessRecord, SocketRecord } from './records';
 import { formatTopic } from '../zmq/topics';
 
 const ARROWS: Record<Direction, string> = { in: '←', out: '→', toTarget: '→', fromTarget: '←' };
@@ -22,7 +22,8 @@ export function formatFrame(frame: Uint8Array, max = 80): string {
 }
 
 export function formatRecord(r: CaptureRecord): string {
-  const head = `${formatTime(r.ts)} ${r.session ?? r.source} ${r.endpoint}`;
+  const who = r.process !== undefined && r.kind !== 'process' && r.kind !== 'socket' ? ` ${r.process}[${r.pid}] socket ${r.socket ?? '?'}` : '';
+  const head = `${formatTime(r.ts)} ${r.session ?? r.source}${who} ${r.endpoint}`;
   const conn = 'connection' in r && r.connection !== undefined ? ` #${r.connection}` : '';
   switch (r.kind) {
     case 'message': {
@@ -37,7 +38,7 @@ export function formatRecord(r: CaptureRecord): string {
       return `${head}${conn} ${ARROWS[r.direction]} ${r.direction}${who ? ` ${who}` : ''} ${r.frames.length}f${enc} | ${parts.join(' | ')}`;
     }
     case 'event':
-      return `${head} event ${r.type}${r.address ? ` ${r.address}` : ''}${r.interval !== undefined ? ` (retry in ${r.interval} ms)` : ''}${eventCounts(r)}${r.error ? `: ${r.error}` : ''}`;
+      return `${head} event ${r.type}${r.address ? ` ${r.address}` : ''}${r.interval !== undefined ? ` (retry in ${r.interval} ms)` : ''}${r.code ? ` ${r.code}` : ''}${r.count !== undefined && r.count > 1 ? ` ×${r.count}` : ''}${eventCounts(r)}${r.error ? `: ${r.error}` : ''}`;
     case 'greeting':
       return `${head}${conn} ${ARROWS[r.direction]} greeting ZMTP ${r.version} ${r.mechanism}${r.asServer ? ' as-server' : ''}`;
     case 'command': {
@@ -47,6 +48,9 @@ export function formatRecord(r: CaptureRecord): string {
     }
     case 'connection':
       return `${head}${conn} connection ${r.state}${r.peer ? ` from ${r.peer}` : ''}${r.reason ? `: ${r.reason}` : ''}`;
+    case 'process':
+    case 'socket':
+      return `${head} ${agentRecordText(r)}`;
   }
 }
 
@@ -57,4 +61,23 @@ export function eventCounts(r: { type: string; attempts?: number; since?: number
   if (r.since !== undefined) parts.push(`since ${new Date(r.since).toISOString().slice(11, 23)}`);
   if (r.backlog !== undefined) parts.push(`backlog ≥ ${r.backlog} B`);
   return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/** The text of an agent's process or socket record (after its time, session and endpoint). */
+export function agentRecordText(r: ProcessRecord | SocketRecord): string {
+  if (r.kind === 'process') {
+    const extra = [r.argv ? r.argv.join(' ') : '', r.dropped ? `${r.dropped} report(s) dropped by the agent` : ''].filter(Boolean).join('; ');
+    return `process ${r.process ?? '?'} pid ${r.pid ?? '?'} ${r.state}${extra ? `: ${extra}` : ''}`;
+  }
+  const what =
+    r.op === 'subscribe' || r.op === 'unsubscribe'
+      ? ` ${JSON.stringify(formatTopic(r.topic ?? new Uint8Array(0)))}`
+      : r.op === 'option'
+        ? ` ${r.option}=${r.value ?? (r.bytes ? formatFrame(r.bytes, 40) : '')}`
+        : r.op === 'open'
+          ? ` ${r.socketType ?? ''}${r.sndhwm !== undefined ? ` sndhwm=${r.sndhwm}` : ''}${r.rcvhwm !== undefined ? ` rcvhwm=${r.rcvhwm}` : ''}`
+          : r.requested
+            ? ` (asked ${r.requested})`
+            : '';
+  return `socket ${r.socket ?? '?'} of ${r.process ?? '?'} ${r.op}${what}${r.error ? ` failed: ${r.code ?? ''} ${r.error}` : ''}`;
 }

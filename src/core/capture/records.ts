@@ -5,7 +5,8 @@
  * of these records.
  */
 
-export type SourceKind = 'spy' | 'monitor' | 'tap';
+/** `agent`: reported from inside a program by the zmq-debug agent, through a collector. */
+export type SourceKind = 'spy' | 'monitor' | 'tap' | 'agent';
 
 /**
  * `in`/`out`: as seen by a spy (always `in`) or as labelled by a monitored queue;
@@ -22,6 +23,12 @@ interface RecordBase {
   session?: string;
   source: SourceKind;
   endpoint: string;
+  /** Agent records: the program's name (`pub_server.py`, `node worker.js` → `worker.js`). */
+  process?: string;
+  /** Agent records: the process id of the program. */
+  pid?: number;
+  /** Agent records: the socket inside the program, `<pid>.<n>` (n counts the process's sockets from 1). */
+  socket?: string;
 }
 
 export interface CapturedMessage extends RecordBase {
@@ -71,6 +78,53 @@ export interface CapturedEvent extends RecordBase {
   since?: number;
   /** `spy:behind`: bytes known to wait for the spy in the kernel's socket buffers (a lower bound). */
   backlog?: number;
+  /** Agent `send:error`/`recv:error`: how many such failures this record stands for. */
+  count?: number;
+}
+
+/**
+ * Agent: a program seen by a collector. `started` when its agent connected
+ * (endpoint ''), `exited` when it said so or its connection ended.
+ */
+export interface ProcessRecord extends RecordBase {
+  kind: 'process';
+  state: 'started' | 'exited';
+  /** The full command line. */
+  argv?: string[];
+  cwd?: string;
+  ppid?: number;
+  /** Language, binding and libzmq versions, e.g. `python 3.11.2 pyzmq 24.0.1 libzmq 4.3.4`. */
+  runtime?: string;
+  /** Reports the agent had to drop so far (its queue to the collector was full or nobody listened). */
+  dropped?: number;
+}
+
+/**
+ * Agent: what a program did to one of its sockets. `endpoint` is the endpoint
+ * of a bind/connect/unbind/disconnect (the real one: `tcp://0.0.0.0:41234` for
+ * a bind to `tcp://*:0`, the text given in `requested`), else the socket's first
+ * endpoint or ''.
+ */
+export interface SocketRecord extends RecordBase {
+  kind: 'socket';
+  op: 'open' | 'bind' | 'connect' | 'unbind' | 'disconnect' | 'subscribe' | 'unsubscribe' | 'option' | 'close';
+  socketType?: string;
+  /** The endpoint as the program wrote it, when it differs from `endpoint`. */
+  requested?: string;
+  /** subscribe/unsubscribe: the topic prefix. */
+  topic?: Uint8Array;
+  /** option: its name in lower case as in libzmq without ZMQ_ (`sndhwm`, `routing_id`, ...). */
+  option?: string;
+  /** option: a number value. */
+  value?: number;
+  /** option: a bytes value (routing_id). */
+  bytes?: Uint8Array;
+  /** open: the high-water marks the socket started with. */
+  sndhwm?: number;
+  rcvhwm?: number;
+  /** A bind/connect/... that failed: the error text and errno name (`EADDRINUSE`). */
+  error?: string;
+  code?: string;
 }
 
 export interface GreetingRecord extends RecordBase {
@@ -105,7 +159,7 @@ export interface ConnectionRecord extends RecordBase {
   reason?: string;
 }
 
-export type CaptureRecord = CapturedMessage | CapturedEvent | GreetingRecord | CommandRecord | ConnectionRecord;
+export type CaptureRecord = CapturedMessage | CapturedEvent | GreetingRecord | CommandRecord | ConnectionRecord | ProcessRecord | SocketRecord;
 
 /** Size in bytes that a record's payload occupies (frames, topic, properties). */
 /**
@@ -132,9 +186,12 @@ export function payloadBytes(r: CaptureRecord): number {
       if (r.properties) for (const v of Object.values(r.properties)) n += v.byteLength;
       return n;
     }
+    case 'socket':
+      return (r.topic?.byteLength ?? 0) + (r.bytes?.byteLength ?? 0);
     case 'event':
     case 'greeting':
     case 'connection':
+    case 'process':
       return 0;
   }
 }

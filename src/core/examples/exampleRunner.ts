@@ -104,6 +104,11 @@ export interface ExampleStartOptions {
   useTaps?: boolean;
   /** Producer pacing in ms (default 500; at least 10). */
   intervalMs?: number;
+  /**
+   * Variables added to the processes' environment, last: e.g. a collector's
+   * `environment(process.env)`, so that the example runs with the agents.
+   */
+  env?: Record<string, string>;
 }
 
 export interface ExampleRunnerOptions {
@@ -260,6 +265,7 @@ export class ExampleRunner implements Disposable {
       // No __pycache__ inside the installed extension's folder.
       env.PYTHONDONTWRITEBYTECODE = '1';
     }
+    Object.assign(env, options.env);
     const ext = language === 'node' ? '.js' : '.py';
     const scripts = new Map<string, string>();
     for (const role of example.roles) {

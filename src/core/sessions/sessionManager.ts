@@ -11,7 +11,7 @@ import { MonitorSpy, MonitorSpyOptions, PubSpy, SpyOptions } from './spy';
 
 export class SessionManager implements Disposable {
   private readonly sessions = new Map<string, { session: CaptureSession; subscriptions: DisposableStore }>();
-  private readonly counters: Record<SourceKind, number> = { spy: 0, monitor: 0, tap: 0 };
+  private readonly counters: Record<SourceKind, number> = { spy: 0, monitor: 0, tap: 0, agent: 0 };
   private readonly changeEmitter = new Emitter<void>();
   /** Fired when a session starts, stops, changes state or (spies) changes its details: retries, falling behind, path. */
   readonly onDidChange: Event<void> = this.changeEmitter.event;

@@ -397,7 +397,8 @@ export class TopologyModel implements Disposable {
 
   /** Adds one record's observations (used for captures read from a file, too). */
   ingest(r: CaptureRecord): void {
-    if (r.session) {
+    // agent process records carry no endpoint
+    if (r.session && r.endpoint) {
       const e = this.endpointState(r.endpoint);
       (r.source === 'tap' ? e.tapSessions : e.spySessions).add(r.session);
     }

@@ -14,7 +14,7 @@ import type { ComposerFrame, FrameFormat, SendMode, SendSocketType } from '../co
 export { FRAME_FORMATS, SEND_MODES, SEND_SOCKET_TYPES };
 export type { ComposerFrame, FrameFormat, SendMode, SendSocketType };
 
-export const RECORD_KINDS = ['message', 'event', 'greeting', 'command', 'connection'] as const;
+export const RECORD_KINDS = ['message', 'event', 'greeting', 'command', 'connection', 'process', 'socket'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 export const DIRECTIONS = ['in', 'out', 'toTarget', 'fromTarget'] as const;
 export type DirectionName = (typeof DIRECTIONS)[number];

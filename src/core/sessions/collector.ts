@@ -1,0 +1,579 @@
+/**
+ * The collector: where the zmq-debug agents inside programs report to. It
+ * listens on 127.0.0.1 (port 0 unless told), hands out the environment that
+ * loads the agents and points them here (`environment()`), accepts only agents
+ * that present its per-session random token, and turns their reports into
+ * capture records (source `agent`) and a live model of processes → sockets →
+ * endpoints (`model`).
+ *
+ * Agent input is untrusted: every frame is bounded (`maxFrameBytes`), every
+ * field checked; malformed or oversized input is counted (`stats`) and its
+ * connection closed, never thrown. The token is never logged or put in a label.
+ *
+ * Wire format (agent → collector), a plain TCP stream of frames
+ * `[u32 BE length][body]`:
+ * - body `J` + UTF-8 JSON object with a `type`: `hello` (first frame, carries
+ *   `token`, `agent`, `pid`), `process`, `socket` (`op` open/bind/connect/
+ *   unbind/disconnect/subscribe/unsubscribe/option/close), `error` (failed
+ *   send/recv counts by errno), `event` (socket monitor event), `drops`, `exit`;
+ * - body `M` + u8 direction (0 out, 1 in) + u32 socket number + f64 epoch
+ *   seconds + u32 frame count, then per frame u32 original length + u32 kept
+ *   length + the kept bytes: one message.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, Server, Socket as NetSocket } from 'node:net';
+import * as path from 'node:path';
+import { Emitter } from '../base/lifecycle';
+import { Capture } from '../capture/capture';
+import { CapturedEvent, CapturedMessage, CaptureRecord, SocketRecord } from '../capture/records';
+import { AgentModel, AgentProcess, AgentSocket, primaryEndpoint } from './agentModel';
+import { CaptureSession, SessionState } from './session';
+
+export interface CollectorOptions {
+  capture: Capture;
+  /** Session id of the records (default `agent`). */
+  id?: string;
+  /** Default 127.0.0.1: agents run on this machine. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Largest frame accepted from an agent (default 64 MiB); a larger one closes that agent's connection. */
+  maxFrameBytes?: number;
+  /** An agent must say hello within this many ms (default 5000). */
+  helloTimeoutMs?: number;
+  /** Most agents connected at once (default 256). */
+  maxAgents?: number;
+}
+
+/** What the collector refused or could not read, by reason. */
+export interface CollectorStats {
+  /** Agent connections accepted (token right). */
+  agents: number;
+  /** Connections closed for a wrong or missing token, or no hello in time. */
+  rejected: number;
+  /** Frames or fields that could not be read (the connection is closed on a framing error). */
+  malformed: number;
+  /** Frames over maxFrameBytes (the connection is closed). */
+  oversized: number;
+  /** Reports agents said they dropped. */
+  agentDropped: number;
+  /** Message records appended. */
+  messages: number;
+}
+
+/** Environment variables that load the agents and point them at a collector. */
+export const COLLECTOR_ENV = 'ZMQ_DEBUG_COLLECTOR';
+export const TOKEN_ENV = 'ZMQ_DEBUG_TOKEN';
+
+/** The folder holding `python/sitecustomize.py` and `node/preload.js` (dist/agents in a build, src/core/agents in the sources). */
+export function agentsDir(): string {
+  const candidates = [path.join(__dirname, 'agents'), path.resolve(__dirname, '..', 'agents'), path.resolve(__dirname, '..', 'src', 'core', 'agents')];
+  for (const c of candidates) if (existsSync(path.join(c, 'python', 'sitecustomize.py'))) return c;
+  return candidates[1];
+}
+
+interface AgentConn {
+  socket: NetSocket;
+  pending: Buffer | undefined;
+  hello: boolean;
+  process?: AgentProcess;
+  /** socket number → model socket */
+  sockets: Map<number, AgentSocket>;
+  timer?: NodeJS.Timeout;
+  closed: boolean;
+}
+
+export class Collector implements CaptureSession {
+  readonly kind = 'agent' as const;
+  readonly id: string;
+  readonly model = new AgentModel();
+  private readonly capture: Capture;
+  private readonly token = randomBytes(24).toString('hex');
+  private readonly tokenBytes = Buffer.from(this.token);
+  private readonly server: Server;
+  private readonly conns = new Set<AgentConn>();
+  private readonly maxFrame: number;
+  private readonly helloTimeoutMs: number;
+  private readonly maxAgents: number;
+  private readonly counters: CollectorStats = { agents: 0, rejected: 0, malformed: 0, oversized: 0, agentDropped: 0, messages: 0 };
+  private connectionCount = 0;
+  private currentState: SessionState = 'connecting';
+  private errorText?: string;
+  private listenAddress = '';
+  private stopping?: Promise<void>;
+  private readonly stateEmitter = new Emitter<SessionState>();
+  readonly onDidChangeState = this.stateEmitter.event;
+  /** Resolves once listening (rejects when the port cannot be opened). */
+  readonly ready: Promise<void>;
+
+  constructor(options: CollectorOptions) {
+    this.capture = options.capture;
+    this.id = options.id ?? 'agent';
+    this.maxFrame = options.maxFrameBytes ?? 64 * 1024 * 1024;
+    this.helloTimeoutMs = options.helloTimeoutMs ?? 5000;
+    this.maxAgents = options.maxAgents ?? 256;
+    this.server = createServer((s) => this.accept(s));
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.server.once('error', (err) => {
+        this.errorText = `collector cannot listen: ${err.message}`;
+        this.setState('error');
+        reject(new Error(this.errorText));
+      });
+      this.server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        const a = this.server.address();
+        if (a && typeof a === 'object') this.listenAddress = `${a.address}:${a.port}`;
+        this.server.on('error', () => undefined);
+        this.setState('listening');
+        resolve();
+      });
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  /** Starts a collector and waits until it listens. */
+  static async start(options: CollectorOptions): Promise<Collector> {
+    const c = new Collector(options);
+    await c.ready;
+    return c;
+  }
+
+  get label(): string {
+    return `agents → ${this.listenAddress || 'not listening'}`;
+  }
+
+  get endpoints(): readonly string[] {
+    return this.listenAddress ? [`tcp://${this.listenAddress}`] : [];
+  }
+
+  get state(): SessionState {
+    return this.currentState;
+  }
+
+  get error(): string | undefined {
+    return this.errorText;
+  }
+
+  /** host:port agents connect to ('' until listening). */
+  get address(): string {
+    return this.listenAddress;
+  }
+
+  stats(): Readonly<CollectorStats> {
+    return { ...this.counters };
+  }
+
+  /**
+   * The variables to set for a program to run with the agents and report here.
+   * PYTHONPATH and NODE_OPTIONS are composed with the values in `base` (default
+   * process.env): pass the environment the program would otherwise get.
+   */
+  environment(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+    const parts = this.environmentParts();
+    const py = base.PYTHONPATH ? `${parts.prepend.PYTHONPATH}${path.delimiter}${base.PYTHONPATH}` : parts.prepend.PYTHONPATH;
+    const node = base.NODE_OPTIONS ? `${base.NODE_OPTIONS} ${parts.append.NODE_OPTIONS}` : parts.append.NODE_OPTIONS;
+    return { ...parts.set, PYTHONPATH: py, NODE_OPTIONS: node };
+  }
+
+  /**
+   * The same as parts, for VS Code's environmentVariableCollection: `replace`
+   * the `set` ones, `prepend` PYTHONPATH (value + path.delimiter), `append`
+   * NODE_OPTIONS (' ' + value).
+   */
+  environmentParts(): { set: Record<string, string>; prepend: { PYTHONPATH: string }; append: { NODE_OPTIONS: string } } {
+    if (!this.listenAddress) throw new Error('The collector is not listening yet (await collector.ready)');
+    const dir = agentsDir();
+    const preload = path.join(dir, 'node', 'preload.js');
+    return {
+      set: { [COLLECTOR_ENV]: this.listenAddress, [TOKEN_ENV]: this.token },
+      prepend: { PYTHONPATH: path.join(dir, 'python') },
+      append: { NODE_OPTIONS: `--require ${/[\s"]/.test(preload) ? JSON.stringify(preload) : preload}` },
+    };
+  }
+
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = new Promise<void>((resolve) => {
+      for (const c of this.conns) this.close(c, 'collector stopped');
+      this.server.close(() => resolve());
+      if (!this.server.listening) resolve();
+    }).then(() => {
+      if (this.currentState !== 'error') this.setState('stopped');
+      this.stateEmitter.dispose();
+    });
+    return this.stopping;
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.model.dispose();
+  }
+
+  // -- connections ------------------------------------------------------------
+
+  private accept(socket: NetSocket): void {
+    if (this.stopping || this.conns.size >= this.maxAgents) {
+      this.counters.rejected++;
+      socket.destroy();
+      return;
+    }
+    const c: AgentConn = { socket, pending: undefined, hello: false, sockets: new Map(), closed: false };
+    this.conns.add(c);
+    c.timer = setTimeout(() => {
+      if (!c.hello) {
+        this.counters.rejected++;
+        this.close(c, 'no hello');
+      }
+    }, this.helloTimeoutMs);
+    socket.on('data', (chunk: Buffer) => this.onData(c, chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.close(c, 'connection closed'));
+  }
+
+  private close(c: AgentConn, _why: string): void {
+    if (c.closed) return;
+    c.closed = true;
+    clearTimeout(c.timer);
+    this.conns.delete(c);
+    c.socket.destroy();
+    const p = c.process;
+    if (p && p.state === 'running') this.exited(c, p, Date.now());
+    this.updateState();
+  }
+
+  private updateState(): void {
+    if (this.stopping || this.currentState === 'error') return;
+    const any = [...this.conns].some((c) => c.hello);
+    this.setState(any ? 'receiving' : 'listening');
+  }
+
+  private setState(s: SessionState): void {
+    if (s === this.currentState) return;
+    this.currentState = s;
+    this.stateEmitter.fire(s);
+  }
+
+  private onData(c: AgentConn, chunk: Buffer): void {
+    if (c.closed) return;
+    const buf = c.pending ? Buffer.concat([c.pending, chunk]) : chunk;
+    let off = 0;
+    try {
+      while (buf.length - off >= 4) {
+        const len = buf.readUInt32BE(off);
+        if (len === 0 || len > this.maxFrame) {
+          if (len === 0) this.counters.malformed++;
+          else this.counters.oversized++;
+          if (!c.hello) this.counters.rejected++;
+          this.close(c, 'bad frame length');
+          return;
+        }
+        if (buf.length - off - 4 < len) break;
+        const body = buf.subarray(off + 4, off + 4 + len);
+        off += 4 + len;
+        if (!this.onFrame(c, body)) return;
+      }
+    } catch {
+      // never let agent input throw into the host
+      this.counters.malformed++;
+      this.close(c, 'unreadable input');
+      return;
+    }
+    c.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : undefined;
+    // a partial frame is kept only as long as a frame can be
+    if (c.pending && c.pending.length > this.maxFrame + 4) {
+      this.counters.oversized++;
+      this.close(c, 'frame too large');
+    }
+  }
+
+  /** Handles one frame; false when the connection was closed. */
+  private onFrame(c: AgentConn, body: Buffer): boolean {
+    const type = body[0];
+    if (!c.hello) {
+      const hello = type === 0x4a ? parseJson(body) : undefined;
+      const token = hello && typeof hello.token === 'string' ? Buffer.from(hello.token) : undefined;
+      if (!hello || hello.type !== 'hello' || !token || token.length !== this.tokenBytes.length || !timingSafeEqual(token, this.tokenBytes)) {
+        this.counters.rejected++;
+        this.close(c, 'rejected');
+        return false;
+      }
+      c.hello = true;
+      clearTimeout(c.timer);
+      this.counters.agents++;
+      const pid = typeof hello.pid === 'number' && Number.isInteger(hello.pid) ? hello.pid : 0;
+      const p: AgentProcess = {
+        key: `${pid}@${++this.connectionCount}`,
+        pid,
+        name: `pid ${pid}`,
+        argv: [],
+        cwd: '',
+        agent: typeof hello.agent === 'string' ? hello.agent.slice(0, 32) : 'unknown',
+        state: 'running',
+        startedTs: Date.now(),
+        dropped: 0,
+        sockets: new Map(),
+      };
+      c.process = p;
+      this.model.add(p);
+      this.updateState();
+      return true;
+    }
+    if (type === 0x4d) {
+      if (!this.onMessage(c, body)) {
+        this.counters.malformed++;
+        this.close(c, 'malformed message');
+        return false;
+      }
+      return true;
+    }
+    const j = type === 0x4a ? parseJson(body) : undefined;
+    if (!j || !this.onReport(c, j)) this.counters.malformed++; // a bad report is skipped; framing is intact
+    return true;
+  }
+
+  private onMessage(c: AgentConn, b: Buffer): boolean {
+    if (b.length < 18) return false;
+    const direction = b[1] === 0 ? 'out' : b[1] === 1 ? 'in' : undefined;
+    if (!direction) return false;
+    const n = b.readUInt32BE(2);
+    const tsSec = b.readDoubleBE(6);
+    const count = b.readUInt32BE(14);
+    if (count > (b.length - 18) / 8) return false;
+    const frames: Uint8Array[] = new Array(count);
+    let truncated: Record<number, number> | undefined;
+    let off = 18;
+    for (let i = 0; i < count; i++) {
+      if (off + 8 > b.length) return false;
+      const orig = b.readUInt32BE(off);
+      const kept = b.readUInt32BE(off + 4);
+      off += 8;
+      if (kept > orig || off + kept > b.length) return false;
+      frames[i] = b.subarray(off, off + kept);
+      if (kept < orig) (truncated ??= {})[i] = orig;
+      off += kept;
+    }
+    if (off !== b.length) return false;
+    const p = c.process!;
+    const s = this.socketOf(c, n);
+    const ts = Number.isFinite(tsSec) && tsSec > 0 ? tsSec * 1000 : Date.now();
+    let size = 0;
+    for (const f of frames) size += f.byteLength;
+    if (direction === 'out') {
+      s.messagesOut++;
+      s.bytesOut += size;
+    } else {
+      s.messagesIn++;
+      s.bytesIn += size;
+    }
+    s.lastTs = ts;
+    const r: CapturedMessage = {
+      kind: 'message',
+      seq: 0,
+      ts,
+      session: this.id,
+      source: 'agent',
+      endpoint: primaryEndpoint(s),
+      process: p.name,
+      pid: p.pid,
+      socket: s.id,
+      direction,
+      frames,
+      socketType: s.type,
+    };
+    if (truncated) {
+      // kept as an object by the capture: own copies, not views of the whole batch
+      r.frames = frames.map((f) => Buffer.from(f));
+      r.truncated = truncated;
+    }
+    this.capture.append(r);
+    this.counters.messages++;
+    this.model.changed();
+    return true;
+  }
+
+  private socketOf(c: AgentConn, n: number): AgentSocket {
+    let s = c.sockets.get(n);
+    if (!s) {
+      const p = c.process!;
+      s = {
+        id: `${p.pid}.${n}`,
+        type: '?',
+        state: 'open',
+        endpoints: [],
+        subscriptions: [],
+        options: {},
+        messagesOut: 0,
+        messagesIn: 0,
+        bytesOut: 0,
+        bytesIn: 0,
+        failures: {},
+        lastTs: 0,
+      };
+      c.sockets.set(n, s);
+      p.sockets.set(s.id, s);
+    }
+    return s;
+  }
+
+  /** One JSON report; false when it cannot be read. */
+  private onReport(c: AgentConn, j: Record<string, unknown>): boolean {
+    const p = c.process!;
+    const ts = typeof j.ts === 'number' && Number.isFinite(j.ts) && j.ts > 0 ? j.ts * 1000 : Date.now();
+    const base = { seq: 0, ts, session: this.id, source: 'agent' as const, process: p.name, pid: p.pid };
+    switch (j.type) {
+      case 'process': {
+        if (typeof j.pid === 'number' && Number.isInteger(j.pid)) p.pid = j.pid;
+        if (Array.isArray(j.argv)) p.argv = j.argv.filter((a): a is string => typeof a === 'string').slice(0, 1000);
+        if (typeof j.cwd === 'string') p.cwd = j.cwd;
+        if (typeof j.name === 'string' && j.name) p.name = j.name.slice(0, 200);
+        if (typeof j.ppid === 'number') p.ppid = j.ppid;
+        if (typeof j.runtime === 'string') p.runtime = j.runtime.slice(0, 200);
+        const r: CaptureRecord = { ...base, process: p.name, pid: p.pid, kind: 'process', endpoint: '', state: 'started', argv: p.argv, cwd: p.cwd };
+        if (p.ppid !== undefined) r.ppid = p.ppid;
+        if (p.runtime !== undefined) r.runtime = p.runtime;
+        this.capture.append(r);
+        break;
+      }
+      case 'socket': {
+        if (typeof j.socket !== 'number' || !Number.isInteger(j.socket) || j.socket < 0) return false;
+        const op = j.op;
+        const s = this.socketOf(c, j.socket);
+        const r: SocketRecord = { ...base, kind: 'socket', op: 'open', endpoint: '', socket: s.id };
+        switch (op) {
+          case 'open':
+            if (typeof j.socketType === 'string') s.type = j.socketType.slice(0, 32);
+            for (const k of ['sndhwm', 'rcvhwm'] as const) {
+              const v = j[k];
+              if (typeof v === 'number') {
+                s.options[k] = v;
+                r[k] = v;
+              }
+            }
+            s.state = 'open';
+            break;
+          case 'bind':
+          case 'connect':
+          case 'unbind':
+          case 'disconnect': {
+            if (typeof j.endpoint !== 'string') return false;
+            r.op = op;
+            const requested = j.endpoint.slice(0, 1024);
+            const real = typeof j.resolved === 'string' ? j.resolved.slice(0, 1024) : requested;
+            r.endpoint = real;
+            if (real !== requested) r.requested = requested;
+            if (typeof j.error === 'string') {
+              r.error = j.error.slice(0, 1024);
+              if (typeof j.code === 'string') r.code = j.code.slice(0, 64);
+            }
+            if (op === 'bind' || op === 'connect') {
+              s.endpoints.push({ endpoint: real, ...(real !== requested ? { requested } : {}), role: op, state: r.error ? 'failed' : 'active', ...(r.error ? { error: r.error } : {}) });
+            } else if (!r.error) {
+              // unbind takes the address as given or as resolved
+              const e = s.endpoints.find((x) => x.state === 'active' && (x.endpoint === requested || x.requested === requested));
+              if (e) {
+                e.state = 'removed';
+                r.endpoint = e.endpoint;
+              }
+            }
+            break;
+          }
+          case 'subscribe':
+          case 'unsubscribe': {
+            const topic = typeof j.topic === 'string' ? Buffer.from(j.topic, 'base64') : undefined;
+            if (!topic) return false;
+            r.op = op;
+            r.topic = topic;
+            if (op === 'subscribe') s.subscriptions.push(topic);
+            else {
+              const i = s.subscriptions.findIndex((t) => Buffer.compare(Buffer.from(t), topic) === 0);
+              if (i >= 0) s.subscriptions.splice(i, 1);
+            }
+            r.endpoint = primaryEndpoint(s);
+            break;
+          }
+          case 'option': {
+            if (typeof j.option !== 'string') return false;
+            r.op = 'option';
+            r.option = j.option.slice(0, 64);
+            if (typeof j.value === 'number') {
+              r.value = j.value;
+              s.options[r.option] = j.value;
+            } else if (typeof j.bytes === 'string') {
+              r.bytes = Buffer.from(j.bytes, 'base64');
+              s.options[r.option] = Buffer.from(r.bytes).toString('latin1');
+            }
+            r.endpoint = primaryEndpoint(s);
+            break;
+          }
+          case 'close':
+            r.op = 'close';
+            s.state = 'closed';
+            r.endpoint = primaryEndpoint(s);
+            break;
+          default:
+            return false;
+        }
+        r.socketType = s.type;
+        this.capture.append(r);
+        break;
+      }
+      case 'error': {
+        if (typeof j.socket !== 'number' || (j.op !== 'send' && j.op !== 'recv') || typeof j.code !== 'string') return false;
+        const count = typeof j.count === 'number' && j.count > 0 ? Math.floor(j.count) : 1;
+        const s = this.socketOf(c, j.socket);
+        const key = `${j.op} ${j.code.slice(0, 32)}`;
+        s.failures[key] = (s.failures[key] ?? 0) + count;
+        const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: `${j.op}:error`, code: j.code.slice(0, 32), count };
+        this.capture.append(r);
+        break;
+      }
+      case 'event': {
+        // a socket monitor event, zeromq.js names (`accept`, `connect:retry`, `disconnect`, ...)
+        if (typeof j.socket !== 'number' || typeof j.event !== 'string') return false;
+        const s = this.socketOf(c, j.socket);
+        const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: j.event.slice(0, 64) };
+        if (typeof j.address === 'string') r.address = j.address.slice(0, 1024);
+        if (typeof j.error === 'string') r.error = j.error.slice(0, 1024);
+        if (typeof j.interval === 'number') r.interval = j.interval;
+        this.capture.append(r);
+        break;
+      }
+      case 'drops': {
+        if (typeof j.dropped !== 'number' || j.dropped < p.dropped) return false;
+        const n = j.dropped - p.dropped;
+        p.dropped = j.dropped;
+        this.counters.agentDropped += n;
+        this.capture.reportDropped(this.id, n);
+        break;
+      }
+      case 'exit':
+        this.exited(c, p, ts);
+        break;
+      default:
+        return false;
+    }
+    this.model.changed();
+    return true;
+  }
+
+  private exited(c: AgentConn, p: AgentProcess, ts: number): void {
+    if (p.state === 'exited') return;
+    p.state = 'exited';
+    p.exitedTs = ts;
+    for (const s of p.sockets.values()) s.state = 'closed';
+    const r: CaptureRecord = { kind: 'process', seq: 0, ts, session: this.id, source: 'agent', endpoint: '', process: p.name, pid: p.pid, state: 'exited' };
+    if (p.dropped) r.dropped = p.dropped;
+    this.capture.append(r);
+    this.model.changed();
+    void c;
+  }
+}
+
+function parseJson(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8', 1));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

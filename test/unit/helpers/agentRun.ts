@@ -1,0 +1,72 @@
+/**
+ * Runs a program to its end, with or without the zmq-debug agents, and returns
+ * what it printed and its exit code. Every child is killed when the test ends
+ * (killAllRuns from afterEach).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CaptureRecord } from '../../../src/core/capture/records';
+
+export const AGENT_FIXTURES = join(__dirname, '..', 'fixtures', 'agent');
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  pid: number;
+}
+
+export interface Running {
+  proc: ChildProcess;
+  stdout(): string;
+  done: Promise<RunResult>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Starts `cmd args` with `env` added to this process's environment (no agent env unless given). */
+export function start(cmd: string, args: (string | number)[], env: Record<string, string> = {}, timeoutMs = 60000): Running {
+  const clean = { ...process.env };
+  // the test runner's own environment must not carry an agent into "without" runs
+  delete clean.ZMQ_DEBUG_COLLECTOR;
+  delete clean.ZMQ_DEBUG_TOKEN;
+  const proc = spawn(cmd, args.map(String), { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: AGENT_FIXTURES });
+  running.add(proc);
+  let out = '';
+  let err = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<RunResult>((resolve, reject) => {
+    proc.on('error', reject);
+    proc.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(proc);
+      resolve({ stdout: out, stderr: err, code, signal, pid: proc.pid ?? 0 });
+    });
+  });
+  return { proc, stdout: () => out, done };
+}
+
+export function run(cmd: string, args: (string | number)[], env: Record<string, string> = {}, timeoutMs = 60000): Promise<RunResult> {
+  return start(cmd, args, env, timeoutMs).done;
+}
+
+export async function killAllRuns(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null || p.signalCode !== null) return resolve();
+          p.once('close', () => resolve());
+          p.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
+/** The frames of an agent message record as latin1 strings. */
+export function texts(r: CaptureRecord): string[] {
+  return r.kind === 'message' ? r.frames.map((f) => Buffer.from(f).toString('latin1')) : [];
+}
