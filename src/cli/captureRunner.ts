@@ -4,14 +4,16 @@
  * after --count messages, after --timeout seconds, or on Ctrl-C.
  */
 import { Capture } from '../core/capture/capture';
-import { recordToLine } from '../core/capture/exportFormat';
-import { formatRecord } from '../core/capture/recordText';
+import { Decoder } from '../core/decoders/decoder';
 import { CaptureSession } from '../core/sessions/session';
+import { printRecord } from './decodeOption';
 
 export interface RunOptions {
   capture: Capture;
   session: CaptureSession;
   json: boolean;
+  /** --decode: messages printed with their decoded value (or why they did not decode). */
+  decoder?: Decoder;
   /** Stop after this many message records. */
   count?: number;
   timeoutSec?: number;
@@ -49,7 +51,7 @@ export function runAndPrint(o: RunOptions): Promise<number> {
       for (const r of records) {
         if (o.count !== undefined && messages >= o.count) break;
         printedSeq = r.seq;
-        out.write((o.json ? recordToLine(r) : formatRecord(r)) + '\n');
+        out.write(printRecord(r, o.json, o.decoder) + '\n');
         if (r.kind === 'message') messages++;
       }
       if (o.count !== undefined && messages >= o.count) void finish(0);
