@@ -3,6 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { Capture } from '../../src/core/capture/capture';
+import { CapturedMessage } from '../../src/core/capture/records';
+import { DecodeOk } from '../../src/core/decoders/decoder';
+import { JupyterDecoder } from '../../src/core/decoders/jupyter';
+import { describeKernel, findJupyterKernels, jupyterRuntimeDir } from '../../src/core/discovery/jupyterKernels';
+import { PubSpy } from '../../src/core/sessions/spy';
 import { CliRun, runCli } from './helpers/cli';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
 
@@ -20,7 +27,7 @@ import sys
 from jupyter_client import BlockingKernelClient
 kc = BlockingKernelClient()
 kc.load_connection_file(sys.argv[1])
-kc.shell_port = int(sys.argv[2])  # through the tap
+if len(sys.argv) > 2: kc.shell_port = int(sys.argv[2])  # through the tap
 kc.start_channels()
 kc.wait_for_ready(timeout=30)
 print('ready', flush=True)
@@ -111,5 +118,52 @@ describe('Jupyter wire protocol against a real kernel', function () {
 
     assert.match(human.out(), /⇒ jupyter stream \(signature valid\) \{"name":"stdout","text":"hello from the kernel\\n"\}/);
     for (const r of runs) assert.ok(!(r.out() + r.err()).includes(key), 'the key is never printed');
+  });
+
+  it('finds kernels in the runtime directory with their name, pid and channels, and their key checks IOPub signatures', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'zmqdbg-runtime-'));
+    const env = { JUPYTER_RUNTIME_DIR: dir, HOME: '/nonexistent' };
+    assert.equal(jupyterRuntimeDir(env), dir);
+    assert.equal(jupyterRuntimeDir({ HOME: '/home/u' }, 'linux'), '/home/u/.local/share/jupyter/runtime');
+    assert.equal(jupyterRuntimeDir({ HOME: '/home/u', XDG_DATA_HOME: '/x' }, 'linux'), '/x/jupyter/runtime');
+    assert.equal(jupyterRuntimeDir({ HOME: '/Users/u' }, 'darwin'), '/Users/u/Library/Jupyter/runtime');
+    assert.equal(jupyterRuntimeDir({ JUPYTER_DATA_DIR: '/d' }), '/d/runtime');
+    const [shell, iopub, stdin, control, hb] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+    const key = randomUUID();
+    const conn = join(dir, 'kernel-4f1c.json');
+    writeFileSync(conn, JSON.stringify({ shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb, ip: '127.0.0.1', key, transport: 'tcp', signature_scheme: 'hmac-sha256', kernel_name: 'python3' }));
+    writeFileSync(join(dir, 'kernel-broken.json'), '{"shell_port": ');
+    writeFileSync(join(dir, 'notebook-cookie-secret'), 'x');
+    const kernel = runPython(KERNEL, [conn]);
+
+    const found = await findJupyterKernels({ env });
+    assert.equal(found.dir, dir);
+    assert.equal(found.kernels.length, 1);
+    assert.deepEqual(found.problems.map((p) => p.file), [join(dir, 'kernel-broken.json')]);
+    assert.match(found.problems[0].error, /is not JSON/);
+    const k = found.kernels[0];
+    assert.deepEqual([k.id, k.kernelName, k.pid, k.file], ['4f1c', 'python3', kernel.proc.pid, conn]);
+    assert.deepEqual(
+      k.channels.map((c) => `${c.name} ${c.kernelSocket}/${c.clientSocket} ${c.endpoint}`),
+      [`shell ROUTER/DEALER tcp://127.0.0.1:${shell}`, `iopub PUB/SUB tcp://127.0.0.1:${iopub}`, `stdin ROUTER/DEALER tcp://127.0.0.1:${stdin}`, `control ROUTER/DEALER tcp://127.0.0.1:${control}`, `hb REP/REQ tcp://127.0.0.1:${hb}`],
+    );
+    for (const shown of [JSON.stringify(found), inspect(found, { depth: 10 }), describeKernel(k)]) assert.ok(!shown.includes(key), `the key leaked into ${shown}`);
+    assert.match(describeKernel(k), new RegExp(`^python3 4f1c \\(pid ${kernel.proc.pid}\\): shell ROUTER tcp://127\\.0\\.0\\.1:${shell}, iopub PUB`));
+
+    // one click: spy on IOPub, the key from the file checks the signatures
+    const capture = new Capture();
+    const spy = new PubSpy({ id: 'jupyter', endpoints: [k.channels.find((c) => c.name === 'iopub')!.endpoint], capture });
+    try {
+      const client = runPython(CLIENT, [conn]);
+      await client.waitFor('ready', 40000);
+      await client.waitFor('done', 30000);
+      const decoder = new JupyterDecoder(k.key);
+      const decoded = () => [...capture.records()].filter((r): r is CapturedMessage => r.kind === 'message').map((m) => decoder.decode(m) as DecodeOk);
+      await until(() => decoded().some((d) => d.topic === 'stream'), 'the stream message on IOPub');
+      assert.ok(decoded().every((d) => d.ok && (d.value as { signature: string }).signature === 'valid'));
+    } finally {
+      await spy.stop();
+    }
+    assert.deepEqual((await findJupyterKernels({ env: { JUPYTER_RUNTIME_DIR: join(dir, 'nope') } })).kernels, []);
   });
 });
