@@ -14,7 +14,9 @@ import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQu
 import { Disposable, DisposableStore } from '../core/base/lifecycle';
 import { CaptureRecord } from '../core/capture/records';
 import { encodeFrames, Sender, SendError } from '../core/zmq/sender';
-import { assertNever, Counters, FrameFilter, RowSummary, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../shared/protocol/frames';
+import { assertNever, Counters, DecoderRuleSpec, FrameFilter, RowSummary, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../shared/protocol/frames';
+import { createDecoder, decoderUsages } from '../core/decoders/registry';
+import { DecoderRule, DecoderRules } from '../core/decoders/rules';
 
 /** What the controller needs from the place it runs in. Optional parts are features the host may not offer. */
 export interface ViewerHost {
@@ -42,7 +44,12 @@ export interface ControllerOptions {
   /** Minimum time between two batches (default 16 ms, about 60 per second). */
   intervalMs?: number;
   sender?: Sender;
+  /** Which decoders read which messages (e.g. from the zmqDebugger.decoders setting); the viewer's picker edits them. */
+  decoderRules?: DecoderRuleSpec[];
 }
+
+/** The timeline chart gets at most this many updates per second. */
+const TIMELINE_INTERVAL_MS = 250;
 
 export class FramesViewController implements Disposable {
   readonly query: FramesQuery;
@@ -66,6 +73,9 @@ export class FramesViewController implements Disposable {
   private filterError: string | undefined;
   private readonly intervalMs: number;
   private readonly sender: Sender;
+  private decoderSpecs: DecoderRuleSpec[] = [];
+  private timelineVisible = false;
+  private lastTimeline = 0;
   /** Batches posted (the benchmark and tests read it). */
   batches = 0;
 
@@ -78,6 +88,7 @@ export class FramesViewController implements Disposable {
     this.query = new FramesQuery(capture);
     this.intervalMs = options.intervalMs ?? 16;
     this.sender = this.disposables.add(options.sender ?? new Sender());
+    if (options.decoderRules) this.buildDecoders(options.decoderRules);
     if (options.filter) this.applyFilter(options.filter);
     this.disposables.add(capture.onDidAppend(() => this.markDirty()));
     this.disposables.add(
@@ -110,6 +121,50 @@ export class FramesViewController implements Disposable {
   setFilter(filter: FrameFilter): void {
     if (this.applyFilter(filter)) this.scan();
     this.postReset(true);
+  }
+
+  get decoderRules(): DecoderRuleSpec[] {
+    return this.decoderSpecs.map((r) => ({ ...r }));
+  }
+
+  /**
+   * Replaces the decoder rules (e.g. when the zmqDebugger.decoders setting
+   * changes) and rescans. Returns the problems (a bad spec, a missing .proto
+   * file), also shown in the viewer; the rules that work apply.
+   */
+  setDecoderRules(specs: DecoderRuleSpec[]): string[] {
+    const problems = this.buildDecoders(specs);
+    this.scan();
+    this.postDecoders();
+    this.postReset();
+    for (const p of problems) this.notice('error', p);
+    return problems;
+  }
+
+  private buildDecoders(specs: DecoderRuleSpec[]): string[] {
+    const problems: string[] = [];
+    const rules: DecoderRule[] = [];
+    const kept: DecoderRuleSpec[] = [];
+    for (const spec of specs) {
+      try {
+        rules.push({ ...spec, decoder: createDecoder(spec.spec) });
+        kept.push({ ...spec });
+      } catch (e) {
+        problems.push(`Decoder '${spec.spec}': ${(e as Error).message}`);
+      }
+    }
+    this.decoderSpecs = kept;
+    try {
+      this.query.setDecoders(rules.length ? new DecoderRules(rules) : undefined, false);
+    } catch (e) {
+      if (!(e instanceof FilterError)) throw e;
+      this.filterError = e.message;
+    }
+    return problems;
+  }
+
+  private postDecoders(): void {
+    if (this.ready) this.post({ type: 'decoders', rules: this.decoderRules, available: decoderUsages() });
   }
 
   /** The panel became visible or hidden. Hidden panels get nothing; shown ones catch up at once. */
@@ -157,6 +212,7 @@ export class FramesViewController implements Disposable {
         if (!m.filter || !this.applyFilter(m.filter)) this.query.reset(false);
         this.scan();
         this.postReset(true);
+        this.postDecoders();
         return;
       case 'view/window':
         this.window = { start: m.start, count: m.count, follow: m.follow };
@@ -206,6 +262,23 @@ export class FramesViewController implements Disposable {
         return;
       case 'send/request':
         await this.send(m);
+        return;
+      case 'decoder/set': {
+        const scopeOf = (r: DecoderRuleSpec) => (r.topicPrefix !== undefined ? `topic ${r.topicPrefix}` : r.session !== undefined ? `session ${r.session}` : r.endpoint !== undefined ? `endpoint ${r.endpoint}` : 'all');
+        const key = m.scope === 'all' ? 'all' : `${m.scope} ${m.match}`;
+        const next = this.decoderSpecs.filter((r) => scopeOf(r) !== key);
+        if (m.spec.trim()) {
+          const rule: DecoderRuleSpec = { spec: m.spec.trim() };
+          if (m.scope === 'session') rule.session = m.match;
+          if (m.scope === 'topic') rule.topicPrefix = m.match;
+          next.push(rule);
+        }
+        this.setDecoderRules(next);
+        return;
+      }
+      case 'timeline/visible':
+        this.timelineVisible = m.visible;
+        if (m.visible) this.postTimeline(true);
         return;
       default:
         assertNever(m);
@@ -300,6 +373,16 @@ export class FramesViewController implements Disposable {
     if (!this.visible || !this.ready) return;
     const { start, rows } = this.windowRows();
     this.post({ type: 'frames/appended', counters: this.counters(), base: this.query.base, start, rows, added });
+    this.postTimeline(false);
+  }
+
+  /** The timeline's series, while the chart is shown, at most every TIMELINE_INTERVAL_MS (unless `now`). */
+  private postTimeline(now: boolean): void {
+    if (!this.timelineVisible || !this.visible || !this.ready) return;
+    const t = Date.now();
+    if (!now && t - this.lastTimeline < TIMELINE_INTERVAL_MS) return;
+    this.lastTimeline = t;
+    this.post({ type: 'timeline', series: this.query.timeline.series() });
   }
 
   private postReset(filterFromHost = false): void {
@@ -310,6 +393,7 @@ export class FramesViewController implements Disposable {
     if (this.filterError) m.filterError = this.filterError;
     if (filterFromHost) m.filterFromHost = true;
     this.post(m);
+    this.postTimeline(true);
   }
 
   private post(m: FromHost): void {

@@ -620,6 +620,9 @@ function handle(m: FromHost): void {
     case 'notice':
       showNotice(m.level, m.text);
       return;
+    case 'timeline':
+    case 'decoders':
+      return;
     default:
       assertNever(m);
   }

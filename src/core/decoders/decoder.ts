@@ -38,6 +38,13 @@ export interface Decoder {
   /** The name used in `--decode NAME`, the settings and the `decoded.decoder` field. */
   readonly name: string;
   decode(msg: DecodeInput): DecodeResult;
+  /**
+   * Optional, for fast filters: true when a string value at `path` of the
+   * decoded value always appears in the frames as its UTF-8 bytes, or else the
+   * frame holds a backslash (a JSON escape). Lets a filter skip decoding
+   * messages that lack the string it looks for. Absent: never assumed.
+   */
+  verbatim?(path: readonly (string | number)[]): boolean;
 }
 
 /** Decodes one frame's bytes, or throws an Error whose message says why. */

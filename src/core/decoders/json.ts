@@ -16,4 +16,7 @@ export class JsonDecoder implements Decoder {
   decode(msg: DecodeInput): DecodeResult {
     return decodeFrames(this.name, msg, parseJsonFrame);
   }
+  verbatim(): boolean {
+    return true;
+  }
 }

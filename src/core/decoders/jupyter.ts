@@ -45,6 +45,11 @@ export class JupyterDecoder implements Decoder {
   readonly name = 'jupyter';
   constructor(private readonly key?: JupyterKey) {}
 
+  /** Strings from the JSON frames are verbatim; the signature status, identities (may be hex) and buffer sizes are not. */
+  verbatim(path: readonly (string | number)[]): boolean {
+    return path[0] !== 'signature' && path[0] !== 'identities' && path[0] !== 'buffers';
+  }
+
   decode(msg: DecodeInput): DecodeResult {
     const fail = (error: string): DecodeResult => ({ ok: false, decoder: this.name, error });
     if (msg.encrypted) return fail('the message is CURVE-encrypted');

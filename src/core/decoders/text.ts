@@ -12,4 +12,7 @@ export class TextDecoderImpl implements Decoder {
       }
     });
   }
+  verbatim(): boolean {
+    return true;
+  }
 }
