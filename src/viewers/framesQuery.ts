@@ -16,7 +16,7 @@ import { topicKey } from '../core/capture/capture';
 import { formatFrame } from '../core/capture/recordText';
 import { CaptureRecord, CapturedMessage, payloadBytes } from '../core/capture/records';
 import { parseTopic } from '../core/zmq/topics';
-import { DecodeResult } from '../core/decoders/decoder';
+import { DecodeResult, Decoder } from '../core/decoders/decoder';
 import { compileFieldQuery } from '../core/decoders/fieldQuery';
 import { DecoderRules } from '../core/decoders/rules';
 import { DEFAULT_FILTER, DETAIL_BYTES_MAX, FrameDetail, FrameFilter, RecordDetail, RecordDiff, RecordKind, RowSummary } from '../shared/protocol/frames';
@@ -89,17 +89,26 @@ function decodedPredicate(expr: string, decoders: DecoderRules | undefined): Pre
   }
   if (!decoders || decoders.size === 0) throw new FilterError('Decoded-field filter: choose a decoder first (the decoder picker, or the zmqDebugger.decoders setting)');
   const clauses = q.requiredStrings.map((c) => c.map((n) => ({ path: n.path, bytes: Buffer.from(n.value, 'utf8') })));
+  // per decoder, once: the clauses whose strings it keeps verbatim
+  const checkable = new Map<Decoder, Buffer[][]>();
+  const checksFor = (d: Decoder): Buffer[][] => {
+    let c = checkable.get(d);
+    if (!c) checkable.set(d, (c = d.verbatim ? clauses.filter((cl) => cl.every((n) => d.verbatim!(n.path))).map((cl) => cl.map((n) => n.bytes)) : []));
+    return c;
+  };
   return (r) => {
     if (r.kind !== 'message') return false;
     const d = decoders.decoderFor(r);
     if (!d) return false;
-    if (d.verbatim && clauses.length) {
-      for (const clause of clauses) {
-        if (!clause.every((n) => d.verbatim!(n.path))) continue;
+    const checks = checksFor(d);
+    if (checks.length) {
+      const frames = r.frames;
+      for (const needles of checks) {
         let hit = false;
-        for (let i = 0; i < r.frames.length && !hit; i++) {
-          const b = buf(r.frames[i]);
-          hit = b.indexOf(0x5c) >= 0 || clause.some((n) => b.indexOf(n.bytes) >= 0);
+        for (let i = 0; i < frames.length && !hit; i++) {
+          const b = buf(frames[i]);
+          for (let k = 0; k < needles.length && !hit; k++) hit = b.indexOf(needles[k]) >= 0;
+          if (!hit) hit = b.indexOf(0x5c) >= 0;
         }
         if (!hit) return false;
       }
@@ -238,6 +247,9 @@ export class FramesQuery {
   private timelineTest: Predicate = timelineFilter(DEFAULT_FILTER);
   /** Message and byte rates of the filter's session and topic, kept up to date by the scan. */
   readonly timeline = new Timeline();
+  /** The newest seq the timeline counted, and what it counts (a rescan for another text or field filter keeps it). */
+  private timelineSeq = 0;
+  private timelineKey = '';
 
   constructor(private capture: Capture) {}
 
@@ -263,6 +275,11 @@ export class FramesQuery {
       throw e;
     }
     this.reset(scan);
+  }
+
+  private resetTimeline(): void {
+    this.timeline.clear();
+    this.timelineSeq = 0;
   }
 
   /** The decode result of a message by the rules in force (undefined when none applies). */
@@ -292,6 +309,7 @@ export class FramesQuery {
   /** Switches to another capture (an imported file, or back to live) and rescans (now, or through `update()` when `scan` is false). */
   setCapture(capture: Capture, scan = true): void {
     this.capture = capture;
+    this.resetTimeline();
     this.reset(scan);
   }
 
@@ -304,7 +322,12 @@ export class FramesQuery {
     const predicate = compileFilter(filter, this.decoderRules);
     this.filterSpec = { ...filter, kinds: [...filter.kinds] };
     this.predicate = predicate;
-    this.timelineTest = timelineFilter(filter);
+    const key = JSON.stringify([filter.session, filter.topicPrefix]);
+    if (key !== this.timelineKey) {
+      this.timelineKey = key;
+      this.timelineTest = timelineFilter(filter);
+      this.resetTimeline();
+    }
     this.reset(scan);
   }
 
@@ -314,8 +337,10 @@ export class FramesQuery {
     this.scanned = 0;
     this.baseRows = 0;
     this.socketTypeSet.clear();
-    this.timeline.clear();
     const stats = this.capture.stats();
+    // what left the capture (a clear, evictions) leaves the timeline
+    if (!stats.retained || stats.lastSeq < this.timelineSeq) this.resetTimeline();
+    else this.timeline.prune(this.capture.get(stats.firstSeq)?.ts ?? 0);
     this.allFrom = stats.firstSeq || stats.lastSeq + 1;
     this.scanned = this.allFrom - 1;
     if (scan) this.update();
@@ -348,7 +373,7 @@ export class FramesQuery {
       if (r.kind === 'message') {
         if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
         if (r.socketType) this.socketTypeSet.add(r.socketType);
-        if (this.timelineTest(r)) this.timeline.add(r.ts, payloadBytes(r));
+        if (seq > this.timelineSeq && this.timelineTest(r)) this.timeline.add(r.ts, payloadBytes(r));
       }
       if (!p) added++;
       else if (p(r)) {
@@ -356,7 +381,10 @@ export class FramesQuery {
         added++;
       }
     }
-    if (end >= from) this.scanned = end;
+    if (end >= from) {
+      this.scanned = end;
+      if (end > this.timelineSeq) this.timelineSeq = end;
+    }
     return { added, removed, pending: Math.max(0, last - Math.max(this.scanned, first - 1)) };
   }
 

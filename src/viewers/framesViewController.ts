@@ -37,6 +37,7 @@ export interface ViewerHost {
  * shared with every other extension and must not stall on a million records.
  */
 const SCAN_SLICE_MS = 20;
+const RESCAN_PROGRESS_MS = 100;
 const SCAN_CHUNK = 20_000;
 
 export interface ControllerOptions {
@@ -66,6 +67,8 @@ export class FramesViewController implements Disposable {
   private continuation: ReturnType<typeof setImmediate> | undefined;
   /** Records left to scan (a rescan in progress). */
   private pendingScan = 0;
+  /** Rows a rescan added in slices that posted nothing (told with the next post). */
+  private carriedAdded = 0;
   /** While paused: the newest seq the view may show. */
   private frozenAt = Infinity;
   private lastFlush = 0;
@@ -315,6 +318,13 @@ export class FramesViewController implements Disposable {
     if (r.pending > 0 && !this.continuation) {
       this.continuation = setImmediate(() => {
         this.continuation = undefined;
+        // a long rescan posts its progress every RESCAN_PROGRESS_MS, not after every slice:
+        // each post costs the host (rows to summarise, a message to serialise) and the page a render
+        if (this.visible && this.ready && Date.now() - this.lastFlush < RESCAN_PROGRESS_MS) {
+          this.carriedAdded += this.scan();
+          if (this.pendingScan > 0) return;
+          // done: the last slice is posted at once
+        }
         this.dirty = true;
         this.flush();
       });
@@ -371,6 +381,8 @@ export class FramesViewController implements Disposable {
 
   private postWindow(added: number): void {
     if (!this.visible || !this.ready) return;
+    added += this.carriedAdded;
+    this.carriedAdded = 0;
     const { start, rows } = this.windowRows();
     this.post({ type: 'frames/appended', counters: this.counters(), base: this.query.base, start, rows, added });
     this.postTimeline(false);
@@ -388,6 +400,7 @@ export class FramesViewController implements Disposable {
   private postReset(filterFromHost = false): void {
     if (!this.visible || !this.ready) return;
     this.dirty = false;
+    this.carriedAdded = 0;
     const { start, rows } = this.windowRows();
     const m: FromHost = { type: 'frames/reset', counters: this.counters(), filter: this.query.filter, base: this.query.base, start, rows };
     if (this.filterError) m.filterError = this.filterError;

@@ -16,6 +16,12 @@ export class Timeline {
 
   add(ts: number, size: number): void {
     const s = Math.floor(ts / 1000);
+    if (s === this.last) {
+      // the common case (messages in time order): no new bucket
+      this.counts.set(s, this.counts.get(s)! + 1);
+      this.bytes.set(s, this.bytes.get(s)! + size);
+      return;
+    }
     this.counts.set(s, (this.counts.get(s) ?? 0) + 1);
     this.bytes.set(s, (this.bytes.get(s) ?? 0) + size);
     if (s < this.first) this.first = s;
@@ -29,6 +35,10 @@ export class Timeline {
   prune(ts: number): void {
     const s = Math.floor(ts / 1000);
     if (s <= this.first) return;
+    if (s > this.last) {
+      this.clear();
+      return;
+    }
     if (this.counts.size < s - this.first) {
       for (const k of this.counts.keys()) if (k < s) this.drop(k);
     } else for (let k = this.first; k < s; k++) this.drop(k);

@@ -138,6 +138,12 @@ describe('frames viewer with decoders', () => {
     s = q.timeline.series();
     assert.equal(s.messages.reduce((a, b) => a + b, 0), 10, 'session and topic, not the text');
     assert.equal(s.messages.length, 3);
+    q.setFilter(filter({ session: 'spy-1', topicPrefix: 'a', text: 'x' }));
+    assert.equal(q.timeline.series().messages.reduce((a, b) => a + b, 0), 10, 'a rescan for another text counts nothing twice');
+    c.clear();
+    c.append(spyMessage(['a', 'new'], { ts: 30_000 }));
+    q.reset();
+    assert.deepEqual(q.timeline.series().messages, [1], 'a cleared capture leaves the timeline');
   });
 
   it('sets decoders from the viewer picker and posts the timeline only while it is shown', async () => {

@@ -10,6 +10,7 @@
  * Layer: core/decoders sits above core/capture (it reads CapturedMessage) and
  * below core/sessions and core/topology.
  */
+import { Buffer, isUtf8 } from 'node:buffer';
 import { CapturedMessage } from '../capture/records';
 
 /** What a decoder reads: a message's frames and what is known of its envelope. */
@@ -59,11 +60,11 @@ export function bodyFrames(msg: DecodeInput): readonly Uint8Array[] {
   return env > 0 && env < msg.frames.length ? msg.frames.slice(env) : msg.frames;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** The frame as UTF-8 text; throws on invalid UTF-8. */
 export function frameText(frame: Uint8Array): string {
-  return utf8.decode(frame);
+  // isUtf8 + toString: several times faster than a fatal TextDecoder on small frames
+  if (!isUtf8(frame)) throw new Error('not valid UTF-8');
+  return Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('utf8');
 }
 
 /**
@@ -74,7 +75,13 @@ export function frameText(frame: Uint8Array): string {
  * when several frames decode. Any other frame that does not decode fails the
  * message, naming the frame (0-based, counted from the first body frame).
  */
-export function decodeFrames(name: string, msg: DecodeInput, decodeFrame: (frame: Uint8Array, topic: string | undefined) => unknown): DecodeResult {
+export function decodeFrames(
+  name: string,
+  msg: DecodeInput,
+  decodeFrame: (frame: Uint8Array, topic: string | undefined) => unknown,
+  /** A cheap test that tells, without throwing, why a frame cannot be decoded (exceptions cost microseconds each: a topic frame on every message adds up). */
+  reject?: (frame: Uint8Array) => string | undefined,
+): DecodeResult {
   if (msg.encrypted) return { ok: false, decoder: name, error: 'the message is CURVE-encrypted' };
   const frames = bodyFrames(msg);
   const env = frames.length === msg.frames.length ? 0 : msg.frames.length - frames.length;
@@ -86,6 +93,15 @@ export function decodeFrames(name: string, msg: DecodeInput, decodeFrame: (frame
     const cut = msg.truncated?.[env + i];
     try {
       if (cut !== undefined) throw new Error(`captured truncated (${frames[i].length} of ${cut} B)`);
+      const why = reject?.(frames[i]);
+      if (why !== undefined) {
+        if (i === 0 && frames.length > 1) {
+          first = 1;
+          topic = isUtf8(frames[0]) ? frameText(frames[0]) : undefined;
+          continue;
+        }
+        return { ok: false, decoder: name, error: `frame ${env + i}: ${why}` };
+      }
       values.push(decodeFrame(frames[i], topic));
     } catch (e) {
       if (i === 0 && frames.length > 1) {
