@@ -12,6 +12,7 @@ import { JupyterKey } from '../../src/core/decoders/jupyterKey';
 import { MsgpackDecoder } from '../../src/core/decoders/msgpack';
 import { ProtobufDecoder } from '../../src/core/decoders/protobuf';
 import { createDecoder } from '../../src/core/decoders/registry';
+import { compileFieldQuery } from '../../src/core/decoders/fieldQuery';
 import { DecoderRules } from '../../src/core/decoders/rules';
 import { PubSpy } from '../../src/core/sessions/spy';
 import { freePort, killAllPython, until } from './helpers/peers';
@@ -175,5 +176,37 @@ describe('payload decoders', function () {
     );
     const short = new JupyterDecoder().decode({ frames: [b('<IDS|MSG>'), b(''), b('{}')] });
     assert.match((short as { error: string }).error, /2 frame\(s\) after <IDS\|MSG>, expected at least 5/);
+  });
+
+  it('evaluates the decoded-field filter language: precedence, paths, operators, and says what is wrong', () => {
+    const d: DecodeOk = { ok: true, decoder: 'json', topic: 'weather.eu', value: { a: 1, s: 'Hello', n: null, f: false, arr: [{ x: 'y' }], 'odd key': 2, o: { p: { q: 3 } } } };
+    const t = (expr: string) => compileFieldQuery(expr).test(d);
+    assert.equal(t('a == 1 || a == 2 && s == "nope"'), true, '&& binds tighter than ||');
+    assert.equal(t('(a == 1 || a == 2) && s == "nope"'), false);
+    assert.equal(t('!(a == 2) && !n && !f && s'), true, 'exists: not null, false or ""');
+    assert.equal(t('arr[0].x == "y" && ["odd key"] == 2 && o.p.q >= 3 && o.p.q < 3.5'), true);
+    assert.equal(t('s ~ "ELL" && s ~ /^H/ && s !~ /^h/ && s > "A"'), true);
+    assert.equal(t('a == "1"'), false, 'no type conversion');
+    assert.equal(t('missing.deep == 1 || missing'), false);
+    assert.equal(t('$decoder == "json" && $topic ~ /^weather\\./ && $.a == 1'), true);
+    assert.equal(t('o ~ "q"'), true, '~ on an object searches its JSON');
+    assert.deepEqual(compileFieldQuery('a == "x" && (b == "y" || c == "z") && d > 1').requiredStrings, [
+      [{ path: ['a'], value: 'x' }],
+      [{ path: ['b'], value: 'y' }, { path: ['c'], value: 'z' }],
+    ]);
+    assert.deepEqual(compileFieldQuery('a == "x" || d > 1').requiredStrings, [], 'an alternative without a string: nothing required');
+    for (const [bad, why] of [
+      ['', /empty expression/],
+      ['a ==', /expected a value at the end/],
+      ['a == b', /expected a value .* got 'b'/],
+      ['a < /x/', /a regular expression goes with ~ or !~/],
+      ['a ~ 3', /~ needs a \/regular expression\/ or a "string"/],
+      ['(a == 1', /expected '\)'/],
+      ['a == 1 )', /unexpected '\)'/],
+      ['a ~ /(/', /Invalid regular expression/],
+      ['a # 1', /unexpected '# 1' at 2/],
+    ] as [string, RegExp][]) {
+      assert.throws(() => compileFieldQuery(bad), why, bad);
+    }
   });
 });

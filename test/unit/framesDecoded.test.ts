@@ -121,6 +121,8 @@ describe('frames viewer with decoders', () => {
     );
     q.setFilter(filter({ decoded: 'msg_type == "status" && signature == "valid"' }));
     assert.deepEqual([...q.matching()].map((r) => r.seq), [1, 3], 'the signature status is computed, never pre-checked in the bytes');
+    q.setFilter(filter({ decoded: '["signature"] == "valid" && $.msg_type == "stream"' }));
+    assert.deepEqual([...q.matching()].map((r) => r.seq), [2], 'however the path is written');
   });
 
   it('counts msg/s and bytes/s for the timeline, per session and topic', () => {

@@ -47,19 +47,22 @@ export interface CompiledFieldQuery {
 
 const TOKEN = /\s*(?:(\/(?:\\.|[^/\\])+\/[dgimsuy]*)|("(?:\\.|[^"\\])*")|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(==|!=|<=|>=|!~|&&|\|\||[<>~!().[\]])|([A-Za-z_$][\w$-]*))/y;
 
+const SPACE = /\s*/y;
+
 function tokenize(src: string): string[] {
   const out: string[] = [];
-  TOKEN.lastIndex = 0;
   let at = 0;
-  while (at < src.length) {
-    if (/^\s*$/.test(src.slice(at))) break;
+  for (;;) {
+    SPACE.lastIndex = at;
+    SPACE.exec(src);
+    at = SPACE.lastIndex;
+    if (at >= src.length) return out;
     TOKEN.lastIndex = at;
     const m = TOKEN.exec(src);
-    if (!m) throw new FieldQueryError(`unexpected '${src.slice(at).trim().slice(0, 20)}' at ${at + (src.slice(at).length - src.slice(at).trimStart().length)}`);
+    if (!m) throw new FieldQueryError(`unexpected '${src.slice(at, at + 20).trimEnd()}' at ${at}`);
     out.push(m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5]);
     at = TOKEN.lastIndex;
   }
-  return out;
 }
 
 class Parser {
@@ -119,9 +122,13 @@ class Parser {
     return { k: 'exists', path };
   }
   private path(): Path {
-    const first = this.next('a field name');
-    if (!/^[A-Za-z_$]/.test(first)) throw new FieldQueryError(`expected a field name, got '${first}'`);
-    const p: Path = [first];
+    let p: Path;
+    if (this.peek() === '[') p = ['$']; // ["odd key"] or [0] at the root
+    else {
+      const first = this.next('a field name');
+      if (!/^[A-Za-z_$]/.test(first)) throw new FieldQueryError(`expected a field name, got '${first}'`);
+      p = [first];
+    }
     for (;;) {
       const t = this.peek();
       if (t === '.') {
@@ -221,7 +228,7 @@ function required(n: Node): RequiredString[][] {
       return a.length && b.length ? [[...a[0], ...b[0]]] : [];
     }
     case 'cmp':
-      return n.op === '==' && typeof n.lit === 'string' && n.lit.length > 0 && n.path[0] !== '$decoder' && n.path[0] !== '$topic' ? [[{ path: n.path, value: n.lit }]] : [];
+      return n.op === '==' && typeof n.lit === 'string' && n.lit.length > 0 && n.path[0] !== '$decoder' && n.path[0] !== '$topic' ? [[{ path: n.path[0] === '$' ? n.path.slice(1) : n.path, value: n.lit }]] : [];
     default:
       return [];
   }
