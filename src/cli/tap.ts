@@ -5,6 +5,7 @@ import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
 import { runAndPrint } from './captureRunner';
 import { DECODE_FLAG, DECODE_HELP, decoderFromArgs } from './decodeOption';
 import { UsageError } from './errors';
+import { latencySummary } from './latencySummary';
 import { registerSubcommand } from './registry';
 
 registerSubcommand(
@@ -37,6 +38,8 @@ registerSubcommand(
     await tap.listen(); // "port N in use" → exit 1
     // on stderr, so that --json output stays one record per line
     process.stderr.write(`tap listening on ${tap.listenEndpoint}, relaying to ${tap.endpoint}: point your peer at port ${tap.port}\n`);
-    return runAndPrint({ capture, session: tap, json: has(p, 'json'), decoder, count, timeoutSec });
+    const code = await runAndPrint({ capture, session: tap, json: has(p, 'json'), decoder, count, timeoutSec });
+    for (const line of latencySummary(capture)) process.stderr.write(line + '\n');
+    return code;
   },
 );

@@ -4,6 +4,7 @@ import { ZmtpTap } from '../../src/core/sessions/tap';
 import { diagnose } from '../../src/core/topology/doctor';
 import { ConnectionLatency, LATENCY_BUCKETS_MS, percentile, RequestLatency, requestDirection } from '../../src/core/topology/latency';
 import { TopologyModel } from '../../src/core/topology/topology';
+import { runCli } from './helpers/cli';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
 
 /**
@@ -98,6 +99,22 @@ describe('request latency', function () {
       assert.deepEqual(diagnose(model.snapshot(), { reqTimeoutMs: 2000 }).filter((d) => d.rule === 'request-latency-high'), []);
     });
   }
+
+  it('zmq-debug tap prints the round trips of each connection when it ends', async () => {
+    const [port, listen] = [await freePort(), await freePort()];
+    const srv = runPython(SERVER, [port, 'REP']);
+    await srv.waitFor('bound');
+    const run = runCli(['tap', '--listen', `127.0.0.1:${listen}`, '--target', `127.0.0.1:${port}`, '--count', '12', '--json', '--timeout', '20']);
+    try {
+      await until(() => run.err().includes('tap listening'), 'the tap to listen');
+      runPython(CLIENT, [listen, 'REQ', 6]);
+      assert.equal(await run.code, 0, run.err());
+      assert.match(run.err(), /^latency tap#1: 6 requests, p50 (19|2\d)(\.\d)? ms, p95 \d+ ms, p99 \d+ ms, max \d+ ms$/m);
+      assert.equal(run.out().trim().split('\n').every((l) => JSON.parse(l)), true, 'stdout stays JSON Lines');
+    } finally {
+      if (run.proc.exitCode === null) run.proc.kill('SIGKILL');
+    }
+  });
 
   it('pairs first in first out, forgets what a closed connection left pending, and stays bounded', () => {
     const l = new ConnectionLatency({ window: 4, maxPending: 3 });
