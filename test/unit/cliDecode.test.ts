@@ -60,6 +60,27 @@ describe('zmq-debug --decode', function () {
     assert.match(human.out(), /\| reading \| 0x[0-9a-f]+… \(\d+ B\) ⇒ msgpack \[reading\] \{"sensor":"t1","value":[\d.]+,"seq":\d+,"big":"\d+","raw":\{"\$bytes":"AP8="\},"tags":\["a","b"\]\}/);
   });
 
+  it('monitor --decode reads the body after the ROUTER envelope', async () => {
+    const [front, back, mon] = [await freePort(), await freePort(), await freePort()];
+    const q = runPythonFile('monitored_queue.py', [front, back, mon, 2]);
+    await q.waitFor('ready');
+    const run = runCli(['monitor', `tcp://127.0.0.1:${mon}`, '--decode', 'text', '--count', '4', '--json', '--timeout', '10']);
+    runs.push(run);
+    assert.equal(await run.code, 0, run.err());
+    const msgs = run
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.kind === 'message');
+    assert.equal(msgs.length, 4);
+    for (const m of msgs) {
+      assert.equal(m.envelopeFrames, 2);
+      assert.equal(m.decoded.decoder, 'text');
+      assert.match(m.decoded.value, /^(Response to )?Request # 1 from client # [01]$/, 'the identity and the delimiter are not the body');
+    }
+  });
+
   it('exits 2 on a bad --decode before opening anything', async () => {
     for (const [args, why] of [
       [['spy', 'tcp://127.0.0.1:9', '--decode', 'yaml'], /--decode: unknown decoder 'yaml'/],
