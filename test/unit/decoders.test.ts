@@ -174,6 +174,7 @@ describe('payload decoders', function () {
       conn.channels.map((c) => `${c.name} ${c.endpoint} ${c.kernelSocket}`),
       ['shell tcp://127.0.0.1:1 ROUTER', 'iopub tcp://127.0.0.1:2 PUB', 'stdin tcp://127.0.0.1:3 ROUTER', 'control tcp://127.0.0.1:4 ROUTER', 'hb tcp://127.0.0.1:5 REP'],
     );
+    assert.throws(() => parseConnectionInfo(`{"key": "${secret}", "shell_port": }`, 'kernel-1.json'), (e: Error) => e.message === 'kernel-1.json is not JSON', 'a broken file never quotes its key');
     const short = new JupyterDecoder().decode({ frames: [b('<IDS|MSG>'), b(''), b('{}')] });
     assert.match((short as { error: string }).error, /2 frame\(s\) after <IDS\|MSG>, expected at least 5/);
   });

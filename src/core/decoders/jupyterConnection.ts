@@ -39,8 +39,9 @@ export function parseConnectionInfo(text: string, where = 'connection file'): Ju
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`${where} is not JSON: ${(e as Error).message}`);
+  } catch {
+    // not JSON.parse's message: it quotes the text around the error, which may be the key
+    throw new Error(`${where} is not JSON`);
   }
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error(`${where} is not a JSON object`);
   const transport = typeof o.transport === 'string' ? o.transport : 'tcp';
