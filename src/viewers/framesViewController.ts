@@ -16,6 +16,7 @@ import { CaptureRecord } from '../core/capture/records';
 import { encodeFrames, Sender, SendError } from '../core/zmq/sender';
 import { assertNever, Counters, DecoderRuleSpec, FrameFilter, RowSummary, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../shared/protocol/frames';
 import { createDecoder, decoderUsages } from '../core/decoders/registry';
+import { parseTopic } from '../core/zmq/topics';
 import { DecoderRule, DecoderRules } from '../core/decoders/rules';
 
 /** What the controller needs from the place it runs in. Optional parts are features the host may not offer. */
@@ -150,6 +151,7 @@ export class FramesViewController implements Disposable {
     const kept: DecoderRuleSpec[] = [];
     for (const spec of specs) {
       try {
+        if (spec.topicPrefix !== undefined) parseTopic(spec.topicPrefix); // a bad hex: prefix is this rule's problem
         rules.push({ ...spec, decoder: createDecoder(spec.spec) });
         kept.push({ ...spec });
       } catch (e) {

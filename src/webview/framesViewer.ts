@@ -28,7 +28,7 @@ import {
 } from '../shared/protocol/frames';
 import { button, h, select, setOptions, setText } from './dom';
 import { formatBytes, formatCount, formatTime } from '../shared/format';
-import { base64ToBytes, decodeUtf8Visible, DIRECTION_LABELS, hexDump, defaultView, prettyJson } from './frameViews';
+import { base64ToBytes, bytesToHex, decodeUtf8Visible, DIRECTION_LABELS, hexDump, defaultView, prettyJson } from './frameViews';
 import { decodedTree, diffView } from './decodedViews';
 import { TimelineChart } from './timelineChart';
 
@@ -82,8 +82,6 @@ let newCount = 0;
 let selectedSeq: number | undefined;
 let selectedRow: number | undefined;
 let selectedRecord: RecordDetail | undefined;
-/** The selected row's topic as the table shows it (a decoder's, e.g. Jupyter's msg_type, or the first frame). */
-let selectedTopic: string | undefined;
 let lastWindowKey = '';
 let lastWindowAt = 0;
 let renderScheduled = false;
@@ -224,7 +222,7 @@ const decoderRulesEl = h('span', { class: 'decoder-rules muted' });
 const applyDecoder = () => {
   const scope = decoderScope.value as 'all' | 'session' | 'topic';
   const row = selectedRecord;
-  const match = scope === 'session' ? (row?.session ?? state.filter.session) : scope === 'topic' ? (selectedTopic ?? state.filter.topicPrefix) : '';
+  const match = scope === 'session' ? (row?.session ?? state.filter.session) : scope === 'topic' ? state.filter.topicPrefix || topicOfSelected() : '';
   if (scope !== 'all' && !match) {
     showNotice('error', `Select a row first: the decoder is for its ${scope}.`);
     return;
@@ -234,6 +232,23 @@ const applyDecoder = () => {
 decoderSpec.addEventListener('keydown', (e) => {
   if (e.key === 'Enter') applyDecoder();
 });
+/**
+ * The selected message's topic as a prefix (text, or hex: for binary): its first
+ * body frame when it has several, else that frame's first word (`10001 23 45`).
+ */
+function topicOfSelected(): string {
+  const body = selectedRecord?.frames.filter((f) => f.role === 'body') ?? [];
+  if (!body.length) return '';
+  let bytes = base64ToBytes(body[0].data).subarray(0, 256);
+  if (body.length === 1) {
+    const space = bytes.indexOf(0x20);
+    if (space > 0) bytes = bytes.subarray(0, space);
+  }
+  const printable = bytes.length > 0 && bytes.every((b) => b >= 0x20 && b < 0x7f);
+  const text = printable ? String.fromCharCode(...bytes) : '';
+  return printable && !text.startsWith('hex:') ? text : `hex:${bytesToHex(bytes)}`;
+}
+
 const decoderBar = h(
   'div',
   { class: 'decoderbar' },
@@ -506,7 +521,6 @@ function storeRows(start: number, rows: RowSummary[]): void {
 function selectRow(seq: number, row: number): void {
   selectedSeq = seq;
   selectedRow = row;
-  selectedTopic = cache.get(row)?.topic;
   post({ type: 'row/select', seq });
   replayBtn.disabled = false;
   for (const el of pool) el.classList.toggle('selected', el.dataset.seq === String(seq));

@@ -142,6 +142,9 @@ describe('payload decoders', function () {
     assert.equal(rules.decoderFor(m(['weather.us', '{}'], 's0', 'tcp://a:1'))!.name, 'json');
     assert.equal(rules.decoderFor(m(['weather.eu.paris', '{}']))!.name, 'msgpack');
     assert.equal(new DecoderRules([]).decode(m(['x'])), undefined);
+    const bin = new DecoderRules([{ decoder: mp, topicPrefix: 'hex:00ff' }]);
+    assert.equal(bin.decoderFor({ frames: [Buffer.from([0, 0xff, 1]), b('{}')], endpoint: 'e' })?.name, 'msgpack');
+    assert.equal(bin.decoderFor({ frames: [Buffer.from([0, 0xfe]), b('{}')], endpoint: 'e' }), undefined);
   });
 
   it('rejects bad decoder specs with clear errors', () => {

@@ -65,6 +65,16 @@ describe('decoded values in the frames viewer webview', function () {
     const lines = await diff.locator('.diff-line').allTextContents();
     assert.deepEqual(lines, ['~kind"reading" → "alarm"', '~seq88 → 89', '~value4 → 5', '~meta.tags[1]"even" → "odd"']);
 
+    // a rule for the selected row's topic (its first frame, "sensors") wins over the one for all
+    await page.locator('.decoderbar select').selectOption('topic');
+    await page.locator('.decoder-spec').fill('text');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('.decoder-rules', { hasText: 'json (all) · text (topic "sensors")' }).waitFor();
+    await rows.filter({ hasText: '"{\\"kind\\":\\"alarm\\",\\"seq\\":89' }).waitFor();
+    await page.locator('.decoder-spec').fill('');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('.decoder-rules', { hasText: /^json \(all\)$/ }).waitFor();
+
     await page.locator('.filter-decoded').fill('kind == "alarm" && meta.tags[1] == "odd"');
     await page.locator('.shown[data-shown="9"]').waitFor();
     await page.locator('.filter-decoded').fill('kind ==');

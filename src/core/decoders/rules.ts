@@ -5,6 +5,7 @@
  * a session over a rule that names none; among equals, the first given.
  */
 import { CapturedMessage } from '../capture/records';
+import { parseTopic } from '../zmq/topics';
 import { bodyFrames, DecodeResult, Decoder } from './decoder';
 
 export interface DecoderRule {
@@ -12,7 +13,7 @@ export interface DecoderRule {
   decoder: Decoder;
   session?: string;
   endpoint?: string;
-  /** Matches when the first body frame starts with these UTF-8 bytes. */
+  /** Matches when the first body frame starts with these bytes: text (UTF-8) or `hex:0aff`, as the filter's topic prefix. */
   topicPrefix?: string;
 }
 
@@ -24,7 +25,7 @@ export class DecoderRules {
   constructor(rules: readonly DecoderRule[]) {
     this.rules = rules
       .map((rule, order) => {
-        const prefix = rule.topicPrefix !== undefined ? Buffer.from(rule.topicPrefix, 'utf8') : undefined;
+        const prefix = rule.topicPrefix !== undefined ? Buffer.from(parseTopic(rule.topicPrefix)) : undefined;
         const score = (prefix ? 1_000_000 + prefix.length * 8 : 0) + (rule.endpoint !== undefined ? 4 : 0) + (rule.session !== undefined ? 2 : 0);
         return { rule, prefix, score, order };
       })
