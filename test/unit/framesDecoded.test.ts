@@ -13,6 +13,7 @@ import { DecoderRules } from '../../src/core/decoders/rules';
 import { DEFAULT_FILTER, FrameFilter, FromHost, parseFromHost } from '../../src/shared/protocol/frames';
 import { FilterError, FramesQuery } from '../../src/viewers/framesQuery';
 import { FramesViewController } from '../../src/viewers/framesViewController';
+import { parseDecoderSetting, resolveDecoderPaths } from '../../src/viewers/decoderSettings';
 import { spyMessage } from './helpers/records';
 
 const filter = (p: Partial<FrameFilter>): FrameFilter => ({ ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], ...p });
@@ -178,5 +179,23 @@ describe('frames viewer with decoders', () => {
     } finally {
       ctl.dispose();
     }
+  });
+
+  it('reads the zmqDebugger.decoders setting, item by item, with paths resolved against the workspace', () => {
+    assert.equal(resolveDecoderPaths('protobuf:schemas/a.proto:pkg.T', '/ws'), 'protobuf:/ws/schemas/a.proto:pkg.T');
+    assert.equal(resolveDecoderPaths('jupyter:/abs/kernel-1.json', '/ws'), 'jupyter:/abs/kernel-1.json');
+    assert.equal(resolveDecoderPaths('json', '/ws'), 'json');
+    const { rules, problems } = parseDecoderSetting(
+      [{ decoder: 'json', session: 'spy-1' }, { decoder: 'protobuf:p.proto:a.B', topicPrefix: 'weather' }, { decoder: 3 }, { decoder: 'msgpack', session: 1 }, { decoder: 'text', colour: 'red' }],
+      '/ws',
+    );
+    assert.deepEqual(rules, [{ spec: 'json', session: 'spy-1' }, { spec: 'protobuf:/ws/p.proto:a.B', topicPrefix: 'weather' }, { spec: 'text' }]);
+    assert.deepEqual(problems, [
+      'zmqDebugger.decoders[2].decoder must be a decoder such as "json" or "protobuf:FILE.proto:Type"',
+      'zmqDebugger.decoders[3].session must be a string',
+      'zmqDebugger.decoders[4]: unknown field colour (ignored)',
+    ]);
+    assert.deepEqual(parseDecoderSetting({}).problems.length, 1);
+    assert.deepEqual(parseDecoderSetting(undefined), { rules: [], problems: [] });
   });
 });
