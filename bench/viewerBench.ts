@@ -116,11 +116,18 @@ async function sustained(rate: number, seconds: number): Promise<Omit<ViewerBenc
       exact = received === String(total) && evicted === String(stats.evicted) && shown === String(stats.retained);
       if (!exact) await sleep(50);
     }
-    // still pinned to the newest: the last row on screen is the last message
-    const lastSeq = await v.page.evaluate(`(() => {
+    // still pinned to the newest: the last row on screen is the last message (the rows are
+    // drawn on the animation frame after the batch whose counters we just read: wait for it)
+    const lastRowSeq = () =>
+      v.page.evaluate(`(() => {
       const rows = [...document.querySelectorAll('.rows .row:not(.hidden)')];
       return Number(rows[rows.length - 1]?.dataset.seq ?? 0);
-    })()`);
+    })()`) as Promise<number>;
+    let lastSeq = await lastRowSeq();
+    for (const until = Date.now() + 1000; lastSeq !== stats.lastSeq && Date.now() < until; ) {
+      await sleep(50);
+      lastSeq = await lastRowSeq();
+    }
     if (stats.totalMessages !== total) throw new Error(`capture counted ${stats.totalMessages} of ${total}`);
     if (v.errors.length) throw new Error(`page errors: ${v.errors.join('; ')}`);
     return {

@@ -97,7 +97,8 @@ export function decodeFrames(
       if (why !== undefined) {
         if (i === 0 && frames.length > 1) {
           first = 1;
-          topic = isUtf8(frames[0]) ? frameText(frames[0]) : undefined;
+          const t = frames[0];
+          topic = isUtf8(t) ? Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8') : undefined;
           continue;
         }
         return { ok: false, decoder: name, error: `frame ${env + i}: ${why}` };
