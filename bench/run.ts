@@ -54,6 +54,7 @@ const TARGETS: Record<string, { op: '>=' | '<=' | '<'; value: number | string }>
   capture_bytes_per_msg_16b: { op: '<=', value: 'capture_bytes_target_16b' },
   capture_bytes_per_msg_1k: { op: '<=', value: 'capture_bytes_target_1k' },
   viewer_p95_frame_ms: { op: '<', value: 50 },
+  viewer_decoded_filter_1m_ms: { op: '<', value: 1000 },
   activation_ms: { op: '<', value: 50 },
   soak_rss_growth_ratio: { op: '<=', value: 1.1 },
   agent_overhead_ratio_16b: { op: '>=', value: 0.8 },

@@ -60,15 +60,21 @@ export async function closeViewerBrowser(): Promise<void> {
 
 export async function openViewerPage(
   capture: Capture,
-  options: ControllerOptions & { record?: boolean; host?: Partial<ViewerHost>; viewport?: { width: number; height: number } } = {},
+  options: ControllerOptions & { record?: boolean; host?: Partial<ViewerHost>; viewport?: { width: number; height: number }; strictCsp?: boolean } = {},
 ): Promise<ViewerPage> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing; run: npm run build`);
   const dir = mkdtempSync(join(tmpdir(), 'zmq-viewer-'));
   const htmlFile = join(dir, 'viewer.html');
+  // strictCsp: the policy of src/extension/webviews/webviewHtml.ts (styles from files, scripts by nonce only);
+  // a violation is a console error, so it lands in `errors`
+  const nonce = 'bm9uY2UtZm9yLXRlc3Rz';
+  const csp = options.strictCsp
+    ? `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src file:; script-src 'nonce-${nonce}'; img-src file: data:; font-src file:">`
+    : '';
   writeFileSync(
     htmlFile,
-    `<!DOCTYPE html><html><head><meta charset="UTF-8">${CSS.map((css) => `<link rel="stylesheet" href="${pathToFileURL(css)}">`).join('')}</head>
-<body><div id="app"></div><script src="${pathToFileURL(BUNDLE)}"></script></body></html>`,
+    `<!DOCTYPE html><html><head><meta charset="UTF-8">${csp}${CSS.map((css) => `<link rel="stylesheet" href="${pathToFileURL(css)}">`).join('')}</head>
+<body><div id="app"></div><script${options.strictCsp ? ` nonce="${nonce}"` : ''} src="${pathToFileURL(BUNDLE)}"></script></body></html>`,
   );
   const b = await sharedBrowser();
   const context = await b.newContext({ viewport: options.viewport ?? { width: 1400, height: 800 } });

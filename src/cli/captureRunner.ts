@@ -12,15 +12,17 @@
  * counted on stderr.
  */
 import { Capture, type CaptureLimits } from '../core/capture/capture';
-import { recordToLine } from '../core/capture/exportFormat';
-import { formatRecord } from '../core/capture/recordText';
+import type { Decoder } from '../core/decoders/decoder';
 import { CaptureSession } from '../core/sessions/session';
 import { intFlag, type FlagSpec, type ParsedArgs } from './args';
+import { printRecord } from './decodeOption';
 
 export interface RunOptions {
   capture: Capture;
   session: CaptureSession;
   json: boolean;
+  /** --decode: messages printed with their decoded value (or why they did not decode). */
+  decoder?: Decoder;
   /** Stop after this many message records. */
   count?: number;
   timeoutSec?: number;
@@ -96,7 +98,7 @@ export function runAndPrint(o: RunOptions): Promise<number> {
       for (; i < records.length && !countReached(); i++) {
         const r = records[i];
         printedSeq = accountedSeq = r.seq;
-        text += (o.json ? recordToLine(r) : formatRecord(r)) + '\n';
+        text += printRecord(r, o.json, o.decoder) + '\n';
         if (r.kind === 'message') messages++;
         if (text.length >= BATCH_CHARS) {
           const more = write(text);

@@ -2,12 +2,14 @@
 import { ZmtpTap } from '../core/sessions/tap';
 import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
 import { CAPTURE_FLAGS, CAPTURE_FLAGS_HELP, captureFromFlags, runAndPrint } from './captureRunner';
+import { DECODE_FLAG, DECODE_HELP, decoderFromArgs } from './decodeOption';
 import { UsageError } from './errors';
+import { latencySummary } from './latencySummary';
 import { registerSubcommand } from './registry';
 
 registerSubcommand(
   'tap --target HOST:PORT',
-  `relay [--listen 127.0.0.1:PORT] to the target and print greetings, commands and messages [--max-frame-bytes N] [--count N] [--timeout SEC] [--json] ${CAPTURE_FLAGS_HELP}`,
+  `relay [--listen 127.0.0.1:PORT] to the target and print greetings, commands and messages [--max-frame-bytes N] [--count N] [--timeout SEC] [--json] ${CAPTURE_FLAGS_HELP} ${DECODE_HELP}`,
   async (args) => {
     const p = parseArgs(args, {
       listen: { type: 'string' },
@@ -17,10 +19,12 @@ registerSubcommand(
       timeout: { type: 'string' },
       json: { type: 'boolean' },
       ...CAPTURE_FLAGS,
+      ...DECODE_FLAG,
     });
     if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
     const target = flag(p, 'target');
     if (!target) throw new UsageError('give the real endpoint with --target HOST:PORT, e.g. zmq-debug tap --listen 127.0.0.1:6556 --target 127.0.0.1:5556');
+    const decoder = decoderFromArgs(p);
     const count = intFlag(p, 'count');
     const timeoutSec = secondsFlag(p, 'timeout');
     const maxCapturedFrameBytes = intFlag(p, 'max-frame-bytes', 0);
@@ -34,6 +38,8 @@ registerSubcommand(
     await tap.listen(); // "port N in use" → exit 1
     // on stderr, so that --json output stays one record per line
     process.stderr.write(`tap listening on ${tap.listenEndpoint}, relaying to ${tap.endpoint}: point your peer at port ${tap.port}\n`);
-    return runAndPrint({ capture, session: tap, json: has(p, 'json'), count, timeoutSec });
+    const code = await runAndPrint({ capture, session: tap, json: has(p, 'json'), decoder, count, timeoutSec });
+    for (const line of latencySummary(capture)) process.stderr.write(line + '\n');
+    return code;
   },
 );

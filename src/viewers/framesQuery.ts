@@ -16,7 +16,12 @@ import { topicKey } from '../core/capture/capture';
 import { agentRecordText, formatFrame } from '../core/capture/recordText';
 import { CaptureRecord, CapturedMessage, payloadBytes } from '../core/capture/records';
 import { parseTopic } from '../core/zmq/topics';
-import { DEFAULT_FILTER, DETAIL_BYTES_MAX, FrameDetail, FrameFilter, RecordDetail, RecordKind, RowSummary } from '../shared/protocol/frames';
+import { DecodeResult, Decoder } from '../core/decoders/decoder';
+import { compileFieldQuery } from '../core/decoders/fieldQuery';
+import { DecoderRules } from '../core/decoders/rules';
+import { DEFAULT_FILTER, DETAIL_BYTES_MAX, FrameDetail, FrameFilter, RecordDetail, RecordDiff, RecordKind, RowSummary } from '../shared/protocol/frames';
+import { diffFrames, diffValues } from './recordDiff';
+import { Timeline } from './timeline';
 
 export class FilterError extends Error {}
 
@@ -57,13 +62,73 @@ export function describeRecord(r: CaptureRecord): string {
 }
 
 function isAllFilter(f: FrameFilter): boolean {
-  return !f.text && !f.topicPrefix && !f.direction && !f.session && !f.socketType && f.kinds.length === DEFAULT_FILTER.kinds.length;
+  return !f.text && !f.topicPrefix && !f.direction && !f.session && !f.socketType && f.kinds.length === DEFAULT_FILTER.kinds.length && !f.decoded?.trim() && !f.from && !f.to;
 }
 
-/** Compiles a filter into a predicate; throws FilterError for a bad regex or hex topic. */
-export function compileFilter(f: FrameFilter): Predicate | undefined {
+/** The topic-prefix test of a filter (messages: first body frame; commands: SUBSCRIBE topic). */
+function topicTest(topicPrefix: string): Predicate {
+  let prefix: Buffer;
+  try {
+    prefix = buf(parseTopic(topicPrefix));
+  } catch (e) {
+    throw new FilterError((e as Error).message);
+  }
+  const starts = (b: Uint8Array | undefined) => b !== undefined && b.byteLength >= prefix.length && buf(b).subarray(0, prefix.length).equals(prefix);
+  return (r) => (r.kind === 'message' ? starts(r.frames[envelopeOf(r)]) : r.kind === 'command' && starts(r.topic));
+}
+
+/**
+ * The filter on decoded fields. Before decoding, a cheap check where the
+ * decoder allows it (Decoder.verbatim): a message can only hold `field ==
+ * "text"` when one of its frames holds the bytes of "text" (or a backslash, a
+ * JSON escape). The answer is the same as decoding every message; only faster.
+ */
+function decodedPredicate(expr: string, decoders: DecoderRules | undefined): Predicate {
+  let q: ReturnType<typeof compileFieldQuery>;
+  try {
+    q = compileFieldQuery(expr);
+  } catch (e) {
+    throw new FilterError(`Decoded-field filter: ${(e as Error).message}`);
+  }
+  if (!decoders || decoders.size === 0) throw new FilterError('Decoded-field filter: choose a decoder first (the decoder picker, or the zmqDebugger.decoders setting)');
+  const clauses = q.requiredStrings.map((c) => c.map((n) => ({ path: n.path, bytes: Buffer.from(n.value, 'utf8') })));
+  // per decoder, once: the clauses whose strings it keeps verbatim
+  const checkable = new Map<Decoder, Buffer[][]>();
+  const checksFor = (d: Decoder): Buffer[][] => {
+    let c = checkable.get(d);
+    if (!c) checkable.set(d, (c = d.verbatim ? clauses.filter((cl) => cl.every((n) => d.verbatim!(n.path))).map((cl) => cl.map((n) => n.bytes)) : []));
+    return c;
+  };
+  return (r) => {
+    if (r.kind !== 'message') return false;
+    const d = decoders.decoderFor(r);
+    if (!d) return false;
+    const checks = checksFor(d);
+    if (checks.length) {
+      const frames = r.frames;
+      for (const needles of checks) {
+        let hit = false;
+        for (let i = 0; i < frames.length && !hit; i++) {
+          const b = buf(frames[i]);
+          for (let k = 0; k < needles.length && !hit; k++) hit = b.indexOf(needles[k]) >= 0;
+          if (!hit) hit = b.indexOf(0x5c) >= 0;
+        }
+        if (!hit) return false;
+      }
+    }
+    const res = d.decode(r);
+    return res.ok && q.test(res);
+  };
+}
+
+/** Compiles a filter into a predicate; throws FilterError for a bad regex, hex topic or decoded-field expression. */
+export function compileFilter(f: FrameFilter, decoders?: DecoderRules): Predicate | undefined {
   if (isAllFilter(f)) return undefined;
   const tests: Predicate[] = [];
+  if (f.from || f.to) {
+    const [from, to] = [f.from || -Infinity, f.to || Infinity];
+    tests.push((r) => r.ts >= from && r.ts <= to);
+  }
   if (f.kinds.length !== DEFAULT_FILTER.kinds.length) {
     const kinds = new Set<RecordKind>(f.kinds);
     tests.push((r) => kinds.has(r.kind));
@@ -80,18 +145,23 @@ export function compileFilter(f: FrameFilter): Predicate | undefined {
     const t = f.socketType.toUpperCase();
     tests.push((r) => r.kind === 'message' && (r.peerSocketType === t || r.socketType === t));
   }
-  if (f.topicPrefix) {
-    let prefix: Buffer;
-    try {
-      prefix = buf(parseTopic(f.topicPrefix));
-    } catch (e) {
-      throw new FilterError((e as Error).message);
-    }
-    const starts = (b: Uint8Array | undefined) => b !== undefined && b.byteLength >= prefix.length && buf(b).subarray(0, prefix.length).equals(prefix);
-    tests.push((r) => (r.kind === 'message' ? starts(r.frames[envelopeOf(r)]) : r.kind === 'command' && starts(r.topic)));
-  }
+  if (f.topicPrefix) tests.push(topicTest(f.topicPrefix));
   if (f.text) tests.push(textPredicate(f));
+  // last: the most expensive
+  if (f.decoded?.trim()) tests.push(decodedPredicate(f.decoded, decoders));
   return tests.length === 1 ? tests[0] : (r) => tests.every((t) => t(r));
+}
+
+/** What the timeline counts: messages of the filter's session and topic prefix (not its text, fields or time range). */
+function timelineFilter(f: FrameFilter): Predicate {
+  const session = f.session;
+  let topic: Predicate | undefined;
+  try {
+    topic = f.topicPrefix ? topicTest(f.topicPrefix) : undefined;
+  } catch {
+    topic = undefined;
+  }
+  return (r) => r.kind === 'message' && (!session || (r.session ?? r.endpoint) === session) && (!topic || topic(r));
 }
 
 function textPredicate(f: FrameFilter): Predicate {
@@ -176,8 +246,49 @@ export class FramesQuery {
   private scanned = 0;
   private baseRows = 0;
   private readonly socketTypeSet = new Set<string>();
+  private decoderRules: DecoderRules | undefined;
+  private timelineTest: Predicate = timelineFilter(DEFAULT_FILTER);
+  /** Message and byte rates of the filter's session and topic, kept up to date by the scan. */
+  readonly timeline = new Timeline();
+  /** The newest seq the timeline counted, and what it counts (a rescan for another text or field filter keeps it). */
+  private timelineSeq = 0;
+  private timelineKey = '';
 
   constructor(private capture: Capture) {}
+
+  get decoders(): DecoderRules | undefined {
+    return this.decoderRules;
+  }
+
+  /**
+   * Sets which decoders read which messages (rows, detail, the decoded-field
+   * filter) and rescans (now, or through `update()` when `scan` is false).
+   * Throws FilterError, keeping the rules, when the filter cannot work with them.
+   */
+  setDecoders(rules: DecoderRules | undefined, scan = true): void {
+    this.decoderRules = rules;
+    try {
+      this.predicate = compileFilter(this.filterSpec, rules);
+    } catch (e) {
+      if (!(e instanceof FilterError)) throw e;
+      // the decoded-field part cannot work without its decoder: drop it, say why
+      this.filterSpec = { ...this.filterSpec, decoded: '' };
+      this.predicate = compileFilter(this.filterSpec, rules);
+      this.reset(scan);
+      throw e;
+    }
+    this.reset(scan);
+  }
+
+  private resetTimeline(): void {
+    this.timeline.clear();
+    this.timelineSeq = 0;
+  }
+
+  /** The decode result of a message by the rules in force (undefined when none applies). */
+  decode(r: CaptureRecord): DecodeResult | undefined {
+    return r.kind === 'message' ? this.decoderRules?.decode(r) : undefined;
+  }
 
   get filter(): FrameFilter {
     return { ...this.filterSpec, kinds: [...this.filterSpec.kinds] };
@@ -201,6 +312,7 @@ export class FramesQuery {
   /** Switches to another capture (an imported file, or back to live) and rescans (now, or through `update()` when `scan` is false). */
   setCapture(capture: Capture, scan = true): void {
     this.capture = capture;
+    this.resetTimeline();
     this.reset(scan);
   }
 
@@ -210,9 +322,15 @@ export class FramesQuery {
    * old filter) when invalid.
    */
   setFilter(filter: FrameFilter, scan = true): void {
-    const predicate = compileFilter(filter);
+    const predicate = compileFilter(filter, this.decoderRules);
     this.filterSpec = { ...filter, kinds: [...filter.kinds] };
     this.predicate = predicate;
+    const key = JSON.stringify([filter.session, filter.topicPrefix]);
+    if (key !== this.timelineKey) {
+      this.timelineKey = key;
+      this.timelineTest = timelineFilter(filter);
+      this.resetTimeline();
+    }
     this.reset(scan);
   }
 
@@ -223,6 +341,9 @@ export class FramesQuery {
     this.baseRows = 0;
     this.socketTypeSet.clear();
     const stats = this.capture.stats();
+    // what left the capture (a clear, evictions) leaves the timeline
+    if (!stats.retained || stats.lastSeq < this.timelineSeq) this.resetTimeline();
+    else this.timeline.prune(this.capture.get(stats.firstSeq)?.ts ?? 0);
     this.allFrom = stats.firstSeq || stats.lastSeq + 1;
     this.scanned = this.allFrom - 1;
     if (scan) this.update();
@@ -244,6 +365,7 @@ export class FramesQuery {
       this.allFrom = from;
     }
     this.baseRows += removed;
+    if (removed && retained) this.timeline.prune(this.capture.get(first)?.ts ?? 0);
     let added = 0;
     const last = Math.min(lastSeq, upTo);
     const from = Math.max(this.scanned + 1, first);
@@ -254,6 +376,7 @@ export class FramesQuery {
       if (r.kind === 'message') {
         if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
         if (r.socketType) this.socketTypeSet.add(r.socketType);
+        if (seq > this.timelineSeq && this.timelineTest(r)) this.timeline.add(r.ts, payloadBytes(r));
       }
       if (!p) added++;
       else if (p(r)) {
@@ -261,7 +384,10 @@ export class FramesQuery {
         added++;
       }
     }
-    if (end >= from) this.scanned = end;
+    if (end >= from) {
+      this.scanned = end;
+      if (end > this.timelineSeq) this.timelineSeq = end;
+    }
     return { added, removed, pending: Math.max(0, last - Math.max(this.scanned, first - 1)) };
   }
 
@@ -280,7 +406,7 @@ export class FramesQuery {
     for (let row = first; row < end; row++) {
       const seq = this.seqAt(row)!;
       const r = this.capture.get(seq);
-      rows.push(r ? summarize(r) : evictedRow(seq));
+      rows.push(r ? summarize(r, this.decoderRules) : evictedRow(seq));
     }
     return { start: first, rows };
   }
@@ -298,9 +424,36 @@ export class FramesQuery {
     }
   }
 
+  /** A record's detail: fields, frames and, for a message a decoder reads, its decoded value and the diff with the previous one on its topic. */
   detail(seq: number): RecordDetail | undefined {
     const r = this.capture.get(seq);
-    return r ? detailOf(r) : undefined;
+    if (!r) return undefined;
+    const d = detailOf(r);
+    if (r.kind !== 'message') return d;
+    const res = this.decode(r);
+    if (res?.ok) d.decoded = res.topic !== undefined ? { decoder: res.decoder, value: viewValue(res.value), topic: res.topic } : { decoder: res.decoder, value: viewValue(res.value) };
+    else if (res) d.decodeError = `${res.decoder}: ${res.error}`;
+    d.diff = this.diffWithPrevious(r, res);
+    return d;
+  }
+
+  /** The previous retained message of the same session on the same topic (looking back at most DIFF_LOOKBACK records). */
+  private diffWithPrevious(r: CapturedMessage, res: DecodeResult | undefined): RecordDiff {
+    const topic = (m: CapturedMessage, dr: DecodeResult | undefined) => (dr?.ok && dr.topic !== undefined ? dr.topic : topicKey(m.frames[envelopeOf(m)]));
+    const mine = topic(r, res);
+    const session = r.session ?? r.endpoint;
+    const stop = Math.max(this.capture.stats().firstSeq, r.seq - DIFF_LOOKBACK);
+    for (let seq = r.seq - 1; seq >= stop && seq > 0; seq--) {
+      const p = this.capture.get(seq);
+      if (!p || p.kind !== 'message' || (p.session ?? p.endpoint) !== session) continue;
+      // a decoder naming topics (Jupyter's msg_type) is asked; else the first body frame is compared
+      const pres = res?.ok && res.topic !== undefined ? this.decode(p) : undefined;
+      if (topic(p, pres) !== mine) continue;
+      const before = pres ?? this.decode(p);
+      if (res?.ok && before?.ok) return { previousSeq: seq, on: 'decoded', ...diffValues(before.value, res.value) };
+      return { previousSeq: seq, on: 'bytes', ...diffFrames(p.frames, r.frames) };
+    }
+    return { changes: [], note: `No earlier message on topic "${mine}" from ${session} is retained (looked back ${r.seq - stop} records).` };
   }
 
   /** One frame of a message as text (UTF-8), hex or base64, whole (not cut). */
@@ -314,12 +467,38 @@ export class FramesQuery {
   }
 }
 
+const DIFF_LOOKBACK = 10_000;
+
+/** A decoded value as the detail pane gets it: long strings and arrays cut (the tree shows what was cut). */
+export function viewValue(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return v.length > 10_000 ? v.slice(0, 10_000) + `… (${v.length} characters)` : v;
+  if (depth > 40) return '…';
+  if (Array.isArray(v)) {
+    const out = v.slice(0, 1000).map((x) => viewValue(x, depth + 1));
+    if (v.length > 1000) out.push(`… ${v.length - 1000} more items`);
+    return out;
+  }
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    let n = 0;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (n++ === 1000) {
+        out['…'] = `${Object.keys(v as object).length - 1000} more fields`;
+        break;
+      }
+      out[k] = viewValue(x, depth + 1);
+    }
+    return out;
+  }
+  return v;
+}
+
 function evictedRow(seq: number): RowSummary {
   return { seq, ts: 0, kind: 'message', session: '', endpoint: '', topic: '', frames: 0, size: 0, preview: '(evicted from the capture)' };
 }
 
-/** The table row of a record. */
-export function summarize(r: CaptureRecord): RowSummary {
+/** The table row of a record; with decoders, a decoded message shows its decoded topic and value. */
+export function summarize(r: CaptureRecord, decoders?: DecoderRules): RowSummary {
   const row: RowSummary = {
     seq: r.seq,
     ts: r.ts,
@@ -344,6 +523,16 @@ export function summarize(r: CaptureRecord): RowSummary {
       preview += (i > env ? ' | ' : '') + formatFrame(r.frames[i], 60);
     }
     row.preview = preview.length > PREVIEW_MAX ? preview.slice(0, PREVIEW_MAX) + '…' : preview;
+    const res = decoders?.decode(r);
+    if (res?.ok) {
+      row.decoder = res.decoder;
+      if (res.topic !== undefined) row.topic = res.topic;
+      const text = JSON.stringify(res.value) ?? '';
+      row.preview = text.length > PREVIEW_MAX ? text.slice(0, PREVIEW_MAX) + '…' : text;
+    } else if (res) {
+      row.decoder = res.decoder;
+      row.decodeError = true;
+    }
   } else {
     if (r.kind === 'command' && r.topic) row.topic = topicKey(r.topic);
     const text = describeRecord(r);

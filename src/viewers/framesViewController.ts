@@ -14,7 +14,10 @@ import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQu
 import { Disposable, DisposableStore } from '../core/base/lifecycle';
 import { CaptureRecord } from '../core/capture/records';
 import { encodeFrames, Sender, SendError } from '../core/zmq/sender';
-import { assertNever, Counters, FrameFilter, RowSummary, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../shared/protocol/frames';
+import { assertNever, Counters, DecoderRuleSpec, FrameFilter, RowSummary, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../shared/protocol/frames';
+import { createDecoder, decoderUsages } from '../core/decoders/registry';
+import { parseTopic } from '../core/zmq/topics';
+import { DecoderRule, DecoderRules } from '../core/decoders/rules';
 
 /** What the controller needs from the place it runs in. Optional parts are features the host may not offer. */
 export interface ViewerHost {
@@ -35,6 +38,7 @@ export interface ViewerHost {
  * shared with every other extension and must not stall on a million records.
  */
 const SCAN_SLICE_MS = 20;
+const RESCAN_PROGRESS_MS = 100;
 const SCAN_CHUNK = 20_000;
 
 export interface ControllerOptions {
@@ -42,7 +46,12 @@ export interface ControllerOptions {
   /** Minimum time between two batches (default 16 ms, about 60 per second). */
   intervalMs?: number;
   sender?: Sender;
+  /** Which decoders read which messages (e.g. from the zmqDebugger.decoders setting); the viewer's picker edits them. */
+  decoderRules?: DecoderRuleSpec[];
 }
+
+/** The timeline chart gets at most this many updates per second. */
+const TIMELINE_INTERVAL_MS = 250;
 
 export class FramesViewController implements Disposable {
   readonly query: FramesQuery;
@@ -59,6 +68,8 @@ export class FramesViewController implements Disposable {
   private continuation: ReturnType<typeof setImmediate> | undefined;
   /** Records left to scan (a rescan in progress). */
   private pendingScan = 0;
+  /** Rows a rescan added in slices that posted nothing (told with the next post). */
+  private carriedAdded = 0;
   /** While paused: the newest seq the view may show. */
   private frozenAt = Infinity;
   private lastFlush = 0;
@@ -66,6 +77,9 @@ export class FramesViewController implements Disposable {
   private filterError: string | undefined;
   private readonly intervalMs: number;
   private readonly sender: Sender;
+  private decoderSpecs: DecoderRuleSpec[] = [];
+  private timelineVisible = false;
+  private lastTimeline = 0;
   /** Batches posted (the benchmark and tests read it). */
   batches = 0;
 
@@ -78,6 +92,7 @@ export class FramesViewController implements Disposable {
     this.query = new FramesQuery(capture);
     this.intervalMs = options.intervalMs ?? 16;
     this.sender = this.disposables.add(options.sender ?? new Sender());
+    if (options.decoderRules) this.buildDecoders(options.decoderRules);
     if (options.filter) this.applyFilter(options.filter);
     this.disposables.add(capture.onDidAppend(() => this.markDirty()));
     this.disposables.add(
@@ -110,6 +125,51 @@ export class FramesViewController implements Disposable {
   setFilter(filter: FrameFilter): void {
     if (this.applyFilter(filter)) this.scan();
     this.postReset(true);
+  }
+
+  get decoderRules(): DecoderRuleSpec[] {
+    return this.decoderSpecs.map((r) => ({ ...r }));
+  }
+
+  /**
+   * Replaces the decoder rules (e.g. when the zmqDebugger.decoders setting
+   * changes) and rescans. Returns the problems (a bad spec, a missing .proto
+   * file), also shown in the viewer; the rules that work apply.
+   */
+  setDecoderRules(specs: DecoderRuleSpec[]): string[] {
+    const problems = this.buildDecoders(specs);
+    this.scan();
+    this.postDecoders();
+    this.postReset();
+    for (const p of problems) this.notice('error', p);
+    return problems;
+  }
+
+  private buildDecoders(specs: DecoderRuleSpec[]): string[] {
+    const problems: string[] = [];
+    const rules: DecoderRule[] = [];
+    const kept: DecoderRuleSpec[] = [];
+    for (const spec of specs) {
+      try {
+        if (spec.topicPrefix !== undefined) parseTopic(spec.topicPrefix); // a bad hex: prefix is this rule's problem
+        rules.push({ ...spec, decoder: createDecoder(spec.spec) });
+        kept.push({ ...spec });
+      } catch (e) {
+        problems.push(`Decoder '${spec.spec}': ${(e as Error).message}`);
+      }
+    }
+    this.decoderSpecs = kept;
+    try {
+      this.query.setDecoders(rules.length ? new DecoderRules(rules) : undefined, false);
+    } catch (e) {
+      if (!(e instanceof FilterError)) throw e;
+      this.filterError = e.message;
+    }
+    return problems;
+  }
+
+  private postDecoders(): void {
+    if (this.ready) this.post({ type: 'decoders', rules: this.decoderRules, available: decoderUsages() });
   }
 
   /** The panel became visible or hidden. Hidden panels get nothing; shown ones catch up at once. */
@@ -157,6 +217,7 @@ export class FramesViewController implements Disposable {
         if (!m.filter || !this.applyFilter(m.filter)) this.query.reset(false);
         this.scan();
         this.postReset(true);
+        this.postDecoders();
         return;
       case 'view/window':
         this.window = { start: m.start, count: m.count, follow: m.follow };
@@ -207,6 +268,23 @@ export class FramesViewController implements Disposable {
       case 'send/request':
         await this.send(m);
         return;
+      case 'decoder/set': {
+        const scopeOf = (r: DecoderRuleSpec) => (r.topicPrefix !== undefined ? `topic ${r.topicPrefix}` : r.session !== undefined ? `session ${r.session}` : r.endpoint !== undefined ? `endpoint ${r.endpoint}` : 'all');
+        const key = m.scope === 'all' ? 'all' : `${m.scope} ${m.match}`;
+        const next = this.decoderSpecs.filter((r) => scopeOf(r) !== key);
+        if (m.spec.trim()) {
+          const rule: DecoderRuleSpec = { spec: m.spec.trim() };
+          if (m.scope === 'session') rule.session = m.match;
+          if (m.scope === 'topic') rule.topicPrefix = m.match;
+          next.push(rule);
+        }
+        this.setDecoderRules(next);
+        return;
+      }
+      case 'timeline/visible':
+        this.timelineVisible = m.visible;
+        if (m.visible) this.postTimeline(true);
+        return;
       default:
         assertNever(m);
     }
@@ -242,6 +320,13 @@ export class FramesViewController implements Disposable {
     if (r.pending > 0 && !this.continuation) {
       this.continuation = setImmediate(() => {
         this.continuation = undefined;
+        // a long rescan posts its progress every RESCAN_PROGRESS_MS, not after every slice:
+        // each post costs the host (rows to summarise, a message to serialise) and the page a render
+        if (this.visible && this.ready && Date.now() - this.lastFlush < RESCAN_PROGRESS_MS) {
+          this.carriedAdded += this.scan();
+          if (this.pendingScan > 0) return;
+          // done: the last slice is posted at once
+        }
         this.dirty = true;
         this.flush();
       });
@@ -298,18 +383,32 @@ export class FramesViewController implements Disposable {
 
   private postWindow(added: number): void {
     if (!this.visible || !this.ready) return;
+    added += this.carriedAdded;
+    this.carriedAdded = 0;
     const { start, rows } = this.windowRows();
     this.post({ type: 'frames/appended', counters: this.counters(), base: this.query.base, start, rows, added });
+    this.postTimeline(false);
+  }
+
+  /** The timeline's series, while the chart is shown, at most every TIMELINE_INTERVAL_MS (unless `now`). */
+  private postTimeline(now: boolean): void {
+    if (!this.timelineVisible || !this.visible || !this.ready) return;
+    const t = Date.now();
+    if (!now && t - this.lastTimeline < TIMELINE_INTERVAL_MS) return;
+    this.lastTimeline = t;
+    this.post({ type: 'timeline', series: this.query.timeline.series() });
   }
 
   private postReset(filterFromHost = false): void {
     if (!this.visible || !this.ready) return;
     this.dirty = false;
+    this.carriedAdded = 0;
     const { start, rows } = this.windowRows();
     const m: FromHost = { type: 'frames/reset', counters: this.counters(), filter: this.query.filter, base: this.query.base, start, rows };
     if (this.filterError) m.filterError = this.filterError;
     if (filterFromHost) m.filterFromHost = true;
     this.post(m);
+    this.postTimeline(true);
   }
 
   private post(m: FromHost): void {

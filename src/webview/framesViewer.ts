@@ -10,6 +10,7 @@ import {
   COPY_FORMATS,
   ComposerFrame,
   Counters,
+  DecoderRuleSpec,
   DEFAULT_FILTER,
   FrameDetail,
   FrameFilter,
@@ -27,7 +28,9 @@ import {
 } from '../shared/protocol/frames';
 import { button, h, select, setOptions, setText } from './dom';
 import { formatBytes, formatCount, formatTime } from '../shared/format';
-import { base64ToBytes, decodeUtf8Visible, DIRECTION_LABELS, hexDump, defaultView, prettyJson } from './frameViews';
+import { base64ToBytes, bytesToHex, decodeUtf8Visible, DIRECTION_LABELS, hexDump, defaultView, prettyJson } from './frameViews';
+import { decodedTree, diffView } from './decodedViews';
+import { TimelineChart } from './timelineChart';
 
 interface VsCodeApi<S> {
   postMessage(message: FromWebview): void;
@@ -47,6 +50,7 @@ interface ComposerState {
 interface PersistedState {
   filter: FrameFilter;
   composer: ComposerState;
+  timelineOpen: boolean;
 }
 
 const ROW_H = 22;
@@ -61,6 +65,7 @@ const saved = vscode.getState();
 const state: PersistedState = {
   filter: { ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], ...saved?.filter },
   composer: { socketType: 'PUSH', mode: 'connect', endpoint: 'tcp://127.0.0.1:5557', frames: [{ format: 'text', value: 'hello' }], open: false, ...saved?.composer },
+  timelineOpen: saved?.timelineOpen ?? false,
 };
 const persist = () => vscode.setState(state);
 const post = (m: FromWebview) => vscode.postMessage(m);
@@ -103,6 +108,7 @@ const toolbar = h(
   button('Export filtered', 'Save the records that match the filter as JSON Lines', () => post({ type: 'export/request', scope: 'filtered' })),
   button('Import…', 'Open a capture (JSON Lines) in this viewer', () => post({ type: 'import/request' })),
   composerBtn,
+  button('Timeline', 'Show msg/s and bytes/s over time; drag across it to filter a time range', () => setTimelineOpen(!state.timelineOpen), 'timeline-toggle'),
   sourceEl,
   liveBtn,
   countersEl,
@@ -126,6 +132,12 @@ const kindBoxes = RECORD_KINDS.map((k) => {
   box.addEventListener('change', () => changeFilter({ kinds: kindBoxes.filter((b) => b.checked).map((b) => b.dataset.kind as RecordKind) }));
   return box;
 });
+const decodedInput = h('input', {
+  class: 'filter-decoded',
+  title: 'Filter on decoded fields, e.g. msg_type == "execute_request" && content.code ~ /print/ (needs a decoder; see README)',
+  attrs: { type: 'text', placeholder: 'Decoded: field == "value"', 'aria-label': 'Filter on decoded fields', spellcheck: 'false' },
+});
+const timeChip = h('span', { class: 'filter-time hidden' });
 const filterError = h('span', { class: 'filter-error', attrs: { role: 'alert' } });
 const shownEl = h('span', { class: 'shown' });
 const filterBar = h(
@@ -138,6 +150,8 @@ const filterBar = h(
   directionSel,
   sessionSel,
   typeSel,
+  decodedInput,
+  timeChip,
   ...RECORD_KINDS.map((k, i) => h('label', { class: 'kind' }, kindBoxes[i], KIND_LABELS[k])),
   shownEl,
   filterError,
@@ -191,7 +205,81 @@ const composer = h(
   composerResult,
 );
 
-app.append(toolbar, filterBar, composer, main, noticeEl);
+// decoder picker: which decoder reads everything, the selected row's session, or its topic
+const decoderScope = select<'all' | 'session' | 'topic'>(
+  [['all', 'all messages'], ['session', "the selected row's session"], ['topic', "the selected row's topic"]],
+  'all',
+  () => undefined,
+  'Which messages the decoder reads',
+);
+const decoderList = h('datalist', { id: 'decoder-forms' });
+const decoderSpec = h('input', {
+  class: 'decoder-spec',
+  title: 'json, msgpack, text, auto, jupyter[:CONNECTION_FILE], protobuf:FILE.proto:Type; empty removes the rule',
+  attrs: { type: 'text', list: 'decoder-forms', placeholder: 'decoder, e.g. json', 'aria-label': 'Decoder', spellcheck: 'false' },
+});
+const decoderRulesEl = h('span', { class: 'decoder-rules muted' });
+const applyDecoder = () => {
+  const scope = decoderScope.value as 'all' | 'session' | 'topic';
+  const row = selectedRecord;
+  const match = scope === 'session' ? (row?.session ?? state.filter.session) : scope === 'topic' ? state.filter.topicPrefix || topicOfSelected() : '';
+  if (scope !== 'all' && !match) {
+    showNotice('error', `Select a row first: the decoder is for its ${scope}.`);
+    return;
+  }
+  post({ type: 'decoder/set', spec: decoderSpec.value.trim(), scope, match });
+};
+decoderSpec.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') applyDecoder();
+});
+/**
+ * The selected message's topic as a prefix (text, or hex: for binary): its first
+ * body frame when it has several, else that frame's first word (`10001 23 45`).
+ */
+function topicOfSelected(): string {
+  const body = selectedRecord?.frames.filter((f) => f.role === 'body') ?? [];
+  if (!body.length) return '';
+  let bytes = base64ToBytes(body[0].data).subarray(0, 256);
+  if (body.length === 1) {
+    const space = bytes.indexOf(0x20);
+    if (space > 0) bytes = bytes.subarray(0, space);
+  }
+  const printable = bytes.length > 0 && bytes.every((b) => b >= 0x20 && b < 0x7f);
+  const text = printable ? String.fromCharCode(...bytes) : '';
+  return printable && !text.startsWith('hex:') ? text : `hex:${bytesToHex(bytes)}`;
+}
+
+const decoderBar = h(
+  'div',
+  { class: 'decoderbar' },
+  h('span', { class: 'muted' }, 'Decode'),
+  decoderScope,
+  h('span', { class: 'muted' }, 'as'),
+  decoderSpec,
+  decoderList,
+  button('Apply', 'Decode these messages with this decoder (an empty decoder removes the rule)', applyDecoder),
+  decoderRulesEl,
+);
+
+// timeline chart (shown on demand; the host sends its series only while shown)
+const timelineEl = h('div', { class: 'timeline hidden', attrs: { 'aria-label': 'Messages and bytes per second' } });
+let chart: TimelineChart | undefined;
+function setTimelineOpen(open: boolean): void {
+  state.timelineOpen = open;
+  persist();
+  timelineEl.classList.toggle('hidden', !open);
+  if (open) chart ??= new TimelineChart(timelineEl, (from, to) => changeFilter({ from, to }));
+  post({ type: 'timeline/visible', visible: open });
+}
+
+function showDecoderRules(rules: DecoderRuleSpec[], available: string[]): void {
+  decoderList.replaceChildren(...available.map((a) => h('option', { attrs: { value: a.replace(/\[.*\]$/, '') } })));
+  const scope = (r: DecoderRuleSpec) => (r.topicPrefix !== undefined ? `topic "${r.topicPrefix}"` : r.session !== undefined ? `session ${r.session}` : r.endpoint !== undefined ? r.endpoint : 'all');
+  setText(decoderRulesEl, rules.length ? rules.map((r) => `${r.spec} (${scope(r)})`).join(' · ') : 'no decoder');
+  decoderRulesEl.dataset.rules = JSON.stringify(rules);
+}
+
+app.append(toolbar, filterBar, decoderBar, timelineEl, composer, main, noticeEl);
 
 // ---- filter ----
 function showFilter(f: FrameFilter): void {
@@ -203,17 +291,33 @@ function showFilter(f: FrameFilter): void {
   sessionSel.value = f.session;
   typeSel.value = f.socketType;
   for (const b of kindBoxes) b.checked = f.kinds.includes(b.dataset.kind as RecordKind);
+  if (document.activeElement !== decodedInput) decodedInput.value = f.decoded;
+  const ranged = !!(f.from || f.to);
+  timeChip.classList.toggle('hidden', !ranged);
+  if (ranged) {
+    timeChip.replaceChildren(
+      `time ${f.from ? formatTime(f.from) : '…'} – ${f.to ? formatTime(f.to) : '…'} `,
+      button('✕', 'Show every time again', () => {
+        changeFilter({ from: 0, to: 0 });
+        showFilter(state.filter);
+      }, 'chip-clear'),
+    );
+    timeChip.dataset.from = String(f.from);
+    timeChip.dataset.to = String(f.to);
+  }
 }
 
 let filterTimer: ReturnType<typeof setTimeout> | undefined;
 function changeFilter(patch: Partial<FrameFilter>, debounce = 0): void {
   state.filter = { ...state.filter, ...patch };
   persist();
+  if ('from' in patch || 'to' in patch) showFilter(state.filter);
   clearTimeout(filterTimer);
   filterTimer = setTimeout(() => post({ type: 'filter/changed', filter: state.filter }), debounce);
 }
 textInput.addEventListener('input', () => changeFilter({ text: textInput.value }, 150));
 topicInput.addEventListener('input', () => changeFilter({ topicPrefix: topicInput.value }, 150));
+decodedInput.addEventListener('input', () => changeFilter({ decoded: decodedInput.value }, 300));
 regexBox.addEventListener('change', () => changeFilter({ regex: regexBox.checked }));
 caseBox.addEventListener('change', () => changeFilter({ caseSensitive: caseBox.checked }));
 showFilter(state.filter);
@@ -275,8 +379,11 @@ function makeRow(): HTMLDivElement {
 function fillRow(el: HTMLDivElement, abs: number, r: RowSummary | undefined): void {
   el.dataset.row = String(abs);
   const key = r ? String(r.seq) : '';
-  if (el.dataset.seq !== key) {
+  // a row is redrawn when its record changes, or when a decoder now reads it (or no longer does)
+  const look = r ? `${r.decoder ?? ''}${r.decodeError ? '!' : ''}` : '';
+  if (el.dataset.seq !== key || el.dataset.look !== look) {
     el.dataset.seq = key;
+    el.dataset.look = look;
     const cells = el.children;
     if (!r) {
       for (let i = 0; i < cells.length; i++) cells[i].textContent = '';
@@ -294,7 +401,7 @@ function fillRow(el: HTMLDivElement, abs: number, r: RowSummary | undefined): vo
         r.preview,
       ];
       for (let i = 0; i < cells.length; i++) cells[i].textContent = values[i];
-      el.className = `row k-${r.kind}`;
+      el.className = `row k-${r.kind}${r.decodeError ? ' decode-error' : ''}`;
       el.title = `#${r.seq} ${r.preview}`;
     }
   }
@@ -448,7 +555,12 @@ function renderDetail(d: RecordDetail): void {
   for (const [k, v] of d.fields) add(k, v);
   const frames = d.frames.map((f) => frameBlock(f, d.seq));
   const title = d.kind === 'message' ? `${d.frames.length} frame${d.frames.length === 1 ? '' : 's'}` : d.kind;
-  detail.replaceChildren(h('div', { class: 'detail-title' }, `#${d.seq} · ${title}`), fields, ...frames);
+  const decoded: HTMLElement[] = [];
+  if (d.decoded) {
+    decoded.push(h('div', { class: 'decoded' }, h('div', { class: 'section-title' }, `Decoded (${d.decoded.decoder}${d.decoded.topic !== undefined ? ` · topic ${d.decoded.topic}` : ''})`), decodedTree(d.decoded.value)));
+  } else if (d.decodeError) decoded.push(h('div', { class: 'warn decode-error' }, `Not decoded — ${d.decodeError}. The frames below are the bytes as captured.`));
+  if (d.diff) decoded.push(diffView(d.diff));
+  detail.replaceChildren(h('div', { class: 'detail-title' }, `#${d.seq} · ${title}`), fields, ...decoded, ...frames);
   if (d.encrypted) fields.after(h('div', { class: 'warn' }, 'CURVE-encrypted: the body cannot be shown.'));
 }
 
@@ -620,6 +732,12 @@ function handle(m: FromHost): void {
     case 'notice':
       showNotice(m.level, m.text);
       return;
+    case 'timeline':
+      if (state.timelineOpen) chart?.update(m.series);
+      return;
+    case 'decoders':
+      showDecoderRules(m.rules, m.available);
+      return;
     default:
       assertNever(m);
   }
@@ -632,3 +750,4 @@ function showNotice(level: 'info' | 'error', text: string): void {
 
 // a fresh panel has no saved filter: the host's (e.g. one session's) applies
 post(saved ? { type: 'ready', filter: state.filter } : { type: 'ready' });
+if (state.timelineOpen) setTimelineOpen(true);

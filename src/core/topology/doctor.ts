@@ -12,6 +12,7 @@ export type DoctorRule =
   | 'pub-no-subscriber'
   | 'sub-no-matching-topic'
   | 'req-no-reply'
+  | 'request-latency-high'
   | 'incompatible-socket-types'
   | 'handshake-failed'
   | 'connect-retrying'
@@ -37,8 +38,13 @@ export interface Diagnostic {
 }
 
 export interface DoctorOptions {
-  /** A REQ's request without reply for longer than this is reported. Default 3000 ms. */
+  /**
+   * A REQ's request without reply for longer than this is reported, and so is a
+   * connection whose p99 round trip exceeds it (zmqDebugger.doctor.requestTimeoutMs). Default 3000 ms.
+   */
   reqTimeoutMs?: number;
+  /** Round trips a connection must have before its p99 is judged. Default 20. */
+  minRequestsForLatency?: number;
   /** Retries, refusals, abandoned requests and handshake errors older than this are history, not a problem. Default 30 s. */
   recentMs?: number;
   /** Messages a publisher must have been seen sending before "no topic matches" is decided. Default 5. */
@@ -51,6 +57,7 @@ export const DOCTOR_RULES: Record<DoctorRule, string> = {
   'pub-no-subscriber': 'PUB publishing with no subscriber connected',
   'sub-no-matching-topic': 'Subscriber whose subscriptions match none of the published topics',
   'req-no-reply': 'REQ waiting for a reply',
+  'request-latency-high': 'Replies slower than the request timeout',
   'incompatible-socket-types': 'Connected socket types that ZeroMQ does not allow',
   'handshake-failed': 'Handshake failed',
   'connect-retrying': 'Connect retrying: nothing listens',
@@ -65,12 +72,14 @@ export function diagnose(s: TopologySnapshot, options: DoctorOptions = {}): Diag
     recentMs: options.recentMs ?? 30_000,
     minPublishedForTopicCheck: options.minPublishedForTopicCheck ?? 5,
     subscribeGraceMs: options.subscribeGraceMs ?? 1000,
+    minRequestsForLatency: options.minRequestsForLatency ?? 20,
   };
   const out: Diagnostic[] = [];
   const ctx = new Context(s, o);
   pubNoSubscriber(ctx, out);
   subNoMatchingTopic(ctx, out);
   reqNoReply(ctx, out);
+  requestLatencyHigh(ctx, out);
   socketTypesAndHandshakes(ctx, out);
   connectRetrying(ctx, out);
   portBoundTwice(ctx, out);
@@ -238,6 +247,30 @@ function reqNoReply(ctx: Context, out: Diagnostic[]): void {
       endpoint: where,
       nodeIds: [ep(key), ...waiting.map(peer)],
       edgeIds: waiting.map(edge),
+    });
+  }
+}
+
+const ms = (v: number) => `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`;
+
+function requestLatencyHigh(ctx: Context, out: Diagnostic[]): void {
+  for (const c of ctx.s.connections) {
+    const l = c.latency;
+    if (!l || l.requests < ctx.o.minRequestsForLatency || l.p99Ms <= ctx.o.reqTimeoutMs) continue;
+    if (c.state === 'closed' && !ctx.recent(c.closedTs)) continue;
+    const e = ctx.endpoints.get(c.endpointKey);
+    const where = e?.endpoint ?? c.endpoint;
+    out.push({
+      id: `request-latency-high:${c.id}`,
+      rule: 'request-latency-high',
+      severity: 'warning',
+      message:
+        `Replies from ${e?.socketType ?? 'the server'} at ${where} to ${who(c)} take p99 ${ms(l.p99Ms)} (p50 ${ms(l.p50Ms)}, p95 ${ms(l.p95Ms)}, max ${ms(l.maxMs)} over ${l.requests} requests), ` +
+        `more than the request timeout of ${ms(ctx.o.reqTimeoutMs)}: clients that poll with this timeout give up on 1 request in 100 or more. ` +
+        `Find what makes the slow requests slow (open the frames of this connection), add workers behind a ROUTER, or raise the clients' timeout and zmqDebugger.doctor.requestTimeoutMs.`,
+      endpoint: where,
+      nodeIds: [peer(c), ep(c.endpointKey)],
+      edgeIds: [edge(c)],
     });
   }
 }

@@ -16,6 +16,7 @@ import { Disposable, DisposableStore, Emitter, Event } from '../base/lifecycle';
 import { CaptureRecord, CapturedEvent, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord, payloadBytes } from '../capture/records';
 import type { CaptureSession } from '../sessions/session';
 import { flowBetween, isPublisher, normalizeSocketType } from '../zmq/socketTypes';
+import { LatencyStats, RequestLatency } from './latency';
 
 /** A place in the workspace's code. `file` is a path or URI string; `line` and `column` are 0-based (as VS Code's). */
 export interface CodeLocation {
@@ -139,6 +140,8 @@ export interface ConnectionFacts {
   lastActivity: number;
   /** The process we started that is the connecting peer (see peerProcess.ts). */
   processId?: string;
+  /** Round trips of the request/reply pairs on this connection (latency.ts), once there is one. */
+  latency?: LatencyStats;
 }
 
 export interface SpyFacts {
@@ -342,6 +345,7 @@ export class TopologyModel implements Disposable {
   private readonly maxTopics: number;
   private readonly endpoints = new Map<string, EndpointState>();
   private readonly connections = new Map<string, ConnState>();
+  private readonly latency = new RequestLatency();
   private readonly closedOrder: string[] = [];
   private readonly spies = new Map<string, SpyState>();
   /** session → endpoint as written → spy state (the per-record lookup). */
@@ -397,6 +401,7 @@ export class TopologyModel implements Disposable {
 
   /** Adds one record's observations (used for captures read from a file, too). */
   ingest(r: CaptureRecord): void {
+    this.latency.observe(r);
     // agent process records carry no endpoint
     if (r.session && r.endpoint) {
       const e = this.endpointState(r.endpoint);
@@ -515,6 +520,7 @@ export class TopologyModel implements Disposable {
       subscriptions: [...c.subscriptions.values()],
       toTarget: c.toTarget.facts(now),
       fromTarget: c.fromTarget.facts(now),
+      ...latencyOf(this.latency, c.facts.id),
     }));
     const spies: SpyFacts[] = [...this.spies.values()].map((s) => ({
       session: s.session,
@@ -535,6 +541,7 @@ export class TopologyModel implements Disposable {
     this.endpoints.clear();
     this.connections.clear();
     this.closedOrder.length = 0;
+    this.latency.clear();
     this.spies.clear();
     this.spyIndex.clear();
     this.lastSeq = 0;
@@ -1006,4 +1013,9 @@ export function processErrorsFromOutput(output: string, ts: number): NonNullable
     if (out.length >= 20) break;
   }
   return out;
+}
+
+function latencyOf(l: RequestLatency, id: string): { latency?: LatencyStats } {
+  const latency = l.stats(id);
+  return latency ? { latency } : {};
 }

@@ -36,6 +36,51 @@ export interface FrameFilter {
   socketType: string;
   /** Kinds of records shown; messages plus the distinct rows for events, commands, greetings, connections. */
   kinds: RecordKind[];
+  /** An expression on decoded fields, e.g. `msg_type == "execute_request"` (README "Filter on decoded fields"). */
+  decoded: string;
+  /** Time range (epoch ms, inclusive; 0 = open), e.g. brushed on the timeline. */
+  from: number;
+  to: number;
+}
+
+/** Which decoder reads which messages: everything, a session, an endpoint or a topic prefix (the most specific wins). */
+export interface DecoderRuleSpec {
+  /** `json`, `msgpack`, `text`, `auto`, `jupyter[:CONNECTION_FILE]`, `protobuf:FILE.proto:Type`. */
+  spec: string;
+  session?: string;
+  endpoint?: string;
+  topicPrefix?: string;
+}
+
+/** One difference between a message and the previous one on its topic: a decoded field (`path`) or a frame (`frame 2`). */
+export interface DiffChange {
+  path: string;
+  change: 'added' | 'removed' | 'changed';
+  /** Short renderings of the values (JSON, or hex for bytes). */
+  before?: string;
+  after?: string;
+}
+
+export interface RecordDiff {
+  /** The previous message on the same topic (same session), when one is retained. */
+  previousSeq?: number;
+  /** Compared as decoded values, or frame by frame as bytes. */
+  on?: 'decoded' | 'bytes';
+  changes: DiffChange[];
+  /** More changes than were listed. */
+  more?: number;
+  /** Why there is nothing to compare with. */
+  note?: string;
+}
+
+/** Message and byte rates over time (for the timeline chart): points `bucketMs` apart from `start`. */
+export interface TimelineSeries {
+  start: number;
+  bucketMs: number;
+  /** Messages per second in each bucket. */
+  messages: number[];
+  /** Bytes per second in each bucket. */
+  bytes: number[];
 }
 
 export const DEFAULT_FILTER: FrameFilter = {
@@ -47,6 +92,9 @@ export const DEFAULT_FILTER: FrameFilter = {
   session: '',
   socketType: '',
   kinds: [...RECORD_KINDS],
+  decoded: '',
+  from: 0,
+  to: 0,
 };
 
 /** One table row: small and precomputed by the host for the rows the view shows. */
@@ -63,8 +111,11 @@ export interface RowSummary {
   topic: string;
   frames: number;
   size: number;
-  /** The frames (or, for other kinds, what happened) in one short line. */
+  /** The frames (or, for other kinds, what happened) in one short line; the decoded value when a decoder applies. */
   preview: string;
+  /** The decoder that read the message; `decodeError` when it failed. */
+  decoder?: string;
+  decodeError?: boolean;
 }
 
 export type FrameRole = 'envelope' | 'delimiter' | 'body';
@@ -93,6 +144,12 @@ export interface RecordDetail {
   /** Message frames (empty for other kinds). */
   frames: FrameDetail[];
   encrypted?: boolean;
+  /** The decoded value (a decoder applies and it read the message). */
+  decoded?: { decoder: string; value: unknown; topic?: string };
+  /** A decoder applies and failed: why (the frames are shown as they are). */
+  decodeError?: string;
+  /** Compared with the previous message on the same topic. */
+  diff?: RecordDiff;
 }
 
 /** The detail pane shows at most this many bytes per frame; copying goes through the host and copies all. */
@@ -135,6 +192,10 @@ export type FromWebview =
   | { type: 'export/request'; scope: 'all' | 'filtered' }
   | { type: 'import/request' }
   | { type: 'source/live' }
+  /** Use decoder `spec` for `scope` (everything, the session or the topic prefix `match`); an empty spec removes that rule. */
+  | { type: 'decoder/set'; spec: string; scope: 'all' | 'session' | 'topic'; match: string }
+  /** The timeline chart is shown (the host sends `timeline` batches) or hidden (it sends none). */
+  | { type: 'timeline/visible'; visible: boolean }
   | {
       type: 'send/request';
       id: number;
@@ -176,7 +237,11 @@ export type FromHost =
   | { type: 'counters'; counters: Counters }
   | { type: 'frame/detail'; seq: number; detail?: RecordDetail; missing?: string }
   | { type: 'send/result'; id: number; ok: boolean; message: string; reply?: FrameDetail[] }
-  | { type: 'notice'; level: 'info' | 'error'; text: string };
+  | { type: 'notice'; level: 'info' | 'error'; text: string }
+  /** Rates over time of the messages of the filter's session and topic (while the timeline is shown). */
+  | { type: 'timeline'; series: TimelineSeries }
+  /** The decoder rules in force, and the decoder forms the picker offers. */
+  | { type: 'decoders'; rules: DecoderRuleSpec[]; available: string[] };
 
 // ---- validation ----
 
@@ -242,7 +307,77 @@ export function parseFilter(v: unknown): FrameFilter {
     session: str(o, 'session', 1000),
     socketType: str(o, 'socketType', 100),
     kinds: [...new Set(kinds)],
+    // absent in filters saved by older versions
+    decoded: o.decoded === undefined ? '' : str(o, 'decoded', 10_000),
+    from: o.from === undefined ? 0 : num(o, 'from'),
+    to: o.to === undefined ? 0 : num(o, 'to'),
   };
+}
+
+function optStr(o: Obj, k: string, max?: number): string | undefined {
+  return o[k] === undefined ? undefined : str(o, k, max);
+}
+
+function parseRuleSpec(v: unknown): DecoderRuleSpec {
+  const o = obj(v, 'rule');
+  const r: DecoderRuleSpec = { spec: str(o, 'spec', 10_000) };
+  for (const k of ['session', 'endpoint', 'topicPrefix'] as const) {
+    const x = optStr(o, k, 10_000);
+    if (x !== undefined) r[k] = x;
+  }
+  return r;
+}
+
+/** A JSON value (what decoders produce), checked to be plain data of bounded depth. */
+function jsonValue(v: unknown, depth = 0): unknown {
+  if (depth > 200) throw new ProtocolError('decoded value nested too deep');
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new ProtocolError('decoded numbers must be finite');
+    return v;
+  }
+  if (Array.isArray(v)) return v.map((x) => jsonValue(x, depth + 1));
+  if (typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Obj)) out[k] = jsonValue(x, depth + 1);
+    return out;
+  }
+  throw new ProtocolError(`decoded values cannot hold a ${typeof v}`);
+}
+
+function parseDiff(v: unknown): RecordDiff {
+  const o = obj(v, 'diff');
+  const d: RecordDiff = {
+    changes: arr(o, 'changes', 10_000).map((c) => {
+      const co = obj(c, 'change');
+      const ch: DiffChange = { path: str(co, 'path', 10_000), change: oneOf(co, 'change', ['added', 'removed', 'changed'] as const) };
+      const before = optStr(co, 'before');
+      const after = optStr(co, 'after');
+      if (before !== undefined) ch.before = before;
+      if (after !== undefined) ch.after = after;
+      return ch;
+    }),
+  };
+  if (o.previousSeq !== undefined) d.previousSeq = int(o, 'previousSeq', 1);
+  if (o.on !== undefined) d.on = oneOf(o, 'on', ['decoded', 'bytes'] as const);
+  if (o.more !== undefined) d.more = int(o, 'more');
+  if (o.note !== undefined) d.note = str(o, 'note');
+  return d;
+}
+
+function numbers(o: Obj, k: string): number[] {
+  return arr(o, k, 100_000).map((x) => {
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new ProtocolError(`'${k}' must hold numbers`);
+    return x;
+  });
+}
+
+function parseTimeline(v: unknown): TimelineSeries {
+  const o = obj(v, 'series');
+  const t: TimelineSeries = { start: num(o, 'start'), bucketMs: num(o, 'bucketMs'), messages: numbers(o, 'messages'), bytes: numbers(o, 'bytes') };
+  if (t.bucketMs <= 0) throw new ProtocolError("'bucketMs' must be > 0");
+  if (t.messages.length !== t.bytes.length) throw new ProtocolError('messages and bytes must have the same length');
+  return t;
 }
 
 /** Validates a message from the webview; throws ProtocolError naming what is wrong. */
@@ -264,6 +399,10 @@ export function parseFromWebview(v: unknown): FromWebview {
     case 'import/request':
     case 'source/live':
       return { type };
+    case 'decoder/set':
+      return { type, spec: str(o, 'spec', 10_000), scope: oneOf(o, 'scope', ['all', 'session', 'topic'] as const), match: str(o, 'match', 10_000) };
+    case 'timeline/visible':
+      return { type, visible: bool(o, 'visible') };
     case 'frame/copy':
       return { type, seq: int(o, 'seq', 1), index: int(o, 'index', 0, 1_000_000), as: oneOf(o, 'as', COPY_FORMATS) };
     case 'export/request':
@@ -322,6 +461,8 @@ function parseRow(v: unknown): RowSummary {
   };
   if (o.direction !== undefined) r.direction = oneOf(o, 'direction', DIRECTIONS);
   if (o.socketType !== undefined) r.socketType = str(o, 'socketType');
+  if (o.decoder !== undefined) r.decoder = str(o, 'decoder', 100);
+  if (o.decodeError !== undefined) r.decodeError = bool(o, 'decodeError');
   return r;
 }
 
@@ -354,6 +495,14 @@ function parseDetail(v: unknown): RecordDetail {
   };
   if (o.direction !== undefined) d.direction = oneOf(o, 'direction', DIRECTIONS);
   if (o.encrypted !== undefined) d.encrypted = bool(o, 'encrypted');
+  if (o.decoded !== undefined) {
+    const dec = obj(o.decoded, 'decoded');
+    d.decoded = { decoder: str(dec, 'decoder', 100), value: jsonValue(dec.value) };
+    const topic = optStr(dec, 'topic');
+    if (topic !== undefined) d.decoded.topic = topic;
+  }
+  if (o.decodeError !== undefined) d.decodeError = str(o, 'decodeError');
+  if (o.diff !== undefined) d.diff = parseDiff(o.diff);
   return d;
 }
 
@@ -386,6 +535,10 @@ export function parseFromHost(v: unknown): FromHost {
     }
     case 'notice':
       return { type, level: oneOf(o, 'level', ['info', 'error'] as const), text: str(o, 'text') };
+    case 'timeline':
+      return { type, series: parseTimeline(o.series) };
+    case 'decoders':
+      return { type, rules: arr(o, 'rules', 1000).map(parseRuleSpec), available: strings(o, 'available') };
     default:
       throw new ProtocolError(`unknown message type ${JSON.stringify(type)}`);
   }

@@ -16,7 +16,7 @@ export const VSIX_PATH = process.env.ZMQ_TEST_VSIX ?? join(ROOT, 'dist-vsix', `$
 
 /** Files and folders whose change makes a VSIX stale (dist/ is rebuilt from src/ by the package script). */
 const INPUTS = [
-  'package.json', '.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'esbuild.mjs', 'scripts/package-vsix.mjs',
+  'package.json', '.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'ThirdPartyNotices.txt', 'esbuild.mjs', 'scripts/package-vsix.mjs',
   'src', 'media', 'snippets', 'examples', 'node_modules/zeromq/package.json',
 ];
 

@@ -1,0 +1,71 @@
+/**
+ * Jupyter kernel connection files (kernel-*.json in the runtime directory):
+ * the five channels' ports and the signing key. The key is kept as a JupyterKey
+ * (never exposed as text).
+ */
+import { readFileSync } from 'node:fs';
+import { JupyterKey } from './jupyterKey';
+
+/** The five channels, with the kernel's socket type and the client's. */
+export const JUPYTER_CHANNELS = [
+  { name: 'shell', portKey: 'shell_port', kernelSocket: 'ROUTER', clientSocket: 'DEALER' },
+  { name: 'iopub', portKey: 'iopub_port', kernelSocket: 'PUB', clientSocket: 'SUB' },
+  { name: 'stdin', portKey: 'stdin_port', kernelSocket: 'ROUTER', clientSocket: 'DEALER' },
+  { name: 'control', portKey: 'control_port', kernelSocket: 'ROUTER', clientSocket: 'DEALER' },
+  { name: 'hb', portKey: 'hb_port', kernelSocket: 'REP', clientSocket: 'REQ' },
+] as const;
+
+export type JupyterChannelName = (typeof JUPYTER_CHANNELS)[number]['name'];
+
+export interface JupyterChannel {
+  name: JupyterChannelName;
+  /** e.g. tcp://127.0.0.1:53794 */
+  endpoint: string;
+  kernelSocket: string;
+  clientSocket: string;
+}
+
+export interface JupyterConnection {
+  transport: string;
+  ip: string;
+  channels: JupyterChannel[];
+  /** The kernel's key (empty when the kernel does not sign). */
+  key: JupyterKey;
+  kernelName?: string;
+}
+
+/** Parses a connection file's text; throws an Error that names what is wrong. */
+export function parseConnectionInfo(text: string, where = 'connection file'): JupyterConnection {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON.parse's message: it quotes the text around the error, which may be the key
+    throw new Error(`${where} is not JSON`);
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error(`${where} is not a JSON object`);
+  const transport = typeof o.transport === 'string' ? o.transport : 'tcp';
+  const ip = typeof o.ip === 'string' ? o.ip : '127.0.0.1';
+  const channels: JupyterChannel[] = [];
+  for (const c of JUPYTER_CHANNELS) {
+    const port = o[c.portKey];
+    if (typeof port !== 'number' || !Number.isInteger(port)) throw new Error(`${where} has no ${c.portKey}`);
+    // ipc transport: the endpoint is ip-port (jupyter_client's naming)
+    const endpoint = transport === 'ipc' ? `ipc://${ip}-${port}` : `${transport}://${ip === '0.0.0.0' || ip === '*' ? '127.0.0.1' : ip}:${port}`;
+    channels.push({ name: c.name, endpoint, kernelSocket: c.kernelSocket, clientSocket: c.clientSocket });
+  }
+  const key = new JupyterKey(typeof o.key === 'string' ? o.key : '', typeof o.signature_scheme === 'string' ? o.signature_scheme : 'hmac-sha256');
+  const conn: JupyterConnection = { transport, ip, channels, key };
+  if (typeof o.kernel_name === 'string' && o.kernel_name) conn.kernelName = o.kernel_name;
+  return conn;
+}
+
+export function readConnectionFile(file: string): JupyterConnection {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read Jupyter connection file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseConnectionInfo(text, file);
+}
