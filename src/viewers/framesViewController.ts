@@ -9,7 +9,8 @@
  */
 import { basename } from 'node:path';
 import { Capture } from '../core/capture/capture';
-import { ImportResult, parseJsonLines, toJsonLines } from '../core/capture/exportFormat';
+import { ImportResult, parseJsonLines } from '../core/capture/exportFormat';
+import type { ExportTotals } from '../core/capture/exportWriter';
 import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQuery';
 import { Disposable, DisposableStore } from '../core/base/lifecycle';
 import { CaptureRecord } from '../core/capture/records';
@@ -23,7 +24,7 @@ import { DecoderRule, DecoderRules } from '../core/decoders/rules';
 export interface ViewerHost {
   post(message: FromHost): void;
   /** Asks where to save, writes `text`; returns the path written, undefined when cancelled. */
-  save?(suggestedName: string, text: string): Promise<string | undefined>;
+  save?(suggestedName: string, records: CaptureRecord[], totals: ExportTotals): Promise<string | undefined>;
   /** Asks for a capture file; returns its name and text, undefined when cancelled. */
   open?(): Promise<{ name: string; text: string } | undefined>;
   copy?(text: string): Promise<void>;
@@ -437,10 +438,11 @@ export class FramesViewController implements Disposable {
     if (scope === 'filtered' && this.pendingScan > 0) this.pendingScan = this.query.update(Infinity, this.frozenAt).pending;
     const records: Iterable<CaptureRecord> = scope === 'all' ? this.source.records() : this.query.matching();
     const s = this.source.stats();
-    const text = toJsonLines(records, { evicted: s.evicted, evictedBytes: s.evictedBytes, dropped: s.dropped });
-    const n = text ? text.split('\n').length - 2 : 0;
+    // a snapshot: live sessions keep appending while the file is written (held records never change bytes)
+    const snapshot = [...records];
+    const n = snapshot.length;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-    const path = await this.host.save(`zmq-capture-${stamp}${scope === 'filtered' ? '-filtered' : ''}.jsonl`, text);
+    const path = await this.host.save(`zmq-capture-${stamp}${scope === 'filtered' ? '-filtered' : ''}.jsonl`, snapshot, { evicted: s.evicted, evictedBytes: s.evictedBytes, dropped: s.dropped });
     if (path) this.notice('info', `Exported ${n} record${n === 1 ? '' : 's'} to ${path}`);
   }
 

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { Capture } from '../../src/core/capture/capture';
-import { parseJsonLines } from '../../src/core/capture/exportFormat';
+import { parseJsonLines, toJsonLines } from '../../src/core/capture/exportFormat';
 import { FramesViewController, ViewerHost } from '../../src/viewers/framesViewController';
 import { DEFAULT_FILTER, FromHost } from '../../src/shared/protocol/frames';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
@@ -148,7 +148,7 @@ describe('FramesViewController', function () {
     let saved = '';
     let file = { name: '/tmp/x/capture.jsonl', text: '' };
     for (let i = 0; i < 10; i++) capture.append(msg([i % 2 ? 'odd' : 'even', String(i)]));
-    open({ save: async (_n, text) => ((saved = text), '/tmp/out.jsonl'), open: async () => file });
+    open({ save: async (_n, records, totals) => ((saved = toJsonLines(records, totals)), '/tmp/out.jsonl'), open: async () => file });
     controller.handle({ type: 'filter/changed', filter: { ...DEFAULT_FILTER, topicPrefix: 'odd' } });
     controller.handle({ type: 'export/request', scope: 'filtered' });
     await until(() => saved !== '', 'export');

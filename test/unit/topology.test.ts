@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { Capture } from '../../src/core/capture/capture';
 import { canTalk, flowBetween, normalizeSocketType } from '../../src/core/zmq/socketTypes';
-import { findPidOfTcpPeer, pidOfTcpPeer } from '../../src/core/topology/peerProcess';
+import { findPidOfTcpPeer } from '../../src/core/topology/peerProcess';
 import { probeSocketType } from '../../src/core/zmtp/socketTypeProbe';
 import { PubSpy } from '../../src/core/sessions/spy';
 import { ZmtpTap } from '../../src/core/sessions/tap';
@@ -129,7 +129,6 @@ describe('TopologyModel', function () {
     assert.equal(await findPidOfTcpPeer(conn.peer!, [pub.proc.pid!, sub.proc.pid!]), sub.proc.pid);
     assert.equal(await findPidOfTcpPeer(conn.peer!, [pub.proc.pid!]), undefined);
     assert.equal(await findPidOfTcpPeer(conn.peer!, [sub.proc.pid!], '/nonexistent'), undefined, 'no /proc: undefined, never a rejection');
-    assert.equal(pidOfTcpPeer(conn.peer!, [pub.proc.pid!, sub.proc.pid!]), sub.proc.pid, 'the deprecated synchronous form agrees');
     model.setProcess({ id: 'sub-1', label: 'subscriber', pid: sub.proc.pid, state: 'running', sockets: [{ endpoint: `tcp://127.0.0.1:${port}`, role: 'connect', socketType: 'SUB' }] });
     model.setConnectionProcess(conn.id, 'sub-1');
     const named = model.snapshot();

@@ -82,3 +82,14 @@ describe('treeText', () => {
     assert.match(validatePort('')!, /not a port number/);
   });
 });
+
+describe('tree text: a spy that retries or falls behind', () => {
+  it('says so first, with the backlog and the attempts, and the status bar counts the spies behind', () => {
+    assert.equal(
+      sessionDescription({ state: 'receiving', messages: 10, rate: 0, evicted: 0, dropped: 0, behind: { backlogBytes: 3 * 1024 * 1024 } }),
+      'falling behind (≥ 3 MiB waiting) · 10 msgs · 0 msg/s',
+    );
+    assert.equal(sessionDescription({ state: 'retrying', messages: 0, rate: 0, evicted: 0, dropped: 0, retryAttempts: 1234 }), 'retrying (1,234 attempts) · 0 msgs · 0 msg/s');
+    assert.equal(statusBarText(2, 0, 1), '$(radio-tower) 2 ·  · $(warning) 1 falling behind'.replace('·  ·', `· ${formatRate(0)} ·`));
+  });
+});

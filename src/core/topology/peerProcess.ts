@@ -7,7 +7,6 @@
  * /proc/net/tcp can be large and the caller (the extension host, on every
  * topology change) must not block on it.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /** `peer` is host:port as the tap reports it (127.0.0.1:43312, ::ffff:127.0.0.1:43312, ::1:43312). */
@@ -26,43 +25,6 @@ export async function findPidOfTcpPeer(peer: string, candidates: readonly number
     for (const fd of fds) {
       // a fd closed meanwhile reads as undefined
       if ((await readlink(`${procRoot}/${pid}/fd/${fd}`).catch(() => undefined)) === link) return pid;
-    }
-  }
-  return undefined;
-}
-
-/**
- * @deprecated Synchronous reads of /proc on the caller's thread: use
- * findPidOfTcpPeer. Kept until src/extension/topology/topologyView.ts moves over.
- */
-export function pidOfTcpPeer(peer: string, candidates: readonly number[], procRoot = '/proc'): number | undefined {
-  const addr = parsePeer(peer);
-  if (!addr || candidates.length === 0) return undefined;
-  let inode: string | undefined;
-  for (const file of ['tcp', 'tcp6'] as const) {
-    let text: string;
-    try {
-      text = readFileSync(`${procRoot}/net/${file}`, 'latin1');
-    } catch {
-      continue;
-    }
-    if ((inode = inodeIn(text, file, addr.host, addr.port))) break;
-  }
-  if (!inode) return undefined;
-  const link = `socket:[${inode}]`;
-  for (const pid of candidates) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`${procRoot}/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`${procRoot}/${pid}/fd/${fd}`) === link) return pid;
-      } catch {
-        // closed meanwhile
-      }
     }
   }
   return undefined;

@@ -209,6 +209,11 @@ export interface TopologyOptions {
 }
 
 /** Sessions source: the SessionManager (or anything with the same shape). */
+/** What the topology reads of a spy's live details (structurally; core/sessions/spy.ts has the whole type). */
+interface SpyRetryDetails {
+  endpoints?: { endpoint: string; retry?: { since: number; attempts: number } }[];
+}
+
 export interface SessionsLike {
   list(): CaptureSession[];
   onDidChange: Event<void>;
@@ -509,7 +514,7 @@ export class TopologyModel implements Disposable {
       published: e.published.facts(now),
       topics: [...e.topics.values()].map((t) => ({ ...t })),
       topicsOverflow: e.topicsOverflow,
-      retry: e.retry && { ...e.retry },
+      retry: this.liveRetry(e.key, e.retry, now),
       refused: e.refused && { ...e.refused },
       handshakeErrors: [...e.handshakeErrors],
       lastActivity: e.lastActivity,
@@ -816,15 +821,30 @@ export class TopologyModel implements Disposable {
     if (ep.recentTopics.length > 16) ep.recentTopics.pop();
   }
 
+  /**
+   * A spy records one `connect:retry` for a whole run of failed connects (and
+   * counts the rest live in its details), so the streak's count and last attempt
+   * come from the live session while it retries.
+   */
+  private liveRetry(key: string, retry: EndpointFacts['retry'], now: number): EndpointFacts['retry'] {
+    if (!retry) return undefined;
+    const session = this.liveSessions?.find((s) => s.id === retry.session) as (CaptureSession & { details?: SpyRetryDetails }) | undefined;
+    const live = session?.details?.endpoints?.find((d) => d.retry && endpointKey(d.endpoint) === key)?.retry;
+    return live ? { ...retry, count: Math.max(retry.count, live.attempts), lastTs: now } : { ...retry };
+  }
+
   private onEvent(r: CapturedEvent): void {
     const ep = this.endpointState(r.endpoint);
     if (r.session && (r.source === 'spy' || r.source === 'monitor')) {
       this.spy(r.session, r.source, r.endpoint).lastEvent = r.type;
     }
-    if (r.type === 'connect:retry') {
+    if (r.type === 'connect:retried') {
+      // the end of a coalesced run of retries: the spy connected or stopped
+      ep.retry = undefined;
+    } else if (r.type === 'connect:retry') {
       const prev = ep.retry;
       ep.retry = {
-        count: (prev?.count ?? 0) + 1,
+        count: (prev?.count ?? 0) + (r.attempts ?? 1),
         firstTs: prev?.firstTs ?? r.ts,
         lastTs: r.ts,
         interval: r.interval,

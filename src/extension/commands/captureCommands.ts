@@ -8,9 +8,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
-import { FORMAT_VERSION, ImportResult, parseJsonLines, recordToLine, SummaryRecord, toJsonLines } from '../../core/capture/exportFormat';
+import { ImportResult, parseJsonLines } from '../../core/capture/exportFormat';
+import { ExportTotals, writeExport } from '../../core/capture/exportWriter';
 import type { CaptureRecord } from '../../core/capture/records';
 import { formatCount } from '../../shared/format';
 import { Log, messageOf, UserError } from '../log';
@@ -55,7 +57,7 @@ export class CaptureCommands {
     const where = uri.fsPath || uri.toString();
     const started = Date.now();
     try {
-      await writeJsonLines(uri, records, stats);
+      await writeCaptureFile(uri, records, stats);
     } catch (e) {
       throw new UserError(`Could not write ${where}: ${messageOf(e)}`);
     }
@@ -129,35 +131,32 @@ export class CaptureCommands {
 }
 
 /**
- * Writes records as JSON Lines (the export format: one record per line, then the
- * summary) in chunks, so a large capture never becomes one giant string. Local
- * files stream through node:fs; other schemes go through workspace.fs.
+ * Writes a snapshot of records to `uri` in the export format (the records, then
+ * the summary) with the one streaming export writer of the core: batches that
+ * wait for the file to drain, so a large capture never becomes one giant string.
+ * Local files stream through node:fs; other schemes are gathered and written
+ * through workspace.fs. The command and the frames viewer both export here.
  */
-async function writeJsonLines(uri: vscode.Uri, records: CaptureRecord[], totals: { evicted: number; evictedBytes: number; dropped: number }): Promise<void> {
-  const summary: SummaryRecord = { kind: 'summary', ts: Date.now(), format: FORMAT_VERSION, records: records.length, evicted: totals.evicted, evictedBytes: totals.evictedBytes, dropped: totals.dropped };
+export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[], totals: ExportTotals): Promise<void> {
   if (uri.scheme !== 'file') {
-    await vscode.workspace.fs.writeFile(uri, Buffer.from(toJsonLines(records, totals), 'utf8'));
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    await writeExport(records, sink, { totals });
+    await vscode.workspace.fs.writeFile(uri, Buffer.concat(chunks));
     return;
   }
   const out = fs.createWriteStream(uri.fsPath);
-  const failed = new Promise<never>((_, reject) => out.once('error', reject));
-  const write = (text: string) => (out.write(text) ? Promise.resolve() : Promise.race([failed, new Promise<void>((r) => out.once('drain', () => r()))]));
   try {
-    let chunk: string[] = [];
-    let size = 0;
-    for (const r of records) {
-      const line = recordToLine(r);
-      chunk.push(line);
-      size += line.length;
-      if (size >= 1 << 20) {
-        await write(chunk.join('\n') + '\n');
-        chunk = [];
-        size = 0;
-      }
-    }
-    chunk.push(JSON.stringify(summary));
-    await write(chunk.join('\n') + '\n');
-    await Promise.race([failed, new Promise<void>((r) => out.end(() => r()))]);
+    await writeExport(records, out, { totals });
+    await new Promise<void>((resolve, reject) => {
+      out.once('error', reject);
+      out.end(() => resolve());
+    });
   } finally {
     out.destroy();
   }

@@ -16,7 +16,7 @@ import type { ExampleRunner } from '../../core/examples/exampleRunner';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { Diagnostic, diagnose } from '../../core/topology/doctor';
 import { processFromExample } from '../../core/topology/exampleTopology';
-import { pidOfTcpPeer } from '../../core/topology/peerProcess';
+import { findPidOfTcpPeer } from '../../core/topology/peerProcess';
 import { CodeEndpoint, TopologyModel, TopologySnapshot } from '../../core/topology/topology';
 import { TopologyProber } from '../../core/zmtp/socketTypeProbe';
 import type { ToMap } from '../../shared/protocol/topology';
@@ -244,8 +244,10 @@ export class Topology implements TopologyView, vscode.Disposable {
     for (const c of s.connections) {
       if (c.state !== 'open' || c.processId || !c.peer || (this.namingTries.get(c.id) ?? 0) >= 3) continue;
       this.namingTries.set(c.id, (this.namingTries.get(c.id) ?? 0) + 1);
-      const pid = pidOfTcpPeer(c.peer, [...pids.keys()]);
-      if (pid !== undefined) this.model.setConnectionProcess(c.id, pids.get(pid)!);
+      // /proc is read asynchronously: the extension host never waits on the file system here
+      void findPidOfTcpPeer(c.peer, [...pids.keys()]).then((pid) => {
+        if (pid !== undefined) this.model.setConnectionProcess(c.id, pids.get(pid)!);
+      });
     }
     if (this.namingTries.size > 1000) this.namingTries.clear();
   }

@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { Capture, Counter } from '../../core/capture/capture';
+import { BEHIND_TEXT, SpyDetails } from '../../core/sessions/spy';
 import { DisposableStore } from '../../core/base/lifecycle';
 import type { CaptureSession } from '../../core/sessions/session';
 import type { SessionManager } from '../../core/sessions/sessionManager';
@@ -261,6 +262,8 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
       evicted: c?.evicted ?? 0,
       dropped: c?.dropped ?? 0,
       connections: tap?.connections.filter((x) => x.state !== 'closed').length,
+      behind: spyDetails(s)?.behind ?? false,
+      retryAttempts: spyDetails(s)?.retryAttempts,
     });
     item.iconPath = new vscode.ThemeIcon(stateIcon(s.state), s.state === 'error' ? new vscode.ThemeColor('errorForeground') : undefined);
     item.contextValue = `zmq:session:${s.state}`;
@@ -271,6 +274,13 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
     if (tap?.port) md.appendMarkdown(`Listens on: ${escapeMd(tap.listenEndpoint)}  \n`);
     md.appendMarkdown(`Messages: ${formatCount(c?.messages ?? 0)} (${formatBytes(c?.bytes ?? 0)}), ${formatRate(c?.rate ?? 0)}  \n`);
     md.appendMarkdown(`Evicted from the capture: ${formatCount(c?.evicted ?? 0)}; dropped: ${formatCount(c?.dropped ?? 0)}; other records: ${formatCount(c?.others ?? 0)}`);
+    const details = spyDetails(s);
+    if (details?.behind) md.appendMarkdown(`  \n**$(warning) ${escapeMd(BEHIND_TEXT)}**${details.behind.backlogBytes !== undefined ? ` (at least ${formatBytes(details.behind.backlogBytes)} waiting)` : ''}`);
+    for (const e of details?.endpoints ?? []) {
+      const how = `${e.path}${e.pathReason ? ` (${e.pathReason})` : ''}${e.zmtpVersion ? `, ZMTP ${e.zmtpVersion}` : ''}`;
+      const retry = e.retry ? `; retrying since ${new Date(e.retry.since).toLocaleTimeString()}, ${formatCount(e.retry.attempts)} attempts` : '';
+      md.appendMarkdown(`  \n${escapeMd(e.endpoint)}: ${escapeMd(how)}${escapeMd(retry)}${e.lastError ? ` — ${escapeMd(e.lastError)}` : ''}`);
+    }
     item.tooltip = md;
     return item;
   }
@@ -291,4 +301,9 @@ export function registerSessionsTree(context: vscode.ExtensionContext, deps: { c
   tree.attach(view);
   context.subscriptions.push(tree, view);
   return tree;
+}
+
+/** A spy's live details (path, retries, falling behind); undefined for other sessions. */
+export function spyDetails(s: CaptureSession): SpyDetails | undefined {
+  return 'details' in s ? (s as CaptureSession & { details: SpyDetails }).details : undefined;
 }

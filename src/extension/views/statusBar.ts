@@ -10,6 +10,8 @@ import { DisposableStore } from '../../core/base/lifecycle';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { ThrottledRefresh } from './throttledRefresh';
 import { formatBytes, formatCount } from '../../shared/format';
+import { BEHIND_TEXT } from '../../core/sessions/spy';
+import { spyDetails } from './sessionsTree';
 import { formatRate, statusBarText } from './treeText';
 
 export class SessionsStatusBar implements vscode.Disposable {
@@ -52,16 +54,21 @@ export class SessionsStatusBar implements vscode.Disposable {
   update(): void {
     const list = this.sessions.list();
     const stats = this.capture.stats();
-    this.item.text = statusBarText(list.length, stats.rate);
+    const behind = list.filter((s) => spyDetails(s)?.behind);
+    this.item.text = statusBarText(list.length, stats.rate, behind.length);
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**ZeroMQ** — ${list.length ? `${list.length} running session${list.length === 1 ? '' : 's'}` : 'no running session'}  \n`);
-    for (const s of list) md.appendText(`${s.id}: ${s.label} (${s.state})\n`);
+    for (const s of list) md.appendText(`${s.id}: ${s.label} (${s.state})${spyDetails(s)?.behind ? ` — ${BEHIND_TEXT}` : ''}\n`);
     md.appendMarkdown(
       `  \nCapture: ${formatCount(stats.retained)} records (${formatBytes(stats.retainedBytes)}), ${formatRate(stats.rate)}; ` +
         `${formatCount(stats.evicted)} evicted, ${formatCount(stats.dropped)} dropped  \nClick to open the frames viewer.`,
     );
     this.item.tooltip = md;
-    this.item.backgroundColor = list.some((s) => s.state === 'error') ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    this.item.backgroundColor = list.some((s) => s.state === 'error')
+      ? new vscode.ThemeColor('statusBarItem.errorBackground')
+      : behind.length
+        ? new vscode.ThemeColor('statusBarItem.warningBackground')
+        : undefined;
   }
 
   dispose(): void {

@@ -3,7 +3,7 @@
  * Plain functions without `vscode`, so they are unit-tested in Node.
  */
 import type { SessionState } from '../../core/sessions/session';
-import { formatCount } from '../../shared/format';
+import { formatBytes, formatCount } from '../../shared/format';
 
 /** Messages per second, e.g. "12 msg/s", "1,204 msg/s". */
 export function formatRate(rate: number): string {
@@ -18,6 +18,10 @@ export interface SessionFigures {
   dropped: number;
   /** Open tap connections (taps only). */
   connections?: number;
+  /** A spy that cannot keep up: bytes known to wait for it (undefined when unknown), or false when it keeps up. */
+  behind?: { backlogBytes?: number } | false;
+  /** Failed connects in the current run of retries. */
+  retryAttempts?: number;
 }
 
 /**
@@ -27,7 +31,8 @@ export interface SessionFigures {
  */
 export function sessionDescription(f: SessionFigures): string {
   const parts: string[] = [`${formatCount(f.messages)} ${f.messages === 1 ? 'msg' : 'msgs'}`];
-  if (f.state !== 'receiving') parts.unshift(f.state);
+  if (f.state !== 'receiving') parts.unshift(f.state === 'retrying' && f.retryAttempts ? `retrying (${formatCount(f.retryAttempts)} attempts)` : f.state);
+  if (f.behind) parts.unshift(`falling behind${f.behind.backlogBytes !== undefined ? ` (≥ ${formatBytes(f.behind.backlogBytes)} waiting)` : ''}`);
   if (f.state !== 'stopped' && f.state !== 'error') parts.push(formatRate(f.rate));
   if (f.connections !== undefined) parts.push(`${f.connections} ${f.connections === 1 ? 'connection' : 'connections'}`);
   if (f.evicted) parts.push(`${formatCount(f.evicted)} evicted`);
@@ -56,8 +61,9 @@ export function stateIcon(state: SessionState): string {
 }
 
 /** Status bar text: "$(radio-tower) 2 · 153 msg/s", or just the icon when nothing runs. */
-export function statusBarText(sessions: number, rate: number): string {
-  return sessions ? `$(radio-tower) ${sessions} · ${formatRate(rate)}` : '$(radio-tower) ZeroMQ';
+export function statusBarText(sessions: number, rate: number, behind = 0): string {
+  if (!sessions) return '$(radio-tower) ZeroMQ';
+  return `$(radio-tower) ${sessions} · ${formatRate(rate)}${behind ? ` · $(warning) ${behind} falling behind` : ''}`;
 }
 
 export interface EndpointUse {

@@ -13,6 +13,7 @@ import type { ImportResult } from '../../core/capture/exportFormat';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { DEFAULT_FILTER, FrameFilter, parseFilter } from '../../shared/protocol/frames';
 import { FramesViewController } from '../../viewers/framesViewController';
+import { writeCaptureFile } from '../commands/captureCommands';
 import type { CommandRegistry } from '../commands/registry';
 import { WebviewHost } from './webviewHost';
 
@@ -76,7 +77,7 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
       this.deps.capture,
       {
         post: (m) => this.postNow(m),
-        save: async (name, text) => {
+        save: async (name, records, totals) => {
           const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
           const uri = await vscode.window.showSaveDialog({
             title: 'Export capture',
@@ -84,7 +85,7 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
             filters: { 'JSON Lines': ['jsonl'], 'All files': ['*'] },
           });
           if (!uri) return undefined;
-          await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
+          await writeCaptureFile(uri, records, totals);
           return uri.fsPath || uri.toString();
         },
         open: async () => {
