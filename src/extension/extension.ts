@@ -11,18 +11,22 @@
 import * as vscode from 'vscode';
 import { Capture } from '../core/capture/capture';
 import { SessionManager } from '../core/sessions/sessionManager';
+import { parseDecoderSetting } from '../viewers/decoderSettings';
+import { ProgramObserver } from './agents/programObserver';
 import { AppCommands } from './commands/appCommands';
 import { CaptureCommands } from './commands/captureCommands';
 import { EndpointCommands } from './commands/endpointCommands';
 import { CommandRegistry } from './commands/registry';
 import { SessionCommands } from './commands/sessionCommands';
 import { registerCodeLens } from './discovery/codeLens';
+import { JupyterKernelsSource } from './discovery/jupyterKernelsSource';
 import { registerDiscovery, WorkspaceDiscovery } from './discovery/workspaceDiscovery';
 import { createLog, Log } from './log';
 import { Settings } from './settings';
 import { Topology } from './topology/topologyView';
 import { EndpointsTree, registerEndpointsTree } from './views/endpointsTree';
 import { ExamplesTree, registerExamples, stopAllExamples } from './views/examplesTree';
+import { ProcessesTree } from './views/processesTree';
 import { SessionsTree, registerSessionsTree } from './views/sessionsTree';
 import { SessionsStatusBar, registerStatusBar } from './views/statusBar';
 import { FramesPanel } from './webviews/framesPanel';
@@ -46,6 +50,11 @@ export interface ExtensionApi {
   examples: ExamplesTree;
   /** The topology model, the doctor's findings (Problems panel, Doctor view) and the map. */
   topology: Topology;
+  /** "Observe programs started here": the collector the agents report to, and the Processes view. */
+  programs: ProgramObserver;
+  /** Jupyter kernels found in Jupyter's runtime directory (Endpoints groups, decoder rules). */
+  kernels: JupyterKernelsSource;
+  processesTree: ProcessesTree;
   /** How long activate() took, in milliseconds (logged too). */
   activationMs: number;
 }
@@ -66,7 +75,21 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const sessionsTree = registerSessionsTree(context, { capture, sessions });
   const statusBar = registerStatusBar(context, { capture, sessions });
 
-  const framesViewer = new FramesPanel(context.extensionUri, { capture, sessions, log });
+  const kernels = new JupyterKernelsSource(endpoints);
+  const decoderRules = () => {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const { rules, problems } = parseDecoderSetting(vscode.workspace.getConfiguration('zmqDebugger').get('decoders'), folder);
+    for (const p of problems) log.warn(p);
+    return [...rules, ...kernels.decoderRules()];
+  };
+  const framesViewer = new FramesPanel(context.extensionUri, { capture, sessions, log, decoderRules });
+  context.subscriptions.push(
+    kernels,
+    kernels.onDidChange(() => framesViewer.applyDecoderRules()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('zmqDebugger.decoders')) framesViewer.applyDecoderRules();
+    }),
+  );
   const commands = {
     registry,
     endpoints: new EndpointCommands({ capture, sessions, endpoints, sessionsTree, settings, log }),
@@ -79,13 +102,18 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const discovery = registerDiscovery(context, { endpoints }, registry);
   registerCodeLens(context, { discovery, sessions });
   const examples = registerExamples(context, { sessions, capture }, registry);
+  const programs = new ProgramObserver(context, { capture, sessions, log });
+  const processesTree = new ProcessesTree(programs);
+  examples.agentEnvironment = () => programs.environment();
+  context.subscriptions.push(programs, processesTree, vscode.window.createTreeView('zmqDebugger.processes', { treeDataProvider: processesTree }));
+  programs.register(registry);
   const topology = new Topology(context, { capture, sessions, discovery, examples, framesViewer, log });
   context.subscriptions.push(topology);
   topology.register(registry);
 
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms`);
-  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer, discovery, examples, topology, activationMs };
+  return { capture, sessions, endpoints, sessionsTree, statusBar, commands, settings, log, framesViewer, discovery, examples, topology, programs, processesTree, kernels, activationMs };
 }
 
 export async function deactivate(): Promise<void> {

@@ -28,6 +28,8 @@ export const COMMAND_IDS = [
   'zmqDebugger.examples.restartProcess',
   'zmqDebugger.examples.showOutput',
   'zmqDebugger.discovery.rescan',
+  'zmqDebugger.agent.observe',
+  'zmqDebugger.agent.stopObserving',
   'zmqDebugger.log.show',
   'zmqDebugger.about.show',
 ] as const;

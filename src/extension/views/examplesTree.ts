@@ -73,6 +73,8 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
   private readonly changeEmitter = new vscode.EventEmitter<ExamplesNode | undefined | void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
   readonly runner: ExampleRunner;
+  /** The agents' environment while programs are observed from the inside (see agents/programObserver.ts). */
+  agentEnvironment: (() => Record<string, string> | undefined) | undefined;
   private readonly exampleNodes = new Map<string, ExampleNode>();
   private readonly runNodes = new Map<string, RunNode>();
   private readonly processNodes = new Map<string, ProcessNode>();
@@ -147,6 +149,8 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
       python: options.language === 'python' ? (await this.findPython())?.command : undefined,
       intervalMs: options.intervalMs,
       useTaps: observe && hasTaps,
+      // with "Observe programs started here" on, the examples carry the agents too
+      env: this.agentEnvironment?.(),
     });
     const ch = this.channel(run);
     ch.appendLine(`${run.example.title} — ${run.id} (${run.language}), started ${new Date(run.startedAt).toISOString()}`);

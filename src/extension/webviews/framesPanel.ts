@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
 import type { ImportResult } from '../../core/capture/exportFormat';
 import type { SessionManager } from '../../core/sessions/sessionManager';
-import { DEFAULT_FILTER, FrameFilter, parseFilter } from '../../shared/protocol/frames';
+import { DecoderRuleSpec, DEFAULT_FILTER, FrameFilter, parseFilter } from '../../shared/protocol/frames';
 import { FramesViewController } from '../../viewers/framesViewController';
 import { writeCaptureFile } from '../commands/captureCommands';
 import type { CommandRegistry } from '../commands/registry';
@@ -23,6 +23,8 @@ export interface FramesPanelDeps {
   capture: Capture;
   sessions: SessionManager;
   log?: vscode.LogOutputChannel;
+  /** The payload decoders to apply (the zmqDebugger.decoders setting, the Jupyter kernels found). */
+  decoderRules?: () => DecoderRuleSpec[];
 }
 
 export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
@@ -57,6 +59,13 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
   }
 
   private pendingFilter: FrameFilter | undefined;
+
+  /** The decoder rules changed (setting edited, kernel found): the open viewer applies them at once. */
+  applyDecoderRules(): void {
+    const rules = this.deps.decoderRules?.();
+    if (!rules || !this.current) return;
+    for (const problem of this.current.setDecoderRules(rules)) this.log?.warn(`decoders: ${problem}`);
+  }
 
   /** Opens the panel on an imported file: a capture of its own, apart from the live one. */
   showImported(name: string, result: ImportResult): void {
@@ -102,7 +111,7 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
         isTrusted: () => vscode.workspace.isTrusted,
         log: (line) => this.log?.info(line),
       },
-      { filter },
+      { filter, decoderRules: this.deps.decoderRules?.() },
     );
     this.current.setVisible(panel.visible);
   }

@@ -405,6 +405,57 @@ describe('extension commands and views', function () {
     assert.ok(busy.listening);
   });
 
+  it('exports under load: every exported message verifies while a full-speed publisher fills a capture at its limit', async function () {
+    this.timeout(60000);
+    const a = await api();
+    const port = await freePort();
+    // self-checking payloads: 8-byte sequence, 24 bytes of SHA-256 of the rest, 1 KiB of bytes derived from the sequence
+    const pub = runPython(
+      `
+import sys, time, zmq, hashlib, struct
+ctx = zmq.Context()
+pub = ctx.socket(zmq.PUB)
+pub.setsockopt(zmq.SNDHWM, 0)
+pub.bind('tcp://127.0.0.1:%s' % sys.argv[1])
+print('ready', flush=True)
+end = time.time() + 25
+i = 0
+while time.time() < end:
+    body = bytes((i * 7 + k) & 0xff for k in range(1024)) if i % 64 == 0 else (struct.pack('>Q', i) * 128)
+    pub.send_multipart([b'check', struct.pack('>Q', i) + hashlib.sha256(body).digest()[:24] + body])
+    i += 1
+`,
+      [port],
+    );
+    await pub.waitFor('ready');
+    a.capture.clear();
+    a.capture.setLimits({ maxRecords: 2000, maxBytes: 64 * 1024 * 1024 });
+    try {
+      const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+      await until(() => a.capture.stats().evicted > 20000, 'the capture evicting at its limit', 30000);
+      const file = join(tmp, 'under-load.jsonl');
+      const exported = await vscode.commands.executeCommand<{ records: number }>('zmqDebugger.capture.export', file);
+      const evictedDuring = a.capture.stats().evicted;
+      await vscode.commands.executeCommand('zmqDebugger.session.stop', id);
+      const { createHash } = await import('node:crypto');
+      let verified = 0;
+      for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
+        const r = JSON.parse(line) as { kind: string; frames?: string[] };
+        if (r.kind !== 'message' || !r.frames) continue;
+        const body = Buffer.from(r.frames[1], 'base64');
+        const seq = body.readBigUInt64BE(0);
+        const hash = createHash('sha256').update(body.subarray(32)).digest().subarray(0, 24);
+        assert.ok(hash.equals(body.subarray(8, 32)), `message ${seq}: its bytes do not match its checksum`);
+        verified++;
+      }
+      note(`export under load: ${verified} messages verified, ${evictedDuring} evicted while exporting`);
+      assert.ok(exported && verified >= 1000, `verified ${verified} messages`);
+    } finally {
+      a.capture.setLimits(a.settings.captureLimits);
+      pub.proc.kill();
+    }
+  });
+
   it('capture limits from the settings apply at once', async () => {
     const a = await api();
     const config = vscode.workspace.getConfiguration('zmqDebugger');

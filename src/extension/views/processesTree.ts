@@ -1,0 +1,88 @@
+/**
+ * The Processes view: what the agents report, as process → sockets →
+ * endpoints, with counts, failures, drops and state. Empty (with a welcome text
+ * in the manifest) until programs are observed from the inside.
+ */
+import * as vscode from 'vscode';
+import type { AgentEndpoint, AgentProcess, AgentSocket } from '../../core/sessions/agentModel';
+import type { Collector } from '../../core/sessions/collector';
+import { formatBytes, formatCount } from '../../shared/format';
+import type { ProgramObserver } from '../agents/programObserver';
+import { ThrottledRefresh } from './throttledRefresh';
+
+export type ProcessesNode =
+  | { kind: 'process'; process: AgentProcess }
+  | { kind: 'socket'; process: AgentProcess; socket: AgentSocket }
+  | { kind: 'endpoint'; socket: AgentSocket; endpoint: AgentEndpoint };
+
+export class ProcessesTree implements vscode.TreeDataProvider<ProcessesNode>, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+  private readonly refresh = new ThrottledRefresh(() => this.changeEmitter.fire(), 250);
+  private modelSub: vscode.Disposable | undefined;
+  private readonly observerSub: vscode.Disposable;
+
+  constructor(private readonly observer: ProgramObserver) {
+    this.watch(observer.collector);
+    this.observerSub = observer.onDidChange((c) => this.watch(c));
+  }
+
+  private watch(collector: Collector | undefined): void {
+    this.modelSub?.dispose();
+    this.modelSub = collector ? collector.model.onDidChange(() => this.refresh.request()) : undefined;
+    this.changeEmitter.fire();
+  }
+
+  /** The processes shown now (tests read it). */
+  processes(): AgentProcess[] {
+    return this.observer.collector?.model.processes() ?? [];
+  }
+
+  getChildren(node?: ProcessesNode): ProcessesNode[] {
+    if (!node) return this.processes().map((process) => ({ kind: 'process', process }));
+    if (node.kind === 'process') return [...node.process.sockets.values()].map((socket) => ({ kind: 'socket', process: node.process, socket }));
+    if (node.kind === 'socket') return node.socket.endpoints.map((endpoint) => ({ kind: 'endpoint', socket: node.socket, endpoint }));
+    return [];
+  }
+
+  getTreeItem(node: ProcessesNode): vscode.TreeItem {
+    const collapsed = vscode.TreeItemCollapsibleState.Collapsed;
+    const none = vscode.TreeItemCollapsibleState.None;
+    if (node.kind === 'process') {
+      const p = node.process;
+      const item = new vscode.TreeItem(`${p.name} (pid ${p.pid})`, p.sockets.size ? vscode.TreeItemCollapsibleState.Expanded : none);
+      const parts = [`${p.sockets.size} socket${p.sockets.size === 1 ? '' : 's'}`, p.state];
+      if (p.dropped) parts.push(`${formatCount(p.dropped)} reports dropped`);
+      item.description = parts.join(' · ');
+      item.tooltip = `${p.argv.join(' ')}\ncwd: ${p.cwd}${p.runtime ? `\n${p.runtime}` : ''}`;
+      item.iconPath = new vscode.ThemeIcon(p.state === 'running' ? 'vm-running' : 'vm-outline');
+      item.contextValue = `zmq:process:${p.state}`;
+      return item;
+    }
+    if (node.kind === 'socket') {
+      const s = node.socket;
+      const item = new vscode.TreeItem(`${s.type} ${s.id}`, s.endpoints.length ? collapsed : none);
+      const parts = [`↑ ${formatCount(s.messagesOut)} (${formatBytes(s.bytesOut)})`, `↓ ${formatCount(s.messagesIn)} (${formatBytes(s.bytesIn)})`];
+      const failures = Object.entries(s.failures).map(([what, n]) => `${formatCount(n)} ${what}`);
+      if (failures.length) parts.push(failures.join(', '));
+      if (s.state === 'closed') parts.unshift('closed');
+      item.description = parts.join(' · ');
+      item.tooltip = Object.entries(s.options).map(([k, v]) => `${k}=${v}`).join('\n') || undefined;
+      item.iconPath = new vscode.ThemeIcon(failures.length ? 'warning' : 'plug');
+      return item;
+    }
+    const e = node.endpoint;
+    const item = new vscode.TreeItem(e.endpoint, none);
+    item.description = [e.role, e.state !== 'active' ? e.state : '', e.requested && e.requested !== e.endpoint ? `as ${e.requested}` : ''].filter(Boolean).join(' · ');
+    item.tooltip = e.error;
+    item.iconPath = new vscode.ThemeIcon(e.role === 'bind' ? 'radio-tower' : 'arrow-right');
+    return item;
+  }
+
+  dispose(): void {
+    this.modelSub?.dispose();
+    this.observerSub.dispose();
+    this.refresh.dispose();
+    this.changeEmitter.dispose();
+  }
+}
