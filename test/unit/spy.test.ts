@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import * as net from 'node:net';
 import { Capture } from '../../src/core/capture/capture';
 import { CapturedEvent, CapturedMessage } from '../../src/core/capture/records';
 import { MonitorSpy, PubSpy, routerEnvelopeLength } from '../../src/core/sessions/spy';
@@ -197,3 +198,28 @@ describe('MonitorSpy against a real pyzmq MonitoredQueue', function () {
   });
 });
 
+
+describe('PubSpy that fails half-way through opening its endpoints', () => {
+  it('throws a clear error and leaves no link of the endpoints it had opened', async () => {
+    const server = net.createServer();
+    const open: net.Socket[] = [];
+    server.on('connection', (s) => {
+      open.push(s);
+      s.on('close', () => open.splice(open.indexOf(s), 1));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      // the second endpoint fails in libzmq (an ipc path longer than a socket address holds)
+      assert.throws(
+        () => new PubSpy({ id: 'half', endpoints: [`tcp://127.0.0.1:${port}`, `ipc:///tmp/${'x'.repeat(300)}`], capture: new Capture() }),
+        /Cannot connect to ipc:\/\/.*File name too long/,
+      );
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(open.length, 0, 'the first endpoint was left connected');
+    } finally {
+      for (const s of open) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

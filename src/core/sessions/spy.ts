@@ -149,16 +149,15 @@ abstract class SubscriberSession implements CaptureSession {
   /** Opens the subscribers; called once by the subclass constructor, when toRecord can run. */
   protected open(): void {
     for (const entry of this.entries) {
-      const ep = parseEndpoint(entry.address);
-      if (this.options.native === false) this.useZeromq(entry, 'asked for (native: false)');
-      else if (ep.transport !== 'tcp') this.useZeromq(entry, `${ep.transport}:// is not TCP: libzmq serves it`);
-      else {
-        try {
-          this.useNative(entry, ep.host, ep.port);
-        } catch (err) {
-          void this.stop();
-          throw new Error(`Cannot connect to ${entry.endpoint}: ${(err as Error).message}`);
-        }
+      // a failure on any endpoint stops the links already opened: nothing is left behind
+      try {
+        const ep = parseEndpoint(entry.address);
+        if (this.options.native === false) this.useZeromq(entry, 'asked for (native: false)');
+        else if (ep.transport !== 'tcp') this.useZeromq(entry, `${ep.transport}:// is not TCP: libzmq serves it`);
+        else this.useNative(entry, ep.host, ep.port);
+      } catch (err) {
+        void this.stop();
+        throw new Error(`Cannot connect to ${entry.endpoint}: ${(err as Error).message}`);
       }
     }
   }
