@@ -19,6 +19,9 @@ pairs=(
   ui-topology-doctor.png         doctor.png
   ui-codelens-python.png         codelens.png
   ui-vsix-walkthrough.png        walkthrough.png
+  ui-decoded-tree.png            decoded-tree.png
+  ui-decoded-filter.png          decoded-filter.png
+  ui-timeline.png                timeline.png
 )
 
 missing=()
