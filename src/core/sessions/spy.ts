@@ -264,8 +264,14 @@ abstract class SubscriberSession implements CaptureSession {
       reconnectMaxInterval: this.options.reconnectIntervalMax ?? 5000,
     });
     const loops = [this.watchEvents(socket, entry)];
-    for (const t of this.subscriptions) socket.subscribe(Buffer.from(t.buffer, t.byteOffset, t.byteLength));
-    socket.connect(entry.address);
+    try {
+      for (const t of this.subscriptions) socket.subscribe(Buffer.from(t.buffer, t.byteOffset, t.byteLength));
+      socket.connect(entry.address);
+    } catch (err) {
+      // libzmq refused the endpoint: this socket is ours to close (it is on no link yet)
+      socket.close();
+      throw err;
+    }
     loops.push(this.receive(socket, entry));
     entry.link = {
       path: 'zeromq.js',
