@@ -189,17 +189,7 @@ async function retainedMillion(N: number): Promise<Pick<ViewerBenchResult, 'view
       input.value = ${JSON.stringify(filter.text)};
       input.dispatchEvent(new Event('input'));
     })()`);
-    const painted = (await v.page.evaluate(`new Promise((resolve, reject) => {
-      const start = Date.now();
-      const check = () => {
-        const shown = document.querySelector('.shown').dataset.shown;
-        const rows = [...document.querySelectorAll('.rows .row:not(.hidden)')];
-        if (Date.now() - start > 60000) reject(new Error('the filtered rows were not painted within 60 s (shown ' + shown + ')'));
-        else if (shown === '${expected}' && rows.length && rows.every((r) => r.dataset.seq && r.textContent.includes('sports'))) resolve(Date.now());
-        else requestAnimationFrame(check);
-      };
-      check();
-    })`)) as number;
+    const painted = await filteredRowsPainted(v, expected, 'sports');
     stall.disable();
     if (!hostReceived) throw new Error('the filter never reached the host');
     return { viewer_filter_1m_ms: painted - hostReceived, viewer_scroll_1m_ms: scrollMs, viewer_host_max_stall_ms: round(stall.max / 1e6) };
@@ -210,6 +200,21 @@ async function retainedMillion(N: number): Promise<Pick<ViewerBenchResult, 'view
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+
+/** Resolves with the time (ms since epoch, in the page) when `expected` rows are shown and every painted row contains `rowText`. */
+async function filteredRowsPainted(v: ViewerPage, expected: number, rowText: string): Promise<number> {
+  return (await v.page.evaluate(`new Promise((resolve, reject) => {
+      const start = Date.now();
+      const check = () => {
+        const shown = document.querySelector('.shown').dataset.shown;
+        const rows = [...document.querySelectorAll('.rows .row:not(.hidden)')];
+        if (Date.now() - start > 60000) reject(new Error('the filtered rows were not painted within 60 s (shown ' + shown + ')'));
+        else if (shown === '${expected}' && rows.length && rows.every((r) => r.dataset.seq && r.textContent.includes(${JSON.stringify(rowText)}))) resolve(Date.now());
+        else requestAnimationFrame(check);
+      };
+      check();
+    })`)) as number;
+}
 
 function jsonMessage(i: number): CapturedMessage {
   return spyMessage(['sensors', JSON.stringify({ kind: i % 10 === 3 ? 'alarm' : 'reading', sensor: `s${i % 50}`, value: i % 1000, seq: i })]);
@@ -229,17 +234,7 @@ async function timeDecodedFilter(v: ViewerPage, expr: string, expected: number, 
       input.value = ${JSON.stringify(expr)};
       input.dispatchEvent(new Event('input'));
     })()`);
-    const painted = (await v.page.evaluate(`new Promise((resolve, reject) => {
-      const start = Date.now();
-      const check = () => {
-        const shown = document.querySelector('.shown').dataset.shown;
-        const rows = [...document.querySelectorAll('.rows .row:not(.hidden)')];
-        if (Date.now() - start > 60000) reject(new Error('the filtered rows were not painted within 60 s (shown ' + shown + ')'));
-        else if (shown === '${expected}' && rows.length && rows.every((r) => r.dataset.seq && r.textContent.includes(${JSON.stringify(rowText)}))) resolve(Date.now());
-        else requestAnimationFrame(check);
-      };
-      check();
-    })`)) as number;
+    const painted = await filteredRowsPainted(v, expected, rowText);
     if (!hostReceived) throw new Error('the filter never reached the host');
     return painted - hostReceived;
   } finally {

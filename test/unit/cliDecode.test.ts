@@ -14,6 +14,16 @@ describe('zmq-debug --decode', function () {
     await killAllPython();
   });
 
+  /** The message records of a `--json` run. */
+  function messageRecords(run: CliRun) {
+    return run
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.kind === 'message');
+  }
+
   async function spyOn(kind: string, decode: string, extra: string[] = []): Promise<CliRun> {
     const port = await freePort();
     const pub = runPythonFile('structured_pub.py', [port, kind]);
@@ -26,12 +36,7 @@ describe('zmq-debug --decode', function () {
 
   it('adds "decoded" to --json message records, and the frames stay the bytes sent', async () => {
     const run = await spyOn('protobuf', `protobuf:${PROTO}:demo.Reading`, ['--json', '--topic', 'reading']);
-    const msgs = run
-      .out()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((r) => r.kind === 'message');
+    const msgs = messageRecords(run);
     assert.equal(msgs.length, 4);
     for (const m of msgs) {
       assert.equal(Buffer.from(m.frames[0], 'base64').toString(), 'reading');
@@ -44,12 +49,7 @@ describe('zmq-debug --decode', function () {
 
   it('adds "decodeError" when the payload is not what the decoder expects, and prints human lines with the value', async () => {
     const bad = await spyOn('json', 'msgpack', ['--json']);
-    const msgs = bad
-      .out()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((r) => r.kind === 'message');
+    const msgs = messageRecords(bad);
     assert.equal(msgs.length, 4);
     for (const m of msgs) {
       assert.equal(m.decoded, undefined);
@@ -67,12 +67,7 @@ describe('zmq-debug --decode', function () {
     const run = runCli(['monitor', `tcp://127.0.0.1:${mon}`, '--decode', 'text', '--count', '4', '--json', '--timeout', '10']);
     runs.push(run);
     assert.equal(await run.code, 0, run.err());
-    const msgs = run
-      .out()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((r) => r.kind === 'message');
+    const msgs = messageRecords(run);
     assert.equal(msgs.length, 4);
     for (const m of msgs) {
       assert.equal(m.envelopeFrames, 2);

@@ -90,6 +90,11 @@ export interface SpyDetails {
 }
 
 /** What the session tells about a spy that cannot keep up (record text, status bar, viewer). */
+/** A spy's live details (path, retries, falling behind); undefined for a session that is not a spy. */
+export function spyDetailsOf(session: CaptureSession): SpyDetails | undefined {
+  return session instanceof SubscriberSession ? session.details : undefined;
+}
+
 export const BEHIND_TEXT = 'falling behind — the publisher may be dropping messages for this subscriber at its HWM';
 
 interface Link {

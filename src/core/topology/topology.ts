@@ -15,6 +15,7 @@ import { parseEndpoint } from '../zmq/endpoint';
 import { Disposable, DisposableStore, Emitter, Event } from '../base/lifecycle';
 import { CaptureRecord, CapturedEvent, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord, payloadBytes } from '../capture/records';
 import type { CaptureSession } from '../sessions/session';
+import { spyDetailsOf } from '../sessions/spy';
 import { flowBetween, isPublisher, normalizeSocketType } from '../zmq/socketTypes';
 import { LatencyStats, RequestLatency } from './latency';
 
@@ -209,11 +210,6 @@ export interface TopologyOptions {
 }
 
 /** Sessions source: the SessionManager (or anything with the same shape). */
-/** What the topology reads of a spy's live details (structurally; core/sessions/spy.ts has the whole type). */
-interface SpyRetryDetails {
-  endpoints?: { endpoint: string; retry?: { since: number; attempts: number } }[];
-}
-
 export interface SessionsLike {
   list(): CaptureSession[];
   onDidChange: Event<void>;
@@ -828,8 +824,8 @@ export class TopologyModel implements Disposable {
    */
   private liveRetry(key: string, retry: EndpointFacts['retry'], now: number): EndpointFacts['retry'] {
     if (!retry) return undefined;
-    const session = this.liveSessions?.find((s) => s.id === retry.session) as (CaptureSession & { details?: SpyRetryDetails }) | undefined;
-    const live = session?.details?.endpoints?.find((d) => d.retry && endpointKey(d.endpoint) === key)?.retry;
+    const session = this.liveSessions?.find((s) => s.id === retry.session);
+    const live = session && spyDetailsOf(session)?.endpoints.find((d) => d.retry && endpointKey(d.endpoint) === key)?.retry;
     return live ? { ...retry, count: Math.max(retry.count, live.attempts), lastTs: now } : { ...retry };
   }
 

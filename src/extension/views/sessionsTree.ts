@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { Capture, Counter } from '../../core/capture/capture';
-import { BEHIND_TEXT, SpyDetails } from '../../core/sessions/spy';
+import { BEHIND_TEXT, spyDetailsOf } from '../../core/sessions/spy';
 import { DisposableStore } from '../../core/base/lifecycle';
 import type { CaptureSession } from '../../core/sessions/session';
 import type { SessionManager } from '../../core/sessions/sessionManager';
@@ -252,6 +252,7 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
     const s = node.session;
     const c = this.capture.session(s.id);
     const tap = isTap(s) ? s : undefined;
+    const details = spyDetailsOf(s);
     const hasChildren = s.state === 'error' || !!tap || s.endpoints.length > 1 || (c?.topics.size ?? 0) > 0;
     const item = new vscode.TreeItem(sessionTitle(s), hasChildren ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `session:${s.id}`;
@@ -262,8 +263,8 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
       evicted: c?.evicted ?? 0,
       dropped: c?.dropped ?? 0,
       connections: tap?.connections.filter((x) => x.state !== 'closed').length,
-      behind: spyDetails(s)?.behind ?? false,
-      retryAttempts: spyDetails(s)?.retryAttempts,
+      behind: details?.behind ?? false,
+      retryAttempts: details?.retryAttempts,
     });
     item.iconPath = new vscode.ThemeIcon(stateIcon(s.state), s.state === 'error' ? new vscode.ThemeColor('errorForeground') : undefined);
     item.contextValue = `zmq:session:${s.state}`;
@@ -274,7 +275,6 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
     if (tap?.port) md.appendMarkdown(`Listens on: ${escapeMd(tap.listenEndpoint)}  \n`);
     md.appendMarkdown(`Messages: ${formatCount(c?.messages ?? 0)} (${formatBytes(c?.bytes ?? 0)}), ${formatRate(c?.rate ?? 0)}  \n`);
     md.appendMarkdown(`Evicted from the capture: ${formatCount(c?.evicted ?? 0)}; dropped: ${formatCount(c?.dropped ?? 0)}; other records: ${formatCount(c?.others ?? 0)}`);
-    const details = spyDetails(s);
     if (details?.behind) md.appendMarkdown(`  \n**$(warning) ${escapeMd(BEHIND_TEXT)}**${details.behind.backlogBytes !== undefined ? ` (at least ${formatBytes(details.behind.backlogBytes)} waiting)` : ''}`);
     for (const e of details?.endpoints ?? []) {
       const how = `${e.path}${e.pathReason ? ` (${e.pathReason})` : ''}${e.zmtpVersion ? `, ZMTP ${e.zmtpVersion}` : ''}`;
@@ -303,7 +303,3 @@ export function registerSessionsTree(context: vscode.ExtensionContext, deps: { c
   return tree;
 }
 
-/** A spy's live details (path, retries, falling behind); undefined for other sessions. */
-export function spyDetails(s: CaptureSession): SpyDetails | undefined {
-  return 'details' in s ? (s as CaptureSession & { details: SpyDetails }).details : undefined;
-}

@@ -10,8 +10,7 @@ import { DisposableStore } from '../../core/base/lifecycle';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { ThrottledRefresh } from './throttledRefresh';
 import { formatBytes, formatCount } from '../../shared/format';
-import { BEHIND_TEXT } from '../../core/sessions/spy';
-import { spyDetails } from './sessionsTree';
+import { BEHIND_TEXT, spyDetailsOf } from '../../core/sessions/spy';
 import { formatRate, statusBarText } from './treeText';
 
 export class SessionsStatusBar implements vscode.Disposable {
@@ -54,11 +53,11 @@ export class SessionsStatusBar implements vscode.Disposable {
   update(): void {
     const list = this.sessions.list();
     const stats = this.capture.stats();
-    const behind = list.filter((s) => spyDetails(s)?.behind);
-    this.item.text = statusBarText(list.length, stats.rate, behind.length);
+    const behind = new Set(list.filter((s) => spyDetailsOf(s)?.behind));
+    this.item.text = statusBarText(list.length, stats.rate, behind.size);
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**ZeroMQ** — ${list.length ? `${list.length} running session${list.length === 1 ? '' : 's'}` : 'no running session'}  \n`);
-    for (const s of list) md.appendText(`${s.id}: ${s.label} (${s.state})${spyDetails(s)?.behind ? ` — ${BEHIND_TEXT}` : ''}\n`);
+    for (const s of list) md.appendText(`${s.id}: ${s.label} (${s.state})${behind.has(s) ? ` — ${BEHIND_TEXT}` : ''}\n`);
     md.appendMarkdown(
       `  \nCapture: ${formatCount(stats.retained)} records (${formatBytes(stats.retainedBytes)}), ${formatRate(stats.rate)}; ` +
         `${formatCount(stats.evicted)} evicted, ${formatCount(stats.dropped)} dropped  \nClick to open the frames viewer.`,
@@ -66,7 +65,7 @@ export class SessionsStatusBar implements vscode.Disposable {
     this.item.tooltip = md;
     this.item.backgroundColor = list.some((s) => s.state === 'error')
       ? new vscode.ThemeColor('statusBarItem.errorBackground')
-      : behind.length
+      : behind.size
         ? new vscode.ThemeColor('statusBarItem.warningBackground')
         : undefined;
   }
