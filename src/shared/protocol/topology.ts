@@ -5,8 +5,10 @@
  */
 
 export type MapSeverity = 'error' | 'warning' | 'info';
-export type MapNodeKind = 'endpoint' | 'peer' | 'spy' | 'process' | 'code';
-export type MapEdgeKind = 'tap' | 'spy' | 'process' | 'code';
+/** `socket`: a socket inside a program, reported by the zmq-debug agent (drawn inside its `process` node). */
+export type MapNodeKind = 'endpoint' | 'peer' | 'spy' | 'process' | 'socket' | 'code';
+/** `agent`: sockets connected as the agents report them (a bind matched with a connect, on any transport). */
+export type MapEdgeKind = 'tap' | 'spy' | 'process' | 'agent' | 'code';
 export type MapEdgeState = 'open' | 'retrying' | 'failed' | 'declared';
 
 export interface MapNode {
@@ -25,6 +27,17 @@ export interface MapNode {
   codeOnly?: boolean;
   /** Epoch ms of the last thing seen from it. */
   lastActivity?: number;
+  /** The node this one is drawn inside (a socket inside its process). */
+  parent?: string;
+}
+
+/** Round trips of the request/reply pairs on a connection, in milliseconds. */
+export interface MapLatency {
+  requests: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 export interface MapEdge {
@@ -43,6 +56,8 @@ export interface MapEdge {
   problems: string[];
   /** Epoch ms of the last message or command on it. */
   lastActivity?: number;
+  /** Request latency measured on it (REQ/REP, DEALER/ROUTER pairs), once there is one. */
+  latency?: MapLatency;
 }
 
 export interface MapGraph {
@@ -93,6 +108,14 @@ export function parseFromMap(m: unknown): FromMap {
 
 const SEVERITIES = ['error', 'warning', 'info'];
 
+function parseLatency(v: unknown): MapLatency | undefined {
+  if (!isObj(v)) return undefined;
+  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : undefined);
+  const requests = n(v.requests), p50Ms = n(v.p50Ms), p95Ms = n(v.p95Ms), p99Ms = n(v.p99Ms), maxMs = n(v.maxMs);
+  if (requests === undefined || p50Ms === undefined || p95Ms === undefined || p99Ms === undefined || maxMs === undefined) return undefined;
+  return { requests, p50Ms, p95Ms, p99Ms, maxMs };
+}
+
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter(isStr) : [];
 }
@@ -121,6 +144,7 @@ export function parseToMap(m: unknown): ToMap {
                 problems: strings(n.problems),
                 codeOnly: n.codeOnly === true ? true : undefined,
                 lastActivity: typeof n.lastActivity === 'number' ? n.lastActivity : undefined,
+                parent: isStr(n.parent) ? n.parent : undefined,
               },
             ]
           : [],
@@ -141,6 +165,7 @@ export function parseToMap(m: unknown): ToMap {
                 severity: sev(e.severity),
                 problems: strings(e.problems),
                 lastActivity: typeof e.lastActivity === 'number' ? e.lastActivity : undefined,
+                latency: parseLatency(e.latency),
               },
             ]
           : [],
