@@ -1,5 +1,5 @@
 /**
- * Payload decoders: one interface, one module per decoder (text, json, msgpack,
+ * Payload decoders: one interface, one module per decoder (text, json, msgpack, cbor,
  * protobuf, jupyter, auto), a registry (registry.ts) and rules that choose a
  * decoder per session, endpoint or topic prefix (rules.ts).
  *
