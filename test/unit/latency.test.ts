@@ -157,8 +157,19 @@ describe('request latency', function () {
       [requestDirection('REQ', 'REP'), requestDirection('zmq.DEALER', 'ROUTER'), requestDirection('ROUTER', 'REQ'), requestDirection('PUB', 'SUB'), requestDirection('DEALER', 'DEALER')],
       ['toTarget', 'toTarget', 'fromTarget', undefined, undefined],
     );
-    const r = new RequestLatency();
+    const r = new RequestLatency({ maxClosed: 2 });
     r.observe({ kind: 'message', seq: 1, ts: 5, session: 's', source: 'spy', endpoint: 'e', direction: 'in', frames: [] });
     assert.equal(r.all().size, 0, 'spies measure nothing');
+    // closed connections keep their figures, the latest maxClosed of them
+    const tap = { session: 't', source: 'tap' as const, endpoint: 'e', seq: 0, frames: [] };
+    for (let c = 1; c <= 4; c++) {
+      r.observe({ ...tap, kind: 'connection', ts: 0, connection: c, state: 'open' });
+      r.observe({ ...tap, kind: 'message', ts: 10, connection: c, direction: 'toTarget', socketType: 'REQ', peerSocketType: 'REP' });
+      r.observe({ ...tap, kind: 'message', ts: 10 + c, connection: c, direction: 'fromTarget', socketType: 'REP', peerSocketType: 'REQ' });
+    }
+    assert.deepEqual([...r.all().keys()], ['t#1', 't#2', 't#3', 't#4']);
+    for (let c = 1; c <= 3; c++) r.observe({ ...tap, kind: 'connection', ts: 20, connection: c, state: 'closed' });
+    assert.deepEqual([...r.all().keys()], ['t#2', 't#3', 't#4'], 'the oldest closed is forgotten; open ones stay');
+    assert.equal(r.stats('t#3')!.maxMs, 3);
   });
 });
