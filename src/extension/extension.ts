@@ -110,6 +110,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const topology = new Topology(context, { capture, sessions, discovery, examples, framesViewer, log });
   context.subscriptions.push(topology);
   topology.register(registry);
+  sessionsTree.latencyOf = (id) => topology.model.connectionLatency(id);
 
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms`);

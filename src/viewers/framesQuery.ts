@@ -18,6 +18,7 @@ import { CaptureRecord, CapturedMessage, payloadBytes } from '../core/capture/re
 import { parseTopic } from '../core/zmq/topics';
 import { DecodeResult, Decoder } from '../core/decoders/decoder';
 import { compileFieldQuery } from '../core/decoders/fieldQuery';
+import { framesMayHold } from '../core/decoders/prefilter';
 import { DecoderRules } from '../core/decoders/rules';
 import { DEFAULT_FILTER, DETAIL_BYTES_MAX, FrameDetail, FrameFilter, RecordDetail, RecordDiff, RecordKind, RowSummary } from '../shared/protocol/frames';
 import { diffFrames, diffValues } from './recordDiff';
@@ -94,6 +95,7 @@ function decodedPredicate(expr: string, decoders: DecoderRules | undefined): Pre
   const clauses = q.requiredStrings.map((c) => c.map((n) => ({ path: n.path, bytes: Buffer.from(n.value, 'utf8') })));
   // per decoder, once: the clauses whose strings it keeps verbatim
   const checkable = new Map<Decoder, Buffer[][]>();
+  const holdsOf = new Map<Decoder, (f: Uint8Array) => boolean>();
   const checksFor = (d: Decoder): Buffer[][] => {
     let c = checkable.get(d);
     if (!c) checkable.set(d, (c = d.verbatim ? clauses.filter((cl) => cl.every((n) => d.verbatim!(n.path))).map((cl) => cl.map((n) => n.bytes)) : []));
@@ -104,18 +106,8 @@ function decodedPredicate(expr: string, decoders: DecoderRules | undefined): Pre
     const d = decoders.decoderFor(r);
     if (!d) return false;
     const checks = checksFor(d);
-    if (checks.length) {
-      const frames = r.frames;
-      for (const needles of checks) {
-        let hit = false;
-        for (let i = 0; i < frames.length && !hit; i++) {
-          const b = buf(frames[i]);
-          for (let k = 0; k < needles.length && !hit; k++) hit = b.indexOf(needles[k]) >= 0;
-          if (!hit) hit = b.indexOf(0x5c) >= 0;
-        }
-        if (!hit) return false;
-      }
-    }
+    const holds = d.holdsValues ? (holdsOf.get(d) ?? holdsOf.set(d, d.holdsValues.bind(d)).get(d)) : undefined;
+    for (let c = 0; c < checks.length; c++) if (!framesMayHold(r.frames, checks[c], holds)) return false;
     const res = d.decode(r);
     return res.ok && q.test(res);
   };

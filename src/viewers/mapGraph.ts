@@ -4,7 +4,8 @@
  * and edges it concerns.
  */
 import { formatBytes } from '../shared/format';
-import type { MapEdge, MapGraph, MapNode, MapSeverity } from '../shared/protocol/topology';
+import type { MapEdge, MapGraph, MapLatency, MapNode, MapSeverity } from '../shared/protocol/topology';
+import type { LatencyStats } from '../core/topology/latency';
 import type { Diagnostic } from '../core/topology/doctor';
 import type { FramesFilter, TopologySnapshot } from '../core/topology/topology';
 
@@ -87,6 +88,9 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
     nodes = [...nodes].sort((a, b) => order(a) - order(b)).slice(0, MAX_MAP_NODES);
   }
   const ids = new Set(nodes.map((n) => n.id));
+  // request latency of tap connections, on their edges (the edge of connection `c` is `edge:${c.id}`)
+  const latencyByEdge = new Map<string, LatencyStats>();
+  for (const c of s.connections) if (c.latency?.requests) latencyByEdge.set(`edge:${c.id}`, c.latency);
   const edges: MapEdge[] = s.edges
     .filter((e) => ids.has(e.from) && ids.has(e.to))
     .map((e) => ({
@@ -101,10 +105,19 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
       severity: worst(byEdge.get(e.id)),
       problems: (byEdge.get(e.id) ?? []).map((d) => d.message),
       ...(e.lastActivity ? { lastActivity: e.lastActivity } : {}),
+      ...(latencyByEdge.has(e.id) ? { latency: mapLatency(latencyByEdge.get(e.id)!) } : {}),
     }));
   const counts: Record<MapSeverity, number> = { error: 0, warning: 0, info: 0 };
   for (const d of findings) counts[d.severity]++;
   return { nodes, edges, counts, hiddenCodeNodes: hidden.size, showCode: options.showCode === true };
+}
+
+/** A connection's round trips as the map shows them. */
+export function mapLatency(l: LatencyStats): MapLatency {
+  const m: MapLatency = { requests: l.requests, p50Ms: l.p50Ms, p95Ms: l.p95Ms, p99Ms: l.p99Ms, maxMs: l.maxMs, histogram: { boundsMs: [...l.histogram.boundsMs], counts: [...l.histogram.counts] } };
+  if (l.pending) m.pending = l.pending;
+  if (l.unmatched) m.unmatched = l.unmatched;
+  return m;
 }
 
 const SOURCE_TEXT: Record<string, string> = {

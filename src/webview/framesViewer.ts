@@ -215,7 +215,7 @@ const decoderScope = select<'all' | 'session' | 'topic'>(
 const decoderList = h('datalist', { id: 'decoder-forms' });
 const decoderSpec = h('input', {
   class: 'decoder-spec',
-  title: 'json, msgpack, text, auto, jupyter[:CONNECTION_FILE], protobuf:FILE.proto:Type; empty removes the rule',
+  title: 'json, msgpack, cbor, text, auto, jupyter[:CONNECTION_FILE], protobuf:FILE.proto:Type; empty removes the rule',
   attrs: { type: 'text', list: 'decoder-forms', placeholder: 'decoder, e.g. json', 'aria-label': 'Decoder', spellcheck: 'false' },
 });
 const decoderRulesEl = h('span', { class: 'decoder-rules muted' });

@@ -11,6 +11,7 @@
 import cytoscape from 'cytoscape';
 import { FromMap, MapEdge, MapGraph, MapNode, parseToMap } from '../shared/protocol/topology';
 import { button, h, setText } from './dom';
+import { latencyBrief, latencyHistogramLines, latencySummary } from '../shared/latencyText';
 
 interface VsCodeApi<S> {
   postMessage(message: FromMap): void;
@@ -107,7 +108,7 @@ function styles(): cytoscape.StylesheetJson {
         'target-arrow-color': t.muted,
         'source-arrow-color': t.muted,
         'target-arrow-shape': 'triangle',
-        label: 'data(rateText)',
+        label: 'data(label)',
         'font-family': t.font,
         'font-size': 10,
         color: t.fg,
@@ -115,6 +116,7 @@ function styles(): cytoscape.StylesheetJson {
         'text-background-opacity': 0.85,
         'text-background-padding': '2px',
         'text-rotation': 'autorotate',
+        'text-wrap': 'wrap',
       },
     },
     { selector: 'edge[?both]', style: { 'source-arrow-shape': 'triangle' } },
@@ -206,7 +208,7 @@ function update(next: MapGraph): void {
       } else el.data(data);
     }
     for (const e of next.edges) {
-      const data = { id: e.id, source: e.from, target: e.to, both: e.both, kind: e.kind, state: e.state, rateText: e.rateText, severity: e.severity ?? '' };
+      const data = { id: e.id, source: e.from, target: e.to, both: e.both, kind: e.kind, state: e.state, rateText: e.rateText, label: edgeLabel(e), severity: e.severity ?? '' };
       const el = cy.getElementById(e.id);
       if (el.empty() || el.data('source') !== e.from || el.data('target') !== e.to) {
         if (!el.empty()) el.remove();
@@ -234,6 +236,12 @@ function update(next: MapGraph): void {
     if (!el.empty() && !el.selected()) el.select();
   }
   renderDetails();
+}
+
+/** An edge's label: its rates, and the request latency when it carries request/reply pairs. */
+function edgeLabel(e: MapEdge): string {
+  const l = e.latency ? latencyBrief(e.latency) : '';
+  return e.rateText && l ? `${e.rateText}\n${l}` : e.rateText || l;
 }
 
 let detailsKey = '';
@@ -285,6 +293,11 @@ function renderDetailsInto(sel: SavedState['selected'], item: MapNode | MapEdge 
     details.append(h('p', { class: 'muted' }, `${item.kind} connection, ${item.state}${item.rateText ? `, ${item.rateText}` : ''}`));
     if (item.subscriptions) {
       details.append(h('p', {}, 'Subscriptions: ' + (item.subscriptions.length ? item.subscriptions.map((s) => `"${s}"`).join(', ') : 'none')));
+    }
+    if (item.latency) {
+      details.append(h('p', { class: 'latency' }, `Request latency: ${latencySummary(item.latency)}`));
+      const bars = item.latency.histogram ? latencyHistogramLines(item.latency.histogram) : [];
+      if (bars.length) details.append(h('pre', { class: 'latency-histogram', attrs: { 'aria-label': 'Round trips per latency bucket' } }, bars.join('\n')));
     }
   }
   if (item.lastActivity) details.append(h('p', { class: 'muted' }, `Last activity ${new Date(item.lastActivity).toLocaleTimeString()}`));

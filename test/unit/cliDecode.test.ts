@@ -60,6 +60,18 @@ describe('zmq-debug --decode', function () {
     assert.match(human.out(), /\| reading \| 0x[0-9a-f]+… \(\d+ B\) ⇒ msgpack \[reading\] \{"sensor":"t1","value":[\d.]+,"seq":\d+,"big":"\d+","raw":\{"\$bytes":"AP8="\},"tags":\["a","b"\]\}/);
   });
 
+  it('--decode cbor reads a real Python cbor2 publisher', async () => {
+    const run = await spyOn('cbor', 'cbor', ['--json']);
+    const msgs = messageRecords(run);
+    assert.equal(msgs.length, 4);
+    for (const m of msgs) {
+      assert.equal(m.decoded.decoder, 'cbor');
+      assert.equal(m.decoded.value.sensor, 't1');
+      assert.equal(BigInt(m.decoded.value.big) - 2n ** 70n, BigInt(m.decoded.value.seq), '2**70 + seq, exact');
+      assert.equal(m.decoded.value.when, '2024-01-02T03:04:05Z');
+    }
+  });
+
   it('monitor --decode reads the body after the ROUTER envelope', async () => {
     const [front, back, mon] = [await freePort(), await freePort(), await freePort()];
     const q = runPythonFile('monitored_queue.py', [front, back, mon, 2]);

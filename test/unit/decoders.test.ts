@@ -10,6 +10,7 @@ import { JupyterDecoder } from '../../src/core/decoders/jupyter';
 import { parseConnectionInfo } from '../../src/core/decoders/jupyterConnection';
 import { JupyterKey } from '../../src/core/decoders/jupyterKey';
 import { MsgpackDecoder } from '../../src/core/decoders/msgpack';
+import { decodeCborFrame } from '../../src/core/decoders/cbor';
 import { ProtobufDecoder } from '../../src/core/decoders/protobuf';
 import { createDecoder } from '../../src/core/decoders/registry';
 import { compileFieldQuery } from '../../src/core/decoders/fieldQuery';
@@ -61,6 +62,76 @@ describe('payload decoders', function () {
       before,
       'decoding never alters the captured bytes',
     );
+  });
+
+  it('decodes a real Python CBOR publisher (cbor2): bignums and 64-bit integers exact, bytes as base64, dates as text', async () => {
+    const msgs = await capturePublisher('cbor', 3, spies);
+    const before = msgs.map((m) => m.frames.map((f) => Buffer.from(f).toString('hex')));
+    const dec = createDecoder('cbor');
+    for (const m of msgs) {
+      const r = dec.decode(m) as DecodeOk;
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.equal(r.decoder, 'cbor');
+      assert.equal(r.topic, 'reading', 'the topic frame is not one CBOR item: taken as the topic');
+      const v = r.value as Record<string, unknown>;
+      const seq = v.seq as number;
+      assert.deepEqual(v, {
+        sensor: 't1',
+        value: 20.5 + seq,
+        seq,
+        big: (2n ** 70n + BigInt(seq)).toString(),
+        neg: (-(2n ** 64n) - BigInt(seq)).toString(),
+        raw: { $bytes: Buffer.from([0, 0xff]).toString('base64') },
+        tags: ['a', 'b'],
+        when: '2024-01-02T03:04:05Z',
+        ok: true,
+        none: null,
+        '7': 'seven',
+      });
+    }
+    assert.deepEqual(msgs.map((m) => m.frames.map((f) => Buffer.from(f).toString('hex'))), before, 'decoding never alters the captured bytes');
+    // what is not CBOR says why, and the JSON of a row is not taken for CBOR
+    const bad = dec.decode({ frames: [b('{"a":1}')] });
+    assert.equal(bad.ok, false);
+    assert.match((bad as { error: string }).error, /^frame 0: (truncated|\d+ trailing bytes)/);
+  });
+
+  it('reads the CBOR of RFC 8949 Appendix A, and refuses what is malformed without allocating', () => {
+    const cases: [string, unknown][] = [
+      ['00', 0], ['17', 23], ['1818', 24], ['1903e8', 1000], ['1a000f4240', 1000000], ['1b000000e8d4a51000', 1000000000000],
+      ['1bffffffffffffffff', '18446744073709551615'], ['c249010000000000000000', '18446744073709551616'],
+      ['3bffffffffffffffff', '-18446744073709551616'], ['c349010000000000000000', '-18446744073709551617'],
+      ['20', -1], ['3863', -100], ['f90000', 0], ['f93c00', 1], ['f93e00', 1.5], ['f97bff', 65504], ['f90001', 5.960464477539063e-8],
+      ['fa47c35000', 100000], ['fb3ff199999999999a', 1.1], ['f97c00', 'Infinity'], ['f97e00', 'NaN'], ['fbfff0000000000000', '-Infinity'],
+      ['f4', false], ['f5', true], ['f6', null], ['f7', null], ['f0', { $simple: 16 }], ['f8ff', { $simple: 255 }],
+      ['c074323031332d30332d32315432303a30343a30305a', '2013-03-21T20:04:00Z'], ['c11a514b67b0', '2013-03-21T20:04:00.000Z'],
+      ['d74401020304', { $tag: 23, value: { $bytes: 'AQIDBA==' } }], ['40', { $bytes: '' }], ['4401020304', { $bytes: 'AQIDBA==' }],
+      ['60', ''], ['6161', 'a'], ['6449455446', 'IETF'], ['62225c', '"\\'], ['63e6b0b4', '水'], ['64f0908591', '𐅑'],
+      ['80', []], ['83010203', [1, 2, 3]], ['8301820203820405', [1, [2, 3], [4, 5]]], ['a0', {}], ['a201020304', { '1': 2, '3': 4 }],
+      ['a26161016162820203', { a: 1, b: [2, 3] }], ['826161a161626163', ['a', { b: 'c' }]],
+      ['5f42010243030405ff', { $bytes: 'AQIDBAU=' }], ['7f657374726561646d696e67ff', 'streaming'], ['9fff', []],
+      ['9f018202039f0405ffff', [1, [2, 3], [4, 5]]], ['83018202039f0405ff', [1, [2, 3], [4, 5]]],
+      ['bf61610161629f0203ffff', { a: 1, b: [2, 3] }], ['bf6346756ef563416d7421ff', { Fun: true, Amt: -2 }],
+      ['a1695f5f70726f746f5f5f01', JSON.parse('{"__proto__":1}')],
+    ];
+    for (const [hex, want] of cases) assert.deepEqual(decodeCborFrame(Buffer.from(hex, 'hex')), want, hex);
+    assert.equal(Object.getPrototypeOf(decodeCborFrame(Buffer.from('a1695f5f70726f746f5f5fa0', 'hex'))), Object.prototype, 'a "__proto__" key is data');
+    const refused: [string, RegExp][] = [
+      ['', /empty frame/],
+      ['0001', /1 trailing bytes/],
+      ['1a0000', /truncated/],
+      ['9b00000000ffffffff', /array of 4294967295 items\/bytes with 0 bytes left/],
+      ['5affffffff', /byte string of 4294967295/],
+      ['62c328', /not valid UTF-8/],
+      ['1c', /reserved additional information 28/],
+      ['ff', /unexpected break/],
+      ['5f6161ff', /bad chunk/],
+      ['9f01', /truncated/],
+      ['81'.repeat(300) + '00', /nested more than 256 deep/],
+    ];
+    for (const [hex, re] of refused) assert.throws(() => decodeCborFrame(Buffer.from(hex, 'hex')), re, hex);
+    assert.deepEqual(createDecoder('cbor').decode({ frames: [Buffer.from('a16161f5', 'hex')] }), { ok: true, decoder: 'cbor', value: { a: true } });
+    assert.throws(() => createDecoder('cbor:x'), /takes no argument/);
   });
 
   it('decodes a real Python protobuf publisher with the message type chosen per topic', async () => {
@@ -148,7 +219,7 @@ describe('payload decoders', function () {
   });
 
   it('rejects bad decoder specs with clear errors', () => {
-    assert.throws(() => createDecoder('yaml'), /unknown decoder 'yaml' \(known: text, json, msgpack, auto, jupyter\[:CONNECTION_FILE\], protobuf:FILE\.proto:Type\)/);
+    assert.throws(() => createDecoder('yaml'), /unknown decoder 'yaml' \(known: text, json, msgpack, cbor, auto, jupyter\[:CONNECTION_FILE\], protobuf:FILE\.proto:Type\)/);
     assert.throws(() => createDecoder('json:x'), /takes no argument/);
     assert.throws(() => createDecoder('protobuf'), /needs a file and a type/);
     assert.throws(() => createDecoder(`protobuf:${PROTO}:demo.Nope`), /no message type 'demo\.Nope' .*known: demo\.Reading, demo\.Alarm/);

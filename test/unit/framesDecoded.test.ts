@@ -64,6 +64,35 @@ describe('frames viewer with decoders', () => {
     assert.throws(() => bare.setFilter(filter({ decoded: 'kind == "a"' })), /choose a decoder first/);
   });
 
+  it('the pre-check leaves out topic frames yet answers what decoding everything answers', () => {
+    const c = new Capture();
+    const messages: (string | Uint8Array)[][] = [
+      ['alarm', '{"kind":"reading"}'], // the needle only in the topic frame: no match
+      ['alarm', '{"kind":"alarm"}'],
+      ['{"kind":"alarm"}'],
+      ['{"kind":"reading"}', '{"kind":"alarm"}'], // two JSON frames: an array
+      ['t', '{"kind":"al\\u0061rm"}'], // escaped
+      ['al\\arm', '{"kind":"reading"}'], // a backslash only in the topic frame
+      [' \n{"kind":"alarm"}'], // JSON after whitespace
+      ['alarm'], // one frame, not JSON
+      [Buffer.from([0xff, 0x61, 0x6c, 0x61, 0x72, 0x6d]), '{"kind":"alarm"}'], // a binary topic
+    ];
+    messages.forEach((m) => c.append(spyMessage(m)));
+    const q = new FramesQuery(c);
+    q.setDecoders(json);
+    for (const expr of ['kind == "alarm"', '[1].kind == "alarm"', '$topic == "alarm"', 'kind == "alarm" || [1].kind == "alarm"', 'kind != "alarm"']) {
+      q.setFilter(filter({ decoded: expr }));
+      const test = compileFieldQuery(expr).test;
+      const want = [...c.records()].filter((r) => {
+        const d = json.decode(r as never);
+        return d?.ok === true && test(d);
+      });
+      assert.deepEqual([...q.matching()].map((r) => r.seq), want.map((r) => r.seq), expr);
+    }
+    q.setFilter(filter({ decoded: 'kind == "alarm"' }));
+    assert.deepEqual([...q.matching()].map((r) => r.seq), [2, 3, 5, 7, 9]);
+  });
+
   it('filters on a brushed time range', () => {
     const q = new FramesQuery(jsonCapture());
     q.setFilter(filter({ from: 1_700_000_000_500, to: 1_700_000_001_500 }));

@@ -4,6 +4,9 @@ import { ZmtpTap } from '../../src/core/sessions/tap';
 import { diagnose } from '../../src/core/topology/doctor';
 import { ConnectionLatency, LATENCY_BUCKETS_MS, percentile, RequestLatency, requestDirection } from '../../src/core/topology/latency';
 import { TopologyModel } from '../../src/core/topology/topology';
+import { toMapGraph } from '../../src/viewers/mapGraph';
+import { parseToMap } from '../../src/shared/protocol/topology';
+import { formatMs, latencyBrief, latencyHistogramLines, latencySummary } from '../../src/shared/latencyText';
 import { runCli } from './helpers/cli';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
 
@@ -92,6 +95,22 @@ describe('request latency', function () {
       const over50 = l.histogram.counts.slice(LATENCY_BUCKETS_MS.indexOf(100)).reduce((a, b) => a + b, 0);
       assert.ok(bucket(20) + bucket(50) <= (2 * N) / 3 && over50 >= N / 3, `a third at 80 ms or more: ${l.histogram.counts}`);
 
+      // the same figures reach the map's edge (through the webview protocol) and the session's details
+      const snap = model.snapshot();
+      const edge = toMapGraph(snap, []).edges.find((e) => e.id === `edge:${c.id}`)!;
+      const sent = parseToMap(JSON.parse(JSON.stringify({ type: 'topology/update', graph: toMapGraph(snap, []) })));
+      assert.equal(sent.type, 'topology/update');
+      if (sent.type === 'topology/update') assert.deepEqual(sent.graph.edges.find((e) => e.id === edge.id)?.latency, edge.latency);
+      const now = snap.connections[0].latency!;
+      assert.deepEqual(edge.latency, { requests: N, p50Ms: now.p50Ms, p95Ms: now.p95Ms, p99Ms: now.p99Ms, maxMs: now.maxMs, histogram: { boundsMs: [...LATENCY_BUCKETS_MS], counts: now.histogram.counts } });
+      assert.deepEqual(model.connectionLatency(c.id), now, 'what the Sessions view reads per row');
+      assert.equal(latencySummary(now), `${N} requests, p50 ${formatMs(now.p50Ms)}, p95 ${formatMs(now.p95Ms)}, p99 ${formatMs(now.p99Ms)}, max ${formatMs(now.maxMs)}`);
+      assert.match(latencyBrief(now), /^p50 (19|2\d)(\.\d)? ms · p99 \d+ ms$/);
+      const bars = latencyHistogramLines(now.histogram);
+      const rows = (label: string) => bars.find((b) => b.startsWith(label + ' '));
+      assert.ok(rows('≤ 100 ms') ?? rows('≤ 200 ms'), `the 80 ms round trips have a bar: ${bars.join(' | ')}`);
+      assert.equal(bars.reduce((n, b) => n + Number(b.trim().split(/\s+/).pop()), 0), N, 'the bars count every round trip');
+
       const flagged = diagnose(model.snapshot(), { reqTimeoutMs: 50 }).filter((d) => d.rule === 'request-latency-high');
       assert.equal(flagged.length, 1);
       assert.deepEqual(flagged[0].edgeIds, [`edge:${c.id}`]);
@@ -138,8 +157,19 @@ describe('request latency', function () {
       [requestDirection('REQ', 'REP'), requestDirection('zmq.DEALER', 'ROUTER'), requestDirection('ROUTER', 'REQ'), requestDirection('PUB', 'SUB'), requestDirection('DEALER', 'DEALER')],
       ['toTarget', 'toTarget', 'fromTarget', undefined, undefined],
     );
-    const r = new RequestLatency();
+    const r = new RequestLatency({ maxClosed: 2 });
     r.observe({ kind: 'message', seq: 1, ts: 5, session: 's', source: 'spy', endpoint: 'e', direction: 'in', frames: [] });
     assert.equal(r.all().size, 0, 'spies measure nothing');
+    // closed connections keep their figures, the latest maxClosed of them
+    const tap = { session: 't', source: 'tap' as const, endpoint: 'e', seq: 0, frames: [] };
+    for (let c = 1; c <= 4; c++) {
+      r.observe({ ...tap, kind: 'connection', ts: 0, connection: c, state: 'open' });
+      r.observe({ ...tap, kind: 'message', ts: 10, connection: c, direction: 'toTarget', socketType: 'REQ', peerSocketType: 'REP' });
+      r.observe({ ...tap, kind: 'message', ts: 10 + c, connection: c, direction: 'fromTarget', socketType: 'REP', peerSocketType: 'REQ' });
+    }
+    assert.deepEqual([...r.all().keys()], ['t#1', 't#2', 't#3', 't#4']);
+    for (let c = 1; c <= 3; c++) r.observe({ ...tap, kind: 'connection', ts: 20, connection: c, state: 'closed' });
+    assert.deepEqual([...r.all().keys()], ['t#2', 't#3', 't#4'], 'the oldest closed is forgotten; open ones stay');
+    assert.equal(r.stats('t#3')!.maxMs, 3);
   });
 });

@@ -10,6 +10,8 @@ import type { ExampleProcess, ExampleRun } from '../../src/core/examples/example
 import { formatRate, framesFilterFor, toMapGraph } from '../../src/viewers/mapGraph';
 import { TopologyModel } from '../../src/core/topology/topology';
 import { parseFromMap, parseToMap } from '../../src/shared/protocol/topology';
+import { formatMs, latencyBrief, latencyHistogramLines, latencySummary } from '../../src/shared/latencyText';
+import type { CaptureRecord } from '../../src/core/capture/records';
 
 function modelWithCode(): TopologyModel {
   const m = new TopologyModel(undefined, undefined, { throttleMs: 1e6 });
@@ -54,6 +56,78 @@ describe('toMapGraph', () => {
     assert.deepEqual(framesFilterFor(s, 'node', 'ep:tcp://*:5556'), { endpoint: 'tcp://127.0.0.1:5556' });
     assert.equal(framesFilterFor(s, 'node', 'nope'), undefined);
     m.dispose();
+  });
+});
+
+describe('request latency on the map', () => {
+  it("puts a tap connection's round trips on its edge, and nowhere else", () => {
+    const m = new TopologyModel(undefined, undefined, { throttleMs: 1e6 });
+    const base = { session: 'tap-1', source: 'tap' as const, endpoint: 'tcp://127.0.0.1:5555', connection: 1 };
+    let seq = 0;
+    const rec = (r: object) => m.ingest({ seq: ++seq, ...base, ...r } as CaptureRecord);
+    rec({ kind: 'connection', ts: 1000, state: 'open', peer: '127.0.0.1:40000' });
+    // REQ → REP: round trips of 3, 12 and 40 ms
+    for (const [sent, rtt] of [
+      [2000, 3],
+      [3000, 12],
+      [4000, 40],
+    ]) {
+      rec({ kind: 'message', ts: sent, direction: 'toTarget', socketType: 'REQ', peerSocketType: 'REP', frames: [Buffer.alloc(0), Buffer.from('ping')] });
+      rec({ kind: 'message', ts: sent + rtt, direction: 'fromTarget', socketType: 'REP', peerSocketType: 'REQ', frames: [Buffer.alloc(0), Buffer.from('pong')] });
+    }
+    rec({ kind: 'message', ts: 5000, direction: 'toTarget', socketType: 'REQ', peerSocketType: 'REP', frames: [Buffer.alloc(0), Buffer.from('ping')] });
+    const s = m.snapshot();
+    assert.deepEqual(m.connectionLatency('tap-1#1'), s.connections[0].latency);
+    const g = toMapGraph(s, []);
+    const edge = g.edges.find((e) => e.id === 'edge:tap-1#1')!;
+    assert.deepEqual(
+      { ...edge.latency, histogram: undefined },
+      { requests: 3, p50Ms: 12, p95Ms: 40, p99Ms: 40, maxMs: 40, pending: 1, histogram: undefined },
+    );
+    assert.deepEqual(edge.latency!.histogram!.counts.slice(0, 7), [0, 0, 1, 0, 1, 1, 0], '≤5, ≤20 and ≤50 ms');
+    assert.equal(g.edges.filter((e) => e.latency).length, 1);
+    // through the protocol as the webview gets it
+    const back = parseToMap(JSON.parse(JSON.stringify({ type: 'topology/update', graph: g })));
+    assert.equal(back.type, 'topology/update');
+    if (back.type === 'topology/update') assert.deepEqual(back.graph.edges.find((e) => e.id === edge.id)!.latency, edge.latency);
+    m.dispose();
+  });
+
+  it('renders latency as text, one way for the CLI, the Sessions view and the map', () => {
+    const l = { requests: 60, p50Ms: 20.4, p95Ms: 80.2, p99Ms: 81, maxMs: 1234, pending: 1, unmatched: 2 };
+    assert.equal(formatMs(0.84), '0.8 ms');
+    assert.equal(latencyBrief(l), 'p50 20 ms · p99 81 ms');
+    assert.equal(latencySummary(l), '60 requests, p50 20 ms, p95 80 ms, p99 81 ms, max 1234 ms, 1 pending, 2 unmatched');
+    assert.equal(latencySummary({ ...l, requests: 1, pending: 0, unmatched: 0 }), '1 request, p50 20 ms, p95 80 ms, p99 81 ms, max 1234 ms');
+    const bounds = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+    assert.deepEqual(latencyHistogramLines({ boundsMs: bounds, counts: [0, 0, 0, 0, 40, 0, 20, 0, 0, 0, 1] }, 8), [
+      '≤ 20 ms   ████████  40',
+      '≤ 50 ms              0',
+      '≤ 100 ms  ████      20',
+      '≤ 200 ms             0',
+      '≤ 500 ms             0',
+      '≤ 1 s                0',
+      '> 1 s     █          1',
+    ]);
+    assert.deepEqual(latencyHistogramLines({ boundsMs: bounds, counts: new Array(11).fill(0) }), []);
+  });
+
+  it('drops a latency or a histogram that does not hold together', () => {
+    const graph = (latency: unknown) => ({
+      type: 'topology/update',
+      graph: { nodes: [{ id: 'a', kind: 'endpoint', label: 'REP x', problems: [] }], edges: [{ id: 'e', from: 'a', to: 'a', latency }] },
+    });
+    const latencyOf = (v: unknown) => {
+      const m = parseToMap(graph(v));
+      return m.type === 'topology/update' ? m.graph.edges[0].latency : undefined;
+    };
+    const ok = { requests: 2, p50Ms: 1, p95Ms: 2, p99Ms: 2, maxMs: 2 };
+    assert.deepEqual(latencyOf(ok), ok);
+    assert.equal(latencyOf({ ...ok, p99Ms: -1 }), undefined);
+    assert.equal(latencyOf({ ...ok, requests: 'many' }), undefined);
+    assert.deepEqual(latencyOf({ ...ok, histogram: { boundsMs: [1, 2], counts: [1, 1] } }), ok, 'one count more than bounds');
+    assert.deepEqual(latencyOf({ ...ok, histogram: { boundsMs: [1, 'x'], counts: [1, 1, 0] } }), ok);
+    assert.deepEqual(latencyOf({ ...ok, histogram: { boundsMs: [1, 2], counts: [1, 1, 0] } }), { ...ok, histogram: { boundsMs: [1, 2], counts: [1, 1, 0] } });
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * Payload decoders: one interface, one module per decoder (text, json, msgpack,
+ * Payload decoders: one interface, one module per decoder (text, json, msgpack, cbor,
  * protobuf, jupyter, auto), a registry (registry.ts) and rules that choose a
  * decoder per session, endpoint or topic prefix (rules.ts).
  *
@@ -46,6 +46,12 @@ export interface Decoder {
    * messages that lack the string it looks for. Absent: never assumed.
    */
   verbatim?(path: readonly (string | number)[]): boolean;
+  /**
+   * Optional, with `verbatim`: false when this frame can hold no part of a
+   * value that decodes (a JSON decoder's topic frame, which does not start like
+   * JSON): the pre-check skips it. Absent: every frame is searched.
+   */
+  holdsValues?(frame: Uint8Array): boolean;
 }
 
 /** Decodes one frame's bytes, or throws an Error whose message says why. */
@@ -64,7 +70,7 @@ export function bodyFrames(msg: DecodeInput): readonly Uint8Array[] {
 export function frameText(frame: Uint8Array): string {
   // isUtf8 + toString: several times faster than a fatal TextDecoder on small frames
   if (!isUtf8(frame)) throw new Error('not valid UTF-8');
-  return Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('utf8');
+  return (Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)).toString('utf8');
 }
 
 /**
@@ -79,8 +85,13 @@ export function decodeFrames(
   name: string,
   msg: DecodeInput,
   decodeFrame: (frame: Uint8Array, topic: string | undefined) => unknown,
-  /** A cheap test that tells, without throwing, why a frame cannot be decoded (exceptions cost microseconds each: a topic frame on every message adds up). */
-  reject?: (frame: Uint8Array) => string | undefined,
+  /**
+   * A cheap test that tells, without throwing, why a frame cannot be decoded
+   * (exceptions cost microseconds each: a topic frame on every message adds
+   * up). With `why` false only whether it can matters: any string will do
+   * (a topic frame is skipped without building a reason for it).
+   */
+  reject?: (frame: Uint8Array, why: boolean) => string | undefined,
 ): DecodeResult {
   if (msg.encrypted) return { ok: false, decoder: name, error: 'the message is CURVE-encrypted' };
   const frames = bodyFrames(msg);
@@ -93,12 +104,13 @@ export function decodeFrames(
     const cut = msg.truncated?.[env + i];
     try {
       if (cut !== undefined) throw new Error(`captured truncated (${frames[i].length} of ${cut} B)`);
-      const why = reject?.(frames[i]);
+      const topicFrame = i === 0 && frames.length > 1;
+      const why = reject?.(frames[i], !topicFrame);
       if (why !== undefined) {
-        if (i === 0 && frames.length > 1) {
+        if (topicFrame) {
           first = 1;
           const t = frames[0];
-          topic = isUtf8(t) ? Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8') : undefined;
+          topic = isUtf8(t) ? (Buffer.isBuffer(t) ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength)).toString('utf8') : undefined;
           continue;
         }
         return { ok: false, decoder: name, error: `frame ${env + i}: ${why}` };

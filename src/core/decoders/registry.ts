@@ -1,12 +1,13 @@
 /**
  * The decoder registry: names → factories, and the one parser of decoder specs
- * (`json`, `msgpack`, `text`, `auto`, `jupyter[:CONNECTION_FILE]`,
+ * (`json`, `msgpack`, `cbor`, `text`, `auto`, `jupyter[:CONNECTION_FILE]`,
  * `protobuf:FILE.proto:Type`) used by the CLI, the settings and the viewer's picker.
  *
  * To add a decoder: write a module with a class implementing Decoder
  * (decoder.ts), then register it here with one `registerDecoder` line.
  */
 import { AutoDecoder } from './auto';
+import { CborDecoder } from './cbor';
 import { Decoder } from './decoder';
 import { JsonDecoder } from './json';
 import { JupyterDecoder } from './jupyter';
@@ -57,6 +58,7 @@ const noArg = (name: string, make: () => Decoder): DecoderFactory => (arg) => {
 registerDecoder('text', 'text', noArg('text', () => new TextDecoderImpl()));
 registerDecoder('json', 'json', noArg('json', () => new JsonDecoder()));
 registerDecoder('msgpack', 'msgpack', noArg('msgpack', () => new MsgpackDecoder()));
+registerDecoder('cbor', 'cbor', noArg('cbor', () => new CborDecoder()));
 registerDecoder('auto', 'auto', noArg('auto', () => new AutoDecoder()));
 registerDecoder('jupyter', 'jupyter[:CONNECTION_FILE]', (arg) => new JupyterDecoder(arg ? readConnectionFile(arg).key : undefined));
 registerDecoder('protobuf', 'protobuf:FILE.proto:Type', (arg) => {

@@ -41,6 +41,8 @@ export interface LatencyOptions {
   window?: number;
   /** Requests kept waiting for their reply. Default 10000. */
   maxPending?: number;
+  /** Closed connections whose figures are kept (the oldest closed are forgotten). Default 200. */
+  maxClosed?: number;
 }
 
 const REQUESTERS = new Set(['REQ', 'DEALER']);
@@ -153,15 +155,31 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
  */
 export class RequestLatency {
   private readonly conns = new Map<string, { latency: ConnectionLatency; reqDir?: 'toTarget' | 'fromTarget' }>();
+  /** Closed connections, oldest first: each keeps a sample window, so only the latest maxClosed stay. */
+  private readonly closed = new Set<string>();
 
   constructor(private readonly options: LatencyOptions = {}) {}
+
+  private forgetOldClosed(): void {
+    const max = Math.max(0, this.options.maxClosed ?? 200);
+    for (const id of this.closed) {
+      if (this.closed.size <= max) break;
+      this.closed.delete(id);
+      this.conns.delete(id);
+    }
+  }
 
   observe(r: CaptureRecord): void {
     if ((r.kind !== 'message' && r.kind !== 'connection') || r.connection === undefined || !r.session) return;
     const id = `${r.session}#${r.connection}`;
     if (r.kind === 'connection') {
-      if (r.state !== 'open') this.conns.get(id)?.latency.close();
-      else this.conns.delete(id); // a new connection under a reused number (a cleared capture)
+      this.closed.delete(id);
+      if (r.state === 'open') this.conns.delete(id); // a new connection under a reused number (a cleared capture)
+      else if (this.conns.has(id)) {
+        this.conns.get(id)!.latency.close();
+        this.closed.add(id);
+        this.forgetOldClosed();
+      }
       return;
     }
     if (r.kind !== 'message' || (r.direction !== 'toTarget' && r.direction !== 'fromTarget')) return;
@@ -195,5 +213,6 @@ export class RequestLatency {
 
   clear(): void {
     this.conns.clear();
+    this.closed.clear();
   }
 }

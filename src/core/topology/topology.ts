@@ -537,6 +537,11 @@ export class TopologyModel implements Disposable {
     return { now, endpoints, connections, spies, processes, code, nodes, edges };
   }
 
+  /** Round trips of one tap connection (`session#connection`), without building a snapshot (the Sessions view asks per row). */
+  connectionLatency(id: string): LatencyStats | undefined {
+    return this.latency.stats(id);
+  }
+
   /** Forgets everything observed from the capture (processes and code stay). */
   resetObservations(): void {
     this.endpoints.clear();

@@ -16,6 +16,12 @@ import { escapeMd } from './endpointsTree';
 import { ThrottledRefresh } from './throttledRefresh';
 import { formatBytes, formatCount } from '../../shared/format';
 import { formatRate, sessionDescription, stateIcon } from './treeText';
+import type { LatencyStats } from '../../core/topology/latency';
+import { latencyBrief, latencyHistogramLines, latencySummary } from '../../shared/latencyText';
+
+/** Tap connections whose round trips the session's tooltip lists (with a histogram for the first few). */
+const MAX_LATENCY_ROWS = 8;
+const MAX_LATENCY_HISTOGRAMS = 3;
 
 /** Topics listed per session; the rest are summed in one "more topics" row. */
 const MAX_TOPIC_ROWS = 100;
@@ -89,6 +95,8 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
   private view: vscode.TreeView<SessionsNode> | undefined;
   private readonly refresher = new ThrottledRefresh(() => this.changeEmitter.fire(), 250, () => this.view?.visible ?? true);
   private ticker: ReturnType<typeof setInterval> | undefined;
+  /** Round trips of a tap connection (`session#connection`), from the topology model once it exists (extension.ts sets it). */
+  latencyOf: ((connectionId: string) => LatencyStats | undefined) | undefined;
 
   constructor(
     private readonly capture: Capture,
@@ -225,7 +233,8 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
         const item = new vscode.TreeItem(`#${c.connection} ${c.peer}`, vscode.TreeItemCollapsibleState.None);
         item.id = `session:${node.parent.session.id}/connection:${c.connection}`;
         const types = `${c.clientSocketType ?? '?'} → ${c.targetSocketType ?? '?'}`;
-        item.description = `${types} · ${c.state} · ${formatCount(c.messagesToTarget)}→ ${formatCount(c.messagesFromTarget)}←${c.undecodable ? ' · undecodable' : ''}`;
+        const latency = this.connectionLatency(node.parent.session.id, c.connection);
+        item.description = `${types} · ${c.state} · ${formatCount(c.messagesToTarget)}→ ${formatCount(c.messagesFromTarget)}←${c.undecodable ? ' · undecodable' : ''}${latency ? ` · ${latencyBrief(latency)}` : ''}`;
         item.iconPath = new vscode.ThemeIcon(c.undecodable ? 'warning' : c.state === 'open' ? 'arrow-swap' : 'debug-disconnect');
         const md = new vscode.MarkdownString();
         md.appendMarkdown(`**Connection #${c.connection}** from ${escapeMd(c.peer)} (${c.state})  \n`);
@@ -234,6 +243,7 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
         md.appendMarkdown(`From target: ${formatCount(c.messagesFromTarget)} msgs, ${formatBytes(c.bytesFromTarget)}`);
         if (c.undecodable) md.appendMarkdown(`  \nNot decoded (bytes still relayed): ${escapeMd(c.undecodable)}`);
         if (c.reason) md.appendMarkdown(`  \nClosed: ${escapeMd(c.reason)}`);
+        if (latency) appendLatency(md, 'Request latency', latency);
         item.tooltip = md;
         item.contextValue = 'zmq:connection';
         return item;
@@ -281,8 +291,26 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
       const retry = e.retry ? `; retrying since ${new Date(e.retry.since).toLocaleTimeString()}, ${formatCount(e.retry.attempts)} attempts` : '';
       md.appendMarkdown(`  \n${escapeMd(e.endpoint)}: ${escapeMd(how)}${escapeMd(retry)}${e.lastError ? ` — ${escapeMd(e.lastError)}` : ''}`);
     }
+    if (tap) {
+      const measured = tap.connections.flatMap((x) => {
+        const l = this.connectionLatency(s.id, x.connection);
+        return l ? [{ c: x, l }] : [];
+      });
+      measured.slice(0, MAX_LATENCY_ROWS).forEach(({ c: x, l }, i) => {
+        const title = `Request latency #${x.connection} ${x.peer}`;
+        if (i < MAX_LATENCY_HISTOGRAMS) appendLatency(md, title, l);
+        else md.appendMarkdown(`  \n${escapeMd(title)}: ${escapeMd(latencySummary(l))}`);
+      });
+      if (measured.length > MAX_LATENCY_ROWS) md.appendMarkdown(`  \n…and ${measured.length - MAX_LATENCY_ROWS} more connections with round trips (their rows show them)`);
+    }
     item.tooltip = md;
     return item;
+  }
+
+  /** A tap connection's round trips, once it answered a request. */
+  private connectionLatency(session: string, connection: number): LatencyStats | undefined {
+    const l = this.latencyOf?.(`${session}#${connection}`);
+    return l?.requests ? l : undefined;
   }
 
   dispose(): void {
@@ -292,6 +320,13 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
     this.perSession.clear();
     this.disposables.dispose();
   }
+}
+
+/** "Title: 60 requests, p50 …" and the histogram as a code block (text, monospaced). */
+function appendLatency(md: vscode.MarkdownString, title: string, l: LatencyStats): void {
+  md.appendMarkdown(`  \n${escapeMd(title)}: ${escapeMd(latencySummary(l))}`);
+  const bars = latencyHistogramLines(l.histogram, 16);
+  if (bars.length) md.appendCodeblock(bars.join('\n'), 'text');
 }
 
 /** Creates the Sessions view and registers everything for disposal. */

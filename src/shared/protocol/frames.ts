@@ -45,7 +45,7 @@ export interface FrameFilter {
 
 /** Which decoder reads which messages: everything, a session, an endpoint or a topic prefix (the most specific wins). */
 export interface DecoderRuleSpec {
-  /** `json`, `msgpack`, `text`, `auto`, `jupyter[:CONNECTION_FILE]`, `protobuf:FILE.proto:Type`. */
+  /** `json`, `msgpack`, `cbor`, `text`, `auto`, `jupyter[:CONNECTION_FILE]`, `protobuf:FILE.proto:Type`. */
   spec: string;
   session?: string;
   endpoint?: string;

@@ -38,6 +38,11 @@ export interface MapLatency {
   p95Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Requests still without reply, replies without request. */
+  pending?: number;
+  unmatched?: number;
+  /** counts[i]: round trips ≤ boundsMs[i]; the last count is above every bound (see shared/latencyText.ts). */
+  histogram?: { boundsMs: number[]; counts: number[] };
 }
 
 export interface MapEdge {
@@ -113,7 +118,16 @@ function parseLatency(v: unknown): MapLatency | undefined {
   const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : undefined);
   const requests = n(v.requests), p50Ms = n(v.p50Ms), p95Ms = n(v.p95Ms), p99Ms = n(v.p99Ms), maxMs = n(v.maxMs);
   if (requests === undefined || p50Ms === undefined || p95Ms === undefined || p99Ms === undefined || maxMs === undefined) return undefined;
-  return { requests, p50Ms, p95Ms, p99Ms, maxMs };
+  const l: MapLatency = { requests, p50Ms, p95Ms, p99Ms, maxMs };
+  const pending = n(v.pending), unmatched = n(v.unmatched);
+  if (pending) l.pending = pending;
+  if (unmatched) l.unmatched = unmatched;
+  const h = v.histogram;
+  if (isObj(h) && Array.isArray(h.boundsMs) && Array.isArray(h.counts) && h.counts.length === h.boundsMs.length + 1 && h.counts.length <= 64) {
+    const boundsMs = h.boundsMs.map(n), counts = h.counts.map(n);
+    if (!boundsMs.includes(undefined) && !counts.includes(undefined)) l.histogram = { boundsMs: boundsMs as number[], counts: counts as number[] };
+  }
+  return l;
 }
 
 function strings(v: unknown): string[] {

@@ -1,5 +1,5 @@
-# A PUB that publishes structured payloads: msgpack, protobuf or JSON, with a topic frame.
-# argv: port, kind (msgpack|protobuf|json). Prints "bound", then publishes until killed.
+# A PUB that publishes structured payloads: msgpack, protobuf, CBOR or JSON, with a topic frame.
+# argv: port, kind (msgpack|protobuf|cbor|json). Prints "bound", then publishes until killed.
 import sys, time, json
 import zmq
 
@@ -39,6 +39,11 @@ def payloads(i):
             (b'reading', Reading(sensor='t1', value=20.5 + i, ts_us=1700000000000000 + i, tags=['a', 'b'], unit=1).SerializeToString()),
             (b'alarm', Alarm(sensor='t1', text='too hot %d' % i).SerializeToString()),
         ]
+    if kind == 'cbor':
+        import cbor2, datetime
+        when = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+        body = {'sensor': 't1', 'value': 20.5 + i, 'seq': i, 'big': 2**70 + i, 'neg': -2**64 - i, 'raw': b'\x00\xff', 'tags': ['a', 'b'], 'when': when, 'ok': True, 'none': None, 7: 'seven'}
+        return [(b'reading', cbor2.dumps(body))]
     return [(b'reading', json.dumps({'sensor': 't1', 'value': 20.5 + i, 'seq': i}).encode())]
 
 
