@@ -96,6 +96,12 @@ describe('the seeds under the agent: same output, every socket and message', fun
     assert.equal(repModel.events.accept, 1);
     assert.deepEqual(repModel.peers, []);
     assert.equal(model.sockets.get(dealer)!.events['connect:retry'], retried.attempts);
+    // ZMQ_DEBUG_AGENT_MONITOR=0: sockets and messages, no monitor events
+    const off = await run(PYTHON, [fixture('monitor_events.py')], { ...env, ZMQ_DEBUG_AGENT_MONITOR: '0' }, 20000);
+    assert.equal(off.stdout, plain.stdout);
+    await exited(capture, off.pid);
+    assert.equal(opens(capture, off.pid).length, 6);
+    assert.deepEqual(events(capture, off.pid).map((e) => e.type), []);
   });
 
   it('the pipeline (producer, consumer, result collector): same output; every task, result and connection', async () => {

@@ -619,11 +619,13 @@ def _install(agent):
     LINGER = int(zmq.LINGER)
     RCVHWM = int(zmq.RCVHWM)
     monitors = agent.monitors
+    # ZMQ_DEBUG_AGENT_MONITOR=0: no socket monitors (no events, no PAIR of the agent's in the program's contexts)
+    monitoring = os.environ.get("ZMQ_DEBUG_AGENT_MONITOR", "1") != "0"
 
     def start_monitor(sock, st, addr):
         # the first bind/connect to a transport with connections: watch the socket's libzmq
         # monitor from a PAIR of the agent's own; never when the program monitors it itself
-        if "mon" in st:
+        if "mon" in st or not monitoring:
             return
         if not isinstance(addr, str):
             addr = bytes(addr).decode("utf-8", "replace")
