@@ -8,6 +8,7 @@ import { Capture } from '../../src/core/capture/capture';
 import { CapturedEvent, CapturedMessage, CaptureRecord } from '../../src/core/capture/records';
 import { DEFAULT_FILTER, FrameFilter, parseFilter, parseFromHost } from '../../src/shared/protocol/frames';
 import { FramesQuery, summarize } from '../../src/viewers/framesQuery';
+import { recordFromJson, recordToJson } from '../../src/core/capture/exportFormat';
 import { spyMessage } from './helpers/records';
 
 const filter = (f: Partial<FrameFilter>): FrameFilter => ({ ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], ...f });
@@ -93,6 +94,13 @@ describe('FramesQuery: agent records by process and socket', () => {
       [['process', 'pub_server.py (pid 100)'], ['socket', '100.1'], ['event', 'accept'], ['peer', 'tcp://127.0.0.1:40000']],
     );
     assert.equal(summarize(capture.get(4)!).process, 'sub_client.py · 200');
+  });
+
+  it('a monitor event keeps its peer and retry count through the export format', () => {
+    const e: CapturedEvent = { ...agentEvent(100, 'pub_server.py', 1, 'connect:retried'), peer: 'tcp://127.0.0.1:40000', attempts: 7, since: 5 };
+    const j = JSON.parse(JSON.stringify(recordToJson(e))) as Record<string, unknown>;
+    assert.deepEqual([j.peer, j.attempts, j.since, j.socket, j.pid], ['tcp://127.0.0.1:40000', 7, 5, '100.1', 100]);
+    assert.deepEqual(recordFromJson(j), { ...e });
   });
 
   it('the protocol carries the new fields and still reads filters and counters without them', () => {
