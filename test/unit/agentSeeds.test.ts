@@ -104,6 +104,19 @@ describe('the seeds under the agent: same output, every socket and message', fun
     assert.deepEqual(events(capture, off.pid).map((e) => e.type), []);
   });
 
+  it('a program that forks before any monitor, then closes and terminates in both processes: ctx.term() returns in each', async () => {
+    const plain = await run(PYTHON, [fixture('fork_term.py')], {}, 20000);
+    const observed = await run(PYTHON, [fixture('fork_term.py')], env, 20000);
+    assert.equal(observed.code, 0, observed.stderr);
+    assert.equal(observed.stdout, plain.stdout);
+    await exited(capture, observed.pid);
+    const child = processes(capture).find((p) => p.ppid === observed.pid && p.state === 'started')!;
+    assert.ok(child, 'the child reported');
+    assert.deepEqual(opens(capture, child.pid!).map((s) => s.socketType), ['PULL']);
+    assert.deepEqual(opens(capture, observed.pid).map((s) => s.socketType), ['PUSH']);
+    assert.ok(events(capture, child.pid!).some((e) => e.type === 'bind'), 'the child socket was monitored');
+  });
+
   it('the pipeline (producer, consumer, result collector): same output; every task, result and connection', async () => {
     const [a1, a2, b1, b2] = [await freePort(), await freePort(), await freePort(), await freePort()];
     // the gate wide open: the agent looks at every message it can queue, counts the rest

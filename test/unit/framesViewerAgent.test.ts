@@ -43,7 +43,12 @@ describe('frames viewer webview: filter by process and socket', function () {
     capture.append(agentMsg(300, 'worker.py', 1, 'PULL', 'task 9'));
     await page.locator('.shown[data-shown="8"]').waitFor();
     await processSel.waitFor({ state: 'visible' });
-    const options = async (sel: typeof processSel) => sel.locator('option').evaluateAll((os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
+    const options = async (sel: typeof processSel) => {
+      const os = sel.locator('option');
+      const out: [string | null, string | null][] = [];
+      for (let i = 0; i < (await os.count()); i++) out.push([await os.nth(i).getAttribute('value'), await os.nth(i).textContent()]);
+      return out;
+    };
     assert.deepEqual(await options(processSel), [
       ['', 'any process'],
       ['worker.py', 'worker.py (2 processes)'],
@@ -56,7 +61,8 @@ describe('frames viewer webview: filter by process and socket', function () {
     await processSel.selectOption('200');
     await page.locator('.shown[data-shown="3"]').waitFor();
     // the socket list follows the process chosen
-    await page.waitForFunction(() => document.querySelectorAll('select.filter-socket option').length === 3);
+    await page.locator('select.filter-socket option[value="200.2"]').waitFor({ state: 'attached' });
+    await page.locator('select.filter-socket option[value="100.1"]').waitFor({ state: 'detached' });
     assert.deepEqual(await options(socketSel), [
       ['', 'any socket'],
       ['200.1', '200.1 PULL'],
@@ -83,6 +89,7 @@ describe('frames viewer webview: filter by process and socket', function () {
     await page.locator('.shown[data-shown="2"]').waitFor();
     viewer.controller.setFilter({ ...viewer.controller.filter, socket: '100.2' });
     await page.locator('.shown[data-shown="1"]').waitFor();
-    await page.waitForFunction(() => (document.querySelector('select.filter-socket') as HTMLSelectElement | null)?.value === '100.2');
+    for (let i = 0; i < 50 && (await page.locator('select.filter-socket').inputValue()) !== '100.2'; i++) await page.waitForTimeout(100);
+    assert.equal(await page.locator('select.filter-socket').inputValue(), '100.2');
   });
 });

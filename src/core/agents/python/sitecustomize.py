@@ -316,8 +316,9 @@ class _Agent(object):
         # sockets inherited from the parent are the parent's (libzmq sockets do not survive a fork)
         self.sockets.clear()
         self.next_id = 0
-        # the parent's monitor sockets are not ours to close here (pyzmq leaves sockets of another pid alone)
-        self.monitors = {}
+        # the parent's monitor sockets are not ours to close here (pyzmq leaves sockets of another pid alone);
+        # the dict is emptied in place: the wrappers hold it
+        self.monitors.clear()
         self.mon_lock = self.threading.Lock()
 
     # -- socket monitors ---------------------------------------------------------
