@@ -93,9 +93,9 @@ describe('the seeds under the agent: same output, every socket and message', fun
     // the live model: peers while connected, events counted
     const model = collector.model.processes().find((p) => p.pid === pid)!;
     const repModel = model.sockets.get(rep)!;
-    assert.equal(repModel.events.accept, 1);
+    assert.equal(repModel.events!.accept, 1);
     assert.deepEqual(repModel.peers, []);
-    assert.equal(model.sockets.get(dealer)!.events['connect:retry'], retried.attempts);
+    assert.equal(model.sockets.get(dealer)!.events!['connect:retry'], retried.attempts);
     // ZMQ_DEBUG_AGENT_MONITOR=0: sockets and messages, no monitor events
     const off = await run(PYTHON, [fixture('monitor_events.py')], { ...env, ZMQ_DEBUG_AGENT_MONITOR: '0' }, 20000);
     assert.equal(off.stdout, plain.stdout);

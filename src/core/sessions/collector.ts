@@ -544,13 +544,18 @@ export class Collector implements CaptureSession {
         if (typeof j.attempts === 'number' && Number.isInteger(j.attempts) && j.attempts > 0) r.attempts = j.attempts;
         if (typeof j.since === 'number' && Number.isFinite(j.since) && j.since > 0) r.since = j.since * 1000;
         // connect:retry counts every attempt: the first, then the rest when the run ends
-        if (r.type === 'connect:retried') s.events['connect:retry'] = (s.events['connect:retry'] ?? 0) + Math.max(0, (r.attempts ?? 1) - 1);
-        else s.events[r.type] = (s.events[r.type] ?? 0) + 1;
+        const events = (s.events ??= {});
+        // agent input: at most 64 distinct names a socket
+        if (!(r.type in events) && Object.keys(events).length >= 64) {
+          /* counted in the capture only */
+        } else if (r.type === 'connect:retried') events['connect:retry'] = (events['connect:retry'] ?? 0) + Math.max(0, (r.attempts ?? 1) - 1);
+        else events[r.type] = (events[r.type] ?? 0) + 1;
+        const peers = (s.peers ??= []);
         if (r.peer && (r.type === 'accept' || r.type === 'connect')) {
-          if (!s.peers.includes(r.peer) && s.peers.length < 256) s.peers.push(r.peer);
+          if (!peers.includes(r.peer) && peers.length < 256) peers.push(r.peer);
         } else if (r.peer && r.type === 'disconnect') {
-          const i = s.peers.indexOf(r.peer);
-          if (i >= 0) s.peers.splice(i, 1);
+          const i = peers.indexOf(r.peer);
+          if (i >= 0) peers.splice(i, 1);
         }
         this.capture.append(r);
         break;
