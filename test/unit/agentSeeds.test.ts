@@ -157,7 +157,9 @@ describe('the seeds under the agent: same output, every socket and message', fun
     const producer = collector.model.processes().find((p) => p.pid === op.pid)!;
     const tasks = messages(capture, op.pid);
     assert.ok(tasks.every((m) => m.direction === 'out'));
-    assert.equal(tasks.length + producer.dropped, 20000);
+    // (the drop count is of reports: when the queue is full, a monitor event or the close can be among them)
+    assert.ok(tasks.length + producer.dropped >= 20000 && tasks.length + producer.dropped <= 20000 + 8, `${tasks.length} + ${producer.dropped}`);
+    assert.ok(tasks.length <= 20000);
     assert.ok(tasks.length >= 5000, `${tasks.length} tasks captured`);
     assert.deepEqual(JSON.parse(texts(tasks[0])[0]), { num: 0 });
     // the 1,000 results the collector received, all of them, from the consumer
