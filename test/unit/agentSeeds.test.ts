@@ -56,7 +56,7 @@ describe('the seeds under the agent: same output, every socket and message', fun
     assert.equal(observed.code, 0);
     assert.equal(observed.stderr, '');
     assert.equal(observed.stdout, plain.stdout);
-    assert.match(observed.stdout, /own monitor: True\nterminated\n$/);
+    assert.match(observed.stdout, /own monitor: True\nsockets in the context: 5\nterminated\n$/);
     await exited(capture, observed.pid);
     const pid = observed.pid;
     // the program's sockets, its own monitor PAIR among them; none of the agent's
