@@ -20,7 +20,7 @@ import { DecodeResult, Decoder } from '../core/decoders/decoder';
 import { compileFieldQuery } from '../core/decoders/fieldQuery';
 import { framesMayHold } from '../core/decoders/prefilter';
 import { DecoderRules } from '../core/decoders/rules';
-import { DEFAULT_FILTER, DETAIL_BYTES_MAX, FrameDetail, FrameFilter, RecordDetail, RecordDiff, RecordKind, RowSummary } from '../shared/protocol/frames';
+import { DEFAULT_FILTER, DETAIL_BYTES_MAX, FrameDetail, FrameFilter, RecordDetail, RecordDiff, RecordKind, RowSummary, SeenProcess, SeenSocket } from '../shared/protocol/frames';
 import { diffFrames, diffValues } from './recordDiff';
 import { Timeline } from './timeline';
 
@@ -29,6 +29,8 @@ export class FilterError extends Error {}
 type Predicate = (r: CaptureRecord) => boolean;
 
 const PREVIEW_MAX = 200;
+/** Most programs and sockets the filter's drop-downs list. */
+const SEEN_MAX = 1000;
 
 function buf(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -63,7 +65,7 @@ export function describeRecord(r: CaptureRecord): string {
 }
 
 function isAllFilter(f: FrameFilter): boolean {
-  return !f.text && !f.topicPrefix && !f.direction && !f.session && !f.socketType && f.kinds.length === DEFAULT_FILTER.kinds.length && !f.decoded?.trim() && !f.from && !f.to;
+  return !f.text && !f.topicPrefix && !f.direction && !f.session && !f.socketType && f.kinds.length === DEFAULT_FILTER.kinds.length && !f.decoded?.trim() && !f.from && !f.to && !f.process && !f.socket;
 }
 
 /** The topic-prefix test of a filter (messages: first body frame; commands: SUBSCRIBE topic). */
@@ -136,6 +138,16 @@ export function compileFilter(f: FrameFilter, decoders?: DecoderRules): Predicat
   if (f.socketType) {
     const t = f.socketType.toUpperCase();
     tests.push((r) => r.kind === 'message' && (r.peerSocketType === t || r.socketType === t));
+  }
+  if (f.process) {
+    // a pid, or a program name (every process of that name)
+    const p = f.process.trim();
+    const pid = /^\d+$/.test(p) ? Number(p) : undefined;
+    tests.push(pid !== undefined ? (r) => r.pid === pid : (r) => r.process === p);
+  }
+  if (f.socket) {
+    const id = f.socket.trim();
+    tests.push((r) => r.socket === id);
   }
   if (f.topicPrefix) tests.push(topicTest(f.topicPrefix));
   if (f.text) tests.push(textPredicate(f));
@@ -238,6 +250,9 @@ export class FramesQuery {
   private scanned = 0;
   private baseRows = 0;
   private readonly socketTypeSet = new Set<string>();
+  /** Programs and sockets seen in agent records (bounded: the drop-downs list at most SEEN_MAX of each). */
+  private readonly processSeen = new Map<number, string>();
+  private readonly socketSeen = new Map<string, SeenSocket>();
   private decoderRules: DecoderRules | undefined;
   private timelineTest: Predicate = timelineFilter(DEFAULT_FILTER);
   /** Message and byte rates of the filter's session and topic, kept up to date by the scan. */
@@ -301,6 +316,20 @@ export class FramesQuery {
     return [...this.socketTypeSet].sort();
   }
 
+  /** Programs seen in scanned agent records, by pid. */
+  get processes(): SeenProcess[] {
+    return [...this.processSeen].map(([pid, name]) => ({ pid, name })).sort((a, b) => a.name.localeCompare(b.name) || a.pid - b.pid);
+  }
+
+  /** Sockets seen in scanned agent records, in the order of their ids (`<pid>.<n>`, numerically). */
+  get sockets(): SeenSocket[] {
+    const key = (id: string) => id.split('.').map(Number);
+    return [...this.socketSeen.values()].sort((a, b) => {
+      const [x, y] = [key(a.id), key(b.id)];
+      return x[0] - y[0] || x[1] - y[1];
+    });
+  }
+
   /** Switches to another capture (an imported file, or back to live) and rescans (now, or through `update()` when `scan` is false). */
   setCapture(capture: Capture, scan = true): void {
     this.capture = capture;
@@ -332,6 +361,8 @@ export class FramesQuery {
     this.scanned = 0;
     this.baseRows = 0;
     this.socketTypeSet.clear();
+    this.processSeen.clear();
+    this.socketSeen.clear();
     const stats = this.capture.stats();
     // what left the capture (a clear, evictions) leaves the timeline
     if (!stats.retained || stats.lastSeq < this.timelineSeq) this.resetTimeline();
@@ -339,6 +370,16 @@ export class FramesQuery {
     this.allFrom = stats.firstSeq || stats.lastSeq + 1;
     this.scanned = this.allFrom - 1;
     if (scan) this.update();
+  }
+
+  private seen(r: CaptureRecord): void {
+    const pid = r.pid!;
+    if (r.process && this.processSeen.get(pid) !== r.process && (this.processSeen.has(pid) || this.processSeen.size < SEEN_MAX)) this.processSeen.set(pid, r.process);
+    if (r.socket) {
+      let s = this.socketSeen.get(r.socket);
+      if (!s && this.socketSeen.size < SEEN_MAX) this.socketSeen.set(r.socket, (s = { id: r.socket, pid }));
+      if (s && !s.type && (r.kind === 'message' || r.kind === 'socket') && r.socketType && r.socketType !== '?') s.type = r.socketType;
+    }
   }
 
   /**
@@ -365,6 +406,7 @@ export class FramesQuery {
     const p = this.predicate;
     for (let seq = from; seq <= end; seq++) {
       const r = this.capture.get(seq)!;
+      if (r.pid !== undefined) this.seen(r);
       if (r.kind === 'message') {
         if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
         if (r.socketType) this.socketTypeSet.add(r.socketType);
@@ -503,6 +545,8 @@ export function summarize(r: CaptureRecord, decoders?: DecoderRules): RowSummary
     preview: '',
   };
   if ('direction' in r) row.direction = r.direction;
+  if (r.process !== undefined) row.process = r.pid !== undefined ? `${r.process} · ${r.pid}` : r.process;
+  if (r.socket !== undefined) row.socket = r.socket;
   if (r.kind === 'message') {
     const env = envelopeOf(r);
     const type = [r.socketType, r.peerSocketType].filter(Boolean).join('→');
@@ -572,6 +616,8 @@ function detailOf(r: CaptureRecord): RecordDetail {
       if (r.error) fields.push(['error', r.error]);
       if (r.code) fields.push(['code', r.code]);
       if (r.interval !== undefined) fields.push(['retry interval', `${r.interval} ms`]);
+      if (r.peer) fields.push(['peer', r.peer]);
+      if (r.attempts !== undefined) fields.push(['attempts', String(r.attempts)]);
       break;
     case 'greeting':
       fields.push(['ZMTP', r.version], ['mechanism', r.mechanism], ['as-server', String(r.asServer)]);

@@ -194,6 +194,8 @@ export class FramesViewController implements Disposable {
       source: this.sourceName,
       sessions: this.source.sessionIds().sort(),
       socketTypes: this.query.socketTypes,
+      processes: this.query.processes,
+      sockets: this.query.sockets,
     };
   }
 

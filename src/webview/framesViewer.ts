@@ -127,6 +127,11 @@ const directionSel = select<FrameFilter['direction']>(
 );
 const sessionSel = select<string>([['', 'any session']], '', (v) => changeFilter({ session: v }), 'Session');
 const typeSel = select<string>([['', 'any socket type']], '', (v) => changeFilter({ socketType: v }), 'Socket type');
+// agent records: one program (by pid, or every process of a name) and one of its sockets; shown once agents reported
+const processSel = select<string>([['', 'any process']], '', (v) => changeFilter({ process: v, socket: '' }), 'Process (agent records)');
+const socketSel = select<string>([['', 'any socket']], '', (v) => changeFilter({ socket: v }), 'Socket inside a program (agent records)');
+processSel.classList.add('filter-process', 'hidden');
+socketSel.classList.add('filter-socket', 'hidden');
 const kindBoxes = RECORD_KINDS.map((k) => {
   const box = h('input', { attrs: { type: 'checkbox', 'data-kind': k } });
   box.addEventListener('change', () => changeFilter({ kinds: kindBoxes.filter((b) => b.checked).map((b) => b.dataset.kind as RecordKind) }));
@@ -150,6 +155,8 @@ const filterBar = h(
   directionSel,
   sessionSel,
   typeSel,
+  processSel,
+  socketSel,
   decodedInput,
   timeChip,
   ...RECORD_KINDS.map((k, i) => h('label', { class: 'kind' }, kindBoxes[i], KIND_LABELS[k])),
@@ -290,6 +297,8 @@ function showFilter(f: FrameFilter): void {
   directionSel.value = f.direction;
   sessionSel.value = f.session;
   typeSel.value = f.socketType;
+  processSel.value = f.process ?? '';
+  socketSel.value = f.socket ?? '';
   for (const b of kindBoxes) b.checked = f.kinds.includes(b.dataset.kind as RecordKind);
   if (document.activeElement !== decodedInput) decodedInput.value = f.decoded;
   const ranged = !!(f.from || f.to);
@@ -351,6 +360,34 @@ function showCounters(c: Counters): void {
     setOptions(typeSel, [['', 'any socket type'], ...withCurrent(c.socketTypes, state.filter.socketType).map((s): [string, string] => [s, s])]);
     typeSel.value = state.filter.socketType;
   }
+  showAgentChoices(c);
+}
+
+/** The process and socket drop-downs, from the programs and sockets the agents reported. */
+function showAgentChoices(c: Counters): void {
+  const procs = c.processes ?? [];
+  const f = state.filter;
+  const names = new Map<string, number>();
+  for (const p of procs) names.set(p.name, (names.get(p.name) ?? 0) + 1);
+  const procOptions: [string, string][] = [];
+  for (const [name, n] of names) if (n > 1) procOptions.push([name, `${name} (${n} processes)`]);
+  for (const p of procs) procOptions.push([String(p.pid), `${p.name} · pid ${p.pid}`]);
+  if (f.process && !procOptions.some(([v]) => v === f.process)) procOptions.push([f.process, f.process]);
+  // the sockets of the chosen process (all when none is chosen)
+  const chosen = f.process ? new Set(procs.filter((p) => String(p.pid) === f.process || p.name === f.process).map((p) => p.pid)) : undefined;
+  const socks = (c.sockets ?? []).filter((s) => !chosen || chosen.has(s.pid));
+  const sockOptions: [string, string][] = socks.map((s) => [s.id, `${s.id}${s.type ? ` ${s.type}` : ''}`]);
+  if (f.socket && !sockOptions.some(([v]) => v === f.socket)) sockOptions.push([f.socket, f.socket]);
+  const list = JSON.stringify([procOptions, sockOptions]);
+  if (processSel.dataset.list === list) return;
+  processSel.dataset.list = list;
+  setOptions(processSel, [['', 'any process'], ...procOptions]);
+  setOptions(socketSel, [['', 'any socket'], ...sockOptions]);
+  processSel.value = f.process ?? '';
+  socketSel.value = f.socket ?? '';
+  const any = procOptions.length > 0 || sockOptions.length > 0;
+  processSel.classList.toggle('hidden', !any);
+  socketSel.classList.toggle('hidden', !any);
 }
 
 function withCurrent(list: string[], current: string): string[] {
@@ -391,7 +428,8 @@ function fillRow(el: HTMLDivElement, abs: number, r: RowSummary | undefined): vo
     } else {
       const values = [
         formatTime(r.ts),
-        r.session,
+        // agent records: the program and the socket inside it say more than the session
+        r.process !== undefined ? `${r.process}${r.socket ? ` ${r.socket}` : ''}` : r.session,
         r.endpoint,
         r.direction ? DIRECTION_LABELS[r.direction] : '',
         r.kind === 'message' ? (r.socketType ?? '') : r.kind,

@@ -58,6 +58,7 @@ export function recordToJson(r: CaptureRecord): Json {
       if (r.since !== undefined) o.since = r.since;
       if (r.backlog !== undefined) o.backlog = r.backlog;
       if (r.count !== undefined) o.count = r.count;
+      if (r.peer !== undefined) o.peer = r.peer;
       break;
     case 'greeting':
       o.direction = r.direction;
@@ -197,6 +198,8 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
       if (backlog !== undefined) r.backlog = backlog;
       const count = optNum(j, 'count');
       if (count !== undefined) r.count = count;
+      const peer = optStr(j, 'peer');
+      if (peer !== undefined) r.peer = peer;
       return r;
     }
     case 'greeting':

@@ -80,6 +80,8 @@ export interface CapturedEvent extends RecordBase {
   backlog?: number;
   /** Agent `send:error`/`recv:error`: how many such failures this record stands for. */
   count?: number;
+  /** Agent monitor events (`accept`, `connect`, `disconnect`): the remote end of that TCP connection (`tcp://127.0.0.1:53412`). */
+  peer?: string;
 }
 
 /**

@@ -32,6 +32,10 @@ export interface AgentSocket {
   bytesIn: number;
   /** Failed sends/receives by `send EAGAIN`, `recv EFSM`, ... */
   failures: Record<string, number>;
+  /** Socket monitor events seen, by zeromq.js name (`accept`, `connect:retry` counting every attempt, ...). Python agent only. */
+  events?: Record<string, number>;
+  /** Remote ends of the socket's TCP connections now open (from accept/connect to disconnect), when the agent could tell. */
+  peers?: string[];
   lastTs: number;
 }
 

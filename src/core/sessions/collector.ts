@@ -407,6 +407,8 @@ export class Collector implements CaptureSession {
         bytesOut: 0,
         bytesIn: 0,
         failures: {},
+        events: {},
+        peers: [],
         lastTs: 0,
       };
       c.sockets.set(n, s);
@@ -508,6 +510,7 @@ export class Collector implements CaptureSession {
           case 'close':
             r.op = 'close';
             s.state = 'closed';
+            s.peers = [];
             r.endpoint = primaryEndpoint(s);
             break;
           default:
@@ -535,6 +538,25 @@ export class Collector implements CaptureSession {
         if (typeof j.address === 'string') r.address = j.address.slice(0, 1024);
         if (typeof j.error === 'string') r.error = j.error.slice(0, 1024);
         if (typeof j.interval === 'number') r.interval = j.interval;
+        if (typeof j.code === 'string') r.code = j.code.slice(0, 64);
+        if (typeof j.peer === 'string') r.peer = j.peer.slice(0, 1024);
+        // a run of connect retries: the first (attempts 1), then `connect:retried` with the count and when it began
+        if (typeof j.attempts === 'number' && Number.isInteger(j.attempts) && j.attempts > 0) r.attempts = j.attempts;
+        if (typeof j.since === 'number' && Number.isFinite(j.since) && j.since > 0) r.since = j.since * 1000;
+        // connect:retry counts every attempt: the first, then the rest when the run ends
+        const events = (s.events ??= {});
+        // agent input: at most 64 distinct names a socket
+        if (!(r.type in events) && Object.keys(events).length >= 64) {
+          /* counted in the capture only */
+        } else if (r.type === 'connect:retried') events['connect:retry'] = (events['connect:retry'] ?? 0) + Math.max(0, (r.attempts ?? 1) - 1);
+        else events[r.type] = (events[r.type] ?? 0) + 1;
+        const peers = (s.peers ??= []);
+        if (r.peer && (r.type === 'accept' || r.type === 'connect')) {
+          if (!peers.includes(r.peer) && peers.length < 256) peers.push(r.peer);
+        } else if (r.peer && r.type === 'disconnect') {
+          const i = peers.indexOf(r.peer);
+          if (i >= 0) peers.splice(i, 1);
+        }
         this.capture.append(r);
         break;
       }
@@ -560,7 +582,10 @@ export class Collector implements CaptureSession {
     if (p.state === 'exited') return;
     p.state = 'exited';
     p.exitedTs = ts;
-    for (const s of p.sockets.values()) s.state = 'closed';
+    for (const s of p.sockets.values()) {
+      s.state = 'closed';
+      s.peers = [];
+    }
     const r: CaptureRecord = { kind: 'process', seq: 0, ts, session: this.id, source: 'agent', endpoint: '', process: p.name, pid: p.pid, state: 'exited' };
     if (p.dropped) r.dropped = p.dropped;
     this.capture.append(r);

@@ -67,8 +67,14 @@ export class ProcessesTree implements vscode.TreeDataProvider<ProcessesNode>, vs
       if (failures.length) parts.push(failures.join(', '));
       if (s.state === 'closed') parts.unshift('closed');
       item.description = parts.join(' · ');
-      item.tooltip = Object.entries(s.options).map(([k, v]) => `${k}=${v}`).join('\n') || undefined;
       item.iconPath = new vscode.ThemeIcon(failures.length ? 'warning' : 'plug');
+      const events = Object.entries(s.events ?? {}).map(([what, n]) => `${what} ${formatCount(n)}`);
+      const peers = s.peers?.length ? `peers: ${s.peers.join(', ')}` : '';
+      const tip = [Object.entries(s.options).map(([k, v]) => `${k}=${v}`).join('\n'), events.length ? `events: ${events.join(', ')}` : '', peers].filter(Boolean).join('\n');
+      item.tooltip = tip || undefined;
+      if (s.peers?.length) item.description = `${item.description} · ${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}`;
+      // a click shows this socket's records in the frames viewer
+      item.command = { command: 'zmqDebugger.frames.open', title: 'Show Frames', arguments: [{ socket: s.id }] };
       return item;
     }
     const e = node.endpoint;

@@ -39,8 +39,9 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
 
   register(registry: CommandRegistry): void {
     registry.register('zmqDebugger.frames.open', (arg?: unknown) => {
-      const session = typeof arg === 'object' && arg !== null && typeof (arg as { session?: unknown }).session === 'string' ? (arg as { session: string }).session : undefined;
-      this.open({ session });
+      const field = (k: 'session' | 'process' | 'socket') =>
+        typeof arg === 'object' && arg !== null && typeof (arg as Record<string, unknown>)[k] === 'string' ? ((arg as Record<string, string>)[k]) : undefined;
+      this.open({ session: field('session'), process: field('process'), socket: field('socket') });
     });
   }
 
@@ -49,12 +50,19 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
     return this.current;
   }
 
-  /** Opens (or reveals) the panel; `session` narrows the filter to one session. */
-  open(options: { session?: string } = {}): vscode.WebviewPanel {
+  /** Opens (or reveals) the panel; `session` narrows the filter to one session, `process` (name or pid) and `socket` (`<pid>.<n>`) to agent records. */
+  open(options: { session?: string; process?: string; socket?: string } = {}): vscode.WebviewPanel {
     const opened = !!this.panel;
-    if (!opened && options.session) this.pendingFilter = { ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], session: options.session };
+    const narrow: Partial<FrameFilter> = {};
+    if (options.session) narrow.session = options.session;
+    if (options.process || options.socket) {
+      narrow.process = options.process ?? '';
+      narrow.socket = options.socket ?? '';
+    }
+    const any = Object.keys(narrow).length > 0;
+    if (!opened && any) this.pendingFilter = { ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds], ...narrow };
     const panel = this.show();
-    if (opened && options.session && this.current) this.current.setFilter({ ...this.current.filter, session: options.session });
+    if (opened && any && this.current) this.current.setFilter({ ...this.current.filter, ...narrow });
     return panel;
   }
 

@@ -41,6 +41,10 @@ export interface FrameFilter {
   /** Time range (epoch ms, inclusive; 0 = open), e.g. brushed on the timeline. */
   from: number;
   to: number;
+  /** Agent records of one program: its name (`pub_server.py`, every process of that name) or its pid (`12345`). '' or absent: all. */
+  process?: string;
+  /** Agent records of one socket inside a program: `<pid>.<n>` as in the records' `socket` field. '' or absent: all. */
+  socket?: string;
 }
 
 /** Which decoder reads which messages: everything, a session, an endpoint or a topic prefix (the most specific wins). */
@@ -95,6 +99,8 @@ export const DEFAULT_FILTER: FrameFilter = {
   decoded: '',
   from: 0,
   to: 0,
+  process: '',
+  socket: '',
 };
 
 /** One table row: small and precomputed by the host for the rows the view shows. */
@@ -116,6 +122,10 @@ export interface RowSummary {
   /** The decoder that read the message; `decodeError` when it failed. */
   decoder?: string;
   decodeError?: boolean;
+  /** Agent records: the program and its pid (`pub_server.py · 4242`). */
+  process?: string;
+  /** Agent records: the socket inside the program (`4242.1`). */
+  socket?: string;
 }
 
 export type FrameRole = 'envelope' | 'delimiter' | 'body';
@@ -175,6 +185,23 @@ export interface Counters {
   /** Sessions and socket types seen, for the filter's drop-downs. */
   sessions: string[];
   socketTypes: string[];
+  /** Programs seen in agent records, for the process drop-down (absent: none seen). */
+  processes?: SeenProcess[];
+  /** Their sockets, for the socket drop-down. */
+  sockets?: SeenSocket[];
+}
+
+/** A program an agent reported, as the filter's process drop-down lists it. */
+export interface SeenProcess {
+  pid: number;
+  name: string;
+}
+
+/** A socket an agent reported: `<pid>.<n>` and its type when known. */
+export interface SeenSocket {
+  id: string;
+  pid: number;
+  type?: string;
 }
 
 
@@ -311,6 +338,8 @@ export function parseFilter(v: unknown): FrameFilter {
     decoded: o.decoded === undefined ? '' : str(o, 'decoded', 10_000),
     from: o.from === undefined ? 0 : num(o, 'from'),
     to: o.to === undefined ? 0 : num(o, 'to'),
+    process: o.process === undefined ? '' : str(o, 'process', 1000),
+    socket: o.socket === undefined ? '' : str(o, 'socket', 100),
   };
 }
 
@@ -443,7 +472,21 @@ function parseCounters(v: unknown): Counters {
     source: str(o, 'source'),
     sessions: strings(o, 'sessions'),
     socketTypes: strings(o, 'socketTypes'),
+    ...(o.processes !== undefined ? { processes: arr(o, 'processes', 100_000).map(parseSeenProcess) } : {}),
+    ...(o.sockets !== undefined ? { sockets: arr(o, 'sockets', 100_000).map(parseSeenSocket) } : {}),
   };
+}
+
+function parseSeenProcess(v: unknown): SeenProcess {
+  const o = obj(v, 'process');
+  return { pid: int(o, 'pid'), name: str(o, 'name', 1000) };
+}
+
+function parseSeenSocket(v: unknown): SeenSocket {
+  const o = obj(v, 'socket');
+  const s: SeenSocket = { id: str(o, 'id', 100), pid: int(o, 'pid') };
+  if (o.type !== undefined) s.type = str(o, 'type', 100);
+  return s;
 }
 
 function parseRow(v: unknown): RowSummary {
@@ -463,6 +506,8 @@ function parseRow(v: unknown): RowSummary {
   if (o.socketType !== undefined) r.socketType = str(o, 'socketType');
   if (o.decoder !== undefined) r.decoder = str(o, 'decoder', 100);
   if (o.decodeError !== undefined) r.decodeError = bool(o, 'decodeError');
+  if (o.process !== undefined) r.process = str(o, 'process', 1100);
+  if (o.socket !== undefined) r.socket = str(o, 'socket', 100);
   return r;
 }
 

@@ -86,6 +86,12 @@ class _Agent(object):
         self.failures = {}  # (socket id, op, errno name) -> count not yet reported
         self.sockets = {}  # underlying address -> socket state
         self.next_id = 0
+        # socket monitors: underlying address of the program's socket -> _Monitor.
+        # The PAIR sockets that read them are the agent's: used by the reporter
+        # thread and closed by the program's thread (close, ctx.term), always under
+        # mon_lock, so that no two threads touch one libzmq socket at once.
+        self.monitors = {}
+        self.mon_lock = threading.Lock()
         try:
             # ZMQ_DEBUG_AGENT_GATE: look at more (or fewer) messages per tick, at that cost
             self.GATE = max(1, int(os.environ.get("ZMQ_DEBUG_AGENT_GATE", self.GATE)))
@@ -137,6 +143,8 @@ class _Agent(object):
         while not self.stopping:
             self.wake.wait(self.TICK)
             self.wake.clear()
+            if self.monitors:
+                self.drain_monitors()
             self.flush(deadline=self.time() + self.BUDGET)
             gate[0] = max(0, min(gate[0] + self.GATE, self.GATE_BURST, self.MAX_QUEUE - len(self.queue)))
             self.take_unseen()
@@ -266,7 +274,12 @@ class _Agent(object):
 
     def at_exit(self):
         # give queued reports a short moment to leave; never hold the exit longer
-        if self.thread is None or os.getpid() != self.pid:
+        if os.getpid() != self.pid:
+            return
+        if self.monitors:
+            # the agent's monitor sockets never outlive the program's wish to exit
+            self.stop_monitors()
+        if self.thread is None:
             return
         try:
             self.stopping = True
@@ -303,6 +316,43 @@ class _Agent(object):
         # sockets inherited from the parent are the parent's (libzmq sockets do not survive a fork)
         self.sockets.clear()
         self.next_id = 0
+        # the parent's monitor sockets are not ours to close here (pyzmq leaves sockets of another pid alone);
+        # the dict is emptied in place: the wrappers hold it
+        self.monitors.clear()
+        self.mon_lock = self.threading.Lock()
+
+    # -- socket monitors ---------------------------------------------------------
+
+    def drain_monitors(self):
+        # reporter thread: read what the monitors have, without waiting
+        with self.mon_lock:
+            for m in list(self.monitors.values()):
+                m.drain(self)
+
+    def stop_monitor(self, key, drain=True):
+        # any thread: the program closes the socket, terminates its context, or monitors it itself
+        m = None
+        try:
+            with self.mon_lock:
+                m = self.monitors.pop(key, None)
+                if m is not None:
+                    if drain:
+                        m.drain(self)
+                    m.close(self)
+        except Exception:
+            pass
+        return m
+
+    def stop_monitors(self, context=None):
+        try:
+            with self.mon_lock:
+                for key, m in list(self.monitors.items()):
+                    if context is None or m.context_key == context:
+                        del self.monitors[key]
+                        m.drain(self)
+                        m.close(self)
+        except Exception:
+            pass
 
     # -- reports ---------------------------------------------------------------
 
@@ -341,6 +391,140 @@ class _Agent(object):
             if k in st:
                 r[k] = st[k]
         return r
+
+
+# libzmq monitor events -> zeromq.js names (what the collector and the spies use)
+_EVENT_NAMES = {
+    1: "connect", 2: "connect:delay", 4: "connect:retry", 8: "bind", 16: "bind:error", 32: "accept",
+    64: "accept:error", 128: "close", 256: "close:error", 512: "disconnect", 1024: "end",
+    2048: "handshake:error:other", 4096: "handshake", 8192: "handshake:error:protocol", 16384: "handshake:error:auth",
+}
+_ERRNO_EVENTS = (16, 64, 256, 2048)  # their value is an errno
+_FD_EVENTS = (1, 32, 512)  # their value is the connection's file descriptor
+
+
+def _proc_peer(fd):
+    """The remote address of a TCP connection by its fd, read from /proc (never touching the fd)."""
+    try:
+        link = os.readlink("/proc/self/fd/%d" % fd)
+    except Exception:
+        return None
+    if not link.startswith("socket:["):
+        return None
+    inode = link[8:-1]
+    for name in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if len(parts) > 9 and parts[9] == inode:
+                        return _hex_addr(parts[2])
+        except Exception:
+            pass
+    return None
+
+
+def _hex_addr(text):
+    host, port = text.split(":")
+    port = int(port, 16)
+    raw = bytes.fromhex(host)
+    if len(raw) == 4:
+        return "tcp://%s:%d" % (".".join(str(b) for b in raw[::-1]), port)
+    # IPv6: four 32-bit words, each in host (little-endian) order
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+    if words[:12] == b"\0" * 10 + b"\xff\xff":
+        return "tcp://%s:%d" % (".".join(str(b) for b in words[12:]), port)
+    import ipaddress
+
+    return "tcp://[%s]:%d" % (ipaddress.IPv6Address(words), port)
+
+
+class _Monitor(object):
+    """The agent's reader of one program socket's libzmq monitor (an inproc PAIR of its own)."""
+
+    MAX_PER_DRAIN = 256
+
+    def __init__(self, pair, sid, context_key):
+        self.pair = pair
+        self.sid = sid
+        self.context_key = context_key
+        self.peers = {}  # fd -> peer address, from connect/accept to disconnect
+        self.retry = None  # [attempts, since, address, interval] of a run of connect:retry
+
+    def drain(self, agent):
+        import zmq
+
+        pair = self.pair
+        if pair is None:
+            return
+        for _ in range(self.MAX_PER_DRAIN):
+            try:
+                head = pair.recv(zmq.NOBLOCK)
+                addr = pair.recv(zmq.NOBLOCK) if pair.get(zmq.RCVMORE) else b""
+            except Exception:
+                return
+            try:
+                self.event(agent, head, addr)
+            except Exception:
+                pass
+
+    def event(self, agent, head, addr):
+        if len(head) < 6:
+            return
+        code, value = agent.struct.unpack("=HI", head[:6])
+        name = _EVENT_NAMES.get(code)
+        if name is None:
+            return
+        address = addr.decode("utf-8", "replace") if isinstance(addr, bytes) else str(addr)
+        now = agent.time()
+        if code == 4:
+            # a run of retries is two reports: the first, and the count when it ends
+            if self.retry is None:
+                self.retry = [1, now, address, value]
+                agent.control({"type": "event", "socket": self.sid, "event": name, "address": address, "interval": value, "attempts": 1, "ts": now})
+            else:
+                self.retry[0] += 1
+            return
+        if self.retry is not None:
+            if code in (2, 128):
+                # the delay and the close of each failed attempt belong to the run of retries
+                return
+            self.end_retries(agent)
+        r = {"type": "event", "socket": self.sid, "event": name, "address": address, "ts": now}
+        if code in _ERRNO_EVENTS:
+            import errno
+
+            r["code"] = errno.errorcode.get(value, str(value))
+            try:
+                r["error"] = os.strerror(value)
+            except Exception:
+                pass
+        elif code in (8192, 16384):
+            r["code"] = str(value)
+        if code in _FD_EVENTS:
+            if code == 512:
+                peer = self.peers.pop(value, None)
+            else:
+                peer = _proc_peer(value) if address.startswith("tcp://") else None
+                if peer:
+                    self.peers[value] = peer
+            if peer:
+                r["peer"] = peer
+        agent.control(r)
+
+    def end_retries(self, agent):
+        if self.retry is not None and self.retry[0] > 1:
+            attempts, since, address, interval = self.retry
+            agent.control({"type": "event", "socket": self.sid, "event": "connect:retried", "address": address, "interval": interval,
+                           "attempts": attempts, "since": since, "ts": agent.time()})
+        self.retry = None
+
+    def close(self, agent):
+        self.end_retries(agent)
+        pair, self.pair = self.pair, None
+        if pair is not None:
+            pair.close(0)
 
 
 def _install(agent):
@@ -427,6 +611,51 @@ def _install(agent):
     orig_setsockopt = Socket.setsockopt
     orig_close = Socket.close
     orig_get = Socket.get
+    orig_monitor = Socket.monitor
+    BaseSocket = Socket.__mro__[1]  # the compiled socket: the agent's PAIRs are made from it, unwrapped and out of ctx._sockets
+    Context = zmq.Context
+    orig_term = Context.term
+    EVENT_ALL = int(getattr(zmq, "EVENT_ALL", 0xFFFF))
+    PAIR = int(zmq.PAIR)
+    LINGER = int(zmq.LINGER)
+    RCVHWM = int(zmq.RCVHWM)
+    monitors = agent.monitors
+    # ZMQ_DEBUG_AGENT_MONITOR=0: no socket monitors (no events, no PAIR of the agent's in the program's contexts)
+    monitoring = os.environ.get("ZMQ_DEBUG_AGENT_MONITOR", "1") != "0"
+
+    def start_monitor(sock, st, addr):
+        # the first bind/connect to a transport with connections: watch the socket's libzmq
+        # monitor from a PAIR of the agent's own; never when the program monitors it itself
+        if "mon" in st or not monitoring:
+            return
+        if not isinstance(addr, str):
+            addr = bytes(addr).decode("utf-8", "replace")
+        if addr.startswith("inproc://"):
+            return
+        st["mon"] = True
+        key = sock.underlying
+        ctx = sock.context
+        maddr = "inproc://zmq-debug-agent-monitor.%d.%d" % (os.getpid(), st["id"])
+        pair = None
+        try:
+            orig_monitor(sock, maddr, EVENT_ALL)
+            pair = BaseSocket(ctx, PAIR)
+            pair.set(LINGER, 0)
+            pair.set(RCVHWM, 100000)
+            pair.connect(maddr)
+        except Exception:
+            try:
+                orig_monitor(sock, None, 0)
+            except Exception:
+                pass
+            if pair is not None:
+                try:
+                    pair.close(0)
+                except Exception:
+                    pass
+            return
+        with agent.mon_lock:
+            agent.monitors[key] = _Monitor(pair, st["id"], ctx.underlying)
 
     def __init__(self, *a, **kw):
         orig_init(self, *a, **kw)
@@ -554,6 +783,13 @@ def _install(agent):
 
     def endpoint_op(orig, op):
         def wrapper(self, addr, *a, **kw):
+            if op in ("bind", "connect"):
+                try:
+                    st = state(self)
+                    if st is not None:
+                        start_monitor(self, st, addr)
+                except Exception:
+                    pass
             try:
                 r = orig(self, addr, *a, **kw)
             except ZMQError as e:
@@ -621,6 +857,9 @@ def _install(agent):
             key = self.underlying if not closed else None
         except Exception:
             closed, key = True, None
+        if key is not None and key in monitors:
+            # the agent's monitor PAIR goes first: it is in the program's context, ctx.term() would wait for it
+            agent.stop_monitor(key)
         r = orig_close(self, *a, **kw)
         try:
             if not closed and key is not None:
@@ -631,6 +870,32 @@ def _install(agent):
             pass
         return r
 
+    def monitor(self, *a, **kw):
+        # the program monitors this socket itself: its events are the program's (libzmq has one monitor a socket)
+        try:
+            key = self.underlying
+            st = sockets.get(key)
+            if st is not None:
+                st["mon"] = False
+            if key in monitors:
+                agent.stop_monitor(key)
+        except Exception:
+            pass
+        return orig_monitor(self, *a, **kw)
+
+    def term(self, *a, **kw):
+        # ctx.term() (and destroy(), and a collected Context) waits for every socket of the context: ours go first
+        try:
+            if monitors:
+                agent.stop_monitors(self.underlying)
+        except Exception:
+            pass
+        return orig_term(self, *a, **kw)
+
+    monitor.__doc__ = orig_monitor.__doc__
+    term.__doc__ = orig_term.__doc__
+    Socket.monitor = monitor
+    Context.term = term
     __init__.__doc__ = orig_init.__doc__
     send.__doc__ = orig_send.__doc__
     recv.__doc__ = orig_recv.__doc__
