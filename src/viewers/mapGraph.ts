@@ -79,6 +79,7 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
       if (detail) m.detail = detail;
       if (codeOnlyIds.has(n.id)) m.codeOnly = true;
       if (n.lastActivity) m.lastActivity = n.lastActivity;
+      if (n.parent) m.parent = n.parent;
       return m;
     });
   if (nodes.length > MAX_MAP_NODES) {
@@ -87,6 +88,8 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
     nodes = [...nodes].sort((a, b) => order(a) - order(b)).slice(0, MAX_MAP_NODES);
   }
   const ids = new Set(nodes.map((n) => n.id));
+  // a socket whose process was cut is drawn on its own
+  for (const n of nodes) if (n.parent && !ids.has(n.parent)) nodes[nodes.indexOf(n)] = { ...n, parent: undefined };
   const edges: MapEdge[] = s.edges
     .filter((e) => ids.has(e.from) && ids.has(e.to))
     .map((e) => ({

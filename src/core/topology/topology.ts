@@ -16,8 +16,10 @@ import { Disposable, DisposableStore, Emitter, Event } from '../base/lifecycle';
 import { CaptureRecord, CapturedEvent, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord, payloadBytes } from '../capture/records';
 import type { CaptureSession } from '../sessions/session';
 import { spyDetailsOf } from '../sessions/spy';
-import { flowBetween, isPublisher, normalizeSocketType } from '../zmq/socketTypes';
+import { flowBetween, isPublisher, isSubscriber, normalizeSocketType } from '../zmq/socketTypes';
 import { LatencyStats, RequestLatency } from './latency';
+import { RateFacts, WindowMeter } from './meter';
+import { AgentFacts, AgentTopology, processDetailLines, socketDetailLines, socketLabel } from './agentTopology';
 
 /** A place in the workspace's code. `file` is a path or URI string; `line` and `column` are 0-based (as VS Code's). */
 export interface CodeLocation {
@@ -56,15 +58,7 @@ export interface FramesFilter {
   connection?: number;
 }
 
-export interface RateFacts {
-  messages: number;
-  bytes: number;
-  /** Messages per second over the sliding window. */
-  rate: number;
-  /** Bytes per second over the sliding window. */
-  byteRate: number;
-  lastTs: number;
-}
+export type { RateFacts } from './meter';
 
 export interface TopicFacts {
   topic: Uint8Array;
@@ -154,7 +148,8 @@ export interface SpyFacts {
   lastEvent?: string;
 }
 
-export type TopologyNodeKind = 'endpoint' | 'peer' | 'spy' | 'process' | 'code';
+/** `socket`: a socket inside a program, reported by its agent (drawn inside its `process`). */
+export type TopologyNodeKind = 'endpoint' | 'peer' | 'spy' | 'process' | 'socket' | 'code';
 
 export interface TopologyNode {
   id: string;
@@ -167,6 +162,8 @@ export interface TopologyNode {
   location?: CodeLocation;
   lastActivity?: number;
   filter?: FramesFilter;
+  /** The node this one is drawn inside (an agent's socket inside its process). */
+  parent?: string;
 }
 
 export interface TopologyEdge {
@@ -175,7 +172,8 @@ export interface TopologyEdge {
   from: string;
   to: string;
   both: boolean;
-  kind: 'tap' | 'spy' | 'process' | 'code';
+  /** `agent`: two sockets connected as their agents report it (or an agent's socket and the endpoint node a tap or spy observes). */
+  kind: 'tap' | 'spy' | 'process' | 'agent' | 'code';
   state: 'open' | 'retrying' | 'failed' | 'declared';
   rate: number;
   byteRate: number;
@@ -194,6 +192,8 @@ export interface TopologySnapshot {
   spies: SpyFacts[];
   processes: TopologyProcess[];
   code: CodeEndpoint[];
+  /** What the zmq-debug agents inside programs reported (agentTopology.ts). */
+  agents: AgentFacts;
   nodes: TopologyNode[];
   edges: TopologyEdge[];
 }
@@ -250,52 +250,6 @@ export function endpointPort(endpoint: string): number | undefined {
   }
 }
 
-class WindowMeter {
-  private readonly secs: number[];
-  private readonly counts: number[];
-  private readonly sizes: number[];
-  messages = 0;
-  bytes = 0;
-  firstTs = 0;
-  lastTs = 0;
-
-  constructor(private readonly window: number) {
-    this.secs = new Array(window).fill(-1);
-    this.counts = new Array(window).fill(0);
-    this.sizes = new Array(window).fill(0);
-  }
-
-  hit(ts: number, bytes: number): void {
-    const s = Math.floor(ts / 1000);
-    const i = s % this.window;
-    if (this.secs[i] !== s) {
-      this.secs[i] = s;
-      this.counts[i] = 0;
-      this.sizes[i] = 0;
-    }
-    this.counts[i]++;
-    this.sizes[i] += bytes;
-    this.messages++;
-    this.bytes += bytes;
-    if (!this.firstTs) this.firstTs = ts;
-    if (ts > this.lastTs) this.lastTs = ts;
-  }
-
-  facts(now: number): RateFacts {
-    const s = Math.floor(now / 1000);
-    let n = 0;
-    let b = 0;
-    for (let i = 0; i < this.window; i++) {
-      if (this.secs[i] > s - this.window && this.secs[i] <= s) {
-        n += this.counts[i];
-        b += this.sizes[i];
-      }
-    }
-    // a stream that started a moment ago is averaged over its own age, not the whole window
-    const span = Math.min(this.window, Math.max(1, (now - this.firstTs) / 1000));
-    return { messages: this.messages, bytes: this.bytes, rate: n / span, byteRate: b / span, lastTs: this.lastTs };
-  }
-}
 
 interface EndpointState {
   key: string;
@@ -352,6 +306,7 @@ export class TopologyModel implements Disposable {
   /** session → endpoint as written → spy state (the per-record lookup). */
   private readonly spyIndex = new Map<string, Map<string, SpyState>>();
   private readonly processes = new Map<string, TopologyProcess>();
+  private readonly agents: AgentTopology;
   private code: CodeEndpoint[] = [];
   private liveSessions: CaptureSession[] | undefined;
   private lastSeq = 0;
@@ -372,6 +327,7 @@ export class TopologyModel implements Disposable {
     this.throttleMs = options.throttleMs ?? 250;
     this.maxClosed = options.maxClosedConnections ?? 200;
     this.maxTopics = options.maxTopicsPerEndpoint ?? 256;
+    this.agents = new AgentTopology(this.window);
     if (capture) {
       this.lastSeq = 0;
       this.catchUp();
@@ -403,7 +359,13 @@ export class TopologyModel implements Disposable {
   /** Adds one record's observations (used for captures read from a file, too). */
   ingest(r: CaptureRecord): void {
     this.latency.observe(r);
-    // agent process records carry no endpoint
+    if (r.source === 'agent') {
+      // the inside of programs: sockets and their links, not endpoints seen from outside
+      this.agents.ingest(r);
+      if (r.seq > this.lastSeq && !this.capture) this.lastSeq = r.seq;
+      this.changed();
+      return;
+    }
     if (r.session && r.endpoint) {
       const e = this.endpointState(r.endpoint);
       (r.source === 'tap' ? e.tapSessions : e.spySessions).add(r.session);
@@ -533,8 +495,11 @@ export class TopologyModel implements Disposable {
     }));
     const processes = [...this.processes.values()].map((p) => ({ ...p }));
     const code = this.code.map((c) => ({ ...c }));
-    const { nodes, edges } = buildGraph(endpoints, connections, spies, processes, code);
-    return { now, endpoints, connections, spies, processes, code, nodes, edges };
+    // an example we started that runs under the agent is one process: the agent's sockets are its own
+    const exampleByPid = new Map(processes.filter((p) => p.pid !== undefined).map((p) => [p.pid!, p.id]));
+    const agents = this.agents.facts(now, (pid) => exampleByPid.get(pid));
+    const { nodes, edges } = buildGraph(endpoints, connections, spies, processes, code, agents);
+    return { now, endpoints, connections, spies, processes, code, agents, nodes, edges };
   }
 
   /** Forgets everything observed from the capture (processes and code stay). */
@@ -545,6 +510,7 @@ export class TopologyModel implements Disposable {
     this.latency.clear();
     this.spies.clear();
     this.spyIndex.clear();
+    this.agents.clear();
     this.lastSeq = 0;
     for (const p of this.processes.values()) this.setProcess(p);
     this.setCodeEndpoints(this.code);
@@ -883,12 +849,18 @@ function buildGraph(
   spies: SpyFacts[],
   processes: TopologyProcess[],
   code: CodeEndpoint[],
+  agents: AgentFacts,
 ): { nodes: TopologyNode[]; edges: TopologyEdge[] } {
   const nodes: TopologyNode[] = [];
   const edges: TopologyEdge[] = [];
   const epNode = (key: string) => `ep:${key}`;
   const byKey = new Map(endpoints.map((e) => [e.key, e]));
+  // endpoints an agent's socket binds or connects: their own node only when something outside observes them
+  const agentKeys = new Set<string>();
+  for (const s of agents.sockets) for (const x of s.endpoints) agentKeys.add(endpointKey(x.endpoint));
+  const mergedExamples = new Set(agents.processes.map((p) => p.exampleId).filter((id): id is string => !!id));
   for (const e of endpoints) {
+    if (agentKeys.has(e.key) && !observedOutside(e)) continue;
     nodes.push({
       id: epNode(e.key),
       kind: 'endpoint',
@@ -963,6 +935,8 @@ function buildGraph(
     });
   }
   for (const p of processes) {
+    // drawn as the agent's process, with the sockets it really has
+    if (mergedExamples.has(p.id)) continue;
     const id = `proc:${p.id}`;
     const sockets = p.sockets.filter((s) => !(s.role === 'connect' && shownAsPeer.has(`${p.id}@${endpointKey(s.endpoint)}`)));
     if (sockets.length === 0 && p.sockets.length > 0) continue;
@@ -1009,7 +983,99 @@ function buildGraph(
       bytes: 0,
     });
   }
-  return { nodes, edges };
+  agentGraph(agents, byKey, nodes, edges, orient);
+  // edges to endpoint nodes left out above go too
+  const ids = new Set(nodes.map((n) => n.id));
+  return { nodes, edges: edges.filter((e) => ids.has(e.from) && ids.has(e.to)) };
+}
+
+/** Something other than an agent sees this endpoint: a tap, a spy, a probe, messages. */
+function observedOutside(e: EndpointFacts): boolean {
+  return (
+    e.tappedBy.length > 0 || e.spiedBy.length > 0 || e.published.messages > 0 || !!e.retry || !!e.refused || e.handshakeErrors.length > 0 ||
+    e.socketTypeSource === 'tap' || e.socketTypeSource === 'probe' || e.socketTypeSource === 'spy'
+  );
+}
+
+/**
+ * The agents' processes as groups holding their sockets, sockets connected as
+ * bind/connect pairs, and a socket bound (or connected) where a tap or spy
+ * observes an endpoint node linked to that node: the spy hangs off the PUB
+ * inside its program instead of a second node for the same socket.
+ */
+function agentGraph(
+  agents: AgentFacts,
+  byKey: Map<string, EndpointFacts>,
+  nodes: TopologyNode[],
+  edges: TopologyEdge[],
+  orient: (id: string, peer: string, peerType: string | undefined, ep: string, epType: string | undefined) => Pick<TopologyEdge, 'id' | 'from' | 'to' | 'both'>,
+): void {
+  const seen = new Set<string>();
+  for (const p of agents.processes) {
+    if (seen.has(p.nodeId)) continue;
+    seen.add(p.nodeId);
+    nodes.push({
+      id: p.nodeId,
+      kind: 'process',
+      label: `${p.name} (${p.pid})`,
+      detail: processDetailLines(p).join('\n'),
+      lastActivity: p.exitedTs ?? p.startedTs,
+      filter: { session: p.session },
+    });
+  }
+  for (const s of agents.sockets) {
+    const last = Math.max(s.sent.lastTs, s.received.lastTs, s.closedTs ?? 0, s.openedTs);
+    const primary = s.endpoints.find((e) => e.state === 'active')?.endpoint ?? s.endpoints[0]?.endpoint;
+    nodes.push({
+      id: s.nodeId,
+      kind: 'socket',
+      label: socketLabel(s),
+      socketType: s.type === '?' ? undefined : s.type,
+      endpoint: primary,
+      detail: socketDetailLines(s).join('\n'),
+      lastActivity: last || undefined,
+      filter: primary ? { session: s.session, endpoint: primary } : { session: s.session },
+      parent: s.processNodeId,
+    });
+    for (const e of s.endpoints) {
+      if (e.state === 'failed') continue;
+      const key = endpointKey(e.endpoint);
+      const ep = byKey.get(key);
+      if (!ep || !observedOutside(ep)) continue;
+      const id = `edge:agent:${s.nodeId}@${key}`;
+      if (edges.some((x) => x.id === id)) continue;
+      edges.push({
+        ...(e.role === 'bind' && isPublisher(s.type) ? { id, from: s.nodeId, to: `ep:${key}`, both: false } : orient(id, s.nodeId, s.type, `ep:${key}`, ep.socketType)),
+        kind: 'agent',
+        state: s.state === 'open' && e.state === 'active' ? 'open' : 'declared',
+        rate: 0,
+        byteRate: 0,
+        messages: 0,
+        bytes: 0,
+        filter: { endpoint: e.endpoint },
+      });
+    }
+  }
+  const byNode = new Map(agents.sockets.map((s) => [s.nodeId, s]));
+  for (const l of agents.links) {
+    const sub = [byNode.get(l.to), byNode.get(l.from)].find((x) => x && isSubscriber(x.type));
+    const t = l.traffic;
+    edges.push({
+      id: l.id,
+      from: l.from,
+      to: l.to,
+      both: l.both,
+      kind: 'agent',
+      state: l.state,
+      rate: t?.rate ?? 0,
+      byteRate: t?.byteRate ?? 0,
+      messages: t?.messages ?? 0,
+      bytes: t?.bytes ?? 0,
+      ...(sub ? { subscriptions: subscriptionText(sub.subscriptions.map((x) => x.topic)) } : {}),
+      ...(t?.lastTs ? { lastActivity: t.lastTs } : {}),
+      filter: { session: byNode.get(l.connectSocket)?.session, endpoint: l.endpoint },
+    });
+  }
 }
 
 
