@@ -32,7 +32,8 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
   const byNode = new Map<string, Diagnostic[]>();
   const byEdge = new Map<string, Diagnostic[]>();
   for (const d of findings) {
-    for (const id of d.nodeIds) byNode.set(id, [...(byNode.get(id) ?? []), d]);
+    // a node drawn as another (an agent's socket as its tap peer) carries its findings there
+    for (const id of new Set(d.nodeIds.map((x) => s.aliases?.[x] ?? x))) byNode.set(id, [...(byNode.get(id) ?? []), d]);
     for (const id of d.edgeIds) byEdge.set(id, [...(byEdge.get(id) ?? []), d]);
   }
   const worst = (list: Diagnostic[] | undefined): MapSeverity | undefined =>

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { Capture } from '../../src/core/capture/capture';
 import { Collector } from '../../src/core/sessions/collector';
 import { PubSpy } from '../../src/core/sessions/spy';
+import { ZmtpTap } from '../../src/core/sessions/tap';
+import { findPidOfTcpPeer } from '../../src/core/topology/peerProcess';
 import { Diagnostic, DoctorOptions, DoctorRule, diagnose } from '../../src/core/topology/doctor';
 import { TopologyModel, TopologySnapshot } from '../../src/core/topology/topology';
 import { toMapGraph } from '../../src/viewers/mapGraph';
@@ -101,6 +103,36 @@ describe('agents on the map: processes as groups of their sockets, sockets conne
       assert.ok(s.edges.some((e) => e.kind === 'spy' && e.from === ep[0].id));
     } finally {
       await spy.stop();
+    }
+  });
+
+  it('a program under the agent behind a tap: its tap peer is drawn inside it, named by the program, as its own socket (no duplicate)', async () => {
+    const pub = start(PYTHON, ['-u', fixture('weather_pub.py'), 0], env);
+    await until(() => /^\d+\n/.test(pub.stdout()), 'the publisher to print its port');
+    const port = Number(pub.stdout().trim().split('\n')[0]);
+    const tap = new ZmtpTap({ target: `127.0.0.1:${port}`, id: 'tap-1' }, capture);
+    try {
+      const at = await tap.listen();
+      const sub = start(PYTHON, [fixture('weather_sub.py'), at.port, 0], env);
+      const subPid = sub.proc.pid!;
+      await until(() => model.snapshot().connections.some((c) => c.state === 'open' && c.toTarget.messages + c.fromTarget.messages > 2), 'messages through the tap');
+      await until(() => model.snapshot().agents.processes.some((p) => p.pid === subPid), 'the subscriber\'s agent');
+      // as the extension does: which process holds the tap's peer connection (/proc)
+      const c = model.snapshot().connections.find((x) => x.state === 'open')!;
+      const procNode = model.snapshot().agents.processes.find((p) => p.pid === subPid)!.nodeId;
+      assert.equal(await findPidOfTcpPeer(c.peer!, [subPid]), subPid);
+      model.setConnectionProcess(c.id, procNode);
+      const s = model.snapshot();
+      const peer = s.nodes.find((n) => n.id === `peer:${c.id}`)!;
+      assert.deepEqual([peer.kind, peer.label, peer.parent], ['socket', `SUB weather_sub.py (${subPid})`, procNode]);
+      assert.match(peer.detail!, /Subscriptions: "weather"/);
+      assert.equal(s.nodes.filter((n) => n.parent === procNode).length, 1, 'the agent\'s SUB is that peer, not a second node');
+      const pubSock = s.nodes.find((n) => n.kind === 'socket' && n.socketType === 'PUB')!;
+      const epId = `ep:tcp://*:${port}`;
+      assert.ok(s.edges.some((e) => e.kind === 'agent' && e.from === pubSock.id && e.to === epId));
+      assert.ok(s.edges.some((e) => e.kind === 'tap' && e.from === epId && e.to === peer.id));
+    } finally {
+      await tap.stop();
     }
   });
 

@@ -195,6 +195,11 @@ export interface TopologySnapshot {
   /** What the zmq-debug agents inside programs reported (agentTopology.ts). */
   agents: AgentFacts;
   nodes: TopologyNode[];
+  /**
+   * Node ids drawn as another node: an agent's socket whose connection a tap
+   * relays is drawn as that tap peer (findings about either land on it).
+   */
+  aliases: Record<string, string>;
   edges: TopologyEdge[];
 }
 
@@ -498,8 +503,8 @@ export class TopologyModel implements Disposable {
     // an example we started that runs under the agent is one process: the agent's sockets are its own
     const exampleByPid = new Map(processes.filter((p) => p.pid !== undefined).map((p) => [p.pid!, p.id]));
     const agents = this.agents.facts(now, (pid) => exampleByPid.get(pid));
-    const { nodes, edges } = buildGraph(endpoints, connections, spies, processes, code, agents);
-    return { now, endpoints, connections, spies, processes, code, agents, nodes, edges };
+    const { nodes, edges, aliases } = buildGraph(endpoints, connections, spies, processes, code, agents);
+    return { now, endpoints, connections, spies, processes, code, agents, nodes, edges, aliases };
   }
 
   /** Forgets everything observed from the capture (processes and code stay). */
@@ -850,7 +855,7 @@ function buildGraph(
   processes: TopologyProcess[],
   code: CodeEndpoint[],
   agents: AgentFacts,
-): { nodes: TopologyNode[]; edges: TopologyEdge[] } {
+): { nodes: TopologyNode[]; edges: TopologyEdge[]; aliases: Record<string, string> } {
   const nodes: TopologyNode[] = [];
   const edges: TopologyEdge[] = [];
   const epNode = (key: string) => `ep:${key}`;
@@ -883,6 +888,8 @@ function buildGraph(
     return { id, from: peer, to: ep, both: flow === 'both' || flow === 'unknown' };
   };
   const procById = new Map(processes.map((p) => [p.id, p]));
+  const aliases: Record<string, string> = {};
+  const taken = new Set<string>();
   // a process whose connect is seen live through a tap is drawn as that peer
   const shownAsPeer = new Set<string>();
   for (const c of connections) if (c.state === 'open' && c.processId) shownAsPeer.add(`${c.processId}@${c.endpointKey}`);
@@ -892,15 +899,23 @@ function buildGraph(
     const id = `peer:${c.id}`;
     const ident = c.clientIdentity ? ` "${topicKey(c.clientIdentity)}"` : '';
     const proc = c.processId ? procById.get(c.processId) : undefined;
-    const who = proc ? (proc.pid ? `${proc.label} (${proc.pid})` : proc.label) : c.peer ?? '';
+    // a peer running under the agent: named by its program, drawn inside it, as its own socket
+    const agentProc = c.processId ? agents.processes.find((p) => p.exampleId === c.processId || p.nodeId === c.processId) : undefined;
+    const sock = agentProc && tapPeerSocket(agents, agentProc.nodeId, c.clientType, taken);
+    const who = agentProc ? `${agentProc.name} (${agentProc.pid})` : proc ? (proc.pid ? `${proc.label} (${proc.pid})` : proc.label) : c.peer ?? '';
+    if (sock) {
+      taken.add(sock.nodeId);
+      aliases[sock.nodeId] = id;
+    }
     nodes.push({
       id,
-      kind: 'peer',
+      kind: sock ? 'socket' : 'peer',
       label: `${c.clientType ?? '?'}${ident} ${who}`.trim(),
       socketType: c.clientType,
-      detail: `${c.peer ?? ''} via ${c.session}`,
+      detail: [`${c.peer ?? ''} via ${c.session}`, ...(sock ? socketDetailLines(sock) : [])].join('\n'),
       lastActivity: c.lastActivity,
       filter: { session: c.session, connection: c.connection },
+      ...(agentProc ? { parent: agentProc.nodeId } : {}),
     });
     edges.push({
       ...orient(`edge:${c.id}`, id, c.clientType, epNode(c.endpointKey), c.targetType ?? ep?.socketType),
@@ -983,10 +998,23 @@ function buildGraph(
       bytes: 0,
     });
   }
-  agentGraph(agents, byKey, nodes, edges, orient);
+  agentGraph(agents, byKey, nodes, edges, orient, aliases);
   // edges to endpoint nodes left out above go too
   const ids = new Set(nodes.map((n) => n.id));
-  return { nodes, edges: edges.filter((e) => ids.has(e.from) && ids.has(e.to)) };
+  return { nodes, edges: edges.filter((e) => ids.has(e.from) && ids.has(e.to)), aliases };
+}
+
+/**
+ * The socket of an agent's process that a tap connection relays: the one
+ * socket of the peer's type with a connect no agent's bind matched (it goes to
+ * the tap's port). Undefined unless exactly one fits.
+ */
+function tapPeerSocket(agents: AgentFacts, processNodeId: string, type: string | undefined, taken: Set<string>): AgentFacts['sockets'][number] | undefined {
+  const linked = new Set(agents.links.map((l) => l.connectSocket));
+  const fits = agents.sockets.filter(
+    (s) => s.processNodeId === processNodeId && !taken.has(s.nodeId) && s.state === 'open' && !linked.has(s.nodeId) && (!type || s.type === type) && s.endpoints.some((e) => e.role === 'connect' && e.state === 'active'),
+  );
+  return fits.length === 1 ? fits[0] : undefined;
 }
 
 /** Something other than an agent sees this endpoint: a tap, a spy, a probe, messages. */
@@ -1009,6 +1037,7 @@ function agentGraph(
   nodes: TopologyNode[],
   edges: TopologyEdge[],
   orient: (id: string, peer: string, peerType: string | undefined, ep: string, epType: string | undefined) => Pick<TopologyEdge, 'id' | 'from' | 'to' | 'both'>,
+  aliases: Record<string, string>,
 ): void {
   const seen = new Set<string>();
   for (const p of agents.processes) {
@@ -1024,6 +1053,7 @@ function agentGraph(
     });
   }
   for (const s of agents.sockets) {
+    if (aliases[s.nodeId]) continue;
     const last = Math.max(s.sent.lastTs, s.received.lastTs, s.closedTs ?? 0, s.openedTs);
     const primary = s.endpoints.find((e) => e.state === 'active')?.endpoint ?? s.endpoints[0]?.endpoint;
     nodes.push({
