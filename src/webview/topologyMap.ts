@@ -139,7 +139,7 @@ function styles(): cytoscape.StylesheetJson {
     { selector: 'edge[state = "retrying"]', style: { 'line-style': 'dotted', 'line-color': t.warning, 'target-arrow-color': t.warning } },
     { selector: 'edge[state = "failed"], edge[severity = "error"]', style: { 'line-color': t.error, 'target-arrow-color': t.error, 'source-arrow-color': t.error } },
     { selector: 'edge[severity = "warning"]', style: { 'line-color': t.warning, 'target-arrow-color': t.warning, 'source-arrow-color': t.warning } },
-    { selector: 'edge[kind = "tap"][state = "open"][rateText != ""]', style: { width: 3, 'line-color': t.green, 'target-arrow-color': t.green, 'source-arrow-color': t.green } },
+    { selector: 'edge[kind = "tap"][state = "open"][rateText != ""], edge[kind = "agent"][state = "open"][rateText != ""]', style: { width: 3, 'line-color': t.green, 'target-arrow-color': t.green, 'source-arrow-color': t.green } },
     { selector: ':selected', style: { 'overlay-color': t.focus, 'overlay-opacity': 0.25, 'overlay-padding': 6 } },
   ];
 }

@@ -100,6 +100,7 @@ describe('agents on the map: processes as groups of their sockets, sockets conne
       assert.deepEqual(ep.map((n) => n.id), [`ep:tcp://*:${port}`]);
       const link = s.edges.find((e) => e.kind === 'agent' && e.from === pubSock.id && e.to === ep[0].id);
       assert.ok(link, `PUB socket → endpoint: ${JSON.stringify(s.edges.map((e) => [e.kind, e.from, e.to]))}`);
+      assert.equal(link.both, false, 'a PUB only sends');
       assert.ok(s.edges.some((e) => e.kind === 'spy' && e.from === ep[0].id));
     } finally {
       await spy.stop();

@@ -1017,6 +1017,13 @@ function tapPeerSocket(agents: AgentFacts, processNodeId: string, type: string |
   return fits.length === 1 ? fits[0] : undefined;
 }
 
+/** A socket and the endpoint node it binds (the same socket): what it sends comes out there, what it receives goes in. */
+function boundFlow(id: string, socket: string, type: string | undefined, ep: string): Pick<TopologyEdge, 'id' | 'from' | 'to' | 'both'> {
+  const flow = flowBetween(type, undefined);
+  if (flow === 'bToA') return { id, from: ep, to: socket, both: false };
+  return { id, from: socket, to: ep, both: flow !== 'aToB' };
+}
+
 /** Something other than an agent sees this endpoint: a tap, a spy, a probe, messages. */
 function observedOutside(e: EndpointFacts): boolean {
   return (
@@ -1075,13 +1082,13 @@ function agentGraph(
       const id = `edge:agent:${s.nodeId}@${key}`;
       if (edges.some((x) => x.id === id)) continue;
       edges.push({
-        ...(e.role === 'bind' && isPublisher(s.type) ? { id, from: s.nodeId, to: `ep:${key}`, both: false } : orient(id, s.nodeId, s.type, `ep:${key}`, ep.socketType)),
+        ...(e.role === 'bind' ? boundFlow(id, s.nodeId, s.type, `ep:${key}`) : orient(id, s.nodeId, s.type, `ep:${key}`, ep.socketType)),
         kind: 'agent',
         state: s.state === 'open' && e.state === 'active' ? 'open' : 'declared',
-        rate: 0,
-        byteRate: 0,
-        messages: 0,
-        bytes: 0,
+        // the socket bound there is the endpoint: its traffic is the edge's
+        ...(e.role === 'bind'
+          ? { rate: s.sent.rate + s.received.rate, byteRate: s.sent.byteRate + s.received.byteRate, messages: s.sent.messages + s.received.messages, bytes: s.sent.bytes + s.received.bytes }
+          : { rate: 0, byteRate: 0, messages: 0, bytes: 0 }),
         filter: { endpoint: e.endpoint },
       });
     }

@@ -82,4 +82,42 @@ describe('topology map (code-server + Chromium)', function () {
     await doctor.locator('.monaco-list-row', { hasText: 'Code connects to an endpoint nobody binds' }).first().waitFor({ state: 'visible', timeout: 20000 });
     await vsc.screenshot('ui-topology-doctor');
   });
+
+  it('draws the programs observed from the inside as groups holding their sockets, with their details', async () => {
+    vsc = await startCodeServer({ folder: TEST_WORKSPACE, viewport: { width: 1500, height: 950 } });
+    const page = vsc.page;
+    await vsc.openViewContainer('ZeroMQ');
+    await vsc.runCommand('ZeroMQ: Observe Programs Started Here');
+    await vsc.runCommand('ZeroMQ: Run Example…');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 15000 });
+    await input.fill('Round robin');
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Round robin' }).first().click();
+    const lang = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: /Python/ }).first();
+    if (await lang.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)) await lang.click();
+
+    await vsc.runCommand('ZeroMQ: Show Topology Map');
+    const map = await mapFrame(vsc);
+    // each program is a node named by program and pid; the workers' tap peers are sockets inside them
+    await map.locator('.node-list .node-item', { hasText: /^ventilator\.py \(\d+\)$/ }).waitFor({ timeout: 30000 });
+    await map.locator('.node-list .node-item', { hasText: /^PULL worker\.py \(\d+\)$/ }).nth(1).waitFor({ timeout: 30000 });
+    await page.waitForTimeout(2500);
+    await vsc.screenshot('ui-topology-groups');
+
+    // a program's details list its sockets; a socket's, its program, type, endpoints and counts
+    await map.locator('.node-list .node-item', { hasText: /^ventilator\.py \(\d+\)$/ }).click();
+    await map.locator('#details h3', { hasText: /^ventilator\.py \(\d+\)$/ }).waitFor({ timeout: 10000 });
+    await map.locator('#details p', { hasText: /^Command: .*ventilator\.py/ }).waitFor({ timeout: 10000 });
+    const socket = map.locator('#details .node-list .node-item', { hasText: /^PUSH tcp:/ });
+    await socket.waitFor({ timeout: 10000 });
+    await socket.click();
+    await map.locator('#details h3', { hasText: /^PUSH tcp:/ }).waitFor({ timeout: 10000 });
+    await map.locator('#details p', { hasText: /^PUSH socket \d+\.\d+ of ventilator\.py \(pid \d+\), open$/ }).waitFor({ timeout: 10000 });
+    await map.locator('#details p', { hasText: /^Sent \d+ messages/ }).waitFor({ timeout: 10000 });
+    await map.locator('#details p', { hasText: /^High-water marks: sndhwm \d+, rcvhwm \d+$/ }).waitFor({ timeout: 10000 });
+    await map.locator('#details button', { hasText: /^In ventilator\.py \(\d+\)$/ }).waitFor({ timeout: 10000 });
+    await page.waitForTimeout(500);
+    await vsc.screenshot('ui-topology-socket');
+    await vsc.runCommand('ZeroMQ: Stop All Examples').catch(() => undefined);
+  });
 });
