@@ -609,6 +609,7 @@ function insideRules(ctx: Context, out: Diagnostic[]): void {
         `${name(sub)} missed the first ${j.atLeast ? 'at least ' : ''}${j.lost} message${j.lost > 1 ? 's' : ''} matching its subscription that ${name(pub)} sent after it had connected and subscribed: ` +
         `the first one it received was sent ${ms(Math.max(0, j.firstDeliveredSentTs - j.joinTs))} after it joined. A PUB drops what no subscription it knows of matches, and a new subscriber's SUBSCRIBE takes a moment (the connection, then the handshake) to reach it: the "slow joiner". ` +
         `Synchronise before publishing: have each subscriber tell the publisher it is ready (a REQ/REP handshake, as in the zguide's syncpub/syncsub), or publish from an XPUB that waits for the subscription message (and can send a welcome message on it); a sleep after connect only makes it less likely.`,
+      endpoint: a.links.find((l) => l.id === j.link)?.endpoint,
       nodeIds: [sub.nodeId, pub.nodeId, sub.processNodeId, pub.processNodeId],
       edgeIds: [j.link],
     });

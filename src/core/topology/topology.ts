@@ -255,7 +255,6 @@ export function endpointPort(endpoint: string): number | undefined {
   }
 }
 
-
 interface EndpointState {
   key: string;
   endpoint: string;
