@@ -133,6 +133,11 @@ export interface SlowJoinerFacts {
   /** When the PUB sent the first message the SUB received, and when the SUB got it. */
   firstDeliveredSentTs: number;
   firstReceivedTs: number;
+  /**
+   * The PUB had been publishing before the SUB joined: a subscriber joining a
+   * running stream always misses what goes out during its handshake.
+   */
+  streamRunning: boolean;
 }
 
 export interface AgentFacts {
@@ -497,7 +502,17 @@ export class AgentTopology {
           if (e.hash === got.hash) {
             const pubProc = processes.find((p) => p.session === pub.session && p.pid === pub.pid);
             const evicted = ps.logged > SEND_LOG && log[0].ts >= joinTs;
-            result = { link: l.id, sub: sub.nodeId, pub: pub.nodeId, lost, atLeast: evicted || (pubProc?.dropped ?? 0) > 0, joinTs, firstDeliveredSentTs: e.ts, firstReceivedTs: got.ts };
+            result = {
+              link: l.id,
+              sub: sub.nodeId,
+              pub: pub.nodeId,
+              lost,
+              atLeast: evicted || (pubProc?.dropped ?? 0) > 0,
+              joinTs,
+              firstDeliveredSentTs: e.ts,
+              firstReceivedTs: got.ts,
+              streamRunning: ps.sent.firstTs > 0 && ps.sent.firstTs < joinTs,
+            };
             break;
           }
           lost++;

@@ -600,7 +600,8 @@ function insideRules(ctx: Context, out: Diagnostic[]): void {
   for (const j of a.slowJoiners) {
     const sub = byNode.get(j.sub);
     const pub = byNode.get(j.pub);
-    if (!sub || !pub || j.lost <= 0 || !current(sub, j.firstReceivedTs)) continue;
+    // joining a stream already running always loses what goes out during the handshake: only a lost start is a problem
+    if (!sub || !pub || j.lost <= 0 || j.streamRunning || !current(sub, j.firstReceivedTs)) continue;
     out.push({
       id: `slow-joiner:${j.link}`,
       rule: 'slow-joiner',
