@@ -231,6 +231,8 @@ describe('doctor rules only the inside can see, each made by a real program unde
     assert.match(d.message, new RegExp(`missed the first ${first} messages? matching its subscription`));
     assert.match(d.message, /XPUB/);
     assert.deepEqual(d.edgeIds, [s.agents.links[0].id]);
+    const subNode = s.nodes.find((n) => n.id === s.agents.slowJoiners[0].sub)!;
+    assert.match(subNode.detail!, new RegExp(`Missed the first ${first} matching messages of PUB \\S+ of slow_joiner\\.py when it joined$`));
   });
 
   it('req-rep-out-of-turn: a REQ that sends twice (EFSM), and a healthy REQ/REP without it', async () => {

@@ -1058,6 +1058,12 @@ function agentGraph(
       filter: { session: p.session },
     });
   }
+  // what a subscriber missed when it joined (slow joiner), in its details
+  const missed = new Map<string, string[]>();
+  const label = new Map(agents.sockets.map((x) => [x.nodeId, `${x.type} ${x.id} of ${x.process}`]));
+  for (const j of agents.slowJoiners) {
+    if (j.lost > 0) missed.set(j.sub, [...(missed.get(j.sub) ?? []), `Missed the first ${j.atLeast ? 'at least ' : ''}${j.lost} matching messages of ${label.get(j.pub) ?? j.pub} when it joined${j.streamRunning ? ' (a stream already running)' : ''}`]);
+  }
   for (const s of agents.sockets) {
     if (aliases[s.nodeId]) continue;
     const last = Math.max(s.sent.lastTs, s.received.lastTs, s.closedTs ?? 0, s.openedTs);
@@ -1068,7 +1074,7 @@ function agentGraph(
       label: socketLabel(s),
       socketType: s.type === '?' ? undefined : s.type,
       endpoint: primary,
-      detail: socketDetailLines(s).join('\n'),
+      detail: [...socketDetailLines(s), ...(missed.get(s.nodeId) ?? [])].join('\n'),
       lastActivity: last || undefined,
       filter: primary ? { session: s.session, endpoint: primary } : { session: s.session },
       parent: s.processNodeId,
