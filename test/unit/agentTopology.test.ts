@@ -156,6 +156,20 @@ describe('agents on the map: processes as groups of their sockets, sockets conne
     assert.equal(e.state, 'declared', 'the program has exited');
   });
 
+  it('a Node program (zeromq v6): its group, PUSH bound on tcp://127.0.0.1:* connected to its own PULL', async () => {
+    const r = await run(process.execPath, [agentFixture('node_pushpull.js')], env);
+    assert.equal(r.code, 0);
+    await exited(r.pid);
+    const s = model.snapshot();
+    const proc = s.nodes.find((n) => n.kind === 'process')!;
+    assert.equal(proc.label, `node_pushpull.js (${r.pid})`);
+    assert.deepEqual(s.nodes.filter((n) => n.parent === proc.id).map((n) => n.socketType), ['PUSH', 'PULL', 'SUB', 'PULL']);
+    assert.equal(s.agents.links.length, 1, 'the SUB connects to an inproc:// nobody binds');
+    const [l] = s.agents.links;
+    const e = s.edges.find((x) => x.id === l.id)!;
+    assert.deepEqual([s.nodes.find((n) => n.id === e.from)!.socketType, s.nodes.find((n) => n.id === e.to)!.socketType, e.both, e.messages], ['PUSH', 'PULL', false, 3]);
+  });
+
   it('ipc:// between two programs: connected by path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zmq-agent-topo-'));
     tmp.push(dir);
@@ -217,6 +231,14 @@ describe('doctor rules only the inside can see, each made by a real program unde
     const none = found.find((d) => d !== hwm)!;
     assert.match(none.message, /^5 sends on PUSH .* failed with EAGAIN, with no peer connected/);
     assert.ok(none.nodeIds.every((id) => s.nodes.some((n) => n.id === id)));
+    // a connect nothing observed listens at (the agent fixtures' PUSH to port 1, SNDHWM 2)
+    const r = await run(PYTHON, [agentFixture('hwm_eagain.py')], env);
+    await until(() => model.snapshot().agents.processes.some((p) => p.pid === r.pid && p.state === 'exited'), 'exit', 8000);
+    const lonely = of(model.snapshot(), 'send-dropped').filter((d) => d.message.includes('hwm_eagain.py'));
+    assert.equal(lonely.length, 1);
+    const failed = /failed (\d+)/.exec(r.stdout)![1];
+    assert.match(lonely[0].message, new RegExp(`^${failed} sends on PUSH`));
+    assert.match(lonely[0].message, /^\d+ sends on PUSH .* failed with EAGAIN, with no peer: nothing observed listens at tcp:\/\/127\.0\.0\.1:1, so the socket queued up to SNDHWM 2 for a peer that never came/);
   });
 
   it('slow-joiner: the messages a PUB sent after the SUB connected, subscribed and the PUB bound, before its first delivery, counted exactly', async () => {
