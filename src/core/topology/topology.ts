@@ -889,6 +889,7 @@ function buildGraph(
   const procById = new Map(processes.map((p) => [p.id, p]));
   const aliases: Record<string, string> = {};
   const taken = new Set<string>();
+  let linked: Set<string> | undefined;
   // a process whose connect is seen live through a tap is drawn as that peer
   const shownAsPeer = new Set<string>();
   for (const c of connections) if (c.state === 'open' && c.processId) shownAsPeer.add(`${c.processId}@${c.endpointKey}`);
@@ -900,7 +901,7 @@ function buildGraph(
     const proc = c.processId ? procById.get(c.processId) : undefined;
     // a peer running under the agent: named by its program, drawn inside it, as its own socket
     const agentProc = c.processId ? agents.processes.find((p) => p.exampleId === c.processId || p.nodeId === c.processId) : undefined;
-    const sock = agentProc && tapPeerSocket(agents, agentProc.nodeId, c.clientType, taken);
+    const sock = agentProc && tapPeerSocket(agents, agentProc.nodeId, c.clientType, taken, (linked ??= new Set(agents.links.map((l) => l.connectSocket))));
     const who = agentProc ? `${agentProc.name} (${agentProc.pid})` : proc ? (proc.pid ? `${proc.label} (${proc.pid})` : proc.label) : c.peer ?? '';
     if (sock) {
       taken.add(sock.nodeId);
@@ -1008,8 +1009,7 @@ function buildGraph(
  * socket of the peer's type with a connect no agent's bind matched (it goes to
  * the tap's port). Undefined unless exactly one fits.
  */
-function tapPeerSocket(agents: AgentFacts, processNodeId: string, type: string | undefined, taken: Set<string>): AgentFacts['sockets'][number] | undefined {
-  const linked = new Set(agents.links.map((l) => l.connectSocket));
+function tapPeerSocket(agents: AgentFacts, processNodeId: string, type: string | undefined, taken: Set<string>, linked: Set<string>): AgentFacts['sockets'][number] | undefined {
   const fits = agents.sockets.filter(
     (s) => s.processNodeId === processNodeId && !taken.has(s.nodeId) && s.state === 'open' && !linked.has(s.nodeId) && (!type || s.type === type) && s.endpoints.some((e) => e.role === 'connect' && e.state === 'active'),
   );
@@ -1060,6 +1060,7 @@ function agentGraph(
   }
   // what a subscriber missed when it joined (slow joiner), in its details
   const missed = new Map<string, string[]>();
+  const epLinks = new Set<string>();
   const label = new Map(agents.sockets.map((x) => [x.nodeId, `${x.type} ${x.id} of ${x.process}`]));
   for (const j of agents.slowJoiners) {
     if (j.lost > 0) missed.set(j.sub, [...(missed.get(j.sub) ?? []), `Missed the first ${j.atLeast ? 'at least ' : ''}${j.lost} matching messages of ${label.get(j.pub) ?? j.pub} when it joined${j.streamRunning ? ' (a stream already running)' : ''}`]);
@@ -1085,7 +1086,8 @@ function agentGraph(
       const ep = byKey.get(key);
       if (!ep || !observedOutside(ep)) continue;
       const id = `edge:agent:${s.nodeId}@${key}`;
-      if (edges.some((x) => x.id === id)) continue;
+      if (epLinks.has(id)) continue;
+      epLinks.add(id);
       edges.push({
         ...(e.role === 'bind' ? boundFlow(id, s.nodeId, s.type, `ep:${key}`) : orient(id, s.nodeId, s.type, `ep:${key}`, ep.socketType)),
         kind: 'agent',
