@@ -17,6 +17,7 @@ pairs=(
   ui-frames-hex-dump.png         frames-hex-dump.png
   ui-topology-map.png            topology-map.png
   ui-topology-doctor.png         doctor.png
+  ui-topology-socket.png         topology-groups.png
   ui-codelens-python.png         codelens.png
   ui-vsix-walkthrough.png        walkthrough.png
   ui-decoded-tree.png            decoded-tree.png

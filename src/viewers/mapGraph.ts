@@ -33,7 +33,8 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
   const byNode = new Map<string, Diagnostic[]>();
   const byEdge = new Map<string, Diagnostic[]>();
   for (const d of findings) {
-    for (const id of d.nodeIds) byNode.set(id, [...(byNode.get(id) ?? []), d]);
+    // a node drawn as another (an agent's socket as its tap peer) carries its findings there
+    for (const id of new Set(d.nodeIds.map((x) => s.aliases?.[x] ?? x))) byNode.set(id, [...(byNode.get(id) ?? []), d]);
     for (const id of d.edgeIds) byEdge.set(id, [...(byEdge.get(id) ?? []), d]);
   }
   const worst = (list: Diagnostic[] | undefined): MapSeverity | undefined =>
@@ -80,6 +81,7 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
       if (detail) m.detail = detail;
       if (codeOnlyIds.has(n.id)) m.codeOnly = true;
       if (n.lastActivity) m.lastActivity = n.lastActivity;
+      if (n.parent) m.parent = n.parent;
       return m;
     });
   if (nodes.length > MAX_MAP_NODES) {
@@ -91,6 +93,8 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
   // request latency of tap connections, on their edges (the edge of connection `c` is `edge:${c.id}`)
   const latencyByEdge = new Map<string, LatencyStats>();
   for (const c of s.connections) if (c.latency?.requests) latencyByEdge.set(`edge:${c.id}`, c.latency);
+  // a socket whose process was cut is drawn on its own
+  for (const n of nodes) if (n.parent && !ids.has(n.parent)) nodes[nodes.indexOf(n)] = { ...n, parent: undefined };
   const edges: MapEdge[] = s.edges
     .filter((e) => ids.has(e.from) && ids.has(e.to))
     .map((e) => ({

@@ -94,6 +94,23 @@ function styles(): cytoscape.StylesheetJson {
     { selector: 'node[kind = "peer"]', style: { shape: 'ellipse', 'background-color': t.green } },
     { selector: 'node[kind = "spy"]', style: { shape: 'diamond', 'background-color': t.purple } },
     { selector: 'node[kind = "process"]', style: { shape: 'rectangle', 'background-color': t.orange } },
+    { selector: 'node[kind = "socket"]', style: { shape: 'round-rectangle', width: 34, height: 22, 'background-color': t.blue } },
+    // a program under the agent: a group around its sockets, its name on top
+    {
+      selector: 'node[kind = "process"]:parent',
+      style: {
+        shape: 'round-rectangle',
+        'background-color': t.orange,
+        'background-opacity': 0.08,
+        'border-color': t.orange,
+        'border-width': 1,
+        'text-valign': 'top',
+        'text-halign': 'center',
+        'text-margin-y': -4,
+        'font-weight': 'bold',
+        padding: '14px',
+      },
+    },
     { selector: 'node[kind = "code"]', style: { shape: 'tag', 'background-color': t.muted, width: 22, height: 22 } },
     { selector: 'node[?codeOnly]', style: { 'background-opacity': 0.35, 'border-style': 'dashed', 'border-width': 1, 'text-max-width': '170px', 'font-size': 10 } },
     { selector: 'node[severity = "info"]', style: { 'border-width': 3, 'border-color': t.info } },
@@ -124,7 +141,7 @@ function styles(): cytoscape.StylesheetJson {
     { selector: 'edge[state = "retrying"]', style: { 'line-style': 'dotted', 'line-color': t.warning, 'target-arrow-color': t.warning } },
     { selector: 'edge[state = "failed"], edge[severity = "error"]', style: { 'line-color': t.error, 'target-arrow-color': t.error, 'source-arrow-color': t.error } },
     { selector: 'edge[severity = "warning"]', style: { 'line-color': t.warning, 'target-arrow-color': t.warning, 'source-arrow-color': t.warning } },
-    { selector: 'edge[kind = "tap"][state = "open"][rateText != ""]', style: { width: 3, 'line-color': t.green, 'target-arrow-color': t.green, 'source-arrow-color': t.green } },
+    { selector: 'edge[kind = "tap"][state = "open"][rateText != ""], edge[kind = "agent"][state = "open"][rateText != ""]', style: { width: 3, 'line-color': t.green, 'target-arrow-color': t.green, 'source-arrow-color': t.green } },
     { selector: ':selected', style: { 'overlay-color': t.focus, 'overlay-opacity': 0.25, 'overlay-padding': 6 } },
   ];
 }
@@ -161,7 +178,10 @@ function layout(): void {
   const codeOnly = cy.nodes('[?codeOnly]').filter((n) => n.connectedEdges().empty());
   const live = cy.elements().difference(codeOnly);
   const roots = live.nodes().filter((n) => n.indegree(false) === 0 && n.outdegree(false) > 0);
-  if (live.nodes().nonempty()) {
+  if (live.nodes().nonempty() && cy.nodes(':parent').nonempty()) {
+    // processes drawn as groups: a force layout keeps each program's sockets together
+    live.layout({ name: 'cose', animate: false, fit: false, padding: 30, nodeDimensionsIncludeLabels: true, randomize: false, componentSpacing: 60, nodeRepulsion: () => 8000, idealEdgeLength: () => 90 } as cytoscape.LayoutOptions).run();
+  } else if (live.nodes().nonempty()) {
     live.layout({
       name: 'breadthfirst',
       directed: true,
@@ -199,13 +219,23 @@ function update(next: MapGraph): void {
         structural = true;
       }
     });
-    for (const n of next.nodes) {
-      const data = { id: n.id, kind: n.kind, display: display(n), severity: n.severity ?? '', codeOnly: n.codeOnly === true };
+    // groups (processes) before what they hold
+    const ids = new Set(next.nodes.map((n) => n.id));
+    const ordered = [...next.nodes.filter((n) => !n.parent), ...next.nodes.filter((n) => n.parent)];
+    for (const n of ordered) {
+      const parent = n.parent && ids.has(n.parent) && n.parent !== n.id ? n.parent : undefined;
+      const data = { id: n.id, kind: n.kind, display: display(n), severity: n.severity ?? '', codeOnly: n.codeOnly === true, ...(parent ? { parent } : {}) };
       const el = cy.getElementById(n.id);
       if (el.empty()) {
         cy.add({ group: 'nodes', data });
         structural = true;
-      } else el.data(data);
+      } else {
+        if ((el.data('parent') ?? undefined) !== parent) {
+          el.move({ parent: parent ?? null });
+          structural = true;
+        }
+        el.data(data);
+      }
     }
     for (const e of next.edges) {
       const data = { id: e.id, source: e.from, target: e.to, both: e.both, kind: e.kind, state: e.state, rateText: e.rateText, label: edgeLabel(e), severity: e.severity ?? '' };
@@ -284,6 +314,16 @@ function renderDetailsInto(sel: SavedState['selected'], item: MapNode | MapEdge 
   }
   if ('label' in item) {
     details.append(h('h3', {}, item.label));
+    if (item.kind === 'socket' || item.kind === 'process') {
+      const parent = item.parent ? graph.nodes.find((n) => n.id === item.parent) : undefined;
+      if (parent) details.append(h('p', {}, button(`In ${parent.label}`, 'Select the program this socket belongs to', () => selectElement('node', parent.id))));
+      const inside = graph.nodes.filter((n) => n.parent === item.id);
+      if (inside.length) {
+        const list = h('ul', { class: 'node-list', attrs: { 'aria-label': 'Sockets' } });
+        for (const n of inside) list.append(h('li', {}, button(display(n), n.detail ?? n.label, () => selectElement('node', n.id), `node-item ${n.severity ?? ''}`)));
+        details.append(h('p', { class: 'muted' }, `${inside.length} socket${inside.length > 1 ? 's' : ''}:`), list);
+      }
+    }
     if (item.detail) for (const line of item.detail.split('\n')) details.append(h('p', { class: 'muted' }, line));
     if (item.codeOnly) details.append(h('p', { class: 'muted' }, 'Found in code only: nothing live was seen at this endpoint.'));
   } else {

@@ -131,6 +131,29 @@ describe('request latency on the map', () => {
   });
 });
 
+describe('toMapGraph with agent records', () => {
+  it('draws a program as a process holding its sockets (parent), and the protocol keeps the grouping', () => {
+    const m = new TopologyModel(undefined, undefined, { throttleMs: 1e6 });
+    const ts = Date.now();
+    const base = { seq: 0, ts, session: 'agent', source: 'agent' as const, process: 'pub_server.py', pid: 4242 };
+    m.ingest({ ...base, kind: 'process', endpoint: '', state: 'started', argv: ['python3', 'pub_server.py'], cwd: '/w' });
+    m.ingest({ ...base, kind: 'socket', op: 'open', endpoint: '', socket: '4242.1', socketType: 'PUB', sndhwm: 1000, rcvhwm: 1000 });
+    m.ingest({ ...base, kind: 'socket', op: 'bind', endpoint: 'tcp://0.0.0.0:5556', requested: 'tcp://*:5556', socket: '4242.1', socketType: 'PUB' });
+    const s = m.snapshot();
+    const g = toMapGraph(s, diagnose(s));
+    const proc = g.nodes.find((n) => n.kind === 'process')!;
+    const sock = g.nodes.find((n) => n.kind === 'socket')!;
+    assert.deepEqual([proc.id, proc.label], ['aproc:agent:4242', 'pub_server.py (4242)']);
+    assert.deepEqual([sock.label, sock.parent, sock.socketType], ['PUB tcp://0.0.0.0:5556', proc.id, 'PUB']);
+    assert.match(sock.detail!, /bind tcp:\/\/0\.0\.0\.0:5556 \(asked tcp:\/\/\*:5556\)/);
+    assert.match(sock.detail!, /High-water marks: sndhwm 1000, rcvhwm 1000/);
+    assert.match(proc.detail!, /Command: python3 pub_server\.py/);
+    const back = parseToMap(JSON.parse(JSON.stringify({ type: 'topology/update', graph: g })));
+    assert.ok(back.type === 'topology/update' && back.graph.nodes.find((n) => n.id === sock.id)!.parent === proc.id);
+    m.dispose();
+  });
+});
+
 describe('topology map protocol', () => {
   it('accepts what the host sends and drops what does not hold together', () => {
     const m = parseToMap({

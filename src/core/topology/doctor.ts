@@ -18,7 +18,12 @@ export type DoctorRule =
   | 'connect-retrying'
   | 'port-bound-twice'
   | 'code-connect-unbound'
-  | 'code-incompatible-pair';
+  | 'code-incompatible-pair'
+  | 'send-dropped'
+  | 'slow-joiner'
+  | 'req-rep-out-of-turn'
+  | 'router-no-delimiter'
+  | 'sub-near-miss';
 
 export type DoctorSeverity = 'error' | 'warning' | 'info';
 
@@ -64,6 +69,11 @@ export const DOCTOR_RULES: Record<DoctorRule, string> = {
   'port-bound-twice': 'Two programs bind the same port',
   'code-connect-unbound': 'Code connects to an endpoint nobody binds',
   'code-incompatible-pair': 'Code binds and connects socket types that cannot talk',
+  'send-dropped': 'Sends refused (EAGAIN): high-water mark reached or no peer',
+  'slow-joiner': 'Subscriber missed the first messages (slow joiner)',
+  'req-rep-out-of-turn': 'REQ/REP used out of turn (EFSM)',
+  'router-no-delimiter': 'ROUTER reply to a REQ without the empty delimiter',
+  'sub-near-miss': 'Subscription that almost matches what is published',
 };
 
 export function diagnose(s: TopologySnapshot, options: DoctorOptions = {}): Diagnostic[] {
@@ -84,6 +94,7 @@ export function diagnose(s: TopologySnapshot, options: DoctorOptions = {}): Diag
   connectRetrying(ctx, out);
   portBoundTwice(ctx, out);
   codeRules(ctx, out);
+  insideRules(ctx, out);
   attachCodeLocations(s, out);
   const rank: Record<DoctorSeverity, number> = { error: 0, warning: 1, info: 2 };
   return out.sort((a, b) => rank[a.severity] - rank[b.severity] || a.id.localeCompare(b.id));
@@ -204,12 +215,23 @@ function subNoMatchingTopic(ctx: Context, out: Diagnostic[]): void {
   }
 }
 
-function nearMiss(subs: Uint8Array[], topics: Uint8Array[]): string {
+/**
+ * Why subscriptions match none of the topics, when they almost do: case or
+ * spacing, or (for `framed`, the first frames of multipart messages) a
+ * subscription that reaches past the topic frame into the next one.
+ */
+function nearMiss(subs: Uint8Array[], topics: Uint8Array[], framed: Uint8Array[] = []): string {
   const text = (b: Uint8Array) => Buffer.from(b).toString('latin1');
   for (const s of subs) {
     const st = text(s).toLowerCase().trim();
     for (const t of topics) {
       if (st && text(t).toLowerCase().startsWith(st)) return ` "${formatTopic(s)}" differs from "${formatTopic(t)}" only in case or spacing.`;
+    }
+    for (const t of framed) {
+      const tt = text(t);
+      if (tt && s.byteLength > t.byteLength && text(s).startsWith(tt)) {
+        return ` "${formatTopic(s)}" runs past the topic frame "${formatTopic(t)}": the publisher sends the topic as a frame of its own, and a subscription is matched against the first frame only.`;
+      }
     }
   }
   return '';
@@ -485,6 +507,9 @@ function codeRules(ctx: Context, out: Diagnostic[]): void {
   };
   for (const c of ctx.s.code) if (c.role === 'bind') add(c.endpoint, { socketType: normalizeSocketType(c.socketType), what: where(c), location: loc(c) });
   for (const p of ctx.s.processes) for (const x of p.sockets) if (x.role === 'bind') add(x.endpoint, { socketType: normalizeSocketType(x.socketType), what: p.label });
+  for (const x of ctx.s.agents.sockets) {
+    for (const e of x.endpoints) if (e.role === 'bind' && e.state === 'active') add(e.endpoint, { socketType: normalizeSocketType(x.type), what: `${x.process} (pid ${x.pid})` });
+  }
   // something observed live listening there counts as a bind (a program outside the workspace)
   for (const e of ctx.s.endpoints) {
     const live = e.socketTypeSource === 'tap' || e.socketTypeSource === 'spy' || e.published.messages > 0;
@@ -526,6 +551,170 @@ function codeRules(ctx: Context, out: Diagnostic[]): void {
       edgeIds: [],
       location: loc(c),
       related: bad.filter((x) => x.location).map((x) => ({ location: x.location!, message: `binds ${x.socketType} here` })),
+    });
+  }
+}
+
+// ---- rules only the inside sees (zmq-debug agents) --------------------------
+
+type AgentSocket = TopologySnapshot['agents']['sockets'][number];
+
+/** Rules over what agents inside programs reported: failures by errno, envelopes, joins, subscriptions. */
+function insideRules(ctx: Context, out: Diagnostic[]): void {
+  const a = ctx.s.agents;
+  if (a.sockets.length === 0) return;
+  const byNode = new Map(a.sockets.map((x) => [x.nodeId, x]));
+  const running = new Set(a.processes.filter((p) => p.state === 'running').map((p) => `${p.session}:${p.pid}`));
+  // history of a program still running, or recent
+  const current = (x: AgentSocket, ts: number) => running.has(`${x.session}:${x.pid}`) || ctx.recent(ts);
+  const linksOf = (x: AgentSocket) => a.links.filter((l) => l.connectSocket === x.nodeId || l.bindSocket === x.nodeId);
+  const peerOf = (l: (typeof a.links)[number], x: AgentSocket) => byNode.get(l.connectSocket === x.nodeId ? l.bindSocket : l.connectSocket)!;
+  const name = (x: AgentSocket) => `${x.type} ${x.id} in ${x.process} (pid ${x.pid})`;
+  const nodes = (x: AgentSocket) => [x.nodeId, x.processNodeId];
+  for (const x of a.sockets) {
+    for (const f of x.failures) {
+      if (!current(x, f.lastTs)) continue;
+      if (f.op === 'send' && f.code === 'EAGAIN') sendDropped(ctx, out, x, f, linksOf(x), (l) => peerOf(l, x), name, nodes);
+      else if (f.code === 'EFSM') outOfTurn(out, x, f, name, nodes);
+    }
+    const env = x.routerEnvelope;
+    if (x.type === 'ROUTER' && env && env.withoutDelimiter > 0 && env.last && current(x, env.last.ts)) {
+      const reqs = linksOf(x).filter((l) => peerOf(l, x).type === 'REQ');
+      if (reqs.length) {
+        const peers = [...new Set(reqs.map((l) => name(peerOf(l, x))))];
+        out.push({
+          id: `router-no-delimiter:${x.nodeId}`,
+          rule: 'router-no-delimiter',
+          severity: 'error',
+          message:
+            `${name(x)} sent ${env.withoutDelimiter} message${env.withoutDelimiter > 1 ? 's' : ''} whose envelope lost its empty delimiter (e.g. identity "${env.last.identity}" followed by "${env.last.next}"), and its peer ${peers.slice(0, 3).join(', ')} is a REQ: ` +
+            `a REQ drops every reply that does not start with an empty frame, so it keeps waiting for its reply. ` +
+            `Reply with the envelope the ROUTER received: [identity, b"", reply] (keep every frame up to and including the empty one, then add the reply).`,
+          endpoint: reqs[0].endpoint,
+          nodeIds: [...nodes(x), ...reqs.map((l) => peerOf(l, x).nodeId)],
+          edgeIds: reqs.map((l) => l.id),
+        });
+      }
+    }
+  }
+  for (const j of a.slowJoiners) {
+    const sub = byNode.get(j.sub);
+    const pub = byNode.get(j.pub);
+    // joining a stream already running always loses what goes out during the handshake: only a lost start is a problem
+    if (!sub || !pub || j.lost <= 0 || j.streamRunning || !current(sub, j.firstReceivedTs)) continue;
+    out.push({
+      id: `slow-joiner:${j.link}`,
+      rule: 'slow-joiner',
+      severity: 'warning',
+      message:
+        `${name(sub)} missed the first ${j.atLeast ? 'at least ' : ''}${j.lost} message${j.lost > 1 ? 's' : ''} matching its subscription that ${name(pub)} sent after it had connected and subscribed: ` +
+        `the first one it received was sent ${ms(Math.max(0, j.firstDeliveredSentTs - j.joinTs))} after it joined. A PUB drops what no subscription it knows of matches, and a new subscriber's SUBSCRIBE takes a moment (the connection, then the handshake) to reach it: the "slow joiner". ` +
+        `Synchronise before publishing: have each subscriber tell the publisher it is ready (a REQ/REP handshake, as in the zguide's syncpub/syncsub), or publish from an XPUB that waits for the subscription message (and can send a welcome message on it); a sleep after connect only makes it less likely.`,
+      endpoint: a.links.find((l) => l.id === j.link)?.endpoint,
+      nodeIds: [sub.nodeId, pub.nodeId, sub.processNodeId, pub.processNodeId],
+      edgeIds: [j.link],
+    });
+  }
+  subNearMiss(ctx, out, a.links, byNode, name);
+}
+
+function sendDropped(
+  ctx: Context,
+  out: Diagnostic[],
+  x: AgentSocket,
+  f: AgentSocket['failures'][number],
+  links: TopologySnapshot['agents']['links'],
+  peerOf: (l: TopologySnapshot['agents']['links'][number]) => AgentSocket,
+  name: (x: AgentSocket) => string,
+  nodes: (x: AgentSocket) => string[],
+): void {
+  const hwm = x.options.sndhwm !== undefined ? `SNDHWM ${x.options.sndhwm}` : 'its SNDHWM';
+  const n = `${f.count} send${f.count > 1 ? 's' : ''}`;
+  const connects = x.endpoints.filter((e) => e.role === 'connect' && e.state !== 'failed');
+  let why: string;
+  let todo: string;
+  if (links.length) {
+    const peers = [...new Set(links.map((l) => name(peerOf(l))))];
+    const rcv = links.map((l) => peerOf(l).options.rcvhwm).filter((v) => v !== undefined);
+    why =
+      `at the high-water mark: the queue to ${peers.length > 1 ? 'its peers' : 'its peer'} ${peers.slice(0, 3).join(', ')} was full (${hwm}${rcv.length ? `, the peer's RCVHWM ${rcv[0]}` : ''}): the peer does not read as fast as this socket sends`;
+    todo = 'Make the receiver keep up (read faster, add receivers), raise SNDHWM/RCVHWM if bursts are short, or send without NOBLOCK so the sender waits instead of dropping.';
+  } else if (connects.length) {
+    const where = connects.map((e) => e.endpoint).join(', ');
+    why = `with no peer: nothing observed listens at ${where}, so the socket queued up to ${hwm} for a peer that never came, then refused`;
+    todo = `Start the program that binds ${where} (or fix the address); to wait for the peer instead of dropping, send without NOBLOCK, or poll for POLLOUT first.`;
+  } else {
+    why = 'with no peer connected: a bound socket that no one has connected to has nowhere to queue a message';
+    todo = 'Start the peers first and wait until they are connected (a handshake, or poll for POLLOUT) before sending; without NOBLOCK the send waits for a peer instead of failing.';
+  }
+  out.push({
+    id: `send-dropped:${x.nodeId}`,
+    rule: 'send-dropped',
+    severity: 'warning',
+    message: `${n} on ${name(x)} failed with EAGAIN, ${why}. The program got zmq.Again for each: those messages were not sent. ${todo}`,
+    endpoint: x.endpoints[0]?.endpoint,
+    nodeIds: nodes(x),
+    edgeIds: links.map((l) => l.id),
+  });
+  void ctx;
+}
+
+function outOfTurn(out: Diagnostic[], x: AgentSocket, f: AgentSocket['failures'][number], name: (x: AgentSocket) => string, nodes: (x: AgentSocket) => string[]): void {
+  const req = x.type === 'REQ';
+  const what =
+    f.op === 'send'
+      ? req
+        ? 'sent a request before receiving the reply to the previous one'
+        : 'sent a reply without a request to answer'
+      : req
+        ? 'tried to receive before sending a request'
+        : 'tried to receive a new request before replying to the last one';
+  out.push({
+    id: `req-rep-out-of-turn:${x.nodeId}:${f.op}`,
+    rule: 'req-rep-out-of-turn',
+    severity: 'error',
+    message:
+      `${name(x)} ${what}: ${f.count} ${f.op} call${f.count > 1 ? 's' : ''} failed with EFSM ("Operation cannot be accomplished in current state"). ` +
+      `A ${req ? 'REQ must alternate send, recv, send, recv' : 'REP must alternate recv, send, recv, send'}. ` +
+      (req
+        ? 'Receive each reply before the next request; to give up on a reply, poll with a timeout, then close and reopen the socket (the Lazy Pirate pattern) or set REQ_RELAXED and REQ_CORRELATE; for many requests in flight use a DEALER.'
+        : 'Reply exactly once to every request, also when handling it fails; for replies out of order use a ROUTER.'),
+    endpoint: x.endpoints[0]?.endpoint,
+    nodeIds: nodes(x),
+    edgeIds: [],
+  });
+}
+
+function subNearMiss(
+  ctx: Context,
+  out: Diagnostic[],
+  links: TopologySnapshot['agents']['links'],
+  byNode: Map<string, AgentSocket>,
+  name: (x: AgentSocket) => string,
+): void {
+  for (const l of links) {
+    const a = byNode.get(l.connectSocket)!;
+    const b = byNode.get(l.bindSocket)!;
+    const [pub, sub] = isPublisher(a.type) && isSubscriber(b.type) ? [a, b] : isPublisher(b.type) && isSubscriber(a.type) ? [b, a] : [];
+    if (!pub || !sub || sub.received.messages > 0 || sub.subscriptions.length === 0) continue;
+    if (sub.subscriptions.some((x) => x.topic.byteLength === 0)) continue;
+    // the publisher has been sending since the subscriber joined and had time to subscribe
+    const joined = Math.max(l.sinceTs, ...sub.subscriptions.map((x) => x.ts));
+    if (pub.sent.messages < ctx.o.minPublishedForTopicCheck || pub.sent.lastTs < joined + ctx.o.subscribeGraceMs) continue;
+    const recent = [...pub.topicsSent].sort((x, y) => y.lastTs - x.lastTs);
+    const subs = sub.subscriptions.map((x) => x.topic);
+    const hint = nearMiss(subs, recent.map((t) => t.topic), recent.filter((t) => t.multipart).map((t) => t.topic));
+    if (!hint) continue;
+    out.push({
+      id: `sub-near-miss:${l.id}`,
+      rule: 'sub-near-miss',
+      severity: 'warning',
+      message:
+        `${name(sub)} subscribes to ${quoteTopics(subs)} and has received nothing, while ${name(pub)} kept publishing (topics sent: ${quoteTopics(recent.map((t) => t.topic))}${pub.topicsOverflow ? ', …' : ''}).${hint} ` +
+        `Subscribe to a prefix of what the publisher sends: matching is byte for byte, case-sensitive, and on the first frame only.`,
+      endpoint: l.endpoint,
+      nodeIds: [sub.nodeId, pub.nodeId, sub.processNodeId],
+      edgeIds: [l.id],
     });
   }
 }

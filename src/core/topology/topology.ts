@@ -16,8 +16,10 @@ import { Disposable, DisposableStore, Emitter, Event } from '../base/lifecycle';
 import { CaptureRecord, CapturedEvent, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord, payloadBytes } from '../capture/records';
 import type { CaptureSession } from '../sessions/session';
 import { spyDetailsOf } from '../sessions/spy';
-import { flowBetween, isPublisher, normalizeSocketType } from '../zmq/socketTypes';
+import { flowBetween, isPublisher, isSubscriber, normalizeSocketType } from '../zmq/socketTypes';
 import { LatencyStats, RequestLatency } from './latency';
+import { RateFacts, WindowMeter } from './meter';
+import { AgentFacts, AgentTopology, processDetailLines, socketDetailLines, socketLabel } from './agentTopology';
 
 /** A place in the workspace's code. `file` is a path or URI string; `line` and `column` are 0-based (as VS Code's). */
 export interface CodeLocation {
@@ -56,15 +58,7 @@ export interface FramesFilter {
   connection?: number;
 }
 
-export interface RateFacts {
-  messages: number;
-  bytes: number;
-  /** Messages per second over the sliding window. */
-  rate: number;
-  /** Bytes per second over the sliding window. */
-  byteRate: number;
-  lastTs: number;
-}
+export type { RateFacts } from './meter';
 
 export interface TopicFacts {
   topic: Uint8Array;
@@ -154,7 +148,8 @@ export interface SpyFacts {
   lastEvent?: string;
 }
 
-export type TopologyNodeKind = 'endpoint' | 'peer' | 'spy' | 'process' | 'code';
+/** `socket`: a socket inside a program, reported by its agent (drawn inside its `process`). */
+export type TopologyNodeKind = 'endpoint' | 'peer' | 'spy' | 'process' | 'socket' | 'code';
 
 export interface TopologyNode {
   id: string;
@@ -167,6 +162,8 @@ export interface TopologyNode {
   location?: CodeLocation;
   lastActivity?: number;
   filter?: FramesFilter;
+  /** The node this one is drawn inside (an agent's socket inside its process). */
+  parent?: string;
 }
 
 export interface TopologyEdge {
@@ -175,7 +172,8 @@ export interface TopologyEdge {
   from: string;
   to: string;
   both: boolean;
-  kind: 'tap' | 'spy' | 'process' | 'code';
+  /** `agent`: two sockets connected as their agents report it (or an agent's socket and the endpoint node a tap or spy observes). */
+  kind: 'tap' | 'spy' | 'process' | 'agent' | 'code';
   state: 'open' | 'retrying' | 'failed' | 'declared';
   rate: number;
   byteRate: number;
@@ -194,7 +192,14 @@ export interface TopologySnapshot {
   spies: SpyFacts[];
   processes: TopologyProcess[];
   code: CodeEndpoint[];
+  /** What the zmq-debug agents inside programs reported (agentTopology.ts). */
+  agents: AgentFacts;
   nodes: TopologyNode[];
+  /**
+   * Node ids drawn as another node: an agent's socket whose connection a tap
+   * relays is drawn as that tap peer (findings about either land on it).
+   */
+  aliases: Record<string, string>;
   edges: TopologyEdge[];
 }
 
@@ -247,53 +252,6 @@ export function endpointPort(endpoint: string): number | undefined {
     return ep.transport === 'tcp' ? ep.port : undefined;
   } catch {
     return undefined;
-  }
-}
-
-class WindowMeter {
-  private readonly secs: number[];
-  private readonly counts: number[];
-  private readonly sizes: number[];
-  messages = 0;
-  bytes = 0;
-  firstTs = 0;
-  lastTs = 0;
-
-  constructor(private readonly window: number) {
-    this.secs = new Array(window).fill(-1);
-    this.counts = new Array(window).fill(0);
-    this.sizes = new Array(window).fill(0);
-  }
-
-  hit(ts: number, bytes: number): void {
-    const s = Math.floor(ts / 1000);
-    const i = s % this.window;
-    if (this.secs[i] !== s) {
-      this.secs[i] = s;
-      this.counts[i] = 0;
-      this.sizes[i] = 0;
-    }
-    this.counts[i]++;
-    this.sizes[i] += bytes;
-    this.messages++;
-    this.bytes += bytes;
-    if (!this.firstTs) this.firstTs = ts;
-    if (ts > this.lastTs) this.lastTs = ts;
-  }
-
-  facts(now: number): RateFacts {
-    const s = Math.floor(now / 1000);
-    let n = 0;
-    let b = 0;
-    for (let i = 0; i < this.window; i++) {
-      if (this.secs[i] > s - this.window && this.secs[i] <= s) {
-        n += this.counts[i];
-        b += this.sizes[i];
-      }
-    }
-    // a stream that started a moment ago is averaged over its own age, not the whole window
-    const span = Math.min(this.window, Math.max(1, (now - this.firstTs) / 1000));
-    return { messages: this.messages, bytes: this.bytes, rate: n / span, byteRate: b / span, lastTs: this.lastTs };
   }
 }
 
@@ -352,6 +310,7 @@ export class TopologyModel implements Disposable {
   /** session → endpoint as written → spy state (the per-record lookup). */
   private readonly spyIndex = new Map<string, Map<string, SpyState>>();
   private readonly processes = new Map<string, TopologyProcess>();
+  private readonly agents: AgentTopology;
   private code: CodeEndpoint[] = [];
   private liveSessions: CaptureSession[] | undefined;
   private lastSeq = 0;
@@ -372,6 +331,7 @@ export class TopologyModel implements Disposable {
     this.throttleMs = options.throttleMs ?? 250;
     this.maxClosed = options.maxClosedConnections ?? 200;
     this.maxTopics = options.maxTopicsPerEndpoint ?? 256;
+    this.agents = new AgentTopology(this.window);
     if (capture) {
       this.lastSeq = 0;
       this.catchUp();
@@ -403,7 +363,13 @@ export class TopologyModel implements Disposable {
   /** Adds one record's observations (used for captures read from a file, too). */
   ingest(r: CaptureRecord): void {
     this.latency.observe(r);
-    // agent process records carry no endpoint
+    if (r.source === 'agent') {
+      // the inside of programs: sockets and their links, not endpoints seen from outside
+      this.agents.ingest(r);
+      if (r.seq > this.lastSeq && !this.capture) this.lastSeq = r.seq;
+      this.changed();
+      return;
+    }
     if (r.session && r.endpoint) {
       const e = this.endpointState(r.endpoint);
       (r.source === 'tap' ? e.tapSessions : e.spySessions).add(r.session);
@@ -533,8 +499,11 @@ export class TopologyModel implements Disposable {
     }));
     const processes = [...this.processes.values()].map((p) => ({ ...p }));
     const code = this.code.map((c) => ({ ...c }));
-    const { nodes, edges } = buildGraph(endpoints, connections, spies, processes, code);
-    return { now, endpoints, connections, spies, processes, code, nodes, edges };
+    // an example we started that runs under the agent is one process: the agent's sockets are its own
+    const exampleByPid = new Map(processes.filter((p) => p.pid !== undefined).map((p) => [p.pid!, p.id]));
+    const agents = this.agents.facts(now, (pid) => exampleByPid.get(pid));
+    const { nodes, edges, aliases } = buildGraph(endpoints, connections, spies, processes, code, agents);
+    return { now, endpoints, connections, spies, processes, code, agents, nodes, edges, aliases };
   }
 
   /** Round trips of one tap connection (`session#connection`), without building a snapshot (the Sessions view asks per row). */
@@ -550,6 +519,7 @@ export class TopologyModel implements Disposable {
     this.latency.clear();
     this.spies.clear();
     this.spyIndex.clear();
+    this.agents.clear();
     this.lastSeq = 0;
     for (const p of this.processes.values()) this.setProcess(p);
     this.setCodeEndpoints(this.code);
@@ -888,12 +858,18 @@ function buildGraph(
   spies: SpyFacts[],
   processes: TopologyProcess[],
   code: CodeEndpoint[],
-): { nodes: TopologyNode[]; edges: TopologyEdge[] } {
+  agents: AgentFacts,
+): { nodes: TopologyNode[]; edges: TopologyEdge[]; aliases: Record<string, string> } {
   const nodes: TopologyNode[] = [];
   const edges: TopologyEdge[] = [];
   const epNode = (key: string) => `ep:${key}`;
   const byKey = new Map(endpoints.map((e) => [e.key, e]));
+  // endpoints an agent's socket binds or connects: their own node only when something outside observes them
+  const agentKeys = new Set<string>();
+  for (const s of agents.sockets) for (const x of s.endpoints) agentKeys.add(endpointKey(x.endpoint));
+  const mergedExamples = new Set(agents.processes.map((p) => p.exampleId).filter((id): id is string => !!id));
   for (const e of endpoints) {
+    if (agentKeys.has(e.key) && !observedOutside(e)) continue;
     nodes.push({
       id: epNode(e.key),
       kind: 'endpoint',
@@ -916,6 +892,9 @@ function buildGraph(
     return { id, from: peer, to: ep, both: flow === 'both' || flow === 'unknown' };
   };
   const procById = new Map(processes.map((p) => [p.id, p]));
+  const aliases: Record<string, string> = {};
+  const taken = new Set<string>();
+  let linked: Set<string> | undefined;
   // a process whose connect is seen live through a tap is drawn as that peer
   const shownAsPeer = new Set<string>();
   for (const c of connections) if (c.state === 'open' && c.processId) shownAsPeer.add(`${c.processId}@${c.endpointKey}`);
@@ -925,15 +904,23 @@ function buildGraph(
     const id = `peer:${c.id}`;
     const ident = c.clientIdentity ? ` "${topicKey(c.clientIdentity)}"` : '';
     const proc = c.processId ? procById.get(c.processId) : undefined;
-    const who = proc ? (proc.pid ? `${proc.label} (${proc.pid})` : proc.label) : c.peer ?? '';
+    // a peer running under the agent: named by its program, drawn inside it, as its own socket
+    const agentProc = c.processId ? agents.processes.find((p) => p.exampleId === c.processId || p.nodeId === c.processId) : undefined;
+    const sock = agentProc && tapPeerSocket(agents, agentProc.nodeId, c.clientType, taken, (linked ??= new Set(agents.links.map((l) => l.connectSocket))));
+    const who = agentProc ? `${agentProc.name} (${agentProc.pid})` : proc ? (proc.pid ? `${proc.label} (${proc.pid})` : proc.label) : c.peer ?? '';
+    if (sock) {
+      taken.add(sock.nodeId);
+      aliases[sock.nodeId] = id;
+    }
     nodes.push({
       id,
-      kind: 'peer',
+      kind: sock ? 'socket' : 'peer',
       label: `${c.clientType ?? '?'}${ident} ${who}`.trim(),
       socketType: c.clientType,
-      detail: `${c.peer ?? ''} via ${c.session}`,
+      detail: [`${c.peer ?? ''} via ${c.session}`, ...(sock ? socketDetailLines(sock) : [])].join('\n'),
       lastActivity: c.lastActivity,
       filter: { session: c.session, connection: c.connection },
+      ...(agentProc ? { parent: agentProc.nodeId } : {}),
     });
     edges.push({
       ...orient(`edge:${c.id}`, id, c.clientType, epNode(c.endpointKey), c.targetType ?? ep?.socketType),
@@ -968,6 +955,8 @@ function buildGraph(
     });
   }
   for (const p of processes) {
+    // drawn as the agent's process, with the sockets it really has
+    if (mergedExamples.has(p.id)) continue;
     const id = `proc:${p.id}`;
     const sockets = p.sockets.filter((s) => !(s.role === 'connect' && shownAsPeer.has(`${p.id}@${endpointKey(s.endpoint)}`)));
     if (sockets.length === 0 && p.sockets.length > 0) continue;
@@ -1014,7 +1003,128 @@ function buildGraph(
       bytes: 0,
     });
   }
-  return { nodes, edges };
+  agentGraph(agents, byKey, nodes, edges, orient, aliases);
+  // edges to endpoint nodes left out above go too
+  const ids = new Set(nodes.map((n) => n.id));
+  return { nodes, edges: edges.filter((e) => ids.has(e.from) && ids.has(e.to)), aliases };
+}
+
+/**
+ * The socket of an agent's process that a tap connection relays: the one
+ * socket of the peer's type with a connect no agent's bind matched (it goes to
+ * the tap's port). Undefined unless exactly one fits.
+ */
+function tapPeerSocket(agents: AgentFacts, processNodeId: string, type: string | undefined, taken: Set<string>, linked: Set<string>): AgentFacts['sockets'][number] | undefined {
+  const fits = agents.sockets.filter(
+    (s) => s.processNodeId === processNodeId && !taken.has(s.nodeId) && s.state === 'open' && !linked.has(s.nodeId) && (!type || s.type === type) && s.endpoints.some((e) => e.role === 'connect' && e.state === 'active'),
+  );
+  return fits.length === 1 ? fits[0] : undefined;
+}
+
+/** A socket and the endpoint node it binds (the same socket): what it sends comes out there, what it receives goes in. */
+function boundFlow(id: string, socket: string, type: string | undefined, ep: string): Pick<TopologyEdge, 'id' | 'from' | 'to' | 'both'> {
+  const flow = flowBetween(type, undefined);
+  if (flow === 'bToA') return { id, from: ep, to: socket, both: false };
+  return { id, from: socket, to: ep, both: flow !== 'aToB' };
+}
+
+/** Something other than an agent sees this endpoint: a tap, a spy, a probe, messages. */
+function observedOutside(e: EndpointFacts): boolean {
+  return (
+    e.tappedBy.length > 0 || e.spiedBy.length > 0 || e.published.messages > 0 || !!e.retry || !!e.refused || e.handshakeErrors.length > 0 ||
+    e.socketTypeSource === 'tap' || e.socketTypeSource === 'probe' || e.socketTypeSource === 'spy'
+  );
+}
+
+/**
+ * The agents' processes as groups holding their sockets, sockets connected as
+ * bind/connect pairs, and a socket bound (or connected) where a tap or spy
+ * observes an endpoint node linked to that node: the spy hangs off the PUB
+ * inside its program instead of a second node for the same socket.
+ */
+function agentGraph(
+  agents: AgentFacts,
+  byKey: Map<string, EndpointFacts>,
+  nodes: TopologyNode[],
+  edges: TopologyEdge[],
+  orient: (id: string, peer: string, peerType: string | undefined, ep: string, epType: string | undefined) => Pick<TopologyEdge, 'id' | 'from' | 'to' | 'both'>,
+  aliases: Record<string, string>,
+): void {
+  const seen = new Set<string>();
+  for (const p of agents.processes) {
+    if (seen.has(p.nodeId)) continue;
+    seen.add(p.nodeId);
+    nodes.push({
+      id: p.nodeId,
+      kind: 'process',
+      label: `${p.name} (${p.pid})`,
+      detail: processDetailLines(p).join('\n'),
+      lastActivity: p.exitedTs ?? p.startedTs,
+      filter: { session: p.session },
+    });
+  }
+  // what a subscriber missed when it joined (slow joiner), in its details
+  const missed = new Map<string, string[]>();
+  const epLinks = new Set<string>();
+  const label = new Map(agents.sockets.map((x) => [x.nodeId, `${x.type} ${x.id} of ${x.process}`]));
+  for (const j of agents.slowJoiners) {
+    if (j.lost > 0) missed.set(j.sub, [...(missed.get(j.sub) ?? []), `Missed the first ${j.atLeast ? 'at least ' : ''}${j.lost} matching messages of ${label.get(j.pub) ?? j.pub} when it joined${j.streamRunning ? ' (a stream already running)' : ''}`]);
+  }
+  for (const s of agents.sockets) {
+    if (aliases[s.nodeId]) continue;
+    const last = Math.max(s.sent.lastTs, s.received.lastTs, s.closedTs ?? 0, s.openedTs);
+    const primary = s.endpoints.find((e) => e.state === 'active')?.endpoint ?? s.endpoints[0]?.endpoint;
+    nodes.push({
+      id: s.nodeId,
+      kind: 'socket',
+      label: socketLabel(s),
+      socketType: s.type === '?' ? undefined : s.type,
+      endpoint: primary,
+      detail: [...socketDetailLines(s), ...(missed.get(s.nodeId) ?? [])].join('\n'),
+      lastActivity: last || undefined,
+      filter: primary ? { session: s.session, endpoint: primary } : { session: s.session },
+      parent: s.processNodeId,
+    });
+    for (const e of s.endpoints) {
+      if (e.state === 'failed') continue;
+      const key = endpointKey(e.endpoint);
+      const ep = byKey.get(key);
+      if (!ep || !observedOutside(ep)) continue;
+      const id = `edge:agent:${s.nodeId}@${key}`;
+      if (epLinks.has(id)) continue;
+      epLinks.add(id);
+      edges.push({
+        ...(e.role === 'bind' ? boundFlow(id, s.nodeId, s.type, `ep:${key}`) : orient(id, s.nodeId, s.type, `ep:${key}`, ep.socketType)),
+        kind: 'agent',
+        state: s.state === 'open' && e.state === 'active' ? 'open' : 'declared',
+        // the socket bound there is the endpoint: its traffic is the edge's
+        ...(e.role === 'bind'
+          ? { rate: s.sent.rate + s.received.rate, byteRate: s.sent.byteRate + s.received.byteRate, messages: s.sent.messages + s.received.messages, bytes: s.sent.bytes + s.received.bytes }
+          : { rate: 0, byteRate: 0, messages: 0, bytes: 0 }),
+        filter: { endpoint: e.endpoint },
+      });
+    }
+  }
+  const byNode = new Map(agents.sockets.map((s) => [s.nodeId, s]));
+  for (const l of agents.links) {
+    const sub = [byNode.get(l.to), byNode.get(l.from)].find((x) => x && isSubscriber(x.type));
+    const t = l.traffic;
+    edges.push({
+      id: l.id,
+      from: l.from,
+      to: l.to,
+      both: l.both,
+      kind: 'agent',
+      state: l.state,
+      rate: t?.rate ?? 0,
+      byteRate: t?.byteRate ?? 0,
+      messages: t?.messages ?? 0,
+      bytes: t?.bytes ?? 0,
+      ...(sub ? { subscriptions: subscriptionText(sub.subscriptions.map((x) => x.topic)) } : {}),
+      ...(t?.lastTs ? { lastActivity: t.lastTs } : {}),
+      filter: { session: byNode.get(l.connectSocket)?.session, endpoint: l.endpoint },
+    });
+  }
 }
 
 

@@ -158,7 +158,9 @@ export class Topology implements TopologyView, vscode.Disposable {
   private reveal(arg: unknown): void {
     const d = arg instanceof DoctorItem ? arg.finding : undefined;
     // code sites are folded into their endpoint on the map
-    const id = typeof arg === 'string' ? arg : (d?.nodeIds.find((n) => !n.startsWith('code:')) ?? d?.nodeIds[0]);
+    const found = typeof arg === 'string' ? arg : (d?.nodeIds.find((n) => !n.startsWith('code:')) ?? d?.nodeIds[0]);
+    // an agent's socket drawn as its tap peer
+    const id = found && (this.snapshot?.aliases[found] ?? found);
     this.show();
     if (!id) return;
     const graph = this.map.lastGraph;
@@ -240,6 +242,8 @@ export class Topology implements TopologyView, vscode.Disposable {
     if (!s) return;
     const pids = new Map<number, string>();
     for (const p of s.processes) if (p.pid !== undefined && (p.state === 'running' || p.state === 'starting')) pids.set(p.pid, p.id);
+    // programs under the agent too: the peer is then drawn inside the program, named by it
+    for (const p of s.agents.processes) if (p.state === 'running' && !pids.has(p.pid)) pids.set(p.pid, p.nodeId);
     if (pids.size === 0) return;
     for (const c of s.connections) {
       if (c.state !== 'open' || c.processId || !c.peer || (this.namingTries.get(c.id) ?? 0) >= 3) continue;

@@ -100,6 +100,38 @@ describe('topology and doctor in VS Code', function () {
     assert.deepEqual(a.topology.findings().filter((d) => d.nodeIds.includes(push.id)), []);
   });
 
+  it('examples observed from the inside: each program a group named by program and pid, holding its sockets, the tap peers inside theirs', async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('zmqDebugger.agent.observe');
+    try {
+      const runId = await vscode.commands.executeCommand<string>('zmqDebugger.examples.run', 'round-robin', { language: 'python', intervalMs: 20 });
+      assert.ok(runId);
+      await vscode.commands.executeCommand('zmqDebugger.topology.show');
+      const run = a.examples.runner.getRun(runId)!;
+      const snapshot = () => a.topology.model.snapshot();
+      const groups = () => snapshot().nodes.filter((n) => n.kind === 'process' && /^(ventilator|worker)\.py \(\d+\)$/.test(n.label));
+      await until(() => groups().length === 3, 'the ventilator and two workers as groups named by program', 30000);
+      // they are the examples' processes (one node each, by pid)
+      for (const g of groups()) assert.ok(run.processes.some((p) => g.id === `proc:${p.id}` && g.label.endsWith(`(${p.pid})`)), g.id);
+      const vent = groups().find((g) => g.label.startsWith('ventilator.py'))!;
+      const push = snapshot().nodes.find((n) => n.kind === 'socket' && n.parent === vent.id)!;
+      assert.equal(push.socketType, 'PUSH');
+      // the workers connect through the example's taps: each tap peer is drawn inside its worker, named by it
+      await until(
+        () => snapshot().nodes.filter((n) => n.kind === 'socket' && n.id.startsWith('peer:') && /^PULL worker\.py \(\d+\)$/.test(n.label) && groups().some((g) => g.id === n.parent)).length === 2,
+        'the workers\' tap peers inside their groups',
+        15000,
+      );
+      // the webview got the groups
+      await until(() => {
+        const g = a.topology.lastGraph;
+        return g?.type === 'topology/update' && g.graph.nodes.filter((n) => n.parent && groups().some((x) => x.id === n.parent)).length >= 3;
+      }, 'the grouped graph posted to the map', 10000);
+    } finally {
+      await vscode.commands.executeCommand('zmqDebugger.agent.stopObserving');
+    }
+  });
+
   it('the seeds\' retrying client: stopping its server is reported, restarting it clears the finding', async () => {
     const a = await api();
     const runId = await vscode.commands.executeCommand<string>('zmqDebugger.examples.run', 'retry-client', { language: 'node', intervalMs: 100 });
