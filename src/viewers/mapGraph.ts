@@ -160,5 +160,5 @@ export function framesFilterFor(s: TopologySnapshot, target: 'node' | 'edge', id
     const session = e?.tappedBy[0] ?? e?.spiedBy[0];
     if (session) f.session = session;
   }
-  return f.session || f.endpoint ? f : undefined;
+  return f.session || f.endpoint || f.socket || f.process ? f : undefined;
 }

@@ -150,6 +150,9 @@ describe('toMapGraph with agent records', () => {
     assert.match(proc.detail!, /Command: python3 pub_server\.py/);
     const back = parseToMap(JSON.parse(JSON.stringify({ type: 'topology/update', graph: g })));
     assert.ok(back.type === 'topology/update' && back.graph.nodes.find((n) => n.id === sock.id)!.parent === proc.id);
+    // selecting them narrows the frames viewer to the program's or the socket's records
+    assert.deepEqual(framesFilterFor(s, 'node', sock.id), { session: 'agent', socket: '4242.1' });
+    assert.deepEqual(framesFilterFor(s, 'node', proc.id), { session: 'agent', process: '4242' });
     m.dispose();
   });
 });

@@ -56,6 +56,9 @@ export interface FramesFilter {
   session?: string;
   endpoint?: string;
   connection?: number;
+  /** Agent records of one program (its pid) or one socket (`<pid>.<n>`). */
+  process?: string;
+  socket?: string;
 }
 
 export type { RateFacts } from './meter';
@@ -1060,7 +1063,7 @@ function agentGraph(
       label: `${p.name} (${p.pid})`,
       detail: processDetailLines(p).join('\n'),
       lastActivity: p.exitedTs ?? p.startedTs,
-      filter: { session: p.session },
+      filter: { session: p.session, process: String(p.pid) },
     });
   }
   // what a subscriber missed when it joined (slow joiner), in its details
@@ -1082,7 +1085,7 @@ function agentGraph(
       endpoint: primary,
       detail: [...socketDetailLines(s), ...(missed.get(s.nodeId) ?? [])].join('\n'),
       lastActivity: last || undefined,
-      filter: primary ? { session: s.session, endpoint: primary } : { session: s.session },
+      filter: { session: s.session, socket: s.id },
       parent: s.processNodeId,
     });
     for (const e of s.endpoints) {

@@ -185,7 +185,7 @@ export class Topology implements TopologyView, vscode.Disposable {
     }
     // an open frames viewer follows the selection; a closed one stays closed
     const ctl = this.deps.framesViewer?.controller;
-    if (ctl && filter?.session) ctl.setFilter({ ...ctl.filter, session: filter.session });
+    if (ctl && filter?.session) ctl.setFilter({ ...ctl.filter, session: filter.session, process: filter.process ?? '', socket: filter.socket ?? '' });
     const node = target === 'node' ? s.nodes.find((n) => n.id === id) : undefined;
     if (node?.location) void showLocation(node.location, true);
   }
