@@ -4,7 +4,7 @@
  * public contract: add optional fields and new kinds, never change existing ones.
  * Documented in README.md ("Capture export format").
  */
-import { CaptureRecord, CommandRecord, Direction, ProcessRecord, SocketRecord, SourceKind } from './records';
+import { CapturedMessage, CaptureRecord, CommandRecord, Direction, ProcessRecord, SocketRecord, SourceKind } from './records';
 
 export const FORMAT_VERSION = 1;
 
@@ -106,7 +106,73 @@ export function recordToJson(r: CaptureRecord): Json {
 }
 
 export function recordToLine(r: CaptureRecord): string {
-  return JSON.stringify(recordToJson(r));
+  return r.kind === 'message' ? messageToLine(r) : JSON.stringify(recordToJson(r));
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Frames up to this size are base64-encoded here; above it Buffer's encoder is cheaper than the loop. */
+const SMALL_B64 = 96;
+
+/** Standard base64 with padding, the same text as Buffer's `toString('base64')`. */
+function b64Fast(b: Uint8Array): string {
+  const n = b.length;
+  if (n > SMALL_B64) return b64(b);
+  let s = '';
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
+    s += B64[v >> 18] + B64[(v >> 12) & 63] + B64[(v >> 6) & 63] + B64[v & 63];
+  }
+  if (i + 1 === n) {
+    const v = b[i] << 16;
+    s += B64[v >> 18] + B64[(v >> 12) & 63] + '==';
+  } else if (i + 2 === n) {
+    const v = (b[i] << 16) | (b[i + 1] << 8);
+    s += B64[v >> 18] + B64[(v >> 12) & 63] + B64[(v >> 6) & 63] + '=';
+  }
+  return s;
+}
+
+/** A JSON value as JSON.stringify writes it; a finite number without the call. */
+const jv = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? '' + v : JSON.stringify(v));
+
+/** The last strings quoted (a session's records repeat the same few): their JSON text. */
+let lastQuoted: [string, string, string, string, string, string] = ['', '""', '', '""', '', '""'];
+function quoted(v: string, slot: 0 | 2 | 4): string {
+  if (lastQuoted[slot] === v) return lastQuoted[slot + 1];
+  const q = JSON.stringify(v);
+  lastQuoted[slot] = v;
+  lastQuoted[slot + 1] = q;
+  return q;
+}
+const quotedAny = (v: unknown, slot: 0 | 2 | 4): string => (typeof v === 'string' ? quoted(v, slot) : JSON.stringify(v));
+
+/**
+ * A message record's line, the very text of `JSON.stringify(recordToJson(r))`
+ * (same keys, same order, same escaping; test/unit/exportFormat.test.ts checks
+ * it against the generic path), built without the intermediate object: the CLI
+ * prints hundreds of thousands of them a second.
+ */
+export function messageToLine(r: CapturedMessage): string {
+  let s = '{"kind":"message","ts":' + jv(r.ts);
+  if (r.seq) s += ',"seq":' + jv(r.seq);
+  if (r.session !== undefined) s += ',"session":' + quotedAny(r.session, 0);
+  s += ',"source":' + quotedAny(r.source, 2) + ',"endpoint":' + quotedAny(r.endpoint, 4);
+  if (r.process !== undefined) s += ',"process":' + JSON.stringify(r.process);
+  if (r.pid !== undefined) s += ',"pid":' + jv(r.pid);
+  if (r.socket !== undefined) s += ',"socket":' + JSON.stringify(r.socket);
+  s += ',"direction":' + JSON.stringify(r.direction) + ',"frames":[';
+  const frames = r.frames;
+  for (let i = 0; i < frames.length; i++) s += (i ? ',"' : '"') + b64Fast(frames[i]) + '"';
+  s += ']';
+  if (r.connection !== undefined) s += ',"connection":' + jv(r.connection);
+  if (r.socketType !== undefined) s += ',"socketType":' + JSON.stringify(r.socketType);
+  if (r.peerSocketType !== undefined) s += ',"peerSocketType":' + JSON.stringify(r.peerSocketType);
+  if (r.identity !== undefined) s += ',"identity":"' + b64Fast(r.identity) + '"';
+  if (r.envelopeFrames !== undefined) s += ',"envelopeFrames":' + jv(r.envelopeFrames);
+  if (r.truncated !== undefined) s += ',"truncated":' + JSON.stringify({ ...r.truncated });
+  if (r.encrypted) s += ',"encrypted":true';
+  return s + '}';
 }
 
 export class ImportError extends Error {}
