@@ -137,7 +137,7 @@ function b64Fast(b: Uint8Array): string {
 const jv = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? '' + v : JSON.stringify(v));
 
 /** The last strings quoted (a session's records repeat the same few): their JSON text. */
-let lastQuoted: [string, string, string, string, string, string] = ['', '""', '', '""', '', '""'];
+const lastQuoted: [string, string, string, string, string, string] = ['', '""', '', '""', '', '""'];
 function quoted(v: string, slot: 0 | 2 | 4): string {
   if (lastQuoted[slot] === v) return lastQuoted[slot + 1];
   const q = JSON.stringify(v);

@@ -175,6 +175,19 @@ export interface Counters {
   /** Sessions and socket types seen, for the filter's drop-downs. */
   sessions: string[];
   socketTypes: string[];
+  /**
+   * Set while spies cannot keep up with their publishers: the capture is then
+   * not all that was published, and `dropped` cannot tell what the publisher
+   * dropped at its HWM. Absent when every spy keeps up.
+   */
+  behind?: FallingBehind;
+}
+
+/** Spies falling behind: which sessions, since when (epoch ms, the earliest), the bytes known to wait (a lower bound, when known). */
+export interface FallingBehind {
+  sessions: string[];
+  since: number;
+  backlogBytes?: number;
 }
 
 
@@ -443,7 +456,13 @@ function parseCounters(v: unknown): Counters {
     source: str(o, 'source'),
     sessions: strings(o, 'sessions'),
     socketTypes: strings(o, 'socketTypes'),
+    ...(o.behind === undefined ? {} : { behind: parseBehind(o.behind) }),
   };
+}
+
+function parseBehind(v: unknown): FallingBehind {
+  const o = obj(v, 'behind');
+  return { sessions: strings(o, 'sessions'), since: num(o, 'since'), ...(o.backlogBytes === undefined ? {} : { backlogBytes: num(o, 'backlogBytes') }) };
 }
 
 function parseRow(v: unknown): RowSummary {
