@@ -158,7 +158,7 @@ print('got', n, flush=True)
 `;
 
 /** The reference: a pyzmq SUB (default options) on the same kind of publisher, counting what it receives. */
-async function pyzmqRound(seconds: number, size: number): Promise<{ sent: number; received: number }> {
+export async function pyzmqRound(seconds: number, size: number): Promise<{ sent: number; received: number }> {
   const pub = await startTimedPublisher(seconds, size);
   const sub = spawn(PYTHON, ['-u', '-c', PY_COUNTING_SUB, String(pub.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
