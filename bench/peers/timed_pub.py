@@ -30,5 +30,6 @@ while True:
     if clock() >= end:
         break
 print('sent %d' % n, flush=True)
+mon.close(linger=0)
 pub.close(linger=0)
 ctx.term()
