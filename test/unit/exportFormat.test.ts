@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { Capture } from '../../src/core/capture/capture';
-import { messageToLine, parseJsonLines, recordToJson, recordToLine, toJsonLines } from '../../src/core/capture/exportFormat';
+import { JsonLinesEncoder, messageToLine, parseJsonLines, recordToJson, recordToLine, toJsonLines } from '../../src/core/capture/exportFormat';
 import { CaptureRecord } from '../../src/core/capture/records';
 
 function sample(): CaptureRecord[] {
@@ -54,6 +54,22 @@ describe('export format (JSON Lines)', () => {
       messages++;
     }
     assert.equal(messages, 2 * (4 + 131 + 2), 'the records as built and as read back from the capture');
+    // the byte encoder (the CLI's --json): the same text, UTF-8, every kind, across its buffer's growth
+    const all = [...records, ...capture.records()];
+    const encoder = new JsonLinesEncoder();
+    const parts: Buffer[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const r of all) encoder.add(r);
+      if (round === 1) parts.push(encoder.take());
+    }
+    parts.push(encoder.take());
+    assert.equal(encoder.length, 0);
+    const expected = Buffer.from([0, 1, 2].map(() => all.map((r) => recordToLine(r) + '\n').join('')).join(''));
+    assert.ok(Buffer.concat(parts).equals(expected), 'the encoder wrote other bytes than recordToLine');
+    // a big frame (Buffer's own base64) and a non-ASCII endpoint
+    const big: CaptureRecord = { kind: 'message', seq: 1, ts: 5, source: 'spy', endpoint: 'tcp://ünï:1', direction: 'in', frames: [randomBytes(200_000)], socketType: 'SUB', peerSocketType: 'PUB', connection: 2 };
+    encoder.add(big);
+    assert.equal(encoder.take().toString('utf8'), recordToLine(big) + '\n');
   });
 
   it('writes the documented shape', () => {
