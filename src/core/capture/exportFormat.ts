@@ -283,14 +283,26 @@ export class JsonLinesEncoder {
     this.buf[this.pos++] = 0x0a;
   }
 
+  private lastKeys: unknown[] = [];
+  private lastValues: Buffer[] = [];
+
   private quoted(v: unknown): Buffer {
     if (typeof v !== 'string') return Buffer.from(JSON.stringify(v) ?? 'null');
+    // the same field of the last record, most often
+    const keys = this.lastKeys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] === v) return this.lastValues[i];
     let b = this.cache.get(v);
     if (!b) {
       if (this.cache.size >= 64) this.cache.clear();
       b = Buffer.from(JSON.stringify(v));
       this.cache.set(v, b);
     }
+    if (keys.length >= 8) {
+      keys.length = 0;
+      this.lastValues.length = 0;
+    }
+    keys.push(v);
+    this.lastValues.push(b);
     return b;
   }
 
@@ -315,8 +327,16 @@ export class JsonLinesEncoder {
   }
 
   private bytes(b: Buffer): void {
-    b.copy(this.buf, this.pos);
-    this.pos += b.length;
+    if (b.length > 64) {
+      b.copy(this.buf, this.pos);
+      this.pos += b.length;
+      return;
+    }
+    // short: a loop is cheaper than Buffer.copy's call
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < b.length; i++) buf[p++] = b[i];
+    this.pos = p;
   }
 
   private base64(b: Uint8Array): void {

@@ -135,6 +135,8 @@ export function subscriptionFrame(topic: Uint8Array, subscribe: boolean, minor: 
   return messageFrame(body);
 }
 
+/** Bytes read from the socket per turn of the event loop at most (see onRead). */
+const READ_BUDGET_BYTES = 1024 * 1024;
 /** Behind detection samples once a second; these many saturated seconds in a row mean behind, these many calm ones caught up. */
 const BEHIND_AFTER = 2;
 const CAUGHT_UP_AFTER = 3;
@@ -269,6 +271,19 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
     this.bytesIn += nread;
     this.now = Date.now();
     this.decoder!.push(nread === buf.length ? buf : buf.subarray(0, nread));
+    // Reading on while the kernel has more, libuv runs up to 32 reads (8 MiB) in one turn of
+    // the event loop, before anyone who consumes the capture (the CLI's printer, the viewer)
+    // gets a turn: a window of 100,000 records would evict what they never saw. So at most
+    // READ_BUDGET_BYTES a turn; the rest waits in the kernel, where falling behind is seen.
+    this.turnBytes += nread;
+    if (!this.turnScheduled) {
+      this.turnScheduled = true;
+      setImmediate(this.endTurn);
+    }
+    if (this.turnBytes >= READ_BUDGET_BYTES && this.phase === 'ready') {
+      this.budgetPaused = socket;
+      return false;
+    }
     if (NativeSubscriber.coalesceReads && nread < buf.length >> 2) {
       // a small read soon after the previous one: a busy stream read a few messages at a
       // time, each read paying the event loop's round. Let 1 ms of it gather in the kernel
@@ -286,6 +301,18 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
     return true;
   }
 
+  private turnBytes = 0;
+  private turnScheduled = false;
+  /** The socket paused for the rest of this turn (read budget spent). */
+  private budgetPaused: net.Socket | undefined;
+  /** After the consumers' turn (their setImmediate was queued before this one): the budget again. */
+  private readonly endTurn = () => {
+    this.turnBytes = 0;
+    this.turnScheduled = false;
+    const socket = this.budgetPaused;
+    this.budgetPaused = undefined;
+    if (socket && this.socket === socket && !socket.destroyed) socket.resume();
+  };
   private lastReadAt = 0;
   /** @internal for the bench's side-by-side comparison. */
   static coalesceReads = true;
