@@ -17,7 +17,7 @@ import { startCodeServer, TEST_WORKSPACE, type CodeServer } from '../test/e2e/ui
 import { pyzmqRound, startTimedPublisher, untilStable } from './cliSpy';
 import { median, printAndExit } from './util';
 
-async function hostRound(seconds: number): Promise<{ sent: number; received: number }> {
+async function hostRound(seconds: number, viewer = true): Promise<{ sent: number; received: number }> {
   const pub = await startTimedPublisher(seconds, 16);
   let vsc: CodeServer | undefined;
   try {
@@ -29,6 +29,9 @@ async function hostRound(seconds: number): Promise<{ sent: number; received: num
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const counters = view.locator('.counters');
     await counters.waitFor({ state: 'attached', timeout: 15000 });
+    const tab = page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Frames' }).first();
+    // without the viewer (for comparison): its tab goes to the background behind a new editor, so it is sent nothing
+    if (!viewer) await vsc.runCommand('File: New Untitled Text File');
     const endpoint = `tcp://127.0.0.1:${pub.port}`;
     const widget = page.locator('.quick-input-widget');
     await vsc.runEndpointCommand('ZeroMQ: Spy on Endpoint…', endpoint);
@@ -36,6 +39,7 @@ async function hostRound(seconds: number): Promise<{ sent: number; received: num
     await page.keyboard.press('Enter');
     await widget.waitFor({ state: 'hidden', timeout: 10000 });
     const sent = await pub.sent;
+    if (!viewer) await tab.click();
     // what waited in the buffers is received after the publisher stopped: until the counter stands still
     let received = 0;
     let failures = 0;
@@ -57,6 +61,9 @@ async function hostRound(seconds: number): Promise<{ sent: number; received: num
     await vsc?.stop();
   }
 }
+
+/** One round with the viewer in a background tab: what the viewer costs (informational). */
+export const hostRoundWithoutViewer = (seconds: number) => hostRound(seconds, false);
 
 export async function runHostSpyBench(opts: { seconds: number; runs: number; log?: (line: string) => void }) {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[host] ${l}\n`));
@@ -87,5 +94,17 @@ if (require.main === module) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : dflt;
   };
-  printAndExit(runHostSpyBench({ seconds: arg('seconds', 10), runs: arg('runs', 1) }));
+  if (process.argv.includes('--compare-viewer')) {
+    printAndExit(
+      (async () => {
+        const out = [];
+        for (let i = 0; i < arg('runs', 1); i++) {
+          const a = await hostRound(arg('seconds', 10), true);
+          const b = await hostRound(arg('seconds', 10), false);
+          out.push({ viewer: +(a.received / a.sent).toFixed(3), sentViewer: a.sent, background: +(b.received / b.sent).toFixed(3), sentBackground: b.sent });
+        }
+        return out;
+      })(),
+    );
+  } else printAndExit(runHostSpyBench({ seconds: arg('seconds', 10), runs: arg('runs', 1) }));
 }
