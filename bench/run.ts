@@ -3,7 +3,7 @@
  * side in the same run, median of at least 3 runs (5 for the tap). Prints a table, or with --json
  * one JSON object whose keys are stable (see README, "Performance").
  *
- *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent] [-- --quick] [-- --install]
+ *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,cli,host] [-- --quick] [-- --install]
  *
  * --quick uses 100,000 messages instead of 1,000,000 and a 15 s soak (for a smoke
  * run, not for numbers). With --json stdout carries one JSON object and nothing
@@ -29,7 +29,7 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const onlyArg = args.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : undefined;
-const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation', 'soak', 'agent'];
+const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation', 'soak', 'agent', 'cli', 'host'];
 const ROOT = join(__dirname, '..');
 /** The VS Code server the activation part runs in (installed by scripts/install-test-vscode.sh, as npm test does). */
 const VSCODE_SERVER = join(ROOT, '.vscode-test', 'code-server-4.100.3', 'node_modules', 'code-server', 'lib', 'vscode', 'out', 'server-main.js');
@@ -59,6 +59,8 @@ const TARGETS: Record<string, { op: '>=' | '<=' | '<'; value: number | string }>
   soak_rss_growth_ratio: { op: '<=', value: 1.1 },
   agent_overhead_ratio_16b: { op: '>=', value: 0.8 },
   agent_overhead_ratio_1k: { op: '>=', value: 0.8 },
+  cli_spy_json_ratio_16b: { op: '>=', value: 0.8 },
+  spy_in_host_captured_ratio_16b: { op: '>=', value: 0.8 },
 };
 
 type Figures = Record<string, number | boolean | string>;
@@ -94,7 +96,7 @@ function runPart(name: string): Figures {
 
 /** Builds the bundles the parts load (and with --install the VS Code server, as npm test does), output on stderr. */
 function build(): string | undefined {
-  if (args.includes('--install') && (!only || only.has('activation'))) {
+  if (args.includes('--install') && (!only || only.has('activation') || only.has('host'))) {
     const r = spawnSync('bash', [join(ROOT, 'scripts/install-test-vscode.sh')], { cwd: ROOT, stdio: ['ignore', 2, 2] });
     if (r.status !== 0) log(`installing the VS Code server failed (exit ${r.status ?? r.signal}): the activation part will be skipped`);
   }
@@ -131,6 +133,24 @@ async function main() {
 }
 
 async function runOwnPart(result: Figures): Promise<void> {
+  if (want('host')) {
+    const codeServer = join(ROOT, '.vscode-test', 'code-server-4.100.3', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+    if (!existsSync(codeServer)) {
+      result.host_skipped = 'code-server is not installed: run npm run bench -- --install, or npm run install:test-vscode (npm test installs it too)';
+      log(`host skipped: ${result.host_skipped}`);
+      return;
+    }
+    const seconds = quick ? 3 : 10;
+    log(`host: a spy inside code-server with the frames viewer open, a default-options pyzmq PUB sending 16 B messages as fast as it can for ${seconds} s, vs a pyzmq SUB, ${RUNS} runs each`);
+    const { runHostSpyBench } = await import('./hostSpy');
+    Object.assign(result, await runHostSpyBench({ seconds, runs: quick ? 1 : RUNS }));
+  }
+  if (want('cli')) {
+    const seconds = quick ? 3 : 10;
+    log(`cli: zmq-debug spy --json > file against a default-options pyzmq PUB sending 16 B messages as fast as it can for ${seconds} s, vs a pyzmq SUB, ${RUNS} runs each`);
+    const { runCliSpyBench } = await import('./cliSpy');
+    Object.assign(result, await runCliSpyBench({ seconds, runs: RUNS }));
+  }
   if (want('spy')) {
     log(`spy ingest: PUB spy + capture vs a pyzmq SUB and a raw zeromq receive loop, ${COUNT} messages of 16 B and 1 KiB, ${TAP_RUNS} runs each`);
     const { runSpyIngestBench } = await import('./spyIngest');

@@ -21,7 +21,7 @@ interface Publisher {
   stop(): void;
 }
 
-async function startPublisher(count: number, size: number, rounds: number): Promise<Publisher> {
+export async function startPublisher(count: number, size: number, rounds: number): Promise<Publisher> {
   const [pubPort, syncPort] = [await freePort(), await freePort()];
   const proc = spawn(PYTHON, ['-u', join(__dirname, 'peers', 'sync_pub.py'), pubPort, syncPort, count, size, rounds].map(String), { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
@@ -108,7 +108,7 @@ async function libzmqRound(pub: Publisher, count: number): Promise<number> {
   }
 }
 
-async function spyRound(pub: Publisher, count: number, native = true): Promise<{ rate: number; cpuNsPerMsg: number }> {
+export async function spyRound(pub: Publisher, count: number, native = true): Promise<{ rate: number; cpuNsPerMsg: number }> {
   const capture = new Capture({ maxRecords: 100_000 });
   const spy = new PubSpy({ id: 'bench', endpoints: [`tcp://127.0.0.1:${pub.pubPort}`], capture, receiveHighWaterMark: 0, native });
   await go(pub.syncPort);

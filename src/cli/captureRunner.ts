@@ -12,6 +12,7 @@
  * counted on stderr.
  */
 import { Capture, type CaptureLimits } from '../core/capture/capture';
+import { JsonLinesEncoder } from '../core/capture/exportFormat';
 import type { Decoder } from '../core/decoders/decoder';
 import { CaptureSession } from '../core/sessions/session';
 import { intFlag, type FlagSpec, type ParsedArgs } from './args';
@@ -44,7 +45,7 @@ export function captureFromFlags(p: ParsedArgs): Capture {
   return new Capture(limits);
 }
 
-/** Records per read from the capture, and characters per write. */
+/** Records per read from the capture, and characters (bytes) per write. */
 const BATCH_RECORDS = 1024;
 const BATCH_CHARS = 64 * 1024;
 /** Evictions are reported at most this often while running (and once more at the end). */
@@ -66,6 +67,7 @@ export function runAndPrint(o: RunOptions): Promise<number> {
   /** Every record up to this seq was printed or counted as evicted. */
   let accountedSeq = 0;
   let lastReport = 0;
+  const encoder = o.json && !o.decoder ? new JsonLinesEncoder() : undefined;
   const countReached = () => o.count !== undefined && messages >= o.count;
 
   /** Counts the records the capture evicted before they could be printed (also while waiting for the reader). */
@@ -93,6 +95,18 @@ export function runAndPrint(o: RunOptions): Promise<number> {
       noteEvicted();
       const records = o.capture.since(printedSeq, BATCH_RECORDS);
       if (!records.length) break;
+      if (encoder) {
+        // --json without --decode: lines encoded straight into bytes (see JsonLinesEncoder)
+        for (let i = 0; i < records.length && !countReached(); i++) {
+          const r = records[i];
+          printedSeq = accountedSeq = r.seq;
+          encoder.add(r);
+          if (r.kind === 'message') messages++;
+          if (encoder.length >= BATCH_CHARS && !write(encoder.take())) break;
+        }
+        if (encoder.length) write(encoder.take());
+        continue;
+      }
       let text = '';
       let i = 0;
       for (; i < records.length && !countReached(); i++) {
@@ -110,7 +124,7 @@ export function runAndPrint(o: RunOptions): Promise<number> {
     }
     reportEvicted(false);
   };
-  const write = (text: string): boolean => {
+  const write = (text: string | Buffer): boolean => {
     if (out.write(text)) return true;
     if (!waiting) {
       waiting = true;

@@ -1,5 +1,5 @@
 /** `--decode NAME` for spy, monitor and tap: the flag spec, its parsing, and how a record is printed with it. */
-import { recordToJson } from '../core/capture/exportFormat';
+import { recordToJson, recordToLine } from '../core/capture/exportFormat';
 import { CaptureRecord } from '../core/capture/records';
 import { formatRecord } from '../core/capture/recordText';
 import { Decoder } from '../core/decoders/decoder';
@@ -24,7 +24,7 @@ export function decoderFromArgs(p: ParsedArgs): Decoder | undefined {
 
 /** A record as printed: the JSON Lines record (with `decoded`/`decodeError` for messages) or a human line. */
 export function printRecord(r: CaptureRecord, json: boolean, decoder: Decoder | undefined): string {
-  if (!decoder || r.kind !== 'message') return json ? JSON.stringify(recordToJson(r)) : formatRecord(r);
+  if (!decoder || r.kind !== 'message') return json ? recordToLine(r) : formatRecord(r);
   const result = decoder.decode(r);
   if (json) return JSON.stringify({ ...recordToJson(r), ...decodedFields(result) });
   return `${formatRecord(r)} ⇒ ${formatDecoded(result)}`;

@@ -15,10 +15,13 @@ import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQu
 import { Disposable, DisposableStore } from '../core/base/lifecycle';
 import { CaptureRecord } from '../core/capture/records';
 import { encodeFrames, Sender, SendError } from '../core/zmq/sender';
-import { assertNever, Counters, DecoderRuleSpec, FrameFilter, RowSummary, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../shared/protocol/frames';
+import { assertNever, Counters, DecoderRuleSpec, FallingBehind, FrameFilter, RowSummary, FromHost, FromWebview, parseFromWebview, ProtocolError } from '../shared/protocol/frames';
 import { createDecoder, decoderUsages } from '../core/decoders/registry';
 import { parseTopic } from '../core/zmq/topics';
 import { DecoderRule, DecoderRules } from '../core/decoders/rules';
+import type { Event } from '../core/base/lifecycle';
+import type { CaptureSession } from '../core/sessions/session';
+import { spyDetailsOf } from '../core/sessions/spy';
 
 /** What the controller needs from the place it runs in. Optional parts are features the host may not offer. */
 export interface ViewerHost {
@@ -49,6 +52,32 @@ export interface ControllerOptions {
   sender?: Sender;
   /** Which decoders read which messages (e.g. from the zmqDebugger.decoders setting); the viewer's picker edits them. */
   decoderRules?: DecoderRuleSpec[];
+  /** Which spies are falling behind now (the counters carry it, the view shows a banner), and when that changes. */
+  behind?: BehindSource;
+}
+
+export interface BehindSource {
+  current(): FallingBehind | undefined;
+  onDidChange: Event<void>;
+}
+
+/** The falling-behind state of a session manager's spies, for the viewer. */
+export function behindOfSessions(sessions: { list(): CaptureSession[]; onDidChange: Event<void> }): BehindSource {
+  return {
+    current() {
+      let out: FallingBehind | undefined;
+      for (const s of sessions.list()) {
+        const b = spyDetailsOf(s)?.behind;
+        if (!b) continue;
+        if (!out) out = { sessions: [], since: b.since };
+        out.sessions.push(s.id);
+        out.since = Math.min(out.since, b.since);
+        if (b.backlogBytes !== undefined) out.backlogBytes = (out.backlogBytes ?? 0) + b.backlogBytes;
+      }
+      return out;
+    },
+    onDidChange: sessions.onDidChange,
+  };
 }
 
 /** The timeline chart gets at most this many updates per second. */
@@ -81,6 +110,8 @@ export class FramesViewController implements Disposable {
   private decoderSpecs: DecoderRuleSpec[] = [];
   private timelineVisible = false;
   private lastTimeline = 0;
+  private behindSource: BehindSource | undefined;
+  private lastBehind = 'null';
   /** Batches posted (the benchmark and tests read it). */
   batches = 0;
 
@@ -95,6 +126,18 @@ export class FramesViewController implements Disposable {
     this.sender = this.disposables.add(options.sender ?? new Sender());
     if (options.decoderRules) this.buildDecoders(options.decoderRules);
     if (options.filter) this.applyFilter(options.filter);
+    this.behindSource = options.behind;
+    if (options.behind) {
+      // a spy fell behind or caught up: the counters tell at once (while messages flow the batches carry them anyway)
+      this.disposables.add(
+        options.behind.onDidChange(() => {
+          const now = JSON.stringify(options.behind!.current() ?? null);
+          if (now === this.lastBehind) return;
+          this.lastBehind = now;
+          if (this.ready && this.visible) this.post({ type: 'counters', counters: this.counters() });
+        }),
+      );
+    }
     this.disposables.add(capture.onDidAppend(() => this.markDirty()));
     this.disposables.add(
       capture.onDidClear(() => {
@@ -181,6 +224,7 @@ export class FramesViewController implements Disposable {
 
   counters(): Counters {
     const s = this.source.stats();
+    const behind = this.behindSource?.current();
     return {
       received: s.totalMessages,
       records: s.total,
@@ -196,6 +240,8 @@ export class FramesViewController implements Disposable {
       socketTypes: this.query.socketTypes,
       processes: this.query.processes,
       sockets: this.query.sockets,
+      // the live capture's spies; an import is what it is
+      ...(behind && this.source === this.live ? { behind } : {}),
     };
   }
 

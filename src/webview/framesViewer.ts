@@ -93,6 +93,8 @@ const app = document.getElementById('app') ?? document.body.appendChild(h('div',
 const pauseBtn = button('Pause', 'Freeze the view (the capture keeps counting)', () => post({ type: 'capture/setPaused', paused: !counters?.paused }));
 const countersEl = h('span', { class: 'counters', attrs: { 'aria-live': 'polite' } });
 const sourceEl = h('span', { class: 'source' });
+/** Shown while a spy cannot keep up: the capture is then not all that was published. */
+const behindEl = h('div', { class: 'behind-banner hidden', attrs: { role: 'alert' } });
 const liveBtn = button('Back to live', 'Show the live capture again', () => post({ type: 'source/live' }), 'hidden');
 const composerBtn = button('Send…', 'Compose and send a message', () => {
   state.composer.open = !state.composer.open;
@@ -286,7 +288,7 @@ function showDecoderRules(rules: DecoderRuleSpec[], available: string[]): void {
   decoderRulesEl.dataset.rules = JSON.stringify(rules);
 }
 
-app.append(toolbar, filterBar, decoderBar, timelineEl, composer, main, noticeEl);
+app.append(toolbar, behindEl, filterBar, decoderBar, timelineEl, composer, main, noticeEl);
 
 // ---- filter ----
 function showFilter(f: FrameFilter): void {
@@ -332,15 +334,33 @@ caseBox.addEventListener('change', () => changeFilter({ caseSensitive: caseBox.c
 showFilter(state.filter);
 
 // ---- counters ----
+function showBehind(b: Counters['behind']): void {
+  behindEl.classList.toggle('hidden', !b);
+  if (!b) {
+    delete behindEl.dataset.sessions;
+    return;
+  }
+  const who = b.sessions.length === 1 ? b.sessions[0] : `${b.sessions.length} spies (${b.sessions.join(', ')})`;
+  const backlog = b.backlogBytes !== undefined ? `; at least ${formatBytes(b.backlogBytes)} waiting in the socket buffers` : '; the backlog is not known';
+  const since = new Date(b.since).toLocaleTimeString();
+  setText(behindEl, `⚠ ${who}: falling behind — the publisher may be dropping messages for this subscriber at its HWM (since ${since}${backlog}). The capture is not everything that was published.`);
+  behindEl.dataset.sessions = b.sessions.join(',');
+  behindEl.dataset.backlog = b.backlogBytes !== undefined ? String(b.backlogBytes) : '';
+}
+
 function showCounters(c: Counters): void {
   counters = c;
   setText(pauseBtn, c.paused ? 'Resume' : 'Pause');
   pauseBtn.classList.toggle('active', c.paused);
   const rate = c.rate ? ` · ${formatCount(c.rate)} msg/s` : '';
-  setText(countersEl, `${c.paused ? 'PAUSED · ' : ''}received ${formatCount(c.received)} · evicted ${formatCount(c.evicted)} · dropped ${formatCount(c.dropped)}${rate}`);
+  // while a spy is behind, what its publisher dropped is not known: never "dropped 0" as if all were well
+  const dropped = c.behind ? `dropped ${c.dropped ? `≥ ${formatCount(c.dropped)}` : 'unknown'} (falling behind)` : `dropped ${formatCount(c.dropped)}`;
+  setText(countersEl, `${c.paused ? 'PAUSED · ' : ''}received ${formatCount(c.received)} · evicted ${formatCount(c.evicted)} · ${dropped}${rate}`);
   countersEl.dataset.received = String(c.received);
   countersEl.dataset.evicted = String(c.evicted);
   countersEl.dataset.dropped = String(c.dropped);
+  countersEl.dataset.behind = c.behind ? 'true' : 'false';
+  showBehind(c.behind);
   setText(shownEl, `${formatCount(c.shown)} / ${formatCount(c.retained)}${c.scanning ? ` · filtering, ${formatCount(c.scanning)} to go` : ''}`);
   shownEl.dataset.scanning = String(c.scanning);
   shownEl.dataset.shown = String(c.shown);

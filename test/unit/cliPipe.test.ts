@@ -119,7 +119,10 @@ describe('zmq-debug in a pipe, against a real pyzmq publisher at full speed', fu
         setTimeout(() => p.stdout.resume(), 200);
       }
     });
+    // the process may exit while this reader is paused with lines still in the pipe: read to the end
+    const ended = new Promise((resolve) => p.stdout.on('end', resolve));
     assert.equal(await exited, 0, stderr);
+    await ended;
     const seqs = text.split('\n').filter(Boolean).map((l) => JSON.parse(l).seq as number);
     let gaps = 0;
     for (let i = 1; i < seqs.length; i++) {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { Capture } from '../../src/core/capture/capture';
-import { parseJsonLines, recordToJson, toJsonLines } from '../../src/core/capture/exportFormat';
+import { JsonLinesEncoder, messageToLine, parseJsonLines, recordToJson, recordToLine, toJsonLines } from '../../src/core/capture/exportFormat';
 import { CaptureRecord } from '../../src/core/capture/records';
 
 function sample(): CaptureRecord[] {
@@ -36,6 +36,40 @@ describe('export format (JSON Lines)', () => {
     const m = back.records[0];
     assert.ok(m.kind === 'message' && Buffer.from(m.frames[1]).equals(Buffer.from((original[0] as { frames: Uint8Array[] }).frames[1])));
     assert.equal(back.summary?.records, sample().length);
+  });
+
+  it('writes a message line (the fast path) as the very text of JSON.stringify of its object', () => {
+    const capture = new Capture();
+    const records: CaptureRecord[] = [...sample()];
+    // every frame size around the small-frame encoder's edges, strings that need escaping, agent fields, seq 0 and set
+    for (let n = 0; n <= 130; n++) records.push({ kind: 'message', seq: n % 2 ? n : 0, ts: 1700000000000 + n / 3, session: n % 3 ? 'spy-"1"\u2028' : undefined, source: 'spy', endpoint: `tcp://127.0.0.1:${n}\n`, direction: 'in', frames: [randomBytes(n), randomBytes(n % 5)] });
+    records.push({ kind: 'message', seq: 9, ts: 1, source: 'agent', endpoint: '', process: 'wörker.js "x"', pid: 42, socket: '42.1', direction: 'out', frames: [], identity: randomBytes(5), envelopeFrames: 0, truncated: { 1: 5, 0: 9 }, encrypted: false });
+    records.push({ kind: 'message', seq: 10, ts: 2, source: 'spy', endpoint: 'e', direction: 'in', frames: [Buffer.from('\ud800')] });
+    for (const r of records) capture.append(r);
+    let messages = 0;
+    for (const r of [...records, ...capture.records()]) {
+      if (r.kind !== 'message') continue;
+      assert.equal(messageToLine(r), JSON.stringify(recordToJson(r)));
+      assert.equal(recordToLine(r), JSON.stringify(recordToJson(r)));
+      messages++;
+    }
+    assert.equal(messages, 2 * (4 + 131 + 2), 'the records as built and as read back from the capture');
+    // the byte encoder (the CLI's --json): the same text, UTF-8, every kind, across its buffer's growth
+    const all = [...records, ...capture.records()];
+    const encoder = new JsonLinesEncoder();
+    const parts: Buffer[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const r of all) encoder.add(r);
+      if (round === 1) parts.push(encoder.take());
+    }
+    parts.push(encoder.take());
+    assert.equal(encoder.length, 0);
+    const expected = Buffer.from([0, 1, 2].map(() => all.map((r) => recordToLine(r) + '\n').join('')).join(''));
+    assert.ok(Buffer.concat(parts).equals(expected), 'the encoder wrote other bytes than recordToLine');
+    // a big frame (Buffer's own base64) and a non-ASCII endpoint
+    const big: CaptureRecord = { kind: 'message', seq: 1, ts: 5, source: 'spy', endpoint: 'tcp://ünï:1', direction: 'in', frames: [randomBytes(200_000)], socketType: 'SUB', peerSocketType: 'PUB', connection: 2 };
+    encoder.add(big);
+    assert.equal(encoder.take().toString('utf8'), recordToLine(big) + '\n');
   });
 
   it('writes the documented shape', () => {

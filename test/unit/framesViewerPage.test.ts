@@ -8,6 +8,8 @@
 import * as assert from 'node:assert/strict';
 import { closeViewerBrowser, openViewerPage, ViewerPage } from '../../bench/viewerHarness';
 import { Capture } from '../../src/core/capture/capture';
+import { SessionManager } from '../../src/core/sessions/sessionManager';
+import { behindOfSessions } from '../../src/viewers/framesViewController';
 import { freePort, killAllPython, runPython } from './helpers/peers';
 import { spyMessage } from './helpers/records';
 
@@ -186,5 +188,78 @@ describe('frames viewer webview in Chromium', function () {
     await composer.locator('.composer-frame select').first().selectOption('hex');
     await composer.locator('button.send').click();
     await composer.locator('.send-result .error', { hasText: 'Frame 1: expected an even number of hex digits' }).waitFor();
+  });
+
+  it('says when a spy falls behind, in a banner with the backlog, and never "dropped 0" meanwhile', async function () {
+    if (process.platform !== 'linux') this.skip();
+    this.timeout(60000);
+    const port = await freePort();
+    // a real publisher, 16 B messages as fast as it can (no HWM: what the spy does not take waits in the buffers)
+    const pub = runPython(
+      `
+import sys, time, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUB)
+s.setsockopt(zmq.SNDHWM, 0)
+s.setsockopt(zmq.LINGER, 0)
+s.bind('tcp://127.0.0.1:%d' % int(sys.argv[1]))
+print('bound', flush=True)
+time.sleep(0.5)
+end = time.time() + 15
+payload = b'x' * 16
+while time.time() < end:
+    for _ in range(1000): s.send(payload)
+`,
+      [port],
+    );
+    await pub.waitFor('bound');
+    // A capture that costs 5 µs per message while \`slow\` (a loaded extension host): the spy takes
+    // less than the publisher sends, so it falls behind; then it catches up.
+    let slow = true;
+    const slowCapture = new (class extends Capture {
+      override appendWire(...args: Parameters<Capture['appendWire']>): number {
+        if (slow) {
+          const end = performance.now() + args[3].count * 0.005;
+          while (performance.now() < end);
+        }
+        return super.appendWire(...args);
+      }
+    })({ maxRecords: 10_000 });
+    const sessions = new SessionManager(slowCapture);
+    try {
+      viewer = await openViewerPage(slowCapture, { behind: behindOfSessions(sessions) });
+      const { page } = viewer;
+      sessions.startSpy({ endpoints: [`tcp://127.0.0.1:${port}`] });
+      const banner = page.locator('.behind-banner:not(.hidden)');
+      await banner.waitFor({ timeout: 30000 });
+      // banner and counters as one snapshot (they come from the same counters message); they always agree
+      type Snapshot = { hidden: boolean; text: string; sessions?: string; backlog: number; behind?: string; counters: string };
+      const snapshot = () =>
+        page.evaluate(`(() => {
+          const b = document.querySelector('.behind-banner');
+          const c = document.querySelector('.counters');
+          return { hidden: b.classList.contains('hidden'), text: b.textContent || '', sessions: b.dataset.sessions, backlog: Number(b.dataset.backlog), behind: c.dataset.behind, counters: c.textContent || '' };
+        })()`) as Promise<Snapshot>;
+      let seen = await snapshot();
+      while (seen.hidden) {
+        assert.equal(seen.behind, 'false');
+        await banner.waitFor({ timeout: 30000 });
+        seen = await snapshot();
+      }
+      assert.match(seen.text, /spy-1: falling behind — the publisher may be dropping messages for this subscriber at its HWM/);
+      assert.match(seen.text, /at least [\d.]+ [KMG]i?B waiting/, seen.text);
+      assert.equal(seen.sessions, 'spy-1');
+      assert.ok(seen.backlog > 64 * 1024, `backlog ${seen.backlog}`);
+      assert.equal(seen.behind, 'true');
+      assert.match(seen.counters, /dropped unknown \(falling behind\)/);
+      assert.doesNotMatch(seen.counters, /dropped 0/);
+      slow = false;
+      await page.locator('.behind-banner.hidden').waitFor({ state: 'attached', timeout: 30000 });
+      await page.locator('.counters[data-behind="false"]').waitFor({ timeout: 5000 });
+    } finally {
+      sessions.dispose();
+      await pub.kill();
+      slowCapture.dispose();
+    }
   });
 });

@@ -12,7 +12,7 @@ import type { Capture } from '../../core/capture/capture';
 import type { ImportResult } from '../../core/capture/exportFormat';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { DecoderRuleSpec, DEFAULT_FILTER, FrameFilter, parseFilter } from '../../shared/protocol/frames';
-import { FramesViewController } from '../../viewers/framesViewController';
+import { behindOfSessions, FramesViewController } from '../../viewers/framesViewController';
 import { writeCaptureFile } from '../commands/captureCommands';
 import type { CommandRegistry } from '../commands/registry';
 import { WebviewHost } from './webviewHost';
@@ -119,7 +119,7 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
         isTrusted: () => vscode.workspace.isTrusted,
         log: (line) => this.log?.info(line),
       },
-      { filter, decoderRules: this.deps.decoderRules?.() },
+      { filter, decoderRules: this.deps.decoderRules?.(), behind: behindOfSessions(this.deps.sessions) },
     );
     this.current.setVisible(panel.visible);
   }

@@ -189,6 +189,12 @@ export interface Counters {
   processes?: SeenProcess[];
   /** Their sockets, for the socket drop-down. */
   sockets?: SeenSocket[];
+  /**
+   * Set while spies cannot keep up with their publishers: the capture is then
+   * not all that was published, and `dropped` cannot tell what the publisher
+   * dropped at its HWM. Absent when every spy keeps up.
+   */
+  behind?: FallingBehind;
 }
 
 /** A program an agent reported, as the filter's process drop-down lists it. */
@@ -202,6 +208,13 @@ export interface SeenSocket {
   id: string;
   pid: number;
   type?: string;
+}
+
+/** Spies falling behind: which sessions, since when (epoch ms, the earliest), the bytes known to wait (a lower bound, when known). */
+export interface FallingBehind {
+  sessions: string[];
+  since: number;
+  backlogBytes?: number;
 }
 
 
@@ -474,6 +487,7 @@ function parseCounters(v: unknown): Counters {
     socketTypes: strings(o, 'socketTypes'),
     ...(o.processes !== undefined ? { processes: arr(o, 'processes', 100_000).map(parseSeenProcess) } : {}),
     ...(o.sockets !== undefined ? { sockets: arr(o, 'sockets', 100_000).map(parseSeenSocket) } : {}),
+    ...(o.behind === undefined ? {} : { behind: parseBehind(o.behind) }),
   };
 }
 
@@ -487,6 +501,11 @@ function parseSeenSocket(v: unknown): SeenSocket {
   const s: SeenSocket = { id: str(o, 'id', 100), pid: int(o, 'pid') };
   if (o.type !== undefined) s.type = str(o, 'type', 100);
   return s;
+}
+
+function parseBehind(v: unknown): FallingBehind {
+  const o = obj(v, 'behind');
+  return { sessions: strings(o, 'sessions'), since: num(o, 'since'), ...(o.backlogBytes === undefined ? {} : { backlogBytes: num(o, 'backlogBytes') }) };
 }
 
 function parseRow(v: unknown): RowSummary {

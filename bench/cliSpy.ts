@@ -1,0 +1,221 @@
+/**
+ * CLI spy: `zmq-debug spy --json tcp://... > file` (the built CLI, dist/cli.js,
+ * in a process of its own, stdout redirected to a file) against a pyzmq PUB
+ * with default options (SNDHWM 1000) that sends 16 B messages as fast as it can
+ * for `seconds`, counting what it handed to send(). A subscriber that cannot
+ * keep up makes libzmq drop at the HWM, silently: the ratio is message records
+ * written to the file divided by messages sent. After the publisher is done the
+ * CLI gets the time it needs to write what it holds (until the file stops
+ * growing), then SIGTERM. Also the CLI's CPU time per message sent, and as a
+ * reference, in rounds alternating with the CLI's, what a pyzmq SUB receives
+ * from the same publisher (received ÷ sent): on two cores the publisher's
+ * Python loop, its libzmq I/O thread and the subscriber share the CPUs, so the
+ * publisher hands send() far more than its I/O thread can put on the wire, and
+ * drops the rest at its HWM whoever subscribes.
+ *
+ *   npx tsx bench/cliSpy.ts [--seconds S] [--runs N]
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, median, printAndExit, PYTHON } from './util';
+
+const ROOT = join(__dirname, '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+
+export interface TimedPublisher {
+  port: number;
+  /** Resolves with the count it sent once its `seconds` are over. */
+  sent: Promise<number>;
+  /** Resolves when it started sending (its subscriber's handshake done). */
+  sending: Promise<void>;
+  stop(): void;
+}
+
+/** bench/peers/timed_pub.py on a free port: resolves once it is bound. */
+export async function startTimedPublisher(seconds: number, size: number): Promise<TimedPublisher> {
+  const port = await freePort();
+  const proc = spawn(PYTHON, ['-u', join(__dirname, 'peers', 'timed_pub.py'), String(port), String(seconds), String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const waitFor = (re: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(out);
+        if (m) resolve(m);
+      };
+      proc.stdout!.on('data', check);
+      proc.on('exit', (code) => reject(new Error(`publisher exited ${code}: ${out}`)));
+      check();
+    });
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  await waitFor(/bound/);
+  return {
+    port,
+    sending: waitFor(/sending/).then(() => undefined),
+    sent: waitFor(/sent (\d+)/).then((m) => Number(m[1])),
+    stop: () => proc.kill('SIGKILL'),
+  };
+}
+
+/** Waits until `size()` has not changed for `quietMs` (at most `maxMs`). */
+export async function untilStable(size: () => number, quietMs: number, maxMs: number): Promise<void> {
+  const end = Date.now() + maxMs;
+  let last = -1;
+  let since = Date.now();
+  while (Date.now() < end) {
+    const s = size();
+    if (s !== last) {
+      last = s;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const MESSAGE_LINE = Buffer.from('{"kind":"message"');
+
+/** Message records in a JSON Lines file (read in chunks: it can be larger than a string may be). */
+export function countMessageLines(file: string): number {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(16 << 20);
+  let n = 0;
+  let keep = 0;
+  try {
+    for (;;) {
+      const got = readSync(fd, buf, keep, buf.length - keep, null);
+      const end = keep + got;
+      let at = buf.indexOf(MESSAGE_LINE);
+      while (at >= 0 && at + MESSAGE_LINE.length <= end) {
+        n++;
+        at = buf.indexOf(MESSAGE_LINE, at + MESSAGE_LINE.length);
+      }
+      if (!got) return n;
+      // the last few bytes may begin a match that the next read completes
+      keep = Math.min(MESSAGE_LINE.length - 1, end);
+      buf.copy(buf, 0, end - keep, end);
+      buf.fill(0, keep);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** CPU time (user + system) of a process so far, from /proc (Linux; NaN elsewhere). */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 (1-based), in clock ticks (100 per second on Linux)
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+async function cliRound(seconds: number, size: number, dir: string, i: number): Promise<{ sent: number; written: number; cpuNsPerMsg: number }> {
+  const pub = await startTimedPublisher(seconds, size);
+  const file = join(dir, `spy-${i}.jsonl`);
+  const fd = openSync(file, 'w');
+  const cli = spawn(process.execPath, [CLI, 'spy', '--json', `tcp://127.0.0.1:${pub.port}`], { stdio: ['ignore', fd, 'pipe'] });
+  closeSync(fd);
+  let err = '';
+  cli.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
+  try {
+    const sent = await pub.sent;
+    await untilStable(() => statSync(file).size, 1000, 60_000);
+    const cpuMs = cpuMsOf(cli.pid!);
+    cli.kill('SIGTERM');
+    await exited;
+    const written = countMessageLines(file);
+    if (!written) throw new Error(`the CLI wrote no message: ${err.slice(0, 300)}`);
+    return { sent, written, cpuNsPerMsg: (cpuMs * 1e6) / sent };
+  } finally {
+    pub.stop();
+    cli.kill('SIGKILL');
+    rmSync(file, { force: true });
+  }
+}
+
+const PY_COUNTING_SUB = `
+import sys, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.SUB)
+s.connect('tcp://127.0.0.1:' + sys.argv[1])
+s.setsockopt(zmq.SUBSCRIBE, b'')
+r = s.recv
+r()
+n = 1
+s.setsockopt(zmq.RCVTIMEO, 1500)
+try:
+    while True:
+        r()
+        n += 1
+except zmq.Again:
+    pass
+print('got', n, flush=True)
+`;
+
+/** The reference: a pyzmq SUB (default options) on the same kind of publisher, counting what it receives. */
+export async function pyzmqRound(seconds: number, size: number): Promise<{ sent: number; received: number }> {
+  const pub = await startTimedPublisher(seconds, size);
+  const sub = spawn(PYTHON, ['-u', '-c', PY_COUNTING_SUB, String(pub.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  sub.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  try {
+    const sent = await pub.sent;
+    const received = await new Promise<number>((resolve, reject) => {
+      sub.on('exit', () => {
+        const m = /got (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+        else reject(new Error(`pyzmq SUB: ${out}`));
+      });
+    });
+    return { sent, received };
+  } finally {
+    pub.stop();
+    sub.kill('SIGKILL');
+  }
+}
+
+export async function runCliSpyBench(opts: { seconds: number; runs: number; log?: (line: string) => void }) {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`[cli] ${l}\n`));
+  const dir = mkdtempSync(join(tmpdir(), 'zmq-debug-bench-'));
+  try {
+    const ratios: number[] = [];
+    const sent: number[] = [];
+    const cpu: number[] = [];
+    const lib: number[] = [];
+    for (let i = 0; i < opts.runs; i++) {
+      // alternating with the reference, so that a change in machine load hits both alike
+      const p = await pyzmqRound(opts.seconds, 16);
+      lib.push(p.received / p.sent);
+      const r = await cliRound(opts.seconds, 16, dir, i);
+      ratios.push(r.written / r.sent);
+      sent.push(r.sent);
+      cpu.push(r.cpuNsPerMsg);
+      log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, written ${r.written} (${(r.written / r.sent).toFixed(3)}), CLI CPU ${Math.round(r.cpuNsPerMsg)} ns/msg sent; pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)})`);
+    }
+    const result: Record<string, number> = {
+      cli_spy_json_ratio_16b: +median(ratios).toFixed(3),
+      cli_spy_json_pair_min_16b: +Math.min(...ratios).toFixed(3),
+      cli_spy_json_pair_max_16b: +Math.max(...ratios).toFixed(3),
+      cli_spy_json_sent_per_s_16b: Math.round(median(sent) / opts.seconds),
+      // what the fastest plain subscriber gets from the same publisher on this machine (informational, no target)
+      cli_spy_json_pyzmq_sub_ratio_16b: +median(lib).toFixed(3),
+    };
+    if (cpu.every((c) => !Number.isNaN(c))) result.cli_spy_json_cpu_ns_per_msg_16b = Math.round(median(cpu));
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const arg = (name: string, dflt: number) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  };
+  printAndExit(runCliSpyBench({ seconds: arg('seconds', 10), runs: arg('runs', 3) }));
+}

@@ -1,0 +1,35 @@
+# Benchmark publisher with DEFAULT options (SNDHWM 1000, as most programs run):
+# binds a PUB, waits for its first subscriber's handshake, gives the
+# subscription a moment to arrive, then sends SIZE-byte messages as fast as it
+# can for SECONDS and prints how many it sent. What a slow subscriber cannot take
+# beyond the HWM, libzmq drops silently: this counts what was handed to send().
+# usage: timed_pub.py PORT SECONDS SIZE
+import sys
+import time
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+port, seconds, size = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+ctx = zmq.Context()
+pub = ctx.socket(zmq.PUB)
+mon = pub.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+pub.bind('tcp://127.0.0.1:%d' % port)
+print('bound', flush=True)
+recv_monitor_message(mon)
+time.sleep(0.5)
+payload = bytes((i * 7) % 251 for i in range(size))
+send = pub.send
+n = 0
+clock = time.perf_counter
+end = clock() + seconds
+print('sending', flush=True)
+while True:
+    for _ in range(1000):
+        send(payload)
+    n += 1000
+    if clock() >= end:
+        break
+print('sent %d' % n, flush=True)
+mon.close(linger=0)
+pub.close(linger=0)
+ctx.term()
