@@ -16,6 +16,7 @@ import { topicKey } from '../core/capture/capture';
 import { agentRecordText, formatFrame } from '../core/capture/recordText';
 import { CaptureRecord, CapturedMessage, payloadBytes } from '../core/capture/records';
 import { parseTopic } from '../core/zmq/topics';
+import { asBuffer } from '../core/base/bytes';
 import { DecodeResult, Decoder } from '../core/decoders/decoder';
 import { compileFieldQuery } from '../core/decoders/fieldQuery';
 import { framesMayHold } from '../core/decoders/prefilter';
@@ -32,9 +33,6 @@ const PREVIEW_MAX = 200;
 /** Most programs and sockets the filter's drop-downs list. */
 const SEEN_MAX = 1000;
 
-function buf(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
 
 /** Number of leading envelope frames of a message (0 when unknown). */
 function envelopeOf(m: CapturedMessage): number {
@@ -72,11 +70,11 @@ function isAllFilter(f: FrameFilter): boolean {
 function topicTest(topicPrefix: string): Predicate {
   let prefix: Buffer;
   try {
-    prefix = buf(parseTopic(topicPrefix));
+    prefix = asBuffer(parseTopic(topicPrefix));
   } catch (e) {
     throw new FilterError((e as Error).message);
   }
-  const starts = (b: Uint8Array | undefined) => b !== undefined && b.byteLength >= prefix.length && buf(b).subarray(0, prefix.length).equals(prefix);
+  const starts = (b: Uint8Array | undefined) => b !== undefined && b.byteLength >= prefix.length && asBuffer(b).subarray(0, prefix.length).equals(prefix);
   return (r) => (r.kind === 'message' ? starts(r.frames[envelopeOf(r)]) : r.kind === 'command' && starts(r.topic));
 }
 
@@ -172,7 +170,7 @@ function textPredicate(f: FrameFilter): Predicate {
   if (!f.regex && f.caseSensitive) {
     // plain bytes search: no decoding at all
     const needle = Buffer.from(f.text, 'utf8');
-    return (r) => (r.kind === 'message' ? r.frames.some((fr) => buf(fr).indexOf(needle) >= 0) : describeRecord(r).includes(f.text));
+    return (r) => (r.kind === 'message' ? r.frames.some((fr) => asBuffer(fr).indexOf(needle) >= 0) : describeRecord(r).includes(f.text));
   }
   let re: RegExp;
   try {
@@ -182,7 +180,7 @@ function textPredicate(f: FrameFilter): Predicate {
   }
   return (r) => {
     if (r.kind !== 'message') return re.test(describeRecord(r));
-    for (const fr of r.frames) if (re.test(buf(fr).toString('utf8'))) return true;
+    for (const fr of r.frames) if (re.test(asBuffer(fr).toString('utf8'))) return true;
     return false;
   };
 }
@@ -497,7 +495,7 @@ export class FramesQuery {
     if (r.kind !== 'message') throw new Error(`Record #${seq} is a ${r.kind}, not a message`);
     const f = r.frames[index];
     if (!f) throw new Error(`Message #${seq} has no frame ${index}`);
-    return buf(f).toString(as === 'text' ? 'utf8' : as);
+    return asBuffer(f).toString(as === 'text' ? 'utf8' : as);
   }
 }
 
@@ -581,7 +579,7 @@ export function summarize(r: CaptureRecord, decoders?: DecoderRules): RowSummary
 export function frameDetails(frames: Uint8Array[], envelopeFrames = 0, truncated?: Record<number, number>): FrameDetail[] {
   const env = envelopeFrames > 0 && envelopeFrames <= frames.length ? envelopeFrames : 0;
   return frames.map((f, index) => {
-    const b = buf(f);
+    const b = asBuffer(f);
     const d: FrameDetail = {
       index,
       length: b.length,

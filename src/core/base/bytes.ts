@@ -2,6 +2,12 @@
  * Byte and text helpers used across the core: one of each, so the decoder,
  * the topology and the doctor read bytes the same way.
  */
+import { Buffer } from 'node:buffer';
+
+/** `b` as a Buffer over the same memory (no copy): frames from the capture are plain Uint8Array views. */
+export function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
 
 /** The unsigned 32-bit big-endian number at `bytes[at..at+3]` (ZMTP sizes are network order). */
 export function u32be(bytes: Uint8Array, at: number): number {

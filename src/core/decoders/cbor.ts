@@ -17,6 +17,7 @@
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import { decodeFrames, DecodeInput, DecodeResult, Decoder, jsonSafe } from './decoder';
+import { asBuffer } from '../base/bytes';
 
 const MAX_DEPTH = 256;
 const BREAK = Symbol('break');
@@ -96,7 +97,7 @@ class Reader {
 
   private text(b: Uint8Array): string {
     if (!isUtf8(b)) throw new Error('text string not valid UTF-8');
-    return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+    return asBuffer(b).toString('utf8');
   }
 
   item(depth = 0): unknown {
@@ -201,7 +202,7 @@ class Reader {
   }
 }
 
-const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+const b64 = (b: Uint8Array) => asBuffer(b).toString('base64');
 const isBytes = (v: unknown): v is { $bytes: string } => typeof v === 'object' && v !== null && typeof (v as { $bytes?: unknown }).$bytes === 'string';
 const finite = (v: number) => jsonSafe(v);
 

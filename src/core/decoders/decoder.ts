@@ -10,8 +10,9 @@
  * Layer: core/decoders sits above core/capture (it reads CapturedMessage) and
  * below core/sessions and core/topology.
  */
-import { Buffer, isUtf8 } from 'node:buffer';
+import { isUtf8 } from 'node:buffer';
 import { CapturedMessage } from '../capture/records';
+import { asBuffer } from '../base/bytes';
 
 /** What a decoder reads: a message's frames and what is known of its envelope. */
 export type DecodeInput = Pick<CapturedMessage, 'frames'> & Partial<Pick<CapturedMessage, 'envelopeFrames' | 'truncated' | 'encrypted'>>;
@@ -70,7 +71,7 @@ export function bodyFrames(msg: DecodeInput): readonly Uint8Array[] {
 export function frameText(frame: Uint8Array): string {
   // isUtf8 + toString: several times faster than a fatal TextDecoder on small frames
   if (!isUtf8(frame)) throw new Error('not valid UTF-8');
-  return (Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)).toString('utf8');
+  return asBuffer(frame).toString('utf8');
 }
 
 /**
@@ -110,7 +111,7 @@ export function decodeFrames(
         if (topicFrame) {
           first = 1;
           const t = frames[0];
-          topic = isUtf8(t) ? (Buffer.isBuffer(t) ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength)).toString('utf8') : undefined;
+          topic = isUtf8(t) ? asBuffer(t).toString('utf8') : undefined;
           continue;
         }
         return { ok: false, decoder: name, error: `frame ${env + i}: ${why}` };
@@ -145,7 +146,7 @@ export function jsonSafe(v: unknown, depth = 0): unknown {
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
   if (typeof v === 'bigint') return v.toString();
   if (v === undefined) return null;
-  if (v instanceof Uint8Array) return { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (v instanceof Uint8Array) return { $bytes: asBuffer(v).toString('base64') };
   if (v instanceof Date) return v.toISOString();
   if (Array.isArray(v)) return v.map((x) => jsonSafe(x, depth + 1));
   if (v instanceof Map) {

@@ -8,11 +8,10 @@
  * held in the capture's chunks (measured): the needles are looked for in every
  * frame first, and the backslash only when none holds them.
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
+import { asBuffer } from '../base/bytes';
 
 const BACKSLASH = 0x5c;
-
-const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /**
  * True when one of `frames` holds one of `needles` (non-empty) or a backslash.
