@@ -11,6 +11,7 @@ export interface LatencyFigures {
   p95Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Requests still without reply, replies without request. */
   pending?: number;
   unmatched?: number;
   /** counts[i]: round trips ≤ boundsMs[i] (and above the previous bound); one more count for above every bound. */
@@ -45,11 +46,10 @@ const bound = (ms: number) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
  */
 export function latencyHistogramLines(h: NonNullable<LatencyFigures['histogram']>, width = 20): string[] {
   const { boundsMs, counts } = h;
-  let first = counts.findIndex((c) => c > 0);
+  const first = counts.findIndex((c) => c > 0);
   if (first < 0) return [];
   let last = counts.length - 1;
   while (last > first && !counts[last]) last--;
-  first = Math.max(0, first);
   const labels: string[] = [];
   for (let i = first; i <= last; i++) labels.push(i < boundsMs.length ? `≤ ${bound(boundsMs[i])}` : `> ${bound(boundsMs[boundsMs.length - 1])}`);
   const labelWidth = Math.max(...labels.map((l) => l.length));

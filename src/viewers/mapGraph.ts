@@ -94,7 +94,7 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
   const latencyByEdge = new Map<string, LatencyStats>();
   for (const c of s.connections) if (c.latency?.requests) latencyByEdge.set(`edge:${c.id}`, c.latency);
   // a socket whose process was cut is drawn on its own
-  for (const n of nodes) if (n.parent && !ids.has(n.parent)) nodes[nodes.indexOf(n)] = { ...n, parent: undefined };
+  nodes = nodes.map((n) => (n.parent && !ids.has(n.parent) ? { ...n, parent: undefined } : n));
   const edges: MapEdge[] = s.edges
     .filter((e) => ids.has(e.from) && ids.has(e.to))
     .map((e) => ({

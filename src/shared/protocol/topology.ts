@@ -4,6 +4,8 @@
  * side validates what it receives before use.
  */
 
+import type { LatencyFigures } from '../latencyText';
+
 export type MapSeverity = 'error' | 'warning' | 'info';
 /** `socket`: a socket inside a program, reported by the zmq-debug agent (drawn inside its `process` node). */
 export type MapNodeKind = 'endpoint' | 'peer' | 'spy' | 'process' | 'socket' | 'code';
@@ -31,19 +33,8 @@ export interface MapNode {
   parent?: string;
 }
 
-/** Round trips of the request/reply pairs on a connection, in milliseconds. */
-export interface MapLatency {
-  requests: number;
-  p50Ms: number;
-  p95Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /** Requests still without reply, replies without request. */
-  pending?: number;
-  unmatched?: number;
-  /** counts[i]: round trips ≤ boundsMs[i]; the last count is above every bound (see shared/latencyText.ts). */
-  histogram?: { boundsMs: number[]; counts: number[] };
-}
+/** Round trips of the request/reply pairs on a connection, in milliseconds (the figures the latency text renders). */
+export type MapLatency = LatencyFigures;
 
 export interface MapEdge {
   id: string;
