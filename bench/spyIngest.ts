@@ -123,7 +123,7 @@ export async function spyRound(pub: Publisher, count: number, native = true): Pr
         start = performance.now();
         countedFrom = st.totalMessages;
       }
-      const last = capture.get(st.lastSeq);
+      const last = capture.peek(st.lastSeq);
       if (last?.kind === 'message' && isEnd(last.frames[0])) resolve(performance.now());
     });
   });

@@ -93,7 +93,8 @@ export function runAndPrint(o: RunOptions): Promise<number> {
   const pump = () => {
     while (!waiting && !outClosed && !countReached()) {
       noteEvicted();
-      const records = o.capture.since(printedSeq, BATCH_RECORDS);
+      // printed at once, nothing kept: lent records (see Capture.peek)
+      const records = o.capture.peekSince(printedSeq, BATCH_RECORDS);
       if (!records.length) break;
       if (encoder) {
         // --json without --decode: lines encoded straight into bytes (see JsonLinesEncoder)

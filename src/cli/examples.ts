@@ -102,7 +102,7 @@ async function run(args: string[]): Promise<number> {
       let printed = 0;
       // one write per batch of records, not one per record
       capture.onDidAppend(() => {
-        for (let batch = capture.since(printed, 1000); batch.length; batch = capture.since(printed, 1000)) {
+        for (let batch = capture.peekSince(printed, 1000); batch.length; batch = capture.peekSince(printed, 1000)) {
           let text = '';
           for (const r of batch) text += `${'observed'.padEnd(width)} | ${formatRecord(r)}\n`;
           printed = batch[batch.length - 1].seq;

@@ -38,7 +38,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   let printed = 0;
   let missed = 0;
   const flush = () => {
-    for (const r of capture.since(printed)) {
+    for (const r of capture.peekSince(printed)) {
       missed += r.seq - printed - 1;
       printed = r.seq;
       out.write((json ? recordToLine(r) : formatRecord(r)) + '\n');

@@ -403,7 +403,8 @@ export class FramesQuery {
     const end = Math.min(last, from + maxRecords - 1);
     const p = this.predicate;
     for (let seq = from; seq <= end; seq++) {
-      const r = this.capture.get(seq)!;
+      // lent (see Capture.peek): the scan keeps seqs and strings, never bytes
+      const r = this.capture.peek(seq)!;
       if (r.pid !== undefined) this.seen(r);
       if (r.kind === 'message') {
         if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
@@ -437,7 +438,7 @@ export class FramesQuery {
     const rows: RowSummary[] = [];
     for (let row = first; row < end; row++) {
       const seq = this.seqAt(row)!;
-      const r = this.capture.get(seq);
+      const r = this.capture.peek(seq);
       rows.push(r ? summarize(r, this.decoderRules) : evictedRow(seq));
     }
     return { start: first, rows };

@@ -95,6 +95,35 @@ describe('Capture: records are safe to hold while the window evicts', function (
     assert.ok(st.chunks <= 4, `chunks held: ${st.chunks}`);
     assert.ok(st.spareChunks <= 4);
   });
+
+  it('a window read lent (peek) as it fills reuses its memory instead of allocating afresh; held records still keep their bytes', () => {
+    const churn = (read: (c: Capture, seq: number) => void) => {
+      const c = new Capture({ maxRecords: CAPACITY });
+      for (let i = 0; i < 20 * CAPACITY; i++) {
+        c.append(spyMessage(i));
+        read(c, i + 1);
+      }
+      return c.storeStats().allocatedChunks;
+    };
+    // ~40 MiB appended through a ~2 MiB window
+    const held = churn((c, seq) => c.get(seq));
+    const lent = churn((c, seq) => {
+      const r = c.peek(seq) as CapturedMessage;
+      assert.ok(Buffer.from(r.frames[0]).equals(spyMessage(seq - 1).frames[0]), `lent record ${seq} shows its bytes`);
+    });
+    assert.ok(held >= 30, `records read to hold leave their chunks to the GC: ${held} chunks allocated`);
+    assert.ok(lent <= 8, `records read lent leave their chunks recyclable: ${lent} chunks allocated`);
+    // mixed: what was read to hold keeps its bytes while lent reads let the rest recycle
+    const c = new Capture({ maxRecords: CAPACITY });
+    for (let i = 0; i < CAPACITY; i++) c.append(spyMessage(i));
+    const kept = c.get(5) as CapturedMessage;
+    const expected = copyFrames(kept);
+    for (let i = CAPACITY; i < 20 * CAPACITY; i++) {
+      c.append(spyMessage(i));
+      c.peek(i + 1);
+    }
+    assert.ok(Buffer.from(kept.frames[0]).equals(expected[0]), 'a record read with get() is never overwritten by recycling');
+  });
 });
 
 describe('writeExport', function () {

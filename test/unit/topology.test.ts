@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { Capture } from '../../src/core/capture/capture';
+import type { CapturedMessage } from '../../src/core/capture/records';
 import { canTalk, flowBetween, normalizeSocketType } from '../../src/core/zmq/socketTypes';
 import { findPidOfTcpPeer } from '../../src/core/topology/peerProcess';
 import { probeSocketType } from '../../src/core/zmtp/socketTypeProbe';
@@ -81,6 +82,33 @@ describe('TopologyModel', function () {
     await killAllPython();
     model.dispose();
     capture.dispose();
+  });
+
+  it('keeps the topic bytes it samples while the capture recycles the memory it reads lent', async () => {
+    const small = new Capture({ maxRecords: 500 });
+    const m = new TopologyModel(small, undefined, { throttleMs: 50 });
+    try {
+      const msg = (topic: string, i: number): CapturedMessage => {
+        const frame = Buffer.alloc(1024, i & 0xff);
+        frame.write(`${topic} `, 0, 'latin1');
+        return { kind: 'message', seq: 0, ts: i, session: 'spy-1', source: 'spy', endpoint: 'tcp://127.0.0.1:5556', direction: 'in', frames: [frame] };
+      };
+      small.append(msg('weather', 0));
+      // the model reads what was appended (lent) each turn; 20 windows of 1 KiB messages on another topic recycle the chunks
+      for (let i = 1; i < 10_000; i++) {
+        small.append(msg('zzzzzzz', i));
+        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+      await new Promise((r) => setImmediate(r));
+      assert.ok(small.storeStats().allocatedChunks <= 8, `chunks recycled: ${small.storeStats().allocatedChunks} allocated`);
+      const topics = m.snapshot().endpoints[0].topics;
+      const weather = topics.find((t) => t.count === 1)!;
+      assert.equal(weather.text, 'weather');
+      assert.equal(Buffer.from(weather.topic).toString('latin1'), 'weather');
+    } finally {
+      m.dispose();
+      small.dispose();
+    }
   });
 
   it('builds endpoint, peer and spy nodes with flow, rates and subscriptions from a tap and a spy', async () => {

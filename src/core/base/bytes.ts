@@ -9,6 +9,15 @@ export function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/**
+ * A copy of `b` that owns its bytes. `b.slice()` is not one when `b` is a
+ * Buffer (Buffer.slice is a view), and records read with Capture.peek hold
+ * views whose memory the capture reuses: what is kept from them is copied here.
+ */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(b);
+}
+
 /** The unsigned 32-bit big-endian number at `bytes[at..at+3]` (ZMTP sizes are network order). */
 export function u32be(bytes: Uint8Array, at: number): number {
   return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;

@@ -222,10 +222,10 @@ export class Capture implements Disposable {
     };
   }
 
-  /** What the record store holds besides records (for tests and the bench): metadata entries and chunks. */
-  storeStats(): { metaEntries: number; chunks: number; spareChunks: number } {
+  /** What the record store holds besides records (for tests and the bench): metadata entries, chunks, and chunk buffers allocated so far. */
+  storeStats(): { metaEntries: number; chunks: number; spareChunks: number; allocatedChunks: number } {
     const c = this.store.chunkCount;
-    return { metaEntries: this.store.metaEntries, chunks: c.live, spareChunks: c.spare };
+    return { metaEntries: this.store.metaEntries, chunks: c.live, spareChunks: c.spare, allocatedChunks: c.allocated };
   }
 
   /** Counters of one session (undefined when it produced nothing yet). */
@@ -253,10 +253,30 @@ export class Capture implements Disposable {
 
   /** Retained records with seq > afterSeq, oldest first (at most `max`). */
   since(afterSeq: number, max = Infinity): CaptureRecord[] {
+    return this.read(afterSeq, max, false);
+  }
+
+  /**
+   * Like get(), for a reader that only looks: the record's frames are views of
+   * memory the capture reuses once it grows again, so they are valid until this
+   * turn of the event loop ends. Use them before yielding and copy what is kept
+   * (copyBytes). It lets the capture recycle that memory instead of allocating
+   * afresh as fast as it is read (see recordStore.ts).
+   */
+  peek(seq: number): CaptureRecord | undefined {
+    return this.store.size ? this.store.at(seq - this.store.oldestSeq, true) : undefined;
+  }
+
+  /** since(), lent as peek() lends. */
+  peekSince(afterSeq: number, max = Infinity): CaptureRecord[] {
+    return this.read(afterSeq, max, true);
+  }
+
+  private read(afterSeq: number, max: number, lent: boolean): CaptureRecord[] {
     const out: CaptureRecord[] = [];
     const n = this.store.size;
     if (!n) return out;
-    for (let i = Math.max(0, afterSeq + 1 - this.store.oldestSeq); i < n && out.length < max; i++) out.push(this.store.at(i)!);
+    for (let i = Math.max(0, afterSeq + 1 - this.store.oldestSeq); i < n && out.length < max; i++) out.push(this.store.at(i, lent)!);
     return out;
   }
 

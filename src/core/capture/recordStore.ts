@@ -23,12 +23,18 @@
  * view into it (a snapshot being exported, a frame libzmq is still sending, a
  * record the viewer shows) is gone. So callers never copy: a snapshot, a replay
  * in flight or a record printed later shows the bytes that travelled. The cost:
- * a window that is read as fast as it fills (the CLI, a live viewer) allocates
- * fresh chunks instead of reusing them (measured in `npm run bench`:
- * capture_evicting_append_read_ns_*), and a held record keeps its chunk
- * (≤ 1 MiB, or its own chunk for a big message) alive until it is dropped: an
- * export of the whole window holds up to one more window's worth of chunks while
- * it runs, never more.
+ * a held record keeps its chunk (≤ 1 MiB, or its own chunk for a big message)
+ * alive until it is dropped: an export of the whole window holds up to one more
+ * window's worth of chunks while it runs, never more.
+ *
+ * Readers that only look (the CLI printing, the topology counting, the viewer
+ * scanning and summarizing rows) read records `lent` instead: the chunk is not
+ * marked, so it stays recyclable, and the views are valid until the store next
+ * grows, which cannot happen before the reader yields to the event loop. A
+ * window read as fast as it fills (the CLI, a live viewer, the map) would
+ * otherwise allocate a fresh chunk per chunk filled, and V8 answers that
+ * external memory with full garbage collections (`npm run bench`:
+ * capture_evicting_append_read_ns_*, spy_cpu_ns_per_msg_*).
  *
  * Metadata entries (one per stream: a tap connection's direction, a READY
  * change...) count the records that use them and are released with the last one,
@@ -135,6 +141,7 @@ export class RecordStore {
   private current: { id: number; chunk: Chunk } | undefined;
   /** Released chunks kept for reuse (a window that evicts releases one per chunk filled). */
   private spare: Buffer[] = [];
+  private allocatedChunks = 0;
 
   constructor(private readonly maxCapacity: () => number) {}
 
@@ -147,9 +154,9 @@ export class RecordStore {
     return this.metas.length - this.freeMetas.length;
   }
 
-  /** Chunks held by the store, and spare ones kept for reuse. */
-  get chunkCount(): { live: number; spare: number } {
-    return { live: this.chunks.size, spare: this.spare.length };
+  /** Chunks held by the store, spare ones kept for reuse, and chunk buffers allocated so far. */
+  get chunkCount(): { live: number; spare: number; allocated: number } {
+    return { live: this.chunks.size, spare: this.spare.length, allocated: this.allocatedChunks };
   }
 
   get oldestSeq(): number {
@@ -249,8 +256,11 @@ export class RecordStore {
     return out;
   }
 
-  /** The record at position i (0 = oldest), rebuilt when packed. */
-  at(i: number): CaptureRecord | undefined {
+  /**
+   * The record at position i (0 = oldest), rebuilt when packed. `lent`: its
+   * frames may be reused once the store grows again (see the header).
+   */
+  at(i: number, lent = false): CaptureRecord | undefined {
     if (i < 0 || i >= this.count) return undefined;
     const slot = (this.head + i) % this.capacity;
     const obj = this.objects[slot];
@@ -258,7 +268,7 @@ export class RecordStore {
     const m = this.metas[this.metaIndex[slot]]!;
     const chunk = this.chunks.get(this.chunkIndex[slot])!;
     // its frames are views of the chunk: never recycle it (see the header)
-    chunk.exposed = true;
+    if (!lent) chunk.exposed = true;
     const n = this.frameCount[slot];
     let frames: Uint8Array[];
     if (m.wire) frames = wireFrameViews(chunk.buf, this.offset[slot], n);
@@ -418,6 +428,7 @@ export class RecordStore {
     if (bytes > BIG_MESSAGE) {
       const id = this.nextChunkId++;
       const chunk: Chunk = { buf: Buffer.allocUnsafeSlow(bytes), used: 0, live: 0, exposed: false };
+      this.allocatedChunks++;
       this.chunks.set(id, chunk);
       return { id, chunk };
     }
@@ -427,7 +438,12 @@ export class RecordStore {
     if (cur && cur.chunk.live === 0) this.release(cur.id, cur.chunk);
     const id = this.nextChunkId++;
     // reuse a released chunk: fresh memory costs a page fault every 4 KiB
-    const chunk: Chunk = { buf: this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, live: 0, exposed: false };
+    let buf = this.spare.pop();
+    if (!buf) {
+      buf = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+      this.allocatedChunks++;
+    }
+    const chunk: Chunk = { buf, used: 0, live: 0, exposed: false };
     this.chunks.set(id, chunk);
     this.current = { id, chunk };
     return this.current;

@@ -10,7 +10,7 @@
  */
 import { hostname, networkInterfaces } from 'node:os';
 import * as path from 'node:path';
-import { latin1 } from '../base/bytes';
+import { copyBytes, latin1 } from '../base/bytes';
 import { topicKey } from '../capture/capture';
 import { CapturedEvent, CapturedMessage, CaptureRecord, ProcessRecord, SocketRecord } from '../capture/records';
 import { parseEndpoint } from '../zmq/endpoint';
@@ -360,7 +360,7 @@ export class AgentTopology {
       if (isPublisher(t) && r.frames.length) {
         this.noteTopic(s, r);
         const log = (s.sendLog ??= []);
-        const entry = { ts: r.ts, hash: hashFrames(r.frames), first: r.frames[0].slice(0, TOPIC_BYTES) };
+        const entry = { ts: r.ts, hash: hashFrames(r.frames), first: copyBytes(r.frames[0].subarray(0, TOPIC_BYTES)) };
         if (log.length < SEND_LOG) log.push(entry);
         else log[s.logged % SEND_LOG] = entry;
         s.logged++;
@@ -401,7 +401,7 @@ export class AgentTopology {
       t.count++;
       t.lastTs = r.ts;
     } else if (s.topics.size < MAX_TOPICS) {
-      const copy = topic.slice();
+      const copy = copyBytes(topic);
       s.topics.set(k, { topic: copy, text: topicKey(copy), count: 1, lastTs: r.ts, multipart: r.frames.length > 1 });
     } else s.facts.topicsOverflow = true;
   }

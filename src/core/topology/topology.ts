@@ -9,7 +9,7 @@
  * draws its `nodes`/`edges`.
  */
 import type { Capture } from '../capture/capture';
-import { baseName, latin1, toHex } from '../base/bytes';
+import { baseName, copyBytes, latin1, toHex } from '../base/bytes';
 import { topicKey } from '../capture/capture';
 import { parseEndpoint } from '../zmq/endpoint';
 import { Disposable, DisposableStore, Emitter, Event } from '../base/lifecycle';
@@ -356,7 +356,8 @@ export class TopologyModel implements Disposable {
   private catchUp(): void {
     if (!this.capture) return;
     for (;;) {
-      const batch = this.capture.since(this.lastSeq, 5000);
+      // lent records (see Capture.peek): the model copies the few bytes it keeps
+      const batch = this.capture.peekSince(this.lastSeq, 5000);
       if (batch.length === 0) break;
       for (const r of batch) this.ingest(r);
       this.lastSeq = batch[batch.length - 1].seq;
@@ -784,7 +785,7 @@ export class TopologyModel implements Disposable {
       t.count++;
       t.lastTs = r.ts;
     } else if (ep.topics.size < this.maxTopics) {
-      const copy = topic.slice();
+      const copy = copyBytes(topic);
       t = { topic: copy, text: topicKey(copy), count: 1, lastTs: r.ts };
       ep.topics.set(k, t);
     } else {
