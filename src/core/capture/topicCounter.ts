@@ -7,6 +7,8 @@
  * message, its leading bytes up to the first space (the seed publishers send
  * "10001 42" in one frame). At most TOPIC_BYTES bytes are compared.
  */
+import { copyBytes } from '../base/bytes';
+
 export interface Counter {
   messages: number;
   bytes: number;
@@ -21,6 +23,7 @@ const HASHED_BYTES = 12;
 interface Entry {
   bytes: Uint8Array;
   cut: boolean;
+  name: string;
   counter: Counter;
 }
 
@@ -34,6 +37,19 @@ export class TopicCounter {
     private readonly maxTopics: number,
     private readonly displayName: (topic: Uint8Array, cut: boolean) => string,
   ) {}
+
+  /** Every distinct topic counted: its bytes (a copy, at most 64), display name and counter. */
+  *entries(): IterableIterator<Readonly<Entry>> {
+    for (const slot of this.byHash.values()) {
+      if (Array.isArray(slot)) yield* slot;
+      else yield slot;
+    }
+  }
+
+  /** More topics came than are counted one by one (the rest are under OTHER_TOPICS). */
+  get overflow(): boolean {
+    return this.byName.has(OTHER_TOPICS);
+  }
 
   count(frames: Uint8Array[], first: number, size: number, ts: number): void {
     const f = frames[first];
@@ -108,11 +124,11 @@ export class TopicCounter {
         bump(this.byName, OTHER_TOPICS, size, ts);
         return;
       }
-      const bytes = Uint8Array.prototype.slice.call(f, off, off + n);
+      const bytes = copyBytes(f.subarray(off, off + n));
       const name = this.displayName(bytes, cut);
       const counter = this.byName.get(name) ?? { messages: 0, bytes: 0, lastTs: 0 };
       this.byName.set(name, counter);
-      entry = { bytes, cut, counter };
+      entry = { bytes, cut, name, counter };
       if (!slot) this.byHash.set(h, entry);
       else if (Array.isArray(slot)) slot.push(entry);
       else this.byHash.set(h, [slot, entry]);

@@ -9,8 +9,9 @@
  * draws its `nodes`/`edges`.
  */
 import type { Capture } from '../capture/capture';
-import { baseName, copyBytes, latin1, toHex } from '../base/bytes';
+import { baseName, latin1, toHex } from '../base/bytes';
 import { topicKey } from '../capture/capture';
+import { TopicCounter } from '../capture/topicCounter';
 import { parseEndpoint } from '../zmq/endpoint';
 import { Disposable, DisposableStore, Emitter, Event } from '../base/lifecycle';
 import { CaptureRecord, CapturedEvent, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord, payloadBytes } from '../capture/records';
@@ -265,10 +266,8 @@ interface EndpointState {
   socketTypeSource?: EndpointFacts['socketTypeSource'];
   mechanism?: string;
   published: WindowMeter;
-  topics: Map<string, TopicFacts>;
-  /** The last topics seen, most recent first (a fast path before the map). */
-  recentTopics: TopicFacts[];
-  topicsOverflow: boolean;
+  /** Topics published here, counted as the capture counts a session's (one helper, its fast path). */
+  topics: TopicCounter;
   retry?: EndpointFacts['retry'];
   refused?: EndpointFacts['refused'];
   handshakeErrors: EndpointFacts['handshakeErrors'];
@@ -478,8 +477,8 @@ export class TopologyModel implements Disposable {
       tappedBy: tappedBy.get(e.key) ?? [],
       spiedBy: spiedBy.get(e.key) ?? [],
       published: e.published.facts(now),
-      topics: [...e.topics.values()].map((t) => ({ ...t })),
-      topicsOverflow: e.topicsOverflow,
+      topics: [...e.topics.entries()].map((t) => ({ topic: t.bytes, text: t.name, count: t.counter.messages, lastTs: t.counter.lastTs })),
+      topicsOverflow: e.topics.overflow,
       retry: this.liveRetry(e.key, e.retry, now),
       refused: e.refused && { ...e.refused },
       handshakeErrors: [...e.handshakeErrors],
@@ -548,9 +547,7 @@ export class TopologyModel implements Disposable {
         key,
         endpoint,
         published: new WindowMeter(this.window),
-        topics: new Map(),
-        recentTopics: [],
-        topicsOverflow: false,
+        topics: new TopicCounter(this.maxTopics, (t, cut) => topicKey(t) + (cut ? '…' : '')),
         handshakeErrors: [],
         lastActivity: 0,
         tapSessions: new Set(),
@@ -563,6 +560,8 @@ export class TopologyModel implements Disposable {
   }
 
   private setSocketType(e: EndpointState, type: string, source: NonNullable<EndpointFacts['socketTypeSource']>): void {
+    // every spy message says it again: nothing to do when nothing changes
+    if (type === e.socketType && source === e.socketTypeSource) return;
     const t = normalizeSocketType(type);
     if (!t) return;
     // what the wire says beats what a process or the code declares
@@ -705,7 +704,7 @@ export class TopologyModel implements Disposable {
       ep.lastActivity = Math.max(ep.lastActivity, r.ts);
       if (dir === 'fromTarget') {
         ep.published.hit(r.ts, size);
-        this.noteTopic(ep, r, f.id);
+        this.noteTopic(ep, r, size, f.id);
       }
       // a REQ's request waits for the reply that comes the other way
       const reqDir = f.clientType === 'REQ' ? 'toTarget' : f.targetType === 'REQ' ? 'fromTarget' : undefined;
@@ -723,7 +722,7 @@ export class TopologyModel implements Disposable {
     const ep = this.endpointState(r.endpoint);
     ep.lastActivity = Math.max(ep.lastActivity, r.ts);
     ep.published.hit(r.ts, size);
-    if (r.source === 'spy') this.noteTopic(ep, r);
+    if (r.source === 'spy') this.noteTopic(ep, r, size);
     if (r.peerSocketType) this.setSocketType(ep, r.peerSocketType, 'spy');
     else if (!ep.socketType && r.source === 'spy') this.setSocketType(ep, 'PUB', 'spy');
     if (r.session) this.spy(r.session, r.source === 'monitor' ? 'monitor' : 'spy', r.endpoint).received.hit(r.ts, size);
@@ -747,53 +746,24 @@ export class TopologyModel implements Disposable {
     return s;
   }
 
-  /** A message the publisher at `ep` sent: topic sample, and match counts of every subscriber we see. */
-  private noteTopic(ep: EndpointState, r: CapturedMessage, deliveredOn?: string): void {
+  /** A message the publisher at `ep` sent: its topic counted, and match counts of every subscriber we see. */
+  private noteTopic(ep: EndpointState, r: CapturedMessage, size: number, deliveredOn?: string): void {
     // topics are a publisher's: a PUSH's or a REP's first frames are just data
     if (r.encrypted || r.frames.length === 0 || (ep.socketType && !isPublisher(ep.socketType))) return;
-    const first = r.frames[0];
-    for (const c of ep.subscribers) {
-      c.facts.publishedSinceSubscribe++;
-      if (c.facts.id === deliveredOn) c.facts.matchedSinceSubscribe++;
-      else for (const p of c.subscriptions.values()) {
-        if (startsWith(first, p)) {
-          c.facts.matchedSinceSubscribe++;
-          break;
+    if (ep.subscribers.size) {
+      const first = r.frames[0];
+      for (const c of ep.subscribers) {
+        c.facts.publishedSinceSubscribe++;
+        if (c.facts.id === deliveredOn) c.facts.matchedSinceSubscribe++;
+        else for (const p of c.subscriptions.values()) {
+          if (startsWith(first, p)) {
+            c.facts.matchedSinceSubscribe++;
+            break;
+          }
         }
       }
     }
-    // the sample for display: "topic data" in one frame is common, so cut at the first space
-    let len = Math.min(first.byteLength, 64);
-    for (let i = 0; i < len; i++) {
-      if (first[i] === 0x20 && i > 0) {
-        len = i;
-        break;
-      }
-    }
-    // recent topics first, compared byte for byte: no allocation for a stream's usual few topics
-    for (const t of ep.recentTopics) {
-      if (t.topic.byteLength === len && startsWith(first, t.topic)) {
-        t.count++;
-        t.lastTs = r.ts;
-        return;
-      }
-    }
-    const topic = first.subarray(0, len);
-    const k = toHex(topic);
-    let t = ep.topics.get(k);
-    if (t) {
-      t.count++;
-      t.lastTs = r.ts;
-    } else if (ep.topics.size < this.maxTopics) {
-      const copy = copyBytes(topic);
-      t = { topic: copy, text: topicKey(copy), count: 1, lastTs: r.ts };
-      ep.topics.set(k, t);
-    } else {
-      ep.topicsOverflow = true;
-      return;
-    }
-    ep.recentTopics.unshift(t);
-    if (ep.recentTopics.length > 16) ep.recentTopics.pop();
+    ep.topics.count(r.frames, 0, size, r.ts);
   }
 
   /**
