@@ -46,7 +46,8 @@ describe('FramesViewController', function () {
       for (let i = 0; i < 400; i++) capture.append(msg(['t', `m${tick * 400 + i}`]));
       await sleep(10);
     }
-    await sleep(50);
+    // the last batch of a flood comes within the flood rate's interval (125 ms)
+    await sleep(200);
     const elapsed = (Date.now() - started) / 1000;
     const batches = posted.filter((m) => m.type === 'frames/appended') as Extract<FromHost, { type: 'frames/appended' }>[];
     assert.ok(batches.length <= Math.ceil(elapsed * 63) + 2, `${batches.length} batches in ${elapsed} s`);
@@ -58,6 +59,42 @@ describe('FramesViewController', function () {
     assert.equal(end.base, 15000);
     assert.equal(end.rows[end.rows.length - 1].preview, 't | m19999');
     assert.equal(batches.reduce((n, b) => n + b.added, 0), 20000, 'every message was announced once');
+  });
+
+  it('slows to about 8 batches a second in a flood (rows faster than anyone reads), and is back at display rate for a trickle', async () => {
+    open();
+    posted.length = 0;
+    const appended = () => posted.filter((m) => m.type === 'frames/appended') as Extract<FromHost, { type: 'frames/appended' }>[];
+    // a flood: 40,000 records a second for ~1.5 s
+    let started = Date.now();
+    for (let tick = 0; tick < 150; tick++) {
+      for (let i = 0; i < 400; i++) capture.append(msg(['t', `f${tick}`]));
+      await sleep(10);
+    }
+    let elapsed = (Date.now() - started) / 1000;
+    const flood = appended().length;
+    assert.ok(flood >= elapsed * 4 && flood <= elapsed * 9 + 3, `${flood} batches in ${elapsed} s of flood (60 a second without the flood rate)`);
+    await sleep(1200);
+    assert.equal(
+      appended().reduce((n, b) => n + b.added, 0),
+      60000,
+      'every message was announced once',
+    );
+    // a trickle after the flood has passed: each record shows within a display frame or two
+    posted.length = 0;
+    started = Date.now();
+    const lags: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const before = appended().length;
+      const t = Date.now();
+      capture.append(msg(['t', `slow${i}`]));
+      while (appended().length === before && Date.now() - t < 500) await sleep(2);
+      lags.push(Date.now() - t);
+      await sleep(30);
+    }
+    elapsed = (Date.now() - started) / 1000;
+    lags.sort((a, b) => a - b);
+    assert.ok(lags[Math.floor(lags.length / 2)] <= 40, `median lag of a trickle's record ${lags[Math.floor(lags.length / 2)]} ms (${lags.join(', ')})`);
   });
 
   it('sends nothing while hidden and catches up when shown; paused sends counters only', async () => {
