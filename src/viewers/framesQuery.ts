@@ -14,7 +14,7 @@ import { Buffer } from 'node:buffer';
 import type { Capture } from '../core/capture/capture';
 import { topicKey } from '../core/capture/capture';
 import { agentRecordText, formatFrame } from '../core/capture/recordText';
-import { CaptureRecord, CapturedMessage, payloadBytes } from '../core/capture/records';
+import { CaptureRecord, CapturedMessage, payloadBytes, RecordHeader } from '../core/capture/records';
 import { parseTopic } from '../core/zmq/topics';
 import { asBuffer } from '../core/base/bytes';
 import { DecodeResult, Decoder } from '../core/decoders/decoder';
@@ -253,6 +253,10 @@ export class FramesQuery {
   private readonly socketSeen = new Map<string, SeenSocket>();
   private decoderRules: DecoderRules | undefined;
   private timelineTest: Predicate = timelineFilter(DEFAULT_FILTER);
+  /** The timeline's session when headers are enough to count it (no topic in the filter), else false. */
+  private timelineSession: string | undefined | false = DEFAULT_FILTER.topicPrefix ? false : DEFAULT_FILTER.session;
+  /** Reused by the scan (Capture.peekHeader). */
+  private readonly header: RecordHeader = { kind: 'message', seq: 0, ts: 0, bytes: 0 };
   /** Message and byte rates of the filter's session and topic, kept up to date by the scan. */
   readonly timeline = new Timeline();
   /** The newest seq the timeline counted, and what it counts (a rescan for another text or field filter keeps it). */
@@ -348,6 +352,7 @@ export class FramesQuery {
     if (key !== this.timelineKey) {
       this.timelineKey = key;
       this.timelineTest = timelineFilter(filter);
+      this.timelineSession = filter.topicPrefix ? false : filter.session;
       this.resetTimeline();
     }
     this.reset(scan);
@@ -370,7 +375,7 @@ export class FramesQuery {
     if (scan) this.update();
   }
 
-  private seen(r: CaptureRecord): void {
+  private seen(r: CaptureRecord | RecordHeader): void {
     const pid = r.pid!;
     if (r.process && this.processSeen.get(pid) !== r.process && (this.processSeen.has(pid) || this.processSeen.size < SEEN_MAX)) this.processSeen.set(pid, r.process);
     if (r.socket) {
@@ -402,7 +407,21 @@ export class FramesQuery {
     const from = Math.max(this.scanned + 1, first);
     const end = Math.min(last, from + maxRecords - 1);
     const p = this.predicate;
-    for (let seq = from; seq <= end; seq++) {
+    if (!p && this.timelineSession !== false) {
+      // no filter and a timeline of a session at most: headers are enough, no frames are built
+      const session = this.timelineSession;
+      const h = this.header;
+      for (let seq = from; seq <= end; seq++) {
+        const r = this.capture.peekHeader(seq, h)!;
+        if (r.pid !== undefined) this.seen(r);
+        if (r.kind === 'message') {
+          if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
+          if (r.socketType) this.socketTypeSet.add(r.socketType);
+          if (seq > this.timelineSeq && (!session || (r.session ?? r.endpoint) === session)) this.timeline.add(r.ts, r.bytes);
+        }
+        added++;
+      }
+    } else for (let seq = from; seq <= end; seq++) {
       // lent (see Capture.peek): the scan keeps seqs and strings, never bytes
       const r = this.capture.peek(seq)!;
       if (r.pid !== undefined) this.seen(r);

@@ -6,7 +6,8 @@
 import * as assert from 'node:assert/strict';
 import { Capture } from '../../src/core/capture/capture';
 import { compileFilter, FilterError, FramesQuery, summarize } from '../../src/viewers/framesQuery';
-import { CapturedMessage, CaptureRecord } from '../../src/core/capture/records';
+import { CapturedMessage, CaptureRecord, payloadBytes } from '../../src/core/capture/records';
+import { Timeline } from '../../src/viewers/timeline';
 import { DEFAULT_FILTER, FrameFilter } from '../../src/shared/protocol/frames';
 import { spyMessage } from './helpers/records';
 
@@ -24,6 +25,41 @@ describe('FramesQuery', () => {
     capture = new Capture();
   });
   afterEach(() => capture.dispose());
+
+  it('scans unfiltered by headers (no frames built) to the same timeline, socket types and programs as a full scan', () => {
+    const stream = { session: 'tap-1', endpoint: 'tcp://127.0.0.1:5557', direction: 'toTarget' as const, connection: 1, socketType: 'PUSH', peerSocketType: 'PULL', identity: undefined, reqRepEnvelope: false };
+    for (let i = 0; i < 3000; i++) {
+      const ts = 1_700_000_000_000 + i * 7;
+      if (i % 5 === 0) capture.append({ ...event('connect'), ts });
+      else if (i % 5 === 1) capture.append(msg(['weather', `reading ${i}`], { ts, socketType: 'SUB', peerSocketType: 'PUB' }));
+      else if (i % 5 === 2) {
+        // an agent's record: program, pid and socket
+        capture.append(msg([`agent ${i}`], { ts, source: 'agent', session: 'agent', direction: 'out', pid: 4242, process: 'pub.py', socket: 's1', socketType: 'PUB' }));
+      } else if (i % 5 === 3) {
+        const body = Buffer.from(`wire ${i}`);
+        const wire = Buffer.concat([Buffer.from([0, body.length]), body]);
+        capture.appendWire(stream, ts, wire, { count: 1, start: [0], end: [wire.length], frames: [1], payload: [body.length] });
+      } else capture.append(msg(['t', Buffer.alloc(300 + i)], { ts, truncated: { 1: 5000 } }));
+    }
+    const byHeaders = new FramesQuery(capture);
+    byHeaders.setFilter(filter({}));
+    assert.equal(byHeaders.shown, 3000);
+    // what a scan of the whole records gives
+    const timeline = new Timeline();
+    const types = new Set<string>();
+    for (const r of capture.records()) {
+      if (r.kind !== 'message') continue;
+      timeline.add(r.ts, payloadBytes(r));
+      for (const t of [r.socketType, r.peerSocketType]) if (t) types.add(t);
+    }
+    assert.deepEqual(byHeaders.timeline.series(), timeline.series());
+    assert.deepEqual(byHeaders.socketTypes, [...types].sort());
+    assert.deepEqual(byHeaders.processes.map((p) => [p.pid, p.name]), [[4242, 'pub.py']]);
+    assert.deepEqual(byHeaders.sockets.map((k) => [k.id, k.pid, k.type]), [['s1', 4242, 'PUB']]);
+    // a session's timeline by headers too
+    byHeaders.setFilter(filter({ session: 'tap-1' }));
+    assert.equal(byHeaders.timeline.series().messages.reduce((a, b) => a + b, 0), 600);
+  });
 
   it('shows every record with no filter, then follows appends', () => {
     const q = new FramesQuery(capture);

@@ -5,7 +5,7 @@
  * once per tick that records were appended (never once per message).
  */
 import { Disposable, Emitter, Event } from '../base/lifecycle';
-import { CaptureRecord, payloadBytes } from './records';
+import { CaptureRecord, payloadBytes, RecordHeader } from './records';
 import { RecordStore, type WireStreamMeta } from './recordStore';
 import type { WireBatch } from '../zmtp/decoder';
 import { Counter, OTHER_TOPICS, TopicCounter } from './topicCounter';
@@ -265,6 +265,14 @@ export class Capture implements Disposable {
    */
   peek(seq: number): CaptureRecord | undefined {
     return this.store.size ? this.store.at(seq - this.store.oldestSeq, true) : undefined;
+  }
+
+  /**
+   * The fields of record `seq` without its bytes, written into `out` (reused by
+   * a scan: nothing is allocated). Valid until `out` is written again.
+   */
+  peekHeader(seq: number, out: RecordHeader): RecordHeader | undefined {
+    return this.store.size ? this.store.headerAt(seq - this.store.oldestSeq, out) : undefined;
   }
 
   /** since(), lent as peek() lends. */

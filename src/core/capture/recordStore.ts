@@ -40,7 +40,7 @@
  * change...) count the records that use them and are released with the last one,
  * so a capture of many short-lived connections stays bounded by its window.
  */
-import { CapturedMessage, CaptureRecord, Direction, payloadBytes, reqRepEnvelopeFrames, SourceKind } from './records';
+import { CapturedMessage, CaptureRecord, Direction, payloadBytes, RecordHeader, reqRepEnvelopeFrames, SourceKind } from './records';
 import { wireFrameViews } from '../zmtp/decoder';
 
 const CHUNK_BYTES = 1 << 20;
@@ -253,6 +253,41 @@ export class RecordStore {
     this.head = (this.head + 1) % this.capacity;
     this.count--;
     this.firstSeq++;
+    return out;
+  }
+
+  /** The header of the record at position i, written into `out` (no frames are built). */
+  headerAt(i: number, out: RecordHeader): RecordHeader | undefined {
+    if (i < 0 || i >= this.count) return undefined;
+    const slot = (this.head + i) % this.capacity;
+    const obj = this.objects[slot];
+    if (obj) {
+      // the fields some kinds have and others not, read alike
+      const o = obj as Partial<Omit<RecordHeader, 'kind' | 'seq' | 'ts' | 'bytes'>>;
+      out.kind = obj.kind;
+      out.ts = obj.ts;
+      out.session = o.session;
+      out.endpoint = o.endpoint;
+      out.socketType = o.socketType;
+      out.peerSocketType = o.peerSocketType;
+      out.pid = o.pid;
+      out.process = o.process;
+      out.socket = o.socket;
+      out.bytes = payloadBytes(obj);
+    } else {
+      const m = this.metas[this.metaIndex[slot]]!;
+      out.kind = 'message';
+      out.ts = this.ts[slot];
+      out.session = m.session;
+      out.endpoint = m.endpoint;
+      out.socketType = m.socketType;
+      out.peerSocketType = m.peerSocketType;
+      out.pid = m.pid;
+      out.process = m.process;
+      out.socket = m.socket;
+      out.bytes = this.payloadSize[slot];
+    }
+    out.seq = this.firstSeq + i;
     return out;
   }
 

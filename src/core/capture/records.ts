@@ -176,6 +176,25 @@ export function reqRepEnvelopeFrames(frames: readonly Uint8Array[], truncated?: 
   return 0;
 }
 
+/**
+ * A record's fields without its bytes (Capture.peekHeader): what a scan over
+ * many records reads, with no frames rebuilt for it.
+ */
+export interface RecordHeader {
+  kind: CaptureRecord['kind'];
+  seq: number;
+  ts: number;
+  session?: string;
+  endpoint?: string;
+  socketType?: string;
+  peerSocketType?: string;
+  pid?: number;
+  process?: string;
+  socket?: string;
+  /** payloadBytes() of the record. */
+  bytes: number;
+}
+
 export function payloadBytes(r: CaptureRecord): number {
   switch (r.kind) {
     case 'message': {
