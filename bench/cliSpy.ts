@@ -8,10 +8,10 @@
  * CLI gets the time it needs to write what it holds (until the file stops
  * growing), then SIGTERM. Also the CLI's CPU time per message sent, and as a
  * reference, in rounds alternating with the CLI's, what a pyzmq SUB receives
- * from the same publisher (received ÷ sent): on two cores the publisher's
- * Python loop, its libzmq I/O thread and the subscriber share the CPUs, so the
- * publisher hands send() far more than its I/O thread can put on the wire, and
- * drops the rest at its HWM whoever subscribes.
+ * from the same publisher (received ÷ sent), and what the cheapest possible
+ * subscriber receives (drainRound): the publisher's Python loop hands send()
+ * about twice what its own libzmq puts on the wire, and drops the rest at its
+ * HWM whoever subscribes (see the README, "Performance").
  *
  *   npx tsx bench/cliSpy.ts [--seconds S] [--runs N]
  */
@@ -179,6 +179,33 @@ export async function pyzmqRound(seconds: number, size: number): Promise<{ sent:
   }
 }
 
+/**
+ * The ceiling: bench/peers/drain_sub.py, a subscriber that only reads its
+ * socket (received ÷ sent). With the default HWM the publisher drops what its
+ * own libzmq does not put on the wire in time, whoever subscribes: on two
+ * cores this is far below 1, and no subscriber can beat it.
+ */
+export async function drainRound(seconds: number, size: number): Promise<{ sent: number; received: number }> {
+  const pub = await startTimedPublisher(seconds, size);
+  const sub = spawn(PYTHON, ['-u', join(__dirname, 'peers', 'drain_sub.py'), String(pub.port), String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  sub.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  try {
+    const sent = await pub.sent;
+    const received = await new Promise<number>((resolve, reject) => {
+      sub.on('exit', () => {
+        const m = /got (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+        else reject(new Error(`drain subscriber: ${out}`));
+      });
+    });
+    return { sent, received };
+  } finally {
+    pub.stop();
+    sub.kill('SIGKILL');
+  }
+}
+
 export async function runCliSpyBench(opts: { seconds: number; runs: number; log?: (line: string) => void }) {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[cli] ${l}\n`));
   const dir = mkdtempSync(join(tmpdir(), 'zmq-debug-bench-'));
@@ -187,15 +214,18 @@ export async function runCliSpyBench(opts: { seconds: number; runs: number; log?
     const sent: number[] = [];
     const cpu: number[] = [];
     const lib: number[] = [];
+    const drain: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
-      // alternating with the reference, so that a change in machine load hits both alike
+      // alternating with the references, so that a change in machine load hits all alike
       const p = await pyzmqRound(opts.seconds, 16);
       lib.push(p.received / p.sent);
+      const d = await drainRound(opts.seconds, 16);
+      drain.push(d.received / d.sent);
       const r = await cliRound(opts.seconds, 16, dir, i);
       ratios.push(r.written / r.sent);
       sent.push(r.sent);
       cpu.push(r.cpuNsPerMsg);
-      log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, written ${r.written} (${(r.written / r.sent).toFixed(3)}), CLI CPU ${Math.round(r.cpuNsPerMsg)} ns/msg sent; pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)})`);
+      log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, written ${r.written} (${(r.written / r.sent).toFixed(3)}), CLI CPU ${Math.round(r.cpuNsPerMsg)} ns/msg sent; pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)}); drain got ${d.received} of ${d.sent} (${(d.received / d.sent).toFixed(3)})`);
     }
     const result: Record<string, number> = {
       cli_spy_json_ratio_16b: +median(ratios).toFixed(3),
@@ -204,6 +234,9 @@ export async function runCliSpyBench(opts: { seconds: number; runs: number; log?
       cli_spy_json_sent_per_s_16b: Math.round(median(sent) / opts.seconds),
       // what the fastest plain subscriber gets from the same publisher on this machine (informational, no target)
       cli_spy_json_pyzmq_sub_ratio_16b: +median(lib).toFixed(3),
+      // the ceiling: what a subscriber that only reads its socket gets (see drainRound), and our share of it
+      cli_spy_json_drain_ratio_16b: +median(drain).toFixed(3),
+      cli_spy_json_vs_drain_16b: +(median(ratios) / median(drain)).toFixed(3),
     };
     if (cpu.every((c) => !Number.isNaN(c))) result.cli_spy_json_cpu_ns_per_msg_16b = Math.round(median(cpu));
     return result;

@@ -9,12 +9,13 @@
  * starts a fresh code-server and stops it with everything it started (the
  * helper checks that no process of its private folder survives). As a
  * reference, alternating with these rounds: what a pyzmq SUB receives from
- * the same kind of publisher (see bench/cliSpy.ts).
+ * the same kind of publisher, and what the cheapest possible subscriber does
+ * (see bench/cliSpy.ts).
  *
  *   npx tsx bench/hostSpy.ts [--seconds S] [--runs N]
  */
 import { startCodeServer, TEST_WORKSPACE, type CodeServer } from '../test/e2e/ui/codeServer';
-import { pyzmqRound, startTimedPublisher, untilStable } from './cliSpy';
+import { drainRound, pyzmqRound, startTimedPublisher, untilStable } from './cliSpy';
 import { median, printAndExit } from './util';
 
 async function hostRound(seconds: number, viewer = true): Promise<{ sent: number; received: number }> {
@@ -70,14 +71,17 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
   const ratios: number[] = [];
   const sent: number[] = [];
   const lib: number[] = [];
+  const drain: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
-    // alternating with the reference (a pyzmq SUB on the same kind of publisher)
+    // alternating with the references (a pyzmq SUB, and the drain, on the same kind of publisher)
     const p = await pyzmqRound(opts.seconds, 16);
     lib.push(p.received / p.sent);
+    const d = await drainRound(opts.seconds, 16);
+    drain.push(d.received / d.sent);
     const r = await hostRound(opts.seconds);
     ratios.push(r.received / r.sent);
     sent.push(r.sent);
-    log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, captured ${r.received} (${(r.received / r.sent).toFixed(3)}); pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)})`);
+    log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, captured ${r.received} (${(r.received / r.sent).toFixed(3)}); pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)}); drain got ${d.received} of ${d.sent} (${(d.received / d.sent).toFixed(3)})`);
   }
   return {
     spy_in_host_captured_ratio_16b: +median(ratios).toFixed(3),
@@ -86,6 +90,9 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
     spy_in_host_sent_per_s_16b: Math.round(median(sent) / opts.seconds),
     // what the fastest plain subscriber gets from the same publisher on this machine (informational, no target)
     spy_in_host_pyzmq_sub_ratio_16b: +median(lib).toFixed(3),
+    // the ceiling: what a subscriber that only reads its socket gets (bench/cliSpy.ts drainRound), and our share of it
+    spy_in_host_drain_ratio_16b: +median(drain).toFixed(3),
+    spy_in_host_vs_drain_16b: +(median(ratios) / median(drain)).toFixed(3),
   };
 }
 
