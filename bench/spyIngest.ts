@@ -74,14 +74,16 @@ r = s.recv
 n = 0
 m = r()
 t0 = time.perf_counter()
+c0 = time.process_time()
 while m != b'END':
     n += 1
     m = r()
-print('rate', (n - 1) / (time.perf_counter() - t0), n, flush=True)
+# process_time: CPU of every thread of the process (libzmq's I/O thread included)
+print('rate', (n - 1) / (time.perf_counter() - t0), n, (time.process_time() - c0) / n * 1e9, flush=True)
 `;
 
-/** A pyzmq SUB in its own process; its rate from its first message to END. */
-async function libzmqRound(pub: Publisher, count: number): Promise<number> {
+/** A pyzmq SUB in its own process; its rate from its first message to END, and its CPU per message. */
+async function libzmqRound(pub: Publisher, count: number): Promise<{ rate: number; cpuNsPerMsg: number }> {
   const proc = spawn(PYTHON, ['-u', '-c', PY_SUB, String(pub.pubPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -94,7 +96,7 @@ async function libzmqRound(pub: Publisher, count: number): Promise<number> {
     await go(pub.syncPort);
     const m = await new Promise<RegExpExecArray>((resolve, reject) => {
       const check = () => {
-        const r = /rate ([\d.]+) (\d+)/.exec(out);
+        const r = /rate ([\d.]+) (\d+) ([\d.]+)/.exec(out);
         if (r) resolve(r);
       };
       proc.stdout!.on('data', check);
@@ -102,7 +104,7 @@ async function libzmqRound(pub: Publisher, count: number): Promise<number> {
     });
     // its first message starts its clock and is not counted in the rate
     if (Number(m[2]) !== count) throw new Error(`pyzmq SUB got ${m[2]} of ${count}`);
-    return Number(m[1]);
+    return { rate: Number(m[1]), cpuNsPerMsg: Number(m[3]) };
   } finally {
     proc.kill('SIGKILL');
   }
@@ -147,14 +149,17 @@ export async function runSpyIngestBench(opts: { count: number; runs: number; log
       const spy: number[] = [];
       const lib: number[] = [];
       const cpu: number[] = [];
+      const libCpu: number[] = [];
       for (let i = 0; i < opts.runs; i++) {
         // alternate, so that a change in machine load hits every side alike
         raw.push(await rawRound(pub, opts.count));
         const s = await spyRound(pub, opts.count);
         spy.push(s.rate);
         cpu.push(s.cpuNsPerMsg);
-        lib.push(await libzmqRound(pub, opts.count));
-        log(`${size} B run ${i + 1}: spy ${Math.round(s.rate)} msg/s (${Math.round(s.cpuNsPerMsg)} ns CPU/msg), pyzmq SUB ${Math.round(lib[i])}, raw zeromq.js ${Math.round(raw[i])}`);
+        const l = await libzmqRound(pub, opts.count);
+        lib.push(l.rate);
+        libCpu.push(l.cpuNsPerMsg);
+        log(`${size} B run ${i + 1}: spy ${Math.round(s.rate)} msg/s (${Math.round(s.cpuNsPerMsg)} ns CPU/msg), pyzmq SUB ${Math.round(lib[i])} (${Math.round(l.cpuNsPerMsg)} ns CPU/msg), raw zeromq.js ${Math.round(raw[i])}`);
       }
       result[`spy_raw_msgs_per_s_${label}`] = Math.round(median(raw));
       result[`spy_libzmq_msgs_per_s_${label}`] = Math.round(median(lib));
@@ -162,6 +167,8 @@ export async function runSpyIngestBench(opts: { count: number; runs: number; log
       result[`spy_ingest_ratio_${label}`] = +(median(spy) / median(raw)).toFixed(3);
       result[`spy_vs_libzmq_ratio_${label}`] = +(median(spy) / median(lib)).toFixed(3);
       result[`spy_cpu_ns_per_msg_${label}`] = Math.round(median(cpu));
+      // the same for the pyzmq SUB (all its threads): what the fastest subscriber costs, whatever the load
+      result[`spy_libzmq_cpu_ns_per_msg_${label}`] = Math.round(median(libCpu));
       // spread: each spy round over the reference rounds next to it
       const vsLib = spy.map((r, i) => r / lib[i]);
       const vsRaw = spy.map((r, i) => r / raw[i]);
