@@ -62,6 +62,9 @@ function doctorOptions() {
 
 const SHOW_CODE_KEY = 'zmqDebugger.topology.showCode';
 
+/** Tries to name a tap peer after a process we started (see namePeers). */
+const NAMING_TRIES = 10;
+
 export class Topology implements TopologyView, vscode.Disposable {
   readonly model: TopologyModel;
   private readonly prober: TopologyProber;
@@ -73,7 +76,7 @@ export class Topology implements TopologyView, vscode.Disposable {
   private snapshot: TopologySnapshot | undefined;
   private showCode: boolean;
   /** Tap connections whose peer we tried to name by pid, and how often (a few tries each). */
-  private readonly namingTries = new Map<string, number>();
+  private readonly namingTries = new Map<string, { tries: number; at: number; candidates: number }>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -246,8 +249,13 @@ export class Topology implements TopologyView, vscode.Disposable {
     for (const p of s.agents.processes) if (p.state === 'running' && !pids.has(p.pid)) pids.set(p.pid, p.nodeId);
     if (pids.size === 0) return;
     for (const c of s.connections) {
-      if (c.state !== 'open' || c.processId || !c.peer || (this.namingTries.get(c.id) ?? 0) >= 3) continue;
-      this.namingTries.set(c.id, (this.namingTries.get(c.id) ?? 0) + 1);
+      if (c.state !== 'open' || c.processId || !c.peer) continue;
+      // up to NAMING_TRIES per connection, at most one a second (a loaded machine may
+      // show the connection before /proc does), and again when a process appears
+      const tried = this.namingTries.get(c.id);
+      const now = Date.now();
+      if (tried && tried.candidates >= pids.size && (tried.tries >= NAMING_TRIES || now - tried.at < 1000)) continue;
+      this.namingTries.set(c.id, { tries: tried && tried.candidates >= pids.size ? tried.tries + 1 : 1, at: now, candidates: pids.size });
       // /proc is read asynchronously: the extension host never waits on the file system here
       void findPidOfTcpPeer(c.peer, [...pids.keys()]).then((pid) => {
         if (pid !== undefined) this.model.setConnectionProcess(c.id, pids.get(pid)!);
