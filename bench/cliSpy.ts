@@ -157,10 +157,13 @@ except zmq.Again:
 print('got', n, flush=True)
 `;
 
-/** The reference: a pyzmq SUB (default options) on the same kind of publisher, counting what it receives. */
-export async function pyzmqRound(seconds: number, size: number): Promise<{ sent: number; received: number }> {
+/**
+ * A timed publisher and a subscriber process (`args` after PYTHON, then the
+ * port) that prints "got N" when the stream stops: what it received of what was sent.
+ */
+async function subscriberRound(seconds: number, size: number, name: string, args: (port: number) => string[]): Promise<{ sent: number; received: number }> {
   const pub = await startTimedPublisher(seconds, size);
-  const sub = spawn(PYTHON, ['-u', '-c', PY_COUNTING_SUB, String(pub.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sub = spawn(PYTHON, args(pub.port), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   sub.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   try {
@@ -169,7 +172,7 @@ export async function pyzmqRound(seconds: number, size: number): Promise<{ sent:
       sub.on('exit', () => {
         const m = /got (\d+)/.exec(out);
         if (m) resolve(Number(m[1]));
-        else reject(new Error(`pyzmq SUB: ${out}`));
+        else reject(new Error(`${name}: ${out}`));
       });
     });
     return { sent, received };
@@ -179,32 +182,17 @@ export async function pyzmqRound(seconds: number, size: number): Promise<{ sent:
   }
 }
 
+/** The reference: a pyzmq SUB (default options) on the same kind of publisher, counting what it receives. */
+export const pyzmqRound = (seconds: number, size: number) => subscriberRound(seconds, size, 'pyzmq SUB', (port) => ['-u', '-c', PY_COUNTING_SUB, String(port)]);
+
 /**
  * The ceiling: bench/peers/drain_sub.py, a subscriber that only reads its
  * socket (received ÷ sent). With the default HWM the publisher drops what its
  * own libzmq does not put on the wire in time, whoever subscribes: on two
  * cores this is far below 1, and no subscriber can beat it.
  */
-export async function drainRound(seconds: number, size: number): Promise<{ sent: number; received: number }> {
-  const pub = await startTimedPublisher(seconds, size);
-  const sub = spawn(PYTHON, ['-u', join(__dirname, 'peers', 'drain_sub.py'), String(pub.port), String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  sub.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  try {
-    const sent = await pub.sent;
-    const received = await new Promise<number>((resolve, reject) => {
-      sub.on('exit', () => {
-        const m = /got (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-        else reject(new Error(`drain subscriber: ${out}`));
-      });
-    });
-    return { sent, received };
-  } finally {
-    pub.stop();
-    sub.kill('SIGKILL');
-  }
-}
+export const drainRound = (seconds: number, size: number) =>
+  subscriberRound(seconds, size, 'drain subscriber', (port) => ['-u', join(__dirname, 'peers', 'drain_sub.py'), String(port), String(size)]);
 
 export async function runCliSpyBench(opts: { seconds: number; runs: number; log?: (line: string) => void }) {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[cli] ${l}\n`));

@@ -261,32 +261,18 @@ export class RecordStore {
     if (i < 0 || i >= this.count) return undefined;
     const slot = (this.head + i) % this.capacity;
     const obj = this.objects[slot];
-    if (obj) {
-      // the fields some kinds have and others not, read alike
-      const o = obj as Partial<Omit<RecordHeader, 'kind' | 'seq' | 'ts' | 'bytes'>>;
-      out.kind = obj.kind;
-      out.ts = obj.ts;
-      out.session = o.session;
-      out.endpoint = o.endpoint;
-      out.socketType = o.socketType;
-      out.peerSocketType = o.peerSocketType;
-      out.pid = o.pid;
-      out.process = o.process;
-      out.socket = o.socket;
-      out.bytes = payloadBytes(obj);
-    } else {
-      const m = this.metas[this.metaIndex[slot]]!;
-      out.kind = 'message';
-      out.ts = this.ts[slot];
-      out.session = m.session;
-      out.endpoint = m.endpoint;
-      out.socketType = m.socketType;
-      out.peerSocketType = m.peerSocketType;
-      out.pid = m.pid;
-      out.process = m.process;
-      out.socket = m.socket;
-      out.bytes = this.payloadSize[slot];
-    }
+    // an object's fields (some kinds have them, others not), or a packed message's meta entry
+    const f: Partial<Omit<RecordHeader, 'kind' | 'seq' | 'ts' | 'bytes'>> = obj ?? this.metas[this.metaIndex[slot]]!;
+    out.kind = obj ? obj.kind : 'message';
+    out.ts = obj ? obj.ts : this.ts[slot];
+    out.bytes = obj ? payloadBytes(obj) : this.payloadSize[slot];
+    out.session = f.session;
+    out.endpoint = f.endpoint;
+    out.socketType = f.socketType;
+    out.peerSocketType = f.peerSocketType;
+    out.pid = f.pid;
+    out.process = f.process;
+    out.socket = f.socket;
     out.seq = this.firstSeq + i;
     return out;
   }
