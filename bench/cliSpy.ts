@@ -33,10 +33,11 @@ export interface TimedPublisher {
   stop(): void;
 }
 
-/** bench/peers/timed_pub.py on a free port: resolves once it is bound. */
-export async function startTimedPublisher(seconds: number, size: number): Promise<TimedPublisher> {
+/** bench/peers/timed_pub.py on a free port (libzmq's default SNDHWM unless `sndhwm`): resolves once it is bound. */
+export async function startTimedPublisher(seconds: number, size: number, sndhwm?: number): Promise<TimedPublisher> {
   const port = await freePort();
-  const proc = spawn(PYTHON, ['-u', join(__dirname, 'peers', 'timed_pub.py'), String(port), String(seconds), String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const hwmArg = sndhwm === undefined ? [] : [String(sndhwm)];
+  const proc = spawn(PYTHON, ['-u', join(__dirname, 'peers', 'timed_pub.py'), String(port), String(seconds), String(size), ...hwmArg], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const waitFor = (re: RegExp) =>
     new Promise<RegExpExecArray>((resolve, reject) => {
@@ -161,8 +162,8 @@ print('got', n, flush=True)
  * A timed publisher and a subscriber process (`args` after PYTHON, then the
  * port) that prints "got N" when the stream stops: what it received of what was sent.
  */
-async function subscriberRound(seconds: number, size: number, name: string, args: (port: number) => string[]): Promise<{ sent: number; received: number }> {
-  const pub = await startTimedPublisher(seconds, size);
+async function subscriberRound(seconds: number, size: number, name: string, args: (port: number) => string[], sndhwm?: number): Promise<{ sent: number; received: number }> {
+  const pub = await startTimedPublisher(seconds, size, sndhwm);
   const sub = spawn(PYTHON, args(pub.port), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   sub.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -191,8 +192,8 @@ export const pyzmqRound = (seconds: number, size: number) => subscriberRound(sec
  * own libzmq does not put on the wire in time, whoever subscribes: on two
  * cores this is far below 1, and no subscriber can beat it.
  */
-export const drainRound = (seconds: number, size: number) =>
-  subscriberRound(seconds, size, 'drain subscriber', (port) => ['-u', join(__dirname, 'peers', 'drain_sub.py'), String(port), String(size)]);
+export const drainRound = (seconds: number, size: number, sndhwm?: number) =>
+  subscriberRound(seconds, size, 'drain subscriber', (port) => ['-u', join(__dirname, 'peers', 'drain_sub.py'), String(port), String(size)], sndhwm);
 
 export async function runCliSpyBench(opts: { seconds: number; runs: number; log?: (line: string) => void }) {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[cli] ${l}\n`));

@@ -3,7 +3,7 @@
  * side in the same run, median of at least 3 runs (5 for the tap). Prints a table, or with --json
  * one JSON object whose keys are stable (see README, "Performance").
  *
- *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,cli,host] [-- --quick] [-- --install]
+ *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,cli,host,pubhwm] [-- --quick] [-- --install]
  *
  * --quick uses 100,000 messages instead of 1,000,000 and a 15 s soak (for a smoke
  * run, not for numbers). With --json stdout carries one JSON object and nothing
@@ -29,7 +29,7 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const onlyArg = args.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : undefined;
-const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation', 'soak', 'agent', 'cli', 'host'];
+const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation', 'soak', 'agent', 'cli', 'host', 'pubhwm'];
 const ROOT = join(__dirname, '..');
 /** The VS Code server the activation part runs in (installed by scripts/install-test-vscode.sh, as npm test does). */
 const VSCODE_SERVER = join(ROOT, '.vscode-test', 'code-server-4.100.3', 'node_modules', 'code-server', 'lib', 'vscode', 'out', 'server-main.js');
@@ -150,6 +150,11 @@ async function runOwnPart(result: Figures): Promise<void> {
     log(`cli: zmq-debug spy --json > file against a default-options pyzmq PUB sending 16 B messages as fast as it can for ${seconds} s, vs a pyzmq SUB, ${RUNS} runs each`);
     const { runCliSpyBench } = await import('./cliSpy');
     Object.assign(result, await runCliSpyBench({ seconds, runs: RUNS }));
+  }
+  if (want('pubhwm')) {
+    log(`pubhwm: what a pyzmq PUB puts on the wire at SNDHWM 500, 1,000 and 2,000, read by the drain, ${RUNS} runs each`);
+    const { runPubHwmBench } = await import('./pubHwm');
+    Object.assign(result, await runPubHwmBench({ seconds: quick ? 2 : 3, runs: RUNS }));
   }
   if (want('spy')) {
     log(`spy ingest: PUB spy + capture vs a pyzmq SUB and a raw zeromq receive loop, ${COUNT} messages of 16 B and 1 KiB, ${TAP_RUNS} runs each`);

@@ -3,7 +3,8 @@
 # subscription a moment to arrive, then sends SIZE-byte messages as fast as it
 # can for SECONDS and prints how many it sent. What a slow subscriber cannot take
 # beyond the HWM, libzmq drops silently: this counts what was handed to send().
-# usage: timed_pub.py PORT SECONDS SIZE
+# usage: timed_pub.py PORT SECONDS SIZE [SNDHWM]   (SNDHWM: only for the pubhwm
+# part, which measures what the HWM lets through; the others keep the default)
 import sys
 import time
 import zmq
@@ -12,6 +13,8 @@ from zmq.utils.monitor import recv_monitor_message
 port, seconds, size = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 ctx = zmq.Context()
 pub = ctx.socket(zmq.PUB)
+if len(sys.argv) > 4:
+    pub.setsockopt(zmq.SNDHWM, int(sys.argv[4]))
 mon = pub.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
 pub.bind('tcp://127.0.0.1:%d' % port)
 print('bound', flush=True)
