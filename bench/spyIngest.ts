@@ -18,17 +18,31 @@ import { freePort, median, printAndExit, PYTHON } from './util';
 interface Publisher {
   pubPort: number;
   syncPort: number;
+  /** The rate of the publisher's send loop in its next unread round (rounds are read in order). */
+  loopRate(): Promise<number>;
   stop(): void;
 }
 
 export async function startPublisher(count: number, size: number, rounds: number): Promise<Publisher> {
   const [pubPort, syncPort] = [await freePort(), await freePort()];
   const proc = spawn(PYTHON, ['-u', join(__dirname, 'peers', 'sync_pub.py'), pubPort, syncPort, count, size, rounds].map(String), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   await new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d) => String(d).includes('bound') && resolve());
+    proc.stdout!.on('data', () => out.includes('bound') && resolve());
     proc.on('exit', (code) => reject(new Error(`publisher exited ${code}`)));
   });
-  return { pubPort, syncPort, stop: () => proc.kill('SIGKILL') };
+  let read = 0;
+  const loopRate = async () => {
+    const until = Date.now() + 5000;
+    for (;;) {
+      const rates = [...out.matchAll(/looprate (\d+)/g)];
+      if (rates.length > read) return Number(rates[read++][1]);
+      if (Date.now() > until) throw new Error(`the publisher did not say its rate: ${out.slice(-300)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { pubPort, syncPort, loopRate, stop: () => proc.kill('SIGKILL') };
 }
 
 /** Tells the publisher to start a round once our subscription has propagated. */
@@ -83,7 +97,7 @@ print('rate', (n - 1) / (time.perf_counter() - t0), n, (time.process_time() - c0
 `;
 
 /** A pyzmq SUB in its own process; its rate from its first message to END, and its CPU per message. */
-async function libzmqRound(pub: Publisher, count: number): Promise<{ rate: number; cpuNsPerMsg: number }> {
+export async function libzmqRound(pub: Publisher, count: number): Promise<{ rate: number; cpuNsPerMsg: number }> {
   const proc = spawn(PYTHON, ['-u', '-c', PY_SUB, String(pub.pubPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -145,21 +159,32 @@ export async function runSpyIngestBench(opts: { count: number; runs: number; log
     const pub = await startPublisher(opts.count, size, opts.runs * 3 + 1);
     try {
       await spyRound(pub, opts.count);
+      await pub.loopRate();
       const raw: number[] = [];
       const spy: number[] = [];
       const lib: number[] = [];
       const cpu: number[] = [];
       const libCpu: number[] = [];
+      // each subscriber's rate over what the publisher's loop offered in that round
+      const spyKept: number[] = [];
+      const libKept: number[] = [];
+      const spyLoop: number[] = [];
       for (let i = 0; i < opts.runs; i++) {
         // alternate, so that a change in machine load hits every side alike
         raw.push(await rawRound(pub, opts.count));
+        await pub.loopRate();
         const s = await spyRound(pub, opts.count);
+        const sLoop = await pub.loopRate();
         spy.push(s.rate);
         cpu.push(s.cpuNsPerMsg);
+        spyLoop.push(sLoop);
+        spyKept.push(s.rate / sLoop);
         const l = await libzmqRound(pub, opts.count);
+        const lLoop = await pub.loopRate();
         lib.push(l.rate);
         libCpu.push(l.cpuNsPerMsg);
-        log(`${size} B run ${i + 1}: spy ${Math.round(s.rate)} msg/s (${Math.round(s.cpuNsPerMsg)} ns CPU/msg), pyzmq SUB ${Math.round(lib[i])} (${Math.round(l.cpuNsPerMsg)} ns CPU/msg), raw zeromq.js ${Math.round(raw[i])}`);
+        libKept.push(l.rate / lLoop);
+        log(`${size} B run ${i + 1}: spy ${Math.round(s.rate)} msg/s of ${sLoop} offered (${Math.round(s.cpuNsPerMsg)} ns CPU/msg), pyzmq SUB ${Math.round(lib[i])} of ${lLoop} (${Math.round(l.cpuNsPerMsg)} ns CPU/msg), raw zeromq.js ${Math.round(raw[i])}`);
       }
       result[`spy_raw_msgs_per_s_${label}`] = Math.round(median(raw));
       result[`spy_libzmq_msgs_per_s_${label}`] = Math.round(median(lib));
@@ -169,6 +194,11 @@ export async function runSpyIngestBench(opts: { count: number; runs: number; log
       result[`spy_cpu_ns_per_msg_${label}`] = Math.round(median(cpu));
       // the same for the pyzmq SUB (all its threads): what the fastest subscriber costs, whatever the load
       result[`spy_libzmq_cpu_ns_per_msg_${label}`] = Math.round(median(libCpu));
+      // whether a subscriber was the limit: its rate over the publisher's send loop's in the same
+      // round (about 1: it kept up, and the rate was the publisher's, which the machine's load sets)
+      result[`spy_pub_loop_msgs_per_s_${label}`] = Math.round(median(spyLoop));
+      result[`spy_kept_up_ratio_${label}`] = +median(spyKept).toFixed(3);
+      result[`spy_libzmq_kept_up_ratio_${label}`] = +median(libKept).toFixed(3);
       // spread: each spy round over the reference rounds next to it
       const vsLib = spy.map((r, i) => r / lib[i]);
       const vsRaw = spy.map((r, i) => r / raw[i]);

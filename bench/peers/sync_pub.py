@@ -1,8 +1,12 @@
 # Benchmark publisher: PUB with unlimited HWM plus a REP sync socket.
 # usage: sync_pub.py PUB_PORT SYNC_PORT COUNT SIZE ROUNDS
 # For each round: wait for "ready" on the sync socket, reply, send COUNT messages
-# of SIZE bytes as fast as possible, then one b"END" message.
+# of SIZE bytes as fast as possible, then one b"END" message, and print the send
+# loop's rate ("looprate R"): what was offered to the subscriber. With no HWM a
+# subscriber that cannot keep up leaves messages queued behind, so its rate falls
+# below this one.
 import sys
+import time
 import zmq
 
 pub_port, sync_port, count, size, rounds = (int(a) for a in sys.argv[1:6])
@@ -17,9 +21,12 @@ print('bound', flush=True)
 for _ in range(rounds):
     sync.recv()
     sync.send(b'go')
+    t0 = time.perf_counter()
     for _ in range(count):
         pub.send(payload)
+    loop = count / (time.perf_counter() - t0)
     pub.send(b'END')
+    print('looprate %.0f' % loop, flush=True)
 print("done", flush=True)
 pub.close()  # default linger: wait until the subscriber has everything
 ctx.term()
