@@ -103,7 +103,9 @@ describe('Capture: records are safe to hold while the window evicts', function (
         c.append(spyMessage(i));
         read(c, i + 1);
       }
-      return c.storeStats().allocatedChunks;
+      // chunks it had to find beyond its own spares: new, or left by a capture disposed earlier
+      const st = c.storeStats();
+      return st.allocatedChunks + st.reusedChunks;
     };
     // ~40 MiB appended through a ~2 MiB window
     const held = churn((c, seq) => c.get(seq));
@@ -123,6 +125,24 @@ describe('Capture: records are safe to hold while the window evicts', function (
       c.peek(i + 1);
     }
     assert.ok(Buffer.from(kept.frames[0]).equals(expected[0]), 'a record read with get() is never overwritten by recycling');
+  });
+
+  it("a disposed capture's unread chunks fill the next capture instead of new memory; a chunk read to hold is never passed on", () => {
+    const first = new Capture({ maxRecords: CAPACITY });
+    for (let i = 0; i < 4 * CAPACITY; i++) first.append(spyMessage(i));
+    const seq = first.stats().lastSeq - 10;
+    const kept = first.get(seq) as CapturedMessage;
+    const expected = copyFrames(kept);
+    first.dispose();
+    const next = new Capture({ maxRecords: CAPACITY });
+    for (let i = 0; i < 1500; i++) next.append(spyMessage(100_000 + i));
+    const st = next.storeStats();
+    assert.ok(st.reusedChunks >= 1, `the next capture took the disposed one's chunks: ${JSON.stringify(st)}`);
+    for (let s = 1; s <= 1500; s += 97) {
+      assert.ok(Buffer.from((next.peek(s) as CapturedMessage).frames[0]).equals(spyMessage(100_000 + s - 1).frames[0]), `record ${s} of the next capture`);
+    }
+    assert.ok(Buffer.from(kept.frames[0]).equals(expected[0]), 'a record held from the disposed capture keeps its bytes');
+    next.dispose();
   });
 });
 

@@ -222,10 +222,13 @@ export class Capture implements Disposable {
     };
   }
 
-  /** What the record store holds besides records (for tests and the bench): metadata entries, chunks, and chunk buffers allocated so far. */
-  storeStats(): { metaEntries: number; chunks: number; spareChunks: number; allocatedChunks: number } {
+  /**
+   * What the record store holds besides records (for tests and the bench): metadata entries,
+   * chunks, chunk buffers allocated so far, and chunks taken over from a cleared or disposed capture.
+   */
+  storeStats(): { metaEntries: number; chunks: number; spareChunks: number; allocatedChunks: number; reusedChunks: number } {
     const c = this.store.chunkCount;
-    return { metaEntries: this.store.metaEntries, chunks: c.live, spareChunks: c.spare, allocatedChunks: c.allocated };
+    return { metaEntries: this.store.metaEntries, chunks: c.live, spareChunks: c.spare, allocatedChunks: c.allocated, reusedChunks: c.reused };
   }
 
   /** Counters of one session (undefined when it produced nothing yet). */

@@ -48,6 +48,30 @@ const CHUNK_BYTES = 1 << 20;
 const BIG_MESSAGE = CHUNK_BYTES >> 2;
 const SPARE_CHUNKS = 4;
 
+/**
+ * Chunks of cleared or disposed stores, for the next fill (a new capture, an
+ * import, a Clear), held weakly: the next full collection frees what nobody
+ * took, so no memory is kept beyond what the GC decides. A window's chunks
+ * allocated anew are external memory that V8 answers with a full mark of the
+ * heap (about every 64 MB of them): in a 256 MB heap a tap spent about half its
+ * CPU per message on that while a new capture's window filled. Never an exposed
+ * chunk (a held record may view it).
+ */
+const releasedChunks: WeakRef<Buffer>[] = [];
+const RELEASED_CHUNKS_MAX = 1024;
+
+function takeReleasedChunk(): Buffer | undefined {
+  for (let ref = releasedChunks.pop(); ref; ref = releasedChunks.pop()) {
+    const buf = ref.deref();
+    if (buf) return buf;
+  }
+  return undefined;
+}
+
+function giveReleasedChunk(buf: Buffer): void {
+  if (releasedChunks.length < RELEASED_CHUNKS_MAX) releasedChunks.push(new WeakRef(buf));
+}
+
 interface Meta {
   session: string | undefined;
   source: SourceKind;
@@ -142,6 +166,7 @@ export class RecordStore {
   /** Released chunks kept for reuse (a window that evicts releases one per chunk filled). */
   private spare: Buffer[] = [];
   private allocatedChunks = 0;
+  private reusedChunks = 0;
 
   constructor(private readonly maxCapacity: () => number) {}
 
@@ -155,8 +180,8 @@ export class RecordStore {
   }
 
   /** Chunks held by the store, spare ones kept for reuse, and chunk buffers allocated so far. */
-  get chunkCount(): { live: number; spare: number; allocated: number } {
-    return { live: this.chunks.size, spare: this.spare.length, allocated: this.allocatedChunks };
+  get chunkCount(): { live: number; spare: number; allocated: number; reused: number } {
+    return { live: this.chunks.size, spare: this.spare.length, allocated: this.allocatedChunks, reused: this.reusedChunks };
   }
 
   get oldestSeq(): number {
@@ -348,6 +373,8 @@ export class RecordStore {
     this.wireMetas.clear();
     this.lastWireStream = undefined;
     this.lastWireMeta = -1;
+    for (const chunk of this.chunks.values()) if (!chunk.exposed && chunk.buf.length === CHUNK_BYTES) giveReleasedChunk(chunk.buf);
+    for (const buf of this.spare) giveReleasedChunk(buf);
     this.chunks.clear();
     this.current = undefined;
     this.spare = [];
@@ -460,6 +487,7 @@ export class RecordStore {
     const id = this.nextChunkId++;
     // reuse a released chunk: fresh memory costs a page fault every 4 KiB
     let buf = this.spare.pop();
+    if (!buf && (buf = takeReleasedChunk())) this.reusedChunks++;
     if (!buf) {
       buf = Buffer.allocUnsafeSlow(CHUNK_BYTES);
       this.allocatedChunks++;
