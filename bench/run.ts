@@ -169,7 +169,7 @@ async function runOwnPart(result: Figures): Promise<void> {
   if (want('capture')) {
     log(`capture memory: heap per retained message, ${COUNT} messages, ${RUNS} runs`);
     const { runCaptureMemoryBench } = await import('./captureMemory');
-    Object.assign(result, runCaptureMemoryBench({ count: COUNT, runs: RUNS }));
+    Object.assign(result, await runCaptureMemoryBench({ count: COUNT, runs: RUNS }));
   }
   if (want('viewer')) {
     log('viewer: real Chromium, real webview bundle, 100,000 msg/s for 10 s; regex filter over 1,000,000 retained');
