@@ -86,8 +86,12 @@ describe('Jupyter wire protocol against a real kernel', function () {
     const human = runCli(['spy', `tcp://127.0.0.1:${iopub}`, '--decode', `jupyter:${conn}`]);
     runs.push(spy, spyWrong, tap, human);
     await until(() => tap.err().includes('tap listening'), 'the tap to listen');
+    // the spies join a PUB: the client's kernel_info exchange is the last IOPub traffic before the
+    // test executes, so they must be subscribed before it starts (under load a spy's reconnect
+    // backoff, up to 5 s while the kernel starts, made them join after it and wait in vain)
+    await until(() => [spy, spyWrong, human].every((r) => /\bhandshake\b(?!:)/.test(r.out())), 'the spies to join the kernel IOPub', 40000);
+    await new Promise((r) => setTimeout(r, 300));
     const client = runPython(CLIENT, [conn, tapPort]);
-    // the spies join a PUB: wait until the kernel's IOPub is seen by all of them before executing
     await client.waitFor('ready', 40000).catch((e) => assert.fail(`${e}\nkernel: ${kernel.stderr()}`));
     await until(() => [spy, spyWrong, human].every((r) => r.out().includes('status')), 'the spies to see IOPub status messages', 20000);
     await client.waitFor('done', 30000);
@@ -154,6 +158,9 @@ describe('Jupyter wire protocol against a real kernel', function () {
     const capture = new Capture();
     const spy = new PubSpy({ id: 'jupyter', endpoints: [k.channels.find((c) => c.name === 'iopub')!.endpoint], capture });
     try {
+      // joined before the client runs, or the stream message may go out before the subscription
+      await until(() => [...capture.records()].some((r) => r.kind === 'event' && r.type === 'handshake'), 'the spy to join the kernel IOPub', 40000);
+      await new Promise((r) => setTimeout(r, 300));
       const client = runPython(CLIENT, [conn]);
       await client.waitFor('ready', 40000);
       await client.waitFor('done', 30000);
