@@ -4,6 +4,10 @@
  * throttled change event. Plus the socket compatibility table.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Capture } from '../../src/core/capture/capture';
 import type { CapturedMessage } from '../../src/core/capture/records';
 import { canTalk, flowBetween, normalizeSocketType } from '../../src/core/zmq/socketTypes';
@@ -63,6 +67,60 @@ describe('socketTypes', () => {
     assert.equal(endpointKey('tcp://127.0.0.1:5556'), 'tcp://*:5556');
     assert.equal(endpointKey('tcp://10.0.0.7:5556'), 'tcp://10.0.0.7:5556');
     assert.equal(endpointKey('ipc:///tmp/x'), 'ipc:///tmp/x');
+  });
+});
+
+describe('findPidOfTcpPeer: one local port, several sockets', function () {
+  this.timeout(15000);
+  afterEach(() => killAllPython());
+
+  // Linux gives one local port to connections to different destinations, and a closed one
+  // lingers in TIME_WAIT (inode 0): the map must not stop at the first line listed
+  it('finds the candidate whatever other sockets of that local address /proc/net/tcp lists first (fixture)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'zmqdbg-proc-'));
+    try {
+      mkdirSync(join(root, 'net'));
+      const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+      const line = (n: number, remote: string, st: string, inode: number) => `   ${n}: 0100007F:E71A ${remote} ${st} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 20 4 30 10 -1\n`;
+      // 127.0.0.1:59162 (E71A): another process's connection elsewhere, a TIME_WAIT, then the candidate's
+      writeFileSync(join(root, 'net', 'tcp'), head + line(0, '0100007F:1388', '01', 111) + line(1, '0100007F:9163', '06', 0) + line(2, '0100007F:9163', '01', 222));
+      writeFileSync(join(root, 'net', 'tcp6'), head);
+      for (const [pid, inode] of [[900, 111], [901, 222]]) {
+        mkdirSync(join(root, String(pid), 'fd'), { recursive: true });
+        symlinkSync(`socket:[${inode}]`, join(root, String(pid), 'fd', '7'));
+      }
+      assert.equal(await findPidOfTcpPeer('127.0.0.1:59162', [901], root), 901);
+      assert.equal(await findPidOfTcpPeer('::ffff:127.0.0.1:59162', [901], root), 901);
+      assert.equal(await findPidOfTcpPeer('127.0.0.1:59163', [901], root), undefined);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('finds the candidate when another real process has a socket on the same local port', async () => {
+    const CONNECT_FROM = `
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.connect(('127.0.0.1', int(sys.argv[2])))
+print('connected', flush=True)
+time.sleep(30)
+`;
+    const servers = [createServer(), createServer()];
+    try {
+      const ports = await Promise.all(servers.map((srv) => new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as AddressInfo).port)))));
+      const local = await freePort();
+      const other = runPython(CONNECT_FROM, [local, ports[0]]);
+      await other.waitFor('connected');
+      const peer = runPython(CONNECT_FROM, [local, ports[1]]);
+      await peer.waitFor('connected');
+      // both sockets are on 127.0.0.1:local; only the candidate's counts
+      assert.equal(await findPidOfTcpPeer(`127.0.0.1:${local}`, [peer.proc.pid!]), peer.proc.pid);
+      assert.equal(await findPidOfTcpPeer(`127.0.0.1:${local}`, [other.proc.pid!]), other.proc.pid);
+    } finally {
+      for (const srv of servers) srv.close();
+    }
   });
 });
 

@@ -13,18 +13,21 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 export async function findPidOfTcpPeer(peer: string, candidates: readonly number[], procRoot = '/proc'): Promise<number | undefined> {
   const addr = parsePeer(peer);
   if (!addr || candidates.length === 0) return undefined;
-  let inode: string | undefined;
+  // Several sockets can have this local address: Linux gives one local port to connections
+  // to different destinations, and a closed one lingers in TIME_WAIT (inode 0). Any of them
+  // may be listed first, so every inode counts.
+  const links = new Set<string>();
   for (const file of ['tcp', 'tcp6'] as const) {
     const text = await readFile(`${procRoot}/net/${file}`, 'latin1').catch(() => undefined);
-    if (text !== undefined && (inode = inodeIn(text, file, addr.host, addr.port))) break;
+    if (text !== undefined) for (const inode of inodesIn(text, file, addr.host, addr.port)) links.add(`socket:[${inode}]`);
   }
-  if (!inode) return undefined;
-  const link = `socket:[${inode}]`;
+  if (links.size === 0) return undefined;
   for (const pid of candidates) {
     const fds = await readdir(`${procRoot}/${pid}/fd`).catch(() => [] as string[]);
     for (const fd of fds) {
       // a fd closed meanwhile reads as undefined
-      if ((await readlink(`${procRoot}/${pid}/fd/${fd}`).catch(() => undefined)) === link) return pid;
+      const link = await readlink(`${procRoot}/${pid}/fd/${fd}`).catch(() => undefined);
+      if (link !== undefined && links.has(link)) return pid;
     }
   }
   return undefined;
@@ -35,8 +38,9 @@ function parsePeer(peer: string): { host: string; port: number } | undefined {
   return m ? { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) } : undefined;
 }
 
-/** The inode of the socket bound locally to host:port in one /proc/net/tcp{,6} table. */
-function inodeIn(text: string, file: 'tcp' | 'tcp6', host: string, port: number): string | undefined {
+/** The inodes of the sockets bound locally to host:port in one /proc/net/tcp{,6} table (none in TIME_WAIT: inode 0). */
+function inodesIn(text: string, file: 'tcp' | 'tcp6', host: string, port: number): string[] {
+  const inodes: string[] = [];
   const portHex = port.toString(16).toUpperCase().padStart(4, '0');
   const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(host);
   // /proc/net/tcp prints the address as the 32-bit word in host (little-endian) order
@@ -51,7 +55,7 @@ function inodeIn(text: string, file: 'tcp' | 'tcp6', host: string, port: number)
         ? addr === want4
         : // IPv4-mapped in tcp6: ::ffff:a.b.c.d is 0000000000000000FFFF0000 + the v4 word
           (want4 !== undefined && addr === `0000000000000000FFFF0000${want4}`) || (host === '::1' && addr === '00000000000000000000000001000000');
-    if (ok) return cols[9];
+    if (ok && cols[9] !== '0') inodes.push(cols[9]);
   }
-  return undefined;
+  return inodes;
 }
