@@ -33,7 +33,6 @@ const PREVIEW_MAX = 200;
 /** Most programs and sockets the filter's drop-downs list. */
 const SEEN_MAX = 1000;
 
-
 /** Number of leading envelope frames of a message (0 when unknown). */
 function envelopeOf(m: CapturedMessage): number {
   const n = m.envelopeFrames ?? 0;
@@ -375,8 +374,14 @@ export class FramesQuery {
     if (scan) this.update();
   }
 
+  /** What the filter's drop-downs list: programs, sockets and socket types seen (a record or its header). */
   private seen(r: CaptureRecord | RecordHeader): void {
-    const pid = r.pid!;
+    if (r.kind === 'message') {
+      if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
+      if (r.socketType) this.socketTypeSet.add(r.socketType);
+    }
+    if (r.pid === undefined) return;
+    const pid = r.pid;
     if (r.process && this.processSeen.get(pid) !== r.process && (this.processSeen.has(pid) || this.processSeen.size < SEEN_MAX)) this.processSeen.set(pid, r.process);
     if (r.socket) {
       let s = this.socketSeen.get(r.socket);
@@ -413,23 +418,15 @@ export class FramesQuery {
       const h = this.header;
       for (let seq = from; seq <= end; seq++) {
         const r = this.capture.peekHeader(seq, h)!;
-        if (r.pid !== undefined) this.seen(r);
-        if (r.kind === 'message') {
-          if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
-          if (r.socketType) this.socketTypeSet.add(r.socketType);
-          if (seq > this.timelineSeq && (!session || (r.session ?? r.endpoint) === session)) this.timeline.add(r.ts, r.bytes);
-        }
+        this.seen(r);
+        if (r.kind === 'message' && seq > this.timelineSeq && (!session || (r.session ?? r.endpoint) === session)) this.timeline.add(r.ts, r.bytes);
         added++;
       }
     } else for (let seq = from; seq <= end; seq++) {
       // lent (see Capture.peek): the scan keeps seqs and strings, never bytes
       const r = this.capture.peek(seq)!;
-      if (r.pid !== undefined) this.seen(r);
-      if (r.kind === 'message') {
-        if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
-        if (r.socketType) this.socketTypeSet.add(r.socketType);
-        if (seq > this.timelineSeq && this.timelineTest(r)) this.timeline.add(r.ts, payloadBytes(r));
-      }
+      this.seen(r);
+      if (r.kind === 'message' && seq > this.timelineSeq && this.timelineTest(r)) this.timeline.add(r.ts, payloadBytes(r));
       if (!p) added++;
       else if (p(r)) {
         this.index.push(seq);

@@ -10,12 +10,12 @@ export function asBuffer(b: Uint8Array): Buffer {
 }
 
 /**
- * A copy of `b` that owns its bytes. `b.slice()` is not one when `b` is a
+ * A copy of `b` (or of `b[start..end)`) that owns its bytes. `b.slice()` is not one when `b` is a
  * Buffer (Buffer.slice is a view), and records read with Capture.peek hold
  * views whose memory the capture reuses: what is kept from them is copied here.
  */
-export function copyBytes(b: Uint8Array): Uint8Array {
-  return Uint8Array.prototype.slice.call(b);
+export function copyBytes(b: Uint8Array, start?: number, end?: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(b, start, end);
 }
 
 /** The unsigned 32-bit big-endian number at `bytes[at..at+3]` (ZMTP sizes are network order). */

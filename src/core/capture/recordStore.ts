@@ -72,6 +72,11 @@ function giveReleasedChunk(buf: Buffer): void {
   if (releasedChunks.length < RELEASED_CHUNKS_MAX) releasedChunks.push(new WeakRef(buf));
 }
 
+/** A chunk whose memory may hold other records: a shared one (not a big message's own) that no record was read from to hold. */
+function reusable(chunk: Chunk): boolean {
+  return !chunk.exposed && chunk.buf.length === CHUNK_BYTES;
+}
+
 interface Meta {
   session: string | undefined;
   source: SourceKind;
@@ -373,7 +378,7 @@ export class RecordStore {
     this.wireMetas.clear();
     this.lastWireStream = undefined;
     this.lastWireMeta = -1;
-    for (const chunk of this.chunks.values()) if (!chunk.exposed && chunk.buf.length === CHUNK_BYTES) giveReleasedChunk(chunk.buf);
+    for (const chunk of this.chunks.values()) if (reusable(chunk)) giveReleasedChunk(chunk.buf);
     for (const buf of this.spare) giveReleasedChunk(buf);
     this.chunks.clear();
     this.current = undefined;
@@ -501,7 +506,7 @@ export class RecordStore {
   private release(id: number, chunk: Chunk): void {
     this.chunks.delete(id);
     // a chunk that was read may still be viewed by a held record: leave it to the GC
-    if (!chunk.exposed && chunk.buf.length === CHUNK_BYTES && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
+    if (reusable(chunk) && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
   }
 
   private grow(): void {

@@ -124,7 +124,7 @@ export class TopicCounter {
         bump(this.byName, OTHER_TOPICS, size, ts);
         return;
       }
-      const bytes = copyBytes(f.subarray(off, off + n));
+      const bytes = copyBytes(f, off, off + n);
       const name = this.displayName(bytes, cut);
       const counter = this.byName.get(name) ?? { messages: 0, bytes: 0, lastTs: 0 };
       this.byName.set(name, counter);

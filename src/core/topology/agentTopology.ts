@@ -360,7 +360,7 @@ export class AgentTopology {
       if (isPublisher(t) && r.frames.length) {
         this.noteTopic(s, r);
         const log = (s.sendLog ??= []);
-        const entry = { ts: r.ts, hash: hashFrames(r.frames), first: copyBytes(r.frames[0].subarray(0, TOPIC_BYTES)) };
+        const entry = { ts: r.ts, hash: hashFrames(r.frames), first: copyBytes(r.frames[0], 0, TOPIC_BYTES) };
         if (log.length < SEND_LOG) log.push(entry);
         else log[s.logged % SEND_LOG] = entry;
         s.logged++;

@@ -750,16 +750,14 @@ export class TopologyModel implements Disposable {
   private noteTopic(ep: EndpointState, r: CapturedMessage, size: number, deliveredOn?: string): void {
     // topics are a publisher's: a PUSH's or a REP's first frames are just data
     if (r.encrypted || r.frames.length === 0 || (ep.socketType && !isPublisher(ep.socketType))) return;
-    if (ep.subscribers.size) {
-      const first = r.frames[0];
-      for (const c of ep.subscribers) {
-        c.facts.publishedSinceSubscribe++;
-        if (c.facts.id === deliveredOn) c.facts.matchedSinceSubscribe++;
-        else for (const p of c.subscriptions.values()) {
-          if (startsWith(first, p)) {
-            c.facts.matchedSinceSubscribe++;
-            break;
-          }
+    const first = r.frames[0];
+    for (const c of ep.subscribers) {
+      c.facts.publishedSinceSubscribe++;
+      if (c.facts.id === deliveredOn) c.facts.matchedSinceSubscribe++;
+      else for (const p of c.subscriptions.values()) {
+        if (startsWith(first, p)) {
+          c.facts.matchedSinceSubscribe++;
+          break;
         }
       }
     }

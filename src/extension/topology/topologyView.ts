@@ -253,9 +253,10 @@ export class Topology implements TopologyView, vscode.Disposable {
       // up to NAMING_TRIES per connection, at most one a second (a loaded machine may
       // show the connection before /proc does), and again when a process appears
       const tried = this.namingTries.get(c.id);
+      const again = tried && tried.candidates >= pids.size ? tried : undefined;
       const now = Date.now();
-      if (tried && tried.candidates >= pids.size && (tried.tries >= NAMING_TRIES || now - tried.at < 1000)) continue;
-      this.namingTries.set(c.id, { tries: tried && tried.candidates >= pids.size ? tried.tries + 1 : 1, at: now, candidates: pids.size });
+      if (again && (again.tries >= NAMING_TRIES || now - again.at < 1000)) continue;
+      this.namingTries.set(c.id, { tries: (again?.tries ?? 0) + 1, at: now, candidates: pids.size });
       // /proc is read asynchronously: the extension host never waits on the file system here
       void findPidOfTcpPeer(c.peer, [...pids.keys()]).then((pid) => {
         if (pid !== undefined) this.model.setConnectionProcess(c.id, pids.get(pid)!);
