@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, median, printAndExit, PYTHON } from './util';
+import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -235,9 +235,5 @@ export async function runCliSpyBench(opts: { seconds: number; runs: number; log?
 }
 
 if (require.main === module) {
-  const arg = (name: string, dflt: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  };
-  printAndExit(runCliSpyBench({ seconds: arg('seconds', 10), runs: arg('runs', 3) }));
+  printAndExit(runCliSpyBench({ seconds: numberArg('seconds', 10), runs: numberArg('runs', 3) }));
 }

@@ -16,7 +16,7 @@
  */
 import { startCodeServer, TEST_WORKSPACE, type CodeServer } from '../test/e2e/ui/codeServer';
 import { drainRound, pyzmqRound, startTimedPublisher, untilStable } from './cliSpy';
-import { median, printAndExit } from './util';
+import { median, numberArg, printAndExit } from './util';
 
 async function hostRound(seconds: number, viewer = true): Promise<{ sent: number; received: number }> {
   const pub = await startTimedPublisher(seconds, 16);
@@ -97,21 +97,17 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
 }
 
 if (require.main === module) {
-  const arg = (name: string, dflt: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  };
   if (process.argv.includes('--compare-viewer')) {
     printAndExit(
       (async () => {
         const out = [];
-        for (let i = 0; i < arg('runs', 1); i++) {
-          const a = await hostRound(arg('seconds', 10), true);
-          const b = await hostRound(arg('seconds', 10), false);
+        for (let i = 0; i < numberArg('runs', 1); i++) {
+          const a = await hostRound(numberArg('seconds', 10), true);
+          const b = await hostRound(numberArg('seconds', 10), false);
           out.push({ viewer: +(a.received / a.sent).toFixed(3), sentViewer: a.sent, background: +(b.received / b.sent).toFixed(3), sentBackground: b.sent });
         }
         return out;
       })(),
     );
-  } else printAndExit(runHostSpyBench({ seconds: arg('seconds', 10), runs: arg('runs', 1) }));
+  } else printAndExit(runHostSpyBench({ seconds: numberArg('seconds', 10), runs: numberArg('runs', 1) }));
 }

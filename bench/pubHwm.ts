@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { drainRound } from './cliSpy';
-import { median, printAndExit } from './util';
+import { median, numberArg, printAndExit } from './util';
 
 const HWMS = [500, 1000, 2000];
 
@@ -55,9 +55,5 @@ export async function runPubHwmBench(opts: { seconds: number; runs: number; log?
 }
 
 if (require.main === module) {
-  const arg = (name: string, dflt: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  };
-  printAndExit(runPubHwmBench({ seconds: arg('seconds', 3), runs: arg('runs', 3) }));
+  printAndExit(runPubHwmBench({ seconds: numberArg('seconds', 3), runs: numberArg('runs', 3) }));
 }

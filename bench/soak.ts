@@ -17,7 +17,7 @@ import { Capture, DEFAULT_LIMITS } from '../src/core/capture/capture';
 import { writeExport } from '../src/core/capture/exportWriter';
 import { PubSpy } from '../src/core/sessions/spy';
 import { ZmtpTap } from '../src/core/sessions/tap';
-import { freePort, median, printAndExit, PYTHON } from './util';
+import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
 const FLOOD_PUB = join(__dirname, '..', 'test', 'unit', 'peers', 'flood_pub.py');
 
@@ -165,6 +165,5 @@ export async function runSoak(opts: { seconds: number; log?: (l: string) => void
 }
 
 if (require.main === module) {
-  const i = process.argv.indexOf('--seconds');
-  printAndExit(runSoak({ seconds: i >= 0 ? Number(process.argv[i + 1]) : 60 }));
+  printAndExit(runSoak({ seconds: numberArg('seconds', 60) }));
 }

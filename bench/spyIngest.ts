@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Capture } from '../src/core/capture/capture';
 import { PubSpy } from '../src/core/sessions/spy';
 import { zmq } from '../src/core/zmq/zmqLoader';
-import { freePort, median, printAndExit, PYTHON } from './util';
+import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
 interface Publisher {
   pubPort: number;
@@ -214,9 +214,5 @@ export async function runSpyIngestBench(opts: { count: number; runs: number; log
 }
 
 if (require.main === module) {
-  const arg = (name: string, dflt: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  };
-  printAndExit(runSpyIngestBench({ count: arg('count', 1_000_000), runs: arg('runs', 5) }));
+  printAndExit(runSpyIngestBench({ count: numberArg('count', 1_000_000), runs: numberArg('runs', 5) }));
 }

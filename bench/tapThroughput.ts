@@ -13,7 +13,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { Capture } from '../src/core/capture/capture';
 import { ZmtpTap } from '../src/core/sessions/tap';
-import { freePort, median, printAndExit, PYTHON } from './util';
+import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
 const PULL = `
 import zmq, sys, time
@@ -197,9 +197,5 @@ function heapBallast(mb: number): object[] {
 }
 
 if (require.main === module) {
-  const arg = (name: string, dflt: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  };
-  printAndExit(runTapBench({ count: arg('count', 1_000_000), runs: arg('runs', 5), bigHeapMb: arg('big-heap-mb', 0) }));
+  printAndExit(runTapBench({ count: numberArg('count', 1_000_000), runs: numberArg('runs', 5), bigHeapMb: numberArg('big-heap-mb', 0) }));
 }

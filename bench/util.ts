@@ -20,3 +20,9 @@ export function printAndExit(figures: Promise<unknown>): void {
     },
   );
 }
+
+/** A benchmark module run on its own: the number after `--name` on its command line, else `dflt`. */
+export function numberArg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
