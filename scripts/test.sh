@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: installs what is missing, then runs every tier and prints the wall
 # time of each: typecheck, layer check, build, unit tests (plain Node, real
-# sockets), tier 2 (mocha inside a real VS Code extension host), tier 3 (the UI in
+# sockets), the hostile-input suite (test/hostile: bad peers, decoder bombs,
+# floods, the agent under GC and signals), tier 2 (mocha inside a real VS Code extension host), tier 3 (the UI in
 # code-server driven by Chromium). Runs all tiers even when one fails, and exits
 # non-zero if any failed.
 set -uo pipefail
@@ -29,6 +30,7 @@ step eslint       npm run --silent lint
 step build        bash -c 'node esbuild.mjs && node test/e2e/build.mjs'
 if [ "${states[${#states[@]}-1]}" = ok ]; then  # the build step just above
   step unit          npx mocha 'test/unit/**/*.test.ts'
+  step hostile       npx mocha 'test/hostile/**/*.test.ts'
   step "tier 2 host" node test/e2e/runHost.mjs
   step "tier 3 ui"   npx mocha 'test/e2e/ui/**/*.test.ts'
 else
