@@ -46,11 +46,15 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   };
   const sub = capture.onDidAppend(flush);
 
+  // With --json, COMMAND writes straight to our stderr's descriptor, never through us: if
+  // zmq-debug dies (killed, a closed terminal) the program must not die of a broken pipe.
+  // Only a caller that hands us a stream without a descriptor (a test in process) gets a pipe.
+  const direct = !json || err === process.stderr;
   const child = spawn(command[0], command.slice(1), {
     env: { ...process.env, ...collector.environment(process.env) },
-    stdio: ['inherit', json ? 'pipe' : 'inherit', 'inherit'],
+    stdio: ['inherit', json ? (direct ? 2 : 'pipe') : 'inherit', 'inherit'],
   });
-  if (json) child.stdout!.pipe(err as NodeJS.WritableStream, { end: false });
+  if (!direct) child.stdout!.pipe(err as NodeJS.WritableStream, { end: false });
   // Ctrl-C reaches COMMAND through the terminal; we stay to print what it reports until it exits
   const ignore = () => undefined;
   process.on('SIGINT', ignore);

@@ -89,9 +89,14 @@ class _Agent(object):
         # socket monitors: underlying address of the program's socket -> _Monitor.
         # The PAIR sockets that read them are the agent's: used by the reporter
         # thread and closed by the program's thread (close, ctx.term), always under
-        # mon_lock, so that no two threads touch one libzmq socket at once.
+        # mon_lock, so that no two threads touch one libzmq socket at once. It is re-entrant:
+        # the cyclic GC can run pyzmq's Socket.__del__ (which closes the socket, so enters the
+        # close wrapper) on whatever thread holds it, in the middle of a drain or a start.
         self.monitors = {}
-        self.mon_lock = threading.Lock()
+        self.mon_lock = threading.RLock()
+        # at most this many agent monitors at once (each costs the program two libzmq sockets
+        # and two file descriptors); set from the limits in _install, 0 once the program hit one
+        self.monitor_budget = 64
         try:
             # ZMQ_DEBUG_AGENT_GATE: look at more (or fewer) messages per tick, at that cost
             self.GATE = max(1, int(os.environ.get("ZMQ_DEBUG_AGENT_GATE", self.GATE)))
@@ -319,7 +324,7 @@ class _Agent(object):
         # the parent's monitor sockets are not ours to close here (pyzmq leaves sockets of another pid alone);
         # the dict is emptied in place: the wrappers hold it
         self.monitors.clear()
-        self.mon_lock = self.threading.Lock()
+        self.mon_lock = self.threading.RLock()
 
     # -- socket monitors ---------------------------------------------------------
 
@@ -348,7 +353,9 @@ class _Agent(object):
             with self.mon_lock:
                 for key, m in list(self.monitors.items()):
                     if context is None or m.context_key == context:
-                        del self.monitors[key]
+                        # pop, not del: a close re-entered from the GC may have taken it already
+                        if self.monitors.pop(key, None) is None:
+                            continue
                         m.drain(self)
                         m.close(self)
         except Exception:
@@ -537,6 +544,7 @@ def _install(agent):
     RCVMORE = int(zmq.RCVMORE)
     ZMQError = zmq.ZMQError
     Frame = zmq.Frame
+    EMFILE = int(getattr(zmq, "EMFILE", 24))
     opt_names = {}
     for name in ("SUBSCRIBE", "UNSUBSCRIBE", "SNDHWM", "RCVHWM", "HWM", "IDENTITY", "ROUTING_ID", "LINGER", "SNDTIMEO", "RCVTIMEO",
                  "ROUTER_MANDATORY", "CONFLATE", "XPUB_VERBOSE", "REQ_RELAXED", "REQ_CORRELATE", "IMMEDIATE", "PROBE_ROUTER"):
@@ -626,7 +634,7 @@ def _install(agent):
     def start_monitor(sock, st, addr):
         # the first bind/connect to a transport with connections: watch the socket's libzmq
         # monitor from a PAIR of the agent's own; never when the program monitors it itself
-        if "mon" in st or not monitoring:
+        if "mon" in st or not monitoring or len(monitors) >= agent.monitor_budget:
             return
         if not isinstance(addr, str):
             addr = bytes(addr).decode("utf-8", "replace")
@@ -657,8 +665,32 @@ def _install(agent):
         with agent.mon_lock:
             agent.monitors[key] = _Monitor(pair, st["id"], ctx.underlying)
 
+    def release_monitors():
+        # the agent's PAIRs go, and no new monitor starts in this process
+        agent.monitor_budget = 0
+        agent.stop_monitors()
+
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if soft == resource.RLIM_INFINITY:
+            soft = 1 << 20
+        # a sixteenth of the descriptors and an eighth of a context's default 1,023 sockets
+        agent.monitor_budget = max(0, min(soft // 32, 1023 // 16))
+    except Exception:
+        pass
+
     def __init__(self, *a, **kw):
-        orig_init(self, *a, **kw)
+        try:
+            orig_init(self, *a, **kw)
+        except ZMQError as e:
+            # the program ran out of sockets or descriptors: give back the agent's and try once
+            # more, so that it fails only where it would have failed without the agent
+            if e.errno != EMFILE or not monitors:
+                raise
+            release_monitors()
+            orig_init(self, *a, **kw)
         try:
             if getattr(self, "_zmq_debug_internal", False):
                 return
@@ -858,7 +890,14 @@ def _install(agent):
         except Exception:
             closed, key = True, None
         if key is not None and key in monitors:
-            # the agent's monitor PAIR goes first: it is in the program's context, ctx.term() would wait for it
+            # libzmq 4.3 keeps a socket's monitor socket alive after the socket closes (one
+            # libzmq socket leaked per close, until ZMQ_MAX_SOCKETS): stop it first, on the
+            # program's thread as the close itself. Then the agent's PAIR, which is in the
+            # program's context: ctx.term() would wait for it.
+            try:
+                orig_monitor(self, None, 0)
+            except Exception:
+                pass
             agent.stop_monitor(key)
         r = orig_close(self, *a, **kw)
         try:
