@@ -64,6 +64,15 @@ describe('hostile: the Python agent never harms the program', function () {
     assert.doesNotMatch(observed.stderr, /Traceback/);
   });
 
+  it('20 forks while another thread opens and closes monitored sockets and the GC runs often: every child exits as without the agent', async () => {
+    const { plain, observed } = await plainAndObserved('fork_storm.py', [], 60000);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /^children True /m);
+    assert.equal(observed.signal, null, `killed after 60 s\n${observed.stderr.slice(-2000)}`);
+    assert.equal(observed.code, 0, observed.stderr.slice(-2000));
+    assert.match(observed.stdout, /^children True /m);
+  });
+
   it('run --json: when zmq-debug is killed, the program goes on writing its output and exits 0', async () => {
     // before: the program's stdout was a pipe through the tool: it died of BrokenPipeError
     const dir = mkdtempSync(join(tmpdir(), 'zmq-debug-outlive-'));
