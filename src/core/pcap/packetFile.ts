@@ -10,6 +10,7 @@
  * orders in one file; other blocks (statistics, name resolution, custom) are
  * skipped. A malformed or cut file throws PacketFileError with the offset.
  */
+import { copyBytes } from '../base/bytes';
 
 export class PacketFileError extends Error {}
 
@@ -71,7 +72,7 @@ export class PacketFileParser {
     }
     this.offset += pos;
     // keep only the unfinished block (copied: the chunk may be reused by the caller)
-    this.carry = pos === buf.length ? new Uint8Array(0) : buf.slice(pos);
+    this.carry = pos === buf.length ? new Uint8Array(0) : copyBytes(buf, pos);
   }
 
   /** The file ended: throws when it ended inside a header or a packet. */

@@ -7,6 +7,7 @@
  * decoding there). Memory: out-of-order bytes held per direction are bounded by
  * `maxPendingBytes`; beyond it the oldest hole is declared a gap.
  */
+import { copyBytes } from '../base/bytes';
 
 export interface TcpHalfConsumer {
   /** In-order bytes (a view valid only during the call). */
@@ -94,7 +95,7 @@ export class TcpHalf {
       d = 0;
     }
     if (d > 0) {
-      if (payload.length) this.hold(seq, payload.slice(), ts);
+      if (payload.length) this.hold(seq, copyBytes(payload), ts);
       if (missing) this.hold((seq + payload.length) >>> 0, new Uint8Array(0), ts, missing);
       return;
     }

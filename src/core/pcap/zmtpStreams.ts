@@ -13,6 +13,7 @@
  * a direction is marked undecodable (a connection record saying how many bytes
  * are missing where) and nothing more is decoded from it.
  */
+import { copyBytes } from '../base/bytes';
 import { bracketHost } from '../zmq/endpoint';
 import { reqRepEnvelopeFrames, type CaptureRecord, type CapturedMessage, type CommandRecord, type ConnectionRecord, type Direction, type GreetingRecord } from '../capture/records';
 import { ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderHandler, type ZmtpGreeting } from '../zmtp/decoder';
@@ -337,7 +338,7 @@ class FlowSide implements TcpHalfConsumer, ZmtpDecoderHandler {
     }
     if (this.flow.state !== 'detecting') return;
     // held (copied: the view is only valid now) until the flow is known to be ZMTP
-    this.head.push(bytes.slice());
+    this.head.push(copyBytes(bytes));
     this.headLen += bytes.length;
     if (this.headLen >= SIGNATURE_BYTES) {
       const h = concat(this.head);
@@ -354,10 +355,10 @@ class FlowSide implements TcpHalfConsumer, ZmtpDecoderHandler {
       return;
     }
     if (this.flow.state !== 'zmtp') return;
+    const cut = this.cutMessage() ? '; a message in flight was cut off by it and not captured' : '';
     this.stopped = true;
     this.flow.finder.stats.gaps++;
     this.flow.finder.stats.missingBytes += bytes;
-    const cut = this.cutMessage() ? '; a message in flight was cut off by it and not captured' : '';
     if (cut) this.flow.finder.stats.cutMessages++;
     this.flow.undecodable(this, `${bytes} byte(s) missing from the capture after byte ${offset} of this direction (not captured); not decoded from there on${cut}`, ts);
   }
