@@ -42,6 +42,12 @@ const CHUNK_BYTES = 1024 * 1024;
 /** A line of the export longer than this is refused rather than buffered. */
 const MAX_LINE_CHARS = 256 * 1024 * 1024;
 
+/** Where the bytes come from: a file read chunk by chunk, or bytes already in memory. */
+interface ChunkSource {
+  /** Fills `buf` from the start with the next bytes; 0 at the end. */
+  read(buf: Buffer): Promise<number>;
+}
+
 /**
  * Reads `file`, handing records to `onRecords` in batches (awaited before the
  * next read). Throws CaptureFileError for a file that is not a capture or is
@@ -56,33 +62,52 @@ export async function readCaptureFile(file: string, onRecords: (records: Capture
     throw new CaptureFileError(err.code === 'ENOENT' ? `${file}: no such file` : err.code === 'EISDIR' ? `${file} is a directory` : `cannot open ${file}: ${err.message}`);
   }
   try {
-    const buf = Buffer.allocUnsafe(Math.max(SNIFF_BYTES, options.chunkBytes ?? CHUNK_BYTES));
-    const first = await readSome(fh, buf);
-    const kind = sniffCaptureFile(buf.subarray(0, first));
-    if (typeof kind !== 'string') throw new CaptureFileError(`${path.basename(file)}: ${kind.error}`);
-    if (kind === 'jsonl') return await readExport(fh, buf, first, onRecords);
-    return await readPackets(fh, buf, first, kind, onRecords, { session: options.session ?? path.basename(file), maxCapturedFrameBytes: options.maxCapturedFrameBytes }, file);
+    const source: ChunkSource = {
+      async read(buf) {
+        try {
+          return (await fh.read(buf, 0, buf.length, null)).bytesRead;
+        } catch (e) {
+          throw new CaptureFileError(`cannot read ${file}: ${(e as Error).message}`);
+        }
+      },
+    };
+    return await readCapture(path.basename(file), source, onRecords, options);
   } finally {
     await fh.close();
   }
 }
 
-async function readSome(fh: fs.promises.FileHandle, buf: Buffer): Promise<number> {
-  try {
-    return (await fh.read(buf, 0, buf.length, null)).bytesRead;
-  } catch (e) {
-    throw new CaptureFileError(`cannot read: ${(e as Error).message}`);
-  }
+/** Like readCaptureFile, for a capture already in memory (a file of a remote workspace); `name` names it in messages and records. */
+export function readCaptureBytes(name: string, bytes: Uint8Array, onRecords: (records: CaptureRecord[]) => void | Promise<void>, options: ReadCaptureOptions = {}): Promise<ReadCaptureResult> {
+  let pos = 0;
+  const source: ChunkSource = {
+    read(buf) {
+      const n = Math.min(buf.length, bytes.length - pos);
+      buf.set(bytes.subarray(pos, pos + n));
+      pos += n;
+      return Promise.resolve(n);
+    },
+  };
+  return readCapture(path.basename(name), source, onRecords, options);
+}
+
+async function readCapture(name: string, source: ChunkSource, onRecords: (records: CaptureRecord[]) => void | Promise<void>, options: ReadCaptureOptions): Promise<ReadCaptureResult> {
+  const buf = Buffer.allocUnsafe(Math.max(SNIFF_BYTES, options.chunkBytes ?? CHUNK_BYTES));
+  const first = await source.read(buf);
+  const kind = sniffCaptureFile(buf.subarray(0, first));
+  if (typeof kind !== 'string') throw new CaptureFileError(`${name}: ${kind.error}`);
+  if (kind === 'jsonl') return readExport(source, buf, first, onRecords);
+  return readPackets(source, buf, first, kind, onRecords, { session: options.session ?? name, maxCapturedFrameBytes: options.maxCapturedFrameBytes }, name);
 }
 
 async function readPackets(
-  fh: fs.promises.FileHandle,
+  source: ChunkSource,
   buf: Buffer,
   firstBytes: number,
   kind: 'pcap' | 'pcapng',
   onRecords: (records: CaptureRecord[]) => void | Promise<void>,
   options: { session: string; maxCapturedFrameBytes?: number },
-  file: string,
+  name: string,
 ): Promise<ReadCaptureResult> {
   let batch: CaptureRecord[] = [];
   let records = 0;
@@ -102,7 +127,7 @@ async function readPackets(
     while (n > 0) {
       parser.push(buf.subarray(0, n));
       await flush();
-      n = await readSome(fh, buf);
+      n = await source.read(buf);
     }
     parser.end();
   } catch (e) {
@@ -110,7 +135,7 @@ async function readPackets(
       // what the file held up to the fault was real: hand it on, then say why reading stopped
       finder.end();
       await flush();
-      throw new CaptureFileError(`${path.basename(file)}: ${e.message}`);
+      throw new CaptureFileError(`${name}: ${e.message}`);
     }
     throw e;
   }
@@ -119,7 +144,7 @@ async function readPackets(
   return { kind, records, stats: finder.stats, unknownLinkTypes: [...finder.unknownLinkTypes], lineErrors: [] };
 }
 
-async function readExport(fh: fs.promises.FileHandle, buf: Buffer, firstBytes: number, onRecords: (records: CaptureRecord[]) => void | Promise<void>): Promise<ReadCaptureResult> {
+async function readExport(source: ChunkSource, buf: Buffer, firstBytes: number, onRecords: (records: CaptureRecord[]) => void | Promise<void>): Promise<ReadCaptureResult> {
   const result: ReadCaptureResult = { kind: 'jsonl', records: 0, lineErrors: [] };
   const decoder = new TextDecoder('utf-8');
   let rest = '';
@@ -154,7 +179,7 @@ async function readExport(fh: fs.promises.FileHandle, buf: Buffer, firstBytes: n
     const batch: CaptureRecord[] = [];
     for (const line of lines) take(line, batch);
     if (batch.length) await onRecords(batch);
-    n = await readSome(fh, buf);
+    n = await source.read(buf);
   }
   const batch: CaptureRecord[] = [];
   take(rest + decoder.decode(), batch);

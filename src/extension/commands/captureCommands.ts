@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
-import { ImportResult, parseJsonLines } from '../../core/capture/exportFormat';
+import type { ImportResult } from '../../core/capture/exportFormat';
+import { CaptureFileError, readCaptureBytes, readCaptureFile, type ReadCaptureResult } from '../../core/pcap/captureFileReader';
 import { ExportTotals, writeExport } from '../../core/capture/exportWriter';
 import type { CaptureRecord } from '../../core/capture/records';
 import { formatCount } from '../../shared/format';
@@ -72,43 +73,58 @@ export class CaptureCommands {
     let uri = uriFrom(arg);
     if (!uri) {
       const picked = await vscode.window.showOpenDialog({
-        title: 'Import Capture (JSON Lines)',
+        title: 'Import Capture (JSON Lines, pcap, pcapng)',
         canSelectMany: false,
-        filters: { 'JSON Lines': ['jsonl', 'json', 'txt'], 'All files': ['*'] },
+        filters: { Captures: ['jsonl', 'json', 'txt', 'pcap', 'pcapng', 'cap'], 'All files': ['*'] },
         openLabel: 'Import',
       });
       uri = picked?.[0];
       if (!uri) return undefined;
     }
     const where = uri.fsPath || uri.toString();
-    let text: string;
+    const name = path.basename(where);
+    // the kind of file is sniffed: the export format, or a pcap/pcapng whose ZMTP connections are decoded
+    const records: CaptureRecord[] = [];
+    const collect = (rs: CaptureRecord[]) => {
+      for (const r of rs) records.push(r);
+    };
+    let read: ReadCaptureResult | undefined;
+    /** Why a packet capture stopped early (cut or corrupt): what came before it is imported. */
+    let cut: string | undefined;
     try {
-      text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
+      read = uri.scheme === 'file' ? await readCaptureFile(uri.fsPath, collect) : await readCaptureBytes(name, await vscode.workspace.fs.readFile(uri), collect);
     } catch (e) {
-      throw new UserError(`Could not read ${where}: ${messageOf(e)}`);
+      if (!(e instanceof CaptureFileError) || !records.length) throw new UserError(`Could not import ${name}: ${messageOf(e)}`);
+      cut = e.message;
+      log.warn(`import ${where}: ${cut}`);
     }
-    const result = parseJsonLines(text);
+    const result: ImportResult = { records, errors: read?.lineErrors ?? [] };
+    if (read?.summary) result.summary = read.summary;
     for (const e of result.errors) log.warn(`import ${where} line ${e.line}: ${e.message}`);
     if (!result.records.length && result.errors.length) {
       throw new UserError(`No record could be read from ${path.basename(where)}: ${describeLineErrors(result.errors)}`);
+    }
+    const packets = read?.stats ? packetNotes(read) : undefined;
+    if (read?.stats && !records.length) {
+      throw new UserError(`No ZMTP connection found in ${name} (${packets!.found}): a connection is found by its greeting, so the capture must hold its start`);
     }
     // the file opens in the frames viewer as its own capture; the live capture is untouched
     this.deps.viewer.showImported(path.basename(where), result);
     const s = result.summary;
     const original = s && (s.evicted || s.dropped) ? ` The original capture had evicted ${formatCount(s.evicted)} and dropped ${formatCount(s.dropped)}.` : '';
-    log.info(`imported ${result.records.length} records from ${where}; ${result.errors.length} bad lines`);
-    if (result.errors.length) {
+    const found = packets ? ` (${packets.found})` : '';
+    log.info(`imported ${result.records.length} records from ${where}${found}; ${result.errors.length} bad lines${packets?.warnings.length ? `; ${packets.warnings.join('; ')}` : ''}`);
+    const problems = [...(cut ? [`reading stopped early: ${cut}`] : []), ...(packets?.warnings ?? [])];
+    if (result.errors.length || problems.length) {
       const showLog = 'Show Log';
+      const lines = result.errors.length ? ` ${result.errors.length} line${result.errors.length === 1 ? '' : 's'} could not be read: ${describeLineErrors(result.errors)}.` : '';
       void vscode.window
-        .showWarningMessage(
-          `Imported ${formatCount(result.records.length)} records from ${path.basename(where)}; ${result.errors.length} line${result.errors.length === 1 ? '' : 's'} could not be read: ${describeLineErrors(result.errors)}.${original}`,
-          showLog,
-        )
+        .showWarningMessage(`Imported ${formatCount(result.records.length)} records from ${name}${found}.${lines}${problems.length ? ` ${problems.join('; ')}.` : ''}${original}`, showLog)
         .then((p) => {
           if (p === showLog) log.show(true);
         });
     } else {
-      void vscode.window.showInformationMessage(`Imported ${formatCount(result.records.length)} records from ${path.basename(where)}.${original}`);
+      void vscode.window.showInformationMessage(`Imported ${formatCount(result.records.length)} records from ${name}${found}.${original}`);
     }
     return { records: result.records.length, errors: result.errors };
   }
@@ -160,6 +176,15 @@ export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[]
   } finally {
     out.destroy();
   }
+}
+
+/** What a packet capture held, and what the user should know it lacked (gaps, cut messages). */
+function packetNotes(read: ReadCaptureResult): { found: string; warnings: string[] } {
+  const s = read.stats!;
+  const warnings: string[] = [];
+  if (s.gaps) warnings.push(`${s.gaps} gap${s.gaps === 1 ? '' : 's'} in ZMTP streams (${formatCount(s.missingBytes)} bytes not in the capture; not decoded past them)`);
+  if (s.cutMessages) warnings.push(`${s.cutMessages} message${s.cutMessages === 1 ? '' : 's'} cut off and not captured`);
+  return { found: `${s.zmtpConnections} ZMTP connection${s.zmtpConnections === 1 ? '' : 's'} in ${formatCount(s.packets)} packets`, warnings };
 }
 
 function describeLineErrors(errors: { line: number; message: string }[]): string {

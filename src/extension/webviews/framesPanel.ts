@@ -14,7 +14,7 @@ import type { SessionManager } from '../../core/sessions/sessionManager';
 import { DecoderRuleSpec, DEFAULT_FILTER, FrameFilter, parseFilter } from '../../shared/protocol/frames';
 import { behindOfSessions, FramesViewController } from '../../viewers/framesViewController';
 import { writeCaptureFile } from '../commands/captureCommands';
-import type { CommandRegistry } from '../commands/registry';
+import { runCommand, type CommandRegistry } from '../commands/registry';
 import { WebviewHost } from './webviewHost';
 
 export const FRAMES_VIEW_TYPE = 'zmqDebugger.frames';
@@ -105,15 +105,10 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
           await writeCaptureFile(uri, records, totals);
           return uri.fsPath || uri.toString();
         },
+        // the viewer's Import… is the command: one dialog and one reader for the export format, pcap and pcapng
         open: async () => {
-          const picked = await vscode.window.showOpenDialog({
-            title: 'Import capture',
-            canSelectMany: false,
-            filters: { 'JSON Lines': ['jsonl', 'json', 'txt'], 'All files': ['*'] },
-          });
-          if (!picked?.[0]) return undefined;
-          const bytes = await vscode.workspace.fs.readFile(picked[0]);
-          return { name: picked[0].path, text: Buffer.from(bytes).toString('utf8') };
+          await runCommand('zmqDebugger.capture.import');
+          return undefined;
         },
         copy: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
         isTrusted: () => vscode.workspace.isTrusted,
