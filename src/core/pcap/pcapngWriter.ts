@@ -156,6 +156,12 @@ export class TcpStreamWriter {
     this.advance(fromClient, bytes);
   }
 
+  /** An empty ACK from one side carrying only a comment (something the stream itself cannot show). */
+  note(fromClient: boolean, tsMs: number, comment: string): void {
+    this.open(tsMs);
+    this.segment(fromClient, ACK, new Uint8Array(0), tsMs, comment);
+  }
+
   /** FIN from both sides. */
   close(tsMs: number, comment?: string): void {
     if (!this.opened || this.finished) return;

@@ -13,6 +13,7 @@ import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
 import type { ImportResult } from '../../core/capture/exportFormat';
 import { CaptureFileError, readCaptureBytes, readCaptureFile, type ReadCaptureResult } from '../../core/pcap/captureFileReader';
+import { writeRecordsPcapng, type RecordsPcapngResult } from '../../core/pcap/recordsPcapng';
 import { ExportTotals, writeExport } from '../../core/capture/exportWriter';
 import type { CaptureRecord } from '../../core/capture/records';
 import { formatCount } from '../../shared/format';
@@ -46,9 +47,9 @@ export class CaptureCommands {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
       const name = `zmq-capture-${new Date().toISOString().replace(/[:T]/g, '-').replace(/\..*$/, '')}.jsonl`;
       uri = await vscode.window.showSaveDialog({
-        title: 'Export Capture (JSON Lines)',
+        title: 'Export Capture (JSON Lines, or pcapng for Wireshark)',
         defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
-        filters: { 'JSON Lines': ['jsonl'], 'All files': ['*'] },
+        filters: EXPORT_FILTERS,
         saveLabel: 'Export',
       });
       if (!uri) return undefined;
@@ -57,13 +58,14 @@ export class CaptureCommands {
     const records = [...capture.records()];
     const where = uri.fsPath || uri.toString();
     const started = Date.now();
+    let pcapng: RecordsPcapngResult | undefined;
     try {
-      await writeCaptureFile(uri, records, stats);
+      pcapng = await writeCaptureFile(uri, records, stats);
     } catch (e) {
       throw new UserError(`Could not write ${where}: ${messageOf(e)}`);
     }
-    log.info(`exported ${records.length} records to ${where} in ${Date.now() - started} ms (${stats.evicted} evicted, ${stats.dropped} dropped before the export)`);
-    const note = stats.evicted ? ` (${formatCount(stats.evicted)} older records had been evicted and are not in it)` : '';
+    log.info(`exported ${records.length} records to ${where} in ${Date.now() - started} ms (${stats.evicted} evicted, ${stats.dropped} dropped before the export)${pcapng ? `: ${pcapngText(pcapng)}` : ''}`);
+    const note = (stats.evicted ? ` (${formatCount(stats.evicted)} older records had been evicted and are not in it)` : '') + (pcapng ? `: ${pcapngText(pcapng)}` : '');
     void vscode.window.showInformationMessage(`Exported ${formatCount(records.length)} records to ${path.basename(where)}${note}.`);
     return { uri: uri.toString(), records: records.length };
   }
@@ -146,14 +148,25 @@ export class CaptureCommands {
   }
 }
 
+/** The save dialog's choices: the export format (lossless), or pcapng for Wireshark. */
+export const EXPORT_FILTERS = { 'JSON Lines': ['jsonl'], 'pcapng (Wireshark)': ['pcapng'], 'All files': ['*'] };
+
 /**
- * Writes a snapshot of records to `uri` in the export format (the records, then
- * the summary) with the one streaming export writer of the core: batches that
- * wait for the file to drain, so a large capture never becomes one giant string.
- * Local files stream through node:fs; other schemes are gathered and written
- * through workspace.fs. The command and the frames viewer both export here.
+ * Writes a snapshot of records to `uri`: in the export format (the records,
+ * then the summary) with the one streaming export writer of the core, or, for
+ * a `.pcapng` file, as packets Wireshark reads (see core/pcap/recordsPcapng.ts;
+ * resolves with what went into it). Both stream in batches that wait for the
+ * file to drain. Local files stream through node:fs; other schemes are
+ * gathered and written through workspace.fs. The command and the frames
+ * viewer both export here.
  */
-export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[], totals: ExportTotals): Promise<void> {
+export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[], totals: ExportTotals): Promise<RecordsPcapngResult | undefined> {
+  const asPcapng = /\.pcapng$/i.test(uri.path);
+  let result: RecordsPcapngResult | undefined;
+  const write = async (out: Writable | NodeJS.WritableStream) => {
+    if (asPcapng) result = await writeRecordsPcapng(records, out);
+    else await writeExport(records, out, { totals });
+  };
   if (uri.scheme !== 'file') {
     const chunks: Buffer[] = [];
     const sink = new Writable({
@@ -162,13 +175,13 @@ export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[]
         done();
       },
     });
-    await writeExport(records, sink, { totals });
+    await write(sink);
     await vscode.workspace.fs.writeFile(uri, Buffer.concat(chunks));
-    return;
+    return result;
   }
   const out = fs.createWriteStream(uri.fsPath);
   try {
-    await writeExport(records, out, { totals });
+    await write(out);
     await new Promise<void>((resolve, reject) => {
       out.once('error', reject);
       out.end(() => resolve());
@@ -176,6 +189,15 @@ export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[]
   } finally {
     out.destroy();
   }
+  return result;
+}
+
+/** What a pcapng export holds, for the user. */
+export function pcapngText(r: RecordsPcapngResult): string {
+  const parts = [`${formatCount(r.packets)} packets`, `${r.connections} tap connection${r.connections === 1 ? '' : 's'}`];
+  if (r.synthesized) parts.push(`${r.synthesized} ZMTP stream${r.synthesized === 1 ? '' : 's'} synthesised for messages without a TCP stream (see the packet comments)`);
+  if (r.skipped) parts.push(`${formatCount(r.skipped)} records with nothing on the wire (events, sockets, processes) left out: export JSON Lines to keep them`);
+  return parts.join(', ');
 }
 
 /** What a packet capture held, and what the user should know it lacked (gaps, cut messages). */

@@ -13,7 +13,7 @@ import type { ImportResult } from '../../core/capture/exportFormat';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { DecoderRuleSpec, DEFAULT_FILTER, FrameFilter, parseFilter } from '../../shared/protocol/frames';
 import { behindOfSessions, FramesViewController } from '../../viewers/framesViewController';
-import { writeCaptureFile } from '../commands/captureCommands';
+import { EXPORT_FILTERS, writeCaptureFile } from '../commands/captureCommands';
 import { runCommand, type CommandRegistry } from '../commands/registry';
 import { WebviewHost } from './webviewHost';
 
@@ -99,7 +99,7 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
           const uri = await vscode.window.showSaveDialog({
             title: 'Export capture',
             defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
-            filters: { 'JSON Lines': ['jsonl'], 'All files': ['*'] },
+            filters: EXPORT_FILTERS,
           });
           if (!uri) return undefined;
           await writeCaptureFile(uri, records, totals);
