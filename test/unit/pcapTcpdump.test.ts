@@ -5,7 +5,6 @@
  * order, both directions, as the peers themselves sent and received them.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,7 +12,8 @@ import type { CapturedMessage, CaptureRecord, CommandRecord } from '../../src/co
 import { recordFromJson } from '../../src/core/capture/exportFormat';
 import { readCaptureFile } from '../../src/core/pcap/captureFileReader';
 import { runCli } from './helpers/cli';
-import { killAllPython, runPython } from './helpers/peers';
+import { killAllPython } from './helpers/peers';
+import { captureOnLo, killCaptureTools } from './helpers/tcpdump';
 
 const PAIRS = String.raw`
 import json, os, sys, time, zmq
@@ -59,12 +59,11 @@ print(json.dumps({'requests': hx(requests), 'replies': hx(replies), 'received': 
 `;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcap-tcpdump-'));
-const tools: ChildProcess[] = [];
 afterEach(async () => {
-  for (const t of tools.splice(0)) if (t.exitCode === null && t.signalCode === null) t.kill('SIGKILL');
+  killCaptureTools();
   await killAllPython();
 });
-after(() => process.env.KEEP_PCAPS ? undefined : fs.rmSync(dir, { recursive: true, force: true }));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 interface Expected {
   ports: [number, number];
@@ -75,41 +74,11 @@ interface Expected {
 
 const unhex = (ms: string[][]) => ms.map((m) => m.map((f) => Buffer.from(f, 'hex')));
 
-/**
- * Runs the pairs on `host` while `tool` captures on lo into `file` (filtered on
- * their two ports), stops the tool with SIGINT and returns what the peers sent
- * and received.
- */
+/** Runs the pairs on `host` while `tool` captures on lo into `file`; returns what the peers sent and received. */
 async function capture(tool: 'tcpdump' | 'tshark', toolArgs: string[], host: string, file: string): Promise<Expected> {
-  const go = path.join(dir, `go-${path.basename(file)}`);
-  const py = runPython(PAIRS, [host, go]);
-  await py.waitFor('"ports"', 15000);
-  const ports = JSON.parse(py.stdout().split('\n')[0]).ports as [number, number];
-  const filter = `tcp port ${ports[0]} or tcp port ${ports[1]}`;
-  // --immediate-mode: libpcap otherwise hands packets over in blocks, and those still in a block when SIGINT comes are never written
-  // -B: a 64 MiB kernel buffer, so that a loaded machine drops nothing
-  const args = tool === 'tcpdump' ? ['-U', '-n', '--immediate-mode', '-B', '65536', ...toolArgs, '-w', file, filter] : ['-B', '64', ...toolArgs, '-w', file, '-f', filter];
-  const proc = spawn(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  tools.push(proc);
-  let err = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  const started = Date.now();
-  while (!/listening on|Capturing on/.test(err)) {
-    if (Date.now() - started > 15000 || proc.exitCode !== null) throw new Error(`${tool} did not start: ${err}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  // tshark says "Capturing on" before dumpcap has its filter on the interface
-  if (tool === 'tshark') await new Promise((r) => setTimeout(r, 1500));
-  fs.writeFileSync(go, '');
-  await py.waitFor('"done"', 30000);
-  // the closing packets, then the capture is stopped (dumpcap hands packets over every 250 ms or so)
-  await new Promise((r) => setTimeout(r, tool === 'tshark' ? 1500 : 500));
-  proc.kill('SIGINT');
-  await exited;
-  if (process.env.KEEP_PCAPS) console.log(err);
-  const out = JSON.parse(py.stdout().trim().split('\n').pop()!);
-  return { ports, requests: unhex(out.requests), replies: unhex(out.replies), received: unhex(out.received) };
+  const { ports, result } = await captureOnLo(tool, toolArgs, PAIRS, [host], file);
+  const hexes = (k: string) => unhex(result[k] as string[][]);
+  return { ports: ports as [number, number], requests: hexes('requests'), replies: hexes('replies'), received: hexes('received') };
 }
 
 async function readAll(file: string): Promise<CaptureRecord[]> {
