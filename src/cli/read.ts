@@ -9,7 +9,9 @@
 import type { CaptureRecord } from '../core/capture/records';
 import { JsonLinesEncoder } from '../core/capture/exportFormat';
 import { CaptureFileError, readCaptureFile, type ReadCaptureResult } from '../core/pcap/captureFileReader';
+import { diagnose } from '../core/topology/doctor';
 import { RequestLatency } from '../core/topology/latency';
+import { TopologyModel } from '../core/topology/topology';
 import { latencySummary as summaryText } from '../shared/latencyText';
 import { DEFAULT_FILTER, DIRECTIONS, RECORD_KINDS, type DirectionName, type FrameFilter, type RecordKind } from '../shared/protocol/frames';
 import { compileFilter, FilterError } from '../viewers/framesQuery';
@@ -26,10 +28,11 @@ const BATCH_CHARS = 64 * 1024;
 /** Thrown inside the read to stop it once --count messages were printed. */
 class Enough extends Error {}
 
-registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON Lines export) as a live one [--count N] [--json] ${DECODE_HELP} ${FILTER_HELP}`, async (args) => {
+registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON Lines export) as a live one [--count N] [--json] [--doctor] ${DECODE_HELP} ${FILTER_HELP}`, async (args) => {
   const p = parseArgs(args, {
     count: { type: 'string' },
     json: { type: 'boolean' },
+    doctor: { type: 'boolean' },
     'max-frame-bytes': { type: 'string' },
     kind: { type: 'list' },
     direction: { type: 'string' },
@@ -49,6 +52,9 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
   const out = process.stdout;
   const err = process.stderr;
   const latency = new RequestLatency();
+  // --doctor: the capture as a topology frozen at its last record, judged by the doctor
+  const topology = has(p, 'doctor') ? new TopologyModel(undefined, undefined, { throttleMs: 0 }) : undefined;
+  let lastTs = 0;
   const encoder = json && !decoder ? new JsonLinesEncoder() : undefined;
   let messages = 0;
   let seq = 0;
@@ -74,6 +80,8 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
       if (!r.seq) r.seq = ++seq;
       else seq = r.seq;
       latency.observe(r);
+      topology?.ingest(r);
+      if (r.ts > lastTs) lastTs = r.ts;
       if (keep && !keep(r)) continue;
       if (encoder) encoder.add(r);
       else text += printRecord(r, json, decoder) + '\n';
@@ -102,6 +110,11 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
   for (const [id, s] of latency.all()) if (s.requests) err.write(`latency ${id}: ${summaryText(s)}\n`);
   if (result) {
     for (const line of summaryLines(result)) err.write(line + '\n');
+    if (topology) {
+      const findings = diagnose(topology.snapshot(lastTs || Date.now()));
+      topology.dispose();
+      err.write(findings.length ? findings.map((d) => `doctor ${d.severity}: ${d.message}${d.endpoint ? ` (${d.endpoint})` : ''}\n`).join('') : 'doctor: no findings\n');
+    }
     if (result.lineErrors.length) return 2;
   }
   return 0;

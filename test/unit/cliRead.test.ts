@@ -18,7 +18,7 @@ import { formatRecord } from '../../src/core/capture/recordText';
 import { CLI, runCli, type CliRun } from './helpers/cli';
 import { pcapFile, pcapHeader, tcpConversation } from './helpers/pcapBytes';
 import { killAllPython, runPython } from './helpers/peers';
-import { greeting, message, ready } from './helpers/zmtpBytes';
+import { greeting, message, nullStream, ready } from './helpers/zmtpBytes';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-read-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -124,6 +124,25 @@ describe('zmq-debug read', function () {
     const usage = cli(['read']);
     assert.equal(await usage.code, 2);
     assert.match(usage.err(), /give one capture file/);
+  });
+
+  it('--doctor judges the capture as a topology frozen at its end (a REQ connected to a PUB)', async () => {
+    const file = path.join(dir, 'req-pub.pcap');
+    const client = { ip: '127.0.0.1', port: 50000 };
+    const server = { ip: '127.0.0.1', port: 5555 };
+    const sends = [
+      { fromClient: true, bytes: Buffer.concat([nullStream('REQ', []), message([Buffer.alloc(0), Buffer.from('hi')])]) },
+      { fromClient: false, bytes: nullStream('PUB', []) },
+    ];
+    fs.writeFileSync(file, pcapFile('ethernet', tcpConversation(client, server, sends, { fin: false })));
+    const r = cli(['read', file, '--doctor']);
+    assert.equal(await r.code, 0, r.err());
+    assert.match(r.err(), /^doctor error: REQ 127\.0\.0\.1:50000 connected to PUB at tcp:\/\/127\.0\.0\.1:5555/m);
+    const healthy = path.join(dir, 'healthy.jsonl');
+    fs.writeFileSync(healthy, toJsonLines(spyRecords()));
+    const fine = cli(['read', healthy, '--doctor']);
+    assert.equal(await fine.code, 0, fine.err());
+    assert.doesNotMatch(fine.err(), /doctor error/);
   });
 
   it('tap --pcapng: tshark reads the file and its TCP payload per direction is exactly what the tap relayed', async () => {
