@@ -10,6 +10,7 @@
 import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
 import type { ImportResult } from '../../core/capture/exportFormat';
+import type { CaptureRecord } from '../../core/capture/records';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { DecoderRuleSpec, DEFAULT_FILTER, FrameFilter, parseFilter } from '../../shared/protocol/frames';
 import { behindOfSessions, FramesViewController } from '../../viewers/framesViewController';
@@ -29,6 +30,9 @@ export interface FramesPanelDeps {
 
 export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
   private current: FramesViewController | undefined;
+  private readonly importEmitter = new vscode.EventEmitter<{ name: string; records: readonly CaptureRecord[] }>();
+  /** A file was imported into the viewer (the map and the doctor show it too, frozen in time). */
+  readonly onDidImport = this.importEmitter.event;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -79,6 +83,12 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
   showImported(name: string, result: ImportResult): void {
     this.show();
     this.current?.showImported(name, result);
+    this.importEmitter.fire({ name, records: result.records });
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.importEmitter.dispose();
   }
 
   protected attached(panel: vscode.WebviewPanel, state: { filter?: unknown } | undefined): void {

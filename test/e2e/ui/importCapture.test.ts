@@ -3,7 +3,8 @@
  * Chromium): pyzmq REQ/REP and PUB/SUB programs captured on lo with
  * `tcpdump -w`, the file picked in VS Code's file dialog, its ZMTP connections
  * shown in the frames viewer (greetings, READY, subscription, messages both
- * ways), a message's detail opened. Screenshot for the README:
+ * ways), a message's detail opened; the map draws the capture's topology.
+ * Screenshot for the README:
  * test-results/ui-import-pcap.png (media/screenshots/import-pcap.png).
  */
 import * as assert from 'node:assert/strict';
@@ -12,7 +13,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAllPython } from '../../unit/helpers/peers';
 import { captureOnLo, killCaptureTools } from '../../unit/helpers/tcpdump';
+import type { Frame } from 'playwright-core';
 import { CodeServer, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
+
+/** The map's own document inside the webview's nested iframes. */
+async function mapFrame(vsc: CodeServer, timeoutMs = 20000): Promise<Frame> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    for (const f of vsc.page.frames()) {
+      if (await f.locator('#graph canvas').count().catch(() => 0)) return f;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the topology map webview did not render a canvas');
+}
 
 /** A price service: REQ/REP quotes and a PUB of ticks, as JSON. */
 const PROGRAM = String.raw`
@@ -53,7 +67,7 @@ describe('Import Capture… of a tcpdump capture (code-server + Chromium)', func
 
   it('opens a tcpdump -w capture in the frames viewer: its ZMTP connections, both directions, a message in detail', async () => {
     const file = join(dir, 'prices.pcap');
-    await captureOnLo('tcpdump', ['-i', 'lo'], PROGRAM, [], file);
+    const { ports } = await captureOnLo('tcpdump', ['-i', 'lo'], PROGRAM, [], file);
 
     vsc = await startCodeServer({ folder: TEST_WORKSPACE, viewport: { width: 1600, height: 900 } });
     const page = vsc.page;
@@ -70,7 +84,11 @@ describe('Import Capture… of a tcpdump capture (code-server + Chromium)', func
     await page.waitForTimeout(300);
     assert.equal(await input.inputValue(), file);
     await page.keyboard.press('Enter');
-    await widget.waitFor({ state: 'hidden', timeout: 10000 });
+    // an Enter that lands while the dialog still lists the folder is taken by the list: then its OK button
+    if (!(await widget.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false))) {
+      await widget.getByRole('button', { name: 'Import' }).click();
+      await widget.waitFor({ state: 'hidden', timeout: 10000 });
+    }
 
     await vsc.waitForNotification(/Imported \d+ records from prices\.pcap \(2 ZMTP connections in \d+ packets\)/, 20000);
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
@@ -90,5 +108,16 @@ describe('Import Capture… of a tcpdump capture (code-server + Chromium)', func
     await rows.filter({ hasText: 'ACME' }).nth(1).click();
     await view.locator('.detail', { hasText: '17.25' }).first().waitFor({ state: 'visible', timeout: 10000 });
     await vsc.screenshot('ui-import-pcap');
+
+    // the map shows the capture's topology, frozen at its end: the REP and the PUB with their peers
+    await vsc.runCommand('ZeroMQ: Show Topology Map');
+    const map = await mapFrame(vsc);
+    for (const [type, port] of [
+      ['REP', ports[0]],
+      ['PUB', ports[1]],
+    ] as const) {
+      await map.locator('.node-list .node-item', { hasText: new RegExp(`^(⚠ )?${type} tcp://127\\.0\\.0\\.1:${port}$`) }).first().waitFor({ timeout: 20000 });
+    }
+    await vsc.screenshot('ui-import-pcap-map');
   });
 });
