@@ -3,17 +3,21 @@
  * Chromium): pyzmq REQ/REP and PUB/SUB programs captured on lo with
  * `tcpdump -w`, the file picked in VS Code's file dialog, its ZMTP connections
  * shown in the frames viewer (greetings, READY, subscription, messages both
- * ways), a message's detail opened; the map draws the capture's topology.
+ * ways), a message's detail opened, the import exported again as pcapng (the
+ * same messages, two TCP streams for tshark); the map draws the capture's topology.
  * Screenshot for the README:
  * test-results/ui-import-pcap.png (media/screenshots/import-pcap.png).
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAllPython } from '../../unit/helpers/peers';
 import { captureOnLo, killCaptureTools } from '../../unit/helpers/tcpdump';
 import type { Frame } from 'playwright-core';
+import type { CapturedMessage, CaptureRecord } from '../../../src/core/capture/records';
+import { readCaptureFile } from '../../../src/core/pcap/captureFileReader';
 import { CodeServer, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
 
 /** The map's own document inside the webview's nested iframes. */
@@ -76,19 +80,23 @@ describe('Import Capture… of a tcpdump capture (code-server + Chromium)', func
     // VS Code's own (simple) file dialog in the browser: a quick input with the path
     const widget = page.locator('.quick-input-widget');
     const input = widget.locator('.quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: 10000 });
-    const deadline = Date.now() + 10000;
-    while (!(await input.inputValue()).startsWith('/') && Date.now() < deadline) await page.waitForTimeout(100);
-    await page.waitForTimeout(300);
-    await input.fill(file);
-    await page.waitForTimeout(300);
-    assert.equal(await input.inputValue(), file);
-    await page.keyboard.press('Enter');
-    // an Enter that lands while the dialog still lists the folder is taken by the list: then its OK button
-    if (!(await widget.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false))) {
-      await widget.getByRole('button', { name: 'Import' }).click();
-      await widget.waitFor({ state: 'hidden', timeout: 10000 });
-    }
+    const acceptFileDialog = async (path: string, button: string) => {
+      await input.waitFor({ state: 'visible', timeout: 10000 });
+      // the dialog fills in its starting folder asynchronously: type only once it has
+      const deadline = Date.now() + 10000;
+      while (!(await input.inputValue()).startsWith('/') && Date.now() < deadline) await page.waitForTimeout(100);
+      await page.waitForTimeout(300);
+      await input.fill(path);
+      await page.waitForTimeout(300);
+      assert.equal(await input.inputValue(), path);
+      await page.keyboard.press('Enter');
+      // an Enter that lands while the dialog still lists the folder is taken by the list: then its OK button
+      if (!(await widget.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false))) {
+        await widget.getByRole('button', { name: button }).click();
+        await widget.waitFor({ state: 'hidden', timeout: 10000 });
+      }
+    };
+    await acceptFileDialog(file, 'Import');
 
     await vsc.waitForNotification(/Imported \d+ records from prices\.pcap \(2 ZMTP connections in \d+ packets\)/, 20000);
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
@@ -108,6 +116,21 @@ describe('Import Capture… of a tcpdump capture (code-server + Chromium)', func
     await rows.filter({ hasText: 'ACME' }).nth(1).click();
     await view.locator('.detail', { hasText: '17.25' }).first().waitFor({ state: 'visible', timeout: 10000 });
     await vsc.screenshot('ui-import-pcap');
+
+    // Export all, as pcapng: the same messages come back from the file, and tshark reads it
+    const exported = join(dir, 'roundtrip.pcapng');
+    await view.getByRole('button', { name: 'Export all' }).click();
+    await acceptFileDialog(exported, 'Save');
+    await view.locator('.notice', { hasText: `Exported 32 records to ${exported}` }).waitFor({ state: 'visible', timeout: 15000 });
+    const messages = async (f: string) => {
+      const records: CaptureRecord[] = [];
+      await readCaptureFile(f, (rs) => void records.push(...rs));
+      return records.filter((r): r is CapturedMessage => r.kind === 'message').map((m) => [m.direction, m.socketType, m.frames.map((x) => Buffer.from(x).toString('hex'))]);
+    };
+    assert.deepEqual(await messages(exported), await messages(file));
+    const t = spawnSync('tshark', ['-r', exported, '-T', 'fields', '-e', 'tcp.stream'], { encoding: 'utf8' });
+    assert.equal(t.status, 0, t.stderr);
+    assert.equal(new Set(t.stdout.trim().split('\n')).size, 2, 'two TCP streams');
 
     // the map shows the capture's topology, frozen at its end: the REP and the PUB with their peers
     await vsc.runCommand('ZeroMQ: Show Topology Map');
