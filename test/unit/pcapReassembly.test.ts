@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CapturedMessage, CaptureRecord, ConnectionRecord } from '../../src/core/capture/records';
 import { CaptureFileError, readCaptureFile } from '../../src/core/pcap/captureFileReader';
+import { PcapngEncoder, TcpStreamWriter } from '../../src/core/pcap/pcapngWriter';
 import { pcapFile, tcpConversation, type Endpoint, type Link, type Seg } from './helpers/pcapBytes';
 import { message, nullStream } from './helpers/zmtpBytes';
 
@@ -193,6 +194,18 @@ describe('pcap reading: TCP reassembly and ZMTP streams (files written by the te
     });
   }
 
+  it('reads a pcapng (the writer of the exports) as it reads a pcap', async () => {
+    const { requests, replies, sends } = reqRep(rng(14));
+    const blocks: Buffer[] = [];
+    const tcp = new TcpStreamWriter(new PcapngEncoder((b) => blocks.push(b)), { host: client.ip, port: client.port }, { host: server.ip, port: server.port });
+    for (const x of sends) tcp.data(x.fromClient, x.bytes, 1_700_000_000_000);
+    tcp.close(1_700_000_000_001);
+    const { records, result } = await read(Buffer.concat(blocks));
+    assert.equal(result.kind, 'pcapng');
+    assert.deepEqual(messages(records, 'toTarget'), requests);
+    assert.deepEqual(messages(records, 'fromTarget'), replies);
+  });
+
   it('reads the same records whatever the read chunk size (blocks straddling chunks)', async () => {
     const { sends } = reqRep(rng(10));
     const bytes = pcapFile('ethernet', tcpConversation(client, server, sends, { mss: 333 }));
@@ -214,6 +227,31 @@ describe('pcap reading: TCP reassembly and ZMTP streams (files written by the te
       (e: Error) => e instanceof CaptureFileError && /truncated: the file ends inside a packet record at byte \d+/.test(e.message),
     );
     assert.ok(records.some((x) => x.kind === 'message'));
+  });
+
+  it('never fails otherwise than with a CaptureFileError on corrupted pcap and pcapng files (300 random mutations)', async () => {
+    const { sends } = reqRep(rng(12));
+    const pcap = pcapFile('ethernet', tcpConversation(client, server, sends, { mss: 400 }));
+    // a pcapng of the same conversation (written by the export's writer)
+    const blocks: Buffer[] = [];
+    const tcp = new TcpStreamWriter(new PcapngEncoder((b) => blocks.push(b)), { host: client.ip, port: client.port }, { host: server.ip, port: server.port });
+    for (const x of sends) tcp.data(x.fromClient, x.bytes, 1_700_000_000_000);
+    tcp.close(1_700_000_000_001);
+    const pcapng = Buffer.concat(blocks);
+    const r = rng(13);
+    for (let i = 0; i < 300; i++) {
+      const bytes = Buffer.from(i % 2 ? pcap : pcapng);
+      // a few random bytes overwritten (headers, lengths, payload), sometimes the file cut short
+      for (let k = 0; k < 1 + Math.floor(r() * 8); k++) bytes[Math.floor(r() * bytes.length)] = Math.floor(r() * 256);
+      const cut = r() < 0.3 ? bytes.subarray(0, Math.floor(r() * bytes.length)) : bytes;
+      const file = path.join(dir, 'fuzz.pcap');
+      fs.writeFileSync(file, cut);
+      try {
+        await readCaptureFile(file, () => undefined, { chunkBytes: 256 });
+      } catch (e) {
+        assert.ok(e instanceof CaptureFileError, `mutation ${i}: ${(e as Error).stack}`);
+      }
+    }
   });
 
   it('refuses files that are not captures, with the reason', async () => {

@@ -144,7 +144,7 @@ export class PacketFileParser {
         // Interface Description: link type, snap length, options (if_tsresol)
         if (len < 20) this.fail(pos, 'corrupt interface description block');
         const itf: Interface = { linkType: dv.getUint16(pos + 8, this.little), snapLen: dv.getUint32(pos + 12, this.little), unitsPerMs: 1e3 };
-        this.readOptions(buf, dv, pos + 16, pos + len - 4, (code, at, olen) => {
+        this.readOptions(dv, pos + 16, pos + len - 4, (code, at, olen) => {
           if (code === 9 && olen >= 1) {
             const r = buf[at];
             itf.unitsPerMs = (r & 0x80 ? 2 ** (r & 0x7f) : 10 ** r) / 1000;
@@ -204,7 +204,7 @@ export class PacketFileParser {
     return itf;
   }
 
-  private readOptions(buf: Uint8Array, dv: DataView, from: number, to: number, each: (code: number, at: number, len: number) => void): void {
+  private readOptions(dv: DataView, from: number, to: number, each: (code: number, at: number, len: number) => void): void {
     let p = from;
     while (p + 4 <= to) {
       const code = dv.getUint16(p, this.little);
@@ -214,7 +214,6 @@ export class PacketFileParser {
       each(code, p + 4, olen);
       p += 4 + ((olen + 3) & ~3);
     }
-    void buf;
   }
 }
 
