@@ -122,6 +122,22 @@ describe('pcap reading: TCP reassembly and ZMTP streams (files written by the te
     assert.ok(result.stats!.reordered > 0);
   });
 
+  it('a reset closes the connection; a message it cut in half is said, not captured', async () => {
+    const { requests, sends } = reqRep(rng(15));
+    const segs = tcpConversation(client, server, sends.slice(0, 3), { fin: false, mss: 10_000 });
+    // half of the next request, then the server resets
+    const half = message(requests[1]).subarray(0, 100);
+    const last = segs[segs.length - 1];
+    const cs = last.seq + (last.payload?.length ?? 0);
+    segs.push({ from: client, to: server, seq: cs, ack: 0, payload: half, t: last.t + 0.001 });
+    segs.push({ from: server, to: client, seq: 0, flags: { rst: true }, t: last.t + 0.002 });
+    // the reset's sequence number does not matter to the reader: any RST of the connection ends it
+    const { records } = await read(pcapFile('ethernet', segs));
+    assert.deepEqual(messages(records, 'toTarget'), requests.slice(0, 1));
+    const closed = records.find((x): x is ConnectionRecord => x.kind === 'connection' && x.state === 'closed')!;
+    assert.equal(closed.reason, 'reset (RST) by the server; a message in flight toTarget was cut off by the close and not captured');
+  });
+
   it('follows sequence numbers across the 2^32 wrap', async () => {
     const { requests, replies, sends } = reqRep(rng(4));
     const { records } = await read(pcapFile('ethernet', tcpConversation(client, server, sends, { mss: 500, isn: [0xffffff00, 0xfffffff0] })));

@@ -196,10 +196,10 @@ class Flow {
     side.half.segment(s.syn ? (s.seq + 1) >>> 0 : s.seq, s.payload, s.missing, ts);
     if (s.fin) side.half.fin((s.seq + (s.syn ? 1 : 0) + s.payload.length + s.missing) >>> 0);
     if (s.rst) {
-      this.close(side, ts, `reset (RST) by the ${side.address === this.client ? 'client' : 'server'}`);
+      this.close(ts, `reset (RST) by the ${side.address === this.client ? 'client' : 'server'}`);
       return;
     }
-    if ([...this.halves.values()].every((h) => h.half.finished) && this.halves.size === 2) this.close(undefined, ts, undefined);
+    if ([...this.halves.values()].every((h) => h.half.finished) && this.halves.size === 2) this.close(ts, undefined);
   }
 
   private finishOther(side: FlowSide, s: TcpSegment): void {
@@ -258,7 +258,7 @@ class Flow {
     this.finder.emit(r);
   }
 
-  private close(_by: FlowSide | undefined, ts: number, reason: string | undefined): void {
+  private close(ts: number, reason: string | undefined): void {
     if (this.closed) return;
     this.closed = true;
     for (const h of this.halves.values()) h.half.flush();
