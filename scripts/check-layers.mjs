@@ -9,14 +9,14 @@
 // and inside src/core, by folder, lowest first (a folder may import its own
 // files and any lower folder):
 //
-//   base < zmq < zmtp < capture < decoders < sessions, examples, discovery, agents < topology
+//   base < zmq < zmtp < capture < decoders, pcap < sessions, examples, discovery, agents < topology
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const src = join(root, 'src');
 
-const CORE_RANK = { base: 0, zmq: 1, zmtp: 2, capture: 3, decoders: 4, sessions: 5, examples: 5, discovery: 5, agents: 5, topology: 6 };
+const CORE_RANK = { base: 0, zmq: 1, zmtp: 2, capture: 3, decoders: 4, pcap: 4, sessions: 5, examples: 5, discovery: 5, agents: 5, topology: 6 };
 const LAYER_RANK = { shared: 0, core: 1, viewers: 2, extension: 3, cli: 3, webview: 3 };
 
 function walk(dir) {

@@ -23,6 +23,7 @@ pairs=(
   ui-decoded-tree.png            decoded-tree.png
   ui-decoded-filter.png          decoded-filter.png
   ui-timeline.png                timeline.png
+  ui-import-pcap.png             import-pcap.png
 )
 
 missing=()

@@ -10,6 +10,7 @@ import './spy';
 import './examples';
 import './tap';
 import './run';
+import './read';
 
 export { UsageError };
 

@@ -1,4 +1,5 @@
 /** `zmq-debug tap`: the decoding TCP tap on the command line. */
+import { RelayPcapngWriter } from '../core/pcap/relayPcapng';
 import { ZmtpTap } from '../core/sessions/tap';
 import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
 import { CAPTURE_FLAGS, CAPTURE_FLAGS_HELP, captureFromFlags, runAndPrint } from './captureRunner';
@@ -9,7 +10,7 @@ import { registerSubcommand } from './registry';
 
 registerSubcommand(
   'tap --target HOST:PORT',
-  `relay [--listen 127.0.0.1:PORT] to the target and print greetings, commands and messages [--max-frame-bytes N] [--count N] [--timeout SEC] [--json] ${CAPTURE_FLAGS_HELP} ${DECODE_HELP}`,
+  `relay [--listen 127.0.0.1:PORT] to the target and print greetings, commands and messages [--max-frame-bytes N] [--pcapng FILE] [--count N] [--timeout SEC] [--json] ${CAPTURE_FLAGS_HELP} ${DECODE_HELP}`,
   async (args) => {
     const p = parseArgs(args, {
       listen: { type: 'string' },
@@ -18,6 +19,7 @@ registerSubcommand(
       count: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean' },
+      pcapng: { type: 'string' },
       ...CAPTURE_FLAGS,
       ...DECODE_FLAG,
     });
@@ -29,17 +31,39 @@ registerSubcommand(
     const timeoutSec = secondsFlag(p, 'timeout');
     const maxCapturedFrameBytes = intFlag(p, 'max-frame-bytes', 0);
     const capture = captureFromFlags(p);
+    const pcapngFile = flag(p, 'pcapng');
     let tap: ZmtpTap;
     try {
       tap = new ZmtpTap({ target, listen: flag(p, 'listen'), maxCapturedFrameBytes, id: 'tap' }, capture);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    await tap.listen(); // "port N in use" → exit 1
+    // the relayed bytes as Wireshark reads them; the file is created once the arguments are known good
+    let pcapng: RelayPcapngWriter | undefined;
+    try {
+      if (pcapngFile !== undefined) tap.options.wire = pcapng = new RelayPcapngWriter(pcapngFile);
+    } catch (e) {
+      throw new UsageError(`--pcapng ${pcapngFile}: ${(e as Error).message}`);
+    }
+    try {
+      await tap.listen(); // "port N in use" → exit 1
+    } catch (e) {
+      await pcapng?.close().catch(() => undefined);
+      throw e;
+    }
     // on stderr, so that --json output stays one record per line
     process.stderr.write(`tap listening on ${tap.listenEndpoint}, relaying to ${tap.endpoint}: point your peer at port ${tap.port}\n`);
     const code = await runAndPrint({ capture, session: tap, json: has(p, 'json'), decoder, count, timeoutSec });
     for (const line of latencySummary(capture)) process.stderr.write(line + '\n');
+    if (pcapng) {
+      try {
+        const st = await pcapng.close();
+        process.stderr.write(`wrote ${st.connections} connection(s) to ${pcapngFile}${st.droppedBytes ? `; ${st.droppedBytes} relayed byte(s) could not be written in time (marked in the file)` : ''}\n`);
+      } catch (e) {
+        process.stderr.write(`--pcapng ${pcapngFile}: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
     return code;
   },
 );

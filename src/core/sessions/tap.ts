@@ -27,6 +27,15 @@ export interface ZmtpTapOptions {
   id?: string;
   /** Read into reused buffers (default true); false: a fresh Buffer per read, as Node's 'data' events give (for comparison). */
   reusedReads?: boolean;
+  /** Gets the relayed bytes as they pass, e.g. to write them to a pcapng file (`tap --pcapng`). */
+  wire?: TapWireObserver;
+}
+
+/** What a tap relays, connection by connection (`relayed`'s bytes are only valid during the call). */
+export interface TapWireObserver {
+  opened(connection: number, client: HostPort, target: HostPort, via: string): void;
+  relayed(connection: number, direction: TapDirection, bytes: Uint8Array): void;
+  closed(connection: number, reason?: string): void;
 }
 
 interface HostPort {
@@ -352,6 +361,7 @@ class Relay {
     target.once('connect', () => {
       if (this.state === 'closed') return;
       this.state = 'open';
+      this.tap.options.wire?.opened(this.id, { host: client.remoteAddress ?? '', port: client.remotePort ?? 0 }, { host: target.remoteAddress ?? this.targetAt.host, port: target.remotePort ?? this.targetAt.port }, this.tap.listenEndpoint);
       this.tap.changed();
       this.pipe(client, target, this.toTarget);
       this.pipe(target, client, this.fromTarget);
@@ -385,6 +395,7 @@ class Relay {
         if (b.writableLength > 0) reads.lend();
         side.bytes += nread;
         this.now = Date.now();
+        this.tap.options.wire?.relayed(this.id, side.direction, chunk);
         side.decoder.push(chunk);
         return ok;
       };
@@ -393,6 +404,7 @@ class Relay {
         const ok = b.write(chunk);
         side.bytes += chunk.length;
         this.now = Date.now();
+        this.tap.options.wire?.relayed(this.id, side.direction, chunk);
         side.decoder.push(chunk);
         if (!ok) a.pause();
       });
@@ -427,6 +439,7 @@ class Relay {
     this.reason = reason;
     this.client.destroy();
     this.target.destroy();
+    this.tap.options.wire?.closed(this.id, reason);
     this.emitConnection('closed', reason);
     this.tap.forget(this.id);
     this.tap.changed();

@@ -11,7 +11,9 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
-import { ImportResult, parseJsonLines } from '../../core/capture/exportFormat';
+import type { ImportResult } from '../../core/capture/exportFormat';
+import { CaptureFileError, readCaptureBytes, readCaptureFile, type ReadCaptureResult } from '../../core/pcap/captureFileReader';
+import { writeRecordsPcapng, type RecordsPcapngResult } from '../../core/pcap/recordsPcapng';
 import { ExportTotals, writeExport } from '../../core/capture/exportWriter';
 import type { CaptureRecord } from '../../core/capture/records';
 import { formatCount } from '../../shared/format';
@@ -45,9 +47,9 @@ export class CaptureCommands {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
       const name = `zmq-capture-${new Date().toISOString().replace(/[:T]/g, '-').replace(/\..*$/, '')}.jsonl`;
       uri = await vscode.window.showSaveDialog({
-        title: 'Export Capture (JSON Lines)',
+        title: 'Export Capture (JSON Lines, or pcapng for Wireshark)',
         defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
-        filters: { 'JSON Lines': ['jsonl'], 'All files': ['*'] },
+        filters: EXPORT_FILTERS,
         saveLabel: 'Export',
       });
       if (!uri) return undefined;
@@ -56,13 +58,14 @@ export class CaptureCommands {
     const records = [...capture.records()];
     const where = uri.fsPath || uri.toString();
     const started = Date.now();
+    let pcapng: RecordsPcapngResult | undefined;
     try {
-      await writeCaptureFile(uri, records, stats);
+      pcapng = await writeCaptureFile(uri, records, stats);
     } catch (e) {
       throw new UserError(`Could not write ${where}: ${messageOf(e)}`);
     }
-    log.info(`exported ${records.length} records to ${where} in ${Date.now() - started} ms (${stats.evicted} evicted, ${stats.dropped} dropped before the export)`);
-    const note = stats.evicted ? ` (${formatCount(stats.evicted)} older records had been evicted and are not in it)` : '';
+    log.info(`exported ${records.length} records to ${where} in ${Date.now() - started} ms (${stats.evicted} evicted, ${stats.dropped} dropped before the export)${pcapng ? `: ${pcapngText(pcapng)}` : ''}`);
+    const note = (stats.evicted ? ` (${formatCount(stats.evicted)} older records had been evicted and are not in it)` : '') + (pcapng ? `: ${pcapngText(pcapng)}` : '');
     void vscode.window.showInformationMessage(`Exported ${formatCount(records.length)} records to ${path.basename(where)}${note}.`);
     return { uri: uri.toString(), records: records.length };
   }
@@ -72,43 +75,58 @@ export class CaptureCommands {
     let uri = uriFrom(arg);
     if (!uri) {
       const picked = await vscode.window.showOpenDialog({
-        title: 'Import Capture (JSON Lines)',
+        title: 'Import Capture (JSON Lines, pcap, pcapng)',
         canSelectMany: false,
-        filters: { 'JSON Lines': ['jsonl', 'json', 'txt'], 'All files': ['*'] },
+        filters: { Captures: ['jsonl', 'json', 'txt', 'pcap', 'pcapng', 'cap'], 'All files': ['*'] },
         openLabel: 'Import',
       });
       uri = picked?.[0];
       if (!uri) return undefined;
     }
     const where = uri.fsPath || uri.toString();
-    let text: string;
+    const name = path.basename(where);
+    // the kind of file is sniffed: the export format, or a pcap/pcapng whose ZMTP connections are decoded
+    const records: CaptureRecord[] = [];
+    const collect = (rs: CaptureRecord[]) => {
+      for (const r of rs) records.push(r);
+    };
+    let read: ReadCaptureResult | undefined;
+    /** Why a packet capture stopped early (cut or corrupt): what came before it is imported. */
+    let cut: string | undefined;
     try {
-      text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
+      read = uri.scheme === 'file' ? await readCaptureFile(uri.fsPath, collect) : await readCaptureBytes(name, await vscode.workspace.fs.readFile(uri), collect);
     } catch (e) {
-      throw new UserError(`Could not read ${where}: ${messageOf(e)}`);
+      if (!(e instanceof CaptureFileError) || !records.length) throw new UserError(`Could not import ${name}: ${messageOf(e)}`);
+      cut = e.message;
+      log.warn(`import ${where}: ${cut}`);
     }
-    const result = parseJsonLines(text);
+    const result: ImportResult = { records, errors: read?.lineErrors ?? [] };
+    if (read?.summary) result.summary = read.summary;
     for (const e of result.errors) log.warn(`import ${where} line ${e.line}: ${e.message}`);
     if (!result.records.length && result.errors.length) {
       throw new UserError(`No record could be read from ${path.basename(where)}: ${describeLineErrors(result.errors)}`);
+    }
+    const packets = read?.stats ? packetNotes(read) : undefined;
+    if (read?.stats && !records.length) {
+      throw new UserError(`No ZMTP connection found in ${name} (${packets!.found}): a connection is found by its greeting, so the capture must hold its start`);
     }
     // the file opens in the frames viewer as its own capture; the live capture is untouched
     this.deps.viewer.showImported(path.basename(where), result);
     const s = result.summary;
     const original = s && (s.evicted || s.dropped) ? ` The original capture had evicted ${formatCount(s.evicted)} and dropped ${formatCount(s.dropped)}.` : '';
-    log.info(`imported ${result.records.length} records from ${where}; ${result.errors.length} bad lines`);
-    if (result.errors.length) {
+    const found = packets ? ` (${packets.found})` : '';
+    log.info(`imported ${result.records.length} records from ${where}${found}; ${result.errors.length} bad lines${packets?.warnings.length ? `; ${packets.warnings.join('; ')}` : ''}`);
+    const problems = [...(cut ? [`reading stopped early: ${cut}`] : []), ...(packets?.warnings ?? [])];
+    if (result.errors.length || problems.length) {
       const showLog = 'Show Log';
+      const lines = result.errors.length ? ` ${result.errors.length} line${result.errors.length === 1 ? '' : 's'} could not be read: ${describeLineErrors(result.errors)}.` : '';
       void vscode.window
-        .showWarningMessage(
-          `Imported ${formatCount(result.records.length)} records from ${path.basename(where)}; ${result.errors.length} line${result.errors.length === 1 ? '' : 's'} could not be read: ${describeLineErrors(result.errors)}.${original}`,
-          showLog,
-        )
+        .showWarningMessage(`Imported ${formatCount(result.records.length)} records from ${name}${found}.${lines}${problems.length ? ` ${problems.join('; ')}.` : ''}${original}`, showLog)
         .then((p) => {
           if (p === showLog) log.show(true);
         });
     } else {
-      void vscode.window.showInformationMessage(`Imported ${formatCount(result.records.length)} records from ${path.basename(where)}.${original}`);
+      void vscode.window.showInformationMessage(`Imported ${formatCount(result.records.length)} records from ${name}${found}.${original}`);
     }
     return { records: result.records.length, errors: result.errors };
   }
@@ -130,14 +148,25 @@ export class CaptureCommands {
   }
 }
 
+/** The save dialog's choices: the export format (lossless), or pcapng for Wireshark. */
+export const EXPORT_FILTERS = { 'JSON Lines': ['jsonl'], 'pcapng (Wireshark)': ['pcapng'], 'All files': ['*'] };
+
 /**
- * Writes a snapshot of records to `uri` in the export format (the records, then
- * the summary) with the one streaming export writer of the core: batches that
- * wait for the file to drain, so a large capture never becomes one giant string.
- * Local files stream through node:fs; other schemes are gathered and written
- * through workspace.fs. The command and the frames viewer both export here.
+ * Writes a snapshot of records to `uri`: in the export format (the records,
+ * then the summary) with the one streaming export writer of the core, or, for
+ * a `.pcapng` file, as packets Wireshark reads (see core/pcap/recordsPcapng.ts;
+ * resolves with what went into it). Both stream in batches that wait for the
+ * file to drain. Local files stream through node:fs; other schemes are
+ * gathered and written through workspace.fs. The command and the frames
+ * viewer both export here.
  */
-export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[], totals: ExportTotals): Promise<void> {
+export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[], totals: ExportTotals): Promise<RecordsPcapngResult | undefined> {
+  const asPcapng = /\.pcapng$/i.test(uri.path);
+  let result: RecordsPcapngResult | undefined;
+  const write = async (out: Writable | NodeJS.WritableStream) => {
+    if (asPcapng) result = await writeRecordsPcapng(records, out);
+    else await writeExport(records, out, { totals });
+  };
   if (uri.scheme !== 'file') {
     const chunks: Buffer[] = [];
     const sink = new Writable({
@@ -146,13 +175,13 @@ export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[]
         done();
       },
     });
-    await writeExport(records, sink, { totals });
+    await write(sink);
     await vscode.workspace.fs.writeFile(uri, Buffer.concat(chunks));
-    return;
+    return result;
   }
   const out = fs.createWriteStream(uri.fsPath);
   try {
-    await writeExport(records, out, { totals });
+    await write(out);
     await new Promise<void>((resolve, reject) => {
       out.once('error', reject);
       out.end(() => resolve());
@@ -160,6 +189,24 @@ export async function writeCaptureFile(uri: vscode.Uri, records: CaptureRecord[]
   } finally {
     out.destroy();
   }
+  return result;
+}
+
+/** What a pcapng export holds, for the user. */
+export function pcapngText(r: RecordsPcapngResult): string {
+  const parts = [`${formatCount(r.packets)} packets`, `${r.connections} tap connection${r.connections === 1 ? '' : 's'}`];
+  if (r.synthesized) parts.push(`${r.synthesized} ZMTP stream${r.synthesized === 1 ? '' : 's'} synthesised for messages without a TCP stream (see the packet comments)`);
+  if (r.skipped) parts.push(`${formatCount(r.skipped)} records with nothing on the wire (events, sockets, processes) left out: export JSON Lines to keep them`);
+  return parts.join(', ');
+}
+
+/** What a packet capture held, and what the user should know it lacked (gaps, cut messages). */
+function packetNotes(read: ReadCaptureResult): { found: string; warnings: string[] } {
+  const s = read.stats!;
+  const warnings: string[] = [];
+  if (s.gaps) warnings.push(`${s.gaps} gap${s.gaps === 1 ? '' : 's'} in ZMTP streams (${formatCount(s.missingBytes)} bytes not in the capture; not decoded past them)`);
+  if (s.cutMessages) warnings.push(`${s.cutMessages} message${s.cutMessages === 1 ? '' : 's'} cut off and not captured`);
+  return { found: `${s.zmtpConnections} ZMTP connection${s.zmtpConnections === 1 ? '' : 's'} in ${formatCount(s.packets)} packets`, warnings };
 }
 
 function describeLineErrors(errors: { line: number; message: string }[]): string {

@@ -11,6 +11,7 @@
  */
 import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
+import type { CaptureRecord } from '../../core/capture/records';
 import type { DiscoveredEndpoint } from '../../core/discovery/discovery';
 import type { ExampleRunner } from '../../core/examples/exampleRunner';
 import type { SessionManager } from '../../core/sessions/sessionManager';
@@ -36,8 +37,8 @@ export interface TopologyDeps {
   discovery?: { results(): { uri: vscode.Uri; hits: DiscoveredEndpoint[] }[]; onDidChange: vscode.Event<void> };
   /** The examples the extension runs. */
   examples?: { runner: ExampleRunner };
-  /** For filtering an open frames viewer without stealing focus. */
-  framesViewer?: Pick<FramesPanel, 'controller'>;
+  /** For filtering an open frames viewer without stealing focus; its imports are shown frozen. */
+  framesViewer?: Pick<FramesPanel, 'controller'> & Partial<Pick<FramesPanel, 'onDidImport'>>;
   log?: vscode.LogOutputChannel;
 }
 
@@ -77,6 +78,12 @@ export class Topology implements TopologyView, vscode.Disposable {
   private showCode: boolean;
   /** Tap connections whose peer we tried to name by pid, and how often (a few tries each). */
   private readonly namingTries = new Map<string, { tries: number; at: number; candidates: number }>();
+  /**
+   * While the frames viewer shows an imported file: its topology, frozen at its
+   * last record, takes the live one's place on the map, in the Doctor view and
+   * in Problems (until the viewer goes back to live or closes).
+   */
+  private frozen: { name: string; model: TopologyModel; now: number } | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -110,6 +117,8 @@ export class Topology implements TopologyView, vscode.Disposable {
     // (only while something is live or a live finding still has to age out: an idle workspace costs nothing)
     const tick = setInterval(() => this.tick(), 1000);
     this.disposables.push({ dispose: () => clearInterval(tick) });
+    const onImport = deps.framesViewer?.onDidImport?.((e) => this.showImported(e.name, e.records));
+    if (onImport) this.disposables.push(onImport, { dispose: () => this.frozen?.model.dispose() });
     this.evaluate();
   }
 
@@ -149,8 +158,21 @@ export class Topology implements TopologyView, vscode.Disposable {
     return this.map.show();
   }
 
+  /** Shows an imported capture's topology, frozen at its last record, instead of the live one. */
+  showImported(name: string, records: readonly CaptureRecord[]): void {
+    this.frozen?.model.dispose();
+    const model = new TopologyModel();
+    let now = 0;
+    for (const r of records) {
+      model.ingest(r);
+      if (r.ts > now) now = r.ts;
+    }
+    this.frozen = { name, model, now };
+    this.evaluate();
+  }
+
   evaluate(): Diagnostic[] {
-    this.snapshot = this.model.snapshot();
+    this.snapshot = this.frozen ? this.frozen.model.snapshot(this.frozen.now) : this.model.snapshot();
     this.current = diagnose(this.snapshot, doctorOptions());
     this.problems.publish(this.current);
     this.doctorView.show(this.current);
@@ -194,6 +216,14 @@ export class Topology implements TopologyView, vscode.Disposable {
   }
 
   private tick(): void {
+    if (this.frozen) {
+      // the viewer went back to live (or closed): so does the map
+      if (this.deps.framesViewer?.controller?.sourceLabel === this.frozen.name) return;
+      this.frozen.model.dispose();
+      this.frozen = undefined;
+      this.evaluate();
+      return;
+    }
     const s = this.snapshot;
     if (!s) return;
     const live =

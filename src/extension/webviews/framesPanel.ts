@@ -10,11 +10,12 @@
 import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
 import type { ImportResult } from '../../core/capture/exportFormat';
+import type { CaptureRecord } from '../../core/capture/records';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { DecoderRuleSpec, DEFAULT_FILTER, FrameFilter, parseFilter } from '../../shared/protocol/frames';
 import { behindOfSessions, FramesViewController } from '../../viewers/framesViewController';
-import { writeCaptureFile } from '../commands/captureCommands';
-import type { CommandRegistry } from '../commands/registry';
+import { EXPORT_FILTERS, writeCaptureFile } from '../commands/captureCommands';
+import { runCommand, type CommandRegistry } from '../commands/registry';
 import { WebviewHost } from './webviewHost';
 
 export const FRAMES_VIEW_TYPE = 'zmqDebugger.frames';
@@ -29,6 +30,9 @@ export interface FramesPanelDeps {
 
 export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
   private current: FramesViewController | undefined;
+  private readonly importEmitter = new vscode.EventEmitter<{ name: string; records: readonly CaptureRecord[] }>();
+  /** A file was imported into the viewer (the map and the doctor show it too, frozen in time). */
+  readonly onDidImport = this.importEmitter.event;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -79,6 +83,12 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
   showImported(name: string, result: ImportResult): void {
     this.show();
     this.current?.showImported(name, result);
+    this.importEmitter.fire({ name, records: result.records });
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.importEmitter.dispose();
   }
 
   protected attached(panel: vscode.WebviewPanel, state: { filter?: unknown } | undefined): void {
@@ -99,21 +109,16 @@ export class FramesPanel extends WebviewHost<{ filter?: unknown }> {
           const uri = await vscode.window.showSaveDialog({
             title: 'Export capture',
             defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
-            filters: { 'JSON Lines': ['jsonl'], 'All files': ['*'] },
+            filters: EXPORT_FILTERS,
           });
           if (!uri) return undefined;
           await writeCaptureFile(uri, records, totals);
           return uri.fsPath || uri.toString();
         },
+        // the viewer's Import… is the command: one dialog and one reader for the export format, pcap and pcapng
         open: async () => {
-          const picked = await vscode.window.showOpenDialog({
-            title: 'Import capture',
-            canSelectMany: false,
-            filters: { 'JSON Lines': ['jsonl', 'json', 'txt'], 'All files': ['*'] },
-          });
-          if (!picked?.[0]) return undefined;
-          const bytes = await vscode.workspace.fs.readFile(picked[0]);
-          return { name: picked[0].path, text: Buffer.from(bytes).toString('utf8') };
+          await runCommand('zmqDebugger.capture.import');
+          return undefined;
         },
         copy: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
         isTrusted: () => vscode.workspace.isTrusted,
