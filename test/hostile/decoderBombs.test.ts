@@ -9,12 +9,13 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync, truncateSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { printRecord } from '../../src/cli/decodeOption';
 import { MAX_BIGNUM_BYTES } from '../../src/core/decoders/cbor';
+import { findJupyterKernels } from '../../src/core/discovery/jupyterKernels';
 import { DecodeResult, MAX_DECODED_DEPTH } from '../../src/core/decoders/decoder';
 import { createDecoder } from '../../src/core/decoders/registry';
 import { parseJsonLines } from '../../src/core/capture/exportFormat';
@@ -285,6 +286,20 @@ describe('hostile input: decoder bombs', function () {
       [`protobuf:${fifo}:X`, /not a regular file \(a FIFO\)/],
       [`protobuf:${importsZero}:M`, /\/dev\/zero: not a regular file \(a character device\)/],
     ];
+    it("Jupyter's runtime directory: kernel files that are a FIFO or /dev/zero are listed as problems, at once", async () => {
+      const runtime = join(dir, 'runtime');
+      mkdirSync(runtime);
+      execFileSync('mkfifo', [join(runtime, 'kernel-fifo.json')]);
+      symlinkSync('/dev/zero', join(runtime, 'kernel-zero.json'));
+      writeFileSync(join(runtime, 'kernel-ok.json'), JSON.stringify({ shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5, ip: '127.0.0.1', key: 'k', transport: 'tcp' }));
+      const found = await findJupyterKernels({ env: { JUPYTER_RUNTIME_DIR: runtime }, pids: false });
+      assert.deepEqual(found.kernels.map((k) => k.id), ['ok']);
+      assert.deepEqual(
+        found.problems.map((p) => p.error).sort(),
+        ['not a regular file (a FIFO)', 'not a regular file (a character device)'],
+      );
+    });
+
     for (const [spec, error] of cases) {
       it(`--decode ${spec.replace(dir, '…')}`, async () => {
         const r = await cliWithin(['spy', 'tcp://127.0.0.1:9', '--decode', spec], 15000);
