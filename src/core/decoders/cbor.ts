@@ -207,14 +207,16 @@ class Reader {
   }
 
   private tagged(tag: number, depth: number): unknown {
-    const v = this.item(depth + 1);
-    if ((tag === 2 || tag === 3) && isBytes(v)) {
-      const bytes = Buffer.from(v.$bytes, 'base64');
-      if (bytes.length > MAX_BIGNUM_BYTES) return { $tag: tag, value: v };
+    if ((tag === 2 || tag === 3) && this.b[this.at] >> 5 === 2) {
+      // a bignum: its byte string read here, as bytes (no base64 round trip)
+      const arg = this.argument(this.u8() & 31);
+      const bytes = asBuffer(arg === undefined ? this.chunks(2) : this.bytes(this.length(arg, 'byte string')));
+      if (bytes.length > MAX_BIGNUM_BYTES) return { $tag: tag, value: { $bytes: b64(bytes) } };
       // one parse of the hex text: linear, where a shift per byte was quadratic
       const n = bytes.length ? BigInt('0x' + bytes.toString('hex')) : 0n;
       return (tag === 2 ? n : -1n - n).toString();
     }
+    const v = this.item(depth + 1);
     if (tag === 0 && typeof v === 'string') return v;
     if (tag === 1 && typeof v === 'number' && Number.isFinite(v)) {
       const d = new Date(v * 1000);
@@ -250,7 +252,6 @@ class Reader {
 }
 
 const b64 = (b: Uint8Array) => asBuffer(b).toString('base64');
-const isBytes = (v: unknown): v is { $bytes: string } => typeof v === 'object' && v !== null && typeof (v as { $bytes?: unknown }).$bytes === 'string';
 const finite = (v: number) => jsonSafe(v);
 
 function halfFloat(h: number): number {
