@@ -151,6 +151,25 @@ describe('hostile input: peers that are not ZMTP', function () {
     }
   });
 
+  it('the tap CLI between a real pyzmq DEALER and a silent target: says so at 5 s, the bytes still relayed', async () => {
+    let relayed = 0;
+    const target = await server((c) => c.on('data', (d: Buffer) => (relayed += d.length)));
+    const listen = await freePort();
+    const tap = spawn(process.execPath, [CLI, 'tap', '--listen', `127.0.0.1:${listen}`, '--target', `127.0.0.1:${target}`, '--timeout', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    tap.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    tap.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const tapExit = new Promise<number | null>((r) => tap.on('exit', r));
+    await until(() => err.includes('tap listening'), 'the tap listening', 15000);
+    runPython('import sys, time, zmq\ns = zmq.Context().socket(zmq.DEALER)\ns.connect("tcp://127.0.0.1:" + sys.argv[1])\ns.send(b"hi")\ntime.sleep(20)', [listen]);
+    assert.equal(await tapExit, 0, err);
+    assert.match(out, /connection open from 127\.0\.0\.1:\d+/);
+    // libzmq's first bytes of its greeting (the signature, then it waits for the target's) reached the target
+    assert.ok(relayed >= 10, `${relayed} B relayed`);
+    assert.match(out, new RegExp(`connection undecodable from 127\\.0\\.0\\.1:\\d+: fromTarget: no ZMTP greeting from the target 127\\.0\\.0\\.1:${target} in 5 s: is this a ZeroMQ socket\\? \\(bytes still relayed\\)`));
+  });
+
   it('the Sessions view shows it: the spy retries, its details hold the reason (the tooltip and description lines)', async () => {
     const port = await server(() => undefined);
     const capture = new Capture();
