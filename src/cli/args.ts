@@ -56,19 +56,38 @@ export function has(p: ParsedArgs, name: string): boolean {
   return p.flags.has(name);
 }
 
-/** A whole number ≥ min from a flag, or undefined when absent. */
-export function intFlag(p: ParsedArgs, name: string, min = 1): number | undefined {
-  const v = flag(p, name);
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be a whole number ≥ ${min} (got '${v}')`);
-  return Number(v);
+/**
+ * The longest delay a Node timer keeps: beyond 2^31-1 ms setTimeout fires at
+ * once (with a TimeoutOverflowWarning), so `--timeout 3000000` would end the
+ * command at once. Every option that becomes a timer is bounded by it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The value as shown in an error: long ones abbreviated with their length (a 400-digit number). */
+function shown(v: string): string {
+  return v.length > 24 ? `${v.slice(0, 20)}… (${v.length} characters)` : v;
 }
 
-/** Seconds (fractions allowed, > 0) from a flag, or undefined when absent. */
-export function secondsFlag(p: ParsedArgs, name: string): number | undefined {
+/**
+ * A whole number from min to max from a flag, or undefined when absent. The
+ * one check of every integer option: digits only (no sign, fraction, exponent
+ * or Infinity), and within the range, which is at most Number.MAX_SAFE_INTEGER.
+ */
+export function intFlag(p: ParsedArgs, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const v = flag(p, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0)) throw new UsageError(`--${name} must be a number of seconds > 0 (got '${v}')`);
+  if (!/^\d+$/.test(v) || !(n >= min && n <= max)) throw new UsageError(`--${name} must be a whole number in [${min}, ${max}] (got '${shown(v)}')`);
+  return n;
+}
+
+/** Seconds (fractions allowed, > 0, at most what a timer keeps: 2147483.647) from a flag, or undefined when absent. */
+export function secondsFlag(p: ParsedArgs, name: string): number | undefined {
+  const v = flag(p, name);
+  if (v === undefined) return undefined;
+  const max = MAX_TIMER_MS / 1000;
+  const n = Number(v);
+  // the upper bound: 24.8 days, the longest a timer waits
+  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0 && n <= max)) throw new UsageError(`--${name} must be a number of seconds in (0, ${max}] (got '${shown(v)}')`);
   return n;
 }

@@ -15,7 +15,7 @@ import { CaptureSession } from '../core/sessions/session';
 import { MonitorSpy, PubSpy } from '../core/sessions/spy';
 import { ZmtpTap } from '../core/sessions/tap';
 import { parseTopic } from '../core/zmq/topics';
-import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
+import { flag, has, intFlag, MAX_TIMER_MS, parseArgs, secondsFlag } from './args';
 import { UsageError } from './errors';
 import { registerSubcommand } from './registry';
 
@@ -56,7 +56,7 @@ async function run(args: string[]): Promise<number> {
   const example = findExample(p.positional[0]);
   if (!example) throw new UsageError(`unknown example '${p.positional[0]}'; known: ${EXAMPLES.map((e) => e.id).join(', ')}`);
   const seconds = secondsFlag(p, 'seconds');
-  const intervalMs = intFlag(p, 'interval', 10);
+  const intervalMs = intFlag(p, 'interval', 10, MAX_TIMER_MS);
   const pythonPath = flag(p, 'python-path');
   const language = has(p, 'python') || pythonPath ? 'python' : 'node';
   let python: string | undefined;

@@ -230,7 +230,7 @@ describe('ZmtpDecoder', () => {
       [Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 5, 0x00]), 'not decoded: version 1.0'],
       [Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x01, 0x05, 0, 0]), 'not decoded: version 2.0'],
       [Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x00, 0x05]), 'not decoded: version 1.0'],
-      [Buffer.from('GET / HTTP/1.1\r\n'), 'not ZMTP: stream starts with 47 45 54 20 2f 20 48 54'],
+      [Buffer.from('GET / HTTP/1.1\r\n'), 'not ZMTP: stream starts with 47 45 54 20 2f 20 48 54 ("GET / HT")'],
       [Buffer.concat([z.greeting({ mechanism: 'nul' })]), 'not ZMTP: bad mechanism name in greeting (6e 75 6c 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00)'],
       [Buffer.concat([z.greeting({ mechanism: '' })]), 'not ZMTP: empty mechanism in greeting'],
       [Buffer.concat([z.greeting(), Buffer.from([0x08, 0])]), 'reserved flag bits set in frame header (flags 0x08)'],

@@ -10,16 +10,20 @@
  * text), dates (tags 0, 1) as ISO strings, other tags as `{ "$tag": n,
  * "value": … }`, undefined as null, NaN and infinities as strings. Everything
  * is bounded by the frame: a length beyond what is left is an error, never an
- * allocation; nesting stops at 256.
+ * allocation. Items nested deeper than MAX_DECODED_DEPTH are read over without
+ * recursion and stand as the depth cut. Bignums longer than MAX_BIGNUM_BYTES
+ * stay tagged bytes (`{ "$tag": 2, "value": { "$bytes": … } }`): their decimal
+ * text costs more than linear time (1 MiB: a second), and nobody reads it.
  *
  * Not in `auto`: almost any short byte string is some valid CBOR (and a
  * MessagePack map's first byte is a CBOR array's), so guessing would mislead.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
-import { decodeFrames, DecodeInput, DecodeResult, Decoder, jsonSafe } from './decoder';
+import { decodeFrames, DecodeInput, DecodeResult, Decoder, depthCut, jsonSafe, MAX_DECODED_DEPTH } from './decoder';
 import { asBuffer } from '../base/bytes';
 
-const MAX_DEPTH = 256;
+/** Bignums (tags 2, 3) up to this many bytes become decimal strings (1 KiB: 2,466 digits, RSA-8192 size). */
+export const MAX_BIGNUM_BYTES = 1024;
 const BREAK = Symbol('break');
 
 class Reader {
@@ -101,7 +105,12 @@ class Reader {
   }
 
   item(depth = 0): unknown {
-    if (depth > MAX_DEPTH) throw new Error(`nested more than ${MAX_DEPTH} deep`);
+    // an array, map or tag (which nests too) past the limit; scalars there are kept, as capDepth keeps them
+    const next = this.b[this.at] >> 5;
+    if (depth >= MAX_DECODED_DEPTH && next >= 4 && next <= 6) {
+      this.skip();
+      return depthCut();
+    }
     const ib = this.u8();
     const major = ib >> 5;
     const ai = ib & 31;
@@ -148,6 +157,42 @@ class Reader {
     throw new Error('unreachable');
   }
 
+  /**
+   * Reads over one data item without building it, with a stack of the items
+   * still due at each open level instead of recursion: any depth is safe.
+   */
+  private skip(): void {
+    // items still to read at each open level; -1: an indefinite one, until a break
+    const due: number[] = [1];
+    while (due.length) {
+      const top = due.length - 1;
+      if (due[top] === 0) {
+        due.pop();
+        continue;
+      }
+      if (due[top] === -1 && this.b[this.at] === 0xff) {
+        this.at++;
+        due.pop();
+        continue;
+      }
+      if (due[top] > 0) due[top]--;
+      const ib = this.u8();
+      const major = ib >> 5;
+      const ai = ib & 31;
+      if (major === 7) {
+        this.simple(ai);
+        continue;
+      }
+      const arg = this.argument(ai);
+      if (major === 2 || major === 3) {
+        if (arg === undefined) this.chunks(major);
+        else this.bytes(this.length(arg, 'string'));
+      } else if (major === 4) due.push(arg === undefined ? -1 : this.length(arg, 'array'));
+      else if (major === 5) due.push(arg === undefined ? -1 : 2 * this.length(arg, 'map'));
+      else if (major === 6) due.push(1);
+    }
+  }
+
   private definite(arg: number | bigint | undefined, what: string): number {
     if (typeof arg !== 'number') throw new Error(`indefinite-length ${what} at byte ${this.at - 1}`);
     return arg;
@@ -162,12 +207,16 @@ class Reader {
   }
 
   private tagged(tag: number, depth: number): unknown {
-    const v = this.item(depth + 1);
-    if ((tag === 2 || tag === 3) && isBytes(v)) {
-      let n = 0n;
-      for (const byte of Buffer.from(v.$bytes, 'base64')) n = (n << 8n) | BigInt(byte);
+    if ((tag === 2 || tag === 3) && this.b[this.at] >> 5 === 2) {
+      // a bignum: its byte string read here, as bytes (no base64 round trip)
+      const arg = this.argument(this.u8() & 31);
+      const bytes = asBuffer(arg === undefined ? this.chunks(2) : this.bytes(this.length(arg, 'byte string')));
+      if (bytes.length > MAX_BIGNUM_BYTES) return { $tag: tag, value: { $bytes: b64(bytes) } };
+      // one parse of the hex text: linear, where a shift per byte was quadratic
+      const n = bytes.length ? BigInt('0x' + bytes.toString('hex')) : 0n;
       return (tag === 2 ? n : -1n - n).toString();
     }
+    const v = this.item(depth + 1);
     if (tag === 0 && typeof v === 'string') return v;
     if (tag === 1 && typeof v === 'number' && Number.isFinite(v)) {
       const d = new Date(v * 1000);
@@ -203,7 +252,6 @@ class Reader {
 }
 
 const b64 = (b: Uint8Array) => asBuffer(b).toString('base64');
-const isBytes = (v: unknown): v is { $bytes: string } => typeof v === 'object' && v !== null && typeof (v as { $bytes?: unknown }).$bytes === 'string';
 const finite = (v: number) => jsonSafe(v);
 
 function halfFloat(h: number): number {

@@ -1,17 +1,18 @@
 /**
  * How a decode result is written out: the fields it adds to a message's JSON
  * record (`decoded` or `decodeError`, see README "export format") and the
- * tail of a human line.
+ * tail of a human line. Values are cut at MAX_DECODED_DEPTH here too, so that
+ * a decoder built outside the registry (withDepthCap) cannot make printing throw.
  */
-import { DecodeResult } from './decoder';
+import { capDepth, DecodeResult } from './decoder';
 
 /** The fields a decode result adds to a message's JSON record. */
 export function decodedFields(r: DecodeResult): { decoded: { decoder: string; value: unknown } } | { decodeError: string } {
-  return r.ok ? { decoded: { decoder: r.decoder, value: r.value } } : { decodeError: `${r.decoder}: ${r.error}` };
+  return r.ok ? { decoded: { decoder: r.decoder, value: capDepth(r.value) } } : { decodeError: `${r.decoder}: ${r.error}` };
 }
 
 function compact(v: unknown, max: number): string {
-  const s = JSON.stringify(v) ?? 'null';
+  const s = JSON.stringify(capDepth(v)) ?? 'null';
   return s.length > max ? s.slice(0, max) + '…' : s;
 }
 

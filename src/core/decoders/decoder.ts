@@ -139,9 +139,63 @@ export function errorText(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
-/** Makes a decoded value JSON-safe: bigint → string, bytes → {base64}, Map → object, Date → ISO string. */
+/**
+ * How deep a decoded value may nest (arrays and objects inside each other).
+ * Deeper parts are replaced by depthCut(): the printers (JSON.stringify), the
+ * webview's structured clone and the tree are recursive, and a 16 KB JSON text
+ * nests 8,000 deep, past the stack. protobufjs stops at 100, so a schema's
+ * real nesting rarely reaches this.
+ */
+export const MAX_DECODED_DEPTH = 64;
+
+/** What stands in for a part of a decoded value nested deeper than MAX_DECODED_DEPTH. */
+export function depthCut(): { $cut: string } {
+  return { $cut: `nested deeper than ${MAX_DECODED_DEPTH} levels` };
+}
+
+/**
+ * The value with every array or object nested deeper than MAX_DECODED_DEPTH
+ * replaced by depthCut(). Copies only the path to a cut: a value within the
+ * limit is returned as it is. Recursion stops at the limit, so any input is safe.
+ */
+export function capDepth(v: unknown, level = 1): unknown {
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
+  if (level > MAX_DECODED_DEPTH) return depthCut();
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      const c = capDepth(x, level + 1);
+      if (c !== x) (out ??= v.slice())[i] = c;
+    }
+    return out ?? v;
+  }
+  let out: Record<string, unknown> | undefined;
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const x = o[k];
+    const c = capDepth(x, level + 1);
+    // defineProperty: a "__proto__" key (JSON.parse makes it an own key) stays a key
+    if (c !== x) Object.defineProperty((out ??= { ...o }), k, { value: c, enumerable: true, writable: true, configurable: true });
+  }
+  return out ?? v;
+}
+
+/** The decoder with its values cut at MAX_DECODED_DEPTH (capDepth); all else is the decoder's own. */
+export function withDepthCap(d: Decoder): Decoder {
+  const capped = Object.create(d) as Decoder;
+  capped.decode = (msg) => {
+    const r = d.decode(msg);
+    if (!r.ok) return r;
+    const value = capDepth(r.value);
+    return value === r.value ? r : { ...r, value };
+  };
+  return capped;
+}
+
+/** Makes a decoded value JSON-safe: bigint → string, bytes → {base64}, Map → object, Date → ISO string; cut at MAX_DECODED_DEPTH. */
 export function jsonSafe(v: unknown, depth = 0): unknown {
-  if (depth > 64) return '…';
+  if (depth >= MAX_DECODED_DEPTH && v !== null && typeof v === 'object' && !(v instanceof Uint8Array) && !(v instanceof Date)) return depthCut();
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
   if (typeof v === 'bigint') return v.toString();

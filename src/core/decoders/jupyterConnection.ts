@@ -3,7 +3,7 @@
  * the five channels' ports and the signing key. The key is kept as a JupyterKey
  * (never exposed as text).
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFile } from '../base/files';
 import { JupyterKey } from './jupyterKey';
 
 /** The five channels, with the kernel's socket type and the client's. */
@@ -63,7 +63,7 @@ export function parseConnectionInfo(text: string, where = 'connection file'): Ju
 export function readConnectionFile(file: string): JupyterConnection {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file).toString('utf8');
   } catch (e) {
     throw new Error(`cannot read Jupyter connection file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as protobuf from 'protobufjs';
+import { readRegularFile } from '../base/files';
 import { bodyFrames, DecodeInput, DecodeResult, Decoder, errorText, frameText } from './decoder';
 
 export interface ProtobufOptions {
@@ -17,6 +18,18 @@ export interface ProtobufOptions {
   topics?: Record<string, string>;
 }
 
+/** protobufjs's fs.readFileSync (it calls it with a file name only, for each .proto file and import). */
+function protoFileReader(file: fs.PathOrFileDescriptor): Buffer {
+  try {
+    return readRegularFile(String(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // ENOENT unchanged: protobufjs skips missing optional imports (google/protobuf/*) by it
+    if (code) throw e;
+    throw new Error(`${String(file)}: ${(e as Error).message}`);
+  }
+}
+
 export class ProtobufDecoder implements Decoder {
   readonly name = 'protobuf';
   private readonly root: protobuf.Root;
@@ -26,8 +39,9 @@ export class ProtobufDecoder implements Decoder {
   /** Loads the files and resolves every named type now, so that a typo fails at once with a clear error. */
   constructor(o: ProtobufOptions) {
     if (!o.files.length) throw new Error('protobuf: give at least one .proto file');
-    // protobufjs finds 'fs' through a dynamic require that bundlers hide: hand it over
-    (protobuf.util as unknown as { fs: typeof fs }).fs = fs;
+    // protobufjs finds 'fs' through a dynamic require that bundlers hide: hand it over, with
+    // the .proto files and their imports read only from regular files within the input limit
+    (protobuf.util as unknown as { fs: typeof fs }).fs = { ...fs, readFileSync: protoFileReader } as typeof fs;
     try {
       this.root = new protobuf.Root().loadSync(o.files, { keepCase: true });
     } catch (e) {

@@ -8,7 +8,7 @@
  */
 import { AutoDecoder } from './auto';
 import { CborDecoder } from './cbor';
-import { Decoder } from './decoder';
+import { Decoder, withDepthCap } from './decoder';
 import { JsonDecoder } from './json';
 import { JupyterDecoder } from './jupyter';
 import { readConnectionFile } from './jupyterConnection';
@@ -40,14 +40,15 @@ export function decoderNames(): string[] {
   return [...decoders.keys()];
 }
 
-/** A decoder from its spec, e.g. `protobuf:schemas/demo.proto:demo.Reading`; throws a clear Error for a bad spec. */
+/** A decoder from its spec, e.g. `protobuf:schemas/demo.proto:demo.Reading`, its values cut at MAX_DECODED_DEPTH; throws a clear Error for a bad spec. */
 export function createDecoder(spec: string): Decoder {
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
   const arg = colon < 0 ? undefined : spec.slice(colon + 1);
   const entry = decoders.get(name);
   if (!entry) throw new Error(`unknown decoder '${name}' (known: ${decoderUsages().join(', ')})`);
-  return entry.factory(arg);
+  // every decoder's values stay printable: nothing nests past MAX_DECODED_DEPTH
+  return withDepthCap(entry.factory(arg));
 }
 
 const noArg = (name: string, make: () => Decoder): DecoderFactory => (arg) => {

@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readRegularFile } from '../base/files';
 import { JupyterChannel, parseConnectionInfo } from '../decoders/jupyterConnection';
 import { JupyterKey } from '../decoders/jupyterKey';
 
@@ -70,7 +71,9 @@ export async function findJupyterKernels(o: FindKernelsOptions = {}): Promise<{ 
   for (const name of names) {
     const file = join(dir, name);
     try {
-      const [text, st] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+      // a regular file within the input limit: a kernel-*.json that is a FIFO or links to /dev/zero is refused, not read forever
+      const text = readRegularFile(file).toString('utf8');
+      const st = await fs.stat(file);
       const info = parseConnectionInfo(text, file);
       const k = {
         id: name.slice('kernel-'.length, -'.json'.length),

@@ -50,6 +50,8 @@ export interface SpyOptions {
   reconnectIntervalMax?: number;
   /** Native path: payload bytes kept per frame, the rest counted (`truncated`). Default 4 MiB. */
   maxCapturedFrameBytes?: number;
+  /** Native path: a peer that has not finished the ZMTP handshake this long after accepting is reported and retried. Default 5000 ms. */
+  handshakeTimeoutMs?: number;
 }
 
 export interface MonitorSpyOptions extends Omit<SpyOptions, 'topics' | 'endpoints'> {
@@ -215,6 +217,7 @@ abstract class SubscriberSession implements CaptureSession {
       maxCapturedFrameBytes: this.options.maxCapturedFrameBytes,
       reconnectInterval: this.options.reconnectInterval,
       reconnectIntervalMax: this.options.reconnectIntervalMax,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       toRecord: (frames, truncated) => {
         if (!entry.flag.receiving) queueMicrotask(() => this.markReceiving(entry));
         return this.toRecord(frames, entry.endpoint, truncated);

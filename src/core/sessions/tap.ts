@@ -15,6 +15,7 @@ import { Emitter, type Event } from '../base/lifecycle';
 import { reqRepEnvelopeFrames, type CaptureRecord, type CapturedMessage, type CommandRecord, type ConnectionRecord, type GreetingRecord } from '../capture/records';
 import type { CaptureSession, SessionState } from './session';
 import { ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderHandler, type ZmtpGreeting } from '../zmtp/decoder';
+import { HANDSHAKE_TIMEOUT_MS } from './zmtpSpy';
 
 export interface ZmtpTapOptions {
   /** Where the real endpoint listens: `host:port` or `tcp://host:port`. */
@@ -29,6 +30,8 @@ export interface ZmtpTapOptions {
   reusedReads?: boolean;
   /** Gets the relayed bytes as they pass, e.g. to write them to a pcapng file (`tap --pcapng`). */
   wire?: TapWireObserver;
+  /** A side that has not sent its ZMTP greeting this long after the target accepted is noted on the connection (bytes still relayed). Default HANDSHAKE_TIMEOUT_MS (5 s). */
+  handshakeTimeoutMs?: number;
 }
 
 /** What a tap relays, connection by connection (`relayed`'s bytes are only valid during the call). */
@@ -332,6 +335,7 @@ class Relay {
   private undecodable: string | undefined;
   private reason: string | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  private greetingTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly tap: ZmtpTap,
@@ -363,6 +367,8 @@ class Relay {
       this.state = 'open';
       this.tap.options.wire?.opened(this.id, { host: client.remoteAddress ?? '', port: client.remotePort ?? 0 }, { host: target.remoteAddress ?? this.targetAt.host, port: target.remotePort ?? this.targetAt.port }, this.tap.listenEndpoint);
       this.tap.changed();
+      const ms = this.tap.options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+      this.greetingTimer = setTimeout(() => this.noGreeting(ms), ms).unref();
       this.pipe(client, target, this.toTarget);
       this.pipe(target, client, this.fromTarget);
       client.resume();
@@ -433,6 +439,7 @@ class Relay {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    clearTimeout(this.greetingTimer);
     // a message the close cut in half was relayed in part and cannot be captured: say so
     const cut = [this.toTarget, this.fromTarget].filter((side) => side.decoder.hasPartialMessage).map((side) => side.direction);
     if (cut.length) reason = [reason, `a message in flight ${cut.join(' and ')} was cut off by the close and not captured`].filter(Boolean).join('; ');
@@ -443,6 +450,23 @@ class Relay {
     this.emitConnection('closed', reason);
     this.tap.forget(this.id);
     this.tap.changed();
+  }
+
+  /**
+   * A side still without its greeting after the handshake timeout, said on the
+   * connection (bytes are relayed as ever), where a silent or non-ZMTP target
+   * left only 'connection open' until the client gave up (libzmq: 30 s). The
+   * target first: a libzmq client sends the rest of its greeting only after
+   * the target's signature.
+   */
+  private noGreeting(ms: number): void {
+    if (this.state !== 'open') return;
+    const silent = (side: Side) => !side.decoder.greeting && !side.decoder.isUndecodable;
+    const side = silent(this.fromTarget) ? this.fromTarget : silent(this.toTarget) ? this.toTarget : undefined;
+    if (!side) return;
+    const who = side === this.fromTarget ? `the target ${bracketHost(this.targetAt.host)}:${this.targetAt.port}` : `the client ${this.peer}`;
+    const sent = side.bytes ? `only ${side.bytes} of the 64 bytes of a ZMTP greeting` : 'no ZMTP greeting';
+    this.markUndecodable(side.direction, `${sent} from ${who} in ${ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`}: is this a ZeroMQ socket? (bytes still relayed)`);
   }
 
   markUndecodable(direction: TapDirection, reason: string): void {

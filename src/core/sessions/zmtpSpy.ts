@@ -72,6 +72,8 @@ export interface NativeSubscriberOptions {
   reconnectIntervalMax?: number;
   /** Size of the reused read buffer. Default 256 KiB. */
   readBufferBytes?: number;
+  /** A connection whose peer has not finished the handshake this long after connecting is dropped and retried. Default HANDSHAKE_TIMEOUT_MS. */
+  handshakeTimeoutMs?: number;
   onEvent(e: LinkEvent): void;
   /** The peer cannot be served natively (ZMTP 1.0/2.0): the session should use a zeromq Subscriber. The link has stopped. */
   onFallback(reason: string): void;
@@ -79,6 +81,14 @@ export interface NativeSubscriberOptions {
   onPeer(peer: { socketType: string; version: string } | undefined): void;
   onBehind(info: BehindInfo | undefined): void;
 }
+
+/**
+ * How long a connected peer may take to send its greeting and READY. libzmq
+ * waits 30 s (ZMQ_HANDSHAKE_IVL) and says nothing; something that accepts and
+ * never speaks ZMTP (an HTTP server waiting for a request line, a silent
+ * server, a partial greeting) would leave the spy silent forever.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 5000;
 
 const SUB_TYPES = new Set(['PUB', 'XPUB']);
 const NULL_GREETING_31 = (() => {
@@ -153,6 +163,9 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
   private readonly readBuf: Uint8Array;
   private now = Date.now();
   private retryTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  /** bytesIn when the current connection opened: what the peer sent on it. */
+  private bytesAtConnect = 0;
   private readonly baseInterval: number;
   private readonly maxInterval: number;
   private currentInterval: number;
@@ -215,6 +228,7 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
     const wasReady = this.phase === 'ready';
     this.phase = 'stopped';
     clearTimeout(this.retryTimer);
+    clearTimeout(this.handshakeTimer);
     this.stopSampler();
     this.socket?.destroy();
     this.socket = undefined;
@@ -247,6 +261,11 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
     socket.on('connect', () => {
       if (this.socket !== socket) return;
       this.phase = 'handshake';
+      this.bytesAtConnect = this.bytesIn;
+      const ms = this.o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+      this.handshakeTimer = setTimeout(() => {
+        if (this.socket === socket && this.phase === 'handshake') this.refuse(this.handshakeTimedOut(ms), 'handshake:error:timeout');
+      }, ms);
       // our READY waits for the peer's: libzmq sends its READY without waiting for ours, and
       // a socket that cannot take a SUB hangs up on our READY (with a reset that may take its
       // own READY with it), so we read its type first and can say what it is
@@ -324,6 +343,7 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
   private closed(): void {
     const phase = this.phase;
     this.socket = undefined;
+    clearTimeout(this.handshakeTimer);
     this.stopSampler();
     if (phase === 'stopped') return;
     this.phase = 'idle';
@@ -357,6 +377,16 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
       this.retryTimer = undefined;
       if (this.phase === 'idle') this.connect();
     }, interval);
+  }
+
+  /** Why the handshake did not end in time, by how far the peer got. */
+  private handshakeTimedOut(ms: number): string {
+    const sent = this.bytesIn - this.bytesAtConnect;
+    const when = `in ${ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`}`;
+    const g = this.decoder?.greeting;
+    if (g) return `no READY from ${this.o.endpoint} ${when} after its ZMTP ${g.version} ${g.mechanism} greeting`;
+    if (sent === 0) return `no ZMTP greeting from ${this.o.endpoint} ${when}: is this a ZeroMQ socket?`;
+    return `only ${sent} of the 64 bytes of a ZMTP greeting from ${this.o.endpoint} ${when}: is this a ZeroMQ socket?`;
   }
 
   /** libzmq's backoff: the current interval plus up to one base interval of jitter; doubled for next time, up to the maximum. */
@@ -406,6 +436,7 @@ export class NativeSubscriber implements ZmtpDecoderHandler {
         );
       }
       this.phase = 'ready';
+      clearTimeout(this.handshakeTimer);
       this.peerType = type;
       this.currentInterval = this.baseInterval;
       const v = this.decoder!.greeting!;

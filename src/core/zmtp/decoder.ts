@@ -340,7 +340,7 @@ export class ZmtpDecoder {
       // ZMTP 1.0 starts with an identity frame: length (≥1, includes flags) then flags 0/1.
       if (g[0] >= 1 && (g[1] & 0xfe) === 0) this.fail('not decoded: version 1.0');
       else if (have < 8) return pos + n; // show 8 bytes, however the stream was cut into chunks
-      else this.fail(`not ZMTP: stream starts with ${toHex(g, 8, ' ')}`);
+      else this.fail(`not ZMTP: stream starts with ${streamStart(g, 8)}`);
       return end;
     }
     if (have < 10) return pos + n;
@@ -348,10 +348,21 @@ export class ZmtpDecoder {
       this.fail('not decoded: version 1.0');
       return end;
     }
+    // the signature is %xFF, 8 bytes of padding, %x7F (2.0 and 3.x alike): anything else is not ZMTP,
+    // whatever the next bytes would read as (an endless stream once passed for a 'ZZZZ…' mechanism)
+    if (g[9] !== 0x7f) {
+      this.fail(`not ZMTP: no greeting signature (stream starts with ${streamStart(g, 10)})`);
+      return end;
+    }
     if (have < 11) return pos + n;
     const major = g[10];
     if (major < 3) {
       this.fail(`not decoded: version ${major === 0 ? '1.0' : major === 1 ? '2.0' : `${major}.x`}`);
+      return end;
+    }
+    if (major > 3) {
+      // there is no ZMTP 4: bytes that only look like a signature
+      this.fail(`not ZMTP: version ${major} in the greeting (stream starts with ${streamStart(g, 11)})`);
       return end;
     }
     if (have < GREETING_SIZE) return pos + n;
@@ -561,6 +572,13 @@ export class ZmtpDecoder {
     this.messageBytes = 0;
     this.handler.undecodable(reason);
   }
+}
+
+/** The first `n` bytes in hex, and as text when they are printable ASCII (`48 54 54 50 … ("HTTP/1.1")`). */
+function streamStart(g: Uint8Array, n: number): string {
+  const head = g.subarray(0, n);
+  const printable = head.every((c) => c >= 0x20 && c < 0x7f);
+  return `${toHex(head, n, ' ')}${printable ? ` (${JSON.stringify(latin1(head))})` : ''}`;
 }
 
 /**

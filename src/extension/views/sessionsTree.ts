@@ -277,6 +277,12 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
       retryAttempts: details?.retryAttempts,
     });
     item.iconPath = new vscode.ThemeIcon(stateIcon(s.state), s.state === 'error' ? new vscode.ThemeColor('errorForeground') : undefined);
+    // a spy that cannot get through (not a ZeroMQ socket, no greeting in time, a refused handshake) says why on its row
+    const problem = s.state !== 'error' ? details?.endpoints.find((e) => e.lastError !== undefined)?.lastError : undefined;
+    if (problem) {
+      item.description = `${item.description} · ${problem}`;
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+    }
     item.contextValue = `zmq:session:${s.state}`;
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${escapeMd(s.label)}** (${escapeMd(s.id)})  \n`);
