@@ -458,6 +458,7 @@ class _Monitor(object):
         self.context_key = context_key
         self.peers = {}  # fd -> peer address, from connect/accept to disconnect
         self.retry = None  # [attempts, since, address, interval] of a run of connect:retry
+        self.stopping = False  # the agent stops this monitor itself: its "end" event is not the program's
 
     def drain(self, agent):
         import zmq
@@ -481,7 +482,7 @@ class _Monitor(object):
             return
         code, value = agent.struct.unpack("=HI", head[:6])
         name = _EVENT_NAMES.get(code)
-        if name is None:
+        if name is None or (code == 1024 and self.stopping):
             return
         address = addr.decode("utf-8", "replace") if isinstance(addr, bytes) else str(addr)
         now = agent.time()
@@ -895,6 +896,7 @@ def _install(agent):
             # program's thread as the close itself. Then the agent's PAIR, which is in the
             # program's context: ctx.term() would wait for it.
             try:
+                monitors[key].stopping = True
                 orig_monitor(self, None, 0)
             except Exception:
                 pass
