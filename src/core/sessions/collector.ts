@@ -385,6 +385,7 @@ export class Collector implements CaptureSession {
       r.frames = frames.map((f) => Buffer.from(f));
       r.truncated = truncated;
     }
+    splitEnvelope(r, s.type);
     this.capture.append(r);
     this.counters.messages++;
     this.model.changed();
@@ -592,6 +593,37 @@ export class Collector implements CaptureSession {
     this.model.changed();
     void c;
   }
+}
+
+/**
+ * The envelope of a message as the program's socket sent or received it, split
+ * out as the tap and the monitor spy do (`envelopeFrames`, `identity`):
+ * - ROUTER: the first frame is always the peer's routing id (`identity`); with
+ *   REQ-style peers more hops and the empty delimiter follow: the envelope runs
+ *   up to that delimiter when every frame before it can be a routing id
+ *   (1 to 255 bytes), else it is the routing id alone;
+ * - DEALER: only a REQ-style envelope (routing ids, then the delimiter), as it
+ *   talks to a REP or to a ROUTER server; none otherwise;
+ * - REQ/REP (and the rest): libzmq hides the envelope from the program.
+ */
+export function splitEnvelope(r: CapturedMessage, socketType: string): void {
+  const router = socketType === 'ROUTER';
+  if (!router && socketType !== 'DEALER') return;
+  const frames = r.frames;
+  let n = router ? 1 : 0;
+  const limit = Math.min(frames.length - 1, 16);
+  for (let i = 0; i < limit; i++) {
+    const len = frames[i].byteLength;
+    if (len === 0 && r.truncated?.[i] === undefined) {
+      if (i > 0 || !router) n = i + 1;
+      break;
+    }
+    if (len > 255 || r.truncated?.[i] !== undefined) break;
+  }
+  if (router && frames.length < 2) n = 0;
+  if (n === 0) return;
+  r.envelopeFrames = n;
+  if (router) r.identity = frames[0];
 }
 
 function parseJson(body: Buffer): Record<string, unknown> | undefined {
