@@ -10,7 +10,8 @@ import { Capture } from '../../src/core/capture/capture';
 import { CapturedEvent, CapturedMessage, CaptureRecord, ProcessRecord } from '../../src/core/capture/records';
 import { Collector } from '../../src/core/sessions/collector';
 import { killAllRuns, run } from './helpers/agentRun';
-import { PYTHON, until } from './helpers/peers';
+import { CLI, runCli } from './helpers/cli';
+import { isAlive, PYTHON, until } from './helpers/peers';
 
 const FIXTURES = join(__dirname, 'fixtures', 'agent-truth');
 const fixture = (name: string) => join(FIXTURES, name);
@@ -56,5 +57,80 @@ describe('agents report what the program saw', function () {
     assert.deepEqual([toReq.envelopeFrames, text(toReq.identity), toReq.frames.length], [2, 'req-1', 3]);
     // REQ: libzmq hides the envelope; DEALER: this one has none
     for (const m of ms.filter((x) => x.socketType === 'REQ' || x.socketType === 'DEALER')) assert.equal(m.envelopeFrames, undefined, `${m.socketType} ${m.direction}`);
+  });
+});
+
+describe('forked processes are named by their parent and their role', function () {
+  this.timeout(60000);
+  let capture: Capture;
+  let collector: Collector;
+  beforeEach(async () => {
+    capture = new Capture();
+    collector = await Collector.start({ capture });
+  });
+  afterEach(async () => {
+    await killAllRuns();
+    await collector.stop();
+    collector.dispose();
+    capture.dispose();
+  });
+
+  it('a multiprocessing child says what it runs, a bare fork says whose fork it is', async () => {
+    const r = await run(PYTHON, ['-u', fixture('forked_roles.py')], collector.environment({}));
+    assert.equal(r.code, 0, r.stderr);
+    const [, workerPid, forkPid] = r.stdout.match(/children (\d+) (\d+)/)!.map(Number);
+    for (const pid of [r.pid, workerPid, forkPid]) await exited(capture, pid);
+    const nameOf = (pid: number) => processes(capture).find((p) => p.pid === pid && p.state === 'started')?.process;
+    assert.equal(nameOf(r.pid), 'forked_roles.py');
+    assert.equal(nameOf(workerPid), `forked_roles.py ▸ fork ${workerPid} (crunch)`);
+    assert.equal(nameOf(forkPid), `forked_roles.py ▸ fork ${forkPid}`);
+    // the messages carry the names too
+    const from = (t: string) => messages(capture).find((m) => m.direction === 'out' && text(m.frames[0]) === t)?.process;
+    assert.equal(from('from crunch'), nameOf(workerPid));
+  });
+});
+
+describe('zmq-debug run follows every observed process to its real exit', function () {
+  this.timeout(60000);
+  afterEach(async () => {
+    await killAllRuns();
+  });
+
+  const records = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; pid?: number; state?: string; ts: number });
+
+  it('waits for a process that outlives the command and records its exit when it happens, not 1.5 s after the command', async () => {
+    const t0 = Date.now();
+    const r = await run(process.execPath, [CLI, 'run', '--json', '--', PYTHON, '-u', fixture('outlives.py'), '4']);
+    assert.equal(r.code, 0, r.stderr);
+    const helperPid = Number(r.stderr.match(/helper (\d+)/)![1]);
+    const endsAt = Number(r.stderr.match(/helper ends at ([\d.]+)/)![1]) * 1000;
+    const exits = records(r.stdout).filter((x) => x.kind === 'process' && x.state === 'exited');
+    const helperExit = exits.find((x) => x.pid === helperPid);
+    assert.ok(helperExit, `the helper's exit is recorded: ${r.stdout.slice(-500)}`);
+    assert.ok(helperExit.ts >= endsAt - 50, `recorded at ${helperExit.ts}, after the helper ended at ${endsAt}`);
+    assert.ok(Date.now() - t0 >= 4000, 'run waited for it');
+    assert.doesNotMatch(r.stderr, /still running/);
+  });
+
+  it('gives up after --wait-exits seconds, names who still runs, and makes up no exit for them', async () => {
+    // the helper keeps our stderr open: what run printed is read at run's exit, not at the pipe's close
+    const cli = runCli(['run', '--json', '--wait-exits', '1', '--', PYTHON, '-u', fixture('outlives.py'), '8']);
+    const code = await cli.code;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const r = { code, stdout: cli.out(), stderr: cli.err() };
+    assert.equal(r.code, 0, r.stderr);
+    const helperPid = Number(r.stderr.match(/helper (\d+)/)![1]);
+    try {
+      assert.match(r.stderr, new RegExp(`1 observed process\\(es\\) still running .*outlives\\.py \\(pid ${helperPid}\\)`));
+      const recs = records(r.stdout);
+      assert.ok(recs.some((x) => x.kind === 'process' && x.pid === helperPid && x.state === 'started'));
+      assert.equal(recs.filter((x) => x.kind === 'process' && x.pid === helperPid && x.state === 'exited').length, 0, 'no exit was seen: none is recorded');
+      assert.ok(isAlive(helperPid), 'it does still run');
+    } finally {
+      if (isAlive(helperPid)) process.kill(helperPid, 'SIGKILL');
+    }
+    const bad = await run(process.execPath, [CLI, 'run', '--wait-exits', 'soon', '--', PYTHON, '-c', 'pass']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--wait-exits takes a number of seconds/);
   });
 });

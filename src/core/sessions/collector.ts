@@ -230,14 +230,17 @@ export class Collector implements CaptureSession {
     socket.on('close', () => this.close(c, 'connection closed'));
   }
 
-  private close(c: AgentConn, _why: string): void {
+  private close(c: AgentConn, why: string): void {
     if (c.closed) return;
     c.closed = true;
     clearTimeout(c.timer);
     this.conns.delete(c);
     c.socket.destroy();
+    // The agent's end of the connection closed: its process ended (the kernel closes it at
+    // exit, even at a SIGKILL). When the collector ends the connection (stopped, bad input)
+    // the process may well run on: no exit is made up for it, it stays as last seen.
     const p = c.process;
-    if (p && p.state === 'running') this.exited(c, p, Date.now());
+    if (p && p.state === 'running' && why === 'connection closed') this.exited(c, p, Date.now());
     this.updateState();
   }
 

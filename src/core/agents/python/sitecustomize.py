@@ -113,6 +113,7 @@ class _Agent(object):
         self.reconnect = False
         self.retry_at = 0.0
         self.pid = os.getpid()
+        self.fork_of = None  # in a forked child: the parent's name
         self.struct = struct
         # 'M', direction, socket id, ts, frame count
         self.mhead = struct.Struct(">IcBIdI")
@@ -298,7 +299,11 @@ class _Agent(object):
 
     def after_fork(self):
         # in the child: a new process with no reporter thread and no connection
-        import collections
+        try:
+            # self.pid is still the parent's here
+            self.fork_of = "%s ▸ fork %d" % (self.fork_of, self.pid) if self.fork_of else self.own_name()
+        except Exception:
+            pass
 
         if self.conn is not None:
             try:
@@ -372,14 +377,10 @@ class _Agent(object):
             pass
         if not argv:
             argv = [sys.executable] + list(getattr(sys, "argv", []))
-        name = None
-        a0 = getattr(sys, "argv", [""])[0] if getattr(sys, "argv", None) else ""
-        if a0 and a0 != "-c":
-            name = os.path.basename(a0)
-            if name == "__main__.py":
-                name = os.path.basename(os.path.dirname(a0))
-        if not name:
-            name = os.path.basename(sys.executable or "python")
+        name = self.own_name()
+        runs = _runs()
+        if runs:
+            name = "%s (%s)" % (name, runs)
         try:
             cwd = os.getcwd()
         except Exception:
@@ -392,12 +393,48 @@ class _Agent(object):
             "ts": min(self.time(), getattr(self, "started", None) or self.time()),
         }
 
+    def own_name(self):
+        # the program's name; a forked child (no exec) is its parent's name and its role:
+        # `controller ▸ fork 2925` (the parent's own name, itself maybe a fork's, then this pid)
+        if self.fork_of:
+            return "%s ▸ fork %d" % (self.fork_of, os.getpid())
+        name = None
+        a0 = getattr(sys, "argv", [""])[0] if getattr(sys, "argv", None) else ""
+        if a0 and a0 != "-c":
+            name = os.path.basename(a0)
+            if name == "__main__.py":
+                name = os.path.basename(os.path.dirname(a0))
+        return name or os.path.basename(sys.executable or "python")
+
     def socket_report(self, st):
         r = {"type": "socket", "op": "open", "socket": st["id"], "socketType": st["type"], "ts": st["ts"]}
         for k in ("sndhwm", "rcvhwm"):
             if k in st:
                 r[k] = st[k]
         return r
+
+
+def _runs():
+    """What this process runs when it is a multiprocessing child: its target (`launch_scheduler`,
+    `ProcessMonitoredQueue.run`), or None. Only looked at when the program imported multiprocessing."""
+    mp = sys.modules.get("multiprocessing.process")
+    if mp is None:
+        return None
+    try:
+        cp = mp.current_process()
+        if getattr(cp, "name", "MainProcess") == "MainProcess":
+            return None
+        target = getattr(cp, "_target", None)
+        if target is None:
+            # a Process subclass with its own run()
+            return "%s.run" % type(cp).__name__ if type(cp).run is not mp.BaseProcess.run else None
+        owner = getattr(target, "__self__", None)
+        if owner is not None and getattr(target, "__name__", "") == "run":
+            # a device's or a Process subclass's run(): its class says what it is
+            return "%s.run" % type(owner).__name__
+        return getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(target).__name__
+    except Exception:
+        return None
 
 
 # libzmq monitor events -> zeromq.js names (what the collector and the spies use)
