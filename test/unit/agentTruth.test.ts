@@ -134,3 +134,49 @@ describe('zmq-debug run follows every observed process to its real exit', functi
     assert.match(bad.stderr, /--wait-exits takes a number of seconds/);
   });
 });
+
+describe('green and async layers: only the failures the program received', function () {
+  this.timeout(60000);
+  let capture: Capture;
+  let collector: Collector;
+  beforeEach(async () => {
+    capture = new Capture();
+    collector = await Collector.start({ capture });
+  });
+  afterEach(async () => {
+    await killAllRuns();
+    await collector.stop();
+    collector.dispose();
+    capture.dispose();
+  });
+
+  const failures = () => events(capture).filter((e) => e.type.endsWith(':error'));
+  const waits = (type: string) =>
+    events(capture)
+      .filter((e) => e.type === 'send:wait' && messages(capture).some((m) => m.socket === e.socket && m.socketType === type))
+      .reduce((n, e) => n + (e.count ?? 1), 0);
+
+  it('gevent: no EAGAIN from the green layer’s own retries; sends held at the HWM are waits; the program’s own NOBLOCK failure stays', async () => {
+    const r = await run(PYTHON, ['-u', fixture('green_hwm.py')], collector.environment({}));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /consumed 40/);
+    await exited(capture, r.pid);
+    const f = failures();
+    assert.equal(f.length, 1, `one failure, the program's: ${JSON.stringify(f.map((e) => [e.type, e.code, e.count, e.socket]))}`);
+    assert.deepEqual([f[0].type, f[0].code, f[0].count], ['recv:error', 'EAGAIN', 1]);
+    assert.ok(waits('PUSH') >= 1, 'the PUSH waited at its HWM');
+    assert.equal(messages(capture).filter((m) => m.direction === 'in').length, 40, 'every message received, once');
+    const push = [...collector.model.sockets()].find((x) => x.socket.type === 'PUSH')!.socket;
+    assert.deepEqual(push.failures, {});
+    assert.ok((push.sendWaits ?? 0) >= 1);
+  });
+
+  it('asyncio: sends held at the HWM are waits, not refused sends', async () => {
+    const r = await run(PYTHON, ['-u', fixture('asyncio_hwm.py')], collector.environment({}));
+    assert.equal(r.code, 0, r.stderr);
+    await exited(capture, r.pid);
+    assert.deepEqual(failures().map((e) => [e.type, e.code]), []);
+    assert.ok(waits('PUSH') >= 1, 'the PUSH waited at its HWM');
+    assert.equal(messages(capture).filter((m) => m.direction === 'out').length, 30);
+  });
+});

@@ -15,7 +15,8 @@
  * - body `J` + UTF-8 JSON object with a `type`: `hello` (first frame, carries
  *   `token`, `agent`, `pid`), `process`, `socket` (`op` open/bind/connect/
  *   unbind/disconnect/subscribe/unsubscribe/option/close), `error` (failed
- *   send/recv counts by errno), `event` (socket monitor event), `drops`, `exit`;
+ *   send/recv counts by errno), `wait` (sends a green/async layer held at the
+ *   high-water mark), `event` (socket monitor event), `drops`, `exit`;
  * - body `M` + u8 direction (0 out, 1 in) + u32 socket number + f64 epoch
  *   seconds + u32 frame count, then per frame u32 original length + u32 kept
  *   length + the kept bytes: one message.
@@ -531,6 +532,17 @@ export class Collector implements CaptureSession {
         const key = `${j.op} ${j.code.slice(0, 32)}`;
         s.failures[key] = (s.failures[key] ?? 0) + count;
         const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: `${j.op}:error`, code: j.code.slice(0, 32), count };
+        this.capture.append(r);
+        break;
+      }
+      case 'wait': {
+        // sends a green/async layer (zmq.green, zmq.asyncio) held back at the high-water mark until
+        // they could go: the program waited, nothing was refused (a plain NOBLOCK send fails instead)
+        if (typeof j.socket !== 'number' || j.op !== 'send') return false;
+        const count = typeof j.count === 'number' && j.count > 0 ? Math.floor(j.count) : 1;
+        const s = this.socketOf(c, j.socket);
+        s.sendWaits = (s.sendWaits ?? 0) + count;
+        const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: 'send:wait', count };
         this.capture.append(r);
         break;
       }

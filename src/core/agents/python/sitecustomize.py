@@ -83,7 +83,9 @@ class _Agent(object):
         self.queued_bytes = 0
         self.dropped = 0
         self.reported_dropped = 0
-        self.failures = {}  # (socket id, op, errno name) -> count not yet reported
+        # (socket id, op, errno name) -> [count, first ts] not yet reported; op "wait": sends a
+        # green/async layer held at the HWM (reported as waits, not failures)
+        self.failures = {}
         self.sockets = {}  # underlying address -> socket state
         self.next_id = 0
         # socket monitors: underlying address of the program's socket -> _Monitor.
@@ -247,7 +249,10 @@ class _Agent(object):
         if self.failures:
             fails, self.failures = self.failures, {}
             for (sid, op, code), (count, ts) in fails.items():
-                out.append(self.frame_json({"type": "error", "socket": sid, "op": op, "code": code, "count": count, "ts": ts}))
+                if op == "wait":
+                    out.append(self.frame_json({"type": "wait", "socket": sid, "op": "send", "count": count, "ts": ts}))
+                else:
+                    out.append(self.frame_json({"type": "error", "socket": sid, "op": op, "code": code, "count": count, "ts": ts}))
         if self.dropped != self.reported_dropped:
             self.reported_dropped = self.dropped
             out.append(self.frame_json({"type": "drops", "dropped": self.dropped}))
@@ -633,7 +638,17 @@ def _install(agent):
             st = state(sock)
             if st is None:
                 return
-            code = errno_names.get(getattr(e, "errno", None), str(getattr(e, "errno", "")))
+            err = getattr(e, "errno", None)
+            if err == EAGAIN and (st.get("layer " + op) or in_layer_retry()):
+                # a would-block inside a green/async layer that waits and tries again: the program
+                # never sees it. A send that had to wait is the HWM (or no peer) holding it: once a call
+                if op != "send" or st.get("waited"):
+                    return
+                st["waited"] = True
+                code = ""
+                op = "wait"
+            else:
+                code = errno_names.get(err, str(err if err is not None else ""))
             key = (st["id"], op, code)
             f = agent.failures.get(key)
             if f is None:
@@ -644,6 +659,74 @@ def _install(agent):
                 agent.start()
         except Exception:
             pass
+
+    EAGAIN = int(getattr(zmq, "EAGAIN", 11))
+    NOBLOCK = int(zmq.NOBLOCK)
+    layered = set()  # classes whose methods are wrapped as layers
+
+    def in_layer_retry():
+        # tornado's ZMQStream reads with NOBLOCK when its loop says the socket is readable and
+        # shrugs off an EAGAIN (the state changed since): a frame or two up the stack
+        f = sys._getframe(2)
+        for _ in range(4):
+            if f is None:
+                return False
+            c = f.f_code
+            if c.co_name == "_handle_recv" and c.co_filename.endswith("zmqstream.py"):
+                return True
+            f = f.f_back
+        return False
+
+    def layer(cls, name, op, flags_of):
+        # Wrap a green/async layer's call that retries a would-block until it can go through:
+        # while it runs (and the program did not ask for NOBLOCK itself), an EAGAIN of the
+        # socket below is the layer waiting, not a failure of the program's.
+        orig = cls.__dict__.get(name)
+        if orig is None or getattr(orig, "_zmq_debug_layer", False):
+            return
+        key = "layer " + op
+
+        def wrapper(self, *a, **kw):
+            try:
+                nowait = flags_of(a, kw) & NOBLOCK
+                st = None if nowait else state(self)
+            except Exception:
+                st = None
+            if st is None:
+                return orig(self, *a, **kw)
+            st[key] = st.get(key, 0) + 1
+            if op == "send":
+                st["waited"] = False
+            try:
+                return orig(self, *a, **kw)
+            finally:
+                st[key] -= 1
+
+        wrapper.__name__ = getattr(orig, "__name__", name)
+        wrapper.__doc__ = getattr(orig, "__doc__", None)
+        wrapper._zmq_debug_layer = True
+        setattr(cls, name, wrapper)
+
+    def arg(a, kw, i, name, default=0):
+        if len(a) > i:
+            return a[i]
+        return kw.get(name, default)
+
+    def install_layers(sock):
+        # once per socket class: the layers in its MRO that retry would-blocks for the program
+        cls = type(sock)
+        if cls in layered or cls is Socket:
+            return
+        layered.add(cls)
+        for c in cls.__mro__:
+            mod = getattr(c, "__module__", "")
+            if mod == "zmq.green.core" and c.__name__ == "_Socket":
+                # gevent: send/recv loop on NOBLOCK + EAGAIN, waiting for the hub in between
+                layer(c, "send", "send", lambda a, kw: int(arg(a, kw, 1, "flags") or 0))
+                layer(c, "recv", "recv", lambda a, kw: int(arg(a, kw, 0, "flags") or 0))
+            elif mod == "zmq._future" and c.__name__ == "_AsyncSocket":
+                # asyncio (and tornado futures): a send tried at once with DONTWAIT, then on the loop
+                layer(c, "_add_send_event", "send", lambda a, kw: int((arg(a, kw, 2, "kwargs", None) or {}).get("flags", 0) or 0))
 
     orig_init = Socket.__init__
     orig_send = Socket.send
@@ -733,6 +816,7 @@ def _install(agent):
                 return
             if sockets.get(self.underlying) is None:
                 register(self)
+            install_layers(self)
         except Exception:
             pass
 
