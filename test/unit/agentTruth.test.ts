@@ -180,3 +180,49 @@ describe('green and async layers: only the failures the program received', funct
     assert.equal(messages(capture).filter((m) => m.direction === 'out').length, 30);
   });
 });
+
+describe('messages that devices move are seen, each on the socket it came in on and the one it went out of', function () {
+  this.timeout(60000);
+  let capture: Capture;
+  let collector: Collector;
+  beforeEach(async () => {
+    capture = new Capture();
+    collector = await Collector.start({ capture });
+  });
+  afterEach(async () => {
+    await killAllRuns();
+    await collector.stop();
+    collector.dispose();
+    capture.dispose();
+  });
+
+  it('zmq.proxy, a ThreadDevice(QUEUE) and a ThreadMonitoredQueue: in on the frontend, out of the backend, the replies back', async () => {
+    const r = await run(PYTHON, ['-u', fixture('devices.py')], collector.environment({}));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /monitor saw \[b'in', b'out'\]/);
+    await exited(capture, r.pid);
+    const ms = messages(capture);
+    const on = (type: string, dir: 'in' | 'out', body: string) => ms.filter((m) => m.socketType === type && m.direction === dir && text(m.frames[m.frames.length - 1]) === body);
+    // the proxy: every tick the PUB sent came in on the XSUB and went out of the XPUB
+    // (the PUB's first ticks are dropped until the XSUB's subscription reaches it: slow joiner)
+    const ticksOut = ms.filter((m) => m.socketType === 'PUB' && m.direction === 'out' && m.frames.length === 1).length;
+    const ticksIn = on('SUB', 'in', 'tick').length;
+    assert.equal(ticksIn, 3);
+    assert.ok(on('XSUB', 'in', 'tick').length >= ticksIn && on('XSUB', 'in', 'tick').length <= ticksOut, 'the ticks in on the XSUB');
+    assert.equal(on('XPUB', 'out', 'tick').length, on('XSUB', 'in', 'tick').length, 'each out of the XPUB');
+    // the subscription went the other way: in on the XPUB, out of the XSUB
+    assert.ok(ms.some((m) => m.socketType === 'XPUB' && m.direction === 'in' && m.frames[0][0] === 1));
+    for (const name of ['queue', 'monitored']) {
+      const reqIn = on('ROUTER', 'in', `ping ${name}`);
+      const reqOut = on('DEALER', 'out', `ping ${name}`);
+      assert.equal(reqIn.length, 1, `${name}: the request in on the ROUTER`);
+      assert.equal(reqOut.length, 1, `${name}: and out of the DEALER`);
+      assert.equal(reqIn[0].envelopeFrames, 2, 'with its envelope');
+      assert.equal(on('DEALER', 'in', `ping ${name} pong`).length, 1, `${name}: the reply in on the DEALER`);
+      assert.equal(on('ROUTER', 'out', `ping ${name} pong`).length, 1, `${name}: and out of the ROUTER`);
+    }
+    // the monitored queue's PUB sent both, prefixed
+    const monOut = ms.filter((m) => m.socketType === 'PUB' && m.direction === 'out' && m.frames.length > 1).map((m) => text(m.frames[0]));
+    assert.deepEqual(monOut, ['in', 'out']);
+  });
+});

@@ -817,6 +817,8 @@ def _install(agent):
             if sockets.get(self.underlying) is None:
                 register(self)
             install_layers(self)
+            if "zmq.devices" in sys.modules:
+                _devices_imported(agent)
         except Exception:
             pass
 
@@ -1052,6 +1054,7 @@ def _install(agent):
             pass
         return orig_term(self, *a, **kw)
 
+    _install_devices(zmq, agent)
     monitor.__doc__ = orig_monitor.__doc__
     term.__doc__ = orig_term.__doc__
     Socket.monitor = monitor
@@ -1071,6 +1074,106 @@ def _install(agent):
     Socket.setsockopt = option_op(orig_setsockopt)
     Socket.close = close
     Socket._zmq_debug_agent = True
+
+
+def _install_devices(zmq, agent):
+    """Devices: libzmq's proxy loop moves messages where no wrapper sees them. zmq.proxy,
+    zmq.device (and through them zmq.devices' Thread/Process Device and Proxy classes) and
+    zmq.devices' monitored_queue run the same loop in Python instead, through the program's
+    own (wrapped) sockets: every message is seen on the socket it came in on and the one it
+    went out of, and on the capture/monitor socket when there is one. The semantics are
+    libzmq's (and pyzmq's own pure-Python monitored_queue, the one it uses on PyPy); only the
+    speed differs. ZMQ_DEBUG_AGENT_DEVICES=native keeps libzmq's loop (its traffic unseen).
+    zmq.proxy_steerable keeps libzmq's loop (its control socket is libzmq's to read)."""
+    if os.environ.get("ZMQ_DEBUG_AGENT_DEVICES", "") == "native":
+        return
+    POLLIN = int(zmq.POLLIN)
+    Poller = zmq.Poller
+    QUEUE, FORWARDER, STREAMER = (int(getattr(zmq, n, v)) for n, v in (("QUEUE", 3), ("FORWARDER", 2), ("STREAMER", 1)))
+    orig_proxy = zmq.proxy
+    orig_device = zmq.device
+
+    def proxy(frontend, backend, capture=None):
+        if getattr(frontend, "_zmq_debug_agent", False) is not True or getattr(backend, "_zmq_debug_agent", False) is not True:
+            return orig_proxy(frontend, backend, capture)
+        poller = Poller()
+        poller.register(frontend, POLLIN)
+        if backend is not frontend:
+            poller.register(backend, POLLIN)
+        while True:
+            for sock, _ in poller.poll():
+                # one whole message each turn, as libzmq's proxy forwards (capture first, then out)
+                other = backend if sock is frontend else frontend
+                msg = sock.recv_multipart()
+                if capture is not None:
+                    capture.send_multipart(msg)
+                other.send_multipart(msg)
+
+    def device(device_type, frontend, backend):
+        if int(device_type) not in (QUEUE, FORWARDER, STREAMER):
+            return orig_device(device_type, frontend, backend)
+        # libzmq 3+: every device is a proxy
+        return proxy(frontend, backend)
+
+    proxy.__doc__ = orig_proxy.__doc__
+    device.__doc__ = orig_device.__doc__
+    zmq.proxy = proxy
+    zmq.device = device
+    agent.device_functions = (proxy, device)
+    try:
+        import zmq.backend as backend_mod
+
+        # pyzmq re-exports them from zmq.backend and zmq.sugar: the same function everywhere
+        for mod in (backend_mod, sys.modules.get("zmq.sugar")):
+            if mod is not None and getattr(mod, "proxy", None) is orig_proxy:
+                mod.proxy = proxy
+            if mod is not None and getattr(mod, "device", None) is orig_device:
+                mod.device = device
+    except Exception:
+        pass
+
+
+def _devices_imported(agent):
+    # zmq.devices binds device (basedevice) and monitored_queue (monitoredqueuedevice) by name
+    # when imported: point them at the agent's, once each module is there
+    fns = getattr(agent, "device_functions", None)
+    base = sys.modules.get("zmq.devices.basedevice")
+    if base is not None and fns is not None and getattr(base, "device", None) is not fns[1]:
+        base.device = fns[1]
+    mq = sys.modules.get("zmq.devices.monitoredqueuedevice")
+    if mq is None or fns is None or getattr(mq, "_zmq_debug_agent", False):
+        return
+    mq._zmq_debug_agent = True
+    try:
+        import importlib.util
+
+        import zmq
+
+        native_mq = mq.monitored_queue
+        spec = importlib.util.find_spec("zmq.devices.monitoredqueue")
+        if spec is None or not spec.origin or spec.origin.endswith(".py"):
+            return  # already the pure-Python one (PyPy): its sockets are the wrapped ones
+        # pyzmq's pure-Python monitored_queue (zmq/devices/monitoredqueue.py, its PyPy version)
+        path = os.path.join(os.path.dirname(spec.origin), "monitoredqueue.py")
+        if not os.path.exists(path):
+            return
+        ns = {"__name__": "zmq.devices._zmq_debug_monitoredqueue"}
+        with open(path) as f:
+            exec(compile(f.read(), path, "exec"), ns)
+        pure = ns["monitored_queue"]
+
+        def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_prefix=b"out"):
+            if not isinstance(in_socket, zmq.Socket) or not isinstance(out_socket, zmq.Socket) or not isinstance(mon_socket, zmq.Socket):
+                return native_mq(in_socket, out_socket, mon_socket, in_prefix, out_prefix)
+            return pure(in_socket, out_socket, mon_socket, in_prefix, out_prefix)
+
+        monitored_queue.__doc__ = native_mq.__doc__
+        mq.monitored_queue = monitored_queue
+        devices = sys.modules.get("zmq.devices")
+        if devices is not None and getattr(devices, "monitored_queue", None) is native_mq:
+            devices.monitored_queue = monitored_queue
+    except Exception:
+        pass
 
 
 class _ZmqImportHook(object):
