@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { Capture } from '../../src/core/capture/capture';
 import { CapturedEvent, CapturedMessage, CaptureRecord, ProcessRecord } from '../../src/core/capture/records';
 import { Collector } from '../../src/core/sessions/collector';
+import { diagnose } from '../../src/core/topology/doctor';
+import { TopologyModel } from '../../src/core/topology/topology';
 import { killAllRuns, run } from './helpers/agentRun';
 import { CLI, runCli } from './helpers/cli';
 import { isAlive, PYTHON, until } from './helpers/peers';
@@ -224,5 +226,46 @@ describe('messages that devices move are seen, each on the socket it came in on 
     // the monitored queue's PUB sent both, prefixed
     const monOut = ms.filter((m) => m.socketType === 'PUB' && m.direction === 'out' && m.frames.length > 1).map((m) => text(m.frames[0]));
     assert.deepEqual(monOut, ['in', 'out']);
+  });
+});
+
+describe('the doctor and paths the agents cannot see', function () {
+  this.timeout(60000);
+  let capture: Capture;
+  let collector: Collector;
+  let model: TopologyModel;
+  beforeEach(async () => {
+    capture = new Capture();
+    collector = await Collector.start({ capture });
+    model = new TopologyModel(capture, undefined, { throttleMs: 10 });
+  });
+  afterEach(async () => {
+    await killAllRuns();
+    model.dispose();
+    await collector.stop();
+    collector.dispose();
+    capture.dispose();
+  });
+
+  it('zmq.proxy_steerable keeps libzmq’s loop: its sockets are marked unseen and the doctor says so, reporting no loss through them', async () => {
+    const r = await run(PYTHON, ['-u', fixture('steerable.py')], collector.environment({}));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /sub got 3/);
+    await until(() => model.snapshot().agents.processes.some((p) => p.pid === r.pid && p.state === 'exited'), 'the program to exit', 10000);
+    const s = model.snapshot();
+    const unseen = s.agents.sockets.filter((x) => x.unseenBy).map((x) => `${x.type} ${x.unseenBy}`).sort();
+    assert.deepEqual(unseen, ['PAIR zmq.proxy_steerable', 'XPUB zmq.proxy_steerable', 'XSUB zmq.proxy_steerable']);
+    const found = diagnose(s, { subscribeGraceMs: 200 });
+    const info = found.filter((d) => d.rule === 'unseen-path');
+    assert.equal(info.length, 1);
+    assert.equal(info[0].severity, 'info');
+    assert.match(info[0].message, /^XSUB \S+ in steerable\.py .* are run by zmq\.proxy_steerable, whose loop inside libzmq moves messages where the agent cannot see them/);
+    assert.ok(info[0].edgeIds.length >= 2, 'the links through the device');
+    assert.deepEqual(found.filter((d) => d.rule === 'slow-joiner' || d.rule === 'sub-near-miss' || d.rule === 'send-dropped'), []);
+    // the devices the agent runs itself are seen: no such finding
+    const seen = await run(PYTHON, ['-u', fixture('devices.py')], collector.environment({}));
+    assert.equal(seen.code, 0, seen.stderr);
+    await until(() => model.snapshot().agents.processes.some((p) => p.pid === seen.pid && p.state === 'exited'), 'the program to exit', 10000);
+    assert.equal(diagnose(model.snapshot()).filter((d) => d.rule === 'unseen-path' && d.message.includes('devices.py')).length, 0);
   });
 });

@@ -92,6 +92,12 @@ export interface AgentSocketFacts {
   routerEnvelope?: { withDelimiter: number; withoutDelimiter: number; last?: { ts: number; identity: string; next: string } };
   /** SUB/XSUB: when it received its first message. */
   firstReceivedTs?: number;
+  /**
+   * The socket's messages are moved by a device loop inside libzmq that the agent
+   * cannot see (`zmq.proxy_steerable`, or devices left native): its counts miss them.
+   * The device function's name.
+   */
+  unseenBy?: string;
 }
 
 /** Two sockets connected as their agents report it: a connect matched with a bind. */
@@ -407,6 +413,11 @@ export class AgentTopology {
   }
 
   private onEvent(r: CapturedEvent): void {
+    if (r.type === 'device:unseen') {
+      const s = this.sock(r);
+      if (s) s.facts.unseenBy = (r.address ?? 'a device').slice(0, 64);
+      return;
+    }
     const m = /^(send|recv):error$/.exec(r.type);
     if (!m || !r.code) return;
     const s = this.sock(r);

@@ -1085,7 +1085,34 @@ def _install_devices(zmq, agent):
     libzmq's (and pyzmq's own pure-Python monitored_queue, the one it uses on PyPy); only the
     speed differs. ZMQ_DEBUG_AGENT_DEVICES=native keeps libzmq's loop (its traffic unseen).
     zmq.proxy_steerable keeps libzmq's loop (its control socket is libzmq's to read)."""
+    control = agent.control
+
+    def unseen(kind, *socks):
+        # a device whose loop stays libzmq's: its sockets' traffic is not seen (the doctor says so)
+        try:
+            for sock in socks:
+                st = agent.sockets.get(sock.underlying) if sock is not None else None
+                if st is not None:
+                    control({"type": "event", "socket": st["id"], "event": "device:unseen", "address": kind, "ts": agent.time()})
+        except Exception:
+            pass
+
+    def native(kind, orig):
+        def wrapper(*a, **kw):
+            unseen(kind, *[x for x in a if isinstance(x, zmq.Socket)])
+            return orig(*a, **kw)
+
+        wrapper.__name__ = getattr(orig, "__name__", kind)
+        wrapper.__doc__ = getattr(orig, "__doc__", None)
+        return wrapper
+
+    if hasattr(zmq, "proxy_steerable"):
+        # its control socket (PAUSE/RESUME/TERMINATE) is libzmq's to read: the loop stays native
+        zmq.proxy_steerable = native("zmq.proxy_steerable", zmq.proxy_steerable)
     if os.environ.get("ZMQ_DEBUG_AGENT_DEVICES", "") == "native":
+        zmq.proxy = native("zmq.proxy", zmq.proxy)
+        zmq.device = native("zmq.device", zmq.device)
+        agent.device_functions = (zmq.proxy, zmq.device)
         return
     POLLIN = int(zmq.POLLIN)
     Poller = zmq.Poller
