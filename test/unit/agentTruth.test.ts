@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Capture } from '../../src/core/capture/capture';
 import { CapturedEvent, CapturedMessage, CaptureRecord, ProcessRecord } from '../../src/core/capture/records';
 import { Collector } from '../../src/core/sessions/collector';
+import { socketDetailLines } from '../../src/core/topology/agentTopology';
 import { diagnose } from '../../src/core/topology/doctor';
 import { TopologyModel } from '../../src/core/topology/topology';
 import { killAllRuns, run } from './helpers/agentRun';
@@ -171,6 +172,16 @@ describe('green and async layers: only the failures the program received', funct
     const push = [...collector.model.sockets()].find((x) => x.socket.type === 'PUSH')!.socket;
     assert.deepEqual(push.failures, {});
     assert.ok((push.sendWaits ?? 0) >= 1);
+    // the map's details say it as a wait
+    const model = new TopologyModel(capture, undefined, { throttleMs: 10 });
+    try {
+      const facts = model.snapshot().agents.sockets.find((x) => x.type === 'PUSH')!;
+      assert.equal(facts.sendWaits, push.sendWaits);
+      assert.deepEqual(facts.failures, []);
+      assert.ok(socketDetailLines(facts).includes(`Sends that waited at the high-water mark (then went): ${push.sendWaits}`));
+    } finally {
+      model.dispose();
+    }
   });
 
   it('asyncio: sends held at the HWM are waits, not refused sends', async () => {

@@ -98,6 +98,8 @@ export interface AgentSocketFacts {
    * The device function's name.
    */
   unseenBy?: string;
+  /** Sends a green/async layer held at the high-water mark before they went (`send:wait`): waits, not failures. */
+  sendWaits?: number;
 }
 
 /** Two sockets connected as their agents report it: a connect matched with a bind. */
@@ -418,6 +420,11 @@ export class AgentTopology {
       if (s) s.facts.unseenBy = (r.address ?? 'a device').slice(0, 64);
       return;
     }
+    if (r.type === 'send:wait') {
+      const s = this.sock(r);
+      if (s) s.facts.sendWaits = (s.facts.sendWaits ?? 0) + (r.count ?? 1);
+      return;
+    }
     const m = /^(send|recv):error$/.exec(r.type);
     if (!m || !r.code) return;
     const s = this.sock(r);
@@ -670,6 +677,8 @@ export function socketDetailLines(s: AgentSocketFacts): string[] {
   if (isSubscriber(s.type)) out.push(`Subscriptions: ${s.subscriptions.length ? s.subscriptions.map((x) => (x.topic.byteLength ? `"${topicKey(x.topic)}"` : '(everything)')).join(', ') : 'none'}`);
   if (s.topicsSent.length) out.push(`Topics sent: ${s.topicsSent.slice(0, 8).map((t) => `"${t.text}"`).join(', ')}${s.topicsSent.length > 8 || s.topicsOverflow ? ', …' : ''}`);
   if (s.failures.length) out.push(`Failures: ${s.failures.map((f) => `${f.op} ${f.code} ×${f.count}`).join(', ')}`);
+  if (s.sendWaits) out.push(`Sends that waited at the high-water mark (then went): ${s.sendWaits}`);
+  if (s.unseenBy) out.push(`Messages moved by ${s.unseenBy} inside libzmq are not seen: the counts leave them out`);
   return out;
 }
 
