@@ -209,7 +209,7 @@ describe('messages that devices move are seen, each on the socket it came in on 
     capture.dispose();
   });
 
-  it('zmq.proxy, a ThreadDevice(QUEUE) and a ThreadMonitoredQueue: in on the frontend, out of the backend, the replies back', async () => {
+  it('zmq.proxy, a ThreadDevice(QUEUE), a ThreadMonitoredQueue and monitored_queue called directly: in on the frontend, out of the backend, the replies back', async () => {
     const r = await run(PYTHON, ['-u', fixture('devices.py')], collector.environment({}));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /monitor saw \[b'in', b'out'\]/);
@@ -225,7 +225,7 @@ describe('messages that devices move are seen, each on the socket it came in on 
     assert.equal(on('XPUB', 'out', 'tick').length, on('XSUB', 'in', 'tick').length, 'each out of the XPUB');
     // the subscription went the other way: in on the XPUB, out of the XSUB
     assert.ok(ms.some((m) => m.socketType === 'XPUB' && m.direction === 'in' && m.frames[0][0] === 1));
-    for (const name of ['queue', 'monitored']) {
+    for (const name of ['queue', 'monitored', 'direct']) {
       const reqIn = on('ROUTER', 'in', `ping ${name}`);
       const reqOut = on('DEALER', 'out', `ping ${name}`);
       assert.equal(reqIn.length, 1, `${name}: the request in on the ROUTER`);
@@ -236,7 +236,7 @@ describe('messages that devices move are seen, each on the socket it came in on 
     }
     // the monitored queue's PUB sent both, prefixed
     const monOut = ms.filter((m) => m.socketType === 'PUB' && m.direction === 'out' && m.frames.length > 1).map((m) => text(m.frames[0]));
-    assert.deepEqual(monOut, ['in', 'out']);
+    assert.deepEqual(monOut, ['in', 'out', 'in', 'out'], 'both monitored queues');
   });
 });
 
@@ -278,5 +278,15 @@ describe('the doctor and paths the agents cannot see', function () {
     assert.equal(seen.code, 0, seen.stderr);
     await until(() => model.snapshot().agents.processes.some((p) => p.pid === seen.pid && p.state === 'exited'), 'the program to exit', 10000);
     assert.equal(diagnose(model.snapshot()).filter((d) => d.rule === 'unseen-path' && d.message.includes('devices.py')).length, 0);
+    // ZMQ_DEBUG_AGENT_DEVICES=native: libzmq's loops, each device said to be unseen
+    const native = await run(PYTHON, ['-u', fixture('devices.py')], { ...collector.environment({}), ZMQ_DEBUG_AGENT_DEVICES: 'native' });
+    assert.equal(native.code, 0, native.stderr);
+    await until(() => model.snapshot().agents.processes.some((p) => p.pid === native.pid && p.state === 'exited'), 'the program to exit', 10000);
+    const by = diagnose(model.snapshot())
+      .filter((d) => d.rule === 'unseen-path' && d.message.includes(`(pid ${native.pid})`))
+      .map((d) => /run by (\S+),/.exec(d.message)![1])
+      .sort();
+    assert.deepEqual(by, ['zmq.device', 'zmq.devices.monitored_queue', 'zmq.proxy']);
+    assert.equal(messages(capture).filter((m) => m.pid === native.pid && m.socketType === 'XSUB').length, 0, 'nothing seen through the native proxy');
   });
 });

@@ -1106,6 +1106,7 @@ def _install_devices(zmq, agent):
         wrapper.__doc__ = getattr(orig, "__doc__", None)
         return wrapper
 
+    agent.unseen_device = native
     if hasattr(zmq, "proxy_steerable"):
         # its control socket (PAUSE/RESUME/TERMINATE) is libzmq's to read: the loop stays native
         zmq.proxy_steerable = native("zmq.proxy_steerable", zmq.proxy_steerable)
@@ -1160,45 +1161,54 @@ def _install_devices(zmq, agent):
         pass
 
 
+def _pure_monitored_queue(native_mq, origin):
+    """pyzmq's pure-Python monitored_queue (zmq/devices/monitoredqueue.py next to the compiled one,
+    the version pyzmq itself uses on PyPy), in place of the compiled loop; None when not there."""
+    import zmq
+
+    if getattr(native_mq, "_zmq_debug_agent", False) or not origin or origin.endswith(".py"):
+        return None
+    path = os.path.join(os.path.dirname(origin), "monitoredqueue.py")
+    if not os.path.exists(path):
+        return None
+    ns = {"__name__": "zmq.devices._zmq_debug_monitoredqueue"}
+    with open(path) as f:
+        exec(compile(f.read(), path, "exec"), ns)
+    pure = ns["monitored_queue"]
+
+    def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_prefix=b"out"):
+        if not all(getattr(x, "_zmq_debug_agent", False) is True for x in (in_socket, out_socket, mon_socket)):
+            return native_mq(in_socket, out_socket, mon_socket, in_prefix, out_prefix)
+        return pure(in_socket, out_socket, mon_socket, in_prefix, out_prefix)
+
+    monitored_queue.__doc__ = native_mq.__doc__
+    monitored_queue._zmq_debug_agent = True
+    del zmq
+    return monitored_queue
+
+
 def _devices_imported(agent):
-    # zmq.devices binds device (basedevice) and monitored_queue (monitoredqueuedevice) by name
-    # when imported: point them at the agent's, once each module is there
+    # zmq.devices binds device (basedevice) and monitored_queue by name when imported: the import
+    # hook gives them the agent's; this catches a zmq.devices imported before the agent was installed
+    if os.environ.get("ZMQ_DEBUG_AGENT_DEVICES", "") == "native":
+        return
     fns = getattr(agent, "device_functions", None)
     base = sys.modules.get("zmq.devices.basedevice")
     if base is not None and fns is not None and getattr(base, "device", None) is not fns[1]:
         base.device = fns[1]
-    mq = sys.modules.get("zmq.devices.monitoredqueuedevice")
-    if mq is None or fns is None or getattr(mq, "_zmq_debug_agent", False):
+    compiled = sys.modules.get("zmq.devices.monitoredqueue")
+    if compiled is None or getattr(compiled.monitored_queue, "_zmq_debug_agent", False) or getattr(compiled, "_zmq_debug_tried", False):
         return
-    mq._zmq_debug_agent = True
+    compiled._zmq_debug_tried = True
     try:
-        import importlib.util
-
-        import zmq
-
-        native_mq = mq.monitored_queue
-        spec = importlib.util.find_spec("zmq.devices.monitoredqueue")
-        if spec is None or not spec.origin or spec.origin.endswith(".py"):
-            return  # already the pure-Python one (PyPy): its sockets are the wrapped ones
-        # pyzmq's pure-Python monitored_queue (zmq/devices/monitoredqueue.py, its PyPy version)
-        path = os.path.join(os.path.dirname(spec.origin), "monitoredqueue.py")
-        if not os.path.exists(path):
+        native_mq = compiled.monitored_queue
+        ours = _pure_monitored_queue(native_mq, getattr(compiled, "__file__", None))
+        if ours is None:
             return
-        ns = {"__name__": "zmq.devices._zmq_debug_monitoredqueue"}
-        with open(path) as f:
-            exec(compile(f.read(), path, "exec"), ns)
-        pure = ns["monitored_queue"]
-
-        def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_prefix=b"out"):
-            if not isinstance(in_socket, zmq.Socket) or not isinstance(out_socket, zmq.Socket) or not isinstance(mon_socket, zmq.Socket):
-                return native_mq(in_socket, out_socket, mon_socket, in_prefix, out_prefix)
-            return pure(in_socket, out_socket, mon_socket, in_prefix, out_prefix)
-
-        monitored_queue.__doc__ = native_mq.__doc__
-        mq.monitored_queue = monitored_queue
-        devices = sys.modules.get("zmq.devices")
-        if devices is not None and getattr(devices, "monitored_queue", None) is native_mq:
-            devices.monitored_queue = monitored_queue
+        for name in ("zmq.devices.monitoredqueue", "zmq.devices.monitoredqueuedevice", "zmq.devices"):
+            mod = sys.modules.get(name)
+            if mod is not None and getattr(mod, "monitored_queue", None) is native_mq:
+                mod.monitored_queue = ours
     except Exception:
         pass
 
@@ -1211,6 +1221,8 @@ class _ZmqImportHook(object):
         self.done = False
 
     def find_spec(self, fullname, path=None, target=None):
+        if fullname == "zmq.devices.monitoredqueue":
+            return self.monitoredqueue_spec(fullname, path)
         if fullname != "zmq" or self.done:
             return None
         import importlib.machinery
@@ -1230,6 +1242,43 @@ class _ZmqImportHook(object):
                 hook.done = True
                 try:
                     _install(hook.agent)
+                except Exception:
+                    pass
+
+            def __getattr__(self, name):
+                return getattr(loader, name)
+
+        spec.loader = Loader()
+        return spec
+
+    def monitoredqueue_spec(self, fullname, path):
+        # the compiled monitored_queue loads as usual, then gives way to the agent's (before
+        # zmq.devices and monitoredqueuedevice bind it by name, and any `from zmq.devices import`)
+        keep_native = os.environ.get("ZMQ_DEBUG_AGENT_DEVICES", "") == "native"
+        agent = self.agent
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        loader = spec.loader
+
+        class Loader(object):
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                loader.exec_module(module)
+                try:
+                    if keep_native:
+                        # libzmq's loop as asked: its sockets are said to be unseen
+                        mark = getattr(agent, "unseen_device", None)
+                        if mark is not None:
+                            module.monitored_queue = mark("zmq.devices.monitored_queue", module.monitored_queue)
+                        return
+                    ours = _pure_monitored_queue(module.monitored_queue, getattr(module, "__file__", None))
+                    if ours is not None:
+                        module.monitored_queue = ours
                 except Exception:
                     pass
 
