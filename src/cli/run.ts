@@ -6,32 +6,46 @@
  * COMMAND's exit code (128 + signal number when a signal ended it).
  *
  * With --json, stdout carries only records: COMMAND's own stdout goes to stderr.
+ *
+ * When COMMAND exits, run goes on collecting while any process it observed
+ * still runs (daemons, forked workers, ipyparallel's nannies), for at most
+ * --wait-exits SECONDS (default 10; Ctrl-C stops waiting); those still running
+ * then are named on stderr, and get no exit record: none was seen.
  */
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { Capture } from '../core/capture/capture';
 import { recordToLine } from '../core/capture/exportFormat';
 import { formatRecord } from '../core/capture/recordText';
+import { AgentProcess } from '../core/sessions/agentModel';
 import { Collector } from '../core/sessions/collector';
-import { has, parseArgs } from './args';
+import { flag, has, parseArgs } from './args';
 import { UsageError } from './errors';
 import { registerSubcommand } from './registry';
 
 /** How long to wait, after COMMAND exits, for its agents' last reports. */
 const DRAIN_MS = 1500;
+/** Processes whose agents had not connected yet when COMMAND exited: how long they have to do so. */
+const LATE_AGENT_MS = 500;
+/** How long, by default, run waits after COMMAND for the other processes it observed to exit. */
+const WAIT_EXITS_S = 10;
+/** Options that take a value (the command starts at the first word that is neither an option nor its value). */
+const VALUED = new Set(['--wait-exits']);
 
-registerSubcommand('run [--json] -- <command> [args...]', "run a program with the agents: print its sockets and messages, exit with its code", (args) =>
+registerSubcommand('run [--json] [--wait-exits SECONDS] -- <command> [args...]', "run a program with the agents: print its sockets and messages, exit with its code", (args) =>
   runCommand(args),
 );
 
 export async function runCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   // options end at '--' or at the first word that is not an option: the rest is the command, untouched
   let i = 0;
-  while (i < args.length && args[i].startsWith('--') && args[i] !== '--') i++;
-  const p = parseArgs(args.slice(0, i), { json: { type: 'boolean' } });
+  while (i < args.length && args[i].startsWith('--') && args[i] !== '--') i += VALUED.has(args[i]) ? 2 : 1;
+  i = Math.min(i, args.length);
+  const p = parseArgs(args.slice(0, i), { json: { type: 'boolean' }, 'wait-exits': { type: 'string' } });
   const command = args.slice(args[i] === '--' ? i + 1 : i);
   if (p.positional.length || command.length === 0) throw new UsageError('give the command to run after --, e.g. zmq-debug run -- python3 pub_server.py');
   const json = has(p, 'json');
+  const waitExits = waitExitsSeconds(flag(p, 'wait-exits'));
 
   const capture = new Capture();
   const collector = await Collector.start({ capture });
@@ -73,12 +87,13 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
     process.off('SIGINT', ignore);
     process.off('SIGTERM', ignore);
   }
-  // the agents send their last reports as their processes exit
-  const end = Date.now() + DRAIN_MS;
-  while (collector.state === 'receiving' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setImmediate(r));
+  const stillRunning = await waitForExits(collector, waitExits);
   await collector.stop();
   flush();
+  if (stillRunning.length) {
+    const names = stillRunning.map((p) => `${p.name} (pid ${p.pid})`);
+    err.write(`zmq-debug run: ${names.length} observed process(es) still running after ${waitExits} s, no longer followed: ${names.join(', ')}\n`);
+  }
   sub.dispose();
   const st = collector.stats();
   if (st.agentDropped) err.write(`zmq-debug run: the agents dropped ${st.agentDropped} report(s) (the program sent faster than they look, or their queue to the collector was full)\n`);
@@ -88,4 +103,38 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   capture.dispose();
   await new Promise<void>((r) => out.write('', () => r()));
   return code;
+}
+
+function waitExitsSeconds(v: string | undefined): number {
+  if (v === undefined) return WAIT_EXITS_S;
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n)) throw new UsageError(`--wait-exits takes a number of seconds (0 or more), not ${JSON.stringify(v)}`);
+  return n;
+}
+
+/**
+ * After COMMAND exited: its agents send their last reports as their processes
+ * exit. Waits for every process the collector saw to report its exit (or its
+ * connection to close), for at most `seconds` (and at least the short drain of
+ * the last reports); a Ctrl-C ends the wait. Returns those still running.
+ */
+async function waitForExits(collector: Collector, seconds: number): Promise<AgentProcess[]> {
+  const running = () => collector.model.processes().filter((p) => p.state === 'running');
+  let interrupted = false;
+  const interrupt = () => (interrupted = true);
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  try {
+    // at least the short drain of the last reports, even with --wait-exits 0; a process whose
+    // agent connects within LATE_AGENT_MS after COMMAND's exit is waited for too
+    const now = Date.now();
+    const end = now + Math.max(DRAIN_MS, seconds * 1000);
+    const late = now + LATE_AGENT_MS;
+    while (!interrupted && (running().length || Date.now() < late) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setImmediate(r));
+    return running();
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
 }

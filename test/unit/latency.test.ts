@@ -172,4 +172,21 @@ describe('request latency', function () {
     assert.deepEqual([...r.all().keys()], ['t#2', 't#3', 't#4'], 'the oldest closed is forgotten; open ones stay');
     assert.equal(r.stats('t#3')!.maxMs, 3);
   });
+
+  it('measures DEALER/ROUTER only while requests and replies alternate: heartbeats both ways get no figures', () => {
+    const tap = { session: 't', source: 'tap' as const, endpoint: 'e', seq: 0, frames: [] };
+    const msg = (connection: number, ts: number, dir: 'toTarget' | 'fromTarget') =>
+      ({ ...tap, kind: 'message' as const, ts, connection, direction: dir, socketType: dir === 'toTarget' ? 'DEALER' : 'ROUTER', peerSocketType: dir === 'toTarget' ? 'ROUTER' : 'DEALER' });
+    const r = new RequestLatency();
+    // connection 1: request, reply, request, reply
+    for (const [ts, d] of [[0, 'toTarget'], [5, 'fromTarget'], [10, 'toTarget'], [17, 'fromTarget']] as const) r.observe(msg(1, ts, d));
+    // connection 2: the worker's heartbeat every second, the master's now and then (Locust)
+    for (const [ts, d] of [[0, 'toTarget'], [1000, 'toTarget'], [1500, 'fromTarget'], [2000, 'toTarget'], [3000, 'toTarget']] as const) r.observe(msg(2, ts, d));
+    // connection 3: REQ/REP stays measured whatever it shows (libzmq enforces the turns)
+    r.observe({ ...msg(3, 0, 'toTarget'), socketType: 'REQ', peerSocketType: 'REP' });
+    r.observe({ ...msg(3, 4, 'fromTarget'), socketType: 'REP', peerSocketType: 'REQ' });
+    assert.deepEqual([...r.all().keys()], ['t#1', 't#3']);
+    assert.deepEqual([r.stats('t#1')!.requests, r.stats('t#1')!.maxMs], [2, 7]);
+    assert.equal(r.stats('t#2'), undefined, 'no round trips made of unrelated messages');
+  });
 });

@@ -78,7 +78,7 @@ export interface CapturedEvent extends RecordBase {
   since?: number;
   /** `spy:behind`: bytes known to wait for the spy in the kernel's socket buffers (a lower bound). */
   backlog?: number;
-  /** Agent `send:error`/`recv:error`: how many such failures this record stands for. */
+  /** Agent `send:error`/`recv:error`: how many such failures this record stands for; `send:wait`: how many sends a green/async layer held at the high-water mark. */
   count?: number;
   /** Agent monitor events (`accept`, `connect`, `disconnect`): the remote end of that TCP connection (`tcp://127.0.0.1:53412`). */
   peer?: string;

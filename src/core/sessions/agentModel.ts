@@ -30,8 +30,10 @@ export interface AgentSocket {
   messagesIn: number;
   bytesOut: number;
   bytesIn: number;
-  /** Failed sends/receives by `send EAGAIN`, `recv EFSM`, ... */
+  /** Failed sends/receives by `send EAGAIN`, `recv EFSM`, ... (only those the program received). */
   failures: Record<string, number>;
+  /** Sends that waited at the high-water mark inside a green/async layer (zmq.green, zmq.asyncio) before they went: not failures. */
+  sendWaits?: number;
   /** Socket monitor events seen, by zeromq.js name (`accept`, `connect:retry` counting every attempt, ...). Python agent only. */
   events?: Record<string, number>;
   /** Remote ends of the socket's TCP connections now open (from accept/connect to disconnect), when the agent could tell. */

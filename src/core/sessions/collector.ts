@@ -15,7 +15,8 @@
  * - body `J` + UTF-8 JSON object with a `type`: `hello` (first frame, carries
  *   `token`, `agent`, `pid`), `process`, `socket` (`op` open/bind/connect/
  *   unbind/disconnect/subscribe/unsubscribe/option/close), `error` (failed
- *   send/recv counts by errno), `event` (socket monitor event), `drops`, `exit`;
+ *   send/recv counts by errno), `wait` (sends a green/async layer held at the
+ *   high-water mark), `event` (socket monitor event), `drops`, `exit`;
  * - body `M` + u8 direction (0 out, 1 in) + u32 socket number + f64 epoch
  *   seconds + u32 frame count, then per frame u32 original length + u32 kept
  *   length + the kept bytes: one message.
@@ -230,14 +231,17 @@ export class Collector implements CaptureSession {
     socket.on('close', () => this.close(c, 'connection closed'));
   }
 
-  private close(c: AgentConn, _why: string): void {
+  private close(c: AgentConn, why: string): void {
     if (c.closed) return;
     c.closed = true;
     clearTimeout(c.timer);
     this.conns.delete(c);
     c.socket.destroy();
+    // The agent's end of the connection closed: its process ended (the kernel closes it at
+    // exit, even at a SIGKILL). When the collector ends the connection (stopped, bad input)
+    // the process may well run on: no exit is made up for it, it stays as last seen.
     const p = c.process;
-    if (p && p.state === 'running') this.exited(c, p, Date.now());
+    if (p && p.state === 'running' && why === 'connection closed') this.exited(c, p, Date.now());
     this.updateState();
   }
 
@@ -385,6 +389,7 @@ export class Collector implements CaptureSession {
       r.frames = frames.map((f) => Buffer.from(f));
       r.truncated = truncated;
     }
+    splitEnvelope(r, s.type);
     this.capture.append(r);
     this.counters.messages++;
     this.model.changed();
@@ -530,6 +535,17 @@ export class Collector implements CaptureSession {
         this.capture.append(r);
         break;
       }
+      case 'wait': {
+        // sends a green/async layer (zmq.green, zmq.asyncio) held back at the high-water mark until
+        // they could go: the program waited, nothing was refused (a plain NOBLOCK send fails instead)
+        if (typeof j.socket !== 'number' || j.op !== 'send') return false;
+        const count = typeof j.count === 'number' && j.count > 0 ? Math.floor(j.count) : 1;
+        const s = this.socketOf(c, j.socket);
+        s.sendWaits = (s.sendWaits ?? 0) + count;
+        const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: 'send:wait', count };
+        this.capture.append(r);
+        break;
+      }
       case 'event': {
         // a socket monitor event, zeromq.js names (`accept`, `connect:retry`, `disconnect`, ...)
         if (typeof j.socket !== 'number' || typeof j.event !== 'string') return false;
@@ -592,6 +608,37 @@ export class Collector implements CaptureSession {
     this.model.changed();
     void c;
   }
+}
+
+/**
+ * The envelope of a message as the program's socket sent or received it, split
+ * out as the tap and the monitor spy do (`envelopeFrames`, `identity`):
+ * - ROUTER: the first frame is always the peer's routing id (`identity`); with
+ *   REQ-style peers more hops and the empty delimiter follow: the envelope runs
+ *   up to that delimiter when every frame before it can be a routing id
+ *   (1 to 255 bytes), else it is the routing id alone;
+ * - DEALER: only a REQ-style envelope (routing ids, then the delimiter), as it
+ *   talks to a REP or to a ROUTER server; none otherwise;
+ * - REQ/REP (and the rest): libzmq hides the envelope from the program.
+ */
+export function splitEnvelope(r: CapturedMessage, socketType: string): void {
+  const router = socketType === 'ROUTER';
+  if (!router && socketType !== 'DEALER') return;
+  const frames = r.frames;
+  let n = router ? 1 : 0;
+  const limit = Math.min(frames.length - 1, 16);
+  for (let i = 0; i < limit; i++) {
+    const len = frames[i].byteLength;
+    if (len === 0 && r.truncated?.[i] === undefined) {
+      if (i > 0 || !router) n = i + 1;
+      break;
+    }
+    if (len > 255 || r.truncated?.[i] !== undefined) break;
+  }
+  if (router && frames.length < 2) n = 0;
+  if (n === 0) return;
+  r.envelopeFrames = n;
+  if (router) r.identity = frames[0];
 }
 
 function parseJson(body: Buffer): Record<string, unknown> | undefined {

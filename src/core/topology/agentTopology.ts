@@ -92,6 +92,14 @@ export interface AgentSocketFacts {
   routerEnvelope?: { withDelimiter: number; withoutDelimiter: number; last?: { ts: number; identity: string; next: string } };
   /** SUB/XSUB: when it received its first message. */
   firstReceivedTs?: number;
+  /**
+   * The socket's messages are moved by a device loop inside libzmq that the agent
+   * cannot see (`zmq.proxy_steerable`, or devices left native): its counts miss them.
+   * The device function's name.
+   */
+  unseenBy?: string;
+  /** Sends a green/async layer held at the high-water mark before they went (`send:wait`): waits, not failures. */
+  sendWaits?: number;
 }
 
 /** Two sockets connected as their agents report it: a connect matched with a bind. */
@@ -407,6 +415,16 @@ export class AgentTopology {
   }
 
   private onEvent(r: CapturedEvent): void {
+    if (r.type === 'device:unseen') {
+      const s = this.sock(r);
+      if (s) s.facts.unseenBy = (r.address ?? 'a device').slice(0, 64);
+      return;
+    }
+    if (r.type === 'send:wait') {
+      const s = this.sock(r);
+      if (s) s.facts.sendWaits = (s.facts.sendWaits ?? 0) + (r.count ?? 1);
+      return;
+    }
     const m = /^(send|recv):error$/.exec(r.type);
     if (!m || !r.code) return;
     const s = this.sock(r);
@@ -659,6 +677,8 @@ export function socketDetailLines(s: AgentSocketFacts): string[] {
   if (isSubscriber(s.type)) out.push(`Subscriptions: ${s.subscriptions.length ? s.subscriptions.map((x) => (x.topic.byteLength ? `"${topicKey(x.topic)}"` : '(everything)')).join(', ') : 'none'}`);
   if (s.topicsSent.length) out.push(`Topics sent: ${s.topicsSent.slice(0, 8).map((t) => `"${t.text}"`).join(', ')}${s.topicsSent.length > 8 || s.topicsOverflow ? ', …' : ''}`);
   if (s.failures.length) out.push(`Failures: ${s.failures.map((f) => `${f.op} ${f.code} ×${f.count}`).join(', ')}`);
+  if (s.sendWaits) out.push(`Sends that waited at the high-water mark (then went): ${s.sendWaits}`);
+  if (s.unseenBy) out.push(`Messages moved by ${s.unseenBy} inside libzmq are not seen: the counts leave them out`);
   return out;
 }
 

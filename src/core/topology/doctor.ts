@@ -23,7 +23,8 @@ export type DoctorRule =
   | 'slow-joiner'
   | 'req-rep-out-of-turn'
   | 'router-no-delimiter'
-  | 'sub-near-miss';
+  | 'sub-near-miss'
+  | 'unseen-path';
 
 export type DoctorSeverity = 'error' | 'warning' | 'info';
 
@@ -74,6 +75,7 @@ export const DOCTOR_RULES: Record<DoctorRule, string> = {
   'req-rep-out-of-turn': 'REQ/REP used out of turn (EFSM)',
   'router-no-delimiter': 'ROUTER reply to a REQ without the empty delimiter',
   'sub-near-miss': 'Subscription that almost matches what is published',
+  'unseen-path': 'Messages moved where the agents cannot see them (a device inside libzmq)',
 };
 
 export function diagnose(s: TopologySnapshot, options: DoctorOptions = {}): Diagnostic[] {
@@ -597,9 +599,12 @@ function insideRules(ctx: Context, out: Diagnostic[]): void {
       }
     }
   }
+  unseenPaths(out, a.sockets, linksOf, name, nodes);
   for (const j of a.slowJoiners) {
     const sub = byNode.get(j.sub);
     const pub = byNode.get(j.pub);
+    // a path the agents could not see has no loss to report
+    if (sub?.unseenBy || pub?.unseenBy) continue;
     // joining a stream already running always loses what goes out during the handshake: only a lost start is a problem
     if (!sub || !pub || j.lost <= 0 || j.streamRunning || !current(sub, j.firstReceivedTs)) continue;
     out.push({
@@ -616,6 +621,46 @@ function insideRules(ctx: Context, out: Diagnostic[]): void {
     });
   }
   subNearMiss(ctx, out, a.links, byNode, name);
+}
+
+/**
+ * Sockets whose messages a device loop inside libzmq moves (zmq.proxy_steerable, or
+ * devices left native): the agents do not see that traffic, so their counts and the
+ * links through them are incomplete. Said once per process's device, as information:
+ * the loss rules stay silent on those paths rather than guess.
+ */
+function unseenPaths(
+  out: Diagnostic[],
+  sockets: AgentSocket[],
+  linksOf: (x: AgentSocket) => TopologySnapshot['agents']['links'],
+  name: (x: AgentSocket) => string,
+  nodes: (x: AgentSocket) => string[],
+): void {
+  const byDevice = new Map<string, AgentSocket[]>();
+  for (const x of sockets) {
+    if (!x.unseenBy) continue;
+    const key = `${x.session}:${x.pid}:${x.unseenBy}`;
+    const list = byDevice.get(key) ?? [];
+    list.push(x);
+    byDevice.set(key, list);
+  }
+  for (const [key, list] of byDevice) {
+    const links = list.flatMap(linksOf);
+    out.push({
+      id: `unseen-path:${key}`,
+      rule: 'unseen-path',
+      severity: 'info',
+      message:
+        `${list.map(name).join(' and ')} ${list.length > 1 ? 'are' : 'is'} run by ${list[0].unseenBy}, whose loop inside libzmq moves messages where the agent cannot see them: ` +
+        `their message counts leave those out, and no loss is reported on the paths through them (what is not seen is not lost). ` +
+        (list[0].unseenBy === 'zmq.proxy_steerable'
+          ? 'The agent sees the traffic of zmq.proxy, zmq.device, zmq.devices and monitored_queue; zmq.proxy_steerable keeps libzmq’s own loop.'
+          : 'ZMQ_DEBUG_AGENT_DEVICES=native is set: unset it to have the agent run the device’s loop where it sees each message.'),
+      endpoint: links[0]?.endpoint,
+      nodeIds: list.flatMap(nodes),
+      edgeIds: links.map((l) => l.id),
+    });
+  }
 }
 
 function sendDropped(
@@ -696,7 +741,7 @@ function subNearMiss(
     const a = byNode.get(l.connectSocket)!;
     const b = byNode.get(l.bindSocket)!;
     const [pub, sub] = isPublisher(a.type) && isSubscriber(b.type) ? [a, b] : isPublisher(b.type) && isSubscriber(a.type) ? [b, a] : [];
-    if (!pub || !sub || sub.received.messages > 0 || sub.subscriptions.length === 0) continue;
+    if (!pub || !sub || sub.received.messages > 0 || sub.subscriptions.length === 0 || pub.unseenBy || sub.unseenBy) continue;
     if (sub.subscriptions.some((x) => x.topic.byteLength === 0)) continue;
     // the publisher has been sending since the subscriber joined and had time to subscribe
     const joined = Math.max(l.sinceTs, ...sub.subscriptions.map((x) => x.ts));

@@ -10,6 +10,12 @@
  * of order (several workers behind a ROUTER) makes single samples inexact, the
  * distribution stays roughly right. Everything is bounded: pending requests,
  * the sample window.
+ *
+ * REQ/REP is request/reply by construction. A DEALER/ROUTER pair is only when
+ * its messages alternate (request, reply, request, ...): the first time one side
+ * sends twice in a row (heartbeats, a stream of stats, pipelined requests) the
+ * connection is not measured any more and has no figures, rather than round
+ * trips made of unrelated messages.
  */
 import { CaptureRecord } from '../capture/records';
 import { normalizeSocketType } from '../zmq/socketTypes';
@@ -148,13 +154,23 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
+interface RequestReplyConnection {
+  latency: ConnectionLatency;
+  reqDir: 'toTarget' | 'fromTarget';
+  /** DEALER/ROUTER: request/reply only while the directions alternate. */
+  mustAlternate: boolean;
+  lastDirection?: 'toTarget' | 'fromTarget';
+  /** One side sent twice in a row: not request/reply, no figures. */
+  notRequestReply: boolean;
+}
+
 /**
  * Round trips of every tap connection in a stream of capture records, keyed
  * `session#connection` (the topology's connection id). Reads the socket types
  * from the messages themselves (sender `socketType`, receiver `peerSocketType`).
  */
 export class RequestLatency {
-  private readonly conns = new Map<string, { latency: ConnectionLatency; reqDir?: 'toTarget' | 'fromTarget' }>();
+  private readonly conns = new Map<string, RequestReplyConnection>();
   /** Closed connections, oldest first: each keeps a sample window, so only the latest maxClosed stay. */
   private readonly closed = new Set<string>();
 
@@ -189,8 +205,17 @@ export class RequestLatency {
       const [client, target] = r.direction === 'toTarget' ? [r.socketType, r.peerSocketType] : [r.peerSocketType, r.socketType];
       const reqDir = requestDirection(client, target);
       if (!reqDir) return;
-      c = { latency: new ConnectionLatency(this.options), reqDir };
+      const strict = normalizeSocketType(client) === 'REQ' || normalizeSocketType(target) === 'REP';
+      c = { latency: new ConnectionLatency(this.options), reqDir, mustAlternate: !strict, notRequestReply: false };
       this.conns.set(id, c);
+    }
+    if (c.notRequestReply) return;
+    if (c.mustAlternate) {
+      if (c.lastDirection === r.direction) {
+        c.notRequestReply = true;
+        return;
+      }
+      c.lastDirection = r.direction;
     }
     if (r.direction === c.reqDir) c.latency.request(r.ts);
     else c.latency.reply(r.ts);
@@ -198,13 +223,15 @@ export class RequestLatency {
 
   /** Stats of one connection (`session#connection`), or undefined when it carried no request/reply. */
   stats(id: string): LatencyStats | undefined {
-    return this.conns.get(id)?.latency.stats();
+    const c = this.conns.get(id);
+    return c && !c.notRequestReply ? c.latency.stats() : undefined;
   }
 
   /** Every connection with round trips or pending requests. */
   all(): Map<string, LatencyStats> {
     const out = new Map<string, LatencyStats>();
     for (const [id, c] of this.conns) {
+      if (c.notRequestReply) continue;
       const s = c.latency.stats();
       if (s) out.set(id, s);
     }

@@ -83,7 +83,9 @@ class _Agent(object):
         self.queued_bytes = 0
         self.dropped = 0
         self.reported_dropped = 0
-        self.failures = {}  # (socket id, op, errno name) -> count not yet reported
+        # (socket id, op, errno name) -> [count, first ts] not yet reported; op "wait": sends a
+        # green/async layer held at the HWM (reported as waits, not failures)
+        self.failures = {}
         self.sockets = {}  # underlying address -> socket state
         self.next_id = 0
         # socket monitors: underlying address of the program's socket -> _Monitor.
@@ -113,6 +115,7 @@ class _Agent(object):
         self.reconnect = False
         self.retry_at = 0.0
         self.pid = os.getpid()
+        self.fork_of = None  # in a forked child: the parent's name
         self.struct = struct
         # 'M', direction, socket id, ts, frame count
         self.mhead = struct.Struct(">IcBIdI")
@@ -246,7 +249,10 @@ class _Agent(object):
         if self.failures:
             fails, self.failures = self.failures, {}
             for (sid, op, code), (count, ts) in fails.items():
-                out.append(self.frame_json({"type": "error", "socket": sid, "op": op, "code": code, "count": count, "ts": ts}))
+                if op == "wait":
+                    out.append(self.frame_json({"type": "wait", "socket": sid, "op": "send", "count": count, "ts": ts}))
+                else:
+                    out.append(self.frame_json({"type": "error", "socket": sid, "op": op, "code": code, "count": count, "ts": ts}))
         if self.dropped != self.reported_dropped:
             self.reported_dropped = self.dropped
             out.append(self.frame_json({"type": "drops", "dropped": self.dropped}))
@@ -298,7 +304,11 @@ class _Agent(object):
 
     def after_fork(self):
         # in the child: a new process with no reporter thread and no connection
-        import collections
+        try:
+            # self.pid is still the parent's here
+            self.fork_of = "%s ▸ fork %d" % (self.fork_of, self.pid) if self.fork_of else self.own_name()
+        except Exception:
+            pass
 
         if self.conn is not None:
             try:
@@ -372,14 +382,10 @@ class _Agent(object):
             pass
         if not argv:
             argv = [sys.executable] + list(getattr(sys, "argv", []))
-        name = None
-        a0 = getattr(sys, "argv", [""])[0] if getattr(sys, "argv", None) else ""
-        if a0 and a0 != "-c":
-            name = os.path.basename(a0)
-            if name == "__main__.py":
-                name = os.path.basename(os.path.dirname(a0))
-        if not name:
-            name = os.path.basename(sys.executable or "python")
+        name = self.own_name()
+        runs = _runs()
+        if runs:
+            name = "%s (%s)" % (name, runs)
         try:
             cwd = os.getcwd()
         except Exception:
@@ -392,12 +398,48 @@ class _Agent(object):
             "ts": min(self.time(), getattr(self, "started", None) or self.time()),
         }
 
+    def own_name(self):
+        # the program's name; a forked child (no exec) is its parent's name and its role:
+        # `controller ▸ fork 2925` (the parent's own name, itself maybe a fork's, then this pid)
+        if self.fork_of:
+            return "%s ▸ fork %d" % (self.fork_of, os.getpid())
+        name = None
+        a0 = getattr(sys, "argv", [""])[0] if getattr(sys, "argv", None) else ""
+        if a0 and a0 != "-c":
+            name = os.path.basename(a0)
+            if name == "__main__.py":
+                name = os.path.basename(os.path.dirname(a0))
+        return name or os.path.basename(sys.executable or "python")
+
     def socket_report(self, st):
         r = {"type": "socket", "op": "open", "socket": st["id"], "socketType": st["type"], "ts": st["ts"]}
         for k in ("sndhwm", "rcvhwm"):
             if k in st:
                 r[k] = st[k]
         return r
+
+
+def _runs():
+    """What this process runs when it is a multiprocessing child: its target (`launch_scheduler`,
+    `ProcessMonitoredQueue.run`), or None. Only looked at when the program imported multiprocessing."""
+    mp = sys.modules.get("multiprocessing.process")
+    if mp is None:
+        return None
+    try:
+        cp = mp.current_process()
+        if getattr(cp, "name", "MainProcess") == "MainProcess":
+            return None
+        target = getattr(cp, "_target", None)
+        if target is None:
+            # a Process subclass with its own run()
+            return "%s.run" % type(cp).__name__ if type(cp).run is not mp.BaseProcess.run else None
+        owner = getattr(target, "__self__", None)
+        if owner is not None and getattr(target, "__name__", "") == "run":
+            # a device's or a Process subclass's run(): its class says what it is
+            return "%s.run" % type(owner).__name__
+        return getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(target).__name__
+    except Exception:
+        return None
 
 
 # libzmq monitor events -> zeromq.js names (what the collector and the spies use)
@@ -597,7 +639,17 @@ def _install(agent):
             st = state(sock)
             if st is None:
                 return
-            code = errno_names.get(getattr(e, "errno", None), str(getattr(e, "errno", "")))
+            err = getattr(e, "errno", None)
+            if err == EAGAIN and (st.get("layer " + op) or in_layer_retry()):
+                # a would-block inside a green/async layer that waits and tries again: the program
+                # never sees it. A send that had to wait is the HWM (or no peer) holding it: once a call
+                if op != "send" or st.get("waited"):
+                    return
+                st["waited"] = True
+                code = ""
+                op = "wait"
+            else:
+                code = errno_names.get(err, str(err if err is not None else ""))
             key = (st["id"], op, code)
             f = agent.failures.get(key)
             if f is None:
@@ -608,6 +660,74 @@ def _install(agent):
                 agent.start()
         except Exception:
             pass
+
+    EAGAIN = int(getattr(zmq, "EAGAIN", 11))
+    NOBLOCK = int(zmq.NOBLOCK)
+    layered = set()  # classes whose methods are wrapped as layers
+
+    def in_layer_retry():
+        # tornado's ZMQStream reads with NOBLOCK when its loop says the socket is readable and
+        # shrugs off an EAGAIN (the state changed since): a frame or two up the stack
+        f = sys._getframe(2)
+        for _ in range(4):
+            if f is None:
+                return False
+            c = f.f_code
+            if c.co_name == "_handle_recv" and c.co_filename.endswith("zmqstream.py"):
+                return True
+            f = f.f_back
+        return False
+
+    def layer(cls, name, op, flags_of):
+        # Wrap a green/async layer's call that retries a would-block until it can go through:
+        # while it runs (and the program did not ask for NOBLOCK itself), an EAGAIN of the
+        # socket below is the layer waiting, not a failure of the program's.
+        orig = cls.__dict__.get(name)
+        if orig is None or getattr(orig, "_zmq_debug_layer", False):
+            return
+        key = "layer " + op
+
+        def wrapper(self, *a, **kw):
+            try:
+                nowait = flags_of(a, kw) & NOBLOCK
+                st = None if nowait else state(self)
+            except Exception:
+                st = None
+            if st is None:
+                return orig(self, *a, **kw)
+            st[key] = st.get(key, 0) + 1
+            if op == "send":
+                st["waited"] = False
+            try:
+                return orig(self, *a, **kw)
+            finally:
+                st[key] -= 1
+
+        wrapper.__name__ = getattr(orig, "__name__", name)
+        wrapper.__doc__ = getattr(orig, "__doc__", None)
+        wrapper._zmq_debug_layer = True
+        setattr(cls, name, wrapper)
+
+    def arg(a, kw, i, name, default=0):
+        if len(a) > i:
+            return a[i]
+        return kw.get(name, default)
+
+    def install_layers(sock):
+        # once per socket class: the layers in its MRO that retry would-blocks for the program
+        cls = type(sock)
+        if cls in layered or cls is Socket:
+            return
+        layered.add(cls)
+        for c in cls.__mro__:
+            mod = getattr(c, "__module__", "")
+            if mod == "zmq.green.core" and c.__name__ == "_Socket":
+                # gevent: send/recv loop on NOBLOCK + EAGAIN, waiting for the hub in between
+                layer(c, "send", "send", lambda a, kw: int(arg(a, kw, 1, "flags") or 0))
+                layer(c, "recv", "recv", lambda a, kw: int(arg(a, kw, 0, "flags") or 0))
+            elif mod == "zmq._future" and c.__name__ == "_AsyncSocket":
+                # asyncio (and tornado futures): a send tried at once with DONTWAIT, then on the loop
+                layer(c, "_add_send_event", "send", lambda a, kw: int((arg(a, kw, 2, "kwargs", None) or {}).get("flags", 0) or 0))
 
     orig_init = Socket.__init__
     orig_send = Socket.send
@@ -697,6 +817,9 @@ def _install(agent):
                 return
             if sockets.get(self.underlying) is None:
                 register(self)
+            install_layers(self)
+            if "zmq.devices" in sys.modules:
+                _devices_imported(agent)
         except Exception:
             pass
 
@@ -933,6 +1056,7 @@ def _install(agent):
             pass
         return orig_term(self, *a, **kw)
 
+    _install_devices(zmq, agent)
     monitor.__doc__ = orig_monitor.__doc__
     term.__doc__ = orig_term.__doc__
     Socket.monitor = monitor
@@ -954,6 +1078,143 @@ def _install(agent):
     Socket._zmq_debug_agent = True
 
 
+def _install_devices(zmq, agent):
+    """Devices: libzmq's proxy loop moves messages where no wrapper sees them. zmq.proxy,
+    zmq.device (and through them zmq.devices' Thread/Process Device and Proxy classes) and
+    zmq.devices' monitored_queue run the same loop in Python instead, through the program's
+    own (wrapped) sockets: every message is seen on the socket it came in on and the one it
+    went out of, and on the capture/monitor socket when there is one. The semantics are
+    libzmq's (and pyzmq's own pure-Python monitored_queue, the one it uses on PyPy); only the
+    speed differs. ZMQ_DEBUG_AGENT_DEVICES=native keeps libzmq's loop (its traffic unseen).
+    zmq.proxy_steerable keeps libzmq's loop (its control socket is libzmq's to read)."""
+    control = agent.control
+
+    def unseen(kind, *socks):
+        # a device whose loop stays libzmq's: its sockets' traffic is not seen (the doctor says so)
+        try:
+            for sock in socks:
+                st = agent.sockets.get(sock.underlying) if sock is not None else None
+                if st is not None:
+                    control({"type": "event", "socket": st["id"], "event": "device:unseen", "address": kind, "ts": agent.time()})
+        except Exception:
+            pass
+
+    def native(kind, orig):
+        def wrapper(*a, **kw):
+            unseen(kind, *[x for x in a if isinstance(x, zmq.Socket)])
+            return orig(*a, **kw)
+
+        wrapper.__name__ = getattr(orig, "__name__", kind)
+        wrapper.__doc__ = getattr(orig, "__doc__", None)
+        return wrapper
+
+    agent.unseen_device = native
+    if hasattr(zmq, "proxy_steerable"):
+        # its control socket (PAUSE/RESUME/TERMINATE) is libzmq's to read: the loop stays native
+        zmq.proxy_steerable = native("zmq.proxy_steerable", zmq.proxy_steerable)
+    if os.environ.get("ZMQ_DEBUG_AGENT_DEVICES", "") == "native":
+        zmq.proxy = native("zmq.proxy", zmq.proxy)
+        zmq.device = native("zmq.device", zmq.device)
+        agent.device_functions = (zmq.proxy, zmq.device)
+        return
+    POLLIN = int(zmq.POLLIN)
+    Poller = zmq.Poller
+    QUEUE, FORWARDER, STREAMER = (int(getattr(zmq, n, v)) for n, v in (("QUEUE", 3), ("FORWARDER", 2), ("STREAMER", 1)))
+    orig_proxy = zmq.proxy
+    orig_device = zmq.device
+
+    def proxy(frontend, backend, capture=None):
+        if getattr(frontend, "_zmq_debug_agent", False) is not True or getattr(backend, "_zmq_debug_agent", False) is not True:
+            return orig_proxy(frontend, backend, capture)
+        poller = Poller()
+        poller.register(frontend, POLLIN)
+        if backend is not frontend:
+            poller.register(backend, POLLIN)
+        while True:
+            for sock, _ in poller.poll():
+                # one whole message each turn, as libzmq's proxy forwards (capture first, then out)
+                other = backend if sock is frontend else frontend
+                msg = sock.recv_multipart()
+                if capture is not None:
+                    capture.send_multipart(msg)
+                other.send_multipart(msg)
+
+    def device(device_type, frontend, backend):
+        if int(device_type) not in (QUEUE, FORWARDER, STREAMER):
+            return orig_device(device_type, frontend, backend)
+        # libzmq 3+: every device is a proxy
+        return proxy(frontend, backend)
+
+    proxy.__doc__ = orig_proxy.__doc__
+    device.__doc__ = orig_device.__doc__
+    zmq.proxy = proxy
+    zmq.device = device
+    agent.device_functions = (proxy, device)
+    try:
+        import zmq.backend as backend_mod
+
+        # pyzmq re-exports them from zmq.backend and zmq.sugar: the same function everywhere
+        for mod in (backend_mod, sys.modules.get("zmq.sugar")):
+            if mod is not None and getattr(mod, "proxy", None) is orig_proxy:
+                mod.proxy = proxy
+            if mod is not None and getattr(mod, "device", None) is orig_device:
+                mod.device = device
+    except Exception:
+        pass
+
+
+def _pure_monitored_queue(native_mq, origin):
+    """pyzmq's pure-Python monitored_queue (zmq/devices/monitoredqueue.py next to the compiled one,
+    the version pyzmq itself uses on PyPy), in place of the compiled loop; None when not there."""
+    import zmq
+
+    if getattr(native_mq, "_zmq_debug_agent", False) or not origin or origin.endswith(".py"):
+        return None
+    path = os.path.join(os.path.dirname(origin), "monitoredqueue.py")
+    if not os.path.exists(path):
+        return None
+    ns = {"__name__": "zmq.devices._zmq_debug_monitoredqueue"}
+    with open(path) as f:
+        exec(compile(f.read(), path, "exec"), ns)
+    pure = ns["monitored_queue"]
+
+    def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_prefix=b"out"):
+        if not all(getattr(x, "_zmq_debug_agent", False) is True for x in (in_socket, out_socket, mon_socket)):
+            return native_mq(in_socket, out_socket, mon_socket, in_prefix, out_prefix)
+        return pure(in_socket, out_socket, mon_socket, in_prefix, out_prefix)
+
+    monitored_queue.__doc__ = native_mq.__doc__
+    monitored_queue._zmq_debug_agent = True
+    del zmq
+    return monitored_queue
+
+
+def _devices_imported(agent):
+    # zmq.devices binds device (basedevice) and monitored_queue by name when imported: the import
+    # hook gives them the agent's; this catches a zmq.devices imported before the agent was installed
+    if os.environ.get("ZMQ_DEBUG_AGENT_DEVICES", "") == "native":
+        return
+    fns = getattr(agent, "device_functions", None)
+    base = sys.modules.get("zmq.devices.basedevice")
+    if base is not None and fns is not None and getattr(base, "device", None) is not fns[1]:
+        base.device = fns[1]
+    compiled = sys.modules.get("zmq.devices.monitoredqueue")
+    if compiled is None or getattr(compiled.monitored_queue, "_zmq_debug_agent", False) or getattr(compiled, "_zmq_debug_tried", False):
+        return
+    compiled._zmq_debug_tried = True
+    try:
+        native_mq = compiled.monitored_queue
+        ours = _pure_monitored_queue(native_mq, getattr(compiled, "__file__", None))
+        if ours is None:
+            return
+        for name in ("zmq.devices.monitoredqueue", "zmq.devices.monitoredqueuedevice", "zmq.devices"):
+            mod = sys.modules.get(name)
+            if mod is not None and getattr(mod, "monitored_queue", None) is native_mq:
+                mod.monitored_queue = ours
+    except Exception:
+        pass
+
+
 class _ZmqImportHook(object):
     """A meta path finder that lets `zmq` load as usual, then installs the wrappers."""
 
@@ -962,6 +1223,8 @@ class _ZmqImportHook(object):
         self.done = False
 
     def find_spec(self, fullname, path=None, target=None):
+        if fullname == "zmq.devices.monitoredqueue":
+            return self.monitoredqueue_spec(fullname, path)
         if fullname != "zmq" or self.done:
             return None
         import importlib.machinery
@@ -981,6 +1244,43 @@ class _ZmqImportHook(object):
                 hook.done = True
                 try:
                     _install(hook.agent)
+                except Exception:
+                    pass
+
+            def __getattr__(self, name):
+                return getattr(loader, name)
+
+        spec.loader = Loader()
+        return spec
+
+    def monitoredqueue_spec(self, fullname, path):
+        # the compiled monitored_queue loads as usual, then gives way to the agent's (before
+        # zmq.devices and monitoredqueuedevice bind it by name, and any `from zmq.devices import`)
+        keep_native = os.environ.get("ZMQ_DEBUG_AGENT_DEVICES", "") == "native"
+        agent = self.agent
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        loader = spec.loader
+
+        class Loader(object):
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                loader.exec_module(module)
+                try:
+                    if keep_native:
+                        # libzmq's loop as asked: its sockets are said to be unseen
+                        mark = getattr(agent, "unseen_device", None)
+                        if mark is not None:
+                            module.monitored_queue = mark("zmq.devices.monitored_queue", module.monitored_queue)
+                        return
+                    ours = _pure_monitored_queue(module.monitored_queue, getattr(module, "__file__", None))
+                    if ours is not None:
+                        module.monitored_queue = ours
                 except Exception:
                     pass
 
