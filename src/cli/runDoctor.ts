@@ -10,9 +10,10 @@ import { TopologySnapshot } from '../core/topology/topology';
 
 /**
  * `run --check`: the exit code when COMMAND succeeded but the doctor found an
- * error. Not 1 or 2 (zmq-debug's own failure and usage errors), not ≥ 128 (signals).
+ * error. ThreadSanitizer's (66): not 1 or 2 (zmq-debug's own failure and usage
+ * errors), not one of pytest's 1-5, not ≥ 128 (signals).
  */
-export const DOCTOR_ERROR_EXIT = 3;
+export const DOCTOR_ERROR_EXIT = 66;
 
 export interface DoctorReport {
   /** Lines for stderr, '' when there is nothing to say. */
