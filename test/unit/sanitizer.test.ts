@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseJsonLines } from '../../src/core/capture/exportFormat';
 import { CapturedEvent, SocketRecord } from '../../src/core/capture/records';
 import { DOCTOR_ERROR_EXIT } from '../../src/cli/runDoctor';
-import { killAllRuns, run } from './helpers/agentRun';
+import { AGENT_FIXTURES, killAllRuns, run } from './helpers/agentRun';
 import { CLI } from './helpers/cli';
 import { PYTHON } from './helpers/peers';
 
@@ -90,5 +90,20 @@ describe('zmq-debug run: the doctor at the end, findings at their lines, --check
     assert.match(r.stderr, /zmq-debug run --check: the doctor found no error or warning\n/);
     const quiet = await sanitize([], 'clean.py');
     assert.doesNotMatch(quiet.stderr, /doctor/, 'without --check a clean run adds nothing');
+  });
+
+  it('the Node agent: sites of socket creation, bind, connect and subscribe at their lines, a failed receive at the line of the socket’s first receive', async () => {
+    const file = join(AGENT_FIXTURES, 'node_pushpull.js');
+    const r = await run(process.execPath, [CLI, 'run', '--json', '--', process.execPath, file]);
+    assert.equal(r.code, 0, r.stderr);
+    const recs = parseJsonLines(r.stdout).records;
+    const socks = recs.filter((x): x is SocketRecord => x.kind === 'socket' && x.op !== 'close');
+    assert.ok(socks.every((x) => x.site?.file === file), JSON.stringify(socks.map((x) => x.site)));
+    assert.deepEqual(
+      socks.map((x) => `${x.op} ${x.socketType} ${x.site!.line}`),
+      ['open PUSH 5', 'bind PUSH 5', 'open PULL 7', 'connect PULL 7', 'open SUB 9', 'subscribe SUB 9', 'connect SUB 10', 'open PULL 15'],
+    );
+    const failed = recs.filter((x): x is CapturedEvent => x.kind === 'event' && x.type === 'recv:error');
+    assert.deepEqual(failed.map((e) => [e.code, e.site]), [['EAGAIN', { file, line: 15 }]]);
   });
 });
