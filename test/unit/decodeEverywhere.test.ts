@@ -17,7 +17,9 @@ import { AutoDecoder } from '../../src/core/decoders/auto';
 import { DecodeOk } from '../../src/core/decoders/decoder';
 import { decodedFields, formatDecoded } from '../../src/core/decoders/decodedText';
 import { parseSigningKey } from '../../src/core/decoders/jupyterConnection';
+import { JupyterKey } from '../../src/core/decoders/jupyterKey';
 import { createDecoder } from '../../src/core/decoders/registry';
+import { JupyterKeyFinder } from '../../src/core/discovery/jupyterKeyFiles';
 import { killAllRuns, run } from './helpers/agentRun';
 import { CLI } from './helpers/cli';
 import { freePort, PYTHON, until } from './helpers/peers';
@@ -87,6 +89,46 @@ describe('decoding everywhere: auto on msgpack arrays and mixed frames, jupyter 
   });
 });
 
+describe('--decode jupyter without a file: the key by the endpoint’s port', function () {
+  it('uses the one file naming the port, never a key that is ambiguous, and reads the files again for a port it did not know', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zmq-debug-keys-'));
+    try {
+      const write = (name: string, o: object) => {
+        writeFileSync(join(dir, name), JSON.stringify(o));
+        return join(dir, name);
+      };
+      const files = [
+        write('kernel-a.json', { shell_port: 5001, iopub_port: 5002, stdin_port: 5003, control_port: 5004, hb_port: 5005, key: 'key-a', signature_scheme: 'hmac-sha256', pid: 7001 }),
+        write('ipcontroller-client.json', { interface: 'tcp://127.0.0.1', registration: 6001, mux: 6002, broadcast: [6003, 6004], key: 'key-b', signature_scheme: 'hmac-sha256' }),
+        write('ipcontroller-engine.json', { interface: 'tcp://127.0.0.1', registration: 6001, key: 'key-b', signature_scheme: 'hmac-sha256' }),
+        write('other.json', { registration: 5001, key: 'key-c' }),
+        write('no-key.json', { shell_port: 6005 }),
+      ];
+      let scans = 0;
+      let now = 0;
+      const finder = new JupyterKeyFinder(() => (scans++, files), 2000, () => now);
+      const parts = [b('{}'), b('{}'), b('{}'), b('{}')];
+      const signedWith = (k: string) => b(new JupyterKey(k).sign(parts));
+      const verifies = (endpoint: string, k: string) => finder.keyFor(endpoint)?.verify(signedWith(k), parts) ?? 'none';
+      assert.equal(verifies('tcp://127.0.0.1:6002', 'key-b'), true);
+      assert.equal(verifies('tcp://127.0.0.1:6004', 'key-b'), true, 'a port in a list (ipyparallel’s broadcast schedulers)');
+      assert.equal(verifies('tcp://127.0.0.1:6001', 'key-b'), true, 'two files, one key: not ambiguous');
+      assert.equal(verifies('tcp://127.0.0.1:5002', 'key-a'), true);
+      assert.equal(verifies('tcp://127.0.0.1:5001', 'key-a'), 'none', 'two files with two keys name the port: ambiguous');
+      assert.equal(verifies('tcp://127.0.0.1:7001', 'key-a'), 'none', 'a pid is not a port');
+      assert.equal(verifies('ipc:///tmp/x', 'key-a'), 'none');
+      const before = scans;
+      assert.equal(finder.keyFor('tcp://127.0.0.1:9999'), undefined);
+      assert.equal(scans, before, 'no rescan within 2 s');
+      now += 2500;
+      files.push(write('kernel-late.json', { shell_port: 9999, key: 'key-d' }));
+      assert.equal(verifies('tcp://127.0.0.1:9999', 'key-d'), true, 'a file written later is found on the next scan');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('zmq-debug run --decode on real systems', function () {
   this.timeout(120000);
   afterEach(killAllRuns);
@@ -137,7 +179,7 @@ describe('zmq-debug run --decode on real systems', function () {
       this.timeout(90000);
       dir = mkdtempSync(join(tmpdir(), 'zmq-debug-ipp-'));
       // its own process group: the controller and the engine it starts end with it
-      cluster = spawn(PYTHON, ['-m', 'ipyparallel.cluster', 'start', '-n', '1', `--profile-dir=${join(dir, 'profile')}`, '--daemonize=False'], {
+      cluster = spawn(PYTHON, ['-m', 'ipyparallel.cluster', 'start', '-n', '1', `--profile-dir=${join(dir, 'ipython', 'profile_zmqtest')}`, '--daemonize=False'], {
         cwd: dir,
         stdio: ['ignore', 'ignore', 'pipe'],
         detached: true,
@@ -159,9 +201,10 @@ describe('zmq-debug run --decode on real systems', function () {
     });
 
     it('the client’s messages decoded with the cluster’s own ipcontroller-client.json, every signature valid (invalid with another key)', async () => {
-      const conn = join(dir, 'profile', 'security', 'ipcontroller-client.json');
+      const conn = join(dir, 'ipython', 'profile_zmqtest', 'security', 'ipcontroller-client.json');
       assert.ok(existsSync(conn));
-      const client = (decode: string) => run(process.execPath, [CLI, 'run', '--json', '--decode', decode, '--', PYTHON, join(HERE, 'ipp_client.py'), conn], {}, 60000);
+      const client = (decode: string, env: Record<string, string> = {}) =>
+        run(process.execPath, [CLI, 'run', '--json', '--decode', decode, '--', PYTHON, join(HERE, 'ipp_client.py'), conn], env, 60000);
       const r = await client(`jupyter:${conn}`);
       assert.equal(r.code, 0, r.stderr.slice(-2000));
       assert.match(r.stderr, /sum 6/);
@@ -182,6 +225,20 @@ describe('zmq-debug run --decode on real systems', function () {
       assert.equal(wrong.code, 0, wrong.stderr.slice(-2000));
       const sigs = lines(wrong.stdout).filter((l) => l.kind === 'message').map((m) => (m.decoded!.value as { signature: string }).signature);
       assert.ok(sigs.length >= 4 && sigs.every((s) => s === 'invalid'), sigs.join(' '));
+    });
+
+    it('--decode jupyter alone: the key found in the one connection file naming the endpoint’s port (the profile’s ipcontroller-*.json)', async () => {
+      const conn = join(dir, 'ipython', 'profile_zmqtest', 'security', 'ipcontroller-client.json');
+      const args = [CLI, 'run', '--json', '--decode', 'jupyter', '--', PYTHON, join(HERE, 'ipp_client.py'), conn];
+      const found = await run(process.execPath, args, { IPYTHONDIR: join(dir, 'ipython'), JUPYTER_RUNTIME_DIR: join(dir, 'no-kernels') }, 60000);
+      assert.equal(found.code, 0, found.stderr.slice(-2000));
+      const sigs = lines(found.stdout).filter((l) => l.kind === 'message').map((m) => (m.decoded!.value as { signature: string }).signature);
+      assert.ok(sigs.length >= 4 && sigs.every((s) => s === 'valid'), sigs.join(' '));
+      // with no connection file to be found: decoded, signatures unchecked
+      const none = await run(process.execPath, args, { IPYTHONDIR: join(dir, 'nothing-here'), JUPYTER_RUNTIME_DIR: join(dir, 'no-kernels') }, 60000);
+      assert.equal(none.code, 0, none.stderr.slice(-2000));
+      const unchecked = lines(none.stdout).filter((l) => l.kind === 'message').map((m) => (m.decoded!.value as { signature: string }).signature);
+      assert.ok(unchecked.length >= 4 && unchecked.every((s) => s === 'unchecked'), unchecked.join(' '));
     });
   });
 });

@@ -15,7 +15,7 @@ import { CapturedMessage } from '../capture/records';
 import { asBuffer } from '../base/bytes';
 
 /** What a decoder reads: a message's frames and what is known of its envelope. */
-export type DecodeInput = Pick<CapturedMessage, 'frames'> & Partial<Pick<CapturedMessage, 'envelopeFrames' | 'truncated' | 'encrypted'>>;
+export type DecodeInput = Pick<CapturedMessage, 'frames'> & Partial<Pick<CapturedMessage, 'envelopeFrames' | 'truncated' | 'encrypted' | 'endpoint'>>;
 
 export type DecodeResult = DecodeOk | DecodeFailed;
 
