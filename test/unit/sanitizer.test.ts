@@ -9,9 +9,13 @@ import { join } from 'node:path';
 import { parseJsonLines } from '../../src/core/capture/exportFormat';
 import { CapturedEvent, SocketRecord } from '../../src/core/capture/records';
 import { DOCTOR_ERROR_EXIT } from '../../src/cli/runDoctor';
+import { Capture } from '../../src/core/capture/capture';
+import { Collector } from '../../src/core/sessions/collector';
+import { diagnose } from '../../src/core/topology/doctor';
+import { TopologyModel } from '../../src/core/topology/topology';
 import { AGENT_FIXTURES, killAllRuns, run } from './helpers/agentRun';
 import { CLI } from './helpers/cli';
-import { PYTHON } from './helpers/peers';
+import { PYTHON, until } from './helpers/peers';
 
 const HERE = join(__dirname, 'fixtures', 'sanitizer');
 const fixture = (name: string) => join(HERE, name);
@@ -105,5 +109,46 @@ describe('zmq-debug run: the doctor at the end, findings at their lines, --check
     );
     const failed = recs.filter((x): x is CapturedEvent => x.kind === 'event' && x.type === 'recv:error');
     assert.deepEqual(failed.map((e) => [e.code, e.site]), [['EAGAIN', { file, line: 15 }]]);
+  });
+});
+
+describe('findings of exited programs stay until the capture is cleared or the program runs again', function () {
+  this.timeout(60000);
+  let capture: Capture;
+  let collector: Collector;
+  let model: TopologyModel;
+  beforeEach(async () => {
+    capture = new Capture();
+    collector = await Collector.start({ capture });
+    model = new TopologyModel(capture, undefined, { throttleMs: 10 });
+  });
+  afterEach(async () => {
+    await killAllRuns();
+    model.dispose();
+    await collector.stop();
+    collector.dispose();
+    capture.dispose();
+  });
+
+  const outOfTurn = (now: number) => diagnose(model.snapshot(now)).filter((d) => d.rule === 'req-rep-out-of-turn');
+  const runOnce = async () => {
+    const r = await run(PYTHON, [fixture('out_of_turn.py')], collector.environment({}));
+    assert.equal(r.code, 0, r.stderr);
+    await until(() => model.snapshot().agents.processes.some((p) => p.pid === r.pid && p.state === 'exited'), 'the exit', 8000);
+    return r.pid;
+  };
+
+  it('an hour after the exit the finding is still there, at its line, marked; a second run replaces it; clearing the capture ends it', async () => {
+    const first = await runOnce();
+    const later = Date.now() + 3600_000;
+    const [d, ...more] = outOfTurn(later);
+    assert.deepEqual(more, []);
+    assert.match(d.message, new RegExp(`^REQ ${first}\\.2 in out_of_turn\\.py \\(pid ${first}, exited 1 h ago\\)`));
+    assert.deepEqual(d.location, { file: fixture('out_of_turn.py'), line: 12 }, '0-based: line 13');
+    // the same program again: its earlier run is history
+    const second = await runOnce();
+    assert.deepEqual(outOfTurn(Date.now()).map((x) => x.message.match(/pid (\d+)/)![1]), [String(second)]);
+    capture.clear();
+    assert.deepEqual(outOfTurn(Date.now()), []);
   });
 });
