@@ -3,6 +3,8 @@ import { recordToJson, recordToLine } from '../core/capture/exportFormat';
 import { CaptureRecord } from '../core/capture/records';
 import { formatRecord } from '../core/capture/recordText';
 import { Decoder } from '../core/decoders/decoder';
+import { JupyterDecoder } from '../core/decoders/jupyter';
+import { JupyterKeyFinder } from '../core/discovery/jupyterKeyFiles';
 import { decodedFields, formatDecoded } from '../core/decoders/decodedText';
 import { createDecoder, decoderUsages } from '../core/decoders/registry';
 import { flag, ParsedArgs } from './args';
@@ -15,6 +17,11 @@ export const DECODE_HELP = `[--decode ${decoderUsages().join('|')}]`;
 export function decoderFromArgs(p: ParsedArgs): Decoder | undefined {
   const spec = flag(p, 'decode');
   if (spec === undefined) return undefined;
+  if (spec === 'jupyter') {
+    // no file: the key of the one connection file on this machine that names the message's port
+    const finder = new JupyterKeyFinder();
+    return new JupyterDecoder(undefined, (endpoint) => finder.keyFor(endpoint));
+  }
   try {
     return createDecoder(spec);
   } catch (e) {

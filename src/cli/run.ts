@@ -1,9 +1,13 @@
 /**
- * `zmq-debug run [--json] -- COMMAND ARGS...`: runs COMMAND (and whatever it
- * spawns: they inherit the environment) with the zmq-debug agents and a
- * collector of its own, prints every process, socket and message they report
- * (human lines, or the JSON Lines export format with --json), and exits with
- * COMMAND's exit code (128 + signal number when a signal ended it).
+ * `zmq-debug run [--json] [--decode NAME] [--check] [--wait-exits S] -- COMMAND ARGS...`: runs
+ * COMMAND (and whatever it spawns: they inherit the environment) with the
+ * zmq-debug agents and a collector of its own, prints every process, socket and
+ * message they report (human lines, or the JSON Lines export format with
+ * --json; with --decode, each message's payload decoded too), then the doctor's
+ * errors and warnings on stderr, each at its line in the program, and exits with
+ * COMMAND's exit code (128 + signal number when a signal ended it). With
+ * --check (a CI gate), a COMMAND that succeeded exits with DOCTOR_ERROR_EXIT
+ * when the doctor found an error (see docs/sanitizer.md).
  *
  * With --json, stdout carries only records: COMMAND's own stdout goes to stderr.
  *
@@ -19,7 +23,10 @@ import { recordToLine } from '../core/capture/exportFormat';
 import { formatRecord } from '../core/capture/recordText';
 import { AgentProcess } from '../core/sessions/agentModel';
 import { Collector } from '../core/sessions/collector';
+import { TopologyModel } from '../core/topology/topology';
 import { flag, has, parseArgs } from './args';
+import { DECODE_FLAG, DECODE_HELP, decoderFromArgs, printRecord } from './decodeOption';
+import { doctorReport, DOCTOR_ERROR_EXIT } from './runDoctor';
 import { UsageError } from './errors';
 import { registerSubcommand } from './registry';
 
@@ -29,33 +36,40 @@ const DRAIN_MS = 1500;
 const LATE_AGENT_MS = 500;
 /** How long, by default, run waits after COMMAND for the other processes it observed to exit. */
 const WAIT_EXITS_S = 10;
-/** Options that take a value (the command starts at the first word that is neither an option nor its value). */
-const VALUED = new Set(['--wait-exits']);
 
-registerSubcommand('run [--json] [--wait-exits SECONDS] -- <command> [args...]', "run a program with the agents: print its sockets and messages, exit with its code", (args) =>
-  runCommand(args),
+registerSubcommand(
+  `run [--json] ${DECODE_HELP} [--check] [--wait-exits SECONDS] -- <command> [args...]`,
+  `run a program with the agents: print its sockets and messages, then the doctor's findings at their lines; exit with its code (--check: ${DOCTOR_ERROR_EXIT} when it succeeded but the doctor found an error)`,
+  (args) => runCommand(args),
 );
+
+/** run's options that take a value (the word after them is not the command). */
+const VALUE_OPTIONS = new Set(['--wait-exits', ...Object.keys(DECODE_FLAG).map((k) => `--${k}`)]);
 
 export async function runCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   // options end at '--' or at the first word that is not an option: the rest is the command, untouched
   let i = 0;
-  while (i < args.length && args[i].startsWith('--') && args[i] !== '--') i += VALUED.has(args[i]) ? 2 : 1;
+  while (i < args.length && args[i].startsWith('--') && args[i] !== '--') i += VALUE_OPTIONS.has(args[i]) ? 2 : 1;
   i = Math.min(i, args.length);
-  const p = parseArgs(args.slice(0, i), { json: { type: 'boolean' }, 'wait-exits': { type: 'string' } });
+  const p = parseArgs(args.slice(0, i), { json: { type: 'boolean' }, check: { type: 'boolean' }, 'wait-exits': { type: 'string' }, ...DECODE_FLAG });
   const command = args.slice(args[i] === '--' ? i + 1 : i);
   if (p.positional.length || command.length === 0) throw new UsageError('give the command to run after --, e.g. zmq-debug run -- python3 pub_server.py');
   const json = has(p, 'json');
+  const check = has(p, 'check');
+  const decoder = decoderFromArgs(p);
   const waitExits = waitExitsSeconds(flag(p, 'wait-exits'));
 
   const capture = new Capture();
   const collector = await Collector.start({ capture });
+  // the doctor's view of what the agents report, read as records arrive (the capture may evict them later)
+  const model = new TopologyModel(capture, undefined, { throttleMs: 60_000 });
   let printed = 0;
   let missed = 0;
   const flush = () => {
     for (const r of capture.peekSince(printed)) {
       missed += r.seq - printed - 1;
       printed = r.seq;
-      out.write((json ? recordToLine(r) : formatRecord(r)) + '\n');
+      out.write((decoder ? printRecord(r, json, decoder) : json ? recordToLine(r) : formatRecord(r)) + '\n');
     }
   };
   const sub = capture.onDidAppend(flush);
@@ -81,6 +95,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
     });
   } catch (e) {
     await collector.stop();
+    model.dispose();
     collector.dispose();
     throw e;
   } finally {
@@ -99,10 +114,14 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   if (st.agentDropped) err.write(`zmq-debug run: the agents dropped ${st.agentDropped} report(s) (the program sent faster than they look, or their queue to the collector was full)\n`);
   if (st.rejected || st.malformed || st.oversized) err.write(`zmq-debug run: refused ${st.rejected} connection(s), ${st.malformed} malformed and ${st.oversized} oversized frame(s)\n`);
   if (missed) err.write(`zmq-debug run: ${missed} record(s) were evicted from the capture before they could be printed\n`);
+  const doctor = doctorReport(model.snapshot(), process.cwd());
+  model.dispose();
+  if (doctor.text) err.write(doctor.text);
+  else if (check) err.write('zmq-debug run --check: the doctor found no error or warning\n');
   collector.dispose();
   capture.dispose();
   await new Promise<void>((r) => out.write('', () => r()));
-  return code;
+  return check && code === 0 && doctor.errors > 0 ? DOCTOR_ERROR_EXIT : code;
 }
 
 function waitExitsSeconds(v: string | undefined): number {

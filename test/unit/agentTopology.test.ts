@@ -262,7 +262,7 @@ describe('doctor rules only the inside can see, each made by a real program unde
     assert.match(stdout, /second send EFSM: True/);
     const found = of(s, 'req-rep-out-of-turn');
     assert.equal(found.length, 1);
-    assert.match(found[0].message, /^REQ \S+ in req_twice\.py \(pid \d+\) sent a request before receiving the reply to the previous one: 1 send call failed with EFSM/);
+    assert.match(found[0].message, /^REQ \S+ in req_twice\.py \(pid \d+, exited [^)]+\) sent a request before receiving the reply to the previous one: 1 send call failed with EFSM/);
     assert.equal(found[0].severity, 'error');
     // the healthy inproc REQ/REP of the agent fixtures only trips its deliberate recv out of turn
     const r = await run(PYTHON, [agentFixture('inproc_threads.py')], env);

@@ -4,7 +4,7 @@
  * public contract: add optional fields and new kinds, never change existing ones.
  * Documented in README.md ("Capture export format").
  */
-import { CapturedMessage, CaptureRecord, CommandRecord, Direction, ProcessRecord, SocketRecord, SourceKind } from './records';
+import { CallSite, CapturedMessage, CaptureRecord, CommandRecord, Direction, ProcessRecord, SocketRecord, SourceKind } from './records';
 
 export const FORMAT_VERSION = 1;
 
@@ -59,6 +59,7 @@ export function recordToJson(r: CaptureRecord): Json {
       if (r.backlog !== undefined) o.backlog = r.backlog;
       if (r.count !== undefined) o.count = r.count;
       if (r.peer !== undefined) o.peer = r.peer;
+      if (r.site !== undefined) o.site = { file: r.site.file, line: r.site.line };
       break;
     case 'greeting':
       o.direction = r.direction;
@@ -101,6 +102,7 @@ export function recordToJson(r: CaptureRecord): Json {
       if (r.rcvhwm !== undefined) o.rcvhwm = r.rcvhwm;
       if (r.error !== undefined) o.error = r.error;
       if (r.code !== undefined) o.code = r.code;
+      if (r.site !== undefined) o.site = { file: r.site.file, line: r.site.line };
       break;
   }
   return o;
@@ -463,6 +465,8 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
       if (count !== undefined) r.count = count;
       const peer = optStr(j, 'peer');
       if (peer !== undefined) r.peer = peer;
+      const site = optSite(j);
+      if (site !== undefined) r.site = site;
       return r;
     }
     case 'greeting':
@@ -523,6 +527,8 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
       }
       if (j.topic !== undefined) r.topic = fromB64(j.topic, 'topic');
       if (j.bytes !== undefined) r.bytes = fromB64(j.bytes, 'bytes');
+      const site = optSite(j);
+      if (site !== undefined) r.site = site;
       return r;
     }
     default:
@@ -587,6 +593,16 @@ function str(j: Json, k: string): string {
 }
 function optStr(j: Json, k: string): string | undefined {
   return j[k] === undefined ? undefined : str(j, k);
+}
+/** An agent record's call site: `{"file": "/abs/out_of_turn.py", "line": 13}`. */
+function optSite(j: Json): CallSite | undefined {
+  const v = j.site;
+  if (v === undefined) return undefined;
+  const o = v as Json;
+  if (typeof v !== 'object' || v === null || typeof o.file !== 'string' || !Number.isInteger(o.line) || (o.line as number) < 1) {
+    throw new ImportError("'site' must be an object {file: string, line: whole number ≥ 1}");
+  }
+  return { file: o.file, line: o.line as number };
 }
 function oneOf<T extends string>(j: Json, k: string, allowed: readonly T[]): T {
   const v = j[k];

@@ -14,6 +14,15 @@ export type SourceKind = 'spy' | 'monitor' | 'tap' | 'agent';
  */
 export type Direction = 'in' | 'out' | 'toTarget' | 'fromTarget';
 
+/**
+ * Agent records: where in the program's own code (outside the ZeroMQ binding
+ * and the agent) the call was made. `line` is 1-based, `file` absolute.
+ */
+export interface CallSite {
+  file: string;
+  line: number;
+}
+
 interface RecordBase {
   /** Sequence number assigned by the capture, strictly increasing. 0 until appended. */
   seq: number;
@@ -80,6 +89,8 @@ export interface CapturedEvent extends RecordBase {
   backlog?: number;
   /** Agent `send:error`/`recv:error`: how many such failures this record stands for; `send:wait`: how many sends a green/async layer held at the high-water mark. */
   count?: number;
+  /** Agent `send:error`/`recv:error`: the call site of the first of them. */
+  site?: CallSite;
   /** Agent monitor events (`accept`, `connect`, `disconnect`): the remote end of that TCP connection (`tcp://127.0.0.1:53412`). */
   peer?: string;
 }
@@ -127,6 +138,8 @@ export interface SocketRecord extends RecordBase {
   /** A bind/connect/... that failed: the error text and errno name (`EADDRINUSE`). */
   error?: string;
   code?: string;
+  /** open, bind, connect, unbind, disconnect, subscribe, unsubscribe: the call site in the program. */
+  site?: CallSite;
 }
 
 export interface GreetingRecord extends RecordBase {

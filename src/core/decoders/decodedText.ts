@@ -7,8 +7,10 @@
 import { capDepth, DecodeResult } from './decoder';
 
 /** The fields a decode result adds to a message's JSON record. */
-export function decodedFields(r: DecodeResult): { decoded: { decoder: string; value: unknown } } | { decodeError: string } {
-  return r.ok ? { decoded: { decoder: r.decoder, value: capDepth(r.value) } } : { decodeError: `${r.decoder}: ${r.error}` };
+export function decodedFields(r: DecodeResult): { decoded: { decoder: string; value: unknown; frames?: string[] } } | { decodeError: string } {
+  if (!r.ok) return { decodeError: `${r.decoder}: ${r.error}` };
+  const value = capDepth(r.value);
+  return { decoded: r.frames ? { decoder: r.decoder, value, frames: r.frames } : { decoder: r.decoder, value } };
 }
 
 function compact(v: unknown, max: number): string {
@@ -23,5 +25,6 @@ export function formatDecoded(r: DecodeResult, max = 300): string {
     const v = r.value as { msg_type: string | null; signature: string; content: unknown };
     return `jupyter ${v.msg_type ?? '(no msg_type)'} (signature ${v.signature}) ${compact(v.content, max)}`;
   }
+  if (r.frames) return `auto (${r.frames.join(', ')}) ${compact(r.value, max)}`;
   return `${r.decoder}${r.topic !== undefined ? ` [${r.topic}]` : ''} ${compact(r.value, max)}`;
 }

@@ -15,7 +15,7 @@ import { CapturedMessage } from '../capture/records';
 import { asBuffer } from '../base/bytes';
 
 /** What a decoder reads: a message's frames and what is known of its envelope. */
-export type DecodeInput = Pick<CapturedMessage, 'frames'> & Partial<Pick<CapturedMessage, 'envelopeFrames' | 'truncated' | 'encrypted'>>;
+export type DecodeInput = Pick<CapturedMessage, 'frames'> & Partial<Pick<CapturedMessage, 'envelopeFrames' | 'truncated' | 'encrypted' | 'endpoint'>>;
 
 export type DecodeResult = DecodeOk | DecodeFailed;
 
@@ -27,6 +27,11 @@ export interface DecodeOk {
   value: unknown;
   /** A topic the payload names for itself (Jupyter's msg_type), shown as the row's topic. */
   topic?: string;
+  /**
+   * `auto` read the body frames one by one (they differ in kind): the decoder
+   * of each (`json`, `msgpack`, `text`, `bytes`), `value` then being the array of their values.
+   */
+  frames?: string[];
 }
 
 export interface DecodeFailed {

@@ -41,9 +41,15 @@ function identityText(f: Uint8Array): string {
   return '0x' + Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('hex');
 }
 
+/** The key for a message, found by its endpoint (`--decode jupyter` without a file: see discovery/jupyterKeyFiles.ts). */
+export type JupyterKeyLookup = (endpoint: string | undefined) => JupyterKey | undefined;
+
 export class JupyterDecoder implements Decoder {
   readonly name = 'jupyter';
-  constructor(private readonly key?: JupyterKey) {}
+  constructor(
+    private readonly key?: JupyterKey,
+    private readonly lookup?: JupyterKeyLookup,
+  ) {}
 
   /** Strings from the JSON frames are verbatim; the signature status, identities (may be hex) and buffer sizes are not. */
   verbatim(path: readonly (string | number)[]): boolean {
@@ -70,9 +76,10 @@ export class JupyterDecoder implements Decoder {
     const sig = frames[d + 1];
     const signed = frames.slice(d + 2, d + 6);
     let signature: SignatureStatus;
-    if (!this.key) signature = sig.length === 0 ? 'unsigned' : 'unchecked';
-    else if (this.key.empty) signature = sig.length === 0 ? 'unsigned' : 'invalid';
-    else signature = this.key.verify(sig, signed) ? 'valid' : 'invalid';
+    const key = this.key ?? this.lookup?.(msg.endpoint);
+    if (!key) signature = sig.length === 0 ? 'unsigned' : 'unchecked';
+    else if (key.empty) signature = sig.length === 0 ? 'unsigned' : 'invalid';
+    else signature = key.verify(sig, signed) ? 'valid' : 'invalid';
     const header = parsed[0] as { msg_type?: unknown } | null;
     const msgType = header && typeof header === 'object' && typeof header.msg_type === 'string' ? header.msg_type : null;
     const value: JupyterMessage = {

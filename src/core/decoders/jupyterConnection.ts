@@ -60,12 +60,38 @@ export function parseConnectionInfo(text: string, where = 'connection file'): Ju
   return conn;
 }
 
-export function readConnectionFile(file: string): JupyterConnection {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = readRegularFile(file).toString('utf8');
+    return readRegularFile(file).toString('utf8');
   } catch (e) {
     throw new Error(`cannot read Jupyter connection file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return parseConnectionInfo(text, file);
+}
+
+export function readConnectionFile(file: string): JupyterConnection {
+  return parseConnectionInfo(readText(file), file);
+}
+
+/**
+ * The signing key of any JSON file that holds `key` (and `signature_scheme`,
+ * hmac-sha256 when absent): a kernel's connection file, ipyparallel's
+ * ipcontroller-client.json / ipcontroller-engine.json, or any other program
+ * speaking the Jupyter wire protocol. Ports are not needed to check signatures.
+ */
+export function parseSigningKey(text: string, where = 'connection file'): JupyterKey {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON.parse's message: it quotes the text around the error, which may be the key
+    throw new Error(`${where} is not JSON`);
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error(`${where} is not a JSON object`);
+  if (typeof o.key !== 'string') throw new Error(`${where} has no "key" (the HMAC signing key of a Jupyter connection file)`);
+  if (o.signature_scheme !== undefined && typeof o.signature_scheme !== 'string') throw new Error(`${where}: "signature_scheme" is not a string`);
+  return new JupyterKey(o.key, o.signature_scheme ?? 'hmac-sha256');
+}
+
+export function readSigningKey(file: string): JupyterKey {
+  return parseSigningKey(readText(file), file);
 }

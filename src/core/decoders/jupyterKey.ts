@@ -38,7 +38,12 @@ export class JupyterKey {
     return want.length === got.length && timingSafeEqual(want, got);
   }
 
-  toJSON(): { scheme: string; key: string } {
+  /** Same key and scheme (the key is compared here, never handed out). */
+  equals(other: JupyterKey): boolean {
+    return this.scheme === other.scheme && this.#key.length === other.#key.length && timingSafeEqual(this.#key, other.#key);
+  }
+
+    toJSON(): { scheme: string; key: string } {
     return { scheme: this.scheme, key: '(hidden)' };
   }
 

@@ -11,7 +11,7 @@ import { CborDecoder } from './cbor';
 import { Decoder, withDepthCap } from './decoder';
 import { JsonDecoder } from './json';
 import { JupyterDecoder } from './jupyter';
-import { readConnectionFile } from './jupyterConnection';
+import { readSigningKey } from './jupyterConnection';
 import { MsgpackDecoder } from './msgpack';
 import { ProtobufDecoder } from './protobuf';
 import { TextDecoderImpl } from './text';
@@ -61,7 +61,7 @@ registerDecoder('json', 'json', noArg('json', () => new JsonDecoder()));
 registerDecoder('msgpack', 'msgpack', noArg('msgpack', () => new MsgpackDecoder()));
 registerDecoder('cbor', 'cbor', noArg('cbor', () => new CborDecoder()));
 registerDecoder('auto', 'auto', noArg('auto', () => new AutoDecoder()));
-registerDecoder('jupyter', 'jupyter[:CONNECTION_FILE]', (arg) => new JupyterDecoder(arg ? readConnectionFile(arg).key : undefined));
+registerDecoder('jupyter', 'jupyter[:CONNECTION_FILE]', (arg) => new JupyterDecoder(arg ? readSigningKey(arg) : undefined));
 registerDecoder('protobuf', 'protobuf:FILE.proto:Type', (arg) => {
   // the type is after the last ':' so that file paths may hold one (C:\…)
   const i = arg?.lastIndexOf(':') ?? -1;

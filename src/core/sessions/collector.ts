@@ -27,7 +27,7 @@ import { createServer, Server, Socket as NetSocket } from 'node:net';
 import * as path from 'node:path';
 import { Emitter } from '../base/lifecycle';
 import { Capture } from '../capture/capture';
-import { CapturedEvent, CapturedMessage, CaptureRecord, SocketRecord } from '../capture/records';
+import { CallSite, CapturedEvent, CapturedMessage, CaptureRecord, SocketRecord } from '../capture/records';
 import { AgentModel, AgentProcess, AgentSocket, primaryEndpoint } from './agentModel';
 import { CaptureSession, SessionState } from './session';
 
@@ -522,6 +522,8 @@ export class Collector implements CaptureSession {
             return false;
         }
         r.socketType = s.type;
+        const site = callSite(j.site);
+        if (site) r.site = site;
         this.capture.append(r);
         break;
       }
@@ -532,6 +534,8 @@ export class Collector implements CaptureSession {
         const key = `${j.op} ${j.code.slice(0, 32)}`;
         s.failures[key] = (s.failures[key] ?? 0) + count;
         const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: `${j.op}:error`, code: j.code.slice(0, 32), count };
+        const site = callSite(j.site);
+        if (site) r.site = site;
         this.capture.append(r);
         break;
       }
@@ -648,4 +652,12 @@ function parseJson(body: Buffer): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An agent's `site` ({file, line}: where the program made the call), checked; undefined when absent or malformed. */
+function callSite(v: unknown): CallSite | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { file, line } = v as Record<string, unknown>;
+  if (typeof file !== 'string' || !file || typeof line !== 'number' || !Number.isInteger(line) || line < 1) return undefined;
+  return { file: file.slice(0, 1024), line };
 }

@@ -12,7 +12,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import * as path from 'node:path';
 import { copyBytes, latin1 } from '../base/bytes';
 import { topicKey } from '../capture/capture';
-import { CapturedEvent, CapturedMessage, CaptureRecord, ProcessRecord, SocketRecord } from '../capture/records';
+import { CallSite, CapturedEvent, CapturedMessage, CaptureRecord, ProcessRecord, SocketRecord } from '../capture/records';
 import { parseEndpoint } from '../zmq/endpoint';
 import { flowBetween, isPublisher, isSubscriber, normalizeSocketType } from '../zmq/socketTypes';
 import { RateFacts, WindowMeter } from './meter';
@@ -44,6 +44,8 @@ export interface AgentEndpointFacts {
   state: 'active' | 'removed' | 'failed';
   error?: string;
   ts: number;
+  /** Where the program called bind/connect. */
+  site?: CallSite;
 }
 
 export interface AgentFailureFacts {
@@ -53,6 +55,8 @@ export interface AgentFailureFacts {
   count: number;
   firstTs: number;
   lastTs: number;
+  /** Where the program made the first of these calls (Python: each failed call; Node: the socket's first send or receive). */
+  site?: CallSite;
 }
 
 export interface AgentTopicFacts {
@@ -79,7 +83,9 @@ export interface AgentSocketFacts {
   openedTs: number;
   closedTs?: number;
   endpoints: AgentEndpointFacts[];
-  subscriptions: { topic: Uint8Array; ts: number }[];
+  subscriptions: { topic: Uint8Array; ts: number; site?: CallSite }[];
+  /** Where the program created the socket. */
+  site?: CallSite;
   /** Options the program set and the HWMs the socket started with. */
   options: Record<string, number | string>;
   sent: RateFacts;
@@ -252,6 +258,11 @@ export class AgentTopology {
         this.procs.delete(`${p.facts.session}:${p.facts.pid}`);
         p = this.proc(r);
       }
+      // the same program run again: what its earlier run did (kept, with its findings, after it exited) is history now
+      if (r.argv) {
+        const again = JSON.stringify([r.cwd ?? '', r.argv]);
+        for (const [k, x] of this.procs) if (x !== p && x.facts.state === 'exited' && JSON.stringify([x.facts.cwd, x.facts.argv]) === again) this.procs.delete(k);
+      }
       const f = p.facts;
       if (r.process) f.name = r.process;
       if (r.argv) f.argv = r.argv.slice(0, 100);
@@ -316,6 +327,7 @@ export class AgentTopology {
         if (r.rcvhwm !== undefined) f.options.rcvhwm = r.rcvhwm;
         f.openedTs = r.ts;
         f.state = 'open';
+        if (r.site) f.site = r.site;
         break;
       case 'bind':
       case 'connect':
@@ -327,6 +339,7 @@ export class AgentTopology {
           state: r.error ? 'failed' : 'active',
           ...(r.error ? { error: r.code ? `${r.code}: ${r.error}` : r.error } : {}),
           ts: r.ts,
+          ...(r.site ? { site: r.site } : {}),
         });
         break;
       case 'unbind':
@@ -337,7 +350,7 @@ export class AgentTopology {
         break;
       }
       case 'subscribe':
-        if (r.topic && f.subscriptions.length < MAX_SUBSCRIPTIONS) f.subscriptions.push({ topic: r.topic.slice(), ts: r.ts });
+        if (r.topic && f.subscriptions.length < MAX_SUBSCRIPTIONS) f.subscriptions.push({ topic: r.topic.slice(), ts: r.ts, ...(r.site ? { site: r.site } : {}) });
         break;
       case 'unsubscribe': {
         const i = r.topic ? f.subscriptions.findIndex((x) => equalBytes(x.topic, r.topic!)) : -1;
@@ -435,7 +448,8 @@ export class AgentTopology {
     if (f) {
       f.count += n;
       f.lastTs = Math.max(f.lastTs, r.ts);
-    } else if (s.failures.size < 32) s.failures.set(key, { op: m[1] as 'send' | 'recv', code: r.code, count: n, firstTs: r.ts, lastTs: r.ts });
+      f.site ??= r.site;
+    } else if (s.failures.size < 32) s.failures.set(key, { op: m[1] as 'send' | 'recv', code: r.code, count: n, firstTs: r.ts, lastTs: r.ts, ...(r.site ? { site: r.site } : {}) });
   }
 
   /**

@@ -4,6 +4,7 @@
  * edges of the map it concerns and, for findings about code, the line.
  */
 import { baseName } from '../base/bytes';
+import { CallSite } from '../capture/records';
 import { formatTopic } from '../zmq/topics';
 import { canTalk, compatiblePeers, isPublisher, isSubscriber, normalizeSocketType } from '../zmq/socketTypes';
 import { CodeEndpoint, CodeLocation, ConnectionFacts, EndpointFacts, TopologySnapshot, endpointKey, endpointPort } from './topology';
@@ -24,7 +25,8 @@ export type DoctorRule =
   | 'req-rep-out-of-turn'
   | 'router-no-delimiter'
   | 'sub-near-miss'
-  | 'unseen-path';
+  | 'unseen-path'
+  | 'endpoint-failed';
 
 export type DoctorSeverity = 'error' | 'warning' | 'info';
 
@@ -57,6 +59,8 @@ export interface DoctorOptions {
   minPublishedForTopicCheck?: number;
   /** A subscriber connected for less than this may still be sending its subscriptions. Default 1000 ms. */
   subscribeGraceMs?: number;
+  /** Findings about programs that have exited say so (`exited 20 s ago`). Default true. */
+  markExited?: boolean;
 }
 
 export const DOCTOR_RULES: Record<DoctorRule, string> = {
@@ -76,6 +80,7 @@ export const DOCTOR_RULES: Record<DoctorRule, string> = {
   'router-no-delimiter': 'ROUTER reply to a REQ without the empty delimiter',
   'sub-near-miss': 'Subscription that almost matches what is published',
   'unseen-path': 'Messages moved where the agents cannot see them (a device inside libzmq)',
+  'endpoint-failed': 'Bind or connect failed',
 };
 
 export function diagnose(s: TopologySnapshot, options: DoctorOptions = {}): Diagnostic[] {
@@ -85,6 +90,7 @@ export function diagnose(s: TopologySnapshot, options: DoctorOptions = {}): Diag
     minPublishedForTopicCheck: options.minPublishedForTopicCheck ?? 5,
     subscribeGraceMs: options.subscribeGraceMs ?? 1000,
     minRequestsForLatency: options.minRequestsForLatency ?? 20,
+    markExited: options.markExited ?? true,
   };
   const out: Diagnostic[] = [];
   const ctx = new Context(s, o);
@@ -566,21 +572,24 @@ function insideRules(ctx: Context, out: Diagnostic[]): void {
   const a = ctx.s.agents;
   if (a.sockets.length === 0) return;
   const byNode = new Map(a.sockets.map((x) => [x.nodeId, x]));
-  const running = new Set(a.processes.filter((p) => p.state === 'running').map((p) => `${p.session}:${p.pid}`));
-  // history of a program still running, or recent
-  const current = (x: AgentSocket, ts: number) => running.has(`${x.session}:${x.pid}`) || ctx.recent(ts);
+  // a program's faults stay after it exits (a short script's bug is read once it has ended),
+  // marked as such, until the capture is cleared or the program runs again (agentTopology.ts)
+  const exitedAt = new Map(a.processes.filter((p) => p.state === 'exited' && ctx.o.markExited).map((p) => [`${p.session}:${p.pid}`, p.exitedTs ?? ctx.s.now]));
   const linksOf = (x: AgentSocket) => a.links.filter((l) => l.connectSocket === x.nodeId || l.bindSocket === x.nodeId);
   const peerOf = (l: (typeof a.links)[number], x: AgentSocket) => byNode.get(l.connectSocket === x.nodeId ? l.bindSocket : l.connectSocket)!;
-  const name = (x: AgentSocket) => `${x.type} ${x.id} in ${x.process} (pid ${x.pid})`;
+  const name = (x: AgentSocket) => {
+    const exited = exitedAt.get(`${x.session}:${x.pid}`);
+    return `${x.type} ${x.id} in ${x.process} (pid ${x.pid}${exited !== undefined ? `, exited ${ago(ctx.s.now - exited)}` : ''})`;
+  };
   const nodes = (x: AgentSocket) => [x.nodeId, x.processNodeId];
   for (const x of a.sockets) {
     for (const f of x.failures) {
-      if (!current(x, f.lastTs)) continue;
       if (f.op === 'send' && f.code === 'EAGAIN') sendDropped(ctx, out, x, f, linksOf(x), (l) => peerOf(l, x), name, nodes);
       else if (f.code === 'EFSM') outOfTurn(out, x, f, name, nodes);
     }
+    endpointFailed(out, x, name, nodes);
     const env = x.routerEnvelope;
-    if (x.type === 'ROUTER' && env && env.withoutDelimiter > 0 && env.last && current(x, env.last.ts)) {
+    if (x.type === 'ROUTER' && env && env.withoutDelimiter > 0 && env.last) {
       const reqs = linksOf(x).filter((l) => peerOf(l, x).type === 'REQ');
       if (reqs.length) {
         const peers = [...new Set(reqs.map((l) => name(peerOf(l, x))))];
@@ -595,6 +604,7 @@ function insideRules(ctx: Context, out: Diagnostic[]): void {
           endpoint: reqs[0].endpoint,
           nodeIds: [...nodes(x), ...reqs.map((l) => peerOf(l, x).nodeId)],
           edgeIds: reqs.map((l) => l.id),
+          ...at(x.site),
         });
       }
     }
@@ -606,7 +616,7 @@ function insideRules(ctx: Context, out: Diagnostic[]): void {
     // a path the agents could not see has no loss to report
     if (sub?.unseenBy || pub?.unseenBy) continue;
     // joining a stream already running always loses what goes out during the handshake: only a lost start is a problem
-    if (!sub || !pub || j.lost <= 0 || j.streamRunning || !current(sub, j.firstReceivedTs)) continue;
+    if (!sub || !pub || j.lost <= 0 || j.streamRunning) continue;
     out.push({
       id: `slow-joiner:${j.link}`,
       rule: 'slow-joiner',
@@ -618,6 +628,7 @@ function insideRules(ctx: Context, out: Diagnostic[]): void {
       endpoint: a.links.find((l) => l.id === j.link)?.endpoint,
       nodeIds: [sub.nodeId, pub.nodeId, sub.processNodeId, pub.processNodeId],
       edgeIds: [j.link],
+      ...at(sub.subscriptions.find((x) => x.site)?.site ?? sub.site),
     });
   }
   subNearMiss(ctx, out, a.links, byNode, name);
@@ -700,6 +711,7 @@ function sendDropped(
     endpoint: x.endpoints[0]?.endpoint,
     nodeIds: nodes(x),
     edgeIds: links.map((l) => l.id),
+    ...at(f.site ?? x.site),
   });
   void ctx;
 }
@@ -727,7 +739,43 @@ function outOfTurn(out: Diagnostic[], x: AgentSocket, f: AgentSocket['failures']
     endpoint: x.endpoints[0]?.endpoint,
     nodeIds: nodes(x),
     edgeIds: [],
+    ...at(f.site ?? x.site),
   });
+}
+
+/** A bind or connect the program made that failed (EADDRINUSE, EINVAL, EPROTONOSUPPORT…), at its line. */
+function endpointFailed(out: Diagnostic[], x: AgentSocket, name: (x: AgentSocket) => string, nodes: (x: AgentSocket) => string[]): void {
+  for (const e of x.endpoints) {
+    if (e.state !== 'failed') continue;
+    const inUse = ADDR_IN_USE.test(e.error ?? '');
+    const todo = inUse
+      ? 'Another socket (in this program or another) holds that address: stop it, close the first socket before binding again, or bind another port (tcp://*:0 picks a free one, LAST_ENDPOINT tells which).'
+      : `Check the address: transport://interface:port for tcp (tcp://127.0.0.1:5555, tcp://*:5555), ipc://PATH, inproc://NAME; a connect takes a host name or address, a bind an interface.`;
+    out.push({
+      id: `endpoint-failed:${x.nodeId}:${e.role}:${e.requested ?? e.endpoint}`,
+      rule: 'endpoint-failed',
+      severity: 'error',
+      message: `${name(x)} could not ${e.role} ${e.requested ?? e.endpoint}: ${e.error ?? 'failed'}. The program got an exception there, and the socket has no such endpoint. ${todo}`,
+      endpoint: e.endpoint,
+      nodeIds: nodes(x),
+      edgeIds: [],
+      ...at(e.site),
+    });
+  }
+}
+
+/** A finding's place in code from an agent's call site (1-based line → the 0-based CodeLocation). */
+function at(site: CallSite | undefined): { location?: CodeLocation } {
+  return site ? { location: { file: site.file, line: site.line - 1 } } : {};
+}
+
+/** How long ago, coarse enough that a finding's text changes at most every 10 s. */
+function ago(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 10) return 'just now';
+  if (s < 60) return `${Math.floor(s / 10) * 10} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${Math.floor(s / 3600)} h ago`;
 }
 
 function subNearMiss(
@@ -760,6 +808,7 @@ function subNearMiss(
       endpoint: l.endpoint,
       nodeIds: [sub.nodeId, pub.nodeId, sub.processNodeId],
       edgeIds: [l.id],
+      ...at(sub.subscriptions.find((x) => x.site)?.site ?? sub.site),
     });
   }
 }

@@ -56,6 +56,38 @@
   const states = new WeakMap();
   const failures = new Map();
 
+  // Where in the program's own code a call was made: {file, line} of the innermost frame
+  // outside this agent, node's internals and the zeromq package. A stack capture costs
+  // microseconds: only at socket creation, bind/connect, subscribe and each socket's first
+  // send and receive (whose sites stand for its failed sends and receives), never per message.
+  const ZEROMQ_DIR = path.sep + 'node_modules' + path.sep + 'zeromq' + path.sep;
+  function callSite() {
+    const prepare = Error.prepareStackTrace;
+    const limit = Error.stackTraceLimit;
+    try {
+      Error.stackTraceLimit = 30;
+      Error.prepareStackTrace = (_, frames) => frames;
+      const holder = {};
+      Error.captureStackTrace(holder, callSite);
+      const frames = holder.stack;
+      if (!Array.isArray(frames)) return undefined;
+      for (const f of frames) {
+        let file = f.getFileName();
+        if (!file || file === __filename || file.startsWith('node:') || file.includes(ZEROMQ_DIR)) continue;
+        if (file.startsWith('file://')) file = require('url').fileURLToPath(file);
+        if (!path.isAbsolute(file)) continue;
+        const line = f.getLineNumber();
+        return line ? { file, line } : undefined;
+      }
+    } catch (e) {
+      // never throw into the program
+    } finally {
+      Error.prepareStackTrace = prepare;
+      Error.stackTraceLimit = limit;
+    }
+    return undefined;
+  }
+
   function frameJson(obj) {
     const body = Buffer.from('J' + JSON.stringify(obj), 'utf8');
     const head = Buffer.allocUnsafe(4);
@@ -150,7 +182,11 @@
         return;
       }
       if (!connected) return; // flushed again on 'connect'
-      for (const [key, f] of failures) pushFrames(frameJson({ type: 'error', socket: f.socket, op: f.op, code: f.code, count: f.count, ts: f.ts }));
+      for (const f of failures.values()) {
+        const r = { type: 'error', socket: f.socket, op: f.op, code: f.code, count: f.count, ts: f.ts };
+        if (f.site) r.site = f.site;
+        pushFrames(frameJson(r));
+      }
       failures.clear();
       if (dropped !== reportedDropped) {
         reportedDropped = dropped;
@@ -232,6 +268,8 @@
       st = { id: ++nextId, type: typeOf(sock) };
       states.set(sock, st);
       const r = { type: 'socket', op: 'open', socket: st.id, socketType: st.type, ts: Date.now() / 1000 };
+      const where = callSite();
+      if (where) r.site = where;
       try {
         if (typeof sock.sendHighWaterMark === 'number') r.sndhwm = sock.sendHighWaterMark;
         if (typeof sock.receiveHighWaterMark === 'number') r.rcvhwm = sock.receiveHighWaterMark;
@@ -260,17 +298,22 @@
       const key = st.id + ' ' + op + ' ' + code;
       const f = failures.get(key);
       if (f) f.count++;
-      else failures.set(key, { socket: st.id, op, code, count: 1, ts: Date.now() / 1000 });
+      else {
+        // the failure settles a promise: its stack is the event loop's, so the socket's first send or receive stands for it
+        const where = op === 'send' ? st.sendSite : st.recvSite;
+        failures.set(key, { socket: st.id, op, code, count: 1, ts: Date.now() / 1000, site: where || undefined });
+      }
       schedule();
     } catch (e) {
       // never throw into the program
     }
   }
 
-  function endpointReport(sock, op, addr, err) {
+  function endpointReport(sock, op, addr, err, where) {
     try {
       const st = stateOf(sock);
       const r = { type: 'socket', op, socket: st.id, endpoint: String(addr), ts: Date.now() / 1000 };
+      if (where) r.site = where;
       if (err) {
         r.error = String((err && err.message) || err);
         if (err && err.code) r.code = err.code;
@@ -299,15 +342,17 @@
       if (typeof C !== 'function' || !C.prototype) continue;
       const proto = C.prototype;
       define(proto, 'bind', (orig) => function bind(addr) {
+        stateOf(this);
+        const where = callSite();
         const p = orig.apply(this, arguments);
         if (!p || typeof p.then !== 'function') return p;
         return p.then(
           (v) => {
-            endpointReport(this, 'bind', addr);
+            endpointReport(this, 'bind', addr, undefined, where);
             return v;
           },
           (e) => {
-            endpointReport(this, 'bind', addr, e);
+            endpointReport(this, 'bind', addr, e, where);
             throw e;
           },
         );
@@ -326,21 +371,23 @@
           try {
             r = orig.apply(this, arguments);
           } catch (e) {
-            endpointReport(this, op, addr, e);
+            endpointReport(this, op, addr, e, callSite());
             throw e;
           }
-          endpointReport(this, op, addr);
+          endpointReport(this, op, addr, undefined, callSite());
           return r;
         });
       }
       define(proto, 'send', (orig) => function send(msg) {
         // the frames as given now (the program may reuse its array); not even that when the gate is shut
         const frames = gate > 0 ? (Array.isArray(msg) ? msg.slice() : [msg]) : undefined;
+        const st = stateOf(this);
+        if (st.sendSite === undefined) st.sendSite = callSite() || null;
         const p = orig.apply(this, arguments);
         return p.then(
           (v) => {
             try {
-              if (frames) message(stateOf(this), 0, frames);
+              if (frames) message(st, 0, frames);
               else unseen++;
             } catch (e) {
               // never throw into the program
@@ -354,11 +401,13 @@
         );
       });
       define(proto, 'receive', (orig) => function receive() {
+        const st = stateOf(this);
+        if (st.recvSite === undefined) st.recvSite = callSite() || null;
         const p = orig.apply(this, arguments);
         return p.then(
           (frames) => {
             try {
-              message(stateOf(this), 1, frames);
+              message(st, 1, frames);
             } catch (e) {
               // never throw into the program
             }
@@ -381,8 +430,13 @@
           const r = orig.apply(this, arguments);
           try {
             const st = stateOf(this);
+            const where = callSite();
             const topics = arguments.length ? Array.from(arguments) : [''];
-            for (const t of topics) control({ type: 'socket', op, socket: st.id, topic: toBuffer(t).toString('base64'), ts: Date.now() / 1000 });
+            for (const t of topics) {
+              const r = { type: 'socket', op, socket: st.id, topic: toBuffer(t).toString('base64'), ts: Date.now() / 1000 };
+              if (where) r.site = where;
+              control(r);
+            }
           } catch (e) {
             // never throw into the program
           }

@@ -248,11 +248,14 @@ class _Agent(object):
         self.queued_bytes -= freed
         if self.failures:
             fails, self.failures = self.failures, {}
-            for (sid, op, code), (count, ts) in fails.items():
+            for (sid, op, code), f in fails.items():
                 if op == "wait":
-                    out.append(self.frame_json({"type": "wait", "socket": sid, "op": "send", "count": count, "ts": ts}))
-                else:
-                    out.append(self.frame_json({"type": "error", "socket": sid, "op": op, "code": code, "count": count, "ts": ts}))
+                    out.append(self.frame_json({"type": "wait", "socket": sid, "op": "send", "count": f[0], "ts": f[1]}))
+                    continue
+                rep = {"type": "error", "socket": sid, "op": op, "code": code, "count": f[0], "ts": f[1]}
+                if len(f) > 2 and f[2] is not None:
+                    rep["site"] = f[2]
+                out.append(self.frame_json(rep))
         if self.dropped != self.reported_dropped:
             self.reported_dropped = self.dropped
             out.append(self.frame_json({"type": "drops", "dropped": self.dropped}))
@@ -413,7 +416,7 @@ class _Agent(object):
 
     def socket_report(self, st):
         r = {"type": "socket", "op": "open", "socket": st["id"], "socketType": st["type"], "ts": st["ts"]}
-        for k in ("sndhwm", "rcvhwm"):
+        for k in ("sndhwm", "rcvhwm", "site"):
             if k in st:
                 r[k] = st[k]
         return r
@@ -577,6 +580,36 @@ class _Monitor(object):
             pair.close(0)
 
 
+def _site_finder(zmq):
+    """The call site of a socket operation: {file, line} of the innermost frame of the
+    program's own code (outside pyzmq and this agent). Walks sys._getframe: used only on
+    failures, binds/connects, subscriptions and socket creation, never per message."""
+    getframe = sys._getframe
+    skip = (os.path.dirname(os.path.abspath(zmq.__file__)) + os.sep, os.path.dirname(os.path.abspath(__file__)) + os.sep)
+    seen = {}  # co_filename -> absolute path, or None for a file to skip (bounded)
+
+    def site():
+        try:
+            f = getframe(1)
+            while f is not None:
+                name = f.f_code.co_filename
+                path = seen.get(name, False)
+                if path is False:
+                    path = None if name.startswith("<") else os.path.abspath(name)
+                    if path is not None and path.startswith(skip):
+                        path = None
+                    if len(seen) < 1024:
+                        seen[name] = path
+                if path is not None:
+                    return {"file": path, "line": f.f_lineno}
+                f = f.f_back
+        except Exception:
+            pass
+        return None
+
+    return site
+
+
 def _install(agent):
     import zmq
 
@@ -596,6 +629,7 @@ def _install(agent):
             opt_names[int(v)] = name.lower()
     sockets = agent.sockets
     now = agent.time
+    site = _site_finder(zmq)
     put = agent.put
     control = agent.control
     maxf = agent.MAX_FRAME
@@ -625,6 +659,9 @@ def _install(agent):
             return None
         agent.next_id += 1
         st = {"id": agent.next_id, "pid": agent.pid, "type": getattr(sock, "_type_name", "?"), "ts": now(), "out": [], "in": [], "seen": agent.gate[1]}
+        where = site()
+        if where is not None:
+            st["site"] = where
         for k, o in (("sndhwm", zmq.SNDHWM), ("rcvhwm", zmq.RCVHWM)):
             try:
                 st[k] = int(Socket.get(sock, o))
@@ -653,7 +690,7 @@ def _install(agent):
             key = (st["id"], op, code)
             f = agent.failures.get(key)
             if f is None:
-                agent.failures[key] = [1, now()]
+                agent.failures[key] = [1, now(), site()]
             else:
                 f[0] += 1
             if agent.thread is None:
@@ -952,8 +989,12 @@ def _install(agent):
                 try:
                     st = state(self)
                     if st is not None:
-                        control({"type": "socket", "op": op, "socket": st["id"], "endpoint": str(addr), "error": str(e),
-                                 "code": errno_names.get(e.errno, str(e.errno)), "ts": now()})
+                        rep = {"type": "socket", "op": op, "socket": st["id"], "endpoint": str(addr), "error": str(e),
+                               "code": errno_names.get(e.errno, str(e.errno)), "ts": now()}
+                        where = site()
+                        if where is not None:
+                            rep["site"] = where
+                        control(rep)
                 except Exception:
                     pass
                 raise
@@ -968,6 +1009,9 @@ def _install(agent):
                             last = last.decode("utf-8", "replace")
                         if last and last != rep["endpoint"]:
                             rep["resolved"] = last
+                        where = site()
+                        if where is not None:
+                            rep["site"] = where
                     control(rep)
             except Exception:
                 pass
@@ -992,6 +1036,9 @@ def _install(agent):
                             import base64
 
                             rep["topic"] = base64.b64encode(v).decode("ascii")
+                            where = site()
+                            if where is not None:
+                                rep["site"] = where
                         elif isinstance(optval, int):
                             rep["value"] = optval
                         elif isinstance(optval, (bytes, bytearray)):
