@@ -283,7 +283,7 @@ describe('the doctor and paths the agents cannot see', function () {
     assert.equal(native.code, 0, native.stderr);
     await until(() => model.snapshot().agents.processes.some((p) => p.pid === native.pid && p.state === 'exited'), 'the program to exit', 10000);
     const by = diagnose(model.snapshot())
-      .filter((d) => d.rule === 'unseen-path' && d.message.includes(`(pid ${native.pid})`))
+      .filter((d) => d.rule === 'unseen-path' && d.message.includes(`(pid ${native.pid}`))
       .map((d) => /run by (\S+),/.exec(d.message)![1])
       .sort();
     assert.deepEqual(by, ['zmq.device', 'zmq.devices.monitored_queue', 'zmq.proxy']);
