@@ -441,18 +441,38 @@ export class FramesQuery {
       const textScan = this.textScan;
       const spans = this.spans;
       const h = this.header;
+      const session = this.timelineSession;
       textScan.begin();
+      // the metadata entry of the previous packed message: the same one, nothing new to see
+      let lastMeta = -1;
       for (let seq = from; seq <= end; seq++) {
-        const hd = this.capture.peekHeader(seq, h)!;
-        this.seen(hd);
-        let r: CaptureRecord | undefined;
-        if (hd.kind === 'message' && seq > this.timelineSeq) {
-          if (this.timelineSession === false) {
-            if (this.timelineTest((r = this.capture.peek(seq)!))) this.timeline.add(r.ts, payloadBytes(r));
-          } else if (!this.timelineSession || (hd.session ?? hd.endpoint) === this.timelineSession) this.timeline.add(hd.ts, hd.bytes);
+        const meta = this.capture.peekFrameSpans(seq, spans);
+        if (meta < 0) {
+          // a record kept as an object: as the full scan does (and the next packed one is seen again:
+          // seen() keeps the last program name of a pid, so what came between matters)
+          const r = this.capture.peek(seq)!;
+          this.seen(r);
+          lastMeta = -1;
+          if (r.kind === 'message' && seq > this.timelineSeq && this.timelineTest(r)) this.timeline.add(r.ts, payloadBytes(r));
+          if (p(r)) {
+            this.index.push(seq);
+            added++;
+          }
+          continue;
         }
-        if (!r && this.capture.peekFrameSpans(seq, spans) && !textScan.test(spans)) continue;
-        if (p(r ?? this.capture.peek(seq)!)) {
+        const counted = seq > this.timelineSeq;
+        if (meta !== lastMeta || counted) {
+          const hd = this.capture.peekHeader(seq, h)!;
+          if (meta !== lastMeta) this.seen(hd);
+          lastMeta = meta;
+          if (counted) {
+            if (session === false) {
+              const r = this.capture.peek(seq)!;
+              if (this.timelineTest(r)) this.timeline.add(r.ts, payloadBytes(r));
+            } else if (!session || (hd.session ?? hd.endpoint) === session) this.timeline.add(hd.ts, hd.bytes);
+          }
+        }
+        if (textScan.test(spans) && p(this.capture.peek(seq)!)) {
           this.index.push(seq);
           added++;
         }

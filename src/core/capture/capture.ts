@@ -280,11 +280,13 @@ export class Capture implements Disposable {
 
   /**
    * Where the frames of record `seq` lie in the capture's memory, written into
-   * `out`, when it is a packed message; false otherwise (read it with peek()).
-   * Lent as peek() lends: valid until this turn of the event loop ends.
+   * `out`, when it is a packed message: returns its metadata entry (≥ 0; two
+   * records with the same one differ only in ts, bytes and frames, until this
+   * turn of the event loop ends), else -1 (read it with peek()). Lent as peek()
+   * lends: valid until this turn of the event loop ends.
    */
-  peekFrameSpans(seq: number, out: FrameSpans): boolean {
-    return this.store.size ? this.store.frameSpansAt(seq - this.store.oldestSeq, out) : false;
+  peekFrameSpans(seq: number, out: FrameSpans): number {
+    return this.store.size ? this.store.frameSpansAt(seq - this.store.oldestSeq, out) : -1;
   }
 
   /** since(), lent as peek() lends. */

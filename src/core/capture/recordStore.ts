@@ -381,14 +381,16 @@ export class RecordStore {
 
   /**
    * Where the frames of the record at position i lie, written into `out`, when
-   * it is a packed message (false for a record kept as an object: read it with
-   * at()). A scan that only looks at bytes builds no record and no view; like a
-   * lent record, the chunk is not marked read.
+   * it is a packed message; returns its metadata entry (records with the same
+   * one share every field but ts and bytes, until the store next changes), or
+   * -1 for a record kept as an object (read it with at()). A scan that only
+   * looks at bytes builds no record and no view; like a lent record, the chunk
+   * is not marked read.
    */
-  frameSpansAt(i: number, out: FrameSpans): boolean {
-    if (i < 0 || i >= this.count) return false;
+  frameSpansAt(i: number, out: FrameSpans): number {
+    if (i < 0 || i >= this.count) return -1;
     const slot = (this.head + i) % this.capacity;
-    if (this.objects[slot]) return false;
+    if (this.objects[slot]) return -1;
     const id = this.chunkIndex[slot];
     // a scan reads a chunk's records one after another: one map lookup per chunk
     if (id !== this.spansChunkId || !this.spansChunk) {
@@ -405,16 +407,17 @@ export class RecordStore {
     out.buf = buf;
     out.count = n;
     let off = this.offset[slot];
-    if (this.metas[this.metaIndex[slot]]!.wire) wireFrameSpans(buf, off, n, out.start, out.end);
+    const meta = this.metaIndex[slot];
+    if (this.metas[meta]!.wire) wireFrameSpans(buf, off, n, out.start, out.end);
     else {
-      // n length prefixes, then the n bodies (see push)
+      // n length prefixes (UInt32LE), then the n bodies (see push)
       let data = off + 4 * n;
       for (let k = 0; k < n; k++, off += 4) {
         out.start[k] = data;
-        out.end[k] = data += buf.readUInt32LE(off);
+        out.end[k] = data += (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16)) + buf[off + 3] * 0x1000000;
       }
     }
-    return true;
+    return meta;
   }
 
   clear(): void {
