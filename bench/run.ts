@@ -3,7 +3,7 @@
  * side in the same run, median of at least 3 runs (5 for the tap). Prints a table, or with --json
  * one JSON object whose keys are stable (see README, "Performance").
  *
- *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,cli,host,pubhwm] [-- --quick] [-- --install]
+ *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,cli,host,pubhwm] [-- --quick] [-- --install] [-- --no-build]
  *
  * --quick uses 100,000 messages instead of 1,000,000 and a 15 s soak (for a smoke
  * run, not for numbers). With --json stdout carries one JSON object and nothing
@@ -126,7 +126,8 @@ async function main() {
   const started = Date.now();
   if (!part) {
     for (const name of only ?? []) if (!PARTS.includes(name)) result[`${name}_error`] = `no such part (known: ${PARTS.join(', ')})`;
-    const buildError = build();
+    // --no-build: the bundles are there already (the bench's own test, a re-run)
+    const buildError = args.includes('--no-build') ? undefined : build();
     if (buildError) result.build_error = buildError;
     for (const name of PARTS) if ((!only || only.has(name)) && !buildError) Object.assign(result, runPart(name));
     report(result, started);

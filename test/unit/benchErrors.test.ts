@@ -40,7 +40,7 @@ describe('bench: errors are reported, never hidden', function () {
   });
 
   it('run.ts reports each failed part as <part>_error with its real error, and runs the others', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--only', 'pubhwm,viewer,nosuch', '--quick', '--json'], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--only', 'pubhwm,viewer,nosuch', '--quick', '--json', '--no-build'], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, BENCH_FAULTS: 'pubhwm-unhandled,viewer-throw' },
