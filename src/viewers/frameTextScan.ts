@@ -130,9 +130,11 @@ export function compileFrameTextScan(f: FrameFilter): FrameTextScan | undefined 
   const folded = !f.caseSensitive && /[A-Za-z]/.test(literal);
   const find = !literal ? undefined : folded ? foldedFinder(literal) : bytesFinder(Buffer.from(literal, 'latin1'));
   const decodeAndTest = (buf: Buffer, a: number, b: number) => re.test(utf8(buf, a, b));
+  // made once, not per message
+  const frameTest = find ? (buf: Buffer, a: number, b: number) => find.holds(buf, a, b) && decodeAndTest(buf, a, b) : decodeAndTest;
   return {
     begin: () => find?.begin(),
-    test: find ? (s) => anyFrame(s, (buf, a, b) => find.holds(buf, a, b) && decodeAndTest(buf, a, b)) : (s) => anyFrame(s, decodeAndTest),
+    test: (s) => anyFrame(s, frameTest),
   };
 }
 
