@@ -24,38 +24,76 @@ import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
 
+/**
+ * A round failed for a reason outside the product: one of the bench's own peers
+ * (a publisher, a reference subscriber) died or never got going, or a UI step
+ * of code-server did not happen in time. Such a round is re-run (and counted);
+ * any other error is the product's and fails the part.
+ */
+export class HarnessError extends Error {}
+
+/** `p`, marked handled: a round that ends early may never await it; who awaits it still gets its error. */
+export function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 export interface TimedPublisher {
   port: number;
   /** Resolves with the count it sent once its `seconds` are over. */
   sent: Promise<number>;
   /** Resolves when it started sending (its subscriber's handshake done). */
   sending: Promise<void>;
+  /** Stops it (the round is over, or failed). */
   stop(): void;
+  /** Kills it as a crash would (BENCH_FAULTS=host-publisher: the round must be re-run, not the part lost). */
+  crash(): void;
 }
 
-/** bench/peers/timed_pub.py on a free port (libzmq's default SNDHWM unless `sndhwm`): resolves once it is bound. */
+/**
+ * bench/peers/timed_pub.py on a free port (libzmq's default SNDHWM unless
+ * `sndhwm`): resolves once it is bound. Its promises never go unhandled: a
+ * round that fails early and stops it leaves `sending` and `sent` unawaited,
+ * and their rejection must not crash the part (it hid the round's real error).
+ */
 export async function startTimedPublisher(seconds: number, size: number, sndhwm?: number): Promise<TimedPublisher> {
   const port = await freePort();
   const hwmArg = sndhwm === undefined ? [] : [String(sndhwm)];
   const proc = spawn(PYTHON, ['-u', join(__dirname, 'peers', 'timed_pub.py'), String(port), String(seconds), String(size), ...hwmArg], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  const waitFor = (re: RegExp) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
+  let stopped = false;
+  // first, so that a check sees the data it is called for
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  // 'close': after its last output was read
+  const ended = new Promise<string>((resolve) => {
+    proc.on('close', (code, signal) => resolve(stopped ? 'it was stopped' : `it exited ${code ?? signal}`));
+    proc.on('error', (e) => resolve(`it could not run: ${e.message}`));
+  });
+  const waitFor = (re: RegExp, what: string) => {
+    const found = new Promise<RegExpExecArray>((resolve, reject) => {
       const check = () => {
         const m = re.exec(out);
         if (m) resolve(m);
       };
       proc.stdout!.on('data', check);
-      proc.on('exit', (code) => reject(new Error(`publisher exited ${code}: ${out}`)));
+      void ended.then((why) => {
+        check();
+        reject(new HarnessError(`the publisher never printed "${what}": ${why} (its output: ${JSON.stringify(out.trim())})`));
+      });
       check();
     });
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  await waitFor(/bound/);
+    return handled(found);
+  };
+  await waitFor(/bound/, 'bound');
   return {
     port,
-    sending: waitFor(/sending/).then(() => undefined),
-    sent: waitFor(/sent (\d+)/).then((m) => Number(m[1])),
-    stop: () => proc.kill('SIGKILL'),
+    sending: handled(waitFor(/sending/, 'sending').then(() => undefined)),
+    sent: handled(waitFor(/sent (\d+)/, 'sent N').then((m) => Number(m[1]))),
+    stop: () => {
+      stopped = true;
+      proc.kill('SIGKILL');
+    },
+    crash: () => proc.kill('SIGKILL'),
   };
 }
 
@@ -122,7 +160,13 @@ async function cliRound(seconds: number, size: number, dir: string, i: number): 
   closeSync(fd);
   let err = '';
   cli.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => {
+    cli.on('exit', (code) => r(code));
+    cli.on('error', (e) => {
+      err += `cannot run the CLI: ${e.message}`;
+      r(null);
+    });
+  });
   try {
     const sent = await pub.sent;
     await untilStable(() => statSync(file).size, 1000, 60_000);
@@ -167,16 +211,19 @@ async function subscriberRound(seconds: number, size: number, name: string, args
   const sub = spawn(PYTHON, args(pub.port), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   sub.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  // listened for at once (it may end before the publisher does), and handled if the round fails first
+  const received = new Promise<number>((resolve, reject) => {
+    sub.on('close', (code, signal) => {
+      const m = /got (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+      else reject(new HarnessError(`${name} exited ${code ?? signal} without a count: ${JSON.stringify(out.trim())}`));
+    });
+    sub.on('error', (e) => reject(new HarnessError(`${name} could not run: ${e.message}`)));
+  });
+  void handled(received);
   try {
     const sent = await pub.sent;
-    const received = await new Promise<number>((resolve, reject) => {
-      sub.on('exit', () => {
-        const m = /got (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-        else reject(new Error(`${name}: ${out}`));
-      });
-    });
-    return { sent, received };
+    return { sent, received: await received };
   } finally {
     pub.stop();
     sub.kill('SIGKILL');

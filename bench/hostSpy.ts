@@ -15,32 +15,91 @@
  *   npx tsx bench/hostSpy.ts [--seconds S] [--runs N]
  */
 import { startCodeServer, TEST_WORKSPACE, type CodeServer } from '../test/e2e/ui/codeServer';
-import { drainRound, pyzmqRound, startTimedPublisher, untilStable } from './cliSpy';
-import { median, numberArg, printAndExit } from './util';
+import { drainRound, handled, HarnessError, pyzmqRound, startTimedPublisher, untilStable } from './cliSpy';
+import { fault, median, numberArg, printAndExit } from './util';
+
+/** Tries of one UI step before the round fails (and is re-run with a fresh code-server). */
+const UI_TRIES = 3;
+/** Re-runs of a round that failed outside the product (HarnessError), per round, before the part fails with its error. */
+const ROUND_RERUNS = 3;
+
+/**
+ * One UI step, tried up to UI_TRIES times, each within its own `timeoutMs`
+ * (what it waits for is given that timeout too): a step the workbench missed
+ * (focus elsewhere, a palette that did not open) is done again after Escape.
+ * Only for steps that can be repeated: one that may have started something is
+ * not retried (see hostRound). Fails with a HarnessError naming the step.
+ */
+async function uiStep(vsc: CodeServer, name: string, timeoutMs: number, step: (timeoutMs: number) => Promise<void>): Promise<void> {
+  let last: unknown;
+  for (let attempt = 1; attempt <= UI_TRIES; attempt++) {
+    try {
+      if (fault('host-ui')) throw new Error('forced UI step failure (BENCH_FAULTS=host-ui)');
+      await withTimeout(step(timeoutMs), timeoutMs + 1000, `UI step "${name}"`);
+      return;
+    } catch (e) {
+      last = e;
+      process.stderr.write(`[host] UI step "${name}" failed (try ${attempt} of ${UI_TRIES}): ${firstLine(e)}\n`);
+      await vsc.page.keyboard.press('Escape').catch(() => undefined);
+    }
+  }
+  throw new HarnessError(`UI step "${name}" failed ${UI_TRIES} times: ${firstLine(last)}`);
+}
+
+/** `p`, or a rejection after `ms` (p's own later rejection stays handled). */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  void handled(p);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
 
 async function hostRound(seconds: number, viewer = true): Promise<{ sent: number; received: number }> {
   const pub = await startTimedPublisher(seconds, 16);
   let vsc: CodeServer | undefined;
   try {
-    vsc = await startCodeServer({ folder: TEST_WORKSPACE });
-    const page = vsc.page;
-    await vsc.openViewContainer('ZeroMQ');
-    await vsc.runCommand('ZeroMQ: Open Frames Viewer');
-    await page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Frames' }).first().waitFor({ state: 'visible', timeout: 15000 });
+    // the issue-27 failure: the publisher gone before it printed "sending" (the round is re-run)
+    if (fault('host-publisher')) pub.crash();
+    try {
+      vsc = await startCodeServer({ folder: TEST_WORKSPACE });
+    } catch (e) {
+      throw new HarnessError(`code-server did not start: ${firstLine(e)}`);
+    }
+    const code = vsc;
+    const page = code.page;
+    const tab = page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Frames' }).first();
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const counters = view.locator('.counters');
-    await counters.waitFor({ state: 'attached', timeout: 15000 });
-    const tab = page.locator('.tabs-container .tab', { hasText: 'ZeroMQ Frames' }).first();
+    await uiStep(code, 'open the ZeroMQ view container', 15000, (t) => code.openViewContainer('ZeroMQ', t));
+    await uiStep(code, 'open the frames viewer', 20000, async (t) => {
+      // run again only when the first try did not open it (a second run would just focus it)
+      if (!(await tab.isVisible())) await code.runCommand('ZeroMQ: Open Frames Viewer', t);
+      await tab.waitFor({ state: 'visible', timeout: t });
+      await counters.waitFor({ state: 'attached', timeout: t });
+    });
     // without the viewer (for comparison): its tab goes to the background behind a new editor, so it is sent nothing
-    if (!viewer) await vsc.runCommand('File: New Untitled Text File');
+    if (!viewer) await uiStep(code, 'open an untitled editor', 15000, (t) => code.runCommand('File: New Untitled Text File', t));
     const endpoint = `tcp://127.0.0.1:${pub.port}`;
     const widget = page.locator('.quick-input-widget');
-    await vsc.runEndpointCommand('ZeroMQ: Spy on Endpoint…', endpoint);
-    await widget.locator('.quick-input-title', { hasText: `Spy on ${endpoint}` }).waitFor({ state: 'visible', timeout: 10000 });
+    await uiStep(code, 'open the spy prompt', 15000, async (t) => {
+      await code.runEndpointCommand('ZeroMQ: Spy on Endpoint…', endpoint);
+      await widget.locator('.quick-input-title', { hasText: `Spy on ${endpoint}` }).waitFor({ state: 'visible', timeout: t });
+    });
+    // starts the spy: not retried (a second spy would double the count), the round is re-run instead
     await page.keyboard.press('Enter');
-    await widget.waitFor({ state: 'hidden', timeout: 10000 });
-    const sent = await pub.sent;
-    if (!viewer) await tab.click();
+    try {
+      await widget.waitFor({ state: 'hidden', timeout: 15000 });
+    } catch (e) {
+      throw new HarnessError(`the spy prompt did not close after Enter: ${firstLine(e)}`);
+    }
+    // bounded: a spy that never connects would leave the publisher waiting for its first subscriber forever
+    await withTimeout(pub.sending, 30_000, 'the spy connecting to the publisher (its handshake)');
+    const sent = await withTimeout(pub.sent, seconds * 1000 + 30_000, 'the publisher finishing').catch((e: unknown) => {
+      throw e instanceof HarnessError ? e : new HarnessError(firstLine(e));
+    });
+    if (!viewer) await uiStep(code, 'bring the viewer back', 15000, (t) => tab.click({ timeout: t }));
     // what waited in the buffers is received after the publisher stopped: until the counter stands still
     let received = 0;
     let failures = 0;
@@ -72,13 +131,27 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
   const sent: number[] = [];
   const lib: number[] = [];
   const drain: number[] = [];
+  let reruns = 0;
+  /** Runs a round, re-running it when it failed outside the product (counted); the product's errors fail the part as they are. */
+  async function round<T>(what: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (e) {
+        if (!(e instanceof HarnessError)) throw e;
+        if (attempt >= ROUND_RERUNS) throw new Error(`${what} failed ${attempt + 1} times outside the product, last: ${e.message}`);
+        reruns++;
+        log(`${what} failed outside the product, re-running it: ${e.message}`);
+      }
+    }
+  }
   for (let i = 0; i < opts.runs; i++) {
     // alternating with the references (a pyzmq SUB, and the drain, on the same kind of publisher)
-    const p = await pyzmqRound(opts.seconds, 16);
+    const p = await round(`pyzmq SUB round ${i + 1}`, () => pyzmqRound(opts.seconds, 16));
     lib.push(p.received / p.sent);
-    const d = await drainRound(opts.seconds, 16);
+    const d = await round(`drain round ${i + 1}`, () => drainRound(opts.seconds, 16));
     drain.push(d.received / d.sent);
-    const r = await hostRound(opts.seconds);
+    const r = await round(`host round ${i + 1}`, () => hostRound(opts.seconds));
     ratios.push(r.received / r.sent);
     sent.push(r.sent);
     log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, captured ${r.received} (${(r.received / r.sent).toFixed(3)}); pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)}); drain got ${d.received} of ${d.sent} (${(d.received / d.sent).toFixed(3)})`);
@@ -93,6 +166,8 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
     // the ceiling: what a subscriber that only reads its socket gets (bench/cliSpy.ts drainRound), and our share of it
     spy_in_host_drain_ratio_16b: +median(drain).toFixed(3),
     spy_in_host_vs_drain_16b: +(median(ratios) / median(drain)).toFixed(3),
+    // rounds (host or reference) that failed outside the product and were run again: not hidden, not counted in the figures
+    spy_in_host_rounds_rerun: reruns,
   };
 }
 

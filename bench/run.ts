@@ -3,7 +3,7 @@
  * side in the same run, median of at least 3 runs (5 for the tap). Prints a table, or with --json
  * one JSON object whose keys are stable (see README, "Performance").
  *
- *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,cli,host,pubhwm] [-- --quick] [-- --install]
+ *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,cli,host,pubhwm] [-- --quick] [-- --install] [-- --no-build]
  *
  * --quick uses 100,000 messages instead of 1,000,000 and a 15 s soak (for a smoke
  * run, not for numbers). With --json stdout carries one JSON object and nothing
@@ -14,6 +14,20 @@
  * that server first (scripts/install-test-vscode.sh, as npm test does). The exit
  * code is 1 when a part failed.
  *
+ * A part's error is its own real one: a promise it left unhandled or an
+ * exception thrown outside its flow is caught in its process and reported as
+ * `<part>_error` too (not a bare exit code). The host part re-runs a round that
+ * failed outside the product (a peer or a UI step of code-server) and says how
+ * many it re-ran (spy_in_host_rounds_rerun). To see these paths work without a
+ * real failure, BENCH_FAULTS injects some (bench/util.ts fault()):
+ *
+ *   BENCH_FAULTS=viewer-throw npm run -s bench -- --only viewer,activation --quick
+ *   BENCH_FAULTS=host-publisher:1,host-ui:2 npm run -s bench -- --only host --quick
+ *
+ * (`<part>-throw`: the part throws; `<part>-unhandled`: it leaves a rejected
+ * promise unhandled; `host-publisher`: a round's publisher dies before it
+ * sends; `host-ui`: a UI step fails.)
+ *
  * Each part runs in a process of its own (this script again, with --part), so
  * that no part measures what an earlier one left behind: the spy benchmark
  * leaves a zeromq context and a grown heap that made the tap's rounds after it
@@ -22,7 +36,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { median } from './util';
+import { fault, median } from './util';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -112,20 +126,28 @@ async function main() {
   const started = Date.now();
   if (!part) {
     for (const name of only ?? []) if (!PARTS.includes(name)) result[`${name}_error`] = `no such part (known: ${PARTS.join(', ')})`;
-    const buildError = build();
+    // --no-build: the bundles are there already (the bench's own test, a re-run)
+    const buildError = args.includes('--no-build') ? undefined : build();
     if (buildError) result.build_error = buildError;
     for (const name of PARTS) if ((!only || only.has(name)) && !buildError) Object.assign(result, runPart(name));
     report(result, started);
     process.exitCode = Object.keys(result).some((k) => k.endsWith('_error')) ? 1 : 0;
     return;
   }
+  // a part: its error, as the one JSON line for the parent (also one that escaped its flow)
+  const fail = (e: unknown, how = '') => {
+    console.error(e);
+    process.stdout.write(JSON.stringify({ error: how + (e instanceof Error ? e.message : String(e)) }) + '\n');
+    process.exit(1);
+  };
+  process.on('unhandledRejection', (e) => fail(e, 'unhandled rejection: '));
+  process.on('uncaughtException', (e) => fail(e, 'uncaught exception: '));
   try {
+    if (fault(`${part}-throw`)) throw new Error(`forced failure of the ${part} part (BENCH_FAULTS=${part}-throw)`);
+    if (fault(`${part}-unhandled`)) void Promise.reject(new Error(`forced unhandled rejection in the ${part} part (BENCH_FAULTS=${part}-unhandled)`));
     await runOwnPart(result);
   } catch (e) {
-    // a part: its error, as the one JSON line for the parent
-    console.error(e);
-    process.stdout.write(JSON.stringify({ error: e instanceof Error ? e.message : String(e) }) + '\n');
-    process.exitCode = 1;
+    fail(e);
     return;
   }
   // a part: its figures, as one JSON line for the parent
@@ -141,7 +163,7 @@ async function runOwnPart(result: Figures): Promise<void> {
       return;
     }
     const seconds = quick ? 3 : 10;
-    log(`host: a spy inside code-server with the frames viewer open, a default-options pyzmq PUB sending 16 B messages as fast as it can for ${seconds} s, vs a pyzmq SUB, ${RUNS} runs each`);
+    log(`host: a spy inside code-server with the frames viewer open, a default-options pyzmq PUB sending 16 B messages as fast as it can for ${seconds} s, vs a pyzmq SUB, ${quick ? 1 : RUNS} runs each`);
     const { runHostSpyBench } = await import('./hostSpy');
     Object.assign(result, await runHostSpyBench({ seconds, runs: quick ? 1 : RUNS }));
   }

@@ -143,7 +143,12 @@ export async function spyRound(pub: Publisher, count: number, native = true): Pr
       if (last?.kind === 'message' && isEnd(last.frames[0])) resolve(performance.now());
     });
   });
-  const end = await done;
+  // bounded: a lost end marker must fail the round with what was captured, not hang the part
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const end = await Promise.race([
+    done,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the end marker never arrived within 120 s: the spy captured ${capture.stats().totalMessages} of ${count + 1}`)), 120_000))),
+  ]).finally(() => clearTimeout(timer));
   const cpu = process.cpuUsage(cpu0);
   const received = capture.stats().totalMessages - 1;
   await spy.stop();

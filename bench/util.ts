@@ -26,3 +26,25 @@ export function numberArg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
+
+/**
+ * Faults injected to test the bench's own error paths without a real failure:
+ * BENCH_FAULTS=name[:count],... (e.g. `host-publisher:1,host-ui:2,viewer-throw`).
+ * Returns true (and uses one up) while `name` has some left in this process.
+ */
+export function fault(name: string): boolean {
+  faults ??= new Map(
+    (process.env.BENCH_FAULTS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((f) => {
+        const [n, count] = f.split(':');
+        return [n.trim(), count === undefined ? 1 : Number(count)] as [string, number];
+      }),
+  );
+  const left = faults.get(name) ?? 0;
+  if (left <= 0) return false;
+  faults.set(name, left - 1);
+  return true;
+}
+let faults: Map<string, number> | undefined;

@@ -12,15 +12,17 @@
  * 3. 1,000,000 retained JSON messages read by the json decoder: the same for a
  *    filter on decoded fields (target < 1,000 ms), beside the plain text filter.
  *
- *   npx tsx bench/viewerBench.ts        (needs `npm run build` and /usr/bin/chromium)
+ *   npx tsx bench/viewerBench.ts [filter|decoded]   (needs `npm run build` and /usr/bin/chromium;
+ *                                                   filter: part 2 alone, decoded: part 3 alone)
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Capture } from '../src/core/capture/capture';
 import { CapturedMessage } from '../src/core/capture/records';
 import { DEFAULT_FILTER, FrameFilter } from '../src/shared/protocol/frames';
+import { compileFilter, FramesQuery } from '../src/viewers/framesQuery';
 import { spyMessage } from '../test/unit/helpers/records';
 import { closeViewerBrowser, openViewerPage, ViewerPage } from './viewerHarness';
-import { printAndExit } from './util';
+import { median, printAndExit } from './util';
 
 export interface ViewerBenchResult {
   viewer_p95_frame_ms: number;
@@ -34,6 +36,14 @@ export interface ViewerBenchResult {
   viewer_counters_exact: boolean;
   viewer_follows_at_end: boolean;
   viewer_scroll_1m_ms: number;
+  /** Of viewer_filter_1m_ms, the time the host spent in the query's scan (the rest: slicing, posting, the page painting). */
+  viewer_filter_1m_host_scan_ms: number;
+  /** The host's scan alone in Node, the same filter over the same 1M: as the viewer scans (bytes where they lie) ... */
+  viewer_filter_1m_scan_ms: number;
+  /** ... and by the record predicate over every record rebuilt (the scan before issue 27), same run, alternating. */
+  viewer_filter_1m_scan_records_ms: number;
+  /** viewer_filter_1m_scan_records_ms ÷ viewer_filter_1m_scan_ms. */
+  viewer_filter_1m_scan_speedup: number;
   /** Longest the extension host's event loop was blocked while filtering 1M (the rescan runs in slices). */
   viewer_host_max_stall_ms: number;
   /** 1,000,000 retained JSON messages, decoder json: a filter on decoded fields (`kind == "alarm" && value >= 500`) to rows painted. */
@@ -81,7 +91,7 @@ const START_FRAMES = `(() => {
   requestAnimationFrame((t) => { last = t; requestAnimationFrame(tick); });
 })()`;
 
-async function sustained(rate: number, seconds: number): Promise<Omit<ViewerBenchResult, 'viewer_filter_1m_ms' | 'viewer_scroll_1m_ms' | 'viewer_host_max_stall_ms' | DecodedKeys>> {
+async function sustained(rate: number, seconds: number): Promise<Omit<ViewerBenchResult, FilterKeys | DecodedKeys>> {
   const capture = new Capture();
   const v = await openViewerPage(capture);
   try {
@@ -147,7 +157,7 @@ async function sustained(rate: number, seconds: number): Promise<Omit<ViewerBenc
   }
 }
 
-async function retainedMillion(N: number): Promise<Pick<ViewerBenchResult, 'viewer_filter_1m_ms' | 'viewer_scroll_1m_ms' | 'viewer_host_max_stall_ms'>> {
+async function retainedMillion(N: number): Promise<Pick<ViewerBenchResult, FilterKeys>> {
   const capture = new Capture({ maxRecords: N });
   for (let i = 0; i < N; i++) capture.append(message(i));
   const v = await openViewerPage(capture);
@@ -170,10 +180,23 @@ async function retainedMillion(N: number): Promise<Pick<ViewerBenchResult, 'view
     // filter by regex: from the host receiving it to the filtered rows painted
     let hostReceived = 0;
     const stall = monitorEventLoopDelay({ resolution: 5 });
+    // the host's share of it: the time spent in the query's scan (the rest is slicing, posting and painting)
+    let scanMs = 0;
+    const query = v.controller.query;
+    const update = query.update.bind(query);
+    query.update = (maxRecords?: number, upTo?: number) => {
+      const t = performance.now();
+      try {
+        return update(maxRecords, upTo);
+      } finally {
+        if (hostReceived) scanMs += performance.now() - t;
+      }
+    };
     const handle = v.controller.handle.bind(v.controller);
     v.controller.handle = (m: unknown) => {
       if ((m as { type?: string }).type === 'filter/changed') {
         hostReceived = Date.now();
+        scanMs = 0;
         stall.reset();
         stall.enable();
       }
@@ -192,7 +215,14 @@ async function retainedMillion(N: number): Promise<Pick<ViewerBenchResult, 'view
     const painted = await filteredRowsPainted(v, expected, 'sports');
     stall.disable();
     if (!hostReceived) throw new Error('the filter never reached the host');
-    return { viewer_filter_1m_ms: painted - hostReceived, viewer_scroll_1m_ms: scrollMs, viewer_host_max_stall_ms: round(stall.max / 1e6) };
+    query.update = update;
+    return {
+      viewer_filter_1m_ms: painted - hostReceived,
+      viewer_filter_1m_host_scan_ms: round(scanMs),
+      viewer_scroll_1m_ms: scrollMs,
+      viewer_host_max_stall_ms: round(stall.max / 1e6),
+      ...scanOldVsNew(capture, filter, expected),
+    };
   } finally {
     await v.close();
     capture.dispose();
@@ -200,6 +230,42 @@ async function retainedMillion(N: number): Promise<Pick<ViewerBenchResult, 'view
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+
+type FilterKeys =
+  | 'viewer_filter_1m_ms'
+  | 'viewer_filter_1m_host_scan_ms'
+  | 'viewer_filter_1m_scan_ms'
+  | 'viewer_filter_1m_scan_records_ms'
+  | 'viewer_filter_1m_scan_speedup'
+  | 'viewer_scroll_1m_ms'
+  | 'viewer_host_max_stall_ms';
+
+/**
+ * The host's scan alone, in Node, the same filter over the same capture, side
+ * by side (alternating, median of 3 each): the viewer's query as it scans now
+ * (text looked for in the capture's bytes, frameTextScan.ts) vs the record
+ * predicate over every record rebuilt (how it scanned before, still the answer
+ * the new scan must give: the counts are compared).
+ */
+function scanOldVsNew(capture: Capture, filter: FrameFilter, expected: number): Pick<ViewerBenchResult, 'viewer_filter_1m_scan_ms' | 'viewer_filter_1m_scan_records_ms' | 'viewer_filter_1m_scan_speedup'> {
+  const scans: number[] = [];
+  const byRecords: number[] = [];
+  const p = compileFilter(filter)!;
+  const { firstSeq, lastSeq } = capture.stats();
+  for (let run = 0; run < 3; run++) {
+    let t = performance.now();
+    const q = new FramesQuery(capture);
+    q.setFilter(filter, false);
+    while (q.update(20_000).pending > 0);
+    scans.push(performance.now() - t);
+    t = performance.now();
+    let n = 0;
+    for (let seq = firstSeq; seq <= lastSeq; seq++) if (p(capture.peek(seq)!)) n++;
+    byRecords.push(performance.now() - t);
+    if (q.shown !== expected || n !== expected) throw new Error(`the scans found ${q.shown} and ${n} of ${expected} messages`);
+  }
+  return { viewer_filter_1m_scan_ms: round(median(scans)), viewer_filter_1m_scan_records_ms: round(median(byRecords)), viewer_filter_1m_scan_speedup: round(median(byRecords) / median(scans)) };
+}
 
 /** Resolves with the time (ms since epoch, in the page) when `expected` rows are shown and every painted row contains `rowText`. */
 async function filteredRowsPainted(v: ViewerPage, expected: number, rowText: string): Promise<number> {
@@ -279,6 +345,15 @@ export async function runDecodedFilterBench(retained = 1_000_000): Promise<Pick<
   }
 }
 
+/** Only the regex filter (and the scroll) over `retained` plain messages (`npx tsx bench/viewerBench.ts filter`). */
+export async function runFilterBench(retained = 1_000_000): Promise<Pick<ViewerBenchResult, FilterKeys>> {
+  try {
+    return await retainedMillion(retained);
+  } finally {
+    await closeViewerBrowser();
+  }
+}
+
 export async function runViewerBench(options: { rate?: number; seconds?: number; retained?: number } = {}): Promise<ViewerBenchResult> {
   try {
     const load = await sustained(options.rate ?? 100_000, options.seconds ?? 10);
@@ -294,5 +369,6 @@ if (require.main === module) {
   const rate = Number(process.env.VIEWER_BENCH_RATE ?? 100_000);
   const seconds = Number(process.env.VIEWER_BENCH_SECONDS ?? 10);
   const retained = Number(process.env.VIEWER_BENCH_RETAINED ?? 1_000_000);
-  printAndExit(process.argv[2] === 'decoded' ? runDecodedFilterBench(retained) : runViewerBench({ rate, seconds, retained }));
+  const only = process.argv[2];
+  printAndExit(only === 'decoded' ? runDecodedFilterBench(retained) : only === 'filter' ? runFilterBench(retained) : runViewerBench({ rate, seconds, retained }));
 }

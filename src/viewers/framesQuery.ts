@@ -22,6 +22,8 @@ import { compileFieldQuery } from '../core/decoders/fieldQuery';
 import { framesMayHold } from '../core/decoders/prefilter';
 import { DecoderRules } from '../core/decoders/rules';
 import { DEFAULT_FILTER, DETAIL_BYTES_MAX, FrameDetail, FrameFilter, RecordDetail, RecordDiff, RecordKind, RowSummary, SeenProcess, SeenSocket } from '../shared/protocol/frames';
+import { newFrameSpans } from '../core/capture/recordStore';
+import { compileFrameTextScan, FrameTextScan } from './frameTextScan';
 import { diffFrames, diffValues } from './recordDiff';
 import { Timeline } from './timeline';
 
@@ -241,12 +243,17 @@ export interface UpdateResult {
 export class FramesQuery {
   private filterSpec: FrameFilter = { ...DEFAULT_FILTER, kinds: [...DEFAULT_FILTER.kinds] };
   private predicate: Predicate | undefined;
+  /** The filter's text test over a packed message's bytes, run before the predicate (which then sees only the messages it passes). */
+  private textScan: FrameTextScan | undefined;
+  private readonly spans = newFrameSpans();
   private readonly index = new SeqIndex();
   // With no filter every retained record matches: the index is the seq range [allFrom, scanned].
   private allFrom = 1;
   private scanned = 0;
   private baseRows = 0;
   private readonly socketTypeSet = new Set<string>();
+  /** The socket types of the last message seen() added (both in socketTypeSet). */
+  private readonly seenTypes: (string | undefined)[] = [undefined, undefined];
   /** Programs and sockets seen in agent records (bounded: the drop-downs list at most SEEN_MAX of each). */
   private readonly processSeen = new Map<number, string>();
   private readonly socketSeen = new Map<string, SeenSocket>();
@@ -347,6 +354,7 @@ export class FramesQuery {
     const predicate = compileFilter(filter, this.decoderRules);
     this.filterSpec = { ...filter, kinds: [...filter.kinds] };
     this.predicate = predicate;
+    this.textScan = predicate ? compileFrameTextScan(filter) : undefined;
     const key = JSON.stringify([filter.session, filter.topicPrefix]);
     if (key !== this.timelineKey) {
       this.timelineKey = key;
@@ -363,6 +371,7 @@ export class FramesQuery {
     this.scanned = 0;
     this.baseRows = 0;
     this.socketTypeSet.clear();
+    this.seenTypes[0] = this.seenTypes[1] = undefined;
     this.processSeen.clear();
     this.socketSeen.clear();
     const stats = this.capture.stats();
@@ -377,8 +386,12 @@ export class FramesQuery {
   /** What the filter's drop-downs list: programs, sockets and socket types seen (a record or its header). */
   private seen(r: CaptureRecord | RecordHeader): void {
     if (r.kind === 'message') {
+      // most messages come from the stream of the one before: nothing new
+      if (r.pid === undefined && r.socketType === this.seenTypes[0] && r.peerSocketType === this.seenTypes[1]) return;
       if (r.peerSocketType) this.socketTypeSet.add(r.peerSocketType);
       if (r.socketType) this.socketTypeSet.add(r.socketType);
+      this.seenTypes[0] = r.socketType;
+      this.seenTypes[1] = r.peerSocketType;
     }
     if (r.pid === undefined) return;
     const pid = r.pid;
@@ -421,6 +434,48 @@ export class FramesQuery {
         this.seen(r);
         if (r.kind === 'message' && seq > this.timelineSeq && (!session || (r.session ?? r.endpoint) === session)) this.timeline.add(r.ts, r.bytes);
         added++;
+      }
+    } else if (p && this.textScan) {
+      // a text filter: a packed message's frames are tested where they lie, and
+      // only one that passes is built and given to the whole predicate
+      const textScan = this.textScan;
+      const spans = this.spans;
+      const h = this.header;
+      const session = this.timelineSession;
+      textScan.begin();
+      // the metadata entry of the previous packed message: the same one, nothing new to see
+      let lastMeta = -1;
+      for (let seq = from; seq <= end; seq++) {
+        const meta = this.capture.peekFrameSpans(seq, spans);
+        if (meta < 0) {
+          // a record kept as an object: as the full scan does (and the next packed one is seen again:
+          // seen() keeps the last program name of a pid, so what came between matters)
+          const r = this.capture.peek(seq)!;
+          this.seen(r);
+          lastMeta = -1;
+          if (r.kind === 'message' && seq > this.timelineSeq && this.timelineTest(r)) this.timeline.add(r.ts, payloadBytes(r));
+          if (p(r)) {
+            this.index.push(seq);
+            added++;
+          }
+          continue;
+        }
+        const counted = seq > this.timelineSeq;
+        if (meta !== lastMeta || counted) {
+          const hd = this.capture.peekHeader(seq, h)!;
+          if (meta !== lastMeta) this.seen(hd);
+          lastMeta = meta;
+          if (counted) {
+            if (session === false) {
+              const r = this.capture.peek(seq)!;
+              if (this.timelineTest(r)) this.timeline.add(r.ts, payloadBytes(r));
+            } else if (!session || (hd.session ?? hd.endpoint) === session) this.timeline.add(hd.ts, hd.bytes);
+          }
+        }
+        if (textScan.test(spans) && p(this.capture.peek(seq)!)) {
+          this.index.push(seq);
+          added++;
+        }
       }
     } else for (let seq = from; seq <= end; seq++) {
       // lent (see Capture.peek): the scan keeps seqs and strings, never bytes

@@ -6,7 +6,7 @@
  */
 import { Disposable, Emitter, Event } from '../base/lifecycle';
 import { CaptureRecord, payloadBytes, RecordHeader } from './records';
-import { RecordStore, type WireStreamMeta } from './recordStore';
+import { type FrameSpans, RecordStore, type WireStreamMeta } from './recordStore';
 import type { WireBatch } from '../zmtp/decoder';
 import { Counter, OTHER_TOPICS, TopicCounter } from './topicCounter';
 
@@ -276,6 +276,17 @@ export class Capture implements Disposable {
    */
   peekHeader(seq: number, out: RecordHeader): RecordHeader | undefined {
     return this.store.size ? this.store.headerAt(seq - this.store.oldestSeq, out) : undefined;
+  }
+
+  /**
+   * Where the frames of record `seq` lie in the capture's memory, written into
+   * `out`, when it is a packed message: returns its metadata entry (≥ 0; two
+   * records with the same one differ only in ts, bytes and frames, until this
+   * turn of the event loop ends), else -1 (read it with peek()). Lent as peek()
+   * lends: valid until this turn of the event loop ends.
+   */
+  peekFrameSpans(seq: number, out: FrameSpans): number {
+    return this.store.size ? this.store.frameSpansAt(seq - this.store.oldestSeq, out) : -1;
   }
 
   /** since(), lent as peek() lends. */

@@ -41,7 +41,7 @@
  * so a capture of many short-lived connections stays bounded by its window.
  */
 import { CapturedMessage, CaptureRecord, Direction, payloadBytes, RecordHeader, reqRepEnvelopeFrames, SourceKind } from './records';
-import { wireFrameViews } from '../zmtp/decoder';
+import { wireFrameSpans, wireFrameViews } from '../zmtp/decoder';
 
 const CHUNK_BYTES = 1 << 20;
 /** A message larger than this gets a chunk of its own. */
@@ -136,6 +136,22 @@ interface Chunk {
   exposed: boolean;
 }
 
+/**
+ * Where a packed message's frames lie in the store's memory (RecordStore.frameSpansAt):
+ * frame k is `buf[start[k], end[k])`. Reused from record to record by a scan;
+ * valid as a lent record is (until the store next grows).
+ */
+export interface FrameSpans {
+  buf: Buffer;
+  count: number;
+  start: Uint32Array;
+  end: Uint32Array;
+}
+
+export function newFrameSpans(): FrameSpans {
+  return { buf: Buffer.alloc(0), count: 0, start: new Uint32Array(16), end: new Uint32Array(16) };
+}
+
 /** What the capture needs to know about a record leaving the window. */
 export interface Shifted {
   kind: CaptureRecord['kind'];
@@ -171,6 +187,9 @@ export class RecordStore {
   /** Released chunks kept for reuse (a window that evicts releases one per chunk filled). */
   private spare: Buffer[] = [];
   private allocatedChunks = 0;
+  /** The chunk frameSpansAt read last (ids are never reused; dropped with the chunks). */
+  private spansChunkId = -1;
+  private spansChunk: Buffer | undefined;
   private reusedChunks = 0;
 
   constructor(private readonly maxCapacity: () => number) {}
@@ -360,6 +379,47 @@ export class RecordStore {
     return r;
   }
 
+  /**
+   * Where the frames of the record at position i lie, written into `out`, when
+   * it is a packed message; returns its metadata entry (records with the same
+   * one share every field but ts and bytes, until the store next changes), or
+   * -1 for a record kept as an object (read it with at()). A scan that only
+   * looks at bytes builds no record and no view; like a lent record, the chunk
+   * is not marked read.
+   */
+  frameSpansAt(i: number, out: FrameSpans): number {
+    if (i < 0 || i >= this.count) return -1;
+    const slot = (this.head + i) % this.capacity;
+    if (this.objects[slot]) return -1;
+    const id = this.chunkIndex[slot];
+    // a scan reads a chunk's records one after another: one map lookup per chunk
+    if (id !== this.spansChunkId || !this.spansChunk) {
+      this.spansChunkId = id;
+      this.spansChunk = this.chunks.get(id)!.buf;
+    }
+    const buf = this.spansChunk;
+    const n = this.frameCount[slot];
+    if (out.start.length < n) {
+      const size = Math.max(n, out.start.length * 2);
+      out.start = new Uint32Array(size);
+      out.end = new Uint32Array(size);
+    }
+    out.buf = buf;
+    out.count = n;
+    let off = this.offset[slot];
+    const meta = this.metaIndex[slot];
+    if (this.metas[meta]!.wire) wireFrameSpans(buf, off, n, out.start, out.end);
+    else {
+      // n length prefixes (UInt32LE), then the n bodies (see push)
+      let data = off + 4 * n;
+      for (let k = 0; k < n; k++, off += 4) {
+        out.start[k] = data;
+        out.end[k] = data += (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16)) + buf[off + 3] * 0x1000000;
+      }
+    }
+    return meta;
+  }
+
   clear(): void {
     this.capacity = 0;
     this.head = 0;
@@ -381,6 +441,7 @@ export class RecordStore {
     for (const chunk of this.chunks.values()) if (reusable(chunk)) giveReleasedChunk(chunk.buf);
     for (const buf of this.spare) giveReleasedChunk(buf);
     this.chunks.clear();
+    this.spansChunk = undefined;
     this.current = undefined;
     this.spare = [];
   }
@@ -505,6 +566,7 @@ export class RecordStore {
 
   private release(id: number, chunk: Chunk): void {
     this.chunks.delete(id);
+    if (id === this.spansChunkId) this.spansChunk = undefined;
     // a chunk that was read may still be viewed by a held record: leave it to the GC
     if (reusable(chunk) && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
   }

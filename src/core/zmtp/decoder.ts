@@ -603,6 +603,27 @@ export function wireFrameViews(bytes: Uint8Array, start: number, count: number, 
   return out;
 }
 
+/**
+ * Where the bodies of `count` ZMTP frames from `bytes[start]` lie, without a
+ * view per frame (wireFrameViews' walk): body k is `bytes[starts[k], ends[k])`.
+ * The arrays must hold `count` entries.
+ */
+export function wireFrameSpans(bytes: Uint8Array, start: number, count: number, starts: Uint32Array, ends: Uint32Array): void {
+  let p = start;
+  for (let k = 0; k < count; k++) {
+    let size: number;
+    if (bytes[p] & FLAG_LONG) {
+      size = u32be(bytes, p + 5);
+      p += 9;
+    } else {
+      size = bytes[p + 1];
+      p += 2;
+    }
+    starts[k] = p;
+    ends[k] = p += size;
+  }
+}
+
 function growBatch(b: { count: number; start: Uint32Array; end: Uint32Array; frames: Uint32Array; payload: Uint32Array }) {
   const grow = (a: Uint32Array) => {
     const bigger = new Uint32Array(a.length * 2);
