@@ -484,6 +484,10 @@ describe('agent inside a real Jupyter kernel (ipykernel, driven by jupyter_clien
     const info = JSON.parse(write.stdout) as Record<string, number>;
     // the kernel keeps its IPython state under HOME: a throwaway one
     const kernel = start(PYTHON, ['-m', 'ipykernel_launcher', '-f', conn], { ...collector.environment({}), HOME: dir, IPYTHONDIR: join(dir, 'ipython') }, 80000);
+    // the client gives a kernel 1 s of missed heartbeats before it calls it dead: start it once the
+    // kernel says it is up (its heartbeat runs then), not while a loaded machine still imports IPython
+    const up = Date.now() + 60000;
+    while (!/To connect another client to this kernel/.test(kernel.stdout()) && kernel.proc.exitCode === null && Date.now() < up) await new Promise((r) => setTimeout(r, 100));
     const driver = await run(PYTHON, [fixture('jupyter_driver.py'), conn], { HOME: dir }, 80000);
     assert.equal(driver.code, 0, driver.stderr);
     assert.equal(driver.stdout, 'reply ok\nstream hello from the kernel\n');
