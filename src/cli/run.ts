@@ -19,6 +19,8 @@ import { registerSubcommand } from './registry';
 
 /** How long to wait, after COMMAND exits, for its agents' last reports. */
 const DRAIN_MS = 1500;
+/** How long to wait, after COMMAND exits, for an agent connection whose hello is not read yet. */
+const SETTLE_MS = 250;
 
 registerSubcommand('run [--json] -- <command> [args...]', "run a program with the agents: print its sockets and messages, exit with its code", (args) =>
   runCommand(args),
@@ -69,9 +71,11 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
     process.off('SIGINT', ignore);
     process.off('SIGTERM', ignore);
   }
-  // the agents send their last reports as their processes exit
+  // the agents send their last reports as their processes exit; a program that ran for a few milliseconds may have
+  // connected without its hello read yet (the collector still 'listening'): a short grace for that first
   const end = Date.now() + DRAIN_MS;
-  while (collector.state === 'receiving' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  const settle = Date.now() + SETTLE_MS;
+  while ((collector.state === 'receiving' || Date.now() < settle) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setImmediate(r));
   await collector.stop();
   flush();

@@ -143,8 +143,10 @@ static struct {
 } sites[SITES];
 
 static void *own_definition(void *site, const char *name) {
-  Dl_info caller, found;
+  Dl_info caller, found, self;
   if (!dladdr(site, &caller) || !caller.dli_fname || !*caller.dli_fname) return NULL;
+  /* libzmq's zmq_ctx_destroy is a tail call of zmq_ctx_term: the return address is then in the wrapper that called it */
+  if (dladdr((void *)own_definition, &self) && self.dli_fbase == caller.dli_fbase) return NULL;
   void *h = dlopen(caller.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
   if (!h) return NULL;
   void *f = dlsym(h, name);
@@ -902,9 +904,10 @@ static void flush(int final) {
 static void *reporter_main(void *arg) {
   (void)arg;
   double last = now_s();
-  for (;;) {
+  /* the first round without waiting: the collector learns of the process while it starts, not at its exit */
+  for (int round = 0;; round++) {
     pthread_mutex_lock(&q_lock);
-    if (!reporter_stopping && q_count < WAKE_AT) {
+    if (round && !reporter_stopping && q_count < WAKE_AT) {
       struct timespec until;
       clock_gettime(CLOCK_MONOTONIC, &until);
       until.tv_nsec += TICK_MS * 1000000L;
