@@ -239,7 +239,8 @@ describe('native agent (LD_PRELOAD interposer of libzmq)', function () {
     const plain = await run(cProgram, [dir]);
     const lib = nativeAgentLibrary()!;
     // a collector address nothing listens on (port 1), and no address at all
-    for (const env of [{ LD_PRELOAD: lib, ZMQ_DEBUG_COLLECTOR: '127.0.0.1:1', ZMQ_DEBUG_TOKEN: 'x' }, { LD_PRELOAD: lib }]) {
+    const envs: Record<string, string>[] = [{ LD_PRELOAD: lib, ZMQ_DEBUG_COLLECTOR: '127.0.0.1:1', ZMQ_DEBUG_TOKEN: 'x' }, { LD_PRELOAD: lib }];
+    for (const env of envs) {
       const r = await run(cProgram, [dir], env);
       assert.deepEqual([r.code, r.stdout, r.stderr], [plain.code, plain.stdout, ''], JSON.stringify(env));
     }
