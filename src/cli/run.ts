@@ -13,6 +13,7 @@ import { Capture } from '../core/capture/capture';
 import { recordToLine } from '../core/capture/exportFormat';
 import { formatRecord } from '../core/capture/recordText';
 import { Collector } from '../core/sessions/collector';
+import { defaultNativeCacheDir, ensureNativeAgent } from '../core/sessions/nativeAgent';
 import { has, parseArgs } from './args';
 import { UsageError } from './errors';
 import { registerSubcommand } from './registry';
@@ -35,6 +36,9 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   if (p.positional.length || command.length === 0) throw new UsageError('give the command to run after --, e.g. zmq-debug run -- python3 pub_server.py');
   const json = has(p, 'json');
 
+  // C/C++/Go/Rust programs: the native agent, compiled here on first use where no prebuilt one loads
+  const native = await ensureNativeAgent(defaultNativeCacheDir());
+  if (native.library === undefined) err.write(`zmq-debug run: ${native.reason}\n`);
   const capture = new Capture();
   const collector = await Collector.start({ capture });
   let printed = 0;

@@ -17,7 +17,7 @@ import { Capture } from '../../src/core/capture/capture';
 import { parseJsonLines } from '../../src/core/capture/exportFormat';
 import { CapturedEvent, CapturedMessage, CaptureRecord, ProcessRecord, SocketRecord } from '../../src/core/capture/records';
 import { Collector } from '../../src/core/sessions/collector';
-import { NATIVE_AGENT_FILE, nativeAgentLibrary, withNativeAgent } from '../../src/core/sessions/nativeAgent';
+import { compileNativeAgent, NATIVE_AGENT_FILE, nativeAgentLibrary, withNativeAgent } from '../../src/core/sessions/nativeAgent';
 import { diagnose } from '../../src/core/topology/doctor';
 import { TopologyModel } from '../../src/core/topology/topology';
 import { killAllRuns, run } from './helpers/agentRun';
@@ -90,6 +90,32 @@ describe('native agent (LD_PRELOAD interposer of libzmq)', function () {
     assert.equal(withNativeAgent(undefined, lib), lib);
     assert.equal(withNativeAgent('/opt/libasan.so', lib), `/opt/libasan.so:${lib}`);
     assert.equal(withNativeAgent(`/old/${NATIVE_AGENT_FILE} /opt/x.so`, lib), `/opt/x.so:${lib}`);
+  });
+
+  it('compiled on first use with the user\'s cc into a cache folder (reused after), and a clear reason without a compiler', async () => {
+    const cache = join(dir, 'cache with no space'.replace(/ /g, '-'));
+    const made = await compileNativeAgent(cache);
+    assert.equal(made.library !== undefined && made.compiled, true, JSON.stringify(made));
+    const lib = made.library!;
+    assert.ok(lib.startsWith(join(cache, 'native', 'linux-x64')) && lib.endsWith(NATIVE_AGENT_FILE));
+    const again = await compileNativeAgent(cache, '/no/such/cc');
+    assert.equal(again.library, lib, 'the compiled library is reused: no compiler needed the second time');
+    // the compiled one works as the prebuilt one does
+    const capture = new Capture();
+    const collector = await Collector.start({ capture });
+    try {
+      const env = { ...collector.environment({}), LD_PRELOAD: lib };
+      const r = await run(cppProgram, [dir], env);
+      assert.equal(r.code, 5, r.stderr);
+      await until(() => capture.peekSince(0).some((x) => x.kind === 'process' && x.state === 'exited'), 'the exit', 10000);
+      assert.equal(capture.peekSince(0).filter((x) => x.kind === 'message').length, 19);
+    } finally {
+      await collector.stop();
+      collector.dispose();
+    }
+    const none = await compileNativeAgent(join(dir, 'other-cache'), '/no/such/cc');
+    assert.equal(none.library, undefined);
+    assert.match((none as { reason: string }).reason, /^the native agent could not be compiled \(no C compiler \(\/no\/such\/cc\)\); C\/C\+\+ programs are observed on the wire only$/);
   });
 
   it('a C program: the same output and exit code with it; every socket and every message byte-exact in `zmq-debug run --json`', async () => {

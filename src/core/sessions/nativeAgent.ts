@@ -76,6 +76,13 @@ export async function ensureNativeAgent(cacheDir: string): Promise<NativeAgentSt
   const found = nativeAgentLibrary();
   if (found) return { library: found, compiled: found === compiled };
   if (process.platform !== 'linux') return { reason: `the native agent (LD_PRELOAD) is for Linux; on ${process.platform} C/C++ programs are observed on the wire only` };
+  const status = await compileNativeAgent(cacheDir);
+  if (status.library !== undefined) compiled = status.library;
+  return status;
+}
+
+/** Compiles the shipped source with `cc` into `cacheDir` (once per source version) and checks it loads. */
+export async function compileNativeAgent(cacheDir: string, cc = process.env.CC || 'cc'): Promise<NativeAgentStatus> {
   let source: Buffer;
   try {
     source = readFileSync(nativeAgentSource());
@@ -87,7 +94,6 @@ export async function ensureNativeAgent(cacheDir: string): Promise<NativeAgentSt
   const lib = path.join(dir, NATIVE_AGENT_FILE);
   if (/[\s:]/.test(lib)) return { reason: `the cache folder ${cacheDir} has a space or a colon, which LD_PRELOAD cannot carry` };
   if (!existsSync(lib)) {
-    const cc = process.env.CC || 'cc';
     try {
       mkdirSync(dir, { recursive: true });
       await new Promise<void>((resolve, reject) =>
@@ -101,7 +107,6 @@ export async function ensureNativeAgent(cacheDir: string): Promise<NativeAgentSt
     }
   }
   if (!loadsHere(lib)) return { reason: `the native agent compiled into ${lib} does not load here` };
-  compiled = lib;
   return { library: lib, compiled: true };
 }
 
