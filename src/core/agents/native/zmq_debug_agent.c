@@ -26,7 +26,7 @@
  * - nothing at all happens unless ZMQ_DEBUG_COLLECTOR and ZMQ_DEBUG_TOKEN are
  *   set; no collector listening means no reports and no output;
  * - the gate of the other agents: a token bucket of messages looked at,
- *   ZMQ_DEBUG_AGENT_GATE more every 50 ms (default 7,500: 150,000 messages a
+ *   ZMQ_DEBUG_AGENT_GATE more every 50 ms (default 12,500: 250,000 messages a
  *   second), up to 4 ticks saved while the program is quiet, each 512 bytes of
  *   a message counting one more; with the gate shut, send and recv only count
  *   the messages they let pass (dropped), the cheapest a wrapper can be;
@@ -246,8 +246,8 @@ static atomic_int standing_back; /* the Python agent reports this process */
 static char collector_host[64];
 static int collector_port;
 static char token[128];
-static long gate_per_tick = 7500;
-static long gate_burst = 30000;
+static long gate_per_tick = 12500;
+static long gate_burst = 50000;
 static atomic_long gate_tokens;
 static atomic_ulong dropped;     /* reports dropped: gate shut, queue full, no collector */
 static atomic_uint next_socket_id;
