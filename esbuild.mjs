@@ -3,6 +3,7 @@
 // `vscode` is provided by the host and `zeromq` loads its native addon by a path
 // relative to its own package, so it must ship as a package, not inside a bundle.
 import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
@@ -31,6 +32,8 @@ const browserTargets = Object.keys(webviewEntries).length
 
 // The agents are plain files loaded into programs (PYTHONPATH, NODE_OPTIONS), shipped beside the bundles.
 cpSync('src/core/agents', 'dist/agents', { recursive: true });
+// The native agent (LD_PRELOAD) compiled for linux-x64 and linux-arm64 into dist/native (a missing compiler is skipped)
+if (process.platform === 'linux') execFileSync('bash', ['scripts/build-native.sh'], { stdio: 'inherit' });
 
 const all = [...nodeTargets, ...browserTargets];
 if (watch) {

@@ -3,7 +3,7 @@
  * side in the same run, median of at least 3 runs (5 for the tap). Prints a table, or with --json
  * one JSON object whose keys are stable (see README, "Performance").
  *
- *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,cli,host,pubhwm] [-- --quick] [-- --install] [-- --no-build]
+ *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,native,cli,host,pubhwm] [-- --quick] [-- --install] [-- --no-build]
  *
  * --quick uses 100,000 messages instead of 1,000,000 and a 15 s soak (for a smoke
  * run, not for numbers). With --json stdout carries one JSON object and nothing
@@ -43,7 +43,7 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const onlyArg = args.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : undefined;
-const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation', 'soak', 'agent', 'cli', 'host', 'pubhwm'];
+const PARTS = ['spy', 'tap', 'capture', 'viewer', 'activation', 'soak', 'agent', 'native', 'cli', 'host', 'pubhwm'];
 const ROOT = join(__dirname, '..');
 /** The VS Code server the activation part runs in (installed by scripts/install-test-vscode.sh, as npm test does). */
 const VSCODE_SERVER = join(ROOT, '.vscode-test', 'code-server-4.100.3', 'node_modules', 'code-server', 'lib', 'vscode', 'out', 'server-main.js');
@@ -73,6 +73,9 @@ const TARGETS: Record<string, { op: '>=' | '<=' | '<'; value: number | string }>
   soak_rss_growth_ratio: { op: '<=', value: 1.1 },
   agent_overhead_ratio_16b: { op: '>=', value: 0.8 },
   agent_overhead_ratio_1k: { op: '>=', value: 0.8 },
+  native_agent_overhead_ratio_16b: { op: '>=', value: 0.8 },
+  native_agent_overhead_ratio_1k: { op: '>=', value: 0.8 },
+  native_agent_paced_captured_share_16b: { op: '>=', value: 0.99 },
   cli_spy_json_ratio_16b: { op: '>=', value: 0.8 },
   spy_in_host_captured_ratio_16b: { op: '>=', value: 0.8 },
 };
@@ -224,6 +227,11 @@ async function runOwnPart(result: Figures): Promise<void> {
     log(`agent overhead: pyzmq PUSH→PULL with the agents and a collector capturing vs without, ${COUNT} messages, ${TAP_RUNS} runs each`);
     const { runAgentOverheadBench } = await import('./agentOverhead');
     Object.assign(result, await runAgentOverheadBench({ count: COUNT, runs: TAP_RUNS }));
+  }
+  if (want('native')) {
+    log(`native agent: a C PUSH→PULL pair with the LD_PRELOAD interposer and a collector capturing vs without, ${COUNT} messages, ${TAP_RUNS} runs each; paced at 100,000 msg/s`);
+    const { runNativeAgentBench } = await import('./nativeAgent');
+    Object.assign(result, await runNativeAgentBench({ count: COUNT, runs: TAP_RUNS, pacedCount: quick ? 50_000 : 300_000 }));
   }
 }
 

@@ -23,6 +23,7 @@ import { recordToLine } from '../core/capture/exportFormat';
 import { formatRecord } from '../core/capture/recordText';
 import { AgentProcess } from '../core/sessions/agentModel';
 import { Collector } from '../core/sessions/collector';
+import { defaultNativeCacheDir, ensureNativeAgent } from '../core/sessions/nativeAgent';
 import { TopologyModel } from '../core/topology/topology';
 import { flag, has, parseArgs } from './args';
 import { DECODE_FLAG, DECODE_HELP, decoderFromArgs, printRecord } from './decodeOption';
@@ -59,6 +60,9 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   const decoder = decoderFromArgs(p);
   const waitExits = waitExitsSeconds(flag(p, 'wait-exits'));
 
+  // C/C++/Go/Rust programs: the native agent, compiled here on first use where no prebuilt one loads
+  const native = await ensureNativeAgent(defaultNativeCacheDir());
+  if (native.library === undefined) err.write(`zmq-debug run: ${native.reason}\n`);
   const capture = new Capture();
   const collector = await Collector.start({ capture });
   // the doctor's view of what the agents report, read as records arrive (the capture may evict them later)

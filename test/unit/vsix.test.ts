@@ -62,6 +62,10 @@ describe('VSIX package', function () {
       // the agents loaded into programs (zmq-debug run, observed terminals)
       'extension/dist/agents/python/sitecustomize.py',
       'extension/dist/agents/node/preload.js',
+      // the native agent, prebuilt, and its source for the platforms without a build
+      'extension/dist/native/linux-x64/libzmq-debug-agent.so',
+      'extension/dist/native/linux-arm64/libzmq-debug-agent.so',
+      'extension/dist/agents/native/zmq_debug_agent.c',
       'extension/media/icon.png',
       'extension/media/zeromq.svg',
       'extension/media/framesViewer.css',

@@ -29,6 +29,7 @@ import { Emitter } from '../base/lifecycle';
 import { Capture } from '../capture/capture';
 import { CallSite, CapturedEvent, CapturedMessage, CaptureRecord, SocketRecord } from '../capture/records';
 import { AgentModel, AgentProcess, AgentSocket, primaryEndpoint } from './agentModel';
+import { nativeAgentLibrary, withNativeAgent } from './nativeAgent';
 import { CaptureSession, SessionState } from './session';
 
 export interface CollectorOptions {
@@ -173,22 +174,26 @@ export class Collector implements CaptureSession {
     const parts = this.environmentParts();
     const py = base.PYTHONPATH ? `${parts.prepend.PYTHONPATH}${path.delimiter}${base.PYTHONPATH}` : parts.prepend.PYTHONPATH;
     const node = base.NODE_OPTIONS ? `${base.NODE_OPTIONS} ${parts.append.NODE_OPTIONS}` : parts.append.NODE_OPTIONS;
-    return { ...parts.set, PYTHONPATH: py, NODE_OPTIONS: node };
+    const env: Record<string, string> = { ...parts.set, PYTHONPATH: py, NODE_OPTIONS: node };
+    // the native agent (every program on a shared libzmq), after any library already preloaded
+    if (parts.append.LD_PRELOAD) env.LD_PRELOAD = withNativeAgent(base.LD_PRELOAD, parts.append.LD_PRELOAD);
+    return env;
   }
 
   /**
    * The same as parts, for VS Code's environmentVariableCollection: `replace`
    * the `set` ones, `prepend` PYTHONPATH (value + path.delimiter), `append`
-   * NODE_OPTIONS (' ' + value).
+   * NODE_OPTIONS (' ' + value) and LD_PRELOAD (':' + value; absent when no native agent loads here).
    */
-  environmentParts(): { set: Record<string, string>; prepend: { PYTHONPATH: string }; append: { NODE_OPTIONS: string } } {
+  environmentParts(): { set: Record<string, string>; prepend: { PYTHONPATH: string }; append: { NODE_OPTIONS: string; LD_PRELOAD?: string } } {
     if (!this.listenAddress) throw new Error('The collector is not listening yet (await collector.ready)');
     const dir = agentsDir();
     const preload = path.join(dir, 'node', 'preload.js');
+    const native = nativeAgentLibrary();
     return {
       set: { [COLLECTOR_ENV]: this.listenAddress, [TOKEN_ENV]: this.token },
       prepend: { PYTHONPATH: path.join(dir, 'python') },
-      append: { NODE_OPTIONS: `--require ${/[\s"]/.test(preload) ? JSON.stringify(preload) : preload}` },
+      append: { NODE_OPTIONS: `--require ${/[\s"]/.test(preload) ? JSON.stringify(preload) : preload}`, ...(native ? { LD_PRELOAD: native } : {}) },
     };
   }
 

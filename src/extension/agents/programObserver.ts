@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
 import { Collector } from '../../core/sessions/collector';
+import { ensureNativeAgent } from '../../core/sessions/nativeAgent';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import type { CommandRegistry } from '../commands/registry';
 import { Log, UserError } from '../log';
@@ -93,6 +94,10 @@ export class ProgramObserver implements vscode.Disposable {
 
   private async start(): Promise<Collector | undefined> {
     const { capture, sessions, log } = this.deps;
+    // the native agent for C/C++/Go/Rust programs: the prebuilt one, or compiled here on first use (never fatal)
+    const native = await ensureNativeAgent(this.context.globalStorageUri.fsPath);
+    if (native.library === undefined) log.info(`Native agent not available: ${native.reason}`);
+    else if (native.compiled) log.info(`Native agent compiled for this machine into ${native.library}`);
     const collector = await Collector.start({ capture, id: sessions.nextId('agent') });
     this.current = collector;
     sessions.add(collector);
@@ -103,6 +108,7 @@ export class ProgramObserver implements vscode.Disposable {
     for (const [k, v] of Object.entries(parts.set)) env.replace(k, v);
     env.prepend('PYTHONPATH', parts.prepend.PYTHONPATH + path.delimiter);
     env.append('NODE_OPTIONS', ' ' + parts.append.NODE_OPTIONS);
+    if (parts.append.LD_PRELOAD) env.append('LD_PRELOAD', ':' + parts.append.LD_PRELOAD);
     // the collector's session ends (Stop, Stop All): the terminals stop carrying the agents too
     const sub = collector.onDidChangeState((state) => {
       if (state !== 'stopped' || this.current !== collector) return;

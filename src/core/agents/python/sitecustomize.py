@@ -616,6 +616,14 @@ def _install(agent):
     Socket = zmq.Socket  # zmq.sugar.socket.Socket: zmq.asyncio and friends subclass it
     if getattr(Socket, "_zmq_debug_agent", False):
         return
+    if "libzmq-debug-agent" in os.environ.get("LD_PRELOAD", ""):
+        # the native agent is preloaded too (pyzmq on a shared libzmq): this agent reports the process, it stands back
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).zmq_debug_agent_stand_back()
+        except Exception:
+            pass
     SNDMORE = int(zmq.SNDMORE)  # an enum.Flag: & on it costs more than the send
     RCVMORE = int(zmq.RCVMORE)
     ZMQError = zmq.ZMQError
