@@ -17,7 +17,7 @@ const ROOT = join(__dirname, '..', '..');
  * then on a broken link to it fails like any other.
  */
 const PAGES_FROM_OTHER_BRANCHES = new Set(
-  ['collector-limits.md', 'native-agent.md'].map((f) => join(ROOT, 'docs', f)),
+  ['collector-limits.md'].map((f) => join(ROOT, 'docs', f)),
 );
 
 function pages(): string[] {
