@@ -185,7 +185,7 @@ describe('hostile input: decoder bombs', function () {
       ['cbor', [Buffer.from([0x62, 0xc3, 0x28])], /frame 0: text string not valid UTF-8/],
       ['jupyter', jupyter(bad), /header \(frame 2\): not valid UTF-8/],
       ['jupyter', jupyter('{}', Buffer.from([0xed, 0xa0, 0x80])), /content \(frame 5\): not valid UTF-8/], // a lone surrogate
-      ['auto', [Buffer.from([0x7b, 0xff, 0x7d])], /not Jupyter, JSON, a MessagePack map or UTF-8 text/],
+      ['auto', [Buffer.from([0x7b, 0xff, 0x7d])], /not Jupyter, JSON, MessagePack \(a map or an array\) or UTF-8 text/],
     ];
     for (const [spec, frames, error] of cases) {
       it(`${spec}: ${error.source}`, () => {
