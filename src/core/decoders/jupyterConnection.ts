@@ -34,16 +34,21 @@ export interface JupyterConnection {
   kernelName?: string;
 }
 
-/** Parses a connection file's text; throws an Error that names what is wrong. */
-export function parseConnectionInfo(text: string, where = 'connection file'): JupyterConnection {
-  let o: Record<string, unknown>;
+/** A file's JSON object; the error never quotes the text (JSON.parse's does, and it may hold the key). */
+function jsonObject(text: string, where: string): Record<string, unknown> {
+  let o: unknown;
   try {
-    o = JSON.parse(text) as Record<string, unknown>;
+    o = JSON.parse(text);
   } catch {
-    // not JSON.parse's message: it quotes the text around the error, which may be the key
     throw new Error(`${where} is not JSON`);
   }
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error(`${where} is not a JSON object`);
+  return o as Record<string, unknown>;
+}
+
+/** Parses a connection file's text; throws an Error that names what is wrong. */
+export function parseConnectionInfo(text: string, where = 'connection file'): JupyterConnection {
+  const o = jsonObject(text, where);
   const transport = typeof o.transport === 'string' ? o.transport : 'tcp';
   const ip = typeof o.ip === 'string' ? o.ip : '127.0.0.1';
   const channels: JupyterChannel[] = [];
@@ -79,14 +84,7 @@ export function readConnectionFile(file: string): JupyterConnection {
  * speaking the Jupyter wire protocol. Ports are not needed to check signatures.
  */
 export function parseSigningKey(text: string, where = 'connection file'): JupyterKey {
-  let o: Record<string, unknown>;
-  try {
-    o = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // not JSON.parse's message: it quotes the text around the error, which may be the key
-    throw new Error(`${where} is not JSON`);
-  }
-  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error(`${where} is not a JSON object`);
+  const o = jsonObject(text, where);
   if (typeof o.key !== 'string') throw new Error(`${where} has no "key" (the HMAC signing key of a Jupyter connection file)`);
   if (o.signature_scheme !== undefined && typeof o.signature_scheme !== 'string') throw new Error(`${where}: "signature_scheme" is not a string`);
   return new JupyterKey(o.key, o.signature_scheme ?? 'hmac-sha256');
