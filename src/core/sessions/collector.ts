@@ -10,6 +10,16 @@
  * field checked; malformed or oversized input is counted (`stats`) and its
  * connection closed, never thrown. The token is never logged or put in a label.
  *
+ * Any local process can connect, so a connection costs little until it proves
+ * the token (the pre-authentication budget, docs/collector-limits.md): its first
+ * frame may be at most `maxHelloBytes` (refused on its length, before a byte of
+ * it is buffered), it has `helloTimeoutMs` to arrive, and unauthenticated
+ * connections have slots of their own (`maxUnauthenticated` in all,
+ * `maxUnauthenticatedPerPeer` per remote address): a new one takes the slot of
+ * the oldest when they are full (counted as `evicted`), so connections that
+ * hold slots idle or trickle their hello never keep an agent out. Agents that
+ * said hello count against `maxAgents` only.
+ *
  * Wire format (agent → collector), a plain TCP stream of frames
  * `[u32 BE length][body]`:
  * - body `J` + UTF-8 JSON object with a `type`: `hello` (first frame, carries
@@ -42,8 +52,14 @@ export interface CollectorOptions {
   maxFrameBytes?: number;
   /** An agent must say hello within this many ms (default 5000). */
   helloTimeoutMs?: number;
-  /** Most agents connected at once (default 256). */
+  /** Largest first (hello) frame accepted before the token is checked (default 8 KiB). */
+  maxHelloBytes?: number;
+  /** Most authenticated agents connected at once (default 256); connections still to say hello are not counted. */
   maxAgents?: number;
+  /** Most connections waiting to say hello, in all (default 64): a new one evicts the oldest. */
+  maxUnauthenticated?: number;
+  /** Most connections waiting to say hello from one remote address (default 32): a new one evicts that address's oldest. */
+  maxUnauthenticatedPerPeer?: number;
 }
 
 /** What the collector refused or could not read, by reason. */
@@ -52,6 +68,10 @@ export interface CollectorStats {
   agents: number;
   /** Connections closed for a wrong or missing token, or no hello in time. */
   rejected: number;
+  /** Connections still to say hello, closed to make room for a newer one (the pre-authentication slots were full). */
+  evicted: number;
+  /** Agents with the right token turned away: maxAgents were connected, or the collector was stopping. */
+  refused: number;
   /** Frames or fields that could not be read (the connection is closed on a framing error). */
   malformed: number;
   /** Frames over maxFrameBytes (the connection is closed). */
@@ -75,7 +95,11 @@ export function agentsDir(): string {
 
 interface AgentConn {
   socket: NetSocket;
-  pending: Buffer | undefined;
+  /** The remote address (the pre-authentication slots are counted per address). */
+  peer: string;
+  /** Received bytes not yet read as frames: chunks kept as they came, joined once a whole frame is in. */
+  pending: Buffer[];
+  pendingBytes: number;
   hello: boolean;
   process?: AgentProcess;
   /** socket number → model socket */
@@ -96,7 +120,13 @@ export class Collector implements CaptureSession {
   private readonly maxFrame: number;
   private readonly helloTimeoutMs: number;
   private readonly maxAgents: number;
-  private readonly counters: CollectorStats = { agents: 0, rejected: 0, malformed: 0, oversized: 0, agentDropped: 0, messages: 0 };
+  private readonly maxHello: number;
+  private readonly maxUnauthenticated: number;
+  private readonly maxUnauthenticatedPerPeer: number;
+  /** Connections still to say hello, oldest first (a Set keeps insertion order). */
+  private readonly unauthenticated = new Set<AgentConn>();
+  private authenticated = 0;
+  private readonly counters: CollectorStats = { agents: 0, rejected: 0, evicted: 0, refused: 0, malformed: 0, oversized: 0, agentDropped: 0, messages: 0 };
   private connectionCount = 0;
   private currentState: SessionState = 'connecting';
   private errorText?: string;
@@ -113,6 +143,9 @@ export class Collector implements CaptureSession {
     this.maxFrame = options.maxFrameBytes ?? 64 * 1024 * 1024;
     this.helloTimeoutMs = options.helloTimeoutMs ?? 5000;
     this.maxAgents = options.maxAgents ?? 256;
+    this.maxHello = options.maxHelloBytes ?? 8 * 1024;
+    this.maxUnauthenticated = Math.max(1, options.maxUnauthenticated ?? 64);
+    this.maxUnauthenticatedPerPeer = Math.max(1, options.maxUnauthenticatedPerPeer ?? 32);
     this.server = createServer((s) => this.accept(s));
     this.ready = new Promise<void>((resolve, reject) => {
       this.server.once('error', (err) => {
@@ -212,13 +245,15 @@ export class Collector implements CaptureSession {
   // -- connections ------------------------------------------------------------
 
   private accept(socket: NetSocket): void {
-    if (this.stopping || this.conns.size >= this.maxAgents) {
-      this.counters.rejected++;
+    if (this.stopping) {
+      this.counters.refused++;
       socket.destroy();
       return;
     }
-    const c: AgentConn = { socket, pending: undefined, hello: false, sockets: new Map(), closed: false };
+    const c: AgentConn = { socket, peer: socket.remoteAddress ?? '', pending: [], pendingBytes: 0, hello: false, sockets: new Map(), closed: false };
+    this.makeRoomFor(c.peer);
     this.conns.add(c);
+    this.unauthenticated.add(c);
     c.timer = setTimeout(() => {
       if (!c.hello) {
         this.counters.rejected++;
@@ -230,11 +265,31 @@ export class Collector implements CaptureSession {
     socket.on('close', () => this.close(c, 'connection closed'));
   }
 
+  /** Frees a pre-authentication slot for a new connection from `peer`: the oldest of that peer, else the oldest of all. */
+  private makeRoomFor(peer: string): void {
+    let samePeer = 0;
+    let oldestOfPeer: AgentConn | undefined;
+    for (const u of this.unauthenticated) {
+      if (u.peer !== peer) continue;
+      oldestOfPeer ??= u;
+      samePeer++;
+    }
+    let victim: AgentConn | undefined;
+    if (samePeer >= this.maxUnauthenticatedPerPeer) victim = oldestOfPeer;
+    else if (this.unauthenticated.size >= this.maxUnauthenticated) victim = this.unauthenticated.values().next().value;
+    if (!victim) return;
+    this.counters.evicted++;
+    this.close(victim, 'evicted before hello');
+  }
+
   private close(c: AgentConn, _why: string): void {
     if (c.closed) return;
     c.closed = true;
     clearTimeout(c.timer);
     this.conns.delete(c);
+    if (!this.unauthenticated.delete(c) && c.hello) this.authenticated--;
+    c.pending = [];
+    c.pendingBytes = 0;
     c.socket.destroy();
     const p = c.process;
     if (p && p.state === 'running') this.exited(c, p, Date.now());
@@ -243,8 +298,7 @@ export class Collector implements CaptureSession {
 
   private updateState(): void {
     if (this.stopping || this.currentState === 'error') return;
-    const any = [...this.conns].some((c) => c.hello);
-    this.setState(any ? 'receiving' : 'listening');
+    this.setState(this.authenticated > 0 ? 'receiving' : 'listening');
   }
 
   private setState(s: SessionState): void {
@@ -253,20 +307,32 @@ export class Collector implements CaptureSession {
     this.stateEmitter.fire(s);
   }
 
+  /**
+   * Reads the frames in `chunk` and what came before it. A frame split across
+   * reads is joined once, when its last byte is in (chunks are collected, never
+   * copied per read), and its length is checked on its 4-byte header, before
+   * its body is buffered: a connection never holds more than one frame's worth.
+   */
   private onData(c: AgentConn, chunk: Buffer): void {
     if (c.closed) return;
-    const buf = c.pending ? Buffer.concat([c.pending, chunk]) : chunk;
+    let buf = chunk;
+    if (c.pendingBytes) {
+      c.pending.push(chunk);
+      c.pendingBytes += chunk.length;
+      if (c.pendingBytes < 4) return;
+      if (c.pending[0].length < 4) c.pending = [Buffer.concat(c.pending, c.pendingBytes)];
+      const len = c.pending[0].readUInt32BE(0);
+      if (!this.frameLengthOk(c, len)) return;
+      if (c.pendingBytes < 4 + len) return;
+      buf = Buffer.concat(c.pending, c.pendingBytes);
+      c.pending = [];
+      c.pendingBytes = 0;
+    }
     let off = 0;
     try {
       while (buf.length - off >= 4) {
         const len = buf.readUInt32BE(off);
-        if (len === 0 || len > this.maxFrame) {
-          if (len === 0) this.counters.malformed++;
-          else this.counters.oversized++;
-          if (!c.hello) this.counters.rejected++;
-          this.close(c, 'bad frame length');
-          return;
-        }
+        if (!this.frameLengthOk(c, len)) return;
         if (buf.length - off - 4 < len) break;
         const body = buf.subarray(off + 4, off + 4 + len);
         off += 4 + len;
@@ -278,12 +344,21 @@ export class Collector implements CaptureSession {
       this.close(c, 'unreadable input');
       return;
     }
-    c.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : undefined;
-    // a partial frame is kept only as long as a frame can be
-    if (c.pending && c.pending.length > this.maxFrame + 4) {
-      this.counters.oversized++;
-      this.close(c, 'frame too large');
+    if (off < buf.length && !c.closed) {
+      // a view: the chunk is this connection's alone, and only until the frame is complete
+      c.pending = [buf.subarray(off)];
+      c.pendingBytes = buf.length - off;
     }
+  }
+
+  /** A frame of `len` bytes may follow (the first one, the hello, is held to maxHelloBytes); otherwise the connection is closed and counted. */
+  private frameLengthOk(c: AgentConn, len: number): boolean {
+    if (len !== 0 && len <= (c.hello ? this.maxFrame : this.maxHello)) return true;
+    if (len === 0) this.counters.malformed++;
+    else this.counters.oversized++;
+    if (!c.hello) this.counters.rejected++;
+    this.close(c, 'bad frame length');
+    return false;
   }
 
   /** Handles one frame; false when the connection was closed. */
@@ -297,8 +372,15 @@ export class Collector implements CaptureSession {
         this.close(c, 'rejected');
         return false;
       }
-      c.hello = true;
       clearTimeout(c.timer);
+      this.unauthenticated.delete(c);
+      if (this.authenticated >= this.maxAgents) {
+        this.counters.refused++;
+        this.close(c, 'too many agents');
+        return false;
+      }
+      c.hello = true;
+      this.authenticated++;
       this.counters.agents++;
       const pid = typeof hello.pid === 'number' && Number.isInteger(hello.pid) ? hello.pid : 0;
       const p: AgentProcess = {
