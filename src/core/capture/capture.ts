@@ -1,6 +1,6 @@
 /**
  * The capture: the one place that owns captured records. A bounded window (by
- * record count and by payload bytes) that counts everything it evicts, keeps
+ * record count and by bytes held, record overhead included) that counts everything it evicts, keeps
  * counters and rates per session, endpoint and topic, and tells listeners at most
  * once per tick that records were appended (never once per message).
  */
@@ -13,7 +13,11 @@ import { Counter, OTHER_TOPICS, TopicCounter } from './topicCounter';
 export interface CaptureLimits {
   /** Most records retained; older ones are evicted (and counted). */
   maxRecords: number;
-  /** Most payload bytes retained. */
+  /**
+   * Most bytes retained: payload plus what each record and frame costs besides
+   * (frame lengths or ZMTP headers, the record's slot or object; see recordStore.ts),
+   * so a window of empty frames is bounded too.
+   */
   maxBytes: number;
 }
 
@@ -42,12 +46,14 @@ export interface SessionCounters extends Counter {
 export interface CaptureStats {
   /** Records currently held. */
   retained: number;
+  /** Bytes held, as counted against maxBytes (payload and record overhead). */
   retainedBytes: number;
   /** Every record ever appended (since the last clear). */
   total: number;
   totalMessages: number;
   /** Records evicted to stay within the limits. */
   evicted: number;
+  /** Their bytes, counted as retainedBytes is. */
   evictedBytes: number;
   /** Messages reported lost by sources. */
   dropped: number;
@@ -163,8 +169,7 @@ export class Capture implements Disposable {
     record.seq = this.nextSeq++;
     if (!record.ts) record.ts = Date.now();
     const size = payloadBytes(record);
-    this.store.push(record, size);
-    this.bytes += size;
+    this.bytes += this.store.push(record, size);
     this.totalRecords++;
     this.count(record, size);
     this.evictToLimits();
@@ -187,8 +192,7 @@ export class Capture implements Disposable {
     const topics = stream.source !== undefined && stream.source !== 'tap' ? entry.topics : undefined;
     for (let i = 0; i < n; i++) {
       const payload = batch.payload[i];
-      this.store.pushWire(this.nextSeq++, stream, ts, bytes, batch.start[i], batch.end[i], batch.frames[i], payload);
-      this.bytes += payload;
+      this.bytes += this.store.pushWire(this.nextSeq++, stream, ts, bytes, batch.start[i], batch.end[i], batch.frames[i], payload);
       payloadSum += payload;
       if (topics) topics.countWire(bytes, batch.start[i], batch.frames[i], payload, ts);
       this.evictToLimits();
@@ -324,9 +328,9 @@ export class Capture implements Disposable {
 
   private evictOldest(): void {
     const gone = this.store.shift();
-    this.bytes -= gone.payloadBytes;
+    this.bytes -= gone.retainedBytes;
     this.evictedRecords++;
-    this.evictedBytes += gone.payloadBytes;
+    this.evictedBytes += gone.retainedBytes;
     if (gone.kind === 'message') this.sessionEntry(gone.session).counters.evicted++;
   }
 

@@ -93,6 +93,15 @@ export function agentsDir(): string {
   return candidates[1];
 }
 
+/**
+ * A program may open and close sockets without end: the model keeps this many
+ * closed sockets per process (the most recent), the rest are forgotten (their
+ * records stay in the capture).
+ */
+const MAX_CLOSED_SOCKETS = 256;
+/** Forgotten sockets whose type and endpoint are kept for late reports (monitor events, failure counts after the close). */
+const FORGOTTEN_SOCKETS = 4096;
+
 interface AgentConn {
   socket: NetSocket;
   /** The remote address (the pre-authentication slots are counted per address). */
@@ -104,6 +113,12 @@ interface AgentConn {
   process?: AgentProcess;
   /** socket number → model socket */
   sockets: Map<number, AgentSocket>;
+  /** Closed sockets still in the model, oldest first (at most MAX_CLOSED_SOCKETS). */
+  closedSockets: Set<number>;
+  /** Sockets forgotten from the model, most recent last: what a late report about one needs (at most FORGOTTEN_SOCKETS). */
+  forgotten: Map<number, { id: string; type: string; endpoint: string }>;
+  /** The highest socket number forgotten: agents number sockets upwards, so an unknown number up to it is a forgotten socket. */
+  forgottenUpTo: number;
   timer?: NodeJS.Timeout;
   closed: boolean;
 }
@@ -250,7 +265,7 @@ export class Collector implements CaptureSession {
       socket.destroy();
       return;
     }
-    const c: AgentConn = { socket, peer: socket.remoteAddress ?? '', pending: [], pendingBytes: 0, hello: false, sockets: new Map(), closed: false };
+    const c: AgentConn = { socket, peer: socket.remoteAddress ?? '', pending: [], pendingBytes: 0, hello: false, sockets: new Map(), closedSockets: new Set(), forgotten: new Map(), forgottenUpTo: 0, closed: false };
     this.makeRoomFor(c.peer);
     this.conns.add(c);
     this.unauthenticated.add(c);
@@ -477,26 +492,33 @@ export class Collector implements CaptureSession {
     let s = c.sockets.get(n);
     if (!s) {
       const p = c.process!;
-      s = {
-        id: `${p.pid}.${n}`,
-        type: '?',
-        state: 'open',
-        endpoints: [],
-        subscriptions: [],
-        options: {},
-        messagesOut: 0,
-        messagesIn: 0,
-        bytesOut: 0,
-        bytesIn: 0,
-        failures: {},
-        events: {},
-        peers: [],
-        lastTs: 0,
-      };
+      s = newSocket(`${p.pid}.${n}`);
+      if (n <= c.forgottenUpTo) {
+        // a late report about a socket the model forgot: its records get what is known, the model stays as it is
+        const f = c.forgotten.get(n);
+        if (f) Object.assign(s, { id: f.id, type: f.type, state: 'closed' as const, endpoints: f.endpoint ? [{ endpoint: f.endpoint, role: 'connect' as const, state: 'active' as const }] : [] });
+        return s;
+      }
       c.sockets.set(n, s);
       p.sockets.set(s.id, s);
     }
     return s;
+  }
+
+  /** A socket closed: it stays in the model among the process's most recent closed sockets, the oldest beyond them is forgotten. */
+  private socketClosed(c: AgentConn, n: number): void {
+    c.closedSockets.delete(n);
+    c.closedSockets.add(n);
+    if (c.closedSockets.size <= MAX_CLOSED_SOCKETS) return;
+    const oldest: number = c.closedSockets.values().next().value!;
+    c.closedSockets.delete(oldest);
+    const s = c.sockets.get(oldest);
+    if (!s) return;
+    c.sockets.delete(oldest);
+    c.process!.sockets.delete(s.id);
+    c.forgotten.set(oldest, { id: s.id, type: s.type, endpoint: primaryEndpoint(s) });
+    if (c.forgotten.size > FORGOTTEN_SOCKETS) c.forgotten.delete(c.forgotten.keys().next().value!);
+    if (oldest > c.forgottenUpTo) c.forgottenUpTo = oldest;
   }
 
   /** One JSON report; false when it cannot be read. */
@@ -594,6 +616,7 @@ export class Collector implements CaptureSession {
             s.state = 'closed';
             s.peers = [];
             r.endpoint = primaryEndpoint(s);
+            if (c.sockets.get(j.socket) === s) this.socketClosed(c, j.socket);
             break;
           default:
             return false;
@@ -674,6 +697,25 @@ export class Collector implements CaptureSession {
     this.model.changed();
     void c;
   }
+}
+
+function newSocket(id: string): AgentSocket {
+  return {
+    id,
+    type: '?',
+    state: 'open',
+    endpoints: [],
+    subscriptions: [],
+    options: {},
+    messagesOut: 0,
+    messagesIn: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    failures: {},
+    events: {},
+    peers: [],
+    lastTs: 0,
+  };
 }
 
 function parseJson(body: Buffer): Record<string, unknown> | undefined {
