@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
-import { ImportResult, parseJsonLines } from '../../core/capture/exportFormat';
+import { badLineCount, ImportResult, parseJsonLines } from '../../core/capture/exportFormat';
 import { ExportTotals, writeExport } from '../../core/capture/exportWriter';
 import type { CaptureRecord } from '../../core/capture/records';
 import { formatCount } from '../../shared/format';
@@ -96,12 +96,13 @@ export class CaptureCommands {
     this.deps.viewer.showImported(path.basename(where), result);
     const s = result.summary;
     const original = s && (s.evicted || s.dropped) ? ` The original capture had evicted ${formatCount(s.evicted)} and dropped ${formatCount(s.dropped)}.` : '';
-    log.info(`imported ${result.records.length} records from ${where}; ${result.errors.length} bad lines`);
-    if (result.errors.length) {
+    const bad = badLineCount(result);
+    log.info(`imported ${result.records.length} records from ${where}; ${bad} bad lines`);
+    if (bad) {
       const showLog = 'Show Log';
       void vscode.window
         .showWarningMessage(
-          `Imported ${formatCount(result.records.length)} records from ${path.basename(where)}; ${result.errors.length} line${result.errors.length === 1 ? '' : 's'} could not be read: ${describeLineErrors(result.errors)}.${original}`,
+          `Imported ${formatCount(result.records.length)} records from ${path.basename(where)}; ${bad} line${bad === 1 ? '' : 's'} could not be read: ${describeLineErrors(result.errors)}.${original}`,
           showLog,
         )
         .then((p) => {
