@@ -38,10 +38,13 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   let printed = 0;
   let missed = 0;
   const flush = () => {
-    for (const r of capture.peekSince(printed)) {
-      missed += r.seq - printed - 1;
-      printed = r.seq;
-      out.write((json ? recordToLine(r) : formatRecord(r)) + '\n');
+    // batch by batch: a batch stops early when its records hold many frames
+    for (let batch = capture.peekSince(printed, 1024); batch.length; batch = capture.peekSince(printed, 1024)) {
+      for (const r of batch) {
+        missed += r.seq - printed - 1;
+        printed = r.seq;
+        out.write((json ? recordToLine(r) : formatRecord(r)) + '\n');
+      }
     }
   };
   const sub = capture.onDidAppend(flush);

@@ -13,7 +13,8 @@ import { Capture } from '../../src/core/capture/capture';
 import { CapturedMessage } from '../../src/core/capture/records';
 import { Collector } from '../../src/core/sessions/collector';
 import { CLI } from '../unit/helpers/cli';
-import { killAllPython, runPython, until } from '../unit/helpers/peers';
+import { freePort, killAllPython, runPython, until } from '../unit/helpers/peers';
+import * as z from '../unit/helpers/zmtpBytes';
 import { MiB, watchPeakRss } from './helpers/procMemory';
 
 setFlagsFromString('--expose-gc');
@@ -146,6 +147,47 @@ for i in range(200):
     assert.match(refused.error!, /over 4194304 bytes/);
     assert.ok(peak < 200 * MiB, `peak RSS of zmq-debug spy: ${(peak / MiB).toFixed(0)} MiB (limit 200 MiB)`);
     await until(() => pub.proc.exitCode !== null, 'the publisher to end', 20000).catch(() => undefined);
+  });
+  it('the tap relays 30 MB of one-byte frames (messages of 100,000 frames) to a real PULL, all of them, staying under 320 MiB', async () => {
+    const target = await freePort();
+    const messagesSent = 100;
+    const pull = runPython(
+      `
+import sys, zmq
+s = zmq.Context().socket(zmq.PULL)
+s.bind('tcp://127.0.0.1:%s' % sys.argv[1])
+print('bound', flush=True)
+n = frames = 0
+while True:
+    m = s.recv_multipart(copy=False); n += 1; frames += len(m)
+    print('received %d messages %d frames' % (n, frames), flush=True)
+`,
+      [target],
+    );
+    await pull.waitFor('bound');
+    const listen = await freePort();
+    const tap = spawn(process.execPath, [CLI, 'tap', '--target', `127.0.0.1:${target}`, '--listen', `127.0.0.1:${listen}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    tap.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exited = new Promise<number | null>((r) => tap.on('exit', (c) => r(c)));
+    try {
+      await until(() => err.includes('tap listening'), 'the tap to listen');
+      const rss = watchPeakRss(tap.pid!);
+      // a raw ZMTP PUSH peer: greeting, READY, then messages of 100,000 one-byte frames (3 bytes each on the wire)
+      const client = connect(listen, '127.0.0.1');
+      client.on('error', () => undefined);
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      client.write(Buffer.concat([z.greeting(), z.ready({ 'Socket-Type': 'PUSH' })]));
+      const one = z.message(Array.from({ length: 100_000 }, () => Buffer.from('x')));
+      for (let i = 0; i < messagesSent; i++) if (!client.write(one)) await new Promise((r) => client.once('drain', r));
+      await pull.waitFor(`received ${messagesSent} messages ${messagesSent * 100_000} frames`, 120000);
+      const peak = rss.stop();
+      client.destroy();
+      assert.ok(peak < 320 * MiB, `peak RSS of zmq-debug tap: ${(peak / MiB).toFixed(0)} MiB (limit 320 MiB)`);
+    } finally {
+      tap.kill('SIGINT');
+      await exited;
+    }
   });
 });
 

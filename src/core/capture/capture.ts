@@ -23,6 +23,9 @@ export interface CaptureLimits {
 
 export const DEFAULT_LIMITS: CaptureLimits = { maxRecords: 100_000, maxBytes: 256 * 1024 * 1024 };
 
+/** Frames one since()/peekSince() batch rebuilds, about 6 MiB of frame views (see since). */
+const READ_FRAMES_BUDGET = 65_536;
+
 /** Distinct topics tracked per session; further topics are counted under OTHER_TOPICS. */
 const MAX_TOPICS_PER_SESSION = 1000;
 /** Topic display names are cut to this many bytes. */
@@ -258,7 +261,12 @@ export class Capture implements Disposable {
     return this.store.size ? this.store.at(seq - this.store.oldestSeq) : undefined;
   }
 
-  /** Retained records with seq > afterSeq, oldest first (at most `max`). */
+  /**
+   * Retained records with seq > afterSeq, oldest first: at most `max`, and fewer
+   * once they hold READ_FRAMES_BUDGET frames (at least one record), so read until
+   * an empty batch. Each frame read is an object: a batch of 1,024 messages of
+   * 10,000 tiny frames each rebuilt ten million of them (a tap peaked at 1 GiB).
+   */
   since(afterSeq: number, max = Infinity): CaptureRecord[] {
     return this.read(afterSeq, max, false);
   }
@@ -291,7 +299,12 @@ export class Capture implements Disposable {
     const out: CaptureRecord[] = [];
     const n = this.store.size;
     if (!n) return out;
-    for (let i = Math.max(0, afterSeq + 1 - this.store.oldestSeq); i < n && out.length < max; i++) out.push(this.store.at(i, lent)!);
+    let frames = 0;
+    for (let i = Math.max(0, afterSeq + 1 - this.store.oldestSeq); i < n && out.length < max && frames < READ_FRAMES_BUDGET; i++) {
+      const r = this.store.at(i, lent)!;
+      if (r.kind === 'message') frames += r.frames.length;
+      out.push(r);
+    }
     return out;
   }
 
