@@ -259,7 +259,7 @@ describe('hostile: the collector under connections without the token', function 
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as { kind: string; direction?: string; state?: string; op?: string; socketType?: string });
       const msgs = records.filter((r) => r.kind === 'message');
-      assert.equal(msgs.filter((r) => r.direction === 'out').length, 200, 'every message sent');
+      assert.equal(msgs.filter((r) => r.direction === 'out').length, 200, `every message sent; stderr: ${cli.err()}`);
       assert.equal(msgs.filter((r) => r.direction === 'in').length, 200, 'every message received');
       assert.ok(records.some((r) => r.kind === 'process' && r.state === 'started'));
       assert.deepEqual(records.filter((r) => r.kind === 'socket' && r.op === 'open').map((r) => r.socketType).sort(), ['PULL', 'PUSH']);

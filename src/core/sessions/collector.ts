@@ -99,6 +99,8 @@ export function agentsDir(): string {
  * records stay in the capture).
  */
 const MAX_CLOSED_SOCKETS = 256;
+/** A burst of new connections may exceed the pre-authentication limits this many times over before a fresh one is evicted. */
+const BURST_FACTOR = 4;
 /** Forgotten sockets whose type and endpoint are kept for late reports (monitor events, failure counts after the close). */
 const FORGOTTEN_SOCKETS = 4096;
 
@@ -106,6 +108,8 @@ interface AgentConn {
   socket: NetSocket;
   /** The remote address (the pre-authentication slots are counted per address). */
   peer: string;
+  /** The accept turn it came in (see Collector.makeRoomFor). */
+  turn: number;
   /** Received bytes not yet read as frames: chunks kept as they came, joined once a whole frame is in. */
   pending: Buffer[];
   pendingBytes: number;
@@ -141,6 +145,8 @@ export class Collector implements CaptureSession {
   /** Connections still to say hello, oldest first (a Set keeps insertion order). */
   private readonly unauthenticated = new Set<AgentConn>();
   private authenticated = 0;
+  private acceptTurn = 0;
+  private turnScheduled = false;
   private readonly counters: CollectorStats = { agents: 0, rejected: 0, evicted: 0, refused: 0, malformed: 0, oversized: 0, agentDropped: 0, messages: 0 };
   private connectionCount = 0;
   private currentState: SessionState = 'connecting';
@@ -265,7 +271,8 @@ export class Collector implements CaptureSession {
       socket.destroy();
       return;
     }
-    const c: AgentConn = { socket, peer: socket.remoteAddress ?? '', pending: [], pendingBytes: 0, hello: false, sockets: new Map(), closedSockets: new Set(), forgotten: new Map(), forgottenUpTo: 0, closed: false };
+    const c: AgentConn = { socket, peer: socket.remoteAddress ?? '', turn: this.acceptTurn, pending: [], pendingBytes: 0, hello: false, sockets: new Map(), closedSockets: new Set(), forgotten: new Map(), forgottenUpTo: 0, closed: false };
+    this.countAcceptTurn();
     this.makeRoomFor(c.peer);
     this.conns.add(c);
     this.unauthenticated.add(c);
@@ -280,21 +287,46 @@ export class Collector implements CaptureSession {
     socket.on('close', () => this.close(c, 'connection closed'));
   }
 
-  /** Frees a pre-authentication slot for a new connection from `peer`: the oldest of that peer, else the oldest of all. */
+  /**
+   * Frees a pre-authentication slot for a new connection from `peer`: the oldest
+   * of that peer when it has its share, else the oldest of all. Only a connection
+   * that has had a turn of the event loop to be read is evicted (an agent's hello
+   * arrives with its connection: it authenticates on its first read), so a burst
+   * of new connections cannot push out an agent before its hello is read; a burst
+   * beyond BURST_FACTOR times the limits evicts the oldest anyway.
+   */
   private makeRoomFor(peer: string): void {
+    const seasoned = (u: AgentConn) => u.turn <= this.acceptTurn - 2;
     let samePeer = 0;
     let oldestOfPeer: AgentConn | undefined;
+    let seasonedOfPeer: AgentConn | undefined;
+    let seasonedOfAll: AgentConn | undefined;
     for (const u of this.unauthenticated) {
+      const ripe = seasoned(u);
+      if (ripe) seasonedOfAll ??= u;
       if (u.peer !== peer) continue;
       oldestOfPeer ??= u;
+      if (ripe) seasonedOfPeer ??= u;
       samePeer++;
     }
     let victim: AgentConn | undefined;
-    if (samePeer >= this.maxUnauthenticatedPerPeer) victim = oldestOfPeer;
-    else if (this.unauthenticated.size >= this.maxUnauthenticated) victim = this.unauthenticated.values().next().value;
+    if (samePeer >= this.maxUnauthenticatedPerPeer) victim = seasonedOfPeer ?? (samePeer >= this.maxUnauthenticatedPerPeer * BURST_FACTOR ? oldestOfPeer : undefined);
+    if (!victim && this.unauthenticated.size >= this.maxUnauthenticated) {
+      victim = seasonedOfAll ?? (this.unauthenticated.size >= this.maxUnauthenticated * BURST_FACTOR ? this.unauthenticated.values().next().value : undefined);
+    }
     if (!victim) return;
     this.counters.evicted++;
     this.close(victim, 'evicted before hello');
+  }
+
+  /** Counts turns of the event loop that accepted connections (see makeRoomFor). */
+  private countAcceptTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.acceptTurn++;
+    });
   }
 
   private close(c: AgentConn, _why: string): void {
