@@ -115,7 +115,7 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
       topology.dispose();
       err.write(findings.length ? findings.map((d) => `doctor ${d.severity}: ${d.message}${d.endpoint ? ` (${d.endpoint})` : ''}\n`).join('') : 'doctor: no findings\n');
     }
-    if (result.lineErrors.length) return 2;
+    if (result.lineErrors.length || result.moreLineErrors) return 2;
   }
   return 0;
 });
@@ -141,7 +141,8 @@ function summaryLines(r: ReadCaptureResult): string[] {
     lines.push(`the original capture had evicted ${r.summary.evicted} record(s) and sources reported ${r.summary.dropped} message(s) lost before it was saved`);
   }
   for (const e of r.lineErrors.slice(0, 10)) lines.push(`line ${e.line}: ${e.message}`);
-  if (r.lineErrors.length > 10) lines.push(`and ${r.lineErrors.length - 10} more line(s) that could not be read`);
+  const more = r.lineErrors.length - 10 + (r.moreLineErrors ?? 0);
+  if (more > 0) lines.push(`and ${more} more line(s) that could not be read`);
   return lines;
 }
 

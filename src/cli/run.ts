@@ -70,10 +70,13 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   let printed = 0;
   let missed = 0;
   const flush = () => {
-    for (const r of capture.peekSince(printed)) {
-      missed += r.seq - printed - 1;
-      printed = r.seq;
-      out.write((decoder ? printRecord(r, json, decoder) : json ? recordToLine(r) : formatRecord(r)) + '\n');
+    // batch by batch: a batch stops early when its records hold many frames
+    for (let batch = capture.peekSince(printed, 1024); batch.length; batch = capture.peekSince(printed, 1024)) {
+      for (const r of batch) {
+        missed += r.seq - printed - 1;
+        printed = r.seq;
+        out.write((decoder ? printRecord(r, json, decoder) : json ? recordToLine(r) : formatRecord(r)) + '\n');
+      }
     }
   };
   const sub = capture.onDidAppend(flush);
@@ -117,6 +120,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   const st = collector.stats();
   if (st.agentDropped) err.write(`zmq-debug run: the agents dropped ${st.agentDropped} report(s) (the program sent faster than they look, or their queue to the collector was full)\n`);
   if (st.rejected || st.malformed || st.oversized) err.write(`zmq-debug run: refused ${st.rejected} connection(s), ${st.malformed} malformed and ${st.oversized} oversized frame(s)\n`);
+  if (st.evicted || st.refused) err.write(`zmq-debug run: closed ${st.evicted} connection(s) that did not say hello to make room, turned away ${st.refused} agent(s) over the limit\n`);
   if (missed) err.write(`zmq-debug run: ${missed} record(s) were evicted from the capture before they could be printed\n`);
   const doctor = doctorReport(model.snapshot(), process.cwd());
   model.dispose();

@@ -9,7 +9,7 @@
  */
 import { basename } from 'node:path';
 import { Capture } from '../core/capture/capture';
-import { ImportResult, parseJsonLines } from '../core/capture/exportFormat';
+import { badLineCount, ImportResult, parseJsonLines } from '../core/capture/exportFormat';
 import type { ExportTotals } from '../core/capture/exportWriter';
 import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQuery';
 import { Disposable, DisposableStore } from '../core/base/lifecycle';
@@ -530,8 +530,9 @@ export class FramesViewController implements Disposable {
     const imported = new Capture({ maxRecords: Math.max(1, result.records.length), maxBytes: Number.MAX_SAFE_INTEGER });
     for (const r of result.records) imported.append(r);
     this.switchSource(imported, name);
-    const bad = result.errors.length
-      ? `; ${result.errors.length} bad line${result.errors.length === 1 ? '' : 's'} (${result.errors
+    const badLines = badLineCount(result);
+    const bad = badLines
+      ? `; ${badLines} bad line${badLines === 1 ? '' : 's'} (${result.errors
           .slice(0, 5)
           .map((e) => `line ${e.line}: ${e.message}`)
           .join('; ')}${result.errors.length > 5 ? '; …' : ''})`

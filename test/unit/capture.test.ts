@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Capture, OTHER_TOPICS, topicKey, type WireStreamMeta } from '../../src/core/capture/capture';
 import { CapturedMessage } from '../../src/core/capture/records';
+import { PACKED_RECORD_BYTES } from '../../src/core/capture/recordStore';
 import * as z from './helpers/zmtpBytes';
 
 function msg(session: string, ...frames: (string | Uint8Array)[]): CapturedMessage {
@@ -43,14 +44,15 @@ describe('Capture', () => {
     assert.equal(c.since(0).length, 3);
   });
 
-  it('evicts by bytes, keeping retainedBytes exact', () => {
-    const c = new Capture({ maxBytes: 1000 });
+  it('evicts by bytes, keeping retainedBytes exact: payload, frame lengths and the record itself', () => {
+    const c = new Capture({ maxBytes: 1100 });
     for (let i = 0; i < 10; i++) c.append(msg('s', Buffer.alloc(300)));
+    const each = 300 + 4 + PACKED_RECORD_BYTES;
     const st = c.stats();
     assert.equal(st.retained, 3);
-    assert.equal(st.retainedBytes, 900);
+    assert.equal(st.retainedBytes, 3 * each);
     assert.equal(st.evicted, 7);
-    assert.equal(st.evictedBytes, 2100);
+    assert.equal(st.evictedBytes, 7 * each);
   });
 
   it('shrinking the limits evicts at once and counts it; bad limits are refused clearly', () => {
@@ -112,7 +114,7 @@ describe('Capture', () => {
   });
 
   it('keeps tap messages given as wire bytes and reads them back as the records the tap would have made', () => {
-    const c = new Capture({ maxRecords: 100, maxBytes: 10_000 });
+    const c = new Capture({ maxRecords: 100, maxBytes: 10_120 });
     const req: WireStreamMeta = { session: 'tap-1', endpoint: 'tcp://127.0.0.1:5555', direction: 'toTarget', connection: 3, socketType: 'REQ', peerSocketType: 'REP', identity: undefined, reqRepEnvelope: true };
     const dealer: WireStreamMeta = { ...req, direction: 'fromTarget', socketType: 'DEALER', peerSocketType: 'ROUTER', identity: Buffer.from('id-7'), reqRepEnvelope: false };
     const cases: [WireStreamMeta, Buffer[]][] = [
@@ -153,15 +155,17 @@ describe('Capture', () => {
     assert.deepEqual(norm(c.get(3)), norm(expect(req, cases[2][1], 3)));
     assert.deepEqual(norm(c.get(4)), norm(expect(dealer, cases[3][1], 4)));
     assert.deepEqual(c.since(4), [c.get(5)]);
-    // counted like any message; the byte limit counts payload, not frame headers
+    // counted like any message (payload); the byte limit counts what is held: the wire bytes, frame headers included, and each record
     assert.equal(c.session('tap-1')!.messages, 4);
     assert.equal(c.session('tap-1')!.bytes, 5 + 301 + 12);
-    assert.equal(c.stats().retainedBytes, 5 + 301 + 12 + 7);
+    const held = (frames: Buffer[]) => z.message(frames).length + PACKED_RECORD_BYTES;
+    const plainHeld = 7 + 4 + PACKED_RECORD_BYTES;
+    assert.equal(c.stats().retainedBytes, cases.reduce((n, [, f]) => n + held(f), 0) + plainHeld);
     const big = z.message([Buffer.alloc(9_990, 1)]);
     c.appendWire(req, 2000, big, { count: 1, start: [0], end: [big.length], frames: [1], payload: [9_990] });
-    assert.deepEqual([...c.records()].map((r) => r.seq), [4, 5, 6], 'evicted by bytes, oldest first, until within 10,000 B');
+    assert.deepEqual([...c.records()].map((r) => r.seq), [4, 5, 6], 'evicted by bytes, oldest first, until within 10,120 B');
     assert.equal(c.session('tap-1')!.evicted, 3);
-    assert.equal(c.stats().retainedBytes, 0 + 7 + 9_990);
+    assert.equal(c.stats().retainedBytes, held(cases[3][1]) + plainHeld + held([Buffer.alloc(9_990)]));
     assert.deepEqual((c.get(6) as CapturedMessage).frames[0], new Uint8Array(9_990).fill(1));
     // a batch: several messages of one chunk, counted together, evicting as it goes
     const batch = [[Buffer.from('x')], [Buffer.from('yy'), Buffer.alloc(0)], [Buffer.alloc(5000, 2)]].map(z.message);

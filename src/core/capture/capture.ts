@@ -1,6 +1,6 @@
 /**
  * The capture: the one place that owns captured records. A bounded window (by
- * record count and by payload bytes) that counts everything it evicts, keeps
+ * record count and by bytes held, record overhead included) that counts everything it evicts, keeps
  * counters and rates per session, endpoint and topic, and tells listeners at most
  * once per tick that records were appended (never once per message).
  */
@@ -13,11 +13,18 @@ import { Counter, OTHER_TOPICS, TopicCounter } from './topicCounter';
 export interface CaptureLimits {
   /** Most records retained; older ones are evicted (and counted). */
   maxRecords: number;
-  /** Most payload bytes retained. */
+  /**
+   * Most bytes retained: payload plus what each record and frame costs besides
+   * (frame lengths or ZMTP headers, the record's slot or object; see recordStore.ts),
+   * so a window of empty frames is bounded too.
+   */
   maxBytes: number;
 }
 
 export const DEFAULT_LIMITS: CaptureLimits = { maxRecords: 100_000, maxBytes: 256 * 1024 * 1024 };
+
+/** Frames one since()/peekSince() batch rebuilds, about 6 MiB of frame views (see since). */
+const READ_FRAMES_BUDGET = 65_536;
 
 /** Distinct topics tracked per session; further topics are counted under OTHER_TOPICS. */
 const MAX_TOPICS_PER_SESSION = 1000;
@@ -42,12 +49,14 @@ export interface SessionCounters extends Counter {
 export interface CaptureStats {
   /** Records currently held. */
   retained: number;
+  /** Bytes held, as counted against maxBytes (payload and record overhead). */
   retainedBytes: number;
   /** Every record ever appended (since the last clear). */
   total: number;
   totalMessages: number;
   /** Records evicted to stay within the limits. */
   evicted: number;
+  /** Their bytes, counted as retainedBytes is. */
   evictedBytes: number;
   /** Messages reported lost by sources. */
   dropped: number;
@@ -163,8 +172,7 @@ export class Capture implements Disposable {
     record.seq = this.nextSeq++;
     if (!record.ts) record.ts = Date.now();
     const size = payloadBytes(record);
-    this.store.push(record, size);
-    this.bytes += size;
+    this.bytes += this.store.push(record, size);
     this.totalRecords++;
     this.count(record, size);
     this.evictToLimits();
@@ -187,8 +195,7 @@ export class Capture implements Disposable {
     const topics = stream.source !== undefined && stream.source !== 'tap' ? entry.topics : undefined;
     for (let i = 0; i < n; i++) {
       const payload = batch.payload[i];
-      this.store.pushWire(this.nextSeq++, stream, ts, bytes, batch.start[i], batch.end[i], batch.frames[i], payload);
-      this.bytes += payload;
+      this.bytes += this.store.pushWire(this.nextSeq++, stream, ts, bytes, batch.start[i], batch.end[i], batch.frames[i], payload);
       payloadSum += payload;
       if (topics) topics.countWire(bytes, batch.start[i], batch.frames[i], payload, ts);
       this.evictToLimits();
@@ -254,7 +261,12 @@ export class Capture implements Disposable {
     return this.store.size ? this.store.at(seq - this.store.oldestSeq) : undefined;
   }
 
-  /** Retained records with seq > afterSeq, oldest first (at most `max`). */
+  /**
+   * Retained records with seq > afterSeq, oldest first: at most `max`, and fewer
+   * once they hold READ_FRAMES_BUDGET frames (at least one record), so read until
+   * an empty batch. Each frame read is an object: a batch of 1,024 messages of
+   * 10,000 tiny frames each rebuilt ten million of them (a tap peaked at 1 GiB).
+   */
   since(afterSeq: number, max = Infinity): CaptureRecord[] {
     return this.read(afterSeq, max, false);
   }
@@ -298,7 +310,12 @@ export class Capture implements Disposable {
     const out: CaptureRecord[] = [];
     const n = this.store.size;
     if (!n) return out;
-    for (let i = Math.max(0, afterSeq + 1 - this.store.oldestSeq); i < n && out.length < max; i++) out.push(this.store.at(i, lent)!);
+    let frames = 0;
+    for (let i = Math.max(0, afterSeq + 1 - this.store.oldestSeq); i < n && out.length < max && frames < READ_FRAMES_BUDGET; i++) {
+      const r = this.store.at(i, lent)!;
+      if (r.kind === 'message') frames += r.frames.length;
+      out.push(r);
+    }
     return out;
   }
 
@@ -335,9 +352,9 @@ export class Capture implements Disposable {
 
   private evictOldest(): void {
     const gone = this.store.shift();
-    this.bytes -= gone.payloadBytes;
+    this.bytes -= gone.retainedBytes;
     this.evictedRecords++;
-    this.evictedBytes += gone.payloadBytes;
+    this.evictedBytes += gone.retainedBytes;
     if (gone.kind === 'message') this.sessionEntry(gone.session).counters.evicted++;
   }
 

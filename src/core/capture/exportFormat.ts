@@ -419,6 +419,7 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
     case 'message': {
       const frames = j.frames;
       if (!Array.isArray(frames)) throw new ImportError("'frames' must be an array of base64 strings");
+      if (frames.length > MAX_IMPORT_FRAMES) throw new ImportError(`${frames.length} frames in one message: more than ${MAX_IMPORT_FRAMES} (the tool hands longer messages out in parts)`);
       const r: CaptureRecord = {
         kind: 'message',
         ...base,
@@ -539,32 +540,83 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
 export interface ImportResult {
   records: CaptureRecord[];
   summary?: SummaryRecord;
-  /** Lines that could not be read, with 1-based line numbers; nothing else is skipped. */
+  /** Lines that could not be read, with 1-based line numbers (the first MAX_LISTED_IMPORT_ERRORS); nothing else is skipped. */
   errors: { line: number; message: string }[];
+  /** Bad lines beyond those listed in `errors`: counted, not listed (a file of garbage must not cost a message per line). */
+  moreErrors?: number;
 }
 
-/** Parses a JSON Lines export. Bad lines are reported with their number, never silently skipped. */
+/**
+ * Import limits (docs/hostile-input.md). A line longer than this is refused
+ * with its length, unread: the longest record this tool writes (a 64 MiB agent
+ * message, base64) fits well within it.
+ */
+export const MAX_IMPORT_LINE_CHARS = 128 * 1024 * 1024;
+/** Frames a message record may have (a tap or spy hands a message out in parts of 10,000 frames). */
+export const MAX_IMPORT_FRAMES = 100_000;
+/** Bad lines listed with their message; the rest are counted in `moreErrors`. */
+export const MAX_LISTED_IMPORT_ERRORS = 1000;
+
+/** Every line that could not be read: listed and counted. */
+export function badLineCount(r: ImportResult): number {
+  return r.errors.length + (r.moreErrors ?? 0);
+}
+
+/** Parses a JSON Lines export. Bad lines are reported with their number, never silently skipped; what is valid is kept. */
 export function parseJsonLines(text: string): ImportResult {
   const result: ImportResult = { records: [], errors: [] };
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line) continue;
+  // line by line, without an array of every line first
+  for (let i = 0, start = 0; start <= text.length; i++) {
+    let end = text.indexOf('\n', start);
+    const last = end < 0;
+    if (last) end = text.length;
+    const lineStart = start;
+    start = end + 1;
+    if (end - lineStart > MAX_IMPORT_LINE_CHARS) {
+      addImportError(result, i + 1, `the line is ${formatSize(end - lineStart)} long, more than any record holds (${formatSize(MAX_IMPORT_LINE_CHARS)}): not read`);
+      continue;
+    }
     try {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch (e) {
-        throw new ImportError(`not JSON (${(e as Error).message})`);
-      }
-      const r = recordFromJson(parsed);
-      if (r.kind === 'summary') result.summary = r;
-      else result.records.push(r);
+      const r = parseExportLine(text.slice(lineStart, end), last && i > 0);
+      if (r?.kind === 'summary') result.summary = r;
+      else if (r) result.records.push(r);
     } catch (e) {
-      result.errors.push({ line: i + 1, message: e instanceof ImportError ? e.message : String(e) });
+      addImportError(result, i + 1, e instanceof ImportError ? e.message : shortened(String(e)));
     }
   }
   return result;
+}
+
+/**
+ * One line of an export: its record, the summary, or undefined for a blank line;
+ * throws an ImportError that says what is wrong. `cutOff`: the file's last line
+ * without its newline, so a line that is not JSON was cut off inside a record.
+ */
+export function parseExportLine(raw: string, cutOff = false): CaptureRecord | SummaryRecord | undefined {
+  const line = raw.trim();
+  if (!line) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch (e) {
+    throw new ImportError(`${cutOff ? 'the file ends inside this record (cut off?): ' : ''}not JSON (${shortened((e as Error).message)})`);
+  }
+  return recordFromJson(parsed);
+}
+
+/** Lists a bad line (the first MAX_LISTED_IMPORT_ERRORS), counts the rest. */
+export function addImportError(result: Pick<ImportResult, 'errors' | 'moreErrors'>, line: number, message: string): void {
+  if (result.errors.length < MAX_LISTED_IMPORT_ERRORS) result.errors.push({ line, message });
+  else result.moreErrors = (result.moreErrors ?? 0) + 1;
+}
+
+function formatSize(chars: number): string {
+  return chars >= 1024 * 1024 ? `${(chars / (1024 * 1024)).toFixed(1)} MiB` : `${chars} B`;
+}
+
+/** Error texts quote the input: at most 200 characters of it. */
+function shortened(message: string): string {
+  return message.length > 200 ? message.slice(0, 200) + '…' : message;
 }
 
 /** Serialises records (and a closing summary) as JSON Lines. */
@@ -609,7 +661,11 @@ function oneOf<T extends string>(j: Json, k: string, allowed: readonly T[]): T {
   if (!allowed.includes(v as T)) throw new ImportError(`'${k}' must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
   return v as T;
 }
+/** Empty frames share one buffer: a line of a million "" must not cost a million Buffers. */
+const NO_BYTES = Buffer.alloc(0);
+
 function fromB64(v: unknown, what: string): Buffer {
+  if (v === '') return NO_BYTES;
   if (typeof v !== 'string' || v.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new ImportError(`'${what}' is not base64`);
   return Buffer.from(v, 'base64');
 }

@@ -44,6 +44,29 @@ import { CapturedMessage, CaptureRecord, Direction, payloadBytes, RecordHeader, 
 import { wireFrameSpans, wireFrameViews } from '../zmtp/decoder';
 
 const CHUNK_BYTES = 1 << 20;
+
+/**
+ * What a record costs besides the bytes it keeps in a chunk, counted against the
+ * capture's byte limit with them (issue 23: a window of messages made of empty
+ * frames held 622 MiB under `--max-bytes 1000000` when only payload counted).
+ * A packed record: its column slots and ring entry. A record kept as an object:
+ * the object, and one view object per frame.
+ */
+export const PACKED_RECORD_BYTES = 32;
+export const OBJECT_RECORD_BYTES = 256;
+export const OBJECT_FRAME_BYTES = 64;
+
+/** The bytes a record kept as an object holds: payload, the object and its frames, and its strings (UTF-16: 2 bytes a character). */
+export function objectRecordBytes(r: CaptureRecord, payload: number): number {
+  let n = payload + OBJECT_RECORD_BYTES;
+  for (const v of Object.values(r)) {
+    if (typeof v === 'string') n += 2 * v.length;
+    else if (Array.isArray(v)) {
+      for (const x of v as unknown[]) n += typeof x === 'string' ? 2 * x.length + 16 : OBJECT_FRAME_BYTES;
+    }
+  }
+  return n;
+}
 /** A message larger than this gets a chunk of its own. */
 const BIG_MESSAGE = CHUNK_BYTES >> 2;
 const SPARE_CHUNKS = 4;
@@ -157,6 +180,8 @@ export interface Shifted {
   kind: CaptureRecord['kind'];
   session: string;
   payloadBytes: number;
+  /** What it was counted against the byte limit (see push). */
+  retainedBytes: number;
 }
 
 export class RecordStore {
@@ -172,6 +197,8 @@ export class RecordStore {
   private offset = new Uint32Array(0);
   private frameCount = new Uint32Array(0);
   private payloadSize = new Uint32Array(0);
+  /** Bytes counted against the byte limit (push's return value). */
+  private retainedSize = new Float64Array(0);
 
   private metas: (Meta | undefined)[] = [];
   /** Indexes of released metas, reused first. */
@@ -212,17 +239,22 @@ export class RecordStore {
     return this.count ? this.firstSeq : 0;
   }
 
-  /** Appends a record whose seq must be the previous one's plus one; `payload` is its payloadBytes(). */
-  push(r: CaptureRecord, payload: number): void {
+  /**
+   * Appends a record whose seq must be the previous one's plus one; `payload` is
+   * its payloadBytes(). Returns the bytes it holds, counted against the byte
+   * limit: payload, frame lengths and the record's own cost.
+   */
+  push(r: CaptureRecord, payload: number): number {
     const slot = this.claimSlot(r.seq);
     const meta = r.kind === 'message' ? this.packableMeta(r) : -1;
     if (meta < 0) {
       this.objects[slot] = r;
       this.metaIndex[slot] = -1;
-      return;
+      return (this.retainedSize[slot] = objectRecordBytes(r, payload));
     }
     const frames = (r as CapturedMessage).frames;
-    const buf = this.reserve(slot, meta, r.ts, frames.length, payload, payload + 4 * frames.length);
+    const stored = payload + 4 * frames.length;
+    const buf = this.reserve(slot, meta, r.ts, frames.length, payload, stored);
     let off = this.offset[slot];
     for (let i = 0; i < frames.length; i++) {
       buf.writeUInt32LE(frames[i].byteLength, off);
@@ -233,14 +265,16 @@ export class RecordStore {
       buf.set(f, off);
       off += f.byteLength;
     }
+    return (this.retainedSize[slot] = stored + PACKED_RECORD_BYTES);
   }
 
   /**
    * Appends a message given as its ZMTP wire bytes `bytes[start, end)`: `frames`
    * frames carrying `payload` body bytes (see ZmtpDecoderHandler.wireMessages).
-   * The span is copied; `seq` must be the previous record's plus one.
+   * The span is copied; `seq` must be the previous record's plus one. Returns
+   * the bytes it holds (the span, frame headers included, and the record's cost).
    */
-  pushWire(seq: number, stream: WireStreamMeta, ts: number, bytes: Uint8Array, start: number, end: number, frames: number, payload: number): void {
+  pushWire(seq: number, stream: WireStreamMeta, ts: number, bytes: Uint8Array, start: number, end: number, frames: number, payload: number): number {
     const slot = this.claimSlot(seq);
     let meta = this.lastWireMeta;
     if (stream !== this.lastWireStream) {
@@ -255,6 +289,7 @@ export class RecordStore {
     // own, not the decoder's copyInto: one function shared by both hot paths measured slower)
     if (len <= 64) for (let i = 0; i < len; i++) buf[off + i] = bytes[start + i];
     else buf.set(bytes.subarray(start, end), off);
+    return (this.retainedSize[slot] = len + PACKED_RECORD_BYTES);
   }
 
   /** The ring slot for the next record (`seq`), growing the ring when full. */
@@ -289,11 +324,11 @@ export class RecordStore {
     let out: Shifted;
     if (obj) {
       this.objects[slot] = undefined;
-      out = { kind: obj.kind, session: obj.session ?? obj.endpoint, payloadBytes: payloadBytes(obj) };
+      out = { kind: obj.kind, session: obj.session ?? obj.endpoint, payloadBytes: payloadBytes(obj), retainedBytes: this.retainedSize[slot] };
     } else {
       const mi = this.metaIndex[slot];
       const m = this.metas[mi]!;
-      out = { kind: 'message', session: m.session ?? m.endpoint, payloadBytes: this.payloadSize[slot] };
+      out = { kind: 'message', session: m.session ?? m.endpoint, payloadBytes: this.payloadSize[slot], retainedBytes: this.retainedSize[slot] };
       if (--m.refs === 0) this.releaseMeta(mi, m);
       const id = this.chunkIndex[slot];
       const chunk = this.chunks.get(id)!;
@@ -431,6 +466,7 @@ export class RecordStore {
     this.offset = new Uint32Array(0);
     this.frameCount = new Uint32Array(0);
     this.payloadSize = new Uint32Array(0);
+    this.retainedSize = new Float64Array(0);
     this.metas = [];
     this.freeMetas = [];
     this.metaKeys.clear();
@@ -581,6 +617,7 @@ export class RecordStore {
     const offset = new Uint32Array(cap);
     const frameCount = new Uint32Array(cap);
     const payloadSize = new Uint32Array(cap);
+    const retainedSize = new Float64Array(cap);
     for (let i = 0; i < this.count; i++) {
       const s = order(i);
       objects[i] = this.objects[s];
@@ -590,7 +627,8 @@ export class RecordStore {
       offset[i] = this.offset[s];
       frameCount[i] = this.frameCount[s];
       payloadSize[i] = this.payloadSize[s];
+      retainedSize[i] = this.retainedSize[s];
     }
-    Object.assign(this, { objects, ts, metaIndex, chunkIndex, offset, frameCount, payloadSize, capacity: cap, head: 0 });
+    Object.assign(this, { objects, ts, metaIndex, chunkIndex, offset, frameCount, payloadSize, retainedSize, capacity: cap, head: 0 });
   }
 }

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ImportError, recordFromJson, type SummaryRecord } from '../capture/exportFormat';
+import { addImportError, ImportError, parseExportLine, type ImportResult, type SummaryRecord } from '../capture/exportFormat';
 import type { CaptureRecord } from '../capture/records';
 import { sniffCaptureFile, SNIFF_BYTES, type CaptureFileKind } from './captureFile';
 import { PacketFileError, PacketFileParser } from './packetFile';
@@ -34,8 +34,10 @@ export interface ReadCaptureResult {
   unknownLinkTypes?: number[];
   /** The export's closing summary (what the original capture evicted and dropped). */
   summary?: SummaryRecord;
-  /** The export's lines that could not be read (1-based), never silently skipped. */
+  /** The export's lines that could not be read (1-based, the first MAX_LISTED_IMPORT_ERRORS), never silently skipped. */
   lineErrors: { line: number; message: string }[];
+  /** Bad lines beyond those listed: counted, not listed. */
+  moreLineErrors?: number;
 }
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -150,26 +152,20 @@ async function readExport(source: ChunkSource, buf: Buffer, firstBytes: number, 
   let rest = '';
   let lineNo = 0;
   let n = firstBytes;
-  const take = (line: string, batch: CaptureRecord[]) => {
+  const errors: Pick<ImportResult, 'errors' | 'moreErrors'> = { errors: result.lineErrors };
+  const take = (line: string, batch: CaptureRecord[], last = false) => {
     lineNo++;
-    const text = lineNo === 1 ? line.replace(/^\ufeff/, '').trim() : line.trim();
-    if (!text) return;
     try {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (e) {
-        throw new ImportError(`not JSON (${(e as Error).message})`);
-      }
-      const r = recordFromJson(parsed);
-      if (r.kind === 'summary') result.summary = r;
-      else {
+      const r = parseExportLine(lineNo === 1 ? line.replace(/^\ufeff/, '') : line, last && lineNo > 1);
+      if (r?.kind === 'summary') result.summary = r;
+      else if (r) {
         batch.push(r);
         result.records++;
       }
     } catch (e) {
-      result.lineErrors.push({ line: lineNo, message: e instanceof ImportError ? e.message : String(e) });
+      addImportError(errors, lineNo, e instanceof ImportError ? e.message : String(e));
     }
+    result.moreLineErrors = errors.moreErrors;
   };
   while (n > 0) {
     const text = rest + decoder.decode(buf.subarray(0, n), { stream: true });
@@ -182,7 +178,7 @@ async function readExport(source: ChunkSource, buf: Buffer, firstBytes: number, 
     n = await source.read(buf);
   }
   const batch: CaptureRecord[] = [];
-  take(rest + decoder.decode(), batch);
+  take(rest + decoder.decode(), batch, true);
   if (batch.length) await onRecords(batch);
   return result;
 }

@@ -10,6 +10,16 @@
  * field checked; malformed or oversized input is counted (`stats`) and its
  * connection closed, never thrown. The token is never logged or put in a label.
  *
+ * Any local process can connect, so a connection costs little until it proves
+ * the token (the pre-authentication budget, docs/collector-limits.md): its first
+ * frame may be at most `maxHelloBytes` (refused on its length, before a byte of
+ * it is buffered), it has `helloTimeoutMs` to arrive, and unauthenticated
+ * connections have slots of their own (`maxUnauthenticated` in all,
+ * `maxUnauthenticatedPerPeer` per remote address): a new one takes the slot of
+ * the oldest when they are full (counted as `evicted`), so connections that
+ * hold slots idle or trickle their hello never keep an agent out. Agents that
+ * said hello count against `maxAgents` only.
+ *
  * Wire format (agent → collector), a plain TCP stream of frames
  * `[u32 BE length][body]`:
  * - body `J` + UTF-8 JSON object with a `type`: `hello` (first frame, carries
@@ -44,8 +54,14 @@ export interface CollectorOptions {
   maxFrameBytes?: number;
   /** An agent must say hello within this many ms (default 5000). */
   helloTimeoutMs?: number;
-  /** Most agents connected at once (default 256). */
+  /** Largest first (hello) frame accepted before the token is checked (default 8 KiB). */
+  maxHelloBytes?: number;
+  /** Most authenticated agents connected at once (default 256); connections still to say hello are not counted. */
   maxAgents?: number;
+  /** Most connections waiting to say hello, in all (default 64): a new one evicts the oldest. */
+  maxUnauthenticated?: number;
+  /** Most connections waiting to say hello from one remote address (default 32): a new one evicts that address's oldest. */
+  maxUnauthenticatedPerPeer?: number;
 }
 
 /** What the collector refused or could not read, by reason. */
@@ -54,6 +70,10 @@ export interface CollectorStats {
   agents: number;
   /** Connections closed for a wrong or missing token, or no hello in time. */
   rejected: number;
+  /** Connections still to say hello, closed to make room for a newer one (the pre-authentication slots were full). */
+  evicted: number;
+  /** Agents with the right token turned away: maxAgents were connected, or the collector was stopping. */
+  refused: number;
   /** Frames or fields that could not be read (the connection is closed on a framing error). */
   malformed: number;
   /** Frames over maxFrameBytes (the connection is closed). */
@@ -75,13 +95,36 @@ export function agentsDir(): string {
   return candidates[1];
 }
 
+/**
+ * A program may open and close sockets without end: the model keeps this many
+ * closed sockets per process (the most recent), the rest are forgotten (their
+ * records stay in the capture).
+ */
+const MAX_CLOSED_SOCKETS = 256;
+/** A burst of new connections may exceed the pre-authentication limits this many times over before a fresh one is evicted. */
+const BURST_FACTOR = 4;
+/** Forgotten sockets whose type and endpoint are kept for late reports (monitor events, failure counts after the close). */
+const FORGOTTEN_SOCKETS = 4096;
+
 interface AgentConn {
   socket: NetSocket;
-  pending: Buffer | undefined;
+  /** The remote address (the pre-authentication slots are counted per address). */
+  peer: string;
+  /** The accept turn it came in (see Collector.makeRoomFor). */
+  turn: number;
+  /** Received bytes not yet read as frames: chunks kept as they came, joined once a whole frame is in. */
+  pending: Buffer[];
+  pendingBytes: number;
   hello: boolean;
   process?: AgentProcess;
   /** socket number → model socket */
   sockets: Map<number, AgentSocket>;
+  /** Closed sockets still in the model, oldest first (at most MAX_CLOSED_SOCKETS). */
+  closedSockets: Set<number>;
+  /** Sockets forgotten from the model, most recent last: what a late report about one needs (at most FORGOTTEN_SOCKETS). */
+  forgotten: Map<number, { id: string; type: string; endpoint: string }>;
+  /** The highest socket number forgotten: agents number sockets upwards, so an unknown number up to it is a forgotten socket. */
+  forgottenUpTo: number;
   timer?: NodeJS.Timeout;
   closed: boolean;
 }
@@ -98,7 +141,15 @@ export class Collector implements CaptureSession {
   private readonly maxFrame: number;
   private readonly helloTimeoutMs: number;
   private readonly maxAgents: number;
-  private readonly counters: CollectorStats = { agents: 0, rejected: 0, malformed: 0, oversized: 0, agentDropped: 0, messages: 0 };
+  private readonly maxHello: number;
+  private readonly maxUnauthenticated: number;
+  private readonly maxUnauthenticatedPerPeer: number;
+  /** Connections still to say hello, oldest first (a Set keeps insertion order). */
+  private readonly unauthenticated = new Set<AgentConn>();
+  private authenticated = 0;
+  private acceptTurn = 0;
+  private turnScheduled = false;
+  private readonly counters: CollectorStats = { agents: 0, rejected: 0, evicted: 0, refused: 0, malformed: 0, oversized: 0, agentDropped: 0, messages: 0 };
   private connectionCount = 0;
   private currentState: SessionState = 'connecting';
   private errorText?: string;
@@ -115,6 +166,9 @@ export class Collector implements CaptureSession {
     this.maxFrame = options.maxFrameBytes ?? 64 * 1024 * 1024;
     this.helloTimeoutMs = options.helloTimeoutMs ?? 5000;
     this.maxAgents = options.maxAgents ?? 256;
+    this.maxHello = options.maxHelloBytes ?? 8 * 1024;
+    this.maxUnauthenticated = Math.max(1, options.maxUnauthenticated ?? 64);
+    this.maxUnauthenticatedPerPeer = Math.max(1, options.maxUnauthenticatedPerPeer ?? 32);
     this.server = createServer((s) => this.accept(s));
     this.ready = new Promise<void>((resolve, reject) => {
       this.server.once('error', (err) => {
@@ -218,13 +272,16 @@ export class Collector implements CaptureSession {
   // -- connections ------------------------------------------------------------
 
   private accept(socket: NetSocket): void {
-    if (this.stopping || this.conns.size >= this.maxAgents) {
-      this.counters.rejected++;
+    if (this.stopping) {
+      this.counters.refused++;
       socket.destroy();
       return;
     }
-    const c: AgentConn = { socket, pending: undefined, hello: false, sockets: new Map(), closed: false };
+    const c: AgentConn = { socket, peer: socket.remoteAddress ?? '', turn: this.acceptTurn, pending: [], pendingBytes: 0, hello: false, sockets: new Map(), closedSockets: new Set(), forgotten: new Map(), forgottenUpTo: 0, closed: false };
+    this.countAcceptTurn();
+    this.makeRoomFor(c.peer);
     this.conns.add(c);
+    this.unauthenticated.add(c);
     c.timer = setTimeout(() => {
       if (!c.hello) {
         this.counters.rejected++;
@@ -236,11 +293,56 @@ export class Collector implements CaptureSession {
     socket.on('close', () => this.close(c, 'connection closed'));
   }
 
+  /**
+   * Frees a pre-authentication slot for a new connection from `peer`: the oldest
+   * of that peer when it has its share, else the oldest of all. Only a connection
+   * that has had a turn of the event loop to be read is evicted (an agent's hello
+   * arrives with its connection: it authenticates on its first read), so a burst
+   * of new connections cannot push out an agent before its hello is read; a burst
+   * beyond BURST_FACTOR times the limits evicts the oldest anyway.
+   */
+  private makeRoomFor(peer: string): void {
+    const seasoned = (u: AgentConn) => u.turn <= this.acceptTurn - 2;
+    let samePeer = 0;
+    let oldestOfPeer: AgentConn | undefined;
+    let seasonedOfPeer: AgentConn | undefined;
+    let seasonedOfAll: AgentConn | undefined;
+    for (const u of this.unauthenticated) {
+      const ripe = seasoned(u);
+      if (ripe) seasonedOfAll ??= u;
+      if (u.peer !== peer) continue;
+      oldestOfPeer ??= u;
+      if (ripe) seasonedOfPeer ??= u;
+      samePeer++;
+    }
+    let victim: AgentConn | undefined;
+    if (samePeer >= this.maxUnauthenticatedPerPeer) victim = seasonedOfPeer ?? (samePeer >= this.maxUnauthenticatedPerPeer * BURST_FACTOR ? oldestOfPeer : undefined);
+    if (!victim && this.unauthenticated.size >= this.maxUnauthenticated) {
+      victim = seasonedOfAll ?? (this.unauthenticated.size >= this.maxUnauthenticated * BURST_FACTOR ? this.unauthenticated.values().next().value : undefined);
+    }
+    if (!victim) return;
+    this.counters.evicted++;
+    this.close(victim, 'evicted before hello');
+  }
+
+  /** Counts turns of the event loop that accepted connections (see makeRoomFor). */
+  private countAcceptTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.acceptTurn++;
+    });
+  }
+
   private close(c: AgentConn, why: string): void {
     if (c.closed) return;
     c.closed = true;
     clearTimeout(c.timer);
     this.conns.delete(c);
+    if (!this.unauthenticated.delete(c) && c.hello) this.authenticated--;
+    c.pending = [];
+    c.pendingBytes = 0;
     c.socket.destroy();
     // The agent's end of the connection closed: its process ended (the kernel closes it at
     // exit, even at a SIGKILL). When the collector ends the connection (stopped, bad input)
@@ -252,8 +354,7 @@ export class Collector implements CaptureSession {
 
   private updateState(): void {
     if (this.stopping || this.currentState === 'error') return;
-    const any = [...this.conns].some((c) => c.hello);
-    this.setState(any ? 'receiving' : 'listening');
+    this.setState(this.authenticated > 0 ? 'receiving' : 'listening');
   }
 
   private setState(s: SessionState): void {
@@ -262,20 +363,32 @@ export class Collector implements CaptureSession {
     this.stateEmitter.fire(s);
   }
 
+  /**
+   * Reads the frames in `chunk` and what came before it. A frame split across
+   * reads is joined once, when its last byte is in (chunks are collected, never
+   * copied per read), and its length is checked on its 4-byte header, before
+   * its body is buffered: a connection never holds more than one frame's worth.
+   */
   private onData(c: AgentConn, chunk: Buffer): void {
     if (c.closed) return;
-    const buf = c.pending ? Buffer.concat([c.pending, chunk]) : chunk;
+    let buf = chunk;
+    if (c.pendingBytes) {
+      c.pending.push(chunk);
+      c.pendingBytes += chunk.length;
+      if (c.pendingBytes < 4) return;
+      if (c.pending[0].length < 4) c.pending = [Buffer.concat(c.pending, c.pendingBytes)];
+      const len = c.pending[0].readUInt32BE(0);
+      if (!this.frameLengthOk(c, len)) return;
+      if (c.pendingBytes < 4 + len) return;
+      buf = Buffer.concat(c.pending, c.pendingBytes);
+      c.pending = [];
+      c.pendingBytes = 0;
+    }
     let off = 0;
     try {
       while (buf.length - off >= 4) {
         const len = buf.readUInt32BE(off);
-        if (len === 0 || len > this.maxFrame) {
-          if (len === 0) this.counters.malformed++;
-          else this.counters.oversized++;
-          if (!c.hello) this.counters.rejected++;
-          this.close(c, 'bad frame length');
-          return;
-        }
+        if (!this.frameLengthOk(c, len)) return;
         if (buf.length - off - 4 < len) break;
         const body = buf.subarray(off + 4, off + 4 + len);
         off += 4 + len;
@@ -287,12 +400,21 @@ export class Collector implements CaptureSession {
       this.close(c, 'unreadable input');
       return;
     }
-    c.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : undefined;
-    // a partial frame is kept only as long as a frame can be
-    if (c.pending && c.pending.length > this.maxFrame + 4) {
-      this.counters.oversized++;
-      this.close(c, 'frame too large');
+    if (off < buf.length && !c.closed) {
+      // a view: the chunk is this connection's alone, and only until the frame is complete
+      c.pending = [buf.subarray(off)];
+      c.pendingBytes = buf.length - off;
     }
+  }
+
+  /** A frame of `len` bytes may follow (the first one, the hello, is held to maxHelloBytes); otherwise the connection is closed and counted. */
+  private frameLengthOk(c: AgentConn, len: number): boolean {
+    if (len !== 0 && len <= (c.hello ? this.maxFrame : this.maxHello)) return true;
+    if (len === 0) this.counters.malformed++;
+    else this.counters.oversized++;
+    if (!c.hello) this.counters.rejected++;
+    this.close(c, 'bad frame length');
+    return false;
   }
 
   /** Handles one frame; false when the connection was closed. */
@@ -306,8 +428,15 @@ export class Collector implements CaptureSession {
         this.close(c, 'rejected');
         return false;
       }
-      c.hello = true;
       clearTimeout(c.timer);
+      this.unauthenticated.delete(c);
+      if (this.authenticated >= this.maxAgents) {
+        this.counters.refused++;
+        this.close(c, 'too many agents');
+        return false;
+      }
+      c.hello = true;
+      this.authenticated++;
       this.counters.agents++;
       const pid = typeof hello.pid === 'number' && Number.isInteger(hello.pid) ? hello.pid : 0;
       const p: AgentProcess = {
@@ -405,26 +534,33 @@ export class Collector implements CaptureSession {
     let s = c.sockets.get(n);
     if (!s) {
       const p = c.process!;
-      s = {
-        id: `${p.pid}.${n}`,
-        type: '?',
-        state: 'open',
-        endpoints: [],
-        subscriptions: [],
-        options: {},
-        messagesOut: 0,
-        messagesIn: 0,
-        bytesOut: 0,
-        bytesIn: 0,
-        failures: {},
-        events: {},
-        peers: [],
-        lastTs: 0,
-      };
+      s = newSocket(`${p.pid}.${n}`);
+      if (n <= c.forgottenUpTo) {
+        // a late report about a socket the model forgot: its records get what is known, the model stays as it is
+        const f = c.forgotten.get(n);
+        if (f) Object.assign(s, { id: f.id, type: f.type, state: 'closed' as const, endpoints: f.endpoint ? [{ endpoint: f.endpoint, role: 'connect' as const, state: 'active' as const }] : [] });
+        return s;
+      }
       c.sockets.set(n, s);
       p.sockets.set(s.id, s);
     }
     return s;
+  }
+
+  /** A socket closed: it stays in the model among the process's most recent closed sockets, the oldest beyond them is forgotten. */
+  private socketClosed(c: AgentConn, n: number): void {
+    c.closedSockets.delete(n);
+    c.closedSockets.add(n);
+    if (c.closedSockets.size <= MAX_CLOSED_SOCKETS) return;
+    const oldest: number = c.closedSockets.values().next().value!;
+    c.closedSockets.delete(oldest);
+    const s = c.sockets.get(oldest);
+    if (!s) return;
+    c.sockets.delete(oldest);
+    c.process!.sockets.delete(s.id);
+    c.forgotten.set(oldest, { id: s.id, type: s.type, endpoint: primaryEndpoint(s) });
+    if (c.forgotten.size > FORGOTTEN_SOCKETS) c.forgotten.delete(c.forgotten.keys().next().value!);
+    if (oldest > c.forgottenUpTo) c.forgottenUpTo = oldest;
   }
 
   /** One JSON report; false when it cannot be read. */
@@ -522,6 +658,7 @@ export class Collector implements CaptureSession {
             s.state = 'closed';
             s.peers = [];
             r.endpoint = primaryEndpoint(s);
+            if (c.sockets.get(j.socket) === s) this.socketClosed(c, j.socket);
             break;
           default:
             return false;
@@ -648,6 +785,25 @@ export function splitEnvelope(r: CapturedMessage, socketType: string): void {
   if (n === 0) return;
   r.envelopeFrames = n;
   if (router) r.identity = frames[0];
+}
+
+function newSocket(id: string): AgentSocket {
+  return {
+    id,
+    type: '?',
+    state: 'open',
+    endpoints: [],
+    subscriptions: [],
+    options: {},
+    messagesOut: 0,
+    messagesIn: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    failures: {},
+    events: {},
+    peers: [],
+    lastTs: 0,
+  };
 }
 
 function parseJson(body: Buffer): Record<string, unknown> | undefined {

@@ -48,7 +48,7 @@ export interface SpyOptions {
   reconnectInterval?: number;
   /** Reconnects back off up to this many ms (ZMQ_RECONNECT_IVL_MAX). Default 5000. */
   reconnectIntervalMax?: number;
-  /** Native path: payload bytes kept per frame, the rest counted (`truncated`). Default 4 MiB. */
+  /** Native path: payload bytes kept per frame, the rest counted (`truncated`); the zeromq.js path refuses a larger frame (libzmq maxMessageSize: a `spy:refused` record, then it reconnects). Default 4 MiB. */
   maxCapturedFrameBytes?: number;
   /** Native path: a peer that has not finished the ZMTP handshake this long after accepting is reported and retried. Default 5000 ms. */
   handshakeTimeoutMs?: number;
@@ -96,6 +96,11 @@ export interface SpyDetails {
 export function spyDetailsOf(session: CaptureSession): SpyDetails | undefined {
   return session instanceof SubscriberSession ? session.details : undefined;
 }
+
+/** The native path's default cut of a frame, and the zeromq.js path's largest frame (ZMQ_MAXMSGSIZE). */
+const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** libzmq reports a retry at once after a lost connection; none within this long means it gave the endpoint up. */
+const REFUSAL_GRACE_MS = 500;
 
 export const BEHIND_TEXT = 'falling behind — the publisher may be dropping messages for this subscriber at its HWM';
 
@@ -265,13 +270,16 @@ abstract class SubscriberSession implements CaptureSession {
     entry.path = 'zeromq.js';
     entry.pathReason = reason;
     const { Subscriber } = zmq();
+    // libzmq cannot cut a frame as the native path does: a larger one is refused (see watchRefusals)
+    const maxMessageSize = this.options.maxCapturedFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     const socket: Subscriber = new Subscriber({
       receiveHighWaterMark: this.options.receiveHighWaterMark ?? 100_000,
       linger: 0,
       reconnectInterval: this.options.reconnectInterval ?? 100,
       reconnectMaxInterval: this.options.reconnectIntervalMax ?? 5000,
+      maxMessageSize,
     });
-    const loops = [this.watchEvents(socket, entry)];
+    const loops = [this.watchEvents(socket, entry, maxMessageSize)];
     try {
       for (const t of this.subscriptions) socket.subscribe(Buffer.from(t.buffer, t.byteOffset, t.byteLength));
       socket.connect(entry.address);
@@ -319,16 +327,55 @@ abstract class SubscriberSession implements CaptureSession {
     }
   }
 
-  private async watchEvents(socket: Subscriber, entry: EndpointEntry): Promise<void> {
+  private async watchEvents(socket: Subscriber, entry: EndpointEntry, maxMessageSize: number): Promise<void> {
+    const refusals = this.watchRefusals(socket, entry, maxMessageSize);
     try {
       for await (const event of socket.events) {
         if (event.type === 'end') break;
+        refusals.saw(event.type);
         const e = event as { type: string; address?: string; interval?: number; error?: Error & { code?: string } };
         this.onLinkEvent(entry, { type: e.type, address: e.address, interval: e.interval, error: e.error?.message, code: e.error?.code });
       }
     } catch {
       // the observer ends with the socket
+    } finally {
+      refusals.dispose();
     }
+  }
+
+  /**
+   * libzmq closes a connection on a frame over maxMessageSize (or any protocol
+   * error) and, unlike after a lost peer, never reconnects it: a `disconnect`
+   * not followed by a retry within REFUSAL_GRACE_MS is that. The spy records
+   * what was refused (`spy:refused`) and connects again.
+   */
+  private watchRefusals(socket: Subscriber, entry: EndpointEntry, maxMessageSize: number): { saw(type: string): void; dispose(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const refused = () => {
+      timer = undefined;
+      if (this.stopping || socket.closed) return;
+      const error = `a message was refused: a frame over ${maxMessageSize} bytes (the spy's limit on the zeromq.js path) or a malformed stream closed the connection; reconnecting`;
+      entry.lastError = error;
+      this.record(entry, { type: 'spy:refused', error, code: 'EMSGSIZE' });
+      this.detailsChanged(true);
+      try {
+        socket.disconnect(entry.address);
+      } catch {
+        // libzmq already forgot the endpoint
+      }
+      try {
+        socket.connect(entry.address);
+      } catch (err) {
+        this.fail(`Reconnecting to ${entry.endpoint} failed: ${(err as Error).message}`);
+      }
+    };
+    return {
+      saw(type) {
+        clearTimeout(timer);
+        timer = type === 'disconnect' ? setTimeout(refused, REFUSAL_GRACE_MS).unref() : undefined;
+      },
+      dispose: () => clearTimeout(timer),
+    };
   }
 
   /**

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import * as vscode from 'vscode';
 import type { Capture } from '../../core/capture/capture';
-import type { ImportResult } from '../../core/capture/exportFormat';
+import { badLineCount, type ImportResult } from '../../core/capture/exportFormat';
 import { CaptureFileError, readCaptureBytes, readCaptureFile, type ReadCaptureResult } from '../../core/pcap/captureFileReader';
 import { writeRecordsPcapng, type RecordsPcapngResult } from '../../core/pcap/recordsPcapng';
 import { ExportTotals, writeExport } from '../../core/capture/exportWriter';
@@ -101,6 +101,7 @@ export class CaptureCommands {
       log.warn(`import ${where}: ${cut}`);
     }
     const result: ImportResult = { records, errors: read?.lineErrors ?? [] };
+    if (read?.moreLineErrors) result.moreErrors = read.moreLineErrors;
     if (read?.summary) result.summary = read.summary;
     for (const e of result.errors) log.warn(`import ${where} line ${e.line}: ${e.message}`);
     if (!result.records.length && result.errors.length) {
@@ -115,11 +116,12 @@ export class CaptureCommands {
     const s = result.summary;
     const original = s && (s.evicted || s.dropped) ? ` The original capture had evicted ${formatCount(s.evicted)} and dropped ${formatCount(s.dropped)}.` : '';
     const found = packets ? ` (${packets.found})` : '';
-    log.info(`imported ${result.records.length} records from ${where}${found}; ${result.errors.length} bad lines${packets?.warnings.length ? `; ${packets.warnings.join('; ')}` : ''}`);
+    const bad = badLineCount(result);
+    log.info(`imported ${result.records.length} records from ${where}${found}; ${bad} bad lines${packets?.warnings.length ? `; ${packets.warnings.join('; ')}` : ''}`);
     const problems = [...(cut ? [`reading stopped early: ${cut}`] : []), ...(packets?.warnings ?? [])];
-    if (result.errors.length || problems.length) {
+    if (bad || problems.length) {
       const showLog = 'Show Log';
-      const lines = result.errors.length ? ` ${result.errors.length} line${result.errors.length === 1 ? '' : 's'} could not be read: ${describeLineErrors(result.errors)}.` : '';
+      const lines = bad ? ` ${bad} line${bad === 1 ? '' : 's'} could not be read: ${describeLineErrors(result.errors)}.` : '';
       void vscode.window
         .showWarningMessage(`Imported ${formatCount(result.records.length)} records from ${name}${found}.${lines}${problems.length ? ` ${problems.join('; ')}.` : ''}${original}`, showLog)
         .then((p) => {
