@@ -177,7 +177,7 @@ describe('native agent (LD_PRELOAD interposer of libzmq)', function () {
       const found = diagnose(model.snapshot());
       const efsm = found.filter((d) => d.rule === 'req-rep-out-of-turn');
       assert.equal(efsm.length, 1, found.map((d) => d.message).join('\n'));
-      assert.match(efsm[0].message, /^REQ \S+ in zmq_all \(pid \d+\) sent a request before receiving the reply to the previous one: 1 send call failed with EFSM/);
+      assert.match(efsm[0].message, /^REQ \S+ in zmq_all \(pid \d+[^)]*\) sent a request before receiving the reply to the previous one: 1 send call failed with EFSM/);
       const dropped = found.filter((d) => d.rule === 'send-dropped').map((d) => d.message);
       const refused = /full sent \d+ refused (\d+)/.exec(r.stdout)![1];
       assert.equal(dropped.length, 2, dropped.join('\n'));
