@@ -11,15 +11,6 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 
-/**
- * Pages written in parallel branches of the same release, linked from the
- * index before they land. Remove a page from this list once it is merged: from
- * then on a broken link to it fails like any other.
- */
-const PAGES_FROM_OTHER_BRANCHES = new Set(
-  ['collector-limits.md'].map((f) => join(ROOT, 'docs', f)),
-);
-
 function pages(): string[] {
   const docs = join(ROOT, 'docs');
   const inDocs = existsSync(docs) ? readdirSync(docs).filter((f) => f.endsWith('.md')).map((f) => join(docs, f)) : [];
@@ -63,7 +54,7 @@ describe('documentation', () => {
         const target = path ? resolve(dirname(page), decodeURIComponent(path)) : page;
         const where = `${relative(ROOT, page)}: ${link}`;
         if (!existsSync(target)) {
-          if (!PAGES_FROM_OTHER_BRANCHES.has(target)) broken.push(`${where} (no such file)`);
+          broken.push(`${where} (no such file)`);
           continue;
         }
         if (fragment !== undefined && target.endsWith('.md') && statSync(target).isFile() && !anchors(readFileSync(target, 'utf8')).has(fragment)) {
