@@ -4,7 +4,7 @@
  * by the same without the agent, side by side in one run: per pair of rounds
  * (their order alternating), the median of the pairs' ratios, with the lowest
  * and highest. The agents look at 250 messages per 50 ms per process (bursts of 5,000) and
- * count the rest (see README, "Observing programs from the inside").
+ * count the rest (see docs/agents.md).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';

@@ -11,7 +11,7 @@
  * from the same publisher (received ÷ sent), and what the cheapest possible
  * subscriber receives (drainRound): the publisher's Python loop hands send()
  * about twice what its own libzmq puts on the wire, and drops the rest at its
- * HWM whoever subscribes (see the README, "Performance").
+ * HWM whoever subscribes (see docs/performance.md).
  *
  *   npx tsx bench/cliSpy.ts [--seconds S] [--runs N]
  */

@@ -9,8 +9,7 @@
  * 2.7 GHz). So the wire carries at most about SNDHWM messages per 3,000,000
  * ticks: proportional to the HWM, independent of the subscriber. This part shows
  * it (`pubhwm_ticks_per_refill` ≈ 3,000,000); it is why the cli and host parts'
- * ratios against what was sent cannot reach 0.8 on this machine (README,
- * "Performance").
+ * ratios against what was sent cannot reach 0.8 on this machine (docs/performance.md).
  *
  *   npx tsx bench/pubHwm.ts [--seconds S] [--runs N]
  */

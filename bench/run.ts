@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every performance figure with its reference measured side by
  * side in the same run, median of at least 3 runs (5 for the tap). Prints a table, or with --json
- * one JSON object whose keys are stable (see README, "Performance").
+ * one JSON object whose keys are stable (see docs/performance.md).
  *
  *   npm run -s bench [-- --json] [-- --only spy,tap,capture,viewer,activation,soak,agent,native,cli,host,pubhwm] [-- --quick] [-- --install] [-- --no-build]
  *

@@ -141,7 +141,7 @@ const kindBoxes = RECORD_KINDS.map((k) => {
 });
 const decodedInput = h('input', {
   class: 'filter-decoded',
-  title: 'Filter on decoded fields, e.g. msg_type == "execute_request" && content.code ~ /print/ (needs a decoder; see README)',
+  title: 'Filter on decoded fields, e.g. msg_type == "execute_request" && content.code ~ /print/ (needs a decoder; see docs/decoders.md)',
   attrs: { type: 'text', placeholder: 'Decoded: field == "value"', 'aria-label': 'Filter on decoded fields', spellcheck: 'false' },
 });
 const timeChip = h('span', { class: 'filter-time hidden' });

@@ -2,7 +2,7 @@
  * The capture's export format: JSON Lines, one record per line, lossless (every
  * byte sequence base64). It is also what `zmq-debug ... --json` prints, so it is a
  * public contract: add optional fields and new kinds, never change existing ones.
- * Documented in README.md ("Capture export format").
+ * Documented in docs/capture-format.md.
  */
 import { CallSite, CapturedMessage, CaptureRecord, CommandRecord, Direction, ProcessRecord, SocketRecord, SourceKind } from './records';
 

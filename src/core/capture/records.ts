@@ -1,7 +1,7 @@
 /**
  * What the capture holds. Every source (spy, monitor spy, tap, socket events)
  * produces these records; the capture assigns `seq`. The JSON Lines export
- * format (src/core/exportFormat.ts, documented in README.md) is a lossless image
+ * format (src/core/capture/exportFormat.ts, documented in docs/capture-format.md) is a lossless image
  * of these records.
  */
 

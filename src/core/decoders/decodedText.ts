@@ -1,6 +1,6 @@
 /**
  * How a decode result is written out: the fields it adds to a message's JSON
- * record (`decoded` or `decodeError`, see README "export format") and the
+ * record (`decoded` or `decodeError`, see docs/capture-format.md) and the
  * tail of a human line. Values are cut at MAX_DECODED_DEPTH here too, so that
  * a decoder built outside the registry (withDepthCap) cannot make printing throw.
  */

@@ -1,6 +1,6 @@
 /**
- * Filters on decoded fields: a small expression language, documented in README
- * ("Filter on decoded fields").
+ * Filters on decoded fields: a small expression language, documented in
+ * docs/decoders.md.
  *
  *   msg_type == "execute_request"
  *   content.code ~ /print\(/i && header.session != "abc"

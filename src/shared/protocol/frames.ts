@@ -36,7 +36,7 @@ export interface FrameFilter {
   socketType: string;
   /** Kinds of records shown; messages plus the distinct rows for events, commands, greetings, connections. */
   kinds: RecordKind[];
-  /** An expression on decoded fields, e.g. `msg_type == "execute_request"` (README "Filter on decoded fields"). */
+  /** An expression on decoded fields, e.g. `msg_type == "execute_request"` (docs/decoders.md). */
   decoded: string;
   /** Time range (epoch ms, inclusive; 0 = open), e.g. brushed on the timeline. */
   from: number;
