@@ -1307,6 +1307,15 @@ static void msg_received(zmq_msg_t *msg, void *s) {
   frame_done(&st->in, st, keep, more, 1);
 }
 
+/* After zmq_msg_recv/zmq_recvmsg returned r: the failure or the frame reported, errno as the call left it. */
+static int msg_recv_done(zmq_msg_t *msg, void *s, int r) {
+  int e = errno;
+  if (r < 0) failed(s, 1, e);
+  else msg_received(msg, s);
+  errno = e;
+  return r;
+}
+
 EXPORT int zmq_msg_send(zmq_msg_t *msg, void *s, int flags) {
   OWN(zmq_msg_send, msg, s, flags);
   CALL_OR_FAIL(zmq_msg_send, -1);
@@ -1332,12 +1341,8 @@ EXPORT int zmq_msg_recv(zmq_msg_t *msg, void *s, int flags) {
   CALL_OR_FAIL(zmq_msg_recv, -1);
   if (!watching()) return real_zmq_msg_recv(msg, s, flags);
   depth++;
-  int r = real_zmq_msg_recv(msg, s, flags);
-  int e = errno;
-  if (r < 0) failed(s, 1, e);
-  else msg_received(msg, s);
+  int r = msg_recv_done(msg, s, real_zmq_msg_recv(msg, s, flags));
   depth--;
-  errno = e;
   return r;
 }
 
@@ -1346,12 +1351,8 @@ EXPORT int zmq_recvmsg(void *s, zmq_msg_t *msg, int flags) {
   CALL_OR_FAIL(zmq_recvmsg, -1);
   if (!watching()) return real_zmq_recvmsg(s, msg, flags);
   depth++;
-  int r = real_zmq_recvmsg(s, msg, flags);
-  int e = errno;
-  if (r < 0) failed(s, 1, e);
-  else msg_received(msg, s);
+  int r = msg_recv_done(msg, s, real_zmq_recvmsg(s, msg, flags));
   depth--;
-  errno = e;
   return r;
 }
 
