@@ -7,8 +7,26 @@ import { createServer } from 'node:net';
 
 export const PYTHON = process.env.ZMQ_DEBUG_PYTHON ?? '/usr/bin/python3';
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
+/** Ports freePort() handed out lately: a test that takes several in a row must get different ones. */
+const recentlyGiven: number[] = [];
+
+/**
+ * A TCP port that was free on 127.0.0.1 a moment ago, and not one of the last
+ * 256 this process was given: the kernel may hand a just-closed port out again,
+ * and a test asking for three ports in a row got the same one twice (its
+ * second bind failed with "Address already in use").
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; ; tries++) {
+    const port = await listenAndClose();
+    if (tries < 20 && recentlyGiven.includes(port)) continue;
+    recentlyGiven.push(port);
+    if (recentlyGiven.length > 256) recentlyGiven.shift();
+    return port;
+  }
+}
+
+function listenAndClose(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
