@@ -409,12 +409,7 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
     endpoint: str(j, 'endpoint'),
   };
   if (base.session === undefined) delete base.session;
-  const process = optStr(j, 'process');
-  if (process !== undefined) Object.assign(base, { process });
-  const pid = optNum(j, 'pid');
-  if (pid !== undefined) Object.assign(base, { pid });
-  const socket = optStr(j, 'socket');
-  if (socket !== undefined) Object.assign(base, { socket });
+  copyOptional(j, base, { process: optStr, pid: optNum, socket: optStr });
   switch (kind) {
     case 'message': {
       const frames = j.frames;
@@ -426,15 +421,9 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
         direction: oneOf(j, 'direction', DIRECTIONS),
         frames: frames.map((f, i) => fromB64(f, `frames[${i}]`)),
       };
-      const connection = optNum(j, 'connection');
-      if (connection !== undefined) r.connection = connection;
-      const st = optStr(j, 'socketType');
-      if (st !== undefined) r.socketType = st;
-      const pst = optStr(j, 'peerSocketType');
-      if (pst !== undefined) r.peerSocketType = pst;
+      copyOptional(j, r, { connection: optNum, socketType: optStr, peerSocketType: optStr });
       if (j.identity !== undefined) r.identity = fromB64(j.identity, 'identity');
-      const env = optNum(j, 'envelopeFrames');
-      if (env !== undefined) r.envelopeFrames = env;
+      copyOptional(j, r, { envelopeFrames: optNum });
       if (j.truncated !== undefined) {
         if (typeof j.truncated !== 'object' || j.truncated === null) throw new ImportError("'truncated' must be an object of frame index → original length");
         r.truncated = {};
@@ -448,26 +437,18 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
     }
     case 'event': {
       const r: CaptureRecord = { kind: 'event', ...base, type: str(j, 'type') };
-      const address = optStr(j, 'address');
-      if (address !== undefined) r.address = address;
-      const error = optStr(j, 'error');
-      if (error !== undefined) r.error = error;
-      const code = optStr(j, 'code');
-      if (code !== undefined) r.code = code;
-      const interval = optNum(j, 'interval');
-      if (interval !== undefined) r.interval = interval;
-      const attempts = optNum(j, 'attempts');
-      if (attempts !== undefined) r.attempts = attempts;
-      const since = optNum(j, 'since');
-      if (since !== undefined) r.since = since;
-      const backlog = optNum(j, 'backlog');
-      if (backlog !== undefined) r.backlog = backlog;
-      const count = optNum(j, 'count');
-      if (count !== undefined) r.count = count;
-      const peer = optStr(j, 'peer');
-      if (peer !== undefined) r.peer = peer;
-      const site = optSite(j);
-      if (site !== undefined) r.site = site;
+      copyOptional(j, r, {
+        address: optStr,
+        error: optStr,
+        code: optStr,
+        interval: optNum,
+        attempts: optNum,
+        since: optNum,
+        backlog: optNum,
+        count: optNum,
+        peer: optStr,
+        site: optSite,
+      });
       return r;
     }
     case 'greeting':
@@ -488,16 +469,12 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
         r.properties = Object.fromEntries(Object.entries(j.properties).map(([k, v]) => [k, fromB64(v, `properties.${k}`)]));
       }
       if (j.topic !== undefined) r.topic = fromB64(j.topic, 'topic');
-      const detail = optStr(j, 'detail');
-      if (detail !== undefined) r.detail = detail;
+      copyOptional(j, r, { detail: optStr });
       return r;
     }
     case 'connection': {
       const r: CaptureRecord = { kind: 'connection', ...base, connection: num(j, 'connection'), state: oneOf(j, 'state', ['open', 'closed', 'undecodable'] as const) };
-      const peer = optStr(j, 'peer');
-      if (peer !== undefined) r.peer = peer;
-      const reason = optStr(j, 'reason');
-      if (reason !== undefined) r.reason = reason;
+      copyOptional(j, r, { peer: optStr, reason: optStr });
       return r;
     }
     case 'process': {
@@ -506,30 +483,15 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
         if (!Array.isArray(j.argv) || !j.argv.every((a) => typeof a === 'string')) throw new ImportError("'argv' must be an array of strings");
         r.argv = [...(j.argv as string[])];
       }
-      const cwd = optStr(j, 'cwd');
-      if (cwd !== undefined) r.cwd = cwd;
-      const ppid = optNum(j, 'ppid');
-      if (ppid !== undefined) r.ppid = ppid;
-      const runtime = optStr(j, 'runtime');
-      if (runtime !== undefined) r.runtime = runtime;
-      const dropped = optNum(j, 'dropped');
-      if (dropped !== undefined) r.dropped = dropped;
+      copyOptional(j, r, { cwd: optStr, ppid: optNum, runtime: optStr, dropped: optNum });
       return r;
     }
     case 'socket': {
       const r: SocketRecord = { kind: 'socket', ...base, op: oneOf(j, 'op', SOCKET_OPS) };
-      for (const k of ['socketType', 'requested', 'option', 'error', 'code'] as const) {
-        const v = optStr(j, k);
-        if (v !== undefined) r[k] = v;
-      }
-      for (const k of ['value', 'sndhwm', 'rcvhwm'] as const) {
-        const v = optNum(j, k);
-        if (v !== undefined) r[k] = v;
-      }
+      copyOptional(j, r, { socketType: optStr, requested: optStr, option: optStr, error: optStr, code: optStr, value: optNum, sndhwm: optNum, rcvhwm: optNum });
       if (j.topic !== undefined) r.topic = fromB64(j.topic, 'topic');
       if (j.bytes !== undefined) r.bytes = fromB64(j.bytes, 'bytes');
-      const site = optSite(j);
-      if (site !== undefined) r.site = site;
+      copyOptional(j, r, { site: optSite });
       return r;
     }
     default:
@@ -646,9 +608,19 @@ function str(j: Json, k: string): string {
 function optStr(j: Json, k: string): string | undefined {
   return j[k] === undefined ? undefined : str(j, k);
 }
+/**
+ * Copies the optional fields `readers` names from `j` to `r`, each checked by its
+ * reader, in the readers' order (an exported record keeps its field order).
+ */
+function copyOptional(j: Json, r: object, readers: Record<string, (j: Json, k: string) => unknown>): void {
+  for (const [k, read] of Object.entries(readers)) {
+    const v = read(j, k);
+    if (v !== undefined) (r as Record<string, unknown>)[k] = v;
+  }
+}
 /** An agent record's call site: `{"file": "/abs/out_of_turn.py", "line": 13}`. */
-function optSite(j: Json): CallSite | undefined {
-  const v = j.site;
+function optSite(j: Json, k = 'site'): CallSite | undefined {
+  const v = j[k];
   if (v === undefined) return undefined;
   const o = v as Json;
   if (typeof v !== 'object' || v === null || typeof o.file !== 'string' || !Number.isInteger(o.line) || (o.line as number) < 1) {

@@ -84,18 +84,17 @@ class Parser {
     return v;
   }
   private or(): Node {
-    let a = this.and();
-    while (this.peek() === '||') {
-      this.i++;
-      a = { k: 'or', a, b: this.and() };
-    }
-    return a;
+    return this.leftAssoc('||', 'or', () => this.and());
   }
   private and(): Node {
-    let a = this.unary();
-    while (this.peek() === '&&') {
+    return this.leftAssoc('&&', 'and', () => this.unary());
+  }
+  /** `operand (op operand)*`, folded to the left. */
+  private leftAssoc(op: string, k: 'or' | 'and', operand: () => Node): Node {
+    let a = operand();
+    while (this.peek() === op) {
       this.i++;
-      a = { k: 'and', a, b: this.unary() };
+      a = { k, a, b: operand() };
     }
     return a;
   }

@@ -155,13 +155,7 @@ export class PacketFileParser {
       }
       case 6: {
         // Enhanced Packet
-        if (len < 32) this.fail(pos, 'corrupt enhanced packet block');
-        const itf = this.iface(dv.getUint32(pos + 8, this.little), pos);
-        const ts = (dv.getUint32(pos + 12, this.little) * 4294967296 + dv.getUint32(pos + 16, this.little)) / itf.unitsPerMs;
-        const cap = dv.getUint32(pos + 20, this.little);
-        const orig = dv.getUint32(pos + 24, this.little);
-        if (28 + cap > len - 4) this.fail(pos, 'corrupt enhanced packet block (captured length beyond the block)');
-        this.onPacket({ ts, linkType: itf.linkType, data: buf.subarray(pos + 28, pos + 28 + cap), origLen: Math.max(orig, cap), number: ++this.packetNumber });
+        this.timedPacket(dv, buf, pos, len, 4, 'enhanced packet block');
         break;
       }
       case 3: {
@@ -174,13 +168,7 @@ export class PacketFileParser {
       }
       case 2: {
         // Packet (obsolete)
-        if (len < 32) this.fail(pos, 'corrupt packet block');
-        const itf = this.iface(dv.getUint16(pos + 8, this.little), pos);
-        const ts = (dv.getUint32(pos + 12, this.little) * 4294967296 + dv.getUint32(pos + 16, this.little)) / itf.unitsPerMs;
-        const cap = dv.getUint32(pos + 20, this.little);
-        const orig = dv.getUint32(pos + 24, this.little);
-        if (28 + cap > len - 4) this.fail(pos, 'corrupt packet block (captured length beyond the block)');
-        this.onPacket({ ts, linkType: itf.linkType, data: buf.subarray(pos + 28, pos + 28 + cap), origLen: Math.max(orig, cap), number: ++this.packetNumber });
+        this.timedPacket(dv, buf, pos, len, 2, 'packet block');
         break;
       }
       default:
@@ -196,6 +184,20 @@ export class PacketFileParser {
     if (left < len) return 0;
     if (dv.getUint32(pos + len - 4, this.little) !== len) this.fail(pos, 'corrupt pcapng block (its two lengths differ)');
     return len;
+  }
+
+  /**
+   * An Enhanced Packet block, or the obsolete Packet block (whose interface id is
+   * 2 bytes, then 2 of drop count): timestamp, captured and original lengths, data.
+   */
+  private timedPacket(dv: DataView, buf: Uint8Array, pos: number, len: number, idBytes: 2 | 4, what: string): void {
+    if (len < 32) this.fail(pos, `corrupt ${what}`);
+    const itf = this.iface(idBytes === 4 ? dv.getUint32(pos + 8, this.little) : dv.getUint16(pos + 8, this.little), pos);
+    const ts = (dv.getUint32(pos + 12, this.little) * 4294967296 + dv.getUint32(pos + 16, this.little)) / itf.unitsPerMs;
+    const cap = dv.getUint32(pos + 20, this.little);
+    const orig = dv.getUint32(pos + 24, this.little);
+    if (28 + cap > len - 4) this.fail(pos, `corrupt ${what} (captured length beyond the block)`);
+    this.onPacket({ ts, linkType: itf.linkType, data: buf.subarray(pos + 28, pos + 28 + cap), origLen: Math.max(orig, cap), number: ++this.packetNumber });
   }
 
   private iface(id: number, pos: number): Interface {

@@ -587,21 +587,21 @@ function streamStart(g: Uint8Array, n: number): string {
  * views appended to `out`.
  */
 export function wireFrameViews(bytes: Uint8Array, start: number, count: number, out: Uint8Array[] = []): Uint8Array[] {
-  let p = start;
+  if (spanStarts.length < count) {
+    spanStarts = new Uint32Array(count);
+    spanEnds = new Uint32Array(count);
+  }
+  wireFrameSpans(bytes, start, count, spanStarts, spanEnds);
   for (let k = 0; k < count; k++) {
-    let size: number;
-    if (bytes[p] & FLAG_LONG) {
-      size = u32be(bytes, p + 5);
-      p += 9;
-    } else {
-      size = bytes[p + 1];
-      p += 2;
-    }
-    out.push(size > 0 ? new Uint8Array(bytes.buffer, bytes.byteOffset + p, size) : EMPTY);
-    p += size;
+    const s = spanStarts[k];
+    const size = spanEnds[k] - s;
+    out.push(size > 0 ? new Uint8Array(bytes.buffer, bytes.byteOffset + s, size) : EMPTY);
   }
   return out;
 }
+/** wireFrameViews' scratch spans (single-threaded, used and done within one call). */
+let spanStarts = new Uint32Array(64);
+let spanEnds = new Uint32Array(64);
 
 /**
  * Where the bodies of `count` ZMTP frames from `bytes[start]` lie, without a
