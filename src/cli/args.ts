@@ -81,13 +81,18 @@ export function intFlag(p: ParsedArgs, name: string, min = 1, max = Number.MAX_S
   return n;
 }
 
-/** Seconds (fractions allowed, > 0, at most what a timer keeps: 2147483.647) from a flag, or undefined when absent. */
-export function secondsFlag(p: ParsedArgs, name: string): number | undefined {
+/**
+ * Seconds (fractions allowed, > 0 — or ≥ 0 with `zeroAllowed` — and at most what a
+ * timer keeps: 2147483.647) from a flag, or undefined when absent.
+ */
+export function secondsFlag(p: ParsedArgs, name: string, zeroAllowed = false): number | undefined {
   const v = flag(p, name);
   if (v === undefined) return undefined;
   const max = MAX_TIMER_MS / 1000;
   const n = Number(v);
   // the upper bound: 24.8 days, the longest a timer waits
-  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0 && n <= max)) throw new UsageError(`--${name} must be a number of seconds in (0, ${max}] (got '${shown(v)}')`);
+  if (!/^\d+(\.\d+)?$/.test(v) || !((zeroAllowed ? n >= 0 : n > 0) && n <= max)) {
+    throw new UsageError(`--${name} must be a number of seconds in ${zeroAllowed ? '[0' : '(0'}, ${max}] (got '${shown(v)}')`);
+  }
   return n;
 }

@@ -25,7 +25,7 @@ import { AgentProcess } from '../core/sessions/agentModel';
 import { Collector } from '../core/sessions/collector';
 import { defaultNativeCacheDir, ensureNativeAgent } from '../core/sessions/nativeAgent';
 import { TopologyModel } from '../core/topology/topology';
-import { flag, has, parseArgs } from './args';
+import { has, parseArgs, secondsFlag } from './args';
 import { DECODE_FLAG, DECODE_HELP, decoderFromArgs, printRecord } from './decodeOption';
 import { doctorReport, DOCTOR_ERROR_EXIT } from './runDoctor';
 import { UsageError } from './errors';
@@ -58,7 +58,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   const json = has(p, 'json');
   const check = has(p, 'check');
   const decoder = decoderFromArgs(p);
-  const waitExits = waitExitsSeconds(flag(p, 'wait-exits'));
+  const waitExits = secondsFlag(p, 'wait-exits', true) ?? WAIT_EXITS_S;
 
   // C/C++/Go/Rust programs: the native agent, compiled here on first use where no prebuilt one loads
   const native = await ensureNativeAgent(defaultNativeCacheDir());
@@ -130,13 +130,6 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   capture.dispose();
   await new Promise<void>((r) => out.write('', () => r()));
   return check && code === 0 && doctor.errors > 0 ? DOCTOR_ERROR_EXIT : code;
-}
-
-function waitExitsSeconds(v: string | undefined): number {
-  if (v === undefined) return WAIT_EXITS_S;
-  const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n)) throw new UsageError(`--wait-exits takes a number of seconds (0 or more), not ${JSON.stringify(v)}`);
-  return n;
 }
 
 /**

@@ -14,6 +14,7 @@ const SPY = ['spy', 'tcp://127.0.0.1:9'];
 const MONITOR = ['monitor', 'tcp://127.0.0.1:9'];
 const TAP = ['tap', '--target', '127.0.0.1:9', '--listen', '127.0.0.1:0'];
 const EXAMPLES = ['examples', 'run', 'pub-sub'];
+const RUN = ['run'];
 const digits400 = '7'.repeat(400);
 
 /** [command, option, value, what stderr must say]. */
@@ -29,6 +30,8 @@ for (const cmd of [SPY, MONITOR, TAP]) {
 for (const v of [digits400, '-1', '1.5']) cases.push([TAP, 'max-frame-bytes', v, intRange('max-frame-bytes', 0)]);
 for (const v of ['3000000', digits400, '0']) cases.push([EXAMPLES, 'seconds', v, secondsRange('seconds')]);
 for (const v of ['2147483648', digits400, '9', '-10']) cases.push([EXAMPLES, 'interval', v, /--interval must be a whole number in \[10, 2147483647\]/]);
+// run's options come before the program's command (`-- true` is appended below); 0 is allowed there
+for (const v of ['3000000', '2147483.648', digits400, '-1', '1e3', 'soon', '']) cases.push([RUN, 'wait-exits', v, /--wait-exits must be a number of seconds in \[0, 2147483\.647\]/]);
 
 /** main() of the CLI in this process (fast: a bad option is refused before anything opens), its stderr collected. */
 async function mainInProcess(argv: string[]): Promise<{ code: number; stderr: string }> {
@@ -53,7 +56,7 @@ describe('hostile input: numeric options of every command', function () {
   it(`${cases.length} bad values: exit 2 with the option, the range and the value, before anything opens`, async () => {
     const failures: string[] = [];
     for (const [cmd, name, value, re] of cases) {
-      const r = await mainInProcess([...cmd, `--${name}=${value}`]);
+      const r = await mainInProcess([...cmd, `--${name}=${value}`, ...(cmd === RUN ? ['--', 'true'] : [])]);
       const line = `${cmd[0]} --${name}=${value.length > 30 ? value.slice(0, 10) + '…' : value}`;
       if (r.code !== 2) failures.push(`${line}: exit ${r.code}, stderr ${r.stderr.slice(0, 200)}`);
       else if (!re.test(r.stderr)) failures.push(`${line}: stderr ${r.stderr.slice(0, 200)}`);
