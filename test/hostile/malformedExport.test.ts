@@ -9,6 +9,10 @@ import { runInNewContext } from 'node:vm';
 import { badLineCount, MAX_IMPORT_FRAMES, MAX_LISTED_IMPORT_ERRORS, parseJsonLines, toJsonLines } from '../../src/core/capture/exportFormat';
 import { CapturedMessage, CaptureRecord } from '../../src/core/capture/records';
 import { MiB } from './helpers/procMemory';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCaptureFile } from '../../src/core/pcap/captureFileReader';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -87,6 +91,26 @@ describe('hostile: importing malformed, truncated and huge exports', function ()
     assert.equal(result.errors[0].line, 2);
     assert.match(result.errors[0].message, /the line is 200\.0 MiB long, more than any record holds \(128\.0 MiB\): not read/);
     assert.ok(grown < 64 * MiB, `memory grown by ${(grown / MiB).toFixed(1)} MiB (limit 64 MiB)`);
+  });
+
+  it('read from a file (zmq-debug read, Import Capture): a line of 200 MiB is passed over with the same reason, the lines around it kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zmq-export-'));
+    try {
+      const good = toJsonLines(valid).trimEnd().split('\n');
+      const file = join(dir, 'huge-line.jsonl');
+      const huge = '{"kind":"message","ts":1,"source":"spy","endpoint":"e","direction":"in","frames":["' + 'A'.repeat(200 * MiB) + '"]}';
+      writeFileSync(file, [good[0], huge, good[2]].join('\n') + '\n');
+      const records: CaptureRecord[] = [];
+      const result = await readCaptureFile(file, (batch) => void records.push(...batch));
+      assert.deepEqual(records.map(bytesOf), [valid[0], valid[2]].map(bytesOf));
+      assert.deepEqual(
+        result.lineErrors.map((e) => e.line),
+        [2],
+      );
+      assert.match(result.lineErrors[0].message, /the line is 200\.0 MiB long, more than any record holds \(128\.0 MiB\): not read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a message of five million empty frames is refused, not built (memory < 128 MiB above the file)', () => {

@@ -519,6 +519,11 @@ export const MAX_IMPORT_FRAMES = 100_000;
 /** Bad lines listed with their message; the rest are counted in `moreErrors`. */
 export const MAX_LISTED_IMPORT_ERRORS = 1000;
 
+/** Why a line longer than MAX_IMPORT_LINE_CHARS was passed over. */
+export function lineTooLong(chars: number): string {
+  return `the line is ${formatSize(chars)} long, more than any record holds (${formatSize(MAX_IMPORT_LINE_CHARS)}): not read`;
+}
+
 /** Every line that could not be read: listed and counted. */
 export function badLineCount(r: ImportResult): number {
   return r.errors.length + (r.moreErrors ?? 0);
@@ -535,7 +540,7 @@ export function parseJsonLines(text: string): ImportResult {
     const lineStart = start;
     start = end + 1;
     if (end - lineStart > MAX_IMPORT_LINE_CHARS) {
-      addImportError(result, i + 1, `the line is ${formatSize(end - lineStart)} long, more than any record holds (${formatSize(MAX_IMPORT_LINE_CHARS)}): not read`);
+      addImportError(result, i + 1, lineTooLong(end - lineStart));
       continue;
     }
     try {

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { addImportError, ImportError, parseExportLine, type ImportResult, type SummaryRecord } from '../capture/exportFormat';
+import { addImportError, ImportError, lineTooLong, MAX_IMPORT_LINE_CHARS, parseExportLine, type ImportResult, type SummaryRecord } from '../capture/exportFormat';
 import type { CaptureRecord } from '../capture/records';
 import { sniffCaptureFile, SNIFF_BYTES, type CaptureFileKind } from './captureFile';
 import { PacketFileError, PacketFileParser } from './packetFile';
@@ -41,8 +41,6 @@ export interface ReadCaptureResult {
 }
 
 const CHUNK_BYTES = 1024 * 1024;
-/** A line of the export longer than this is refused rather than buffered. */
-const MAX_LINE_CHARS = 256 * 1024 * 1024;
 
 /** Where the bytes come from: a file read chunk by chunk, or bytes already in memory. */
 interface ChunkSource {
@@ -149,12 +147,16 @@ async function readPackets(
 async function readExport(source: ChunkSource, buf: Buffer, firstBytes: number, onRecords: (records: CaptureRecord[]) => void | Promise<void>): Promise<ReadCaptureResult> {
   const result: ReadCaptureResult = { kind: 'jsonl', records: 0, lineErrors: [] };
   const decoder = new TextDecoder('utf-8');
-  let rest = '';
   let lineNo = 0;
   let n = firstBytes;
   const errors: Pick<ImportResult, 'errors' | 'moreErrors'> = { errors: result.lineErrors };
   const take = (line: string, batch: CaptureRecord[], last = false) => {
     lineNo++;
+    if (line.length > MAX_IMPORT_LINE_CHARS) {
+      addImportError(errors, lineNo, lineTooLong(line.length));
+      result.moreLineErrors = errors.moreErrors;
+      return;
+    }
     try {
       const r = parseExportLine(lineNo === 1 ? line.replace(/^\ufeff/, '') : line, last && lineNo > 1);
       if (r?.kind === 'summary') result.summary = r;
@@ -167,18 +169,51 @@ async function readExport(source: ChunkSource, buf: Buffer, firstBytes: number, 
     }
     result.moreLineErrors = errors.moreErrors;
   };
+  // A line longer than any record is passed over, unbuffered, as the in-memory
+  // import does (parseJsonLines): `skipped` counts its characters so far.
+  let skipped = 0;
+  const passOver = () => {
+    lineNo++;
+    addImportError(errors, lineNo, lineTooLong(skipped));
+    result.moreLineErrors = errors.moreErrors;
+    skipped = 0;
+  };
+  // The current line's text so far, in pieces: joined once its newline comes
+  // (joining at every chunk would copy a long line over and over).
+  let pending: string[] = [];
+  let pendingChars = 0;
   while (n > 0) {
-    const text = rest + decoder.decode(buf.subarray(0, n), { stream: true });
-    const lines = text.split('\n');
-    rest = lines.pop()!;
-    if (rest.length > MAX_LINE_CHARS) throw new CaptureFileError(`line ${lineNo + 1} is longer than ${MAX_LINE_CHARS} characters: not the export format`);
+    let text = decoder.decode(buf.subarray(0, n), { stream: true });
+    n = await source.read(buf);
+    if (skipped) {
+      const nl = text.indexOf('\n');
+      skipped += nl < 0 ? text.length : nl;
+      if (nl < 0) continue;
+      passOver();
+      text = text.slice(nl + 1);
+    }
+    if (!text.includes('\n')) {
+      pending.push(text);
+      pendingChars += text.length;
+      if (pendingChars > MAX_IMPORT_LINE_CHARS) {
+        skipped = pendingChars;
+        pending = [];
+        pendingChars = 0;
+      }
+      continue;
+    }
+    pending.push(text);
+    const lines = pending.join('').split('\n');
+    const rest = lines.pop()!;
+    pending = [rest];
+    pendingChars = rest.length;
     const batch: CaptureRecord[] = [];
     for (const line of lines) take(line, batch);
     if (batch.length) await onRecords(batch);
-    n = await source.read(buf);
   }
   const batch: CaptureRecord[] = [];
-  take(rest + decoder.decode(), batch, true);
+  if (skipped) passOver();
+  else take(pending.join('') + decoder.decode(), batch, true);
   if (batch.length) await onRecords(batch);
   return result;
 }
