@@ -12,7 +12,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Frame } from 'playwright-core';
 import { isAlive } from '../../unit/helpers/peers';
 import { CodeServer, startCodeServer, stopCodeServersAfterEach } from './codeServer';
 
@@ -58,18 +57,6 @@ int main(void) {
     return 0;
 }
 `;
-
-/** The topology map's webview frame (the one that draws the graph). */
-async function mapFrame(vsc: CodeServer, timeoutMs = 20000): Promise<Frame> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    for (const f of vsc.page.frames()) {
-      if (await f.locator('#graph canvas').count().catch(() => 0)) return f;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('the topology map webview did not render a canvas');
-}
 
 describe('a C program started in a VS Code terminal appears in the Processes view and on the map (code-server + Chromium)', function () {
   this.timeout(180000);
@@ -140,7 +127,7 @@ describe('a C program started in a VS Code terminal appears in the Processes vie
 
     // the map: both processes, as groups of their sockets, linked over ipc://
     await vsc.runCommand('ZeroMQ: Show Topology Map');
-    const map = await mapFrame(vsc);
+    const map = await vsc.mapFrame();
     for (const pid of found) await map.locator('.node-list .node-item', { hasText: new RegExp(`^native_ui \\(${pid}\\)$`) }).waitFor({ timeout: 30000 });
     await map.locator('.node-list .node-item', { hasText: /^PUSH → ipc:\/\/native_ui_jobs\.sock$/ }).first().waitFor({ timeout: 30000 });
     await map.locator('.node-list .node-item', { hasText: /^PULL ipc:\/\/native_ui_jobs\.sock$/ }).first().waitFor({ timeout: 30000 });
