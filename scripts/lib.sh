@@ -45,7 +45,7 @@ ensure_test_vscode() {
 
 # ensure_all — everything `npm start` and `npm test` need.
 ensure_all() {
-  ensure_apt chromium python3-zmq libkrb5-dev ripgrep python3-ipykernel python3-jupyter-client python3-msgpack python3-protobuf python3-cbor2 python3-gevent python3-locust python3-ipyparallel libzmq3-dev cppzmq-dev gcc g++ gcc-aarch64-linux-gnu libc6-dev-arm64-cross tcpdump tshark
+  ensure_apt chromium python3-zmq libkrb5-dev ripgrep python3-ipykernel python3-jupyter-client python3-msgpack python3-protobuf python3-cbor2 python3-gevent python3-locust python3-ipyparallel libzmq3-dev cppzmq-dev gcc g++ gcc-aarch64-linux-gnu libc6-dev-arm64-cross tcpdump tshark pushpin
   ensure_node_modules
   ensure_test_vscode
 }

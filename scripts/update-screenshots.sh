@@ -24,6 +24,8 @@ pairs=(
   ui-decoded-filter.png          decoded-filter.png
   ui-timeline.png                timeline.png
   ui-import-pcap.png             import-pcap.png
+  ui-native-processes.png        native-processes.png
+  ui-native-map.png              native-map.png
 )
 
 missing=()

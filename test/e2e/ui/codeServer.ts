@@ -7,6 +7,7 @@
  *   await vsc.runCommand('ZeroMQ: Show Version');                // F1, type, Enter
  *   await vsc.waitForNotification(/libzmq 4\.3\.5/);            // a toast's text
  *   await vsc.openViewContainer('ZeroMQ');                        // activity bar
+ *   const map = await vsc.mapFrame();                             // the topology map's document
  *   await vsc.screenshot('about');                                // test-results/about.png
  *   await vsc.stop();                                             // in afterEach: kills all
  *
@@ -24,7 +25,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { freePort } from '../../unit/helpers/peers';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -297,6 +298,18 @@ export class CodeServer {
   /** The side-bar pane of a view by its name ("Endpoints"): header and body. */
   view(name: string): Locator {
     return this.page.locator('.sidebar .pane', { has: this.page.locator('.pane-header', { hasText: name }) }).first();
+  }
+
+  /** The topology map's own document inside the webview's nested iframes (once it draws its canvas). */
+  async mapFrame(timeoutMs = 20000): Promise<Frame> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      for (const f of this.page.frames()) {
+        if (await f.locator('#graph canvas').count().catch(() => 0)) return f;
+      }
+      await sleep(200);
+    }
+    throw new Error('the topology map webview did not render a canvas');
   }
 
   /** Saves a full-page PNG under test-results/ and returns its path. */

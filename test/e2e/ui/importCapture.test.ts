@@ -15,22 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAllPython } from '../../unit/helpers/peers';
 import { captureOnLo, killCaptureTools } from '../../unit/helpers/tcpdump';
-import type { Frame } from 'playwright-core';
 import type { CapturedMessage, CaptureRecord } from '../../../src/core/capture/records';
 import { readCaptureFile } from '../../../src/core/pcap/captureFileReader';
 import { CodeServer, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
-
-/** The map's own document inside the webview's nested iframes. */
-async function mapFrame(vsc: CodeServer, timeoutMs = 20000): Promise<Frame> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    for (const f of vsc.page.frames()) {
-      if (await f.locator('#graph canvas').count().catch(() => 0)) return f;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('the topology map webview did not render a canvas');
-}
 
 /** A price service: REQ/REP quotes and a PUB of ticks, as JSON. */
 const PROGRAM = String.raw`
@@ -134,7 +121,7 @@ describe('Import Capture… of a tcpdump capture (code-server + Chromium)', func
 
     // the map shows the capture's topology, frozen at its end: the REP and the PUB with their peers
     await vsc.runCommand('ZeroMQ: Show Topology Map');
-    const map = await mapFrame(vsc);
+    const map = await vsc.mapFrame();
     for (const [type, port] of [
       ['REP', ports[0]],
       ['PUB', ports[1]],

@@ -7,20 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Frame } from 'playwright-core';
 import { CodeServer, startCodeServer, stopCodeServersAfterEach, TEST_WORKSPACE } from './codeServer';
-
-/** The map's own document inside the webview's nested iframes. */
-async function mapFrame(vsc: CodeServer, timeoutMs = 20000): Promise<Frame> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    for (const f of vsc.page.frames()) {
-      if (await f.locator('#graph canvas').count().catch(() => 0)) return f;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('the topology map webview did not render a canvas');
-}
 
 describe('topology map (code-server + Chromium)', function () {
   this.timeout(180000);
@@ -48,7 +35,7 @@ describe('topology map (code-server + Chromium)', function () {
     await vsc.view('Examples').locator('.monaco-list-row', { hasText: /worker/ }).first().waitFor({ state: 'visible', timeout: 30000 });
 
     await vsc.runCommand('ZeroMQ: Show Topology Map');
-    const map = await mapFrame(vsc);
+    const map = await vsc.mapFrame();
     // live rates reach the summary and the edges: wait for the two workers' connections
     await map.locator('#summary', { hasText: /\d+ nodes · \d+ edges/ }).waitFor({ timeout: 30000 });
     const summary = await map.locator('#summary').innerText();
@@ -109,7 +96,7 @@ describe('topology map (code-server + Chromium)', function () {
     if (await lang.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)) await lang.click();
 
     await vsc.runCommand('ZeroMQ: Show Topology Map');
-    const map = await mapFrame(vsc);
+    const map = await vsc.mapFrame();
     // each program is a node named by program and pid; the workers' tap peers are sockets inside them
     await map.locator('.node-list .node-item', { hasText: /^ventilator\.py \(\d+\)$/ }).waitFor({ timeout: 30000 });
     await map.locator('.node-list .node-item', { hasText: /^PULL worker\.py \(\d+\)$/ }).nth(1).waitFor({ timeout: 30000 });
