@@ -108,7 +108,7 @@ REAL_FUNCTIONS(DECLARE_REAL)
 
 #define TICK_MS 50
 #define MAX_FRAME 65536               /* bytes kept of each frame; the original length is reported */
-#define MAX_QUEUE 65536               /* reports waiting for the collector */
+#define MAX_QUEUE (1 << 20)           /* reports waiting for the collector (the bytes bound comes first for most) */
 #define MAX_QUEUE_BYTES (32u << 20)
 #define MAX_MESSAGE_BYTES (16u << 20) /* bytes kept of one message; later frames keep only their length */
 #define WAKE_AT 4096                  /* queued reports that wake the reporter before its tick */
@@ -146,7 +146,9 @@ struct item {
   unsigned char data[];
 };
 
-/* Queues an item (or frees it and counts it dropped when the queue is full); the queue owns it after. */
+/* Queues a report (copied), or counts it dropped when the queue is full. */
+void enqueue_bytes(const unsigned char *p, size_t n);
+/* Queues an item and frees it. */
 void enqueue(struct item *it);
 
 static inline void put_be32(unsigned char *p, uint32_t v) {

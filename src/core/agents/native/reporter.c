@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,33 +41,42 @@ double now_s(void) {
 
 /* ---- reports queue --------------------------------------------------------- */
 
+/*
+ * The queue: one ring of bytes (MAX_QUEUE_BYTES, mapped once, its pages touched as it fills) holding the wire frames
+ * back to back. A report is copied in under the lock, no allocation; the reporter sends the filled part straight
+ * from the ring (two sends when it wraps) and only then gives the space back.
+ */
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond;
-static struct item *q_head, *q_tail;
-static size_t q_count, q_bytes;
+static unsigned char *ring;    /* MAP_FAILED: no ring, every report dropped */
+static size_t r_head, r_tail;  /* bytes written and bytes given back since the start, never wrapping */
+static size_t q_count;         /* reports in the ring not yet taken by the reporter */
 static int reporter_running, reporter_stopping, reporter_done;
 static pthread_t reporter;
 
-void enqueue(struct item *it) {
+void enqueue_bytes(const unsigned char *p, size_t n) {
   int wake = 0;
   pthread_mutex_lock(&q_lock);
-  if (q_count >= MAX_QUEUE || q_bytes + it->size > MAX_QUEUE_BYTES || reporter_done) {
+  if (UNLIKELY(!ring)) ring = mmap(NULL, MAX_QUEUE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (q_count >= MAX_QUEUE || r_head - r_tail + n > MAX_QUEUE_BYTES || reporter_done || ring == MAP_FAILED) {
     pthread_mutex_unlock(&q_lock);
-    free(it);
     count_dropped(1);
     return;
   }
-  it->next = NULL;
-  if (q_tail) q_tail->next = it;
-  else q_head = it;
-  q_tail = it;
-  q_count++;
-  q_bytes += it->size;
-  if (q_count == WAKE_AT) wake = 1;
+  size_t at = r_head % MAX_QUEUE_BYTES, first = n < MAX_QUEUE_BYTES - at ? n : MAX_QUEUE_BYTES - at;
+  memcpy(ring + at, p, first);
+  if (n > first) memcpy(ring, p + first, n - first);
+  r_head += n;
+  if (++q_count == WAKE_AT) wake = 1;
   int running = reporter_running;
   pthread_mutex_unlock(&q_lock);
   if (wake) pthread_cond_signal(&q_cond);
   if (!running) start_reporter();
+}
+
+void enqueue(struct item *it) {
+  enqueue_bytes(it->data, it->size);
+  free(it);
 }
 
 int reporter_active(void) {
@@ -233,48 +243,24 @@ static void refill_gate(double elapsed_ms) {
 /* Sends what is queued, the failures and the drops; what cannot be sent is dropped (counted). */
 static void flush(int final) {
   pthread_mutex_lock(&q_lock);
-  struct item *list = q_head;
-  size_t count = q_count;
-  q_head = q_tail = NULL;
+  size_t from = r_tail, to = r_head, count = q_count;
   q_count = 0;
-  q_bytes = 0;
   pthread_mutex_unlock(&q_lock);
   unsigned long drops = atomic_load(&dropped);
-  if (!list && !failures_pending() && drops == reported_dropped && !final) return;
+  if (from == to && !failures_pending() && drops == reported_dropped && !final) return;
   if (!connect_collector()) {
     /* nobody listens: what is queued is lost (counted) */
-    while (list) {
-      struct item *n = list->next;
-      free(list);
-      list = n;
-    }
     count_dropped(count);
-    return;
+  } else if (from != to) {
+    /* the ring's filled part, in one send or two when it wraps */
+    size_t at = from % MAX_QUEUE_BYTES, n = to - from, first = n < MAX_QUEUE_BYTES - at ? n : MAX_QUEUE_BYTES - at;
+    if (!send_all(ring + at, first) || (n > first && !send_all(ring, n - first))) count_dropped(count);
   }
-  /* batched into one buffer per 256 KiB: one send for many small reports */
-  static unsigned char out[256 * 1024];
-  size_t used = 0;
-  while (list) {
-    struct item *n = list->next;
-    if (conn_fd >= 0) {
-      if (used + list->size > sizeof out) {
-        if (used && !send_all(out, used)) count_dropped(1);
-        used = 0;
-      }
-      if (list->size > sizeof out) {
-        if (conn_fd >= 0) send_all(list->data, list->size);
-      } else {
-        memcpy(out + used, list->data, list->size);
-        used += list->size;
-      }
-    } else {
-      count_dropped(1);
-    }
-    free(list);
-    list = n;
-  }
-  if (used && conn_fd >= 0) send_all(out, used);
-  if (conn_fd >= 0) flush_failures(send_item);
+  pthread_mutex_lock(&q_lock);
+  r_tail = to;
+  pthread_mutex_unlock(&q_lock);
+  if (conn_fd < 0) return;
+  flush_failures(send_item);
   drops = atomic_load(&dropped);
   if (drops != reported_dropped && conn_fd >= 0) {
     struct sb b = {0};
@@ -385,13 +371,7 @@ static void after_fork_child(void) {
   failures_unlock();
   pthread_mutex_unlock(&reg_lock);
   readers_fork_lock(0);
-  while (q_head) {
-    struct item *n = q_head->next;
-    free(q_head);
-    q_head = n;
-  }
-  q_tail = NULL;
-  q_count = q_bytes = 0;
+  r_head = r_tail = q_count = 0;
   reporter_running = reporter_stopping = reporter_done = 0;
   forget_failures();
   readers_after_fork();

@@ -166,9 +166,7 @@ void frame_done(struct frames *f, uint32_t socket_id, int kept, int more, int di
   if (more) return;
   if (f->state == 1) {
     struct item *it = f->it;
-    f->it = NULL;
-    f->cap = 0;
-    if (it) {
+    if (it && it->size > 22) {
       unsigned char *p = it->data;
       put_be32(p, (uint32_t)(it->size - 4));
       p[4] = 'M';
@@ -180,7 +178,14 @@ void frame_done(struct frames *f, uint32_t socket_id, int kept, int more, int di
       put_be32(p + 10, (uint32_t)(bits >> 32));
       put_be32(p + 14, (uint32_t)bits);
       put_be32(p + 18, f->count);
-      enqueue(it);
+      enqueue_bytes(it->data, it->size);
+      /* the buffer serves the socket's next message; one grown past 64 KiB goes */
+      it->size = 22;
+      if (f->cap > MAX_FRAME + 1024) {
+        free(it);
+        f->it = NULL;
+        f->cap = 0;
+      }
     } else {
       count_dropped(1);
     }
