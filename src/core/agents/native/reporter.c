@@ -28,7 +28,21 @@ static char token[128];
 static long gate_per_tick = 12500;
 static long gate_burst = 50000;
 atomic_long gate_tokens;
-atomic_ulong dropped;
+struct drop_slot drop_slots[DROP_SLOTS] __attribute__((aligned(64)));
+TLS struct drop_slot *my_drops;
+static atomic_uint next_drop_slot;
+
+struct drop_slot *claim_drop_slot(void) { return &drop_slots[atomic_fetch_add(&next_drop_slot, 1) % DROP_SLOTS]; }
+
+unsigned long total_dropped(void) {
+  unsigned long sum = 0;
+  for (int i = 0; i < DROP_SLOTS; i++) sum += atomic_load_explicit(&drop_slots[i].n, memory_order_relaxed);
+  return sum;
+}
+
+void reset_dropped(void) {
+  for (int i = 0; i < DROP_SLOTS; i++) atomic_store(&drop_slots[i].n, 0);
+}
 pid_t my_pid;
 static double started_ts;
 TLS int depth;
@@ -225,17 +239,26 @@ static int connect_collector(void) {
 
 static unsigned long reported_dropped;
 
-static void refill_gate(double elapsed_ms) {
-  long add = (long)((double)gate_per_tick * elapsed_ms / TICK_MS);
-  if (add < 1) add = 1;
-  pthread_mutex_lock(&q_lock);
-  long room = (long)MAX_QUEUE - (long)q_count;
-  pthread_mutex_unlock(&q_lock);
+static atomic_long gate_refilled_ns; /* CLOCK_MONOTONIC of the last refill */
+
+static long monotonic_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/*
+ * The gate's refill, by whichever thread finds the bucket empty (and the reporter every round): the tokens of the
+ * time since the last refill, at most 4 ticks' worth saved. It never waits for the reporter, which may be busy
+ * sending to a slow collector or short of CPU: what the gate lets through waits in the queue (bounded, counted).
+ */
+void gate_refill(void) {
+  long now = monotonic_ns(), last = atomic_load_explicit(&gate_refilled_ns, memory_order_relaxed);
+  long add = (long)((double)gate_per_tick * (double)(now - last) / (TICK_MS * 1e6));
+  if (add < 1 || !atomic_compare_exchange_strong(&gate_refilled_ns, &last, now)) return;
   long cur = atomic_load(&gate_tokens), next;
   do {
-    next = cur + add;
-    if (next > gate_burst) next = gate_burst;
-    if (next > room) next = room;
+    next = cur + add > gate_burst ? gate_burst : cur + add;
     if (next < cur) next = cur;
   } while (!atomic_compare_exchange_weak(&gate_tokens, &cur, next));
 }
@@ -246,7 +269,7 @@ static void flush(int final) {
   size_t from = r_tail, to = r_head, count = q_count;
   q_count = 0;
   pthread_mutex_unlock(&q_lock);
-  unsigned long drops = atomic_load(&dropped);
+  unsigned long drops = total_dropped();
   if (from == to && !failures_pending() && drops == reported_dropped && !final) return;
   if (!connect_collector()) {
     /* nobody listens: what is queued is lost (counted) */
@@ -261,7 +284,7 @@ static void flush(int final) {
   pthread_mutex_unlock(&q_lock);
   if (conn_fd < 0) return;
   flush_failures(send_item);
-  drops = atomic_load(&dropped);
+  drops = total_dropped();
   if (drops != reported_dropped && conn_fd >= 0) {
     struct sb b = {0};
     sb_printf(&b, "{\"type\":\"drops\",\"dropped\":%lu}", drops);
@@ -276,7 +299,6 @@ static void flush(int final) {
 
 static void *reporter_main(void *arg) {
   (void)arg;
-  double last = now_s();
   /* the first round without waiting: the collector learns of the process while it starts, not at its exit */
   for (int round = 0;; round++) {
     pthread_mutex_lock(&q_lock);
@@ -292,9 +314,7 @@ static void *reporter_main(void *arg) {
     }
     int stopping = reporter_stopping;
     pthread_mutex_unlock(&q_lock);
-    double now = now_s();
-    refill_gate((now - last) * 1000);
-    last = now;
+    gate_refill();
     readers_drain(NULL);
     flush(stopping);
     if (stopping) break;
@@ -380,7 +400,7 @@ static void after_fork_child(void) {
   reconnected = 0;
   retry_at = 0;
   reported_dropped = 0;
-  atomic_store(&dropped, 0);
+  reset_dropped();
   atomic_store(&gate_tokens, gate_burst);
   free_all_sockets();
   my_pid = getpid();
@@ -405,6 +425,7 @@ static void init(void) {
     if (gate_burst < gate_per_tick) gate_burst = gate_per_tick;
   }
   atomic_store(&gate_tokens, gate_burst);
+  atomic_store(&gate_refilled_ns, monotonic_ns());
   monitor_settings();
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);

@@ -116,8 +116,16 @@ void free_all_sockets(void) {
 
 /* ---- messages -------------------------------------------------------------- */
 
+TLS long gate_local;
+TLS unsigned gate_shut_calls;
+
 static inline void gate_take(long n) {
-  if (n) atomic_fetch_sub_explicit(&gate_tokens, n, memory_order_relaxed);
+  gate_local -= n;
+  if (gate_local < 0) {
+    long chunk = GATE_CHUNK - gate_local;
+    atomic_fetch_sub_explicit(&gate_tokens, chunk, memory_order_relaxed);
+    gate_local += chunk;
+  }
 }
 
 size_t frame_append(struct frames *f, const void *data, size_t len) {
