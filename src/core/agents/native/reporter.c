@@ -65,6 +65,7 @@ static pthread_cond_t q_cond;
 static unsigned char *ring;    /* MAP_FAILED: no ring, every report dropped */
 static size_t r_head, r_tail;  /* bytes written and bytes given back since the start, never wrapping */
 static size_t q_count;         /* reports in the ring not yet taken by the reporter */
+static atomic_size_t q_unsent; /* reports in the ring not yet sent (taken ones too) */
 static int reporter_running, reporter_stopping, reporter_done;
 static pthread_t reporter;
 
@@ -81,6 +82,7 @@ void enqueue_bytes(const unsigned char *p, size_t n) {
   memcpy(ring + at, p, first);
   if (n > first) memcpy(ring, p + first, n - first);
   r_head += n;
+  atomic_fetch_add_explicit(&q_unsent, 1, memory_order_relaxed);
   if (++q_count == WAKE_AT) wake = 1;
   int running = reporter_running;
   pthread_mutex_unlock(&q_lock);
@@ -249,16 +251,20 @@ static long monotonic_ns(void) {
 
 /*
  * The gate's refill, by whichever thread finds the bucket empty (and the reporter every round): the tokens of the
- * time since the last refill, at most 4 ticks' worth saved. It never waits for the reporter, which may be busy
- * sending to a slow collector or short of CPU: what the gate lets through waits in the queue (bounded, counted).
+ * time since the last refill, at most 4 ticks' worth saved. It does not wait for the reporter's round (the reporter
+ * may be short of CPU for a while); but while the queue holds 4 ticks' worth of reports not yet sent (a collector that
+ * does not keep up), no tokens come: the gate, not the queue, drops and counts, and what a process loses unsent when
+ * it exits stays small.
  */
 void gate_refill(void) {
   long now = monotonic_ns(), last = atomic_load_explicit(&gate_refilled_ns, memory_order_relaxed);
   long add = (long)((double)gate_per_tick * (double)(now - last) / (TICK_MS * 1e6));
   if (add < 1 || !atomic_compare_exchange_strong(&gate_refilled_ns, &last, now)) return;
+  long room = gate_burst - (long)atomic_load_explicit(&q_unsent, memory_order_relaxed);
   long cur = atomic_load(&gate_tokens), next;
   do {
     next = cur + add > gate_burst ? gate_burst : cur + add;
+    if (next > room) next = room;
     if (next < cur) next = cur;
   } while (!atomic_compare_exchange_weak(&gate_tokens, &cur, next));
 }
@@ -281,6 +287,7 @@ static void flush(int final) {
   }
   pthread_mutex_lock(&q_lock);
   r_tail = to;
+  atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
   pthread_mutex_unlock(&q_lock);
   if (conn_fd < 0) return;
   flush_failures(send_item);
@@ -392,6 +399,7 @@ static void after_fork_child(void) {
   pthread_mutex_unlock(&reg_lock);
   readers_fork_lock(0);
   r_head = r_tail = q_count = 0;
+  atomic_store(&q_unsent, 0);
   reporter_running = reporter_stopping = reporter_done = 0;
   forget_failures();
   readers_after_fork();
