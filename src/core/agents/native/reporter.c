@@ -252,15 +252,15 @@ static long monotonic_ns(void) {
 /*
  * The gate's refill, by whichever thread finds the bucket empty (and the reporter every round): the tokens of the
  * time since the last refill, at most 4 ticks' worth saved. It does not wait for the reporter's round (the reporter
- * may be short of CPU for a while); but while the queue holds 4 ticks' worth of reports not yet sent (a collector that
- * does not keep up), no tokens come: the gate, not the queue, drops and counts, and what a process loses unsent when
- * it exits stays small.
+ * may be short of CPU for a while); but tokens never exceed a tick's worth less the reports not yet sent: a collector
+ * that does not keep up makes the gate, not the queue, drop and count, and what a process exiting loses unsent (its
+ * reporter has 1 s to send the rest) stays within a tick.
  */
 void gate_refill(void) {
   long now = monotonic_ns(), last = atomic_load_explicit(&gate_refilled_ns, memory_order_relaxed);
   long add = (long)((double)gate_per_tick * (double)(now - last) / (TICK_MS * 1e6));
   if (add < 1 || !atomic_compare_exchange_strong(&gate_refilled_ns, &last, now)) return;
-  long room = gate_burst - (long)atomic_load_explicit(&q_unsent, memory_order_relaxed);
+  long room = gate_per_tick - (long)atomic_load_explicit(&q_unsent, memory_order_relaxed);
   long cur = atomic_load(&gate_tokens), next;
   do {
     next = cur + add > gate_burst ? gate_burst : cur + add;
