@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Compiles the native agent (src/core/agents/native/zmq_debug_agent.c, an
-# LD_PRELOAD interposer of libzmq) into dist/native/<platform>-<arch>/
+# Compiles the native agent (src/core/agents/native/*.c, an LD_PRELOAD
+# interposer of libzmq, one library) into dist/native/<platform>-<arch>/
 # libzmq-debug-agent.so for linux-x64 (gcc) and linux-arm64 (Debian's
 # aarch64-linux-gnu-gcc). It needs no zmq.h and no libzmq of the target: the
 # functions it wraps are declared in the source and found at run time.
@@ -9,7 +9,8 @@
 # that fails fails the build. Called by `node esbuild.mjs`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SRC="$ROOT/src/core/agents/native/zmq_debug_agent.c"
+SRC_DIR="$ROOT/src/core/agents/native"
+SOURCES=("$SRC_DIR"/*.c)
 OUT="$ROOT/dist/native"
 # -fvisibility=hidden: only libzmq's names and zmq_debug_agent_* are exported; no libzmq at link time
 FLAGS=(-std=gnu11 -O2 -g0 -s -fPIC -shared -fvisibility=hidden -Wall -Wextra -Wl,--as-needed -Wl,-z,now -Wl,-z,relro)
@@ -22,9 +23,9 @@ build() {
   fi
   mkdir -p "$OUT/$target"
   local so="$OUT/$target/libzmq-debug-agent.so"
-  # rebuilt only when the source is newer
-  if [ -f "$so" ] && [ "$so" -nt "$SRC" ] && [ "$so" -nt "${BASH_SOURCE[0]}" ]; then return 0; fi
-  "$cc" "${FLAGS[@]}" -o "$so.tmp" "$SRC" -ldl -lpthread
+  # rebuilt only when a source (or this script) is newer
+  if [ -f "$so" ] && [ -z "$(find "$SRC_DIR" "${BASH_SOURCE[0]}" -newer "$so" \( -name '*.[ch]' -o -name '*.sh' \) -print -quit)" ]; then return 0; fi
+  "$cc" "${FLAGS[@]}" -o "$so.tmp" "${SOURCES[@]}" -ldl -lpthread
   mv "$so.tmp" "$so"
 }
 

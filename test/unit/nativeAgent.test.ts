@@ -65,6 +65,7 @@ describe('native agent (LD_PRELOAD interposer of libzmq)', function () {
   let dir: string;
   let cProgram: string;
   let cppProgram: string;
+  let eventsProgram: string;
 
   before(() => {
     assert.ok(nativeAgentLibrary(), 'the build made dist/native/linux-x64/libzmq-debug-agent.so (node esbuild.mjs)');
@@ -73,6 +74,8 @@ describe('native agent (LD_PRELOAD interposer of libzmq)', function () {
     cppProgram = join(dir, 'zmq_cpp');
     execFileSync('gcc', ['-O1', '-Wall', '-o', cProgram, join(HERE, 'zmq_all.c'), '-lzmq', '-lpthread']);
     execFileSync('g++', ['-O1', '-std=c++17', '-o', cppProgram, join(HERE, 'zmq_cpp.cpp'), '-lzmq', '-lpthread']);
+    eventsProgram = join(dir, 'zmq_events');
+    execFileSync('gcc', ['-O1', '-Wall', '-o', eventsProgram, join(HERE, 'zmq_events.c'), '-lzmq', '-lpthread']);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(killAllRuns);
@@ -159,13 +162,32 @@ describe('native agent (LD_PRELOAD interposer of libzmq)', function () {
     assert.deepEqual(capturedMessages(records, child.pid!), [`PUSH out ${Buffer.from('from child').toString('hex')}`]);
 
     // failed calls by errno, counted as the program counted them
-    const fails = records.filter((x): x is CapturedEvent => x.kind === 'event' && x.pid === main.pid);
+    const events = records.filter((x): x is CapturedEvent => x.kind === 'event' && x.pid === main.pid);
+    const fails = events.filter((e) => /^(send|recv):error$/.test(e.type));
     const [, sent, refused] = /full sent (\d+) refused (\d+)/.exec(plain.stdout)!.map(Number);
     assert.ok(sent > 0 && refused > 0);
     assert.deepEqual(
       fails.map((e) => `${e.endpoint} ${e.type} ${e.code} ${e.count}`).sort(),
       [`inproc://nobody send:error EAGAIN 5`, `inproc://slow send:error EAGAIN ${refused}`, `ipc://${dir}/rep.sock send:error EFSM 1`].sort(),
     );
+
+    // monitor events (of the sockets still open when they happened: a socket's monitor stops when it closes): the
+    // REQ's connection, the PULL's accept of the TCP PUSH, with the PUSH's address, its handshake and its end
+    const socketType = (e: CapturedEvent) => opens.find((o) => o.socket === e.socket)?.socketType;
+    const connect = events.find((e) => e.type === 'connect' && socketType(e) === 'REQ');
+    assert.equal(connect?.address, `ipc://${dir}/rep.sock`, events.map((e) => `${socketType(e)} ${e.type} ${e.address}`).join(', '));
+    const accept = events.find((e) => e.type === 'accept' && e.socket === tcpBind.socket)!;
+    assert.ok(accept, 'the PULL accepted it');
+    // the peer is read from the connection when the event is read: a connection already gone by then has none
+    if (accept.peer) {
+      assert.match(accept.peer, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+      assert.notEqual(accept.peer, tcpBind.endpoint, "the peer of an accepted connection is the connecting side's address");
+    }
+    assert.ok(events.some((e) => e.type === 'handshake' && e.socket === tcpBind.socket));
+    // the PUSH's connection ends while the program runs on: when its disconnect is read in time, it has the same peer
+    for (const d of events.filter((e) => e.type === 'disconnect' && e.socket === tcpBind.socket)) assert.equal(d.peer, accept.peer);
+    // the PUSH closed (by its thread): its monitor stopped with it, and no `end` of the agent's own monitor is reported
+    assert.ok(!events.some((e) => e.type === 'end'));
   });
 
   it('the doctor on the C program: REQ out of turn (EFSM) and sends refused at the high-water mark and with no peer (EAGAIN)', async () => {
@@ -193,6 +215,64 @@ describe('native agent (LD_PRELOAD interposer of libzmq)', function () {
       await collector.stop();
       collector.dispose();
     }
+  });
+
+  /** `zmq-debug run --json` of the events fixture in `mode`: its output the same as without the agent, its records. */
+  async function eventsRun(mode: string): Promise<{ records: CaptureRecord[]; pid: number; stdout: string }> {
+    const plain = await run(eventsProgram, [mode]);
+    assert.equal(plain.code, 0, plain.stderr);
+    const r = await run(process.execPath, [CLI, 'run', '--json', '--', eventsProgram, mode]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.split(/^(?=zmq-debug run: )/m)[0], plain.stdout, 'the same output with the agent');
+    const { records, errors } = parseJsonLines(r.stdout);
+    assert.deepEqual(errors, []);
+    const main = records.find((x): x is ProcessRecord => x.kind === 'process' && x.state === 'started')!;
+    assert.ok(records.some((x) => x.kind === 'process' && x.state === 'exited'), 'the exit reported');
+    return { records, pid: main.pid!, stdout: plain.stdout };
+  }
+
+  it('a program that monitors its own socket gets its events unchanged; the agent reports none for that socket', async () => {
+    const { records, stdout } = await eventsRun('own');
+    // listening, accepted, handshake succeeded, disconnected, monitor stopped: as libzmq numbers them
+    assert.equal(stdout, ['event 8', 'event 32', 'event 4096', 'event 512', 'event 1024', ''].join('\n'));
+    const opens = records.filter((x): x is SocketRecord => x.kind === 'socket' && x.op === 'open');
+    const pull = opens.find((o) => o.socketType === 'PULL')!;
+    const push = opens.find((o) => o.socketType === 'PUSH')!;
+    const events = records.filter((x): x is CapturedEvent => x.kind === 'event');
+    assert.deepEqual(events.filter((e) => e.socket === pull.socket), [], 'the program monitors the PULL: the agent does not');
+    // the PUSH is the agent's to monitor: its connection, with the peer (read before the PUSH closes)
+    const bind = records.find((x): x is SocketRecord => x.kind === 'socket' && x.op === 'bind' && x.socket === pull.socket)!;
+    const connect = events.find((e) => e.type === 'connect' && e.socket === push.socket);
+    assert.equal(connect?.address, bind.endpoint);
+    assert.equal(connect?.peer, bind.endpoint);
+  });
+
+  it('2,000 sockets opened and closed, then 60 at once in a context of 64: the program runs as without the agent, no hang, no EMFILE', async () => {
+    const { records } = await eventsRun('many');
+    const socks = records.filter((x): x is SocketRecord => x.kind === 'socket');
+    assert.equal(socks.filter((s) => s.op === 'open').length, 2061, 'only the program\'s sockets are reported, not the agent\'s');
+    assert.equal(socks.filter((s) => s.op === 'close').length, 2061);
+    // the hub (the first socket, open to the end) accepted the PUSHes and saw them go
+    const hub = socks.find((s) => s.op === 'open')!.socket;
+    const hubEvents = records.filter((x): x is CapturedEvent => x.kind === 'event' && x.socket === hub).map((e) => e.type);
+    assert.ok(hubEvents.includes('accept') && hubEvents.includes('disconnect'), [...new Set(hubEvents)].join(', '));
+  });
+
+  it('zmq_proxy between a PULL and a PUSH: what it forwards is reported received by the one and sent by the other', async () => {
+    const { records, pid } = await eventsRun('proxy');
+    const opens = records.filter((x): x is SocketRecord => x.kind === 'socket' && x.op === 'open');
+    // the frontend PULL and backend PUSH (made first), then the program's PUSH in and PULL out
+    const [front, back, up, down] = opens.map((o) => o.socket!);
+    const msgs = records.filter((x): x is CapturedMessage => x.kind === 'message' && x.pid === pid);
+    const on = (socket: string, direction: string) =>
+      msgs.filter((m) => m.socket === socket && m.direction === direction).map((m) => m.frames.map((f) => Buffer.from(f).toString()).join('|'));
+    const jobs = Array.from({ length: 50 }, (_, i) => `k|job ${i}`);
+    assert.deepEqual(on(up, 'out'), jobs);
+    assert.deepEqual(on(front, 'in'), jobs, 'the proxy\'s frontend received each message');
+    assert.deepEqual(on(back, 'out'), jobs, 'and its backend sent it');
+    assert.deepEqual(on(down, 'in'), jobs);
+    assert.equal(msgs.length, 200);
+    assert.ok(!records.some((x) => x.kind === 'event' && (x as CapturedEvent).type === 'device:unseen'), 'nothing unseen: the direction is known');
   });
 
   it('a C++ program on cppzmq (threads, multipart, std::exit without closing): the same output and exit code; every message byte-exact', async () => {

@@ -66,6 +66,8 @@ describe('VSIX package', function () {
       'extension/dist/native/linux-x64/libzmq-debug-agent.so',
       'extension/dist/native/linux-arm64/libzmq-debug-agent.so',
       'extension/dist/agents/native/zmq_debug_agent.c',
+      'extension/dist/agents/native/agent.h',
+      'extension/dist/agents/native/monitor.c',
       'extension/media/icon.png',
       'extension/media/zeromq.svg',
       'extension/media/framesViewer.css',

@@ -1,5 +1,5 @@
 /**
- * Where the native agent (agents/native/zmq_debug_agent.c, an LD_PRELOAD
+ * Where the native agent (agents/native/*.c, an LD_PRELOAD
  * interposer of libzmq) is for this machine: the build's prebuilt library for
  * linux-x64 or linux-arm64 (dist/native/<platform>-<arch>/), checked once to
  * load here (a C library older than the one it was built against refuses it),
@@ -9,7 +9,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -53,11 +53,10 @@ export function nativeAgentLibrary(): string | undefined {
   return compiled && existsSync(compiled) ? compiled : undefined;
 }
 
-/** The C source shipped beside the other agents (dist/agents in a build, src/core/agents in the sources). */
-export function nativeAgentSource(): string {
-  const rel = path.join('native', 'zmq_debug_agent.c');
-  const candidates = [path.join(__dirname, 'agents', rel), path.resolve(__dirname, '..', 'agents', rel)];
-  return candidates.find((c) => existsSync(c)) ?? candidates[1];
+/** The folder of the C sources shipped beside the other agents (dist/agents in a build, src/core/agents in the sources). */
+export function nativeAgentSourceDir(): string {
+  const candidates = [path.join(__dirname, 'agents', 'native'), path.resolve(__dirname, '..', 'agents', 'native')];
+  return candidates.find((c) => existsSync(path.join(c, 'zmq_debug_agent.c'))) ?? candidates[1];
 }
 
 /** A cache folder for the CLI: $XDG_CACHE_HOME/zmq-debug, or ~/.cache/zmq-debug. */
@@ -83,13 +82,19 @@ export async function ensureNativeAgent(cacheDir: string): Promise<NativeAgentSt
 
 /** Compiles the shipped source with `cc` into `cacheDir` (once per source version) and checks it loads. */
 export async function compileNativeAgent(cacheDir: string, cc = process.env.CC || 'cc'): Promise<NativeAgentStatus> {
-  let source: Buffer;
+  const sourceDir = nativeAgentSourceDir();
+  const hasher = createHash('sha256');
+  let sources: string[];
   try {
-    source = readFileSync(nativeAgentSource());
+    // the .c files compile into one library; the hash covers them and their header
+    const names = readdirSync(sourceDir).filter((n) => /\.[ch]$/.test(n)).sort();
+    for (const n of names) hasher.update(n).update(readFileSync(path.join(sourceDir, n)));
+    sources = names.filter((n) => n.endsWith('.c')).map((n) => path.join(sourceDir, n));
+    if (!sources.length) throw new Error('no sources');
   } catch {
     return { reason: 'the native agent source is not in this installation' };
   }
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const hash = hasher.digest('hex').slice(0, 16);
   const dir = path.join(cacheDir, 'native', nativePlatform(), hash);
   const lib = path.join(dir, NATIVE_AGENT_FILE);
   if (/[\s:]/.test(lib)) return { reason: `the cache folder ${cacheDir} has a space or a colon, which LD_PRELOAD cannot carry` };
@@ -97,7 +102,7 @@ export async function compileNativeAgent(cacheDir: string, cc = process.env.CC |
     try {
       mkdirSync(dir, { recursive: true });
       await new Promise<void>((resolve, reject) =>
-        execFile(cc, ['-std=gnu11', '-O2', '-s', '-fPIC', '-shared', '-fvisibility=hidden', '-o', `${lib}.tmp`, nativeAgentSource(), '-ldl', '-lpthread'], { timeout: 120000 }, (err, _out, stderr) =>
+        execFile(cc, ['-std=gnu11', '-O2', '-s', '-fPIC', '-shared', '-fvisibility=hidden', '-o', `${lib}.tmp`, ...sources, '-ldl', '-lpthread'], { timeout: 120000 }, (err, _out, stderr) =>
           err ? reject(new Error(`${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `no C compiler (${cc})` : `${cc} failed`}${stderr ? `: ${stderr.trim().split('\n').slice(0, 3).join(' ')}` : ''}`)) : resolve(),
         ),
       );

@@ -258,10 +258,12 @@ export class AgentTopology {
         this.procs.delete(`${p.facts.session}:${p.facts.pid}`);
         p = this.proc(r);
       }
-      // the same program run again: what its earlier run did (kept, with its findings, after it exited) is history now
+      // the same program run again: what its earlier run did (kept, with its findings, after it exited) is history now;
+      // a forked child has its parent's command line and is not a new run of it
       if (r.argv) {
         const again = JSON.stringify([r.cwd ?? '', r.argv]);
-        for (const [k, x] of this.procs) if (x !== p && x.facts.state === 'exited' && JSON.stringify([x.facts.cwd, x.facts.argv]) === again) this.procs.delete(k);
+        for (const [k, x] of this.procs)
+          if (x !== p && x.facts.state === 'exited' && x.facts.pid !== r.ppid && JSON.stringify([x.facts.cwd, x.facts.argv]) === again) this.procs.delete(k);
       }
       const f = p.facts;
       if (r.process) f.name = r.process;

@@ -1,0 +1,455 @@
+/*
+ * The agent's reporting: settings read once from the environment, the bounded
+ * queue of reports, the reporter thread that sends them to the collector
+ * (batched, every 50 ms or sooner when many wait) and refills the gate, the
+ * last reports at exit, and a fork's fresh start in the child.
+ */
+#include "agent.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+int agent_mode; /* set once by init() */
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+atomic_int standing_back;
+static char collector_host[64];
+static int collector_port;
+static char token[128];
+static long gate_per_tick = 12500;
+static long gate_burst = 50000;
+atomic_long gate_tokens;
+struct drop_slot drop_slots[DROP_SLOTS] __attribute__((aligned(64)));
+TLS struct drop_slot *my_drops;
+static atomic_uint next_drop_slot;
+
+struct drop_slot *claim_drop_slot(void) { return &drop_slots[atomic_fetch_add(&next_drop_slot, 1) % DROP_SLOTS]; }
+
+unsigned long total_dropped(void) {
+  unsigned long sum = 0;
+  for (int i = 0; i < DROP_SLOTS; i++) sum += atomic_load_explicit(&drop_slots[i].n, memory_order_relaxed);
+  return sum;
+}
+
+void reset_dropped(void) {
+  for (int i = 0; i < DROP_SLOTS; i++) atomic_store(&drop_slots[i].n, 0);
+}
+pid_t my_pid;
+static double started_ts;
+TLS int depth;
+
+double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* ---- reports queue --------------------------------------------------------- */
+
+/*
+ * The queue: one ring of bytes (MAX_QUEUE_BYTES, mapped once, its pages touched as it fills) holding the wire frames
+ * back to back. A report is copied in under the lock, no allocation; the reporter sends the filled part straight
+ * from the ring (two sends when it wraps) and only then gives the space back.
+ */
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cond;
+static unsigned char *ring;    /* MAP_FAILED: no ring, every report dropped */
+static size_t r_head, r_tail;  /* bytes written and bytes given back since the start, never wrapping */
+static size_t q_count;         /* reports in the ring not yet taken by the reporter */
+static atomic_size_t q_unsent; /* reports in the ring not yet sent (taken ones too) */
+static int reporter_running, reporter_stopping, reporter_done;
+static pthread_t reporter;
+
+void enqueue_bytes(const unsigned char *p, size_t n) {
+  int wake = 0;
+  pthread_mutex_lock(&q_lock);
+  if (UNLIKELY(!ring)) ring = mmap(NULL, MAX_QUEUE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (q_count >= MAX_QUEUE || r_head - r_tail + n > MAX_QUEUE_BYTES || reporter_done || ring == MAP_FAILED) {
+    pthread_mutex_unlock(&q_lock);
+    count_dropped(1);
+    return;
+  }
+  size_t at = r_head % MAX_QUEUE_BYTES, first = n < MAX_QUEUE_BYTES - at ? n : MAX_QUEUE_BYTES - at;
+  memcpy(ring + at, p, first);
+  if (n > first) memcpy(ring, p + first, n - first);
+  r_head += n;
+  atomic_fetch_add_explicit(&q_unsent, 1, memory_order_relaxed);
+  if (++q_count == WAKE_AT) wake = 1;
+  int running = reporter_running;
+  pthread_mutex_unlock(&q_lock);
+  if (wake) pthread_cond_signal(&q_cond);
+  if (!running) start_reporter();
+}
+
+void enqueue(struct item *it) {
+  enqueue_bytes(it->data, it->size);
+  free(it);
+}
+
+int reporter_active(void) {
+  pthread_mutex_lock(&q_lock);
+  int running = reporter_running;
+  pthread_mutex_unlock(&q_lock);
+  return running;
+}
+
+/* ---- the reporter thread ------------------------------------------------------- */
+
+static int conn_fd = -1;
+static int reconnected;
+static double retry_at;
+
+static int send_all(const unsigned char *p, size_t n) {
+  while (n) {
+    ssize_t w = send(conn_fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      close(conn_fd);
+      conn_fd = -1;
+      retry_at = now_s() + 2;
+      return 0;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 1;
+}
+
+static int send_item(struct item *it) {
+  if (!it) return 1;
+  int ok = send_all(it->data, it->size);
+  free(it);
+  return ok;
+}
+
+static struct item *process_item(void) {
+  struct sb b = {0};
+  char cmd[8192];
+  ssize_t n = -1;
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    n = read(fd, cmd, sizeof cmd);
+    close(fd);
+  }
+  sb_printf(&b, "{\"type\":\"process\",\"pid\":%d,\"ppid\":%d,\"argv\":[", (int)getpid(), (int)getppid());
+  const char *name = "";
+  for (ssize_t i = 0; n > 0 && i < n;) {
+    size_t len = strnlen(cmd + i, (size_t)(n - i));
+    if (i) sb_add(&b, ",", 1);
+    else name = cmd;
+    sb_str(&b, cmd + i, len);
+    i += (ssize_t)len + 1;
+  }
+  sb_add(&b, "]", 1);
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd)) {
+    sb_add(&b, ",\"cwd\":", 7);
+    sb_str(&b, cwd, strlen(cwd));
+  }
+  if (!*name) name = program_invocation_name ? program_invocation_name : "";
+  const char *slash = strrchr(name, '/');
+  if (slash) name = slash + 1;
+  sb_add(&b, ",\"name\":", 8);
+  sb_str(&b, name, strlen(name));
+  int ma = 0, mi = 0, pa = 0;
+  if (get_zmq_version()) real_zmq_version(&ma, &mi, &pa);
+  sb_printf(&b, ",\"runtime\":\"native libzmq %d.%d.%d\",\"ts\":%.6f}", ma, mi, pa, started_ts);
+  return json_item(&b);
+}
+
+static int connect_collector(void) {
+  if (conn_fd >= 0) return 1;
+  double now = now_s();
+  if (now < retry_at) return 0;
+  retry_at = now + 2;
+  struct sockaddr_storage sa;
+  socklen_t salen;
+  memset(&sa, 0, sizeof sa);
+  struct sockaddr_in *a4 = (struct sockaddr_in *)&sa;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&sa;
+  if (inet_pton(AF_INET, collector_host, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)collector_port);
+    salen = sizeof *a4;
+  } else if (inet_pton(AF_INET6, collector_host, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)collector_port);
+    salen = sizeof *a6;
+  } else {
+    return 0;
+  }
+  /* close-on-exec: a program this one runs must not inherit the agent's connection */
+  int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return 0;
+  int r = connect(fd, (struct sockaddr *)&sa, salen);
+  if (r != 0 && errno == EINPROGRESS) {
+    struct pollfd p = {fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t el = sizeof err;
+    r = poll(&p, 1, 1000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0 ? 0 : -1;
+  }
+  if (r != 0) {
+    close(fd);
+    return 0;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  conn_fd = fd;
+  struct sb b = {0};
+  sb_add(&b, "{\"type\":\"hello\",\"token\":", 24);
+  sb_str(&b, token, strlen(token));
+  sb_printf(&b, ",\"agent\":\"native\",\"version\":1,\"pid\":%d}", (int)getpid());
+  if (!send_item(json_item(&b)) || !send_item(process_item())) return 0;
+  if (reconnected) {
+    /* a new collector: tell it the sockets that are open (queued reports follow) */
+    pthread_mutex_lock(&reg_lock);
+    struct item *opens = NULL;
+    for (int i = 0; i < BUCKETS; i++) {
+      for (struct sock *st = buckets[i]; st; st = st->next) {
+        struct sb s = {0};
+        sb_printf(&s, "{\"type\":\"socket\",\"op\":\"open\",\"socket\":%u,\"socketType\":\"%s\",\"ts\":%.6f}", st->id, type_name(st->type), st->ts);
+        struct item *it = json_item(&s);
+        if (it) {
+          it->next = opens;
+          opens = it;
+        }
+      }
+    }
+    pthread_mutex_unlock(&reg_lock);
+    while (opens) {
+      struct item *n2 = opens->next;
+      if (conn_fd >= 0) send_item(opens);
+      else free(opens);
+      opens = n2;
+    }
+  }
+  reconnected = 1;
+  return conn_fd >= 0;
+}
+
+static unsigned long reported_dropped;
+
+static atomic_long gate_refilled_ns; /* CLOCK_MONOTONIC of the last refill */
+
+static long monotonic_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/*
+ * The gate's refill, by whichever thread finds the bucket empty (and the reporter every round): the tokens of the
+ * time since the last refill, at most 4 ticks' worth saved. It does not wait for the reporter's round (the reporter
+ * may be short of CPU for a while); but tokens never exceed a tick's worth less the reports not yet sent: a collector
+ * that does not keep up makes the gate, not the queue, drop and count, and what a process exiting loses unsent (its
+ * reporter has 1 s to send the rest) stays within a tick.
+ */
+void gate_refill(void) {
+  long now = monotonic_ns(), last = atomic_load_explicit(&gate_refilled_ns, memory_order_relaxed);
+  long add = (long)((double)gate_per_tick * (double)(now - last) / (TICK_MS * 1e6));
+  if (add < 1 || !atomic_compare_exchange_strong(&gate_refilled_ns, &last, now)) return;
+  long room = gate_per_tick - (long)atomic_load_explicit(&q_unsent, memory_order_relaxed);
+  long cur = atomic_load(&gate_tokens), next;
+  do {
+    next = cur + add > gate_burst ? gate_burst : cur + add;
+    if (next > room) next = room;
+    if (next < cur) next = cur;
+  } while (!atomic_compare_exchange_weak(&gate_tokens, &cur, next));
+}
+
+/* Sends what is queued, the failures and the drops; what cannot be sent is dropped (counted). */
+static void flush(int final) {
+  pthread_mutex_lock(&q_lock);
+  size_t from = r_tail, to = r_head, count = q_count;
+  q_count = 0;
+  pthread_mutex_unlock(&q_lock);
+  unsigned long drops = total_dropped();
+  if (from == to && !failures_pending() && drops == reported_dropped && !final) return;
+  if (!connect_collector()) {
+    /* nobody listens: what is queued is lost (counted) */
+    count_dropped(count);
+  } else if (from != to) {
+    /* the ring's filled part, in one send or two when it wraps */
+    size_t at = from % MAX_QUEUE_BYTES, n = to - from, first = n < MAX_QUEUE_BYTES - at ? n : MAX_QUEUE_BYTES - at;
+    if (!send_all(ring + at, first) || (n > first && !send_all(ring, n - first))) count_dropped(count);
+  }
+  pthread_mutex_lock(&q_lock);
+  r_tail = to;
+  atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
+  pthread_mutex_unlock(&q_lock);
+  if (conn_fd < 0) return;
+  flush_failures(send_item);
+  drops = total_dropped();
+  if (drops != reported_dropped && conn_fd >= 0) {
+    struct sb b = {0};
+    sb_printf(&b, "{\"type\":\"drops\",\"dropped\":%lu}", drops);
+    if (send_item(json_item(&b))) reported_dropped = drops;
+  }
+  if (final && conn_fd >= 0) {
+    struct sb b = {0};
+    sb_printf(&b, "{\"type\":\"exit\",\"ts\":%.6f}", now_s());
+    send_item(json_item(&b));
+  }
+}
+
+static void *reporter_main(void *arg) {
+  (void)arg;
+  /* the first round without waiting: the collector learns of the process while it starts, not at its exit */
+  for (int round = 0;; round++) {
+    pthread_mutex_lock(&q_lock);
+    if (round && !reporter_stopping && q_count < WAKE_AT) {
+      struct timespec until;
+      clock_gettime(CLOCK_MONOTONIC, &until);
+      until.tv_nsec += TICK_MS * 1000000L;
+      if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&q_cond, &q_lock, &until);
+    }
+    int stopping = reporter_stopping;
+    pthread_mutex_unlock(&q_lock);
+    gate_refill();
+    readers_drain(NULL);
+    flush(stopping);
+    if (stopping) break;
+  }
+  if (conn_fd >= 0) {
+    close(conn_fd);
+    conn_fd = -1;
+  }
+  pthread_mutex_lock(&q_lock);
+  reporter_done = 1;
+  pthread_mutex_unlock(&q_lock);
+  return NULL;
+}
+
+/* Wakes the reporter before its tick (a context is being terminated: its readers are to be closed). */
+void wake_reporter(void) { pthread_cond_signal(&q_cond); }
+
+void start_reporter(void) {
+  pthread_mutex_lock(&q_lock);
+  if (reporter_running || reporter_done) {
+    pthread_mutex_unlock(&q_lock);
+    return;
+  }
+  reporter_running = 1;
+  pthread_mutex_unlock(&q_lock);
+  /* the program's signals stay with the program's threads */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int r = pthread_create(&reporter, NULL, reporter_main, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (r != 0) {
+    pthread_mutex_lock(&q_lock);
+    reporter_running = 0;
+    reporter_done = 1; /* no thread, no reports: what comes is dropped (counted) */
+    pthread_mutex_unlock(&q_lock);
+  }
+}
+
+/* exit(): the last reports leave, within a second; never holds the exit longer */
+static void at_exit(void) {
+  if (getpid() != my_pid) return;
+  pthread_mutex_lock(&q_lock);
+  int running = reporter_running && !reporter_done;
+  reporter_stopping = 1;
+  pthread_mutex_unlock(&q_lock);
+  if (!running) return;
+  pthread_cond_signal(&q_cond);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 1;
+  pthread_timedjoin_np(reporter, NULL, &until);
+}
+
+/* ---- fork -------------------------------------------------------------------- */
+
+static void before_fork(void) {
+  readers_fork_lock(1);
+  pthread_mutex_lock(&reg_lock);
+  failures_lock();
+  pthread_mutex_lock(&q_lock);
+}
+
+static void after_fork_parent(void) {
+  pthread_mutex_unlock(&q_lock);
+  failures_unlock();
+  pthread_mutex_unlock(&reg_lock);
+  readers_fork_lock(0);
+}
+
+/* The child: one thread, a new process. The parent's queue, reporter, connection and sockets are the parent's. */
+static void after_fork_child(void) {
+  pthread_mutex_unlock(&q_lock);
+  failures_unlock();
+  pthread_mutex_unlock(&reg_lock);
+  readers_fork_lock(0);
+  r_head = r_tail = q_count = 0;
+  atomic_store(&q_unsent, 0);
+  reporter_running = reporter_stopping = reporter_done = 0;
+  forget_failures();
+  readers_after_fork();
+  if (conn_fd >= 0) close(conn_fd);
+  conn_fd = -1;
+  reconnected = 0;
+  retry_at = 0;
+  reported_dropped = 0;
+  reset_dropped();
+  atomic_store(&gate_tokens, gate_burst);
+  free_all_sockets();
+  my_pid = getpid();
+  started_ts = now_s();
+}
+
+static void init(void) {
+  const char *addr = getenv("ZMQ_DEBUG_COLLECTOR");
+  const char *tok = getenv("ZMQ_DEBUG_TOKEN");
+  const char *colon = addr ? strrchr(addr, ':') : NULL;
+  if (!addr || !tok || !*tok || !colon || (size_t)(colon - addr) >= sizeof collector_host || strlen(tok) >= sizeof token) {
+    agent_mode = MODE_OFF;
+    return;
+  }
+  memcpy(collector_host, addr, (size_t)(colon - addr));
+  collector_host[colon - addr] = 0;
+  collector_port = atoi(colon + 1);
+  strcpy(token, tok);
+  const char *g = getenv("ZMQ_DEBUG_AGENT_GATE");
+  if (g && atol(g) > 0) {
+    gate_per_tick = atol(g);
+    if (gate_burst < gate_per_tick) gate_burst = gate_per_tick;
+  }
+  atomic_store(&gate_tokens, gate_burst);
+  atomic_store(&gate_refilled_ns, monotonic_ns());
+  monitor_settings();
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&q_cond, &ca);
+  pthread_condattr_destroy(&ca);
+  my_pid = getpid();
+  started_ts = now_s();
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+  atexit(at_exit);
+  agent_mode = MODE_ON;
+}
+
+void agent_init_once(void) { pthread_once(&init_once, init); }
+
+EXPORT void zmq_debug_agent_stand_back(void) { atomic_store(&standing_back, 1); }
+
+EXPORT int zmq_debug_agent_watching(void) { return watching(); }
+
