@@ -36,30 +36,18 @@ export class AgentReportHandler {
   /** Applies one checked report; false when it contradicts what came before (counted as malformed). */
   report(c: AgentConnectionView, r: AgentReport): boolean {
     const p = c.process;
+    if (r.type === 'drops') return this.drops(p, r);
     const ts = r.ts ?? Date.now();
-    const base: RecordBase = { seq: 0, ts, session: this.session, source: 'agent', process: p.name, pid: p.pid };
-    switch (r.type) {
-      case 'process':
-        this.process(p, r, base);
-        return true;
-      case 'socket':
-        this.socket(c, r, base);
-        return true;
-      case 'error':
-        this.failure(c, r, base);
-        return true;
-      case 'wait':
-        this.wait(c, r, base);
-        return true;
-      case 'event':
-        this.event(c, r, base);
-        return true;
-      case 'drops':
-        return this.drops(p, r);
-      case 'exit':
-        this.exited(p, ts);
-        return true;
+    if (r.type === 'exit') {
+      this.exited(p, ts);
+      return true;
     }
+    const base: RecordBase = { seq: 0, ts, session: this.session, source: 'agent', process: p.name, pid: p.pid };
+    if (r.type === 'process') this.process(p, r, base);
+    else if (r.type === 'socket') this.socket(c, r, base);
+    else if (r.type === 'event') this.event(c, r, base);
+    else this.failure(c, r, base);
+    return true;
   }
 
   /** The process ended (its `exit`, or its connection closed): its sockets are closed. */
@@ -179,23 +167,24 @@ export class AgentReportHandler {
     this.capture.append(r);
   }
 
-  private failure(c: AgentConnectionView, j: ErrorReport, base: RecordBase): void {
+  /**
+   * Failed sends or receives by errno; or (`wait`) sends a green/async layer (zmq.green, zmq.asyncio)
+   * held back at the high-water mark until they could go: the program waited, nothing was refused
+   * (a plain NOBLOCK send fails instead).
+   */
+  private failure(c: AgentConnectionView, j: ErrorReport | WaitReport, base: RecordBase): void {
     const s = c.socketOf(j.socket);
+    const at = { ...base, kind: 'event' as const, endpoint: primaryEndpoint(s), socket: s.id };
+    if (j.type === 'wait') {
+      s.sendWaits = (s.sendWaits ?? 0) + j.count;
+      this.capture.append({ ...at, type: 'send:wait', count: j.count });
+      return;
+    }
     const key = `${j.op} ${j.code}`;
     s.failures[key] = (s.failures[key] ?? 0) + j.count;
-    const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: `${j.op}:error`, code: j.code, count: j.count };
+    const r: CapturedEvent = { ...at, type: `${j.op}:error`, code: j.code, count: j.count };
     if (j.site) r.site = j.site;
     this.capture.append(r);
-  }
-
-  /**
-   * Sends a green/async layer (zmq.green, zmq.asyncio) held back at the high-water mark until
-   * they could go: the program waited, nothing was refused (a plain NOBLOCK send fails instead).
-   */
-  private wait(c: AgentConnectionView, j: WaitReport, base: RecordBase): void {
-    const s = c.socketOf(j.socket);
-    s.sendWaits = (s.sendWaits ?? 0) + j.count;
-    this.capture.append({ ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: 'send:wait', count: j.count });
   }
 
   /** A socket monitor event, zeromq.js names (`accept`, `connect:retry`, `disconnect`, ...). */
