@@ -20,16 +20,10 @@
  * hold slots idle or trickle their hello never keep an agent out. Agents that
  * said hello count against `maxAgents` only.
  *
- * Wire format (agent → collector), a plain TCP stream of frames
- * `[u32 BE length][body]`:
- * - body `J` + UTF-8 JSON object with a `type`: `hello` (first frame, carries
- *   `token`, `agent`, `pid`), `process`, `socket` (`op` open/bind/connect/
- *   unbind/disconnect/subscribe/unsubscribe/option/close), `error` (failed
- *   send/recv counts by errno), `wait` (sends a green/async layer held at the
- *   high-water mark), `event` (socket monitor event), `drops`, `exit`;
- * - body `M` + u8 direction (0 out, 1 in) + u32 socket number + f64 epoch
- *   seconds + u32 frame count, then per frame u32 original length + u32 kept
- *   length + the kept bytes: one message.
+ * The wire protocol (frames, reports, limits) is docs/agent-protocol.md, stated
+ * as code and validated in agentProtocol.ts; what each report does to the
+ * capture and the model is agentReports.ts. This file keeps the connections:
+ * admission, authentication, framing and the socket-number table.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -37,8 +31,9 @@ import { createServer, Server, Socket as NetSocket } from 'node:net';
 import * as path from 'node:path';
 import { Emitter } from '../base/lifecycle';
 import { Capture } from '../capture/capture';
-import { CallSite, CapturedEvent, CapturedMessage, CaptureRecord, SocketRecord } from '../capture/records';
 import { AgentModel, AgentProcess, AgentSocket, primaryEndpoint } from './agentModel';
+import { FRAME_KIND, LIMITS, readHello, readMessage, readReport } from './agentProtocol';
+import { AgentConnectionView, AgentReportHandler } from './agentReports';
 import { nativeAgentLibrary, withNativeAgent } from './nativeAgent';
 import { CaptureSession, SessionState } from './session';
 
@@ -95,16 +90,19 @@ export function agentsDir(): string {
   return candidates[1];
 }
 
-/**
- * A program may open and close sockets without end: the model keeps this many
- * closed sockets per process (the most recent), the rest are forgotten (their
- * records stay in the capture).
- */
-const MAX_CLOSED_SOCKETS = 256;
-/** A burst of new connections may exceed the pre-authentication limits this many times over before a fresh one is evicted. */
-const BURST_FACTOR = 4;
-/** Forgotten sockets whose type and endpoint are kept for late reports (monitor events, failure counts after the close). */
-const FORGOTTEN_SOCKETS = 4096;
+/** The collector's own bounds (what it accepts from agents is agentProtocol's LIMITS). */
+const BOUNDS = {
+  /**
+   * A program may open and close sockets without end: the model keeps this many
+   * closed sockets per process (the most recent), the rest are forgotten (their
+   * records stay in the capture).
+   */
+  closedSocketsKept: 256,
+  /** Forgotten sockets whose type and endpoint are kept for late reports (monitor events, failure counts after the close). */
+  forgottenSockets: 4096,
+  /** A burst of new connections may exceed the pre-authentication limits this many times over before a fresh one is evicted. */
+  burstFactor: 4,
+} as const;
 
 interface AgentConn {
   socket: NetSocket;
@@ -117,11 +115,13 @@ interface AgentConn {
   pendingBytes: number;
   hello: boolean;
   process?: AgentProcess;
+  /** The process and this socket table, as the report handlers see them (set at hello). */
+  view?: AgentConnectionView;
   /** socket number → model socket */
   sockets: Map<number, AgentSocket>;
-  /** Closed sockets still in the model, oldest first (at most MAX_CLOSED_SOCKETS). */
+  /** Closed sockets still in the model, oldest first (at most BOUNDS.closedSocketsKept). */
   closedSockets: Set<number>;
-  /** Sockets forgotten from the model, most recent last: what a late report about one needs (at most FORGOTTEN_SOCKETS). */
+  /** Sockets forgotten from the model, most recent last: what a late report about one needs (at most BOUNDS.forgottenSockets). */
   forgotten: Map<number, { id: string; type: string; endpoint: string }>;
   /** The highest socket number forgotten: agents number sockets upwards, so an unknown number up to it is a forgotten socket. */
   forgottenUpTo: number;
@@ -150,6 +150,9 @@ export class Collector implements CaptureSession {
   private acceptTurn = 0;
   private turnScheduled = false;
   private readonly counters: CollectorStats = { agents: 0, rejected: 0, evicted: 0, refused: 0, malformed: 0, oversized: 0, agentDropped: 0, messages: 0 };
+  private readonly handler: AgentReportHandler;
+  /** Why the last report or message counted as malformed was refused (for a developer of an agent). */
+  private lastMalformedReason?: string;
   private connectionCount = 0;
   private currentState: SessionState = 'connecting';
   private errorText?: string;
@@ -163,12 +166,13 @@ export class Collector implements CaptureSession {
   constructor(options: CollectorOptions) {
     this.capture = options.capture;
     this.id = options.id ?? 'agent';
-    this.maxFrame = options.maxFrameBytes ?? 64 * 1024 * 1024;
-    this.helloTimeoutMs = options.helloTimeoutMs ?? 5000;
-    this.maxAgents = options.maxAgents ?? 256;
-    this.maxHello = options.maxHelloBytes ?? 8 * 1024;
-    this.maxUnauthenticated = Math.max(1, options.maxUnauthenticated ?? 64);
-    this.maxUnauthenticatedPerPeer = Math.max(1, options.maxUnauthenticatedPerPeer ?? 32);
+    this.maxFrame = options.maxFrameBytes ?? LIMITS.frameBytes;
+    this.helloTimeoutMs = options.helloTimeoutMs ?? LIMITS.helloTimeoutMs;
+    this.maxAgents = options.maxAgents ?? LIMITS.agents;
+    this.maxHello = options.maxHelloBytes ?? LIMITS.helloBytes;
+    this.maxUnauthenticated = Math.max(1, options.maxUnauthenticated ?? LIMITS.unauthenticated);
+    this.maxUnauthenticatedPerPeer = Math.max(1, options.maxUnauthenticatedPerPeer ?? LIMITS.unauthenticatedPerPeer);
+    this.handler = new AgentReportHandler(this.id, this.capture, this.counters);
     this.server = createServer((s) => this.accept(s));
     this.ready = new Promise<void>((resolve, reject) => {
       this.server.once('error', (err) => {
@@ -217,6 +221,11 @@ export class Collector implements CaptureSession {
 
   stats(): Readonly<CollectorStats> {
     return { ...this.counters };
+  }
+
+  /** Why the last malformed report or message was refused (the protocol's reason), if any was. */
+  get lastMalformed(): string | undefined {
+    return this.lastMalformedReason;
   }
 
   /**
@@ -299,7 +308,7 @@ export class Collector implements CaptureSession {
    * that has had a turn of the event loop to be read is evicted (an agent's hello
    * arrives with its connection: it authenticates on its first read), so a burst
    * of new connections cannot push out an agent before its hello is read; a burst
-   * beyond BURST_FACTOR times the limits evicts the oldest anyway.
+   * beyond BOUNDS.burstFactor times the limits evicts the oldest anyway.
    */
   private makeRoomFor(peer: string): void {
     const seasoned = (u: AgentConn) => u.turn <= this.acceptTurn - 2;
@@ -316,9 +325,9 @@ export class Collector implements CaptureSession {
       samePeer++;
     }
     let victim: AgentConn | undefined;
-    if (samePeer >= this.maxUnauthenticatedPerPeer) victim = seasonedOfPeer ?? (samePeer >= this.maxUnauthenticatedPerPeer * BURST_FACTOR ? oldestOfPeer : undefined);
+    if (samePeer >= this.maxUnauthenticatedPerPeer) victim = seasonedOfPeer ?? (samePeer >= this.maxUnauthenticatedPerPeer * BOUNDS.burstFactor ? oldestOfPeer : undefined);
     if (!victim && this.unauthenticated.size >= this.maxUnauthenticated) {
-      victim = seasonedOfAll ?? (this.unauthenticated.size >= this.maxUnauthenticated * BURST_FACTOR ? this.unauthenticated.values().next().value : undefined);
+      victim = seasonedOfAll ?? (this.unauthenticated.size >= this.maxUnauthenticated * BOUNDS.burstFactor ? this.unauthenticated.values().next().value : undefined);
     }
     if (!victim) return;
     this.counters.evicted++;
@@ -348,7 +357,10 @@ export class Collector implements CaptureSession {
     // exit, even at a SIGKILL). When the collector ends the connection (stopped, bad input)
     // the process may well run on: no exit is made up for it, it stays as last seen.
     const p = c.process;
-    if (p && p.state === 'running' && why === 'connection closed') this.exited(c, p, Date.now());
+    if (p && p.state === 'running' && why === 'connection closed') {
+      this.handler.exited(p, Date.now());
+      this.model.changed();
+    }
     this.updateState();
   }
 
@@ -419,114 +431,56 @@ export class Collector implements CaptureSession {
 
   /** Handles one frame; false when the connection was closed. */
   private onFrame(c: AgentConn, body: Buffer): boolean {
-    const type = body[0];
-    if (!c.hello) {
-      const hello = type === 0x4a ? parseJson(body) : undefined;
-      const token = hello && typeof hello.token === 'string' ? Buffer.from(hello.token) : undefined;
-      if (!hello || hello.type !== 'hello' || !token || token.length !== this.tokenBytes.length || !timingSafeEqual(token, this.tokenBytes)) {
-        this.counters.rejected++;
-        this.close(c, 'rejected');
+    if (!c.hello) return this.onHello(c, body);
+    if (body[0] === FRAME_KIND.message) {
+      const m = readMessage(body);
+      if (!m.ok) {
+        this.malformed(m.reason);
+        this.close(c, 'malformed message'); // after it the framing cannot be trusted
         return false;
       }
-      clearTimeout(c.timer);
-      this.unauthenticated.delete(c);
-      if (this.authenticated >= this.maxAgents) {
-        this.counters.refused++;
-        this.close(c, 'too many agents');
-        return false;
-      }
-      c.hello = true;
-      this.authenticated++;
-      this.counters.agents++;
-      const pid = typeof hello.pid === 'number' && Number.isInteger(hello.pid) ? hello.pid : 0;
-      const p: AgentProcess = {
-        key: `${pid}@${++this.connectionCount}`,
-        pid,
-        name: `pid ${pid}`,
-        argv: [],
-        cwd: '',
-        agent: typeof hello.agent === 'string' ? hello.agent.slice(0, 32) : 'unknown',
-        state: 'running',
-        startedTs: Date.now(),
-        dropped: 0,
-        sockets: new Map(),
-      };
-      c.process = p;
-      this.model.add(p);
-      this.updateState();
+      this.handler.message(c.view!, m.value);
+      this.model.changed();
       return true;
     }
-    if (type === 0x4d) {
-      if (!this.onMessage(c, body)) {
-        this.counters.malformed++;
-        this.close(c, 'malformed message');
-        return false;
-      }
-      return true;
-    }
-    const j = type === 0x4a ? parseJson(body) : undefined;
-    if (!j || !this.onReport(c, j)) this.counters.malformed++; // a bad report is skipped; framing is intact
+    const r = readReport(body);
+    // a bad report is skipped; framing is intact
+    if (!r.ok) this.malformed(r.reason);
+    else if (!this.handler.report(c.view!, r.value)) this.malformed(`a ${r.value.type} report that contradicts the ones before it`);
+    else this.model.changed();
     return true;
   }
 
-  private onMessage(c: AgentConn, b: Buffer): boolean {
-    if (b.length < 18) return false;
-    const direction = b[1] === 0 ? 'out' : b[1] === 1 ? 'in' : undefined;
-    if (!direction) return false;
-    const n = b.readUInt32BE(2);
-    const tsSec = b.readDoubleBE(6);
-    const count = b.readUInt32BE(14);
-    if (count > (b.length - 18) / 8) return false;
-    const frames: Uint8Array[] = new Array(count);
-    let truncated: Record<number, number> | undefined;
-    let off = 18;
-    for (let i = 0; i < count; i++) {
-      if (off + 8 > b.length) return false;
-      const orig = b.readUInt32BE(off);
-      const kept = b.readUInt32BE(off + 4);
-      off += 8;
-      if (kept > orig || off + kept > b.length) return false;
-      frames[i] = b.subarray(off, off + kept);
-      if (kept < orig) (truncated ??= {})[i] = orig;
-      off += kept;
+  private malformed(reason: string): void {
+    this.counters.malformed++;
+    this.lastMalformedReason = reason;
+  }
+
+  /** The first frame: a hello with the session's token, or the connection is closed. */
+  private onHello(c: AgentConn, body: Buffer): boolean {
+    const hello = readHello(body);
+    const token = hello.ok ? Buffer.from(hello.value.token) : undefined;
+    if (!hello.ok || !token || token.length !== this.tokenBytes.length || !timingSafeEqual(token, this.tokenBytes)) {
+      this.counters.rejected++;
+      this.close(c, 'rejected');
+      return false;
     }
-    if (off !== b.length) return false;
-    const p = c.process!;
-    const s = this.socketOf(c, n);
-    const ts = Number.isFinite(tsSec) && tsSec > 0 ? tsSec * 1000 : Date.now();
-    let size = 0;
-    for (const f of frames) size += f.byteLength;
-    if (direction === 'out') {
-      s.messagesOut++;
-      s.bytesOut += size;
-    } else {
-      s.messagesIn++;
-      s.bytesIn += size;
+    clearTimeout(c.timer);
+    this.unauthenticated.delete(c);
+    if (this.authenticated >= this.maxAgents) {
+      this.counters.refused++;
+      this.close(c, 'too many agents');
+      return false;
     }
-    s.lastTs = ts;
-    const r: CapturedMessage = {
-      kind: 'message',
-      seq: 0,
-      ts,
-      session: this.id,
-      source: 'agent',
-      endpoint: primaryEndpoint(s),
-      process: p.name,
-      pid: p.pid,
-      socket: s.id,
-      direction,
-      frames,
-      socketType: s.type,
-    };
-    if (truncated) {
-      // kept as an object by the capture: own copies, not views of the whole batch
-      r.frames = frames.map((f) => Buffer.from(f));
-      r.truncated = truncated;
-    }
-    splitEnvelope(r, s.type);
-    this.capture.append(r);
-    this.counters.messages++;
-    this.model.changed();
+    c.hello = true;
+    this.authenticated++;
+    this.counters.agents++;
+    const { pid, agent } = hello.value;
+    const p: AgentProcess = { key: `${pid}@${++this.connectionCount}`, pid, name: `pid ${pid}`, argv: [], cwd: '', agent, state: 'running', startedTs: Date.now(), dropped: 0, sockets: new Map() };
+    c.process = p;
+    c.view = { process: p, socketOf: (n) => this.socketOf(c, n), socketClosed: (n, s) => this.socketClosed(c, n, s) };
+    this.model.add(p);
+    this.updateState();
     return true;
   }
 
@@ -548,243 +502,21 @@ export class Collector implements CaptureSession {
   }
 
   /** A socket closed: it stays in the model among the process's most recent closed sockets, the oldest beyond them is forgotten. */
-  private socketClosed(c: AgentConn, n: number): void {
+  private socketClosed(c: AgentConn, n: number, s: AgentSocket): void {
+    if (c.sockets.get(n) !== s) return; // a late close of a socket already forgotten
     c.closedSockets.delete(n);
     c.closedSockets.add(n);
-    if (c.closedSockets.size <= MAX_CLOSED_SOCKETS) return;
+    if (c.closedSockets.size <= BOUNDS.closedSocketsKept) return;
     const oldest: number = c.closedSockets.values().next().value!;
     c.closedSockets.delete(oldest);
-    const s = c.sockets.get(oldest);
-    if (!s) return;
+    const o = c.sockets.get(oldest);
+    if (!o) return;
     c.sockets.delete(oldest);
-    c.process!.sockets.delete(s.id);
-    c.forgotten.set(oldest, { id: s.id, type: s.type, endpoint: primaryEndpoint(s) });
-    if (c.forgotten.size > FORGOTTEN_SOCKETS) c.forgotten.delete(c.forgotten.keys().next().value!);
+    c.process!.sockets.delete(o.id);
+    c.forgotten.set(oldest, { id: o.id, type: o.type, endpoint: primaryEndpoint(o) });
+    if (c.forgotten.size > BOUNDS.forgottenSockets) c.forgotten.delete(c.forgotten.keys().next().value!);
     if (oldest > c.forgottenUpTo) c.forgottenUpTo = oldest;
   }
-
-  /** One JSON report; false when it cannot be read. */
-  private onReport(c: AgentConn, j: Record<string, unknown>): boolean {
-    const p = c.process!;
-    const ts = typeof j.ts === 'number' && Number.isFinite(j.ts) && j.ts > 0 ? j.ts * 1000 : Date.now();
-    const base = { seq: 0, ts, session: this.id, source: 'agent' as const, process: p.name, pid: p.pid };
-    switch (j.type) {
-      case 'process': {
-        if (typeof j.pid === 'number' && Number.isInteger(j.pid)) p.pid = j.pid;
-        if (Array.isArray(j.argv)) p.argv = j.argv.filter((a): a is string => typeof a === 'string').slice(0, 1000);
-        if (typeof j.cwd === 'string') p.cwd = j.cwd;
-        if (typeof j.name === 'string' && j.name) p.name = j.name.slice(0, 200);
-        if (typeof j.ppid === 'number') p.ppid = j.ppid;
-        if (typeof j.runtime === 'string') p.runtime = j.runtime.slice(0, 200);
-        const r: CaptureRecord = { ...base, process: p.name, pid: p.pid, kind: 'process', endpoint: '', state: 'started', argv: p.argv, cwd: p.cwd };
-        if (p.ppid !== undefined) r.ppid = p.ppid;
-        if (p.runtime !== undefined) r.runtime = p.runtime;
-        this.capture.append(r);
-        break;
-      }
-      case 'socket': {
-        if (typeof j.socket !== 'number' || !Number.isInteger(j.socket) || j.socket < 0) return false;
-        const op = j.op;
-        const s = this.socketOf(c, j.socket);
-        const r: SocketRecord = { ...base, kind: 'socket', op: 'open', endpoint: '', socket: s.id };
-        switch (op) {
-          case 'open':
-            if (typeof j.socketType === 'string') s.type = j.socketType.slice(0, 32);
-            for (const k of ['sndhwm', 'rcvhwm'] as const) {
-              const v = j[k];
-              if (typeof v === 'number') {
-                s.options[k] = v;
-                r[k] = v;
-              }
-            }
-            s.state = 'open';
-            break;
-          case 'bind':
-          case 'connect':
-          case 'unbind':
-          case 'disconnect': {
-            if (typeof j.endpoint !== 'string') return false;
-            r.op = op;
-            const requested = j.endpoint.slice(0, 1024);
-            const real = typeof j.resolved === 'string' ? j.resolved.slice(0, 1024) : requested;
-            r.endpoint = real;
-            if (real !== requested) r.requested = requested;
-            if (typeof j.error === 'string') {
-              r.error = j.error.slice(0, 1024);
-              if (typeof j.code === 'string') r.code = j.code.slice(0, 64);
-            }
-            if (op === 'bind' || op === 'connect') {
-              s.endpoints.push({ endpoint: real, ...(real !== requested ? { requested } : {}), role: op, state: r.error ? 'failed' : 'active', ...(r.error ? { error: r.error } : {}) });
-            } else if (!r.error) {
-              // unbind takes the address as given or as resolved
-              const e = s.endpoints.find((x) => x.state === 'active' && (x.endpoint === requested || x.requested === requested));
-              if (e) {
-                e.state = 'removed';
-                r.endpoint = e.endpoint;
-              }
-            }
-            break;
-          }
-          case 'subscribe':
-          case 'unsubscribe': {
-            const topic = typeof j.topic === 'string' ? Buffer.from(j.topic, 'base64') : undefined;
-            if (!topic) return false;
-            r.op = op;
-            r.topic = topic;
-            if (op === 'subscribe') s.subscriptions.push(topic);
-            else {
-              const i = s.subscriptions.findIndex((t) => Buffer.compare(Buffer.from(t), topic) === 0);
-              if (i >= 0) s.subscriptions.splice(i, 1);
-            }
-            r.endpoint = primaryEndpoint(s);
-            break;
-          }
-          case 'option': {
-            if (typeof j.option !== 'string') return false;
-            r.op = 'option';
-            r.option = j.option.slice(0, 64);
-            if (typeof j.value === 'number') {
-              r.value = j.value;
-              s.options[r.option] = j.value;
-            } else if (typeof j.bytes === 'string') {
-              r.bytes = Buffer.from(j.bytes, 'base64');
-              s.options[r.option] = Buffer.from(r.bytes).toString('latin1');
-            }
-            r.endpoint = primaryEndpoint(s);
-            break;
-          }
-          case 'close':
-            r.op = 'close';
-            s.state = 'closed';
-            s.peers = [];
-            r.endpoint = primaryEndpoint(s);
-            if (c.sockets.get(j.socket) === s) this.socketClosed(c, j.socket);
-            break;
-          default:
-            return false;
-        }
-        r.socketType = s.type;
-        const site = callSite(j.site);
-        if (site) r.site = site;
-        this.capture.append(r);
-        break;
-      }
-      case 'error': {
-        if (typeof j.socket !== 'number' || (j.op !== 'send' && j.op !== 'recv') || typeof j.code !== 'string') return false;
-        const count = typeof j.count === 'number' && j.count > 0 ? Math.floor(j.count) : 1;
-        const s = this.socketOf(c, j.socket);
-        const key = `${j.op} ${j.code.slice(0, 32)}`;
-        s.failures[key] = (s.failures[key] ?? 0) + count;
-        const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: `${j.op}:error`, code: j.code.slice(0, 32), count };
-        const site = callSite(j.site);
-        if (site) r.site = site;
-        this.capture.append(r);
-        break;
-      }
-      case 'wait': {
-        // sends a green/async layer (zmq.green, zmq.asyncio) held back at the high-water mark until
-        // they could go: the program waited, nothing was refused (a plain NOBLOCK send fails instead)
-        if (typeof j.socket !== 'number' || j.op !== 'send') return false;
-        const count = typeof j.count === 'number' && j.count > 0 ? Math.floor(j.count) : 1;
-        const s = this.socketOf(c, j.socket);
-        s.sendWaits = (s.sendWaits ?? 0) + count;
-        const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: 'send:wait', count };
-        this.capture.append(r);
-        break;
-      }
-      case 'event': {
-        // a socket monitor event, zeromq.js names (`accept`, `connect:retry`, `disconnect`, ...)
-        if (typeof j.socket !== 'number' || typeof j.event !== 'string') return false;
-        const s = this.socketOf(c, j.socket);
-        const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: j.event.slice(0, 64) };
-        if (typeof j.address === 'string') r.address = j.address.slice(0, 1024);
-        if (typeof j.error === 'string') r.error = j.error.slice(0, 1024);
-        if (typeof j.interval === 'number') r.interval = j.interval;
-        if (typeof j.code === 'string') r.code = j.code.slice(0, 64);
-        if (typeof j.peer === 'string') r.peer = j.peer.slice(0, 1024);
-        // a run of connect retries: the first (attempts 1), then `connect:retried` with the count and when it began
-        if (typeof j.attempts === 'number' && Number.isInteger(j.attempts) && j.attempts > 0) r.attempts = j.attempts;
-        if (typeof j.since === 'number' && Number.isFinite(j.since) && j.since > 0) r.since = j.since * 1000;
-        // connect:retry counts every attempt: the first, then the rest when the run ends
-        const events = (s.events ??= {});
-        // agent input: at most 64 distinct names a socket
-        if (!(r.type in events) && Object.keys(events).length >= 64) {
-          /* counted in the capture only */
-        } else if (r.type === 'connect:retried') events['connect:retry'] = (events['connect:retry'] ?? 0) + Math.max(0, (r.attempts ?? 1) - 1);
-        else events[r.type] = (events[r.type] ?? 0) + 1;
-        const peers = (s.peers ??= []);
-        if (r.peer && (r.type === 'accept' || r.type === 'connect')) {
-          if (!peers.includes(r.peer) && peers.length < 256) peers.push(r.peer);
-        } else if (r.peer && r.type === 'disconnect') {
-          const i = peers.indexOf(r.peer);
-          if (i >= 0) peers.splice(i, 1);
-        }
-        this.capture.append(r);
-        break;
-      }
-      case 'drops': {
-        if (typeof j.dropped !== 'number' || j.dropped < p.dropped) return false;
-        const n = j.dropped - p.dropped;
-        p.dropped = j.dropped;
-        this.counters.agentDropped += n;
-        this.capture.reportDropped(this.id, n);
-        break;
-      }
-      case 'exit':
-        this.exited(c, p, ts);
-        break;
-      default:
-        return false;
-    }
-    this.model.changed();
-    return true;
-  }
-
-  private exited(c: AgentConn, p: AgentProcess, ts: number): void {
-    if (p.state === 'exited') return;
-    p.state = 'exited';
-    p.exitedTs = ts;
-    for (const s of p.sockets.values()) {
-      s.state = 'closed';
-      s.peers = [];
-    }
-    const r: CaptureRecord = { kind: 'process', seq: 0, ts, session: this.id, source: 'agent', endpoint: '', process: p.name, pid: p.pid, state: 'exited' };
-    if (p.dropped) r.dropped = p.dropped;
-    this.capture.append(r);
-    this.model.changed();
-    void c;
-  }
-}
-
-/**
- * The envelope of a message as the program's socket sent or received it, split
- * out as the tap and the monitor spy do (`envelopeFrames`, `identity`):
- * - ROUTER: the first frame is always the peer's routing id (`identity`); with
- *   REQ-style peers more hops and the empty delimiter follow: the envelope runs
- *   up to that delimiter when every frame before it can be a routing id
- *   (1 to 255 bytes), else it is the routing id alone;
- * - DEALER: only a REQ-style envelope (routing ids, then the delimiter), as it
- *   talks to a REP or to a ROUTER server; none otherwise;
- * - REQ/REP (and the rest): libzmq hides the envelope from the program.
- */
-export function splitEnvelope(r: CapturedMessage, socketType: string): void {
-  const router = socketType === 'ROUTER';
-  if (!router && socketType !== 'DEALER') return;
-  const frames = r.frames;
-  let n = router ? 1 : 0;
-  const limit = Math.min(frames.length - 1, 16);
-  for (let i = 0; i < limit; i++) {
-    const len = frames[i].byteLength;
-    if (len === 0 && r.truncated?.[i] === undefined) {
-      if (i > 0 || !router) n = i + 1;
-      break;
-    }
-    if (len > 255 || r.truncated?.[i] !== undefined) break;
-  }
-  if (router && frames.length < 2) n = 0;
-  if (n === 0) return;
-  r.envelopeFrames = n;
-  if (router) r.identity = frames[0];
 }
 
 function newSocket(id: string): AgentSocket {
@@ -804,21 +536,4 @@ function newSocket(id: string): AgentSocket {
     peers: [],
     lastTs: 0,
   };
-}
-
-function parseJson(body: Buffer): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(body.toString('utf8', 1));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An agent's `site` ({file, line}: where the program made the call), checked; undefined when absent or malformed. */
-function callSite(v: unknown): CallSite | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
-  const { file, line } = v as Record<string, unknown>;
-  if (typeof file !== 'string' || !file || typeof line !== 'number' || !Number.isInteger(line) || line < 1) return undefined;
-  return { file: file.slice(0, 1024), line };
 }

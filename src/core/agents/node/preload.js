@@ -335,96 +335,104 @@
     Object.defineProperty(proto, name, { value: wrapped, writable: true, configurable: true, enumerable: false });
   }
 
+  /**
+   * The program's promise `p`, observed: `seen(value)` when it resolves (never throwing into the
+   * program), `failed(error)` when it rejects; the program gets the same value or error.
+   */
+  function observe(p, seen, failed) {
+    return p.then(
+      (v) => {
+        try {
+          seen(v);
+        } catch (e) {
+          // never throw into the program
+        }
+        return v;
+      },
+      (e) => {
+        failed(e);
+        throw e;
+      },
+    );
+  }
+
+  /** bind, unbind, connect, disconnect of a zeromq.js socket class: reported once they returned or failed. */
+  function patchEndpoints(proto) {
+    define(proto, 'bind', (orig) => function bind(addr) {
+      stateOf(this);
+      const where = callSite();
+      const p = orig.apply(this, arguments);
+      if (!p || typeof p.then !== 'function') return p;
+      return observe(
+        p,
+        () => endpointReport(this, 'bind', addr, undefined, where),
+        (e) => endpointReport(this, 'bind', addr, e, where),
+      );
+    });
+    define(proto, 'unbind', (orig) => function unbind(addr) {
+      const p = orig.apply(this, arguments);
+      if (!p || typeof p.then !== 'function') return p;
+      return p.then((v) => {
+        endpointReport(this, 'unbind', addr);
+        return v;
+      });
+    });
+    for (const op of ['connect', 'disconnect']) {
+      define(proto, op, (orig) => function (addr) {
+        let r;
+        try {
+          r = orig.apply(this, arguments);
+        } catch (e) {
+          endpointReport(this, op, addr, e, callSite());
+          throw e;
+        }
+        endpointReport(this, op, addr, undefined, callSite());
+        return r;
+      });
+  }
+  }
+
+  /** send, receive (every message, and failures by errno) and close of a zeromq.js socket class. */
+  function patchTraffic(proto) {
+    define(proto, 'send', (orig) => function send(msg) {
+      // the frames as given now (the program may reuse its array); not even that when the gate is shut
+      const frames = gate > 0 ? (Array.isArray(msg) ? msg.slice() : [msg]) : undefined;
+      const st = stateOf(this);
+      if (st.sendSite === undefined) st.sendSite = callSite() || null;
+      return observe(
+        orig.apply(this, arguments),
+        () => {
+          if (frames) message(st, 0, frames);
+          else unseen++;
+        },
+        (e) => fail(this, 'send', e),
+      );
+    });
+    define(proto, 'receive', (orig) => function receive() {
+      const st = stateOf(this);
+      if (st.recvSite === undefined) st.recvSite = callSite() || null;
+      return observe(
+        orig.apply(this, arguments),
+        (frames) => message(st, 1, frames),
+        (e) => fail(this, 'recv', e),
+      );
+    });
+    define(proto, 'close', (orig) => function close() {
+      const known = states.get(this);
+      const r = orig.apply(this, arguments);
+      if (known) control({ type: 'socket', op: 'close', socket: known.id, ts: Date.now() / 1000 });
+      return r;
+    });
+  }
+
   function patch(zmq) {
     if (!zmq || zmq.__zmqDebugAgent) return;
     for (const cls of Object.keys(TYPES)) {
       const C = zmq[cls];
       if (typeof C !== 'function' || !C.prototype) continue;
       const proto = C.prototype;
-      define(proto, 'bind', (orig) => function bind(addr) {
-        stateOf(this);
-        const where = callSite();
-        const p = orig.apply(this, arguments);
-        if (!p || typeof p.then !== 'function') return p;
-        return p.then(
-          (v) => {
-            endpointReport(this, 'bind', addr, undefined, where);
-            return v;
-          },
-          (e) => {
-            endpointReport(this, 'bind', addr, e, where);
-            throw e;
-          },
-        );
-      });
-      define(proto, 'unbind', (orig) => function unbind(addr) {
-        const p = orig.apply(this, arguments);
-        if (!p || typeof p.then !== 'function') return p;
-        return p.then((v) => {
-          endpointReport(this, 'unbind', addr);
-          return v;
-        });
-      });
-      for (const op of ['connect', 'disconnect']) {
-        define(proto, op, (orig) => function (addr) {
-          let r;
-          try {
-            r = orig.apply(this, arguments);
-          } catch (e) {
-            endpointReport(this, op, addr, e, callSite());
-            throw e;
-          }
-          endpointReport(this, op, addr, undefined, callSite());
-          return r;
-        });
-      }
-      define(proto, 'send', (orig) => function send(msg) {
-        // the frames as given now (the program may reuse its array); not even that when the gate is shut
-        const frames = gate > 0 ? (Array.isArray(msg) ? msg.slice() : [msg]) : undefined;
-        const st = stateOf(this);
-        if (st.sendSite === undefined) st.sendSite = callSite() || null;
-        const p = orig.apply(this, arguments);
-        return p.then(
-          (v) => {
-            try {
-              if (frames) message(st, 0, frames);
-              else unseen++;
-            } catch (e) {
-              // never throw into the program
-            }
-            return v;
-          },
-          (e) => {
-            fail(this, 'send', e);
-            throw e;
-          },
-        );
-      });
-      define(proto, 'receive', (orig) => function receive() {
-        const st = stateOf(this);
-        if (st.recvSite === undefined) st.recvSite = callSite() || null;
-        const p = orig.apply(this, arguments);
-        return p.then(
-          (frames) => {
-            try {
-              message(st, 1, frames);
-            } catch (e) {
-              // never throw into the program
-            }
-            return frames;
-          },
-          (e) => {
-            fail(this, 'recv', e);
-            throw e;
-          },
-        );
-      });
-      define(proto, 'close', (orig) => function close() {
-        const known = states.get(this);
-        const r = orig.apply(this, arguments);
-        if (known) control({ type: 'socket', op: 'close', socket: known.id, ts: Date.now() / 1000 });
-        return r;
-      });
+      patchEndpoints(proto);
+      patchTraffic(proto);
       for (const op of ['subscribe', 'unsubscribe']) {
         define(proto, op, (orig) => function () {
           const r = orig.apply(this, arguments);
