@@ -11,6 +11,7 @@
 import * as net from 'node:net';
 import { parseHostPort } from '../zmq/endpoint';
 import { ZmtpDecoder } from './decoder';
+import { zmtpGreeting } from './greeting';
 
 export interface ProbeResult {
   /** Socket-Type from the socket's READY (undefined when it did not send one). */
@@ -20,17 +21,6 @@ export interface ProbeResult {
   version?: string;
   /** Why no answer came (refused, timeout, not ZMTP...). */
   error?: string;
-}
-
-/** ZMTP 3.0 greeting as a NULL client: signature, version 3.0, mechanism, as-server 0, filler. */
-function nullGreeting(): Buffer {
-  const g = Buffer.alloc(64);
-  g[0] = 0xff;
-  g[9] = 0x7f;
-  g[10] = 3;
-  g[11] = 0;
-  g.write('NULL', 12, 'latin1');
-  return g;
 }
 
 /** Probes `endpoint` (tcp://host:port or host:port); resolves, never rejects. */
@@ -78,7 +68,7 @@ export function probeSocketType(endpoint: string, timeoutMs = 2000): Promise<Pro
       },
     });
     socket.setNoDelay(true);
-    socket.on('connect', () => socket.write(nullGreeting()));
+    socket.on('connect', () => socket.write(zmtpGreeting({ minor: 0 })));
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ECONNREFUSED' ? 'connection refused' : err.message));
     socket.on('close', () => finish('closed before READY'));
