@@ -14,6 +14,9 @@ export interface ParsedArgs {
   flags: Map<string, string[]>;
 }
 
+/** The flags of every subcommand that prints records: stop after N messages, print JSON Lines. */
+export const PRINT_FLAGS = { count: { type: 'string' }, json: { type: 'boolean' } } as const;
+
 export function parseArgs(args: string[], specs: Record<string, FlagSpec>): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string[]>();

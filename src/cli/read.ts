@@ -15,7 +15,7 @@ import { TopologyModel } from '../core/topology/topology';
 import { latencySummary as summaryText } from '../shared/latencyText';
 import { DEFAULT_FILTER, DIRECTIONS, RECORD_KINDS, type DirectionName, type FrameFilter, type RecordKind } from '../shared/protocol/frames';
 import { compileFilter, FilterError } from '../viewers/framesQuery';
-import { flag, flagList, has, intFlag, parseArgs } from './args';
+import { flag, flagList, has, intFlag, parseArgs, PRINT_FLAGS } from './args';
 import { DECODE_FLAG, DECODE_HELP, decoderFromArgs, printRecord } from './decodeOption';
 import { UsageError } from './errors';
 import { registerSubcommand } from './registry';
@@ -25,24 +25,25 @@ const FILTER_HELP = '[--kind K]... [--direction D] [--topic PREFIX] [--text TEXT
 /** Characters per write to stdout. */
 const BATCH_CHARS = 64 * 1024;
 
+const READ_FLAGS = {
+  ...PRINT_FLAGS,
+  doctor: { type: 'boolean' },
+  'max-frame-bytes': { type: 'string' },
+  kind: { type: 'list' },
+  direction: { type: 'string' },
+  topic: { type: 'string' },
+  text: { type: 'string' },
+  'socket-type': { type: 'string' },
+  session: { type: 'string' },
+  process: { type: 'string' },
+  ...DECODE_FLAG,
+} as const;
+
 /** Thrown inside the read to stop it once --count messages were printed. */
 class Enough extends Error {}
 
 registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON Lines export) as a live one [--count N] [--json] [--doctor] ${DECODE_HELP} ${FILTER_HELP}`, async (args) => {
-  const p = parseArgs(args, {
-    count: { type: 'string' },
-    json: { type: 'boolean' },
-    doctor: { type: 'boolean' },
-    'max-frame-bytes': { type: 'string' },
-    kind: { type: 'list' },
-    direction: { type: 'string' },
-    topic: { type: 'string' },
-    text: { type: 'string' },
-    'socket-type': { type: 'string' },
-    session: { type: 'string' },
-    process: { type: 'string' },
-    ...DECODE_FLAG,
-  });
+  const p = parseArgs(args, READ_FLAGS);
   if (p.positional.length !== 1) throw new UsageError('give one capture file, e.g. zmq-debug read capture.pcap');
   const file = p.positional[0];
   const decoder = decoderFromArgs(p);
@@ -58,21 +59,8 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
   const encoder = json && !decoder ? new JsonLinesEncoder() : undefined;
   let messages = 0;
   let seq = 0;
-  let outClosed = false;
-  out.on('error', () => (outClosed = true));
-
-  const write = async (chunk: string | Buffer) => {
-    if (outClosed || out.write(chunk)) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        out.off('drain', done);
-        out.off('error', done);
-        resolve();
-      };
-      out.once('drain', done);
-      out.once('error', done);
-    });
-  };
+  const stdout = drainingWriter(out);
+  const write = stdout.write;
   const print = async (records: CaptureRecord[]) => {
     let text = '';
     for (const r of records) {
@@ -94,7 +82,7 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
     }
     if (encoder?.length) await write(encoder.take());
     if (text) await write(text);
-    if (outClosed || (count !== undefined && messages >= count)) throw new Enough();
+    if (stdout.closed() || (count !== undefined && messages >= count)) throw new Enough();
   };
 
   let result: ReadCaptureResult | undefined;
@@ -110,15 +98,37 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
   for (const [id, s] of latency.all()) if (s.requests) err.write(`latency ${id}: ${summaryText(s)}\n`);
   if (result) {
     for (const line of summaryLines(result)) err.write(line + '\n');
-    if (topology) {
-      const findings = diagnose(topology.snapshot(lastTs || Date.now()));
-      topology.dispose();
-      err.write(findings.length ? findings.map((d) => `doctor ${d.severity}: ${d.message}${d.endpoint ? ` (${d.endpoint})` : ''}\n`).join('') : 'doctor: no findings\n');
-    }
+    if (topology) err.write(doctorText(topology, lastTs));
     if (result.lineErrors.length || result.moreLineErrors) return 2;
   }
   return 0;
 });
+
+/** Writes to `out` waiting for 'drain'; after an error (a closed pipe) writes are dropped and closed() says so. */
+function drainingWriter(out: NodeJS.WriteStream): { write: (chunk: string | Buffer) => Promise<void>; closed: () => boolean } {
+  let closed = false;
+  out.on('error', () => (closed = true));
+  const write = async (chunk: string | Buffer) => {
+    if (closed || out.write(chunk)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        out.off('drain', done);
+        out.off('error', done);
+        resolve();
+      };
+      out.once('drain', done);
+      out.once('error', done);
+    });
+  };
+  return { write, closed: () => closed };
+}
+
+/** --doctor: the capture as a topology frozen at its last record, judged by the doctor. */
+function doctorText(topology: TopologyModel, lastTs: number): string {
+  const findings = diagnose(topology.snapshot(lastTs || Date.now()));
+  topology.dispose();
+  return findings.length ? findings.map((d) => `doctor ${d.severity}: ${d.message}${d.endpoint ? ` (${d.endpoint})` : ''}\n`).join('') : 'doctor: no findings\n';
+}
 
 /** What the file held besides the printed records, on stderr. */
 function summaryLines(r: ReadCaptureResult): string[] {

@@ -1,13 +1,13 @@
 /** `zmq-debug spy` and `zmq-debug monitor`: the PUB spy and the monitor spy on the command line. */
 import { MonitorSpy, PubSpy } from '../core/sessions/spy';
 import { parseTopic } from '../core/zmq/topics';
-import { flag, flagList, has, intFlag, parseArgs, secondsFlag } from './args';
+import { flag, flagList, has, intFlag, parseArgs, PRINT_FLAGS, secondsFlag } from './args';
 import { CAPTURE_FLAGS, CAPTURE_FLAGS_HELP, captureFromFlags, runAndPrint } from './captureRunner';
 import { DECODE_FLAG, DECODE_HELP, decoderFromArgs } from './decodeOption';
 import { UsageError } from './errors';
 import { registerSubcommand } from './registry';
 
-const COMMON = { count: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' }, ...CAPTURE_FLAGS, ...DECODE_FLAG } as const;
+const COMMON = { ...PRINT_FLAGS, timeout: { type: 'string' }, ...CAPTURE_FLAGS, ...DECODE_FLAG } as const;
 
 registerSubcommand('spy <endpoint>...', `print what PUB endpoints publish [--topic T]... [--count N] [--timeout SEC] [--json] ${CAPTURE_FLAGS_HELP} ${DECODE_HELP}`, async (args) => {
   const p = parseArgs(args, { ...COMMON, topic: { type: 'list' } });

@@ -1,28 +1,20 @@
 /** `zmq-debug tap`: the decoding TCP tap on the command line. */
 import { RelayPcapngWriter } from '../core/pcap/relayPcapng';
 import { ZmtpTap } from '../core/sessions/tap';
-import { flag, has, intFlag, parseArgs, secondsFlag } from './args';
+import { flag, has, intFlag, parseArgs, PRINT_FLAGS, secondsFlag } from './args';
 import { CAPTURE_FLAGS, CAPTURE_FLAGS_HELP, captureFromFlags, runAndPrint } from './captureRunner';
 import { DECODE_FLAG, DECODE_HELP, decoderFromArgs } from './decodeOption';
 import { UsageError } from './errors';
 import { latencySummary } from './latencySummary';
 import { registerSubcommand } from './registry';
 
+const TAP_FLAGS = { listen: { type: 'string' }, target: { type: 'string' }, 'max-frame-bytes': { type: 'string' }, timeout: { type: 'string' }, pcapng: { type: 'string' } } as const;
+
 registerSubcommand(
   'tap --target HOST:PORT',
   `relay [--listen 127.0.0.1:PORT] to the target and print greetings, commands and messages [--max-frame-bytes N] [--pcapng FILE] [--count N] [--timeout SEC] [--json] ${CAPTURE_FLAGS_HELP} ${DECODE_HELP}`,
   async (args) => {
-    const p = parseArgs(args, {
-      listen: { type: 'string' },
-      target: { type: 'string' },
-      'max-frame-bytes': { type: 'string' },
-      count: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean' },
-      pcapng: { type: 'string' },
-      ...CAPTURE_FLAGS,
-      ...DECODE_FLAG,
-    });
+    const p = parseArgs(args, { ...TAP_FLAGS, ...PRINT_FLAGS, ...CAPTURE_FLAGS, ...DECODE_FLAG });
     if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
     const target = flag(p, 'target');
     if (!target) throw new UsageError('give the real endpoint with --target HOST:PORT, e.g. zmq-debug tap --listen 127.0.0.1:6556 --target 127.0.0.1:5556');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Capture } from '../../src/core/capture/capture';
 import { findEndpointsInText } from '../../src/core/discovery/discovery';
 import { Diagnostic, DoctorOptions, DoctorRule, diagnose } from '../../src/core/topology/doctor';
-import { TopologyProber } from '../../src/core/zmtp/socketTypeProbe';
+import { TopologyProber } from '../../src/core/topology/prober';
 import { PubSpy } from '../../src/core/sessions/spy';
 import { ZmtpTap } from '../../src/core/sessions/tap';
 import { CodeEndpoint, TopologyModel, TopologyProcess, processErrorsFromOutput } from '../../src/core/topology/topology';

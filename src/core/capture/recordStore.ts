@@ -317,18 +317,26 @@ export class RecordStore {
     return chunk.buf;
   }
 
-  /** Removes the oldest record. */
+  /** What shift() returns: one object, rewritten by every call (a window that evicts shifts once per record appended). */
+  private readonly shifted: Shifted = { kind: 'message', session: '', payloadBytes: 0, retainedBytes: 0 };
+
+  /** Removes the oldest record; what it returns is valid until the next call. */
   shift(): Shifted {
     const slot = this.head;
     const obj = this.objects[slot];
-    let out: Shifted;
+    const out = this.shifted;
+    out.retainedBytes = this.retainedSize[slot];
     if (obj) {
       this.objects[slot] = undefined;
-      out = { kind: obj.kind, session: obj.session ?? obj.endpoint, payloadBytes: payloadBytes(obj), retainedBytes: this.retainedSize[slot] };
+      out.kind = obj.kind;
+      out.session = obj.session ?? obj.endpoint;
+      out.payloadBytes = payloadBytes(obj);
     } else {
       const mi = this.metaIndex[slot];
       const m = this.metas[mi]!;
-      out = { kind: 'message', session: m.session ?? m.endpoint, payloadBytes: this.payloadSize[slot], retainedBytes: this.retainedSize[slot] };
+      out.kind = 'message';
+      out.session = m.session ?? m.endpoint;
+      out.payloadBytes = this.payloadSize[slot];
       if (--m.refs === 0) this.releaseMeta(mi, m);
       const id = this.chunkIndex[slot];
       const chunk = this.chunks.get(id)!;
@@ -609,26 +617,29 @@ export class RecordStore {
 
   private grow(): void {
     const cap = Math.max(16, Math.min(this.capacity * 2, Math.max(this.maxCapacity(), this.capacity + 1)));
-    const order = (i: number) => (this.head + i) % this.capacity;
+    // the ring in order, oldest first: [head, head + first) then [0, count - first); whole-range
+    // copies, as an element loop ran while the tap relayed the first 100,000 messages of a capture
+    const first = Math.min(this.count, this.capacity - this.head);
+    const rest = this.count - first;
+    const moved = <A extends Float64Array | Int32Array | Uint32Array>(from: A, to: A): A => {
+      to.set(from.subarray(this.head, this.head + first), 0);
+      to.set(from.subarray(0, rest), first);
+      return to;
+    };
     const objects = new Array<CaptureRecord | undefined>(cap);
-    const ts = new Float64Array(cap);
-    const metaIndex = new Int32Array(cap);
-    const chunkIndex = new Int32Array(cap);
-    const offset = new Uint32Array(cap);
-    const frameCount = new Uint32Array(cap);
-    const payloadSize = new Uint32Array(cap);
-    const retainedSize = new Float64Array(cap);
-    for (let i = 0; i < this.count; i++) {
-      const s = order(i);
-      objects[i] = this.objects[s];
-      ts[i] = this.ts[s];
-      metaIndex[i] = this.metaIndex[s];
-      chunkIndex[i] = this.chunkIndex[s];
-      offset[i] = this.offset[s];
-      frameCount[i] = this.frameCount[s];
-      payloadSize[i] = this.payloadSize[s];
-      retainedSize[i] = this.retainedSize[s];
-    }
-    Object.assign(this, { objects, ts, metaIndex, chunkIndex, offset, frameCount, payloadSize, retainedSize, capacity: cap, head: 0 });
+    for (let i = 0; i < first; i++) objects[i] = this.objects[this.head + i];
+    for (let i = 0; i < rest; i++) objects[first + i] = this.objects[i];
+    Object.assign(this, {
+      objects,
+      ts: moved(this.ts, new Float64Array(cap)),
+      metaIndex: moved(this.metaIndex, new Int32Array(cap)),
+      chunkIndex: moved(this.chunkIndex, new Int32Array(cap)),
+      offset: moved(this.offset, new Uint32Array(cap)),
+      frameCount: moved(this.frameCount, new Uint32Array(cap)),
+      payloadSize: moved(this.payloadSize, new Uint32Array(cap)),
+      retainedSize: moved(this.retainedSize, new Float64Array(cap)),
+      capacity: cap,
+      head: 0,
+    });
   }
 }

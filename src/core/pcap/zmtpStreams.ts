@@ -15,7 +15,8 @@
  */
 import { copyBytes } from '../base/bytes';
 import { bracketHost } from '../zmq/endpoint';
-import { reqRepEnvelopeFrames, type CaptureRecord, type CapturedMessage, type CommandRecord, type ConnectionRecord, type Direction, type GreetingRecord } from '../capture/records';
+import type { CaptureRecord, ConnectionRecord, Direction } from '../capture/records';
+import { tapCommandRecord, tapGreetingRecord, tapMessageRecord, type TapSidePlace } from '../capture/tapRecords';
 import { ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderHandler, type ZmtpGreeting } from '../zmtp/decoder';
 import { TcpHalf, type TcpHalfConsumer } from './tcpReassembly';
 import type { Packet } from './packetFile';
@@ -386,66 +387,21 @@ class FlowSide implements TcpHalfConsumer, ZmtpDecoderHandler {
     return this.flow.other(this);
   }
 
+  /** Where this direction's records belong (the flow learns its direction and connection as it goes). */
+  private get place(): TapSidePlace {
+    return { session: this.flow.finder.options.session, endpoint: this.flow.endpoint, direction: this.flow.direction(this), connection: this.flow.connection };
+  }
+
   greeting(g: ZmtpGreeting): void {
-    const r: GreetingRecord = {
-      seq: 0,
-      ts: this.now,
-      session: this.flow.finder.options.session,
-      source: 'tap',
-      endpoint: this.flow.endpoint,
-      kind: 'greeting',
-      direction: this.flow.direction(this),
-      connection: this.flow.connection,
-      version: g.version,
-      mechanism: g.mechanism,
-      asServer: g.asServer,
-    };
-    this.flow.finder.emit(r);
+    this.flow.finder.emit(tapGreetingRecord(this.place, this.now, g));
   }
 
   command(c: ZmtpCommand): void {
-    const r: CommandRecord = {
-      seq: 0,
-      ts: this.now,
-      session: this.flow.finder.options.session,
-      source: 'tap',
-      endpoint: this.flow.endpoint,
-      kind: 'command',
-      direction: this.flow.direction(this),
-      connection: this.flow.connection,
-      name: c.name,
-    };
-    if (c.properties) r.properties = c.properties;
-    if (c.topic) r.topic = c.topic;
-    if (c.detail !== undefined) r.detail = c.detail;
-    this.flow.finder.emit(r);
+    this.flow.finder.emit(tapCommandRecord(this.place, this.now, c));
   }
 
   message(frames: Uint8Array[], truncated: Record<number, number> | undefined, encrypted: boolean): void {
-    const senderType = this.decoder?.socketType;
-    const receiverType = this.receiver?.socketTypeOf();
-    const r: CapturedMessage = {
-      seq: 0,
-      ts: this.now,
-      session: this.flow.finder.options.session,
-      source: 'tap',
-      endpoint: this.flow.endpoint,
-      kind: 'message',
-      direction: this.flow.direction(this),
-      frames,
-      connection: this.flow.connection,
-    };
-    if (truncated) r.truncated = truncated;
-    if (senderType) r.socketType = senderType;
-    if (receiverType) r.peerSocketType = receiverType;
-    const identity = this.decoder?.identity;
-    if (identity) r.identity = identity;
-    if (encrypted) r.encrypted = true;
-    else if (isReqRep(senderType) || isReqRep(receiverType)) {
-      const envelope = reqRepEnvelopeFrames(frames, truncated);
-      if (envelope) r.envelopeFrames = envelope;
-    }
-    this.flow.finder.emit(r);
+    this.flow.finder.emit(tapMessageRecord(this.place, this.now, frames, truncated, encrypted, this.decoder, this.receiver?.socketTypeOf()));
   }
 
   undecodable(reason: string): void {
@@ -456,10 +412,6 @@ class FlowSide implements TcpHalfConsumer, ZmtpDecoderHandler {
   socketTypeOf(): string | undefined {
     return this.decoder?.socketType;
   }
-}
-
-function isReqRep(t: string | undefined): boolean {
-  return t === 'REQ' || t === 'REP';
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

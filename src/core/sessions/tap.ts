@@ -12,7 +12,8 @@ import * as net from 'node:net';
 import type { Capture, WireBatch, WireStreamMeta } from '../capture/capture';
 import { bracketHost, parseHostPort } from '../zmq/endpoint';
 import { Emitter, type Event } from '../base/lifecycle';
-import { reqRepEnvelopeFrames, type CaptureRecord, type CapturedMessage, type CommandRecord, type ConnectionRecord, type GreetingRecord } from '../capture/records';
+import type { CaptureRecord, ConnectionRecord } from '../capture/records';
+import { isReqRep, tapCommandRecord, tapGreetingRecord, tapMessageRecord, type TapSidePlace } from '../capture/tapRecords';
 import type { CaptureSession, SessionState } from './session';
 import { ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderHandler, type ZmtpGreeting } from '../zmtp/decoder';
 import { HANDSHAKE_TIMEOUT_MS } from './zmtpSpy';
@@ -527,6 +528,8 @@ class Side implements ZmtpDecoderHandler {
   readonly decoder: ZmtpDecoder;
   bytes = 0;
   private readonly session: string;
+  /** Where this direction's records belong. */
+  private readonly place: TapSidePlace;
   /** What this direction's messages share, for the wire path; replaced when a READY changes it. */
   private wireStream: WireStreamMeta | undefined;
 
@@ -536,6 +539,7 @@ class Side implements ZmtpDecoderHandler {
     reusedReads: boolean,
   ) {
     this.session = relay.tap.id;
+    this.place = { session: this.session, endpoint: relay.tap.endpoint, direction, connection: relay.id };
     this.decoder = new ZmtpDecoder(this, { maxCapturedFrameBytes: relay.tap.options.maxCapturedFrameBytes, wireMessages: relay.tap.wireSink, transientChunks: reusedReads });
   }
 
@@ -544,67 +548,16 @@ class Side implements ZmtpDecoderHandler {
   }
 
   greeting(g: ZmtpGreeting): void {
-    const r: GreetingRecord = {
-      seq: 0,
-      ts: this.relay.now,
-      session: this.session,
-      source: 'tap',
-      endpoint: this.relay.tap.endpoint,
-      kind: 'greeting',
-      direction: this.direction,
-      connection: this.relay.id,
-      version: g.version,
-      mechanism: g.mechanism,
-      asServer: g.asServer,
-    };
-    this.relay.tap.emit(r);
+    this.relay.tap.emit(tapGreetingRecord(this.place, this.relay.now, g));
   }
 
   command(c: ZmtpCommand): void {
-    const r: CommandRecord = {
-      seq: 0,
-      ts: this.relay.now,
-      session: this.session,
-      source: 'tap',
-      endpoint: this.relay.tap.endpoint,
-      kind: 'command',
-      direction: this.direction,
-      connection: this.relay.id,
-      name: c.name,
-    };
-    if (c.properties) r.properties = c.properties;
-    if (c.topic) r.topic = c.topic;
-    if (c.detail !== undefined) r.detail = c.detail;
-    this.relay.tap.emit(r);
+    this.relay.tap.emit(tapCommandRecord(this.place, this.relay.now, c));
     if (c.name === 'READY' || c.name === 'INITIATE') this.relay.tap.changed();
   }
 
   message(frames: Uint8Array[], truncated: Record<number, number> | undefined, encrypted: boolean): void {
-    const relay = this.relay;
-    const senderType = this.decoder.socketType;
-    const receiverType = this.receiver.decoder.socketType;
-    const r: CapturedMessage = {
-      seq: 0,
-      ts: relay.now,
-      session: this.session,
-      source: 'tap',
-      endpoint: relay.tap.endpoint,
-      kind: 'message',
-      direction: this.direction,
-      frames,
-      connection: relay.id,
-    };
-    if (truncated) r.truncated = truncated;
-    if (senderType) r.socketType = senderType;
-    if (receiverType) r.peerSocketType = receiverType;
-    const identity = this.decoder.identity;
-    if (identity) r.identity = identity;
-    if (encrypted) r.encrypted = true;
-    else if (isReqRep(senderType) || isReqRep(receiverType)) {
-      const envelope = reqRepEnvelopeFrames(frames, truncated);
-      if (envelope) r.envelopeFrames = envelope;
-    }
-    relay.tap.emit(r);
+    this.relay.tap.emit(tapMessageRecord(this.place, this.relay.now, frames, truncated, encrypted, this.decoder, this.receiver.decoder.socketType));
   }
 
   /** The fast path: whole messages as wire bytes, straight into the capture; read back each equals what message() makes. */
@@ -632,8 +585,4 @@ class Side implements ZmtpDecoderHandler {
   undecodable(reason: string): void {
     this.relay.markUndecodable(this.direction, reason);
   }
-}
-
-function isReqRep(t: string | undefined): boolean {
-  return t === 'REQ' || t === 'REP';
 }

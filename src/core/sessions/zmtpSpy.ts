@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import type { Capture, WireBatch, WireStreamMeta } from '../capture/capture';
 import type { CapturedMessage, SourceKind } from '../capture/records';
 import { ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderHandler, type ZmtpGreeting } from '../zmtp/decoder';
+import { zmtpGreeting } from '../zmtp/greeting';
 
 /** A socket event in zeromq.js's words (`connect`, `handshake`, `disconnect`, `connect:retry`, `handshake:error:protocol`...). */
 export interface LinkEvent {
@@ -91,15 +92,7 @@ export interface NativeSubscriberOptions {
 export const HANDSHAKE_TIMEOUT_MS = 5000;
 
 const SUB_TYPES = new Set(['PUB', 'XPUB']);
-const NULL_GREETING_31 = (() => {
-  const g = Buffer.alloc(64);
-  g[0] = 0xff;
-  g[9] = 0x7f;
-  g[10] = 3;
-  g[11] = 1;
-  g.write('NULL', 12, 'latin1');
-  return g;
-})();
+const NULL_GREETING_31 = zmtpGreeting({ minor: 1 });
 const READY_SUB = commandFrame('READY', Buffer.concat([Buffer.from([11]), Buffer.from('Socket-Type', 'latin1'), Buffer.from([0, 0, 0, 3]), Buffer.from('SUB', 'latin1')]));
 
 /** A ZMTP command frame. */

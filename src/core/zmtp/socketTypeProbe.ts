@@ -11,6 +11,7 @@
 import * as net from 'node:net';
 import { parseHostPort } from '../zmq/endpoint';
 import { ZmtpDecoder } from './decoder';
+import { zmtpGreeting } from './greeting';
 
 export interface ProbeResult {
   /** Socket-Type from the socket's READY (undefined when it did not send one). */
@@ -20,17 +21,6 @@ export interface ProbeResult {
   version?: string;
   /** Why no answer came (refused, timeout, not ZMTP...). */
   error?: string;
-}
-
-/** ZMTP 3.0 greeting as a NULL client: signature, version 3.0, mechanism, as-server 0, filler. */
-function nullGreeting(): Buffer {
-  const g = Buffer.alloc(64);
-  g[0] = 0xff;
-  g[9] = 0x7f;
-  g[10] = 3;
-  g[11] = 0;
-  g.write('NULL', 12, 'latin1');
-  return g;
 }
 
 /** Probes `endpoint` (tcp://host:port or host:port); resolves, never rejects. */
@@ -78,57 +68,9 @@ export function probeSocketType(endpoint: string, timeoutMs = 2000): Promise<Pro
       },
     });
     socket.setNoDelay(true);
-    socket.on('connect', () => socket.write(nullGreeting()));
+    socket.on('connect', () => socket.write(zmtpGreeting({ minor: 0 })));
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ECONNREFUSED' ? 'connection refused' : err.message));
     socket.on('close', () => finish('closed before READY'));
   });
-}
-
-/** What the prober needs from the model. */
-export interface ProbeTarget {
-  snapshot(): { endpoints: { key: string; endpoint: string; socketTypeSource?: string; mechanism?: string }[]; connections: { endpointKey: string }[] };
-  setProbedSocketType(endpoint: string, socketType: string | undefined, mechanism?: string): void;
-  onDidChange(listener: () => void): { dispose(): void };
-}
-
-/**
- * Probes every tapped endpoint whose socket type (or security mechanism) the wire has not told us yet
- * (at most once per `intervalMs` per endpoint, one probe at a time each).
- */
-export class TopologyProber {
-  private readonly last = new Map<string, number>();
-  private readonly running = new Set<string>();
-  private readonly sub: { dispose(): void };
-  private disposed = false;
-
-  constructor(
-    private readonly model: ProbeTarget,
-    private readonly intervalMs = 10_000,
-  ) {
-    this.sub = model.onDidChange(() => this.check());
-    this.check();
-  }
-
-  private check(): void {
-    if (this.disposed) return;
-    const s = this.model.snapshot();
-    const tapped = new Set(s.connections.map((c) => c.endpointKey));
-    for (const e of s.endpoints) {
-      if (!tapped.has(e.key) || e.socketTypeSource === 'tap' || e.socketTypeSource === 'probe') continue;
-      if (this.running.has(e.key) || Date.now() - (this.last.get(e.key) ?? 0) < this.intervalMs) continue;
-      if (!/^tcp:\/\//.test(e.endpoint)) continue;
-      this.running.add(e.key);
-      this.last.set(e.key, Date.now());
-      void probeSocketType(e.endpoint).then((r) => {
-        this.running.delete(e.key);
-        if (!this.disposed && (r.socketType || (r.mechanism && !e.mechanism))) this.model.setProbedSocketType(e.endpoint, r.socketType, r.mechanism);
-      });
-    }
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    this.sub.dispose();
-  }
 }

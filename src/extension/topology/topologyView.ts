@@ -19,7 +19,7 @@ import { Diagnostic, diagnose } from '../../core/topology/doctor';
 import { processFromExample } from '../../core/topology/exampleTopology';
 import { findPidOfTcpPeer } from '../../core/topology/peerProcess';
 import { CodeEndpoint, TopologyModel, TopologySnapshot } from '../../core/topology/topology';
-import { TopologyProber } from '../../core/zmtp/socketTypeProbe';
+import { TopologyProber } from '../../core/topology/prober';
 import type { ToMap } from '../../shared/protocol/topology';
 import { framesFilterFor, toMapGraph } from '../../viewers/mapGraph';
 import type { CommandRegistry } from '../commands/registry';
