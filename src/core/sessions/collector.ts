@@ -39,6 +39,7 @@ import { Emitter } from '../base/lifecycle';
 import { Capture } from '../capture/capture';
 import { CallSite, CapturedEvent, CapturedMessage, CaptureRecord, SocketRecord } from '../capture/records';
 import { AgentModel, AgentProcess, AgentSocket, primaryEndpoint } from './agentModel';
+import { forEachBatchedMessage } from './messageBatch';
 import { nativeAgentLibrary, withNativeAgent } from './nativeAgent';
 import { CaptureSession, SessionState } from './session';
 
@@ -456,8 +457,10 @@ export class Collector implements CaptureSession {
       this.updateState();
       return true;
     }
-    if (type === 0x4d) {
-      if (!this.onMessage(c, body)) {
+    if (type === 0x4d || type === 0x42) {
+      // 'M': one message; 'B': a batch of single-frame ones (messageBatch.ts)
+      const ok = type === 0x4d ? this.onMessage(c, body) : forEachBatchedMessage(body, (m) => this.addMessage(c, m.socket, m.direction, m.tsSec, [m.frame]));
+      if (!ok) {
         this.counters.malformed++;
         this.close(c, 'malformed message');
         return false;
@@ -491,6 +494,11 @@ export class Collector implements CaptureSession {
       off += kept;
     }
     if (off !== b.length) return false;
+    this.addMessage(c, n, direction, tsSec, frames, truncated);
+    return true;
+  }
+
+  private addMessage(c: AgentConn, n: number, direction: 'out' | 'in', tsSec: number, frames: Uint8Array[], truncated?: Record<number, number>): void {
     const p = c.process!;
     const s = this.socketOf(c, n);
     const ts = Number.isFinite(tsSec) && tsSec > 0 ? tsSec * 1000 : Date.now();
@@ -527,7 +535,6 @@ export class Collector implements CaptureSession {
     this.capture.append(r);
     this.counters.messages++;
     this.model.changed();
-    return true;
   }
 
   private socketOf(c: AgentConn, n: number): AgentSocket {
