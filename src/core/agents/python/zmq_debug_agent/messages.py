@@ -1,7 +1,7 @@
 """The wrappers of Socket.send and Socket.recv: the hot path, one call per frame.
 
 Below the gate's rate every message is looked at. A whole single-frame message of
-bytes (the common case) is queued as a batch entry: one pack and one copy (see
+bytes (the common case) is queued as a batch entry: one pack, no copy (see
 records.py). Anything else (multipart, a Frame or a buffer, a frame over FAST_MAX) is
 built into an 'M' record here. With the gate shut, a frame is only counted (reported as dropped)."""
 from . import records
@@ -104,7 +104,7 @@ def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, registe
                 gate[0] -= 1
                 n = len(data)
                 queued[0] += n + 16
-                enqueue(entry(now(), st["out_key"], n) + data)
+                enqueue((entry(now(), st["out_key"], n), data))
                 if agent.thread is None:
                     agent.start()
             else:
@@ -138,7 +138,7 @@ def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, registe
                 gate[0] -= 1
                 n = len(r)
                 queued[0] += n + 16
-                enqueue(entry(now(), st["in_key"], n) + r)
+                enqueue((entry(now(), st["in_key"], n), r))
                 if agent.thread is None:
                     agent.start()
             else:

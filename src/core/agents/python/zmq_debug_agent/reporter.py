@@ -70,6 +70,7 @@ class Agent(object):
         self.gate = [self.GATE_BURST, 0, 0]
         self.gate_ts = self.time()
         self.unseen_taken = 0
+        self.sends = 0  # sendall calls that went through (the exit waits while they do)
         self.thread = None
         self.stopping = False
         self.conn = None
@@ -210,6 +211,7 @@ class Agent(object):
     def send(self, parts):
         try:
             self.conn.sendall(b"".join(parts))
+            self.sends += 1
             return True
         except Exception:
             try:
@@ -234,13 +236,15 @@ class Agent(object):
         try:
             self.stopping = True
             self.wake.set()
-            # half a second, longer only while the collector is taking what is queued (at most EXIT_WAIT)
-            waited, left = 0.0, len(self.queue) + 1
+            # half a second, longer only while the collector is taking what is queued: at most
+            # EXIT_WAIT, and never a second without a send going through
             self.thread.join(0.5)
-            while self.thread.is_alive() and waited < self.EXIT_WAIT and len(self.queue) < left:
-                left = len(self.queue)
+            waited, still = 0.5, 0.0
+            while self.thread.is_alive() and waited < self.EXIT_WAIT and still < 1.0:
+                sent = self.sends
                 self.thread.join(0.25)
                 waited += 0.25
+                still = 0.0 if self.sends != sent else still + 0.25
             if not self.thread.is_alive():
                 # the last flush, from here: sends what is queued, then says exit
                 self.flush_final()
