@@ -1,6 +1,6 @@
 /**
  * Every message of a program at a real rate (issue 27): below the Python agent's
- * gate (200,000 messages a second per process) nothing is sampled. A paced pyzmq
+ * gate (ZMQ_DEBUG_AGENT_GATE=10000: 200,000 messages a second) nothing is sampled. A paced pyzmq
  * PUSH → PULL pair: every message is in the capture once on each side, with its
  * exact bytes (single frames batched, multipart and large ones in their own
  * records, frames over 64 KiB cut with their length kept), nothing dropped.
@@ -41,7 +41,7 @@ describe('the Python agent at real rates: every message of a paced program', fun
   });
 
   it('10,000 msg/s for 2 s: each message once on the PUSH and once on the PULL, byte for byte, none dropped', async () => {
-    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'paced_pushpull.py'), 10000, 2], collector.environment({}), 100000);
+    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'paced_pushpull.py'), 10000, 2], { ...collector.environment({}), ZMQ_DEBUG_AGENT_GATE: '10000' }, 100000);
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
     const n = 20000;

@@ -20,13 +20,15 @@ class Agent(object):
     TICK = 0.05
     BUDGET = 0.01
     # The gate: a token bucket of messages the wrappers look at, GATE more every TICK
-    # (200,000 a second), up to GATE_BURST saved while the program is quiet (each 4 KiB
-    # of a message over 8 KiB counts one more). Below that rate every message is captured;
-    # above it, with the gate shut, send and recv only count what they do not look at
-    # (dropped), the cheapest a wrapper can be.
-    GATE = 10000
+    # (5,000 a second by default), up to GATE_BURST saved while the program is quiet (each
+    # 4 KiB of a message over 8 KiB counts one more). Below that rate every message is
+    # captured; above it, with the gate shut, send and recv only count what they do not
+    # look at (dropped), the cheapest a wrapper can be. ZMQ_DEBUG_AGENT_GATE=10000 captures
+    # a program at 100,000 msg/s whole, where the collector keeps up: flat out on a loaded
+    # 2-core machine a high gate slowed a PUSH→PULL program many times (docs/performance.md).
+    GATE = 250
     EXIT_WAIT = 5.0
-    GATE_BURST = 40000
+    GATE_BURST = 5000
 
     def __init__(self, address, token):
         import collections
@@ -62,7 +64,7 @@ class Agent(object):
         try:
             # ZMQ_DEBUG_AGENT_GATE: look at more (or fewer) messages per tick, at that cost
             self.GATE = max(1, int(os.environ.get("ZMQ_DEBUG_AGENT_GATE", self.GATE)))
-            self.GATE_BURST = max(2 * self.GATE, self.GATE_BURST)
+            self.GATE_BURST = max(4 * self.GATE, self.GATE_BURST)
         except ValueError:
             pass
         self.wake = threading.Event()
@@ -151,6 +153,9 @@ class Agent(object):
                 # a new collector: tell it the sockets that are open (queued reports follow)
                 first += [records.frame_json(self.socket_report(st)) for st in list(self.sockets.values())]
             conn.sendall(b"".join(first))
+            # blocking from here: a sendall is then one send() with the GIL released, where with a
+            # timeout it polls and takes the GIL back after every part the collector took
+            conn.settimeout(None)
         except Exception:
             self.retry_at = now + 2.0
             return False
