@@ -100,13 +100,12 @@ def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, registe
                 gate[2] -= 1
                 report(st, 0, pending, data)
             elif type(data) is bytes and len(data) <= fast_max and queued[0] <= maxb:
-                # one whole frame of bytes: a batch entry (the gate keeps the queue's length bounded)
+                # one whole frame of bytes: a batch entry (the gate keeps the queue's length bounded;
+                # the reporter runs: the socket's report started it)
                 gate[0] -= 1
                 n = len(data)
                 queued[0] += n + 16
                 enqueue((entry(now(), st["out_key"], n), data))
-                if agent.thread is None:
-                    agent.start()
             else:
                 report(st, 0, pending, data)
         except Exception:
@@ -139,8 +138,6 @@ def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, registe
                 n = len(r)
                 queued[0] += n + 16
                 enqueue((entry(now(), st["in_key"], n), r))
-                if agent.thread is None:
-                    agent.start()
             else:
                 report(st, 1, st["in"], r)
         except Exception:

@@ -42,6 +42,13 @@ def site_finder(zmq):
     return site
 
 
+def named(wrapper, orig):
+    """The wrapper, with the name and docstring of what it wraps."""
+    wrapper.__name__ = orig.__name__
+    wrapper.__doc__ = orig.__doc__
+    return wrapper
+
+
 def install(agent):
     import zmq
 
@@ -77,6 +84,12 @@ def install(agent):
         v = getattr(zmq, name, None)
         if v is not None:
             errno_names[int(v)] = name
+
+    def with_site(rep):
+        # the program's line that made the call, when it is found
+        where = site()
+        if where is not None:
+            rep["site"] = where
 
     def state(sock):
         try:
@@ -252,9 +265,7 @@ def install(agent):
                     if st is not None:
                         rep = {"type": "socket", "op": op, "socket": st["id"], "endpoint": str(addr), "error": str(e),
                                "code": errno_names.get(e.errno, str(e.errno)), "ts": now()}
-                        where = site()
-                        if where is not None:
-                            rep["site"] = where
+                        with_site(rep)
                         control(rep)
                 except Exception:
                     pass
@@ -270,17 +281,13 @@ def install(agent):
                             last = last.decode("utf-8", "replace")
                         if last and last != rep["endpoint"]:
                             rep["resolved"] = last
-                        where = site()
-                        if where is not None:
-                            rep["site"] = where
+                        with_site(rep)
                     control(rep)
             except Exception:
                 pass
             return r
 
-        wrapper.__name__ = orig.__name__
-        wrapper.__doc__ = orig.__doc__
-        return wrapper
+        return named(wrapper, orig)
 
     def option_op(orig):
         def wrapper(self, option, optval, *a, **kw):
@@ -297,9 +304,7 @@ def install(agent):
                             import base64
 
                             rep["topic"] = base64.b64encode(v).decode("ascii")
-                            where = site()
-                            if where is not None:
-                                rep["site"] = where
+                            with_site(rep)
                         elif isinstance(optval, int):
                             rep["value"] = optval
                         elif isinstance(optval, (bytes, bytearray)):
@@ -311,9 +316,7 @@ def install(agent):
                 pass
             return r
 
-        wrapper.__name__ = orig.__name__
-        wrapper.__doc__ = orig.__doc__
-        return wrapper
+        return named(wrapper, orig)
 
     def close(self, *a, **kw):
         try:
