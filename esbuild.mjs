@@ -31,7 +31,7 @@ const browserTargets = Object.keys(webviewEntries).length
   : [];
 
 // The agents are plain files loaded into programs (PYTHONPATH, NODE_OPTIONS), shipped beside the bundles.
-cpSync('src/core/agents', 'dist/agents', { recursive: true });
+cpSync('src/core/agents', 'dist/agents', { recursive: true, filter: (src) => !src.endsWith('__pycache__') }); // Python's caches stay out
 // The native agent (LD_PRELOAD) compiled for linux-x64 and linux-arm64 into dist/native (a missing compiler is skipped)
 if (process.platform === 'linux') execFileSync('bash', ['scripts/build-native.sh'], { stdio: 'inherit' });
 

@@ -3,16 +3,18 @@
  * 127.0.0.1) with the zmq-debug agent in both and a collector capturing, divided
  * by the same without the agent, side by side in one run: per pair of rounds
  * (their order alternating), the median of the pairs' ratios, with the lowest
- * and highest. The agents look at 250 messages per 50 ms per process (bursts of 5,000) and
- * count the rest (see docs/agents.md).
+ * and highest. The agents look at 5,000 messages a second per process by default and
+ * count the rest (see docs/agents.md). runAgentPacedBench: a PUSH at a real rate with
+ * the Python agent's gate above it (ZMQ_DEBUG_AGENT_GATE=10000), where every message is looked at.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Capture } from '../src/core/capture/capture';
 import { Collector } from '../src/core/sessions/collector';
-import { freePort, median, printAndExit, PYTHON } from './util';
+import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
 const PEER = join(__dirname, 'peers', 'push_pull.py');
+const PACED = join(__dirname, 'peers', 'paced_push.py');
 
 /** One round: messages per second the PULL side measured. */
 async function round(count: number, size: number, env: Record<string, string>): Promise<number> {
@@ -26,10 +28,11 @@ async function round(count: number, size: number, env: Record<string, string>): 
   await new Promise<void>((resolve, reject) => {
     const check = () => out.includes('bound') && resolve();
     pull.stdout!.on('data', check);
-    pull.on('exit', (c) => reject(new Error(`PULL exited ${c}: ${out}`)));
+    pull.on('close', (c) => reject(new Error(`PULL exited ${c}: ${out}`)));
   });
   const push = spawn(PYTHON, [PEER, 'push', endpoint, String(count), String(size)], { env: { ...base, ...env }, stdio: 'inherit' });
-  const [code] = await Promise.all([new Promise((r) => pull.on('exit', r)), new Promise((r) => push.on('exit', r))]);
+  // 'close', not 'exit': the PULL's last line may still be in its pipe when it exits
+  const [code] = await Promise.all([new Promise((r) => pull.on('close', r)), new Promise((r) => push.on('exit', r))]);
   const m = /RATE ([\d.]+)/.exec(out);
   if (code !== 0 || !m) throw new Error(`PULL failed (${code}): ${out}`);
   return Number(m[1]);
@@ -74,7 +77,113 @@ export async function runAgentOverheadBench(o: { count: number; runs: number }):
   return result;
 }
 
+/** Environment for a program without any agent (whatever the bench itself was started with). */
+function plainEnv(): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  delete base.ZMQ_DEBUG_COLLECTOR;
+  delete base.ZMQ_DEBUG_TOKEN;
+  return base;
+}
+
+/** A child's stdout, whole, and its exit code. */
+function output(child: ReturnType<typeof spawn>): Promise<{ code: number | null; out: string }> {
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+/**
+ * One paced round: the program (a PUSH, its own process) sends `rate` messages a second
+ * for `seconds` to a plain PULL in another process (no agent: only the program pays);
+ * `env` adds the agent. Returns the program's CPU seconds and the messages it sent.
+ */
+async function pacedRound(rate: number, seconds: number, size: number, env: Record<string, string>): Promise<{ cpu: number; sent: number }> {
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const count = Math.floor(seconds * 1000) * Math.max(1, Math.floor(rate / 1000));
+  const pull = spawn(PYTHON, [PACED, 'pull', endpoint, String(count)], { env: plainEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const pulled = output(pull);
+  let err = '';
+  pull.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const check = (d: string) => d.includes('bound') && resolve();
+      pull.stdout!.on('data', check);
+      pulled.then(({ code }) => reject(new Error(`paced PULL exited ${code} before it bound: ${err.slice(-300)}`)), reject);
+    });
+    const push = spawn(PYTHON, [PACED, 'push', endpoint, String(rate), String(seconds), String(size)], { env: { ...plainEnv(), ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = await output(push);
+    const m = /SENT (\d+) CPU ([\d.]+)/.exec(p.out);
+    if (p.code !== 0 || !m) throw new Error(`paced PUSH failed (${p.code}): ${p.out.slice(-300)}`);
+    // every message reaches the PULL within seconds of the last send, or the round failed
+    const late = setTimeout(() => pull.kill('SIGKILL'), 30_000);
+    const q = await pulled.finally(() => clearTimeout(late));
+    if (q.code !== 0 || !q.out.includes(`GOT ${count}`)) throw new Error(`paced PULL failed (${q.code}): ${q.out.slice(-300)} ${err.slice(-300)}`);
+    return { cpu: Number(m[2]), sent: Number(m[1]) };
+  } finally {
+    pull.kill('SIGKILL');
+  }
+}
+
+/**
+ * Every message of a program at a real rate (issue 27): a pyzmq PUSH paced at `rate`
+ * msg/s for `seconds`, its CPU time (process_time: all its threads) without the agent and
+ * with it, side by side (order alternating), and the share of its messages the collector
+ * captured. Keys: agent_paced_captured_share_<size>, agent_paced_cpu_ratio_<size>
+ * (CPU without ÷ CPU with; median, with _min/_max), agent_paced_cpu_s_<size>_{plain,agent}.
+ */
+export async function runAgentPacedBench(o: { rate: number; seconds: number; runs: number }): Promise<Record<string, number>> {
+  const result: Record<string, number> = {};
+  for (const [size, key] of [
+    [16, '16b'],
+    [1024, '1k'],
+  ] as const) {
+    const ratios: number[] = [];
+    const shares: number[] = [];
+    const plainCpu: number[] = [];
+    const agentCpu: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      const plainFirst = i % 2 === 0;
+      const plain = plainFirst ? await pacedRound(o.rate, o.seconds, size, {}) : undefined;
+      const capture = new Capture();
+      const collector = await Collector.start({ capture });
+      try {
+        // a gate above the rate (the default, 5,000 a second, samples)
+        const withAgent = await pacedRound(o.rate, o.seconds, size, { ...collector.environment(plainEnv()), ZMQ_DEBUG_AGENT_GATE: '10000' });
+        // the last reports are on their way when the program exits
+        for (let t = 0; t < 50 && collector.stats().messages + collector.stats().agentDropped < withAgent.sent; t++) await new Promise((r) => setTimeout(r, 100));
+        const s = collector.stats();
+        const p = plain ?? (await pacedRound(o.rate, o.seconds, size, {}));
+        ratios.push(p.cpu / withAgent.cpu);
+        shares.push(s.messages / withAgent.sent);
+        plainCpu.push(p.cpu);
+        agentCpu.push(withAgent.cpu);
+        process.stderr.write(
+          `[bench]   agent paced ${o.rate}/s ${key} round ${i + 1}: CPU ${p.cpu.toFixed(2)} s without, ${withAgent.cpu.toFixed(2)} s with (${(p.cpu / withAgent.cpu).toFixed(3)}); ` +
+            `${s.messages} of ${withAgent.sent} captured, ${s.agentDropped} dropped\n`,
+        );
+      } finally {
+        await collector.stop();
+        collector.dispose();
+        capture.dispose();
+      }
+    }
+    result[`agent_paced_captured_share_${key}`] = +median(shares).toFixed(4);
+    result[`agent_paced_captured_share_${key}_min`] = +Math.min(...shares).toFixed(4);
+    result[`agent_paced_cpu_ratio_${key}`] = +median(ratios).toFixed(3);
+    result[`agent_paced_cpu_ratio_${key}_min`] = +Math.min(...ratios).toFixed(3);
+    result[`agent_paced_cpu_ratio_${key}_max`] = +Math.max(...ratios).toFixed(3);
+    result[`agent_paced_cpu_s_${key}_plain`] = +median(plainCpu).toFixed(3);
+    result[`agent_paced_cpu_s_${key}_agent`] = +median(agentCpu).toFixed(3);
+  }
+  return result;
+}
+
 if (require.main === module) {
   const quick = process.argv.includes('--quick');
-  printAndExit(runAgentOverheadBench({ count: quick ? 100_000 : 1_000_000, runs: 3 }));
+  if (process.argv.includes('--paced'))
+    printAndExit(runAgentPacedBench({ rate: numberArg('rate', 100_000), seconds: numberArg('seconds', quick ? 2 : 10), runs: numberArg('runs', quick ? 1 : 5) }));
+  else printAndExit(runAgentOverheadBench({ count: quick ? 100_000 : 1_000_000, runs: 3 }));
 }

@@ -73,6 +73,10 @@ const TARGETS: Record<string, { op: '>=' | '<=' | '<'; value: number | string }>
   soak_rss_growth_ratio: { op: '<=', value: 1.1 },
   agent_overhead_ratio_16b: { op: '>=', value: 0.8 },
   agent_overhead_ratio_1k: { op: '>=', value: 0.8 },
+  agent_paced_captured_share_16b: { op: '>=', value: 0.99 },
+  agent_paced_captured_share_1k: { op: '>=', value: 0.99 },
+  agent_paced_cpu_ratio_16b: { op: '>=', value: 0.8 },
+  agent_paced_cpu_ratio_1k: { op: '>=', value: 0.8 },
   native_agent_overhead_ratio_16b: { op: '>=', value: 0.8 },
   native_agent_overhead_ratio_1k: { op: '>=', value: 0.8 },
   native_agent_paced_captured_share_16b: { op: '>=', value: 0.99 },
@@ -225,8 +229,10 @@ async function runOwnPart(result: Figures): Promise<void> {
   }
   if (want('agent')) {
     log(`agent overhead: pyzmq PUSH→PULL with the agents and a collector capturing vs without, ${COUNT} messages, ${TAP_RUNS} runs each`);
-    const { runAgentOverheadBench } = await import('./agentOverhead');
+    const { runAgentOverheadBench, runAgentPacedBench } = await import('./agentOverhead');
     Object.assign(result, await runAgentOverheadBench({ count: COUNT, runs: TAP_RUNS }));
+    log(`agent at a real rate: a pyzmq PUSH paced at 100,000 msg/s for ${quick ? 2 : 10} s (its PULL another process, no agent), CPU without vs with the agent, ${quick ? 1 : 5} runs each`);
+    Object.assign(result, await runAgentPacedBench({ rate: 100_000, seconds: quick ? 2 : 10, runs: quick ? 1 : 5 }));
   }
   if (want('native')) {
     log(`native agent: a C PUSH→PULL pair with the LD_PRELOAD interposer and a collector capturing vs without, ${COUNT} messages, ${TAP_RUNS} runs each; paced at 100,000 msg/s`);

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { Capture } from '../../src/core/capture/capture';
 import { AGENT_PROTOCOL_VERSION, checkReport, FRAME_KIND, LIMITS, readHello, readMessage, readReport, REPORT_TYPES, SOCKET_OPS } from '../../src/core/sessions/agentProtocol';
 import { Collector } from '../../src/core/sessions/collector';
+import { forEachBatchedMessage } from '../../src/core/sessions/messageBatch';
 import { nativeAgentLibrary } from '../../src/core/sessions/nativeAgent';
 import { AGENT_FIXTURES, killAllRuns, run } from './helpers/agentRun';
 import { PYTHON, until } from './helpers/peers';
@@ -90,14 +91,21 @@ function whoSendsWhat(): Map<string, Record<string, string>> {
     const [what, python, node, native] = row.split('|').slice(1, 5).map((c) => c.trim());
     const m = /^`(\w+)`(?: `(\w+)`)?$/.exec(what);
     assert.ok(m, `a row of the table: ${row}`);
-    table.set(m[2] ? `${m[1]}:${m[2]}` : m[1] === 'M' ? 'message' : m[1], { python, node, native });
+    table.set(m[2] ? `${m[1]}:${m[2]}` : m[1] === 'M' ? 'message' : m[1] === 'B' ? 'batch' : m[1], { python, node, native });
   }
   return table;
+}
+
+/** A 'B' frame read as the collector reads it (messageBatch.ts): whole, or refused. */
+function batchChecked(body: Buffer): { ok: true; value: number } | { ok: false; reason: string } {
+  let n = 0;
+  return forEachBatchedMessage(body, () => n++) ? { ok: true, value: n } : { ok: false, reason: 'a malformed batch' };
 }
 
 /** What a frame is, for the coverage: `socket:bind`, `error`, `message`, ... */
 function kindOf(body: Buffer): string {
   if (body[0] === FRAME_KIND.message) return 'message';
+  if (body[0] === FRAME_KIND.batch) return 'batch';
   const j = JSON.parse(body.toString('utf8', 1)) as { type: string; op?: string };
   return j.type === 'socket' ? `socket:${j.op}` : j.type;
 }
@@ -143,7 +151,7 @@ describe("the agents' wire protocol: the real agents' frames against the validat
     sent.set(agent, kinds);
     for (const f of frames) {
       // each connection starts with its hello; a hello later on is refused
-      const checked = f.first ? readHello(f.body) : f.body[0] === FRAME_KIND.message ? readMessage(f.body) : readReport(f.body);
+      const checked = f.first ? readHello(f.body) : f.body[0] === FRAME_KIND.message ? readMessage(f.body) : f.body[0] === FRAME_KIND.batch ? batchChecked(f.body) : readReport(f.body);
       assert.ok(checked.ok, `${f.agent}: ${f.body.subarray(0, 200).toString()} → ${checked.ok ? '' : checked.reason}`);
       if (f.first) assert.equal((checked.value as { version: number }).version, AGENT_PROTOCOL_VERSION);
       kinds.add(kindOf(f.body));

@@ -61,6 +61,10 @@ describe('VSIX package', function () {
       'extension/dist/webview/topologyMap.js',
       // the agents loaded into programs (zmq-debug run, observed terminals)
       'extension/dist/agents/python/sitecustomize.py',
+      // and every module of the Python agent's package beside it
+      ...readdirSync(join(ROOT, 'src', 'core', 'agents', 'python', 'zmq_debug_agent'))
+        .filter((f) => f.endsWith('.py'))
+        .map((f) => `extension/dist/agents/python/zmq_debug_agent/${f}`),
       'extension/dist/agents/node/preload.js',
       // the native agent, prebuilt, and its source for the platforms without a build
       'extension/dist/native/linux-x64/libzmq-debug-agent.so',

@@ -19,7 +19,7 @@ import type { CallSite } from '../capture/records';
 export const AGENT_PROTOCOL_VERSION = 1;
 
 /** The first byte of a frame's body. */
-export const FRAME_KIND = { report: 0x4a /* J */, message: 0x4d /* M */ } as const;
+export const FRAME_KIND = { report: 0x4a /* J */, message: 0x4d /* M */, batch: 0x42 /* B */ } as const;
 
 export const REPORT_TYPES = ['hello', 'process', 'socket', 'error', 'wait', 'event', 'drops', 'exit'] as const;
 export const SOCKET_OPS = ['open', 'bind', 'connect', 'unbind', 'disconnect', 'subscribe', 'unsubscribe', 'option', 'close'] as const;
@@ -188,7 +188,7 @@ function defined<T extends object, U extends object>(into: T, from: U): T & { [K
 
 /** The JSON object of a `J` frame. */
 function jsonBody(body: Uint8Array): Checked<Json> {
-  if (body[0] !== FRAME_KIND.report) return bad(`a frame must start with J or M (got byte ${body[0]})`);
+  if (body[0] !== FRAME_KIND.report) return bad(`a frame must start with J, M or B (got byte ${body[0]})`);
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8', 1));

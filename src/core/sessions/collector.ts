@@ -34,6 +34,7 @@ import { Capture } from '../capture/capture';
 import { AgentModel, AgentProcess, AgentSocket, primaryEndpoint } from './agentModel';
 import { FRAME_KIND, LIMITS, readHello, readMessage, readReport } from './agentProtocol';
 import { AgentConnectionView, AgentReportHandler } from './agentReports';
+import { forEachBatchedMessage } from './messageBatch';
 import { nativeAgentLibrary, withNativeAgent } from './nativeAgent';
 import { CaptureSession, SessionState } from './session';
 
@@ -440,6 +441,18 @@ export class Collector implements CaptureSession {
         return false;
       }
       this.handler.message(c.view!, m.value);
+      this.model.changed();
+      return true;
+    }
+    if (body[0] === FRAME_KIND.batch) {
+      // single-frame messages of the Python agent at real rates (messageBatch.ts); checked whole before any is added
+      const view = c.view!;
+      const ok = forEachBatchedMessage(body, (m) => this.handler.message(view, { socket: m.socket, direction: m.direction, ts: m.tsSec > 0 && Number.isFinite(m.tsSec) ? m.tsSec * 1000 : undefined, frames: [m.frame] }));
+      if (!ok) {
+        this.malformed('a malformed message batch');
+        this.close(c, 'malformed message');
+        return false;
+      }
       this.model.changed();
       return true;
     }

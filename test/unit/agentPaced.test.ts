@@ -1,0 +1,96 @@
+/**
+ * Every message of a program at a real rate (issue 27): below the Python agent's
+ * gate (ZMQ_DEBUG_AGENT_GATE=10000: 200,000 messages a second) nothing is sampled. A paced pyzmq
+ * PUSH → PULL pair: every message is in the capture once on each side, with its
+ * exact bytes (single frames batched, multipart and large ones in their own
+ * records, frames over 64 KiB cut with their length kept), nothing dropped.
+ */
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { Capture } from '../../src/core/capture/capture';
+import { CapturedMessage } from '../../src/core/capture/records';
+import { Collector } from '../../src/core/sessions/collector';
+import { forEachBatchedMessage } from '../../src/core/sessions/messageBatch';
+import { AGENT_FIXTURES, killAllRuns, run } from './helpers/agentRun';
+import { PYTHON, until } from './helpers/peers';
+
+const SIZES = [16, 1024, 0, 16, 16, 1024, 16, 16, 0, 16];
+
+/** The frames of message i, as the fixture sends them. */
+function expected(i: number): Buffer[] {
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64BE(BigInt(i));
+  const size = i % 1000 === 999 ? 65546 : i % 100 === 37 ? 9000 : SIZES[i % SIZES.length];
+  const body = Buffer.concat([head, Buffer.alloc(Math.max(0, size - 8), 65 + (i % 26))]);
+  return i % 50 === 49 ? [head, Buffer.alloc(0), body] : [body];
+}
+
+describe('the Python agent at real rates: every message of a paced program', function () {
+  this.timeout(120000);
+  let capture: Capture;
+  let collector: Collector;
+  beforeEach(async () => {
+    capture = new Capture({ maxRecords: 200_000, maxBytes: 1 << 30 });
+    collector = await Collector.start({ capture });
+  });
+  afterEach(async () => {
+    await killAllRuns();
+    await collector.stop();
+    collector.dispose();
+    capture.dispose();
+  });
+
+  it('10,000 msg/s for 2 s: each message once on the PUSH and once on the PULL, byte for byte, none dropped', async () => {
+    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'paced_pushpull.py'), 10000, 2], { ...collector.environment({}), ZMQ_DEBUG_AGENT_GATE: '10000' }, 100000);
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0);
+    const n = 20000;
+    assert.equal(r.stdout, `${n} messages\n`);
+    await until(() => [...capture.records()].some((p) => p.kind === 'process' && p.state === 'exited'), 'the program to exit in the capture', 20000);
+    const msgs = [...capture.records()].filter((m): m is CapturedMessage => m.kind === 'message');
+    assert.equal(collector.stats().agentDropped, 0);
+    assert.equal(collector.stats().malformed, 0);
+    for (const direction of ['out', 'in'] as const) {
+      const side = msgs.filter((m) => m.direction === direction);
+      assert.equal(side.length, n, `${direction}: every message once`);
+      const seen = new Set<number>();
+      for (const m of side) {
+        const frames = m.frames.map((f) => Buffer.from(f));
+        const i = Number(frames[0].readBigUInt64BE(0));
+        assert.ok(!seen.has(i), `${direction}: message ${i} twice`);
+        seen.add(i);
+        const want = expected(i);
+        assert.equal(frames.length, want.length, `${direction} ${i}: frames`);
+        for (let f = 0; f < want.length; f++) {
+          const cut = want[f].length > 65536;
+          assert.ok(frames[f].equals(cut ? want[f].subarray(0, 65536) : want[f]), `${direction} ${i}: frame ${f} bytes`);
+          if (cut) assert.equal(m.truncated?.[f], want[f].length, `${direction} ${i}: frame ${f} cut, its length kept`);
+        }
+      }
+      assert.equal(seen.size, n);
+    }
+  });
+
+  it('a malformed batch record adds nothing', () => {
+    const entry = (ts: number, key: number, frame: Buffer) => {
+      const h = Buffer.alloc(16);
+      h.writeDoubleLE(ts, 0);
+      h.writeUInt32LE(key, 8);
+      h.writeUInt32LE(frame.length, 12);
+      return Buffer.concat([h, frame]);
+    };
+    const good = Buffer.concat([Buffer.from('B'), entry(1.5, 7, Buffer.from('abc')), entry(2.5, 8, Buffer.alloc(0))]);
+    const seen: unknown[] = [];
+    assert.ok(forEachBatchedMessage(good, (m) => seen.push([m.socket, m.direction, m.tsSec, m.frame.toString()])));
+    assert.deepEqual(seen, [
+      [3, 'in', 1.5, 'abc'],
+      [4, 'out', 2.5, ''],
+    ]);
+    for (const bad of [good.subarray(0, good.length - 1), Buffer.concat([good, Buffer.from([0])]), Buffer.from('B'), Buffer.from('Bxxxxxxxxxxxxxxxx')]) {
+      assert.equal(
+        forEachBatchedMessage(bad, () => assert.fail('called on a malformed batch')),
+        false,
+      );
+    }
+  });
+});
