@@ -197,8 +197,8 @@ describe("the agents' wire protocol: the real agents' frames against the validat
 
   it("every report type and socket op the spec lists is sent by an agent, as the spec's table of who sends what says", () => {
     const table = whoSendsWhat();
-    const listed = [...REPORT_TYPES.filter((t) => t !== 'socket'), ...SOCKET_OPS.map((op) => `socket:${op}`), 'message'];
-    assert.deepEqual([...table.keys()].sort(), listed.sort(), 'the table has a row for every report type, socket op and the message frame');
+    const listed = [...REPORT_TYPES.filter((t) => t !== 'socket'), ...SOCKET_OPS.map((op) => `socket:${op}`), 'message', 'batch'];
+    assert.deepEqual([...table.keys()].sort(), listed.sort(), 'the table has a row for every report type, socket op, the message frame and the batch');
     const seen = JSON.stringify(Object.fromEntries([...sent].map(([a, k]) => [a, [...k].sort()])));
     for (const [kind, cells] of table) {
       assert.ok(Object.values(cells).includes('✓'), `${kind}: sent by at least one agent in this test`);
