@@ -27,7 +27,7 @@ class Agent(object):
     # a program at 100,000 msg/s whole, where the collector keeps up: flat out on a loaded
     # 2-core machine a high gate slowed a PUSH→PULL program many times (docs/performance.md).
     GATE = 250
-    EXIT_WAIT = 5.0
+    EXIT_WAIT = 2.0
     GATE_BURST = 5000
 
     def __init__(self, address, token):
