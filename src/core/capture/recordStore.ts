@@ -217,6 +217,9 @@ export class RecordStore {
   /** The chunk frameSpansAt read last (ids are never reused; dropped with the chunks). */
   private spansChunkId = -1;
   private spansChunk: Buffer | undefined;
+  /** The chunk at() read last (the same rule). */
+  private atChunkId = -1;
+  private atChunk: Chunk | undefined;
   private reusedChunks = 0;
 
   constructor(private readonly maxCapacity: () => number) {}
@@ -371,7 +374,13 @@ export class RecordStore {
     const obj = this.objects[slot];
     if (obj) return obj;
     const m = this.metas[this.metaIndex[slot]]!;
-    const chunk = this.chunks.get(this.chunkIndex[slot])!;
+    // a reader goes through a chunk's records one after another: one map lookup per chunk
+    const id = this.chunkIndex[slot];
+    let chunk = this.atChunk;
+    if (id !== this.atChunkId || !chunk) {
+      chunk = this.atChunk = this.chunks.get(id)!;
+      this.atChunkId = id;
+    }
     // its frames are views of the chunk: never recycle it (see the header)
     if (!lent) chunk.exposed = true;
     const n = this.frameCount[slot];
@@ -478,6 +487,7 @@ export class RecordStore {
     for (const buf of this.spare) giveReleasedChunk(buf);
     this.chunks.clear();
     this.spansChunk = undefined;
+    this.atChunk = undefined;
     this.current = undefined;
     this.spare = [];
   }
@@ -603,6 +613,7 @@ export class RecordStore {
   private release(id: number, chunk: Chunk): void {
     this.chunks.delete(id);
     if (id === this.spansChunkId) this.spansChunk = undefined;
+    if (id === this.atChunkId) this.atChunk = undefined;
     // a chunk that was read may still be viewed by a held record: leave it to the GC
     if (reusable(chunk) && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
   }
