@@ -217,6 +217,11 @@ export class RecordStore {
   /** The chunk frameSpansAt read last (ids are never reused; dropped with the chunks). */
   private spansChunkId = -1;
   private spansChunk: Buffer | undefined;
+  /** What shift() returns (valid until its next call). */
+  private readonly shifted: Shifted = { kind: 'message', session: '', payloadBytes: 0, retainedBytes: 0 };
+  /** The chunk shift() released from last (the same rule). */
+  private shiftChunkId = -1;
+  private shiftChunk: Chunk | undefined;
   /** The chunk at() read last (the same rule). */
   private atChunkId = -1;
   private atChunk: Chunk | undefined;
@@ -320,21 +325,32 @@ export class RecordStore {
     return chunk.buf;
   }
 
-  /** Removes the oldest record. */
+  /** Removes the oldest record; what it was is returned in an object the next call rewrites. */
   shift(): Shifted {
     const slot = this.head;
     const obj = this.objects[slot];
-    let out: Shifted;
+    // one object, rewritten by every call: a full window evicts one record per message appended
+    const out = this.shifted;
+    out.retainedBytes = this.retainedSize[slot];
     if (obj) {
       this.objects[slot] = undefined;
-      out = { kind: obj.kind, session: obj.session ?? obj.endpoint, payloadBytes: payloadBytes(obj), retainedBytes: this.retainedSize[slot] };
+      out.kind = obj.kind;
+      out.session = obj.session ?? obj.endpoint;
+      out.payloadBytes = payloadBytes(obj);
     } else {
       const mi = this.metaIndex[slot];
       const m = this.metas[mi]!;
-      out = { kind: 'message', session: m.session ?? m.endpoint, payloadBytes: this.payloadSize[slot], retainedBytes: this.retainedSize[slot] };
+      out.kind = 'message';
+      out.session = m.session ?? m.endpoint;
+      out.payloadBytes = this.payloadSize[slot];
       if (--m.refs === 0) this.releaseMeta(mi, m);
       const id = this.chunkIndex[slot];
-      const chunk = this.chunks.get(id)!;
+      // the oldest records lie in one chunk after another: one map lookup per chunk
+      let chunk = this.shiftChunk;
+      if (id !== this.shiftChunkId || !chunk) {
+        chunk = this.shiftChunk = this.chunks.get(id)!;
+        this.shiftChunkId = id;
+      }
       if (--chunk.live === 0 && this.current?.id !== id) this.release(id, chunk);
     }
     this.head = (this.head + 1) % this.capacity;
@@ -488,6 +504,7 @@ export class RecordStore {
     this.chunks.clear();
     this.spansChunk = undefined;
     this.atChunk = undefined;
+    this.shiftChunk = undefined;
     this.current = undefined;
     this.spare = [];
   }
@@ -614,6 +631,7 @@ export class RecordStore {
     this.chunks.delete(id);
     if (id === this.spansChunkId) this.spansChunk = undefined;
     if (id === this.atChunkId) this.atChunk = undefined;
+    if (id === this.shiftChunkId) this.shiftChunk = undefined;
     // a chunk that was read may still be viewed by a held record: leave it to the GC
     if (reusable(chunk) && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
   }
