@@ -15,7 +15,7 @@
  *   npx tsx bench/hostSpy.ts [--seconds S] [--runs N]
  */
 import { startCodeServer, TEST_WORKSPACE, type CodeServer } from '../test/e2e/ui/codeServer';
-import { drainRound, handled, HarnessError, pyzmqRound, startTimedPublisher, untilStable } from './cliSpy';
+import { drainRound, handled, HarnessError, pyzmqRound, startTimedPublisher } from './cliSpy';
 import { fault, median, numberArg, printAndExit } from './util';
 
 /** Tries of one UI step before the round fails (and is re-run with a fresh code-server). */
@@ -56,9 +56,51 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
 
+/** Polls of the viewer's counter before a round gives up waiting for it to stand still. */
+const COUNTER_POLL_MS = 250;
+
+/**
+ * The viewer's `received` counter once it has stood still for 2 s (at most
+ * 60 s; the first one within 20 s). Only reads that succeeded count: a read the page did not answer in
+ * time (a loaded machine, a webview reloading) is a UI failure, not a reading
+ * of 0. Nothing ever read fails the round outside the product (it is re-run);
+ * a counter read as 0 is the product's failure.
+ */
+export async function readSettledCounter(read: () => Promise<string | null>, o: { maxMs?: number; firstReadMs?: number } = {}): Promise<number> {
+  const started = Date.now();
+  const end = started + (o.maxMs ?? 60_000);
+  const firstBy = started + (o.firstReadMs ?? 20_000);
+  let value: number | undefined;
+  let since = Date.now();
+  let failures = 0;
+  let lastError = '';
+  while (Date.now() < end) {
+    const v = await read().then(
+      (x) => Number(x ?? NaN),
+      (e: unknown) => {
+        failures++;
+        lastError = firstLine(e);
+        return undefined;
+      },
+    );
+    if (v !== undefined && Number.isFinite(v)) {
+      if (v !== value) {
+        value = v;
+        since = Date.now();
+      } else if (Date.now() - since >= 2000) break;
+    }
+    if (value === undefined && Date.now() > firstBy) break;
+    await new Promise((r) => setTimeout(r, COUNTER_POLL_MS));
+  }
+  if (value === undefined) throw new HarnessError(`the viewer's counters could not be read (${failures} failed reads, last: ${lastError})`);
+  if (!value) throw new Error(`the viewer counted nothing (${failures} failed reads of its counters besides)`);
+  return value;
+}
+
 async function hostRound(seconds: number, viewer = true): Promise<{ sent: number; received: number }> {
   const pub = await startTimedPublisher(seconds, 16);
   let vsc: CodeServer | undefined;
+  let failed = true;
   try {
     // the issue-27 failure: the publisher gone before it printed "sending" (the round is re-run)
     if (fault('host-publisher')) pub.crash();
@@ -101,24 +143,16 @@ async function hostRound(seconds: number, viewer = true): Promise<{ sent: number
     });
     if (!viewer) await uiStep(code, 'bring the viewer back', 15000, (t) => tab.click({ timeout: t }));
     // what waited in the buffers is received after the publisher stopped: until the counter stands still
-    let received = 0;
-    let failures = 0;
-    await untilStable(
-      () => {
-        void counters
-          .getAttribute('data-received', { timeout: 1000 })
-          .then((v) => (received = Number(v ?? 0)))
-          .catch(() => failures++);
-        return received;
-      },
-      2000,
-      60_000,
-    );
-    if (!received) throw new Error(`the viewer counted nothing (${failures} failed reads of its counters)`);
+    const received = await readSettledCounter(() => counters.getAttribute('data-received', { timeout: 2000 }));
+    failed = false;
     return { sent, received };
   } finally {
     pub.stop();
-    await vsc?.stop();
+    // a stop that fails must not replace the round's own error (it is told beside it)
+    await vsc?.stop().catch((e: unknown) => {
+      if (!failed) throw new HarnessError(`code-server did not stop cleanly: ${firstLine(e)}`);
+      process.stderr.write(`[host] code-server did not stop cleanly after the round failed: ${firstLine(e)}\n`);
+    });
   }
 }
 

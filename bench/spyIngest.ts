@@ -15,7 +15,7 @@ import { PubSpy } from '../src/core/sessions/spy';
 import { zmq } from '../src/core/zmq/zmqLoader';
 import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
-interface Publisher {
+export interface Publisher {
   pubPort: number;
   syncPort: number;
   /** The rate of the publisher's send loop in its next unread round (rounds are read in order). */
@@ -46,7 +46,7 @@ export async function startPublisher(count: number, size: number, rounds: number
 }
 
 /** Tells the publisher to start a round once our subscription has propagated. */
-async function go(syncPort: number): Promise<void> {
+export async function go(syncPort: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
   const req = new (zmq().Request)();
   req.connect(`tcp://127.0.0.1:${syncPort}`);

@@ -10,6 +10,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { HarnessError, startTimedPublisher } from '../../bench/cliSpy';
+import { readSettledCounter } from '../../bench/hostSpy';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -52,5 +53,23 @@ describe('bench: errors are reported, never hidden', function () {
     assert.match(String(out.pubhwm_error), /^unhandled rejection: forced unhandled rejection in the pubhwm part/);
     assert.match(String(out.viewer_error), /^forced failure of the viewer part/);
     assert.match(String(out.nosuch_error), /no such part/);
+  });
+
+  it("the host round's counter: a read the page did not answer is a UI failure (re-run), never a count of 0", async () => {
+    // every read times out (a loaded machine): outside the product, the round is re-run
+    await assert.rejects(
+      readSettledCounter(() => Promise.reject(new Error('locator.getAttribute: Timeout 2000ms exceeded')), { firstReadMs: 1500 }),
+      (e: Error) => e instanceof HarnessError && /could not be read \(\d+ failed reads, last: locator.getAttribute: Timeout/.test(e.message),
+    );
+    // read, and 0: the product counted nothing
+    await assert.rejects(readSettledCounter(() => Promise.resolve('0')), (e: Error) => !(e instanceof HarnessError) && /counted nothing/.test(e.message));
+    // failed reads between good ones do not settle it early, nor count as 0: the last value read once it stood still
+    let n = 0;
+    const values = ['10', 'x', '20', 'fail', '30'];
+    const got = await readSettledCounter(() => {
+      const v = values[Math.min(n++, values.length - 1)];
+      return v === 'fail' ? Promise.reject(new Error('detached')) : Promise.resolve(v === 'x' ? null : v);
+    });
+    assert.equal(got, 30);
   });
 });

@@ -95,6 +95,24 @@ describe('native agent (LD_PRELOAD interposer of libzmq)', function () {
     assert.equal(withNativeAgent(`/old/${NATIVE_AGENT_FILE} /opt/x.so`, lib), `/opt/x.so:${lib}`);
   });
 
+  it('found without blocking: ensureNativeAgent (called while the extension activates) checks the prebuilt library in a process it does not wait for', () => {
+    // a fresh process: the load check's answer is cached per library
+    const script = `const cp = require('node:child_process');
+      let sync = 0;
+      const orig = cp.spawnSync;
+      cp.spawnSync = (...a) => (sync++, orig(...a));
+      const na = require(${JSON.stringify(join(ROOT, 'src', 'core', 'sessions', 'nativeAgent.ts'))});
+      const p = na.ensureNativeAgent(${JSON.stringify(tmpdir())});
+      const during = sync;
+      p.then((s) => console.log(JSON.stringify({ during, library: s.library, again: na.nativeAgentLibrary(), after: sync })));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' })) as Record<string, unknown>;
+    assert.equal(out.during, 0, 'the load check ran synchronously (spawnSync) inside ensureNativeAgent');
+    assert.equal(out.library, nativeAgentLibrary());
+    // and its answer is the one the synchronous callers (the collector's environment) get, with no check of their own
+    assert.equal(out.again, out.library);
+    assert.equal(out.after, 0);
+  });
+
   it('compiled on first use with the user\'s cc into a cache folder (reused after), and a clear reason without a compiler', async () => {
     const cache = join(dir, 'cache with no space'.replace(/ /g, '-'));
     const made = await compileNativeAgent(cache);

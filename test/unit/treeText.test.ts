@@ -23,6 +23,29 @@ describe('treeText', () => {
     assert.equal(formatBytes(3 * 1024 ** 4 * 1024), '3072 TiB');
   });
 
+  it("writes whole counts as toLocaleString('en-US') does, without loading ICU's number formatting (it cost activate() 30-40 ms)", () => {
+    const values = [0, -0, 1, 9, 12, 999, 1000, 1001, 99_999, 100_000, 123_456_789, 1e15, Number.MAX_SAFE_INTEGER, -1, -1000, -1_234_567, 1.5, 2.0004, 1e21, NaN, Infinity, -Infinity];
+    for (let i = 0; i < 200; i++) values.push(Math.floor(Math.random() * 10 ** (1 + (i % 15))));
+    const wanted = values.map((v) => v.toLocaleString('en-US'));
+    const original = Number.prototype.toLocaleString;
+    let calls = 0;
+    Number.prototype.toLocaleString = function (this: number, ...args: Parameters<typeof original>) {
+      calls++;
+      return original.apply(this, args);
+    };
+    try {
+      assert.deepEqual(
+        values.map((v) => formatCount(v)),
+        wanted,
+      );
+      calls = 0;
+      for (const v of values) if (Number.isSafeInteger(v)) formatCount(v);
+      assert.equal(calls, 0, 'a whole count went through toLocaleString');
+    } finally {
+      Number.prototype.toLocaleString = original;
+    }
+  });
+
   it('describes a session with state, count and rate, and only non-zero evicted/dropped', () => {
     // receiving: numbers first (the icon shows the state; a narrow side bar cuts the end)
     assert.equal(sessionDescription({ state: 'receiving', messages: 1234, rate: 12, evicted: 0, dropped: 0 }), '1,234 msgs · 12 msg/s');

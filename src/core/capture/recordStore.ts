@@ -217,6 +217,14 @@ export class RecordStore {
   /** The chunk frameSpansAt read last (ids are never reused; dropped with the chunks). */
   private spansChunkId = -1;
   private spansChunk: Buffer | undefined;
+  /** What shift() returns (valid until its next call). */
+  private readonly shifted: Shifted = { kind: 'message', session: '', payloadBytes: 0, retainedBytes: 0 };
+  /** The chunk shift() released from last (the same rule). */
+  private shiftChunkId = -1;
+  private shiftChunk: Chunk | undefined;
+  /** The chunk at() read last (the same rule). */
+  private atChunkId = -1;
+  private atChunk: Chunk | undefined;
   private reusedChunks = 0;
 
   constructor(private readonly maxCapacity: () => number) {}
@@ -317,9 +325,6 @@ export class RecordStore {
     return chunk.buf;
   }
 
-  /** What shift() returns: one object, rewritten by every call (a window that evicts shifts once per record appended). */
-  private readonly shifted: Shifted = { kind: 'message', session: '', payloadBytes: 0, retainedBytes: 0 };
-
   /** Removes the oldest record; what it returns is valid until the next call. */
   shift(): Shifted {
     const slot = this.head;
@@ -339,7 +344,12 @@ export class RecordStore {
       out.payloadBytes = this.payloadSize[slot];
       if (--m.refs === 0) this.releaseMeta(mi, m);
       const id = this.chunkIndex[slot];
-      const chunk = this.chunks.get(id)!;
+      // the oldest records lie in one chunk after another: one map lookup per chunk
+      let chunk = this.shiftChunk;
+      if (id !== this.shiftChunkId || !chunk) {
+        chunk = this.shiftChunk = this.chunks.get(id)!;
+        this.shiftChunkId = id;
+      }
       if (--chunk.live === 0 && this.current?.id !== id) this.release(id, chunk);
     }
     this.head = (this.head + 1) % this.capacity;
@@ -379,7 +389,13 @@ export class RecordStore {
     const obj = this.objects[slot];
     if (obj) return obj;
     const m = this.metas[this.metaIndex[slot]]!;
-    const chunk = this.chunks.get(this.chunkIndex[slot])!;
+    // a reader goes through a chunk's records one after another: one map lookup per chunk
+    const id = this.chunkIndex[slot];
+    let chunk = this.atChunk;
+    if (id !== this.atChunkId || !chunk) {
+      chunk = this.atChunk = this.chunks.get(id)!;
+      this.atChunkId = id;
+    }
     // its frames are views of the chunk: never recycle it (see the header)
     if (!lent) chunk.exposed = true;
     const n = this.frameCount[slot];
@@ -486,6 +502,8 @@ export class RecordStore {
     for (const buf of this.spare) giveReleasedChunk(buf);
     this.chunks.clear();
     this.spansChunk = undefined;
+    this.atChunk = undefined;
+    this.shiftChunk = undefined;
     this.current = undefined;
     this.spare = [];
   }
@@ -611,6 +629,8 @@ export class RecordStore {
   private release(id: number, chunk: Chunk): void {
     this.chunks.delete(id);
     if (id === this.spansChunkId) this.spansChunk = undefined;
+    if (id === this.atChunkId) this.atChunk = undefined;
+    if (id === this.shiftChunkId) this.shiftChunk = undefined;
     // a chunk that was read may still be viewed by a held record: leave it to the GC
     if (reusable(chunk) && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
   }

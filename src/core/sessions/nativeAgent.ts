@@ -40,6 +40,19 @@ export function loadsHere(lib: string): boolean {
   return ok;
 }
 
+/** loadsHere() without blocking: the check's process runs while the event loop goes on (its answer is cached for loadsHere). */
+export function loadsHereAsync(lib: string): Promise<boolean> {
+  const known = loads.get(lib);
+  if (known !== undefined) return Promise.resolve(known);
+  return new Promise((resolve) => {
+    execFile('/bin/sh', ['-c', ':'], { env: { PATH: '/usr/bin:/bin', LD_PRELOAD: lib }, encoding: 'utf8', timeout: 10000 }, (err, _out, stderr) => {
+      const ok = !err && !stderr;
+      loads.set(lib, ok);
+      resolve(ok);
+    });
+  });
+}
+
 /**
  * The native agent library to preload here, or undefined (not Linux, no build for this architecture that loads, none
  * compiled yet). A path LD_PRELOAD cannot carry (a space or a colon splits it) is left out too.
@@ -72,6 +85,13 @@ export type NativeAgentStatus = { library: string; compiled: boolean } | { libra
  * a platform the interposer does not support) it says why, and programs are observed without it.
  */
 export async function ensureNativeAgent(cacheDir: string): Promise<NativeAgentStatus> {
+  // the prebuilt libraries' load check without blocking: the extension calls this while it activates
+  if (process.platform === 'linux') {
+    for (const dir of prebuiltDirs()) {
+      const lib = path.join(dir, nativePlatform(), NATIVE_AGENT_FILE);
+      if (existsSync(lib) && !/[\s:]/.test(lib) && (await loadsHereAsync(lib))) break;
+    }
+  }
   const found = nativeAgentLibrary();
   if (found) return { library: found, compiled: found === compiled };
   if (process.platform !== 'linux') return { reason: `the native agent (LD_PRELOAD) is for Linux; on ${process.platform} C/C++ programs are observed on the wire only` };
