@@ -15,7 +15,8 @@ import { findPidOfTcpPeer } from '../../src/core/topology/peerProcess';
 import { probeSocketType } from '../../src/core/zmtp/socketTypeProbe';
 import { PubSpy } from '../../src/core/sessions/spy';
 import { ZmtpTap } from '../../src/core/sessions/tap';
-import { endpointKey, TopologyModel } from '../../src/core/topology/topology';
+import { TopologyModel } from '../../src/core/topology/topology';
+import { endpointKey } from '../../src/core/zmq/endpointIdentity';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
 
 const PUB = `

@@ -8,12 +8,11 @@
  *
  * Plain Node: no vscode. TopologyModel feeds it and puts `facts()` in its snapshot.
  */
-import { hostname, networkInterfaces } from 'node:os';
-import * as path from 'node:path';
 import { copyBytes, latin1 } from '../base/bytes';
 import { topicKey } from '../capture/capture';
 import { CallSite, CapturedEvent, CapturedMessage, CaptureRecord, ProcessRecord, SocketRecord } from '../capture/records';
 import { parseEndpoint } from '../zmq/endpoint';
+import { endpointKey } from '../zmq/endpointIdentity';
 import { flowBetween, isPublisher, isSubscriber, normalizeSocketType } from '../zmq/socketTypes';
 import { RateFacts, WindowMeter } from './meter';
 
@@ -562,63 +561,24 @@ export class AgentTopology {
 
 // ---- links ------------------------------------------------------------------
 
-let localHosts: Set<string> | undefined;
-
-/** Names and addresses of this machine (a connect to one of them reaches a bind on `*`). */
-function isLocalHost(host: string): boolean {
-  if (!localHosts) {
-    localHosts = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '*', '::']);
-    try {
-      localHosts.add(hostname().toLowerCase());
-      for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) localHosts.add(a.address.toLowerCase());
-    } catch {
-      // no interfaces known: loopback only
-    }
-  }
-  const h = host.toLowerCase();
-  return localHosts.has(h) || h.startsWith('127.');
+/** The key a bind is found by and a connect looks for: the same endpoint (the one identity, endpointIdentity.ts). */
+function linkKey(endpoint: string, s: AgentSocketFacts, cwd: string): string {
+  return endpointKey(endpoint, { session: s.session, pid: s.pid, cwd });
 }
 
-const WILDCARD = new Set(['*', '0.0.0.0', '::', '']);
-
-/** Keys a bind is found by, and the keys a connect looks for. */
-function bindKey(endpoint: string, s: AgentSocketFacts, cwd: string): string | undefined {
-  try {
-    const ep = parseEndpoint(endpoint);
-    if (ep.transport === 'tcp') return WILDCARD.has(ep.host) ? `tcp:*:${ep.port}` : isLocalHost(ep.host) ? `tcp:local:${ep.port}` : `tcp:${ep.host.toLowerCase()}:${ep.port}`;
-    if (ep.transport === 'ipc') return `ipc:${ipcPath(ep.path, cwd)}`;
-    return `inproc:${s.session}:${s.pid}:${ep.name}`;
-  } catch {
-    return undefined;
-  }
-}
-
-function connectKeys(endpoint: string, s: AgentSocketFacts, cwd: string): string[] {
-  try {
-    const ep = parseEndpoint(endpoint);
-    if (ep.transport === 'tcp') {
-      const local = isLocalHost(ep.host);
-      return local ? [`tcp:local:${ep.port}`, `tcp:*:${ep.port}`] : [`tcp:${ep.host.toLowerCase()}:${ep.port}`];
-    }
-    if (ep.transport === 'ipc') return [`ipc:${ipcPath(ep.path, cwd)}`];
-    return [`inproc:${s.session}:${s.pid}:${ep.name}`];
-  } catch {
-    return [];
-  }
-}
-
-function ipcPath(p: string, cwd: string): string {
-  // abstract sockets (@name) and absolute paths as they are; a relative path is the process's
-  return p.startsWith('@') || path.isAbsolute(p) || !cwd ? p : path.resolve(cwd, p);
+interface BoundEndpoint {
+  s: AgentSocketFacts;
+  e: AgentEndpointFacts;
 }
 
 function linkSockets(sockets: AgentSocketFacts[], cwdOf: Map<string, string>): AgentLinkFacts[] {
-  const binds = new Map<string, { s: AgentSocketFacts; e: AgentEndpointFacts }[]>();
+  const binds = new Map<string, BoundEndpoint[]>();
   for (const s of sockets) {
     for (const e of s.endpoints) {
-      if (e.role !== 'bind' || e.state === 'failed') continue;
-      const k = bindKey(e.endpoint, s, cwdOf.get(s.processNodeId) ?? '');
-      if (k) binds.set(k, [...(binds.get(k) ?? []), { s, e }]);
+      // (an endpoint that does not parse is no link: its transport is unknown)
+      if (e.role !== 'bind' || e.state === 'failed' || !transportOf(e.endpoint)) continue;
+      const k = linkKey(e.endpoint, s, cwdOf.get(s.processNodeId) ?? '');
+      binds.set(k, [...(binds.get(k) ?? []), { s, e }]);
     }
   }
   const links: AgentLinkFacts[] = [];
@@ -626,36 +586,49 @@ function linkSockets(sockets: AgentSocketFacts[], cwdOf: Map<string, string>): A
   for (const s of sockets) {
     for (const e of s.endpoints) {
       if (e.role !== 'connect' || e.state === 'failed') continue;
-      for (const k of connectKeys(e.endpoint, s, cwdOf.get(s.processNodeId) ?? '')) {
-        const found = binds.get(k);
-        if (!found) continue;
-        // a port is bound by one live socket at a time: prefer the active bind, else the latest
-        const active = found.filter((b) => b.e.state === 'active' && b.s.state === 'open');
-        const list = active.length ? active : [found[found.length - 1]];
-        for (const b of list) {
-          if (b.s.nodeId === s.nodeId) continue;
-          const id = `agent:${s.nodeId}>${b.s.nodeId}@${b.e.endpoint}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
-          const flow = flowBetween(s.type, b.s.type);
-          const open = s.state === 'open' && b.s.state === 'open' && e.state === 'active' && b.e.state === 'active';
-          const transport = k.startsWith('tcp') ? 'tcp' : k.startsWith('ipc') ? 'ipc' : 'inproc';
-          links.push({
-            id,
-            connectSocket: s.nodeId,
-            bindSocket: b.s.nodeId,
-            endpoint: b.e.endpoint,
-            transport,
-            ...(flow === 'bToA' ? { from: b.s.nodeId, to: s.nodeId, both: false } : { from: s.nodeId, to: b.s.nodeId, both: flow !== 'aToB' }),
-            state: open ? 'open' : 'declared',
-            sinceTs: Math.max(e.ts, b.e.ts),
-          });
-        }
-        break;
+      const found = binds.get(linkKey(e.endpoint, s, cwdOf.get(s.processNodeId) ?? ''));
+      if (!found) continue;
+      // a port is bound by one live socket at a time: prefer the active bind, else the latest
+      const active = found.filter((b) => b.e.state === 'active' && b.s.state === 'open');
+      for (const b of active.length ? active : [found[found.length - 1]]) {
+        const l = b.s.nodeId === s.nodeId ? undefined : link({ s, e }, b);
+        if (!l || seen.has(l.id)) continue;
+        seen.add(l.id);
+        links.push(l);
       }
     }
   }
-  // traffic: counted at an end that has this one connection only
+  countLinkTraffic(links, sockets);
+  return links;
+}
+
+/** A connect matched with the bind it reaches. */
+function link(c: BoundEndpoint, b: BoundEndpoint): AgentLinkFacts {
+  const flow = flowBetween(c.s.type, b.s.type);
+  const open = c.s.state === 'open' && b.s.state === 'open' && c.e.state === 'active' && b.e.state === 'active';
+  const transport = transportOf(b.e.endpoint)!;
+  return {
+    id: `agent:${c.s.nodeId}>${b.s.nodeId}@${b.e.endpoint}`,
+    connectSocket: c.s.nodeId,
+    bindSocket: b.s.nodeId,
+    endpoint: b.e.endpoint,
+    transport,
+    ...(flow === 'bToA' ? { from: b.s.nodeId, to: c.s.nodeId, both: false } : { from: c.s.nodeId, to: b.s.nodeId, both: flow !== 'aToB' }),
+    state: open ? 'open' : 'declared',
+    sinceTs: Math.max(c.e.ts, b.e.ts),
+  };
+}
+
+function transportOf(endpoint: string): AgentLinkFacts['transport'] | undefined {
+  try {
+    return parseEndpoint(endpoint).transport;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Traffic of a link: counted at an end that has this one connection only. */
+function countLinkTraffic(links: AgentLinkFacts[], sockets: AgentSocketFacts[]): void {
   const degree = new Map<string, number>();
   for (const l of links) for (const n of [l.connectSocket, l.bindSocket]) degree.set(n, (degree.get(n) ?? 0) + 1);
   const byNode = new Map(sockets.map((s) => [s.nodeId, s]));
@@ -666,7 +639,6 @@ function linkSockets(sockets: AgentSocketFacts[], cwdOf: Map<string, string>): A
     const b = end.received;
     l.traffic = { messages: a.messages + b.messages, bytes: a.bytes + b.bytes, rate: a.rate + b.rate, byteRate: a.byteRate + b.byteRate, lastTs: Math.max(a.lastTs, b.lastTs) };
   }
-  return links;
 }
 
 /** The socket's endpoints for a label: `tcp://*:5556`, `→ tcp://localhost:5556`. */

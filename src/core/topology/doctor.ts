@@ -7,7 +7,8 @@ import { baseName } from '../base/bytes';
 import { CallSite } from '../capture/records';
 import { formatTopic } from '../zmq/topics';
 import { canTalk, compatiblePeers, isPublisher, isSubscriber, normalizeSocketType } from '../zmq/socketTypes';
-import { CodeEndpoint, CodeLocation, ConnectionFacts, EndpointFacts, TopologySnapshot, endpointKey, endpointPort } from './topology';
+import { CodeEndpoint, CodeLocation, ConnectionFacts, EndpointFacts, TopologySnapshot } from './topologyFacts';
+import { endpointKey, endpointPort } from '../zmq/endpointIdentity';
 
 export type DoctorRule =
   | 'pub-no-subscriber'
