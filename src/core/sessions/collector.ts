@@ -38,7 +38,7 @@ import * as path from 'node:path';
 import { Emitter } from '../base/lifecycle';
 import { Capture } from '../capture/capture';
 import { CallSite, CapturedEvent, CapturedMessage, CaptureRecord, SocketRecord } from '../capture/records';
-import { AgentModel, AgentProcess, AgentSocket, primaryEndpoint } from './agentModel';
+import { AgentEndpointFacts, AgentProcessFacts, AgentStore, LIMITS, primaryEndpoint } from './agentStore';
 import { nativeAgentLibrary, withNativeAgent } from './nativeAgent';
 import { CaptureSession, SessionState } from './session';
 
@@ -96,15 +96,25 @@ export function agentsDir(): string {
 }
 
 /**
- * A program may open and close sockets without end: the model keeps this many
- * closed sockets per process (the most recent), the rest are forgotten (their
- * records stay in the capture).
+ * A program may open and close sockets without end: the socket table keeps as
+ * many closed sockets per process as the store (the most recent), the rest are
+ * forgotten (their records stay in the capture).
  */
-const MAX_CLOSED_SOCKETS = 256;
+const MAX_CLOSED_SOCKETS = LIMITS.closedSockets;
 /** A burst of new connections may exceed the pre-authentication limits this many times over before a fresh one is evicted. */
 const BURST_FACTOR = 4;
 /** Forgotten sockets whose type and endpoint are kept for late reports (monitor events, failure counts after the close). */
 const FORGOTTEN_SOCKETS = 4096;
+
+/** What the collector keeps of an agent's process to write its records. */
+type ProcessEntry = Pick<AgentProcessFacts, 'pid' | 'name' | 'argv' | 'cwd' | 'ppid' | 'runtime' | 'state' | 'dropped'>;
+
+/** What the collector keeps of a socket to write its records. */
+interface SocketEntry {
+  id: string;
+  type: string;
+  endpoints: Pick<AgentEndpointFacts, 'endpoint' | 'requested' | 'role' | 'state'>[];
+}
 
 interface AgentConn {
   socket: NetSocket;
@@ -116,9 +126,9 @@ interface AgentConn {
   pending: Buffer[];
   pendingBytes: number;
   hello: boolean;
-  process?: AgentProcess;
-  /** socket number → model socket */
-  sockets: Map<number, AgentSocket>;
+  process?: ProcessEntry;
+  /** socket number → what its records need (the facts are the store's) */
+  sockets: Map<number, SocketEntry>;
   /** Closed sockets still in the model, oldest first (at most MAX_CLOSED_SOCKETS). */
   closedSockets: Set<number>;
   /** Sockets forgotten from the model, most recent last: what a late report about one needs (at most FORGOTTEN_SOCKETS). */
@@ -132,7 +142,8 @@ interface AgentConn {
 export class Collector implements CaptureSession {
   readonly kind = 'agent' as const;
   readonly id: string;
-  readonly model = new AgentModel();
+  /** The one store of what the agents reported (the Processes view reads it), fed every record written here. */
+  readonly model = new AgentStore();
   private readonly capture: Capture;
   private readonly token = randomBytes(24).toString('hex');
   private readonly tokenBytes = Buffer.from(this.token);
@@ -439,20 +450,9 @@ export class Collector implements CaptureSession {
       this.authenticated++;
       this.counters.agents++;
       const pid = typeof hello.pid === 'number' && Number.isInteger(hello.pid) ? hello.pid : 0;
-      const p: AgentProcess = {
-        key: `${pid}@${++this.connectionCount}`,
-        pid,
-        name: `pid ${pid}`,
-        argv: [],
-        cwd: '',
-        agent: typeof hello.agent === 'string' ? hello.agent.slice(0, 32) : 'unknown',
-        state: 'running',
-        startedTs: Date.now(),
-        dropped: 0,
-        sockets: new Map(),
-      };
-      c.process = p;
-      this.model.add(p);
+      ++this.connectionCount;
+      c.process = { pid, name: `pid ${pid}`, argv: [], cwd: '', state: 'running', dropped: 0 };
+      this.model.hello(this.id, pid, typeof hello.agent === 'string' ? hello.agent.slice(0, 32) : 'unknown', Date.now());
       this.updateState();
       return true;
     }
@@ -494,16 +494,6 @@ export class Collector implements CaptureSession {
     const p = c.process!;
     const s = this.socketOf(c, n);
     const ts = Number.isFinite(tsSec) && tsSec > 0 ? tsSec * 1000 : Date.now();
-    let size = 0;
-    for (const f of frames) size += f.byteLength;
-    if (direction === 'out') {
-      s.messagesOut++;
-      s.bytesOut += size;
-    } else {
-      s.messagesIn++;
-      s.bytesIn += size;
-    }
-    s.lastTs = ts;
     const r: CapturedMessage = {
       kind: 'message',
       seq: 0,
@@ -524,25 +514,29 @@ export class Collector implements CaptureSession {
       r.truncated = truncated;
     }
     splitEnvelope(r, s.type);
-    this.capture.append(r);
+    this.record(r);
     this.counters.messages++;
-    this.model.changed();
     return true;
   }
 
-  private socketOf(c: AgentConn, n: number): AgentSocket {
+  /** A record to the capture, and its facts to the store. */
+  private record(r: CaptureRecord): void {
+    this.model.ingest(r);
+    this.capture.append(r);
+  }
+
+  private socketOf(c: AgentConn, n: number): SocketEntry {
     let s = c.sockets.get(n);
     if (!s) {
       const p = c.process!;
-      s = newSocket(`${p.pid}.${n}`);
+      s = { id: `${p.pid}.${n}`, type: '?', endpoints: [] };
       if (n <= c.forgottenUpTo) {
         // a late report about a socket the model forgot: its records get what is known, the model stays as it is
         const f = c.forgotten.get(n);
-        if (f) Object.assign(s, { id: f.id, type: f.type, state: 'closed' as const, endpoints: f.endpoint ? [{ endpoint: f.endpoint, role: 'connect' as const, state: 'active' as const }] : [] });
+        if (f) Object.assign(s, { id: f.id, type: f.type, endpoints: f.endpoint ? [{ endpoint: f.endpoint, role: 'connect' as const, state: 'active' as const }] : [] });
         return s;
       }
       c.sockets.set(n, s);
-      p.sockets.set(s.id, s);
     }
     return s;
   }
@@ -557,7 +551,6 @@ export class Collector implements CaptureSession {
     const s = c.sockets.get(oldest);
     if (!s) return;
     c.sockets.delete(oldest);
-    c.process!.sockets.delete(s.id);
     c.forgotten.set(oldest, { id: s.id, type: s.type, endpoint: primaryEndpoint(s) });
     if (c.forgotten.size > FORGOTTEN_SOCKETS) c.forgotten.delete(c.forgotten.keys().next().value!);
     if (oldest > c.forgottenUpTo) c.forgottenUpTo = oldest;
@@ -570,7 +563,11 @@ export class Collector implements CaptureSession {
     const base = { seq: 0, ts, session: this.id, source: 'agent' as const, process: p.name, pid: p.pid };
     switch (j.type) {
       case 'process': {
-        if (typeof j.pid === 'number' && Number.isInteger(j.pid)) p.pid = j.pid;
+        if (typeof j.pid === 'number' && Number.isInteger(j.pid) && j.pid !== p.pid) {
+          // listed at its hello under the pid it gave there
+          this.model.forget(this.id, p.pid);
+          p.pid = j.pid;
+        }
         if (Array.isArray(j.argv)) p.argv = j.argv.filter((a): a is string => typeof a === 'string').slice(0, 1000);
         if (typeof j.cwd === 'string') p.cwd = j.cwd;
         if (typeof j.name === 'string' && j.name) p.name = j.name.slice(0, 200);
@@ -579,7 +576,7 @@ export class Collector implements CaptureSession {
         const r: CaptureRecord = { ...base, process: p.name, pid: p.pid, kind: 'process', endpoint: '', state: 'started', argv: p.argv, cwd: p.cwd };
         if (p.ppid !== undefined) r.ppid = p.ppid;
         if (p.runtime !== undefined) r.runtime = p.runtime;
-        this.capture.append(r);
+        this.record(r);
         break;
       }
       case 'socket': {
@@ -592,12 +589,8 @@ export class Collector implements CaptureSession {
             if (typeof j.socketType === 'string') s.type = j.socketType.slice(0, 32);
             for (const k of ['sndhwm', 'rcvhwm'] as const) {
               const v = j[k];
-              if (typeof v === 'number') {
-                s.options[k] = v;
-                r[k] = v;
-              }
+              if (typeof v === 'number') r[k] = v;
             }
-            s.state = 'open';
             break;
           case 'bind':
           case 'connect':
@@ -631,11 +624,6 @@ export class Collector implements CaptureSession {
             if (!topic) return false;
             r.op = op;
             r.topic = topic;
-            if (op === 'subscribe') s.subscriptions.push(topic);
-            else {
-              const i = s.subscriptions.findIndex((t) => Buffer.compare(Buffer.from(t), topic) === 0);
-              if (i >= 0) s.subscriptions.splice(i, 1);
-            }
             r.endpoint = primaryEndpoint(s);
             break;
           }
@@ -643,20 +631,13 @@ export class Collector implements CaptureSession {
             if (typeof j.option !== 'string') return false;
             r.op = 'option';
             r.option = j.option.slice(0, 64);
-            if (typeof j.value === 'number') {
-              r.value = j.value;
-              s.options[r.option] = j.value;
-            } else if (typeof j.bytes === 'string') {
-              r.bytes = Buffer.from(j.bytes, 'base64');
-              s.options[r.option] = Buffer.from(r.bytes).toString('latin1');
-            }
+            if (typeof j.value === 'number') r.value = j.value;
+            else if (typeof j.bytes === 'string') r.bytes = Buffer.from(j.bytes, 'base64');
             r.endpoint = primaryEndpoint(s);
             break;
           }
           case 'close':
             r.op = 'close';
-            s.state = 'closed';
-            s.peers = [];
             r.endpoint = primaryEndpoint(s);
             if (c.sockets.get(j.socket) === s) this.socketClosed(c, j.socket);
             break;
@@ -666,19 +647,17 @@ export class Collector implements CaptureSession {
         r.socketType = s.type;
         const site = callSite(j.site);
         if (site) r.site = site;
-        this.capture.append(r);
+        this.record(r);
         break;
       }
       case 'error': {
         if (typeof j.socket !== 'number' || (j.op !== 'send' && j.op !== 'recv') || typeof j.code !== 'string') return false;
         const count = typeof j.count === 'number' && j.count > 0 ? Math.floor(j.count) : 1;
         const s = this.socketOf(c, j.socket);
-        const key = `${j.op} ${j.code.slice(0, 32)}`;
-        s.failures[key] = (s.failures[key] ?? 0) + count;
         const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: `${j.op}:error`, code: j.code.slice(0, 32), count };
         const site = callSite(j.site);
         if (site) r.site = site;
-        this.capture.append(r);
+        this.record(r);
         break;
       }
       case 'wait': {
@@ -687,9 +666,8 @@ export class Collector implements CaptureSession {
         if (typeof j.socket !== 'number' || j.op !== 'send') return false;
         const count = typeof j.count === 'number' && j.count > 0 ? Math.floor(j.count) : 1;
         const s = this.socketOf(c, j.socket);
-        s.sendWaits = (s.sendWaits ?? 0) + count;
         const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type: 'send:wait', count };
-        this.capture.append(r);
+        this.record(r);
         break;
       }
       case 'event': {
@@ -705,27 +683,14 @@ export class Collector implements CaptureSession {
         // a run of connect retries: the first (attempts 1), then `connect:retried` with the count and when it began
         if (typeof j.attempts === 'number' && Number.isInteger(j.attempts) && j.attempts > 0) r.attempts = j.attempts;
         if (typeof j.since === 'number' && Number.isFinite(j.since) && j.since > 0) r.since = j.since * 1000;
-        // connect:retry counts every attempt: the first, then the rest when the run ends
-        const events = (s.events ??= {});
-        // agent input: at most 64 distinct names a socket
-        if (!(r.type in events) && Object.keys(events).length >= 64) {
-          /* counted in the capture only */
-        } else if (r.type === 'connect:retried') events['connect:retry'] = (events['connect:retry'] ?? 0) + Math.max(0, (r.attempts ?? 1) - 1);
-        else events[r.type] = (events[r.type] ?? 0) + 1;
-        const peers = (s.peers ??= []);
-        if (r.peer && (r.type === 'accept' || r.type === 'connect')) {
-          if (!peers.includes(r.peer) && peers.length < 256) peers.push(r.peer);
-        } else if (r.peer && r.type === 'disconnect') {
-          const i = peers.indexOf(r.peer);
-          if (i >= 0) peers.splice(i, 1);
-        }
-        this.capture.append(r);
+        this.record(r);
         break;
       }
       case 'drops': {
         if (typeof j.dropped !== 'number' || j.dropped < p.dropped) return false;
         const n = j.dropped - p.dropped;
         p.dropped = j.dropped;
+        this.model.noteDropped(this.id, p.pid, p.dropped);
         this.counters.agentDropped += n;
         this.capture.reportDropped(this.id, n);
         break;
@@ -736,22 +701,15 @@ export class Collector implements CaptureSession {
       default:
         return false;
     }
-    this.model.changed();
     return true;
   }
 
-  private exited(c: AgentConn, p: AgentProcess, ts: number): void {
+  private exited(c: AgentConn, p: ProcessEntry, ts: number): void {
     if (p.state === 'exited') return;
     p.state = 'exited';
-    p.exitedTs = ts;
-    for (const s of p.sockets.values()) {
-      s.state = 'closed';
-      s.peers = [];
-    }
     const r: CaptureRecord = { kind: 'process', seq: 0, ts, session: this.id, source: 'agent', endpoint: '', process: p.name, pid: p.pid, state: 'exited' };
     if (p.dropped) r.dropped = p.dropped;
-    this.capture.append(r);
-    this.model.changed();
+    this.record(r);
     void c;
   }
 }
@@ -785,25 +743,6 @@ export function splitEnvelope(r: CapturedMessage, socketType: string): void {
   if (n === 0) return;
   r.envelopeFrames = n;
   if (router) r.identity = frames[0];
-}
-
-function newSocket(id: string): AgentSocket {
-  return {
-    id,
-    type: '?',
-    state: 'open',
-    endpoints: [],
-    subscriptions: [],
-    options: {},
-    messagesOut: 0,
-    messagesIn: 0,
-    bytesOut: 0,
-    bytesIn: 0,
-    failures: {},
-    events: {},
-    peers: [],
-    lastTs: 0,
-  };
 }
 
 function parseJson(body: Buffer): Record<string, unknown> | undefined {

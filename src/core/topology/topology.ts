@@ -19,7 +19,7 @@ import type { CaptureSession } from '../sessions/session';
 import { spyDetailsOf } from '../sessions/spy';
 import { isPublisher, normalizeSocketType } from '../zmq/socketTypes';
 import { LatencyStats, RequestLatency } from './latency';
-import { WindowMeter } from './meter';
+import { WindowMeter } from '../capture/meter';
 import { AgentTopology } from './agentTopology';
 import { buildGraph } from './topologyGraph';
 import type { CodeEndpoint, ConnectionFacts, EndpointFacts, SessionsLike, SpyFacts, TopologyOptions, TopologyProcess, TopologySnapshot } from './topologyFacts';

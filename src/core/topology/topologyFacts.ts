@@ -8,7 +8,7 @@ import type { Event } from '../base/lifecycle';
 import type { CaptureSession } from '../sessions/session';
 import type { AgentFacts } from './agentTopology';
 import type { LatencyStats } from './latency';
-import type { RateFacts } from './meter';
+import type { RateFacts } from '../capture/meter';
 
 /** A place in the workspace's code. `file` is a path or URI string; `line` and `column` are 0-based (as VS Code's). */
 export interface CodeLocation {
@@ -50,7 +50,7 @@ export interface FramesFilter {
   socket?: string;
 }
 
-export type { RateFacts } from './meter';
+export type { RateFacts } from '../capture/meter';
 
 export interface TopicFacts {
   topic: Uint8Array;

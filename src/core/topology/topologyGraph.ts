@@ -7,7 +7,8 @@ import { baseName } from '../base/bytes';
 import { topicKey } from '../capture/capture';
 import { endpointKey } from '../zmq/endpointIdentity';
 import { flowBetween, isSubscriber, normalizeSocketType } from '../zmq/socketTypes';
-import { AgentFacts, AgentSocketFacts, processDetailLines, socketDetailLines, socketLabel } from './agentTopology';
+import type { AgentSocketFacts } from '../sessions/agentStore';
+import { AgentFacts, processDetailLines, socketDetailLines, socketLabel } from './agentTopology';
 import type { CodeEndpoint, ConnectionFacts, EndpointFacts, SpyFacts, TopologyEdge, TopologyNode, TopologyProcess } from './topologyFacts';
 
 function subscriptionText(topics: Uint8Array[]): string[] {
