@@ -142,23 +142,11 @@ export class TopologyModel implements Disposable {
       const e = this.endpointState(r.endpoint);
       (r.source === 'tap' ? e.tapSessions : e.spySessions).add(r.session);
     }
-    switch (r.kind) {
-      case 'message':
-        this.onMessage(r);
-        break;
-      case 'event':
-        this.onEvent(r);
-        break;
-      case 'greeting':
-        this.onGreeting(r);
-        break;
-      case 'command':
-        this.onCommand(r);
-        break;
-      case 'connection':
-        this.onConnection(r);
-        break;
-    }
+    if (r.kind === 'message') this.onMessage(r);
+    else if (r.kind === 'event') this.onEvent(r);
+    else if (r.kind === 'greeting') this.onGreeting(r);
+    else if (r.kind === 'command') this.onCommand(r);
+    else if (r.kind === 'connection') this.onConnection(r);
     if (r.seq > this.lastSeq && !this.capture) this.lastSeq = r.seq;
     this.changed();
   }
