@@ -21,7 +21,7 @@ import { constants as osConstants } from 'node:os';
 import { Capture } from '../core/capture/capture';
 import { recordToLine } from '../core/capture/exportFormat';
 import { formatRecord } from '../core/capture/recordText';
-import { AgentProcess } from '../core/sessions/agentModel';
+import type { AgentProcessFacts } from '../core/sessions/agentStore';
 import { Collector } from '../core/sessions/collector';
 import { defaultNativeCacheDir, ensureNativeAgent } from '../core/sessions/nativeAgent';
 import { TopologyModel } from '../core/topology/topology';
@@ -138,7 +138,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
  * connection to close), for at most `seconds` (and at least the short drain of
  * the last reports); a Ctrl-C ends the wait. Returns those still running.
  */
-async function waitForExits(collector: Collector, seconds: number): Promise<AgentProcess[]> {
+async function waitForExits(collector: Collector, seconds: number): Promise<AgentProcessFacts[]> {
   const running = () => collector.model.processes().filter((p) => p.state === 'running');
   let interrupted = false;
   const interrupt = () => (interrupted = true);

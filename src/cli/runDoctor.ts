@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { diagnose, Diagnostic } from '../core/topology/doctor';
-import { TopologySnapshot } from '../core/topology/topology';
+import { TopologySnapshot } from '../core/topology/topologyFacts';
 
 /**
  * `run --check`: the exit code when COMMAND succeeded but the doctor found an

@@ -7,7 +7,7 @@ import { formatBytes } from '../shared/format';
 import type { MapEdge, MapGraph, MapLatency, MapNode, MapSeverity } from '../shared/protocol/topology';
 import type { LatencyStats } from '../core/topology/latency';
 import type { Diagnostic } from '../core/topology/doctor';
-import type { FramesFilter, TopologySnapshot } from '../core/topology/topology';
+import type { FramesFilter, TopologySnapshot } from '../core/topology/topologyFacts';
 
 /** Most nodes the map draws; the rest are counted in the summary node. */
 export const MAX_MAP_NODES = 300;

@@ -143,9 +143,9 @@ describe('agents inside real programs, reporting to a collector', function () {
     assert.equal(p.state, 'exited');
     assert.equal(p.agent, 'python');
     const [rep, reqSocket] = [...p.sockets.values()];
-    assert.deepEqual([rep.type, rep.state, rep.messagesIn, rep.messagesOut], ['REP', 'closed', 3, 3]);
-    assert.deepEqual(rep.endpoints, [{ endpoint: 'inproc://work', role: 'bind', state: 'active' }]);
-    assert.deepEqual(reqSocket.failures, { 'recv EFSM': 1 });
+    assert.deepEqual([rep.type, rep.state, rep.received.messages, rep.sent.messages], ['REP', 'closed', 3, 3]);
+    assert.deepEqual(rep.endpoints.map((e) => [e.endpoint, e.role, e.state]), [['inproc://work', 'bind', 'active']]);
+    assert.deepEqual(reqSocket.failures.map((f) => [f.op, f.code, f.count]), [['recv', 'EFSM', 1]]);
     assert.equal(reqSocket.options.sndhwm, 1000);
   });
 
@@ -164,7 +164,7 @@ describe('agents inside real programs, reporting to a collector', function () {
     const options = sockets(capture, pid).filter((r) => r.op === 'option');
     assert.deepEqual(options.map((o) => [o.option, o.value ?? Buffer.from(o.bytes!).toString()]), [['sndhwm', 2], ['routing_id', 'pusher']]);
     const model = [...collector.model.sockets()].find((x) => x.process.pid === pid)!.socket;
-    assert.deepEqual(model.failures, { 'send EAGAIN': failedCount });
+    assert.deepEqual(model.failures.map((f) => [f.op, f.code, f.count]), [['send', 'EAGAIN', failedCount]]);
     assert.equal(model.options.sndhwm, 2);
   });
 

@@ -12,7 +12,9 @@ import { Diagnostic, DoctorOptions, DoctorRule, diagnose } from '../../src/core/
 import { TopologyProber } from '../../src/core/topology/prober';
 import { PubSpy } from '../../src/core/sessions/spy';
 import { ZmtpTap } from '../../src/core/sessions/tap';
-import { CodeEndpoint, TopologyModel, TopologyProcess, processErrorsFromOutput } from '../../src/core/topology/topology';
+import { TopologyModel } from '../../src/core/topology/topology';
+import { processErrorsFromOutput } from '../../src/core/topology/exampleTopology';
+import type { CodeEndpoint, TopologyProcess } from '../../src/core/topology/topologyFacts';
 import { freePort, killAllPython, PythonPeer, runPython, until } from './helpers/peers';
 
 const PUB = `

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { hostname } from 'node:os';
 import { connectAddressFor, EndpointError, parseEndpoint, parseHostPort, validateEndpoint } from '../../src/core/zmq/endpoint';
+import { endpointKey, endpointPort, isLocalHost } from '../../src/core/zmq/endpointIdentity';
 
 describe('endpoint', () => {
   it('parses the accepted forms', () => {
@@ -48,5 +50,46 @@ describe('endpoint', () => {
     assert.deepEqual(parseHostPort('6000'), { host: '127.0.0.1', port: 6000 });
     assert.deepEqual(parseHostPort('tcp://[::1]:6000'), { host: '::1', port: 6000 });
     assert.throws(() => parseHostPort('127.0.0.1:99999'), /out of range/);
+  });
+
+  describe('one identity: endpointKey', () => {
+    it('every name of this machine is one tcp host: loopback, 127.x, ::1, the wildcards and the host name', () => {
+      const names = ['localhost', 'LOCALHOST', '127.0.0.1', '127.0.1.1', '[::1]', '0.0.0.0', '*', '[::]', hostname(), hostname().toUpperCase()];
+      for (const h of names) assert.equal(endpointKey(`tcp://${h}:5556`), 'tcp://*:5556', h);
+      assert.ok(isLocalHost(hostname()));
+      assert.ok(!isLocalHost('198.51.100.7'));
+    });
+
+    it('keeps other hosts (lower-cased) and the port apart', () => {
+      assert.equal(endpointKey('tcp://198.51.100.7:5556'), 'tcp://198.51.100.7:5556');
+      assert.equal(endpointKey('tcp://Feed.Example.COM:5556'), 'tcp://feed.example.com:5556');
+      assert.notEqual(endpointKey('tcp://localhost:5556'), endpointKey('tcp://localhost:5557'));
+      assert.notEqual(endpointKey('tcp://localhost:5556'), endpointKey('tcp://198.51.100.7:5556'));
+    });
+
+    it('resolves a relative ipc:// path against the program\'s cwd; absolute and abstract paths stay', () => {
+      assert.equal(endpointKey('ipc://feed.sock', { cwd: '/srv/app' }), 'ipc:///srv/app/feed.sock');
+      assert.equal(endpointKey('ipc://feed.sock', { cwd: '/srv/app' }), endpointKey('ipc:///srv/app/feed.sock', { cwd: '/home/x' }));
+      assert.notEqual(endpointKey('ipc://feed.sock', { cwd: '/srv/app' }), endpointKey('ipc://feed.sock', { cwd: '/srv/other' }));
+      assert.equal(endpointKey('ipc://@abstract', { cwd: '/srv/app' }), 'ipc://@abstract');
+      // without a context: as written
+      assert.equal(endpointKey('ipc://feed.sock'), 'ipc://feed.sock');
+    });
+
+    it('makes inproc:// one process\'s address when the pid is known', () => {
+      const a = endpointKey('inproc://work', { session: 's1', pid: 10 });
+      assert.equal(a, endpointKey('inproc://work', { session: 's1', pid: 10, cwd: '/x' }));
+      assert.notEqual(a, endpointKey('inproc://work', { session: 's1', pid: 11 }));
+      assert.notEqual(a, endpointKey('inproc://work', { session: 's2', pid: 10 }));
+      assert.notEqual(a, endpointKey('inproc://other', { session: 's1', pid: 10 }));
+      assert.equal(endpointKey('inproc://work'), 'inproc://work');
+    });
+
+    it('keys what does not parse as itself, and gives tcp ports', () => {
+      assert.equal(endpointKey('  not an endpoint '), 'not an endpoint');
+      assert.equal(endpointPort('tcp://*:5556'), 5556);
+      assert.equal(endpointPort('ipc:///tmp/x'), undefined);
+      assert.equal(endpointPort('nonsense'), undefined);
+    });
   });
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Capture } from '../../src/core/capture/capture';
 import type { CapturedMessage } from '../../src/core/capture/records';
@@ -15,7 +15,8 @@ import { findPidOfTcpPeer } from '../../src/core/topology/peerProcess';
 import { probeSocketType } from '../../src/core/zmtp/socketTypeProbe';
 import { PubSpy } from '../../src/core/sessions/spy';
 import { ZmtpTap } from '../../src/core/sessions/tap';
-import { endpointKey, TopologyModel } from '../../src/core/topology/topology';
+import { TopologyModel } from '../../src/core/topology/topology';
+import { endpointKey } from '../../src/core/zmq/endpointIdentity';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
 
 const PUB = `
@@ -67,6 +68,18 @@ describe('socketTypes', () => {
     assert.equal(endpointKey('tcp://127.0.0.1:5556'), 'tcp://*:5556');
     assert.equal(endpointKey('tcp://10.0.0.7:5556'), 'tcp://10.0.0.7:5556');
     assert.equal(endpointKey('ipc:///tmp/x'), 'ipc:///tmp/x');
+  });
+
+  it('the host name is this machine too: spies on tcp://<host name>:P and tcp://127.0.0.1:P observe one endpoint', () => {
+    const m = new TopologyModel(undefined, undefined, { throttleMs: 0 });
+    try {
+      for (const [i, host] of [hostname(), '127.0.0.1'].entries()) {
+        m.ingest({ kind: 'message', seq: i + 1, ts: i + 1, session: `spy-${i}`, source: 'spy', endpoint: `tcp://${host}:5556`, direction: 'in', frames: [Buffer.from('t 1')] });
+      }
+      assert.deepEqual(m.snapshot().endpoints.map((e) => e.key), ['tcp://*:5556']);
+    } finally {
+      m.dispose();
+    }
   });
 });
 

@@ -42,3 +42,14 @@ export function baseName(file: string): string {
   const i = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
   return i >= 0 ? file.slice(i + 1) : file;
 }
+
+/** True when `bytes` begins with `prefix` (a subscription matching a topic). */
+export function startsWithBytes(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (prefix.byteLength > bytes.byteLength) return false;
+  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && startsWithBytes(a, b);
+}

@@ -8,6 +8,7 @@
  * "10001 42" in one frame). At most TOPIC_BYTES bytes are compared.
  */
 import { copyBytes } from '../base/bytes';
+import { frameBodyLength, frameBodyStart } from '../zmtp/frameHeader';
 
 export interface Counter {
   messages: number;
@@ -16,9 +17,8 @@ export interface Counter {
 }
 
 export const OTHER_TOPICS = '(other topics)';
-const TOPIC_BYTES = 64;
-/** Bytes that go into the hash (the rest is compared on a hash match). */
-const HASHED_BYTES = 12;
+/** Bytes of a topic compared, and of those the ones that go into the hash (the rest is compared on a hash match). */
+const TOPIC_BYTES = 64, HASHED_BYTES = 12;
 
 interface Entry {
   bytes: Uint8Array;
@@ -63,16 +63,7 @@ export class TopicCounter {
    */
   countWire(bytes: Uint8Array, start: number, frames: number, size: number, ts: number): void {
     if (frames === 0) return;
-    let len: number;
-    let off: number;
-    if (bytes[start] & 0x02) {
-      len = ((bytes[start + 5] << 24) >>> 0) + (bytes[start + 6] << 16) + (bytes[start + 7] << 8) + bytes[start + 8];
-      off = start + 9;
-    } else {
-      len = bytes[start + 1];
-      off = start + 2;
-    }
-    this.countTopic(bytes, off, len, frames === 1, size, ts);
+    this.countTopic(bytes, frameBodyStart(bytes, start), frameBodyLength(bytes, start), frames === 1, size, ts);
   }
 
   /** Counts a message whose topic frame is `f[off, off + len)`. */

@@ -1,21 +1,31 @@
 /**
  * What the collector does with an agent's checked reports and messages
- * (agentProtocol.ts validates them): capture records (source `agent`) and the
- * live model of the process's sockets. The collector keeps the connections and
- * their socket-number table; it hands each report here with a view of them.
+ * (agentProtocol.ts validates them): capture records (source `agent`), which
+ * the store of agent facts learns from too. The collector keeps the connections
+ * and their socket-number table; it hands each report here with a view of them.
  */
 import { Capture } from '../capture/capture';
 import { CapturedEvent, CapturedMessage, CaptureRecord, SocketRecord } from '../capture/records';
-import { AgentProcess, AgentSocket, primaryEndpoint } from './agentModel';
-import { AgentMessage, AgentReport, DropsReport, ErrorReport, EventReport, LIMITS, ProcessReport, SocketReport, WaitReport } from './agentProtocol';
+import { AgentMessage, AgentReport, DropsReport, ErrorReport, EventReport, ProcessReport, SocketReport, WaitReport } from './agentProtocol';
+import { AgentEndpointFacts, AgentProcessFacts, AgentStore, primaryEndpoint } from './agentStore';
+
+/** What the collector keeps of an agent's process to write its records (the facts are the store's). */
+export type ProcessEntry = Pick<AgentProcessFacts, 'pid' | 'name' | 'argv' | 'cwd' | 'ppid' | 'runtime' | 'state' | 'dropped'>;
+
+/** What the collector keeps of a socket to write its records. */
+export interface SocketEntry {
+  id: string;
+  type: string;
+  endpoints: Pick<AgentEndpointFacts, 'endpoint' | 'requested' | 'role' | 'state'>[];
+}
 
 /** One agent connection as the handlers see it: its process and its socket-number table (kept by the collector). */
 export interface AgentConnectionView {
-  readonly process: AgentProcess;
-  /** The model socket of number `n` (a new one of type `?` for a number never opened). */
-  socketOf(n: number): AgentSocket;
-  /** Socket `n` (model socket `s`) closed. */
-  socketClosed(n: number, s: AgentSocket): void;
+  readonly process: ProcessEntry;
+  /** The socket of number `n` (a new one of type `?` for a number never opened). */
+  socketOf(n: number): SocketEntry;
+  /** Socket `n` closed. */
+  socketClosed(n: number): void;
 }
 
 /** The collector's counters the handlers add to. */
@@ -26,10 +36,16 @@ export interface HandledCounts {
 
 type RecordBase = Pick<CaptureRecord, 'seq' | 'ts' | 'session' | 'source' | 'process' | 'pid'>;
 
+/**
+ * Turns checked reports into capture records (source `agent`); the one store of
+ * agent facts (agentStore.ts) learns from the same records, so the Processes
+ * view, the map and the doctor read what the capture holds.
+ */
 export class AgentReportHandler {
   constructor(
     private readonly session: string,
     private readonly capture: Capture,
+    private readonly store: AgentStore,
     private readonly counts: HandledCounts,
   ) {}
 
@@ -50,39 +66,23 @@ export class AgentReportHandler {
     return true;
   }
 
-  /** The process ended (its `exit`, or its connection closed): its sockets are closed. */
-  exited(p: AgentProcess, ts: number): void {
+  /** The process ended (its `exit`, or its connection closed). */
+  exited(p: ProcessEntry, ts: number): void {
     if (p.state === 'exited') return;
     p.state = 'exited';
-    p.exitedTs = ts;
-    for (const s of p.sockets.values()) {
-      s.state = 'closed';
-      s.peers = [];
-    }
     const r: CaptureRecord = { kind: 'process', seq: 0, ts, session: this.session, source: 'agent', endpoint: '', process: p.name, pid: p.pid, state: 'exited' };
     if (p.dropped) r.dropped = p.dropped;
-    this.capture.append(r);
+    this.record(r);
   }
 
   /** One message the process's socket sent or received. */
   message(c: AgentConnectionView, m: AgentMessage): void {
     const p = c.process;
     const s = c.socketOf(m.socket);
-    const ts = m.ts ?? Date.now();
-    let size = 0;
-    for (const f of m.frames) size += f.byteLength;
-    if (m.direction === 'out') {
-      s.messagesOut++;
-      s.bytesOut += size;
-    } else {
-      s.messagesIn++;
-      s.bytesIn += size;
-    }
-    s.lastTs = ts;
     const r: CapturedMessage = {
       kind: 'message',
       seq: 0,
-      ts,
+      ts: m.ts ?? Date.now(),
       session: this.session,
       source: 'agent',
       endpoint: primaryEndpoint(s),
@@ -99,12 +99,22 @@ export class AgentReportHandler {
       r.truncated = m.truncated;
     }
     splitEnvelope(r, s.type);
-    this.capture.append(r);
+    this.record(r);
     this.counts.messages++;
   }
 
-  private process(p: AgentProcess, j: ProcessReport, base: RecordBase): void {
-    if (j.pid !== undefined) p.pid = j.pid;
+  /** A record to the store of facts, and to the capture. */
+  private record(r: CaptureRecord): void {
+    this.store.ingest(r);
+    this.capture.append(r);
+  }
+
+  private process(p: ProcessEntry, j: ProcessReport, base: RecordBase): void {
+    if (j.pid !== undefined && j.pid !== p.pid) {
+      // listed at its hello under the pid it gave there
+      this.store.forget(this.session, p.pid);
+      p.pid = j.pid;
+    }
     if (j.argv) p.argv = j.argv;
     if (j.cwd !== undefined) p.cwd = j.cwd;
     if (j.name) p.name = j.name;
@@ -113,7 +123,7 @@ export class AgentReportHandler {
     const r: CaptureRecord = { ...base, process: p.name, pid: p.pid, kind: 'process', endpoint: '', state: 'started', argv: p.argv, cwd: p.cwd };
     if (p.ppid !== undefined) r.ppid = p.ppid;
     if (p.runtime !== undefined) r.runtime = p.runtime;
-    this.capture.append(r);
+    this.record(r);
   }
 
   private socket(c: AgentConnectionView, j: SocketReport, base: RecordBase): void {
@@ -124,9 +134,8 @@ export class AgentReportHandler {
         if (j.socketType !== undefined) s.type = j.socketType;
         for (const k of ['sndhwm', 'rcvhwm'] as const) {
           const v = j[k];
-          if (v !== undefined) s.options[k] = r[k] = v;
+          if (v !== undefined) r[k] = v;
         }
-        s.state = 'open';
         break;
       case 'bind':
       case 'connect':
@@ -135,36 +144,24 @@ export class AgentReportHandler {
         endpointChanged(s, j, r);
         break;
       case 'subscribe':
-      case 'unsubscribe': {
-        const topic = j.topic;
-        r.topic = topic;
-        if (j.op === 'subscribe') s.subscriptions.push(topic);
-        else {
-          const i = s.subscriptions.findIndex((t) => Buffer.compare(Buffer.from(t), topic) === 0);
-          if (i >= 0) s.subscriptions.splice(i, 1);
-        }
+      case 'unsubscribe':
+        r.topic = j.topic;
         r.endpoint = primaryEndpoint(s);
         break;
-      }
       case 'option':
         r.option = j.option;
-        if (j.value !== undefined) s.options[j.option] = r.value = j.value;
-        else if (j.bytes) {
-          r.bytes = j.bytes;
-          s.options[j.option] = j.bytes.toString('latin1');
-        }
+        if (j.value !== undefined) r.value = j.value;
+        else if (j.bytes) r.bytes = j.bytes;
         r.endpoint = primaryEndpoint(s);
         break;
       case 'close':
-        s.state = 'closed';
-        s.peers = [];
         r.endpoint = primaryEndpoint(s);
-        c.socketClosed(j.socket, s);
+        c.socketClosed(j.socket);
         break;
     }
     r.socketType = s.type;
     if (j.site) r.site = j.site;
-    this.capture.append(r);
+    this.record(r);
   }
 
   /**
@@ -176,43 +173,27 @@ export class AgentReportHandler {
     const s = c.socketOf(j.socket);
     const at = { ...base, kind: 'event' as const, endpoint: primaryEndpoint(s), socket: s.id };
     if (j.type === 'wait') {
-      s.sendWaits = (s.sendWaits ?? 0) + j.count;
-      this.capture.append({ ...at, type: 'send:wait', count: j.count });
+      this.record({ ...at, type: 'send:wait', count: j.count });
       return;
     }
-    const key = `${j.op} ${j.code}`;
-    s.failures[key] = (s.failures[key] ?? 0) + j.count;
     const r: CapturedEvent = { ...at, type: `${j.op}:error`, code: j.code, count: j.count };
     if (j.site) r.site = j.site;
-    this.capture.append(r);
+    this.record(r);
   }
 
   /** A socket monitor event, zeromq.js names (`accept`, `connect:retry`, `disconnect`, ...). */
   private event(c: AgentConnectionView, j: EventReport, base: RecordBase): void {
     const s = c.socketOf(j.socket);
     const { type: _report, socket: _n, ts: _ts, event: type, ...fields } = j;
-    const r: CapturedEvent = { ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type, ...fields };
-    // connect:retry counts every attempt: the first, then (a `connect:retried` ending the run) the rest
-    const events = (s.events ??= {});
-    if (!(type in events) && Object.keys(events).length >= LIMITS.eventNamesPerSocket) {
-      /* counted in the capture only */
-    } else if (type === 'connect:retried') events['connect:retry'] = (events['connect:retry'] ?? 0) + Math.max(0, (r.attempts ?? 1) - 1);
-    else events[type] = (events[type] ?? 0) + 1;
-    const peers = (s.peers ??= []);
-    if (r.peer && (type === 'accept' || type === 'connect')) {
-      if (!peers.includes(r.peer) && peers.length < LIMITS.peersPerSocket) peers.push(r.peer);
-    } else if (r.peer && type === 'disconnect') {
-      const i = peers.indexOf(r.peer);
-      if (i >= 0) peers.splice(i, 1);
-    }
-    this.capture.append(r);
+    this.record({ ...base, kind: 'event', endpoint: primaryEndpoint(s), socket: s.id, type, ...fields });
   }
 
   /** The agent's running total of dropped reports: a smaller one than before is malformed. */
-  private drops(p: AgentProcess, j: DropsReport): boolean {
+  private drops(p: ProcessEntry, j: DropsReport): boolean {
     if (j.dropped < p.dropped) return false;
     const n = j.dropped - p.dropped;
     p.dropped = j.dropped;
+    this.store.noteDropped(this.session, p.pid, p.dropped);
     this.counts.agentDropped += n;
     this.capture.reportDropped(this.session, n);
     return true;
@@ -220,7 +201,7 @@ export class AgentReportHandler {
 }
 
 /** bind/connect add an endpoint to the socket; unbind/disconnect remove the one given (as written or as resolved). */
-function endpointChanged(s: AgentSocket, j: Extract<SocketReport, { endpoint: string }>, r: SocketRecord): void {
+function endpointChanged(s: SocketEntry, j: Extract<SocketReport, { endpoint: string }>, r: SocketRecord): void {
   const requested = j.endpoint;
   const real = j.resolved ?? requested;
   r.endpoint = real;
@@ -230,7 +211,7 @@ function endpointChanged(s: AgentSocket, j: Extract<SocketReport, { endpoint: st
     if (j.code !== undefined) r.code = j.code;
   }
   if (j.op === 'bind' || j.op === 'connect') {
-    s.endpoints.push({ endpoint: real, ...(real !== requested ? { requested } : {}), role: j.op, state: r.error ? 'failed' : 'active', ...(r.error ? { error: r.error } : {}) });
+    s.endpoints.push({ endpoint: real, ...(real !== requested ? { requested } : {}), role: j.op, state: r.error ? 'failed' : 'active' });
   } else if (!r.error) {
     const e = s.endpoints.find((x) => x.state === 'active' && (x.endpoint === requested || x.requested === requested));
     if (e) {

@@ -3,8 +3,8 @@
  * listens on 127.0.0.1 (port 0 unless told), hands out the environment that
  * loads the agents and points them here (`environment()`), accepts only agents
  * that present its per-session random token, and turns their reports into
- * capture records (source `agent`) and a live model of processes → sockets →
- * endpoints (`model`).
+ * capture records (source `agent`) and the facts of the one store of agent
+ * facts (`model`, agentStore.ts).
  *
  * Agent input is untrusted: every frame is bounded (`maxFrameBytes`), every
  * field checked; malformed or oversized input is counted (`stats`) and its
@@ -31,9 +31,9 @@ import { createServer, Server, Socket as NetSocket } from 'node:net';
 import * as path from 'node:path';
 import { Emitter } from '../base/lifecycle';
 import { Capture } from '../capture/capture';
-import { AgentModel, AgentProcess, AgentSocket, primaryEndpoint } from './agentModel';
 import { FRAME_KIND, LIMITS, readHello, readMessage, readReport } from './agentProtocol';
-import { AgentConnectionView, AgentReportHandler } from './agentReports';
+import { AgentConnectionView, AgentReportHandler, ProcessEntry, SocketEntry } from './agentReports';
+import { AgentStore, LIMITS as STORE_LIMITS, primaryEndpoint } from './agentStore';
 import { forEachBatchedMessage } from './messageBatch';
 import { nativeAgentLibrary, withNativeAgent } from './nativeAgent';
 import { CaptureSession, SessionState } from './session';
@@ -94,11 +94,11 @@ export function agentsDir(): string {
 /** The collector's own bounds (what it accepts from agents is agentProtocol's LIMITS). */
 const BOUNDS = {
   /**
-   * A program may open and close sockets without end: the model keeps this many
-   * closed sockets per process (the most recent), the rest are forgotten (their
+   * A program may open and close sockets without end: the socket table keeps as many
+   * closed sockets as the store of facts per process (the most recent), the rest are forgotten (their
    * records stay in the capture).
    */
-  closedSocketsKept: 256,
+  closedSocketsKept: STORE_LIMITS.closedSockets,
   /** Forgotten sockets whose type and endpoint are kept for late reports (monitor events, failure counts after the close). */
   forgottenSockets: 4096,
   /** A burst of new connections may exceed the pre-authentication limits this many times over before a fresh one is evicted. */
@@ -115,11 +115,11 @@ interface AgentConn {
   pending: Buffer[];
   pendingBytes: number;
   hello: boolean;
-  process?: AgentProcess;
+  process?: ProcessEntry;
   /** The process and this socket table, as the report handlers see them (set at hello). */
   view?: AgentConnectionView;
-  /** socket number → model socket */
-  sockets: Map<number, AgentSocket>;
+  /** socket number → what its records need (the facts are the store's) */
+  sockets: Map<number, SocketEntry>;
   /** Closed sockets still in the model, oldest first (at most BOUNDS.closedSocketsKept). */
   closedSockets: Set<number>;
   /** Sockets forgotten from the model, most recent last: what a late report about one needs (at most BOUNDS.forgottenSockets). */
@@ -133,7 +133,8 @@ interface AgentConn {
 export class Collector implements CaptureSession {
   readonly kind = 'agent' as const;
   readonly id: string;
-  readonly model = new AgentModel();
+  /** The one store of what the agents reported (the Processes view reads it), fed every record written here. */
+  readonly model = new AgentStore();
   private readonly capture: Capture;
   private readonly token = randomBytes(24).toString('hex');
   private readonly tokenBytes = Buffer.from(this.token);
@@ -173,7 +174,7 @@ export class Collector implements CaptureSession {
     this.maxHello = options.maxHelloBytes ?? LIMITS.helloBytes;
     this.maxUnauthenticated = Math.max(1, options.maxUnauthenticated ?? LIMITS.unauthenticated);
     this.maxUnauthenticatedPerPeer = Math.max(1, options.maxUnauthenticatedPerPeer ?? LIMITS.unauthenticatedPerPeer);
-    this.handler = new AgentReportHandler(this.id, this.capture, this.counters);
+    this.handler = new AgentReportHandler(this.id, this.capture, this.model, this.counters);
     this.server = createServer((s) => this.accept(s));
     this.ready = new Promise<void>((resolve, reject) => {
       this.server.once('error', (err) => {
@@ -360,7 +361,6 @@ export class Collector implements CaptureSession {
     const p = c.process;
     if (p && p.state === 'running' && why === 'connection closed') {
       this.handler.exited(p, Date.now());
-      this.model.changed();
     }
     this.updateState();
   }
@@ -441,7 +441,6 @@ export class Collector implements CaptureSession {
         return false;
       }
       this.handler.message(c.view!, m.value);
-      this.model.changed();
       return true;
     }
     if (body[0] === FRAME_KIND.batch) {
@@ -453,14 +452,12 @@ export class Collector implements CaptureSession {
         this.close(c, 'malformed message');
         return false;
       }
-      this.model.changed();
       return true;
     }
     const r = readReport(body);
     // a bad report is skipped; framing is intact
     if (!r.ok) this.malformed(r.reason);
     else if (!this.handler.report(c.view!, r.value)) this.malformed(`a ${r.value.type} report that contradicts the ones before it`);
-    else this.model.changed();
     return true;
   }
 
@@ -489,34 +486,34 @@ export class Collector implements CaptureSession {
     this.authenticated++;
     this.counters.agents++;
     const { pid, agent } = hello.value;
-    const p: AgentProcess = { key: `${pid}@${++this.connectionCount}`, pid, name: `pid ${pid}`, argv: [], cwd: '', agent, state: 'running', startedTs: Date.now(), dropped: 0, sockets: new Map() };
+    ++this.connectionCount;
+    const p: ProcessEntry = { pid, name: `pid ${pid}`, argv: [], cwd: '', state: 'running', dropped: 0 };
     c.process = p;
-    c.view = { process: p, socketOf: (n) => this.socketOf(c, n), socketClosed: (n, s) => this.socketClosed(c, n, s) };
-    this.model.add(p);
+    c.view = { process: p, socketOf: (n) => this.socketOf(c, n), socketClosed: (n) => this.socketClosed(c, n) };
+    this.model.hello(this.id, pid, agent, Date.now());
     this.updateState();
     return true;
   }
 
-  private socketOf(c: AgentConn, n: number): AgentSocket {
+  private socketOf(c: AgentConn, n: number): SocketEntry {
     let s = c.sockets.get(n);
     if (!s) {
       const p = c.process!;
-      s = newSocket(`${p.pid}.${n}`);
+      s = { id: `${p.pid}.${n}`, type: '?', endpoints: [] };
       if (n <= c.forgottenUpTo) {
         // a late report about a socket the model forgot: its records get what is known, the model stays as it is
         const f = c.forgotten.get(n);
-        if (f) Object.assign(s, { id: f.id, type: f.type, state: 'closed' as const, endpoints: f.endpoint ? [{ endpoint: f.endpoint, role: 'connect' as const, state: 'active' as const }] : [] });
+        if (f) Object.assign(s, { id: f.id, type: f.type, endpoints: f.endpoint ? [{ endpoint: f.endpoint, role: 'connect' as const, state: 'active' as const }] : [] });
         return s;
       }
       c.sockets.set(n, s);
-      p.sockets.set(s.id, s);
     }
     return s;
   }
 
   /** A socket closed: it stays in the model among the process's most recent closed sockets, the oldest beyond them is forgotten. */
-  private socketClosed(c: AgentConn, n: number, s: AgentSocket): void {
-    if (c.sockets.get(n) !== s) return; // a late close of a socket already forgotten
+  private socketClosed(c: AgentConn, n: number): void {
+    if (!c.sockets.has(n)) return; // a late close of a socket already forgotten
     c.closedSockets.delete(n);
     c.closedSockets.add(n);
     if (c.closedSockets.size <= BOUNDS.closedSocketsKept) return;
@@ -525,28 +522,8 @@ export class Collector implements CaptureSession {
     const o = c.sockets.get(oldest);
     if (!o) return;
     c.sockets.delete(oldest);
-    c.process!.sockets.delete(o.id);
     c.forgotten.set(oldest, { id: o.id, type: o.type, endpoint: primaryEndpoint(o) });
     if (c.forgotten.size > BOUNDS.forgottenSockets) c.forgotten.delete(c.forgotten.keys().next().value!);
     if (oldest > c.forgottenUpTo) c.forgottenUpTo = oldest;
   }
-}
-
-function newSocket(id: string): AgentSocket {
-  return {
-    id,
-    type: '?',
-    state: 'open',
-    endpoints: [],
-    subscriptions: [],
-    options: {},
-    messagesOut: 0,
-    messagesIn: 0,
-    bytesOut: 0,
-    bytesIn: 0,
-    failures: {},
-    events: {},
-    peers: [],
-    lastTs: 0,
-  };
 }

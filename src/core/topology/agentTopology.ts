@@ -1,112 +1,21 @@
 /**
- * What the zmq-debug agents report (capture records with `source: 'agent'`),
- * as the topology needs it: processes → sockets → endpoints with counts and
- * failures, the sockets connected to each other (a bind matched with a
- * connect: tcp by port, ipc by path, inproc inside one process), and the few
- * samples the doctor's inside rules read (topics a PUB sent, a ROUTER's
- * envelopes, when a SUB joined and first received). Everything is bounded.
+ * The agents' facts as the topology needs them: the store's processes and
+ * sockets (sessions/agentStore.ts), the sockets connected to each other (a
+ * bind matched with a connect reaching the same endpoint, endpointIdentity.ts:
+ * tcp by port on this machine, ipc by path from the program's cwd, inproc
+ * inside one process), and the slow joiners measured on those links; plus
+ * what the map's details say about an agent's process or socket.
  *
  * Plain Node: no vscode. TopologyModel feeds it and puts `facts()` in its snapshot.
  */
-import { hostname, networkInterfaces } from 'node:os';
-import * as path from 'node:path';
-import { copyBytes, latin1 } from '../base/bytes';
+import { startsWithBytes } from '../base/bytes';
 import { topicKey } from '../capture/capture';
-import { CallSite, CapturedEvent, CapturedMessage, CaptureRecord, ProcessRecord, SocketRecord } from '../capture/records';
+import type { RateFacts } from '../capture/meter';
+import type { CaptureRecord } from '../capture/records';
+import { AgentEndpointFacts, AgentProcessFacts, AgentSocketFacts, AgentStore, LIMITS, SendEntry, SocketSamples } from '../sessions/agentStore';
 import { parseEndpoint } from '../zmq/endpoint';
-import { flowBetween, isPublisher, isSubscriber, normalizeSocketType } from '../zmq/socketTypes';
-import { RateFacts, WindowMeter } from './meter';
-
-export interface AgentProcessFacts {
-  /** The map node: `aproc:<session>:<pid>`, or `proc:<id>` when it is an example we started (same pid). */
-  nodeId: string;
-  session: string;
-  pid: number;
-  /** Program name (`pub_server.py`). */
-  name: string;
-  argv: string[];
-  cwd: string;
-  runtime?: string;
-  state: 'running' | 'exited';
-  startedTs: number;
-  exitedTs?: number;
-  /** Reports its agent dropped (the capture of it is incomplete). */
-  dropped: number;
-  /** The example process (TopologyProcess id) it is, when the extension started it. */
-  exampleId?: string;
-}
-
-export interface AgentEndpointFacts {
-  /** The real endpoint (`tcp://0.0.0.0:41234` for a bind to `tcp://*:0`). */
-  endpoint: string;
-  requested?: string;
-  role: 'bind' | 'connect';
-  state: 'active' | 'removed' | 'failed';
-  error?: string;
-  ts: number;
-  /** Where the program called bind/connect. */
-  site?: CallSite;
-}
-
-export interface AgentFailureFacts {
-  op: 'send' | 'recv';
-  /** errno name: EAGAIN, EFSM, ... */
-  code: string;
-  count: number;
-  firstTs: number;
-  lastTs: number;
-  /** Where the program made the first of these calls (Python: each failed call; Node: the socket's first send or receive). */
-  site?: CallSite;
-}
-
-export interface AgentTopicFacts {
-  /** The first frame, up to TOPIC_BYTES bytes. */
-  topic: Uint8Array;
-  text: string;
-  count: number;
-  lastTs: number;
-  /** Sent as the first frame of a multipart message (the topic is a frame of its own). */
-  multipart: boolean;
-}
-
-export interface AgentSocketFacts {
-  /** `asock:<session>:<pid>.<n>`. */
-  nodeId: string;
-  processNodeId: string;
-  session: string;
-  pid: number;
-  process: string;
-  /** `<pid>.<n>` as in the records. */
-  id: string;
-  type: string;
-  state: 'open' | 'closed';
-  openedTs: number;
-  closedTs?: number;
-  endpoints: AgentEndpointFacts[];
-  subscriptions: { topic: Uint8Array; ts: number; site?: CallSite }[];
-  /** Where the program created the socket. */
-  site?: CallSite;
-  /** Options the program set and the HWMs the socket started with. */
-  options: Record<string, number | string>;
-  sent: RateFacts;
-  received: RateFacts;
-  failures: AgentFailureFacts[];
-  /** PUB/XPUB: distinct first frames sent (bounded). */
-  topicsSent: AgentTopicFacts[];
-  topicsOverflow: boolean;
-  /** ROUTER: messages sent with and without the empty delimiter after the identity frame. */
-  routerEnvelope?: { withDelimiter: number; withoutDelimiter: number; last?: { ts: number; identity: string; next: string } };
-  /** SUB/XSUB: when it received its first message. */
-  firstReceivedTs?: number;
-  /**
-   * The socket's messages are moved by a device loop inside libzmq that the agent
-   * cannot see (`zmq.proxy_steerable`, or devices left native): its counts miss them.
-   * The device function's name.
-   */
-  unseenBy?: string;
-  /** Sends a green/async layer held at the high-water mark before they went (`send:wait`): waits, not failures. */
-  sendWaits?: number;
-}
+import { endpointKey } from '../zmq/endpointIdentity';
+import { flowBetween, isPublisher, isSubscriber } from '../zmq/socketTypes';
 
 /** Two sockets connected as their agents report it: a connect matched with a bind. */
 export interface AgentLinkFacts {
@@ -161,297 +70,26 @@ export interface AgentFacts {
   slowJoiners: SlowJoinerFacts[];
 }
 
-const MAX_PROCESSES = 200;
-const MAX_SOCKETS_PER_PROCESS = 1024;
-const MAX_ENDPOINTS = 64;
-const MAX_SUBSCRIPTIONS = 256;
-const MAX_TOPICS = 128;
-const TOPIC_BYTES = 128;
-/** Sends of a PUB kept for the slow-joiner measure. */
-const SEND_LOG = 1024;
-/** First messages of a SUB kept for it. */
-const FIRST_RECEIVED = 8;
-
-interface SendEntry {
-  ts: number;
-  hash: number;
-  first: Uint8Array;
-}
-
-interface ProcState {
-  facts: AgentProcessFacts;
-  sockets: Map<string, SockState>;
-}
-
-interface SockState {
-  facts: Omit<AgentSocketFacts, 'sent' | 'received' | 'failures' | 'topicsSent' | 'nodeId' | 'processNodeId'>;
-  sent: WindowMeter;
-  received: WindowMeter;
-  failures: Map<string, AgentFailureFacts>;
-  topics: Map<string, AgentTopicFacts>;
-  /** PUB: ring of the last sends; `logged` counts every send put in it. */
-  sendLog?: SendEntry[];
-  logged: number;
-  /** SUB: the first messages received. */
-  firstReceived?: { ts: number; hash: number }[];
-}
-
 export class AgentTopology {
-  private readonly procs = new Map<string, ProcState>();
+  private readonly store: AgentStore;
   /** Slow-joiner results that cannot change any more, by link id. */
   private readonly decided = new Map<string, SlowJoinerFacts>();
 
-  constructor(private readonly window: number) {}
+  constructor(window: number) {
+    this.store = new AgentStore(window);
+  }
 
   clear(): void {
-    this.procs.clear();
+    this.store.clear();
     this.decided.clear();
   }
 
   get size(): number {
-    return this.procs.size;
+    return this.store.size;
   }
 
   ingest(r: CaptureRecord): void {
-    if (r.source !== 'agent' || r.pid === undefined) return;
-    switch (r.kind) {
-      case 'process':
-        this.onProcess(r);
-        break;
-      case 'socket':
-        this.onSocket(r);
-        break;
-      case 'message':
-        this.onMessage(r);
-        break;
-      case 'event':
-        this.onEvent(r);
-        break;
-    }
-  }
-
-  private proc(r: CaptureRecord): ProcState {
-    const session = r.session ?? 'agent';
-    const key = `${session}:${r.pid}`;
-    let p = this.procs.get(key);
-    if (!p) {
-      if (this.procs.size >= MAX_PROCESSES) {
-        // forget the oldest exited program (or the oldest one)
-        let victim: string | undefined;
-        for (const [k, x] of this.procs) if (x.facts.state === 'exited') { victim = k; break; }
-        this.procs.delete(victim ?? this.procs.keys().next().value!);
-      }
-      p = {
-        facts: { nodeId: `aproc:${key}`, session, pid: r.pid!, name: r.process ?? `pid ${r.pid}`, argv: [], cwd: '', state: 'running', startedTs: r.ts, dropped: 0 },
-        sockets: new Map(),
-      };
-      this.procs.set(key, p);
-    }
-    return p;
-  }
-
-  private onProcess(r: ProcessRecord): void {
-    let p = this.proc(r);
-    if (r.state === 'started') {
-      if (p.facts.state === 'exited') {
-        // the pid was used again: a new program
-        this.procs.delete(`${p.facts.session}:${p.facts.pid}`);
-        p = this.proc(r);
-      }
-      // the same program run again: what its earlier run did (kept, with its findings, after it exited) is history now;
-      // a forked child has its parent's command line and is not a new run of it
-      if (r.argv) {
-        const again = JSON.stringify([r.cwd ?? '', r.argv]);
-        for (const [k, x] of this.procs)
-          if (x !== p && x.facts.state === 'exited' && x.facts.pid !== r.ppid && JSON.stringify([x.facts.cwd, x.facts.argv]) === again) this.procs.delete(k);
-      }
-      const f = p.facts;
-      if (r.process) f.name = r.process;
-      if (r.argv) f.argv = r.argv.slice(0, 100);
-      if (r.cwd !== undefined) f.cwd = r.cwd;
-      if (r.runtime) f.runtime = r.runtime;
-      f.startedTs = Math.min(f.startedTs, r.ts);
-    } else {
-      p.facts.state = 'exited';
-      p.facts.exitedTs = r.ts;
-      if (r.dropped) p.facts.dropped = r.dropped;
-      for (const s of p.sockets.values()) {
-        if (s.facts.state === 'open') {
-          s.facts.state = 'closed';
-          s.facts.closedTs = r.ts;
-        }
-      }
-    }
-  }
-
-  private sock(r: CaptureRecord & { socket?: string }): SockState | undefined {
-    if (!r.socket) return undefined;
-    const p = this.proc(r);
-    let s = p.sockets.get(r.socket);
-    if (!s) {
-      if (p.sockets.size >= MAX_SOCKETS_PER_PROCESS) return undefined;
-      s = {
-        facts: {
-          session: p.facts.session,
-          pid: p.facts.pid,
-          process: p.facts.name,
-          id: r.socket,
-          type: '?',
-          state: 'open',
-          openedTs: r.ts,
-          endpoints: [],
-          subscriptions: [],
-          options: {},
-          topicsOverflow: false,
-        },
-        sent: new WindowMeter(this.window),
-        received: new WindowMeter(this.window),
-        failures: new Map(),
-        topics: new Map(),
-        logged: 0,
-      };
-      p.sockets.set(r.socket, s);
-    }
-    s.facts.process = p.facts.name;
-    const t = 'socketType' in r ? normalizeSocketType(r.socketType) : undefined;
-    if (t && t !== '?' && s.facts.type === '?') s.facts.type = t;
-    return s;
-  }
-
-  private onSocket(r: SocketRecord): void {
-    const s = this.sock(r);
-    if (!s) return;
-    const f = s.facts;
-    switch (r.op) {
-      case 'open':
-        if (r.socketType) f.type = normalizeSocketType(r.socketType) ?? r.socketType;
-        if (r.sndhwm !== undefined) f.options.sndhwm = r.sndhwm;
-        if (r.rcvhwm !== undefined) f.options.rcvhwm = r.rcvhwm;
-        f.openedTs = r.ts;
-        f.state = 'open';
-        if (r.site) f.site = r.site;
-        break;
-      case 'bind':
-      case 'connect':
-        if (f.endpoints.length >= MAX_ENDPOINTS) f.endpoints.splice(Math.max(0, f.endpoints.findIndex((e) => e.state !== 'active')), 1);
-        f.endpoints.push({
-          endpoint: r.endpoint,
-          ...(r.requested ? { requested: r.requested } : {}),
-          role: r.op,
-          state: r.error ? 'failed' : 'active',
-          ...(r.error ? { error: r.code ? `${r.code}: ${r.error}` : r.error } : {}),
-          ts: r.ts,
-          ...(r.site ? { site: r.site } : {}),
-        });
-        break;
-      case 'unbind':
-      case 'disconnect': {
-        if (r.error) break;
-        const e = f.endpoints.find((x) => x.state === 'active' && (x.endpoint === r.endpoint || x.requested === r.endpoint || x.endpoint === r.requested));
-        if (e) e.state = 'removed';
-        break;
-      }
-      case 'subscribe':
-        if (r.topic && f.subscriptions.length < MAX_SUBSCRIPTIONS) f.subscriptions.push({ topic: r.topic.slice(), ts: r.ts, ...(r.site ? { site: r.site } : {}) });
-        break;
-      case 'unsubscribe': {
-        const i = r.topic ? f.subscriptions.findIndex((x) => equalBytes(x.topic, r.topic!)) : -1;
-        if (i >= 0) f.subscriptions.splice(i, 1);
-        break;
-      }
-      case 'option':
-        if (r.option) {
-          if (r.value !== undefined) f.options[r.option] = r.value;
-          else if (r.bytes) f.options[r.option] = latin1(r.bytes);
-        }
-        break;
-      case 'close':
-        f.state = 'closed';
-        f.closedTs = r.ts;
-        break;
-    }
-  }
-
-  private onMessage(r: CapturedMessage): void {
-    const s = this.sock(r);
-    if (!s) return;
-    let size = 0;
-    for (const fr of r.frames) size += fr.byteLength;
-    const t = s.facts.type;
-    if (r.direction === 'out') {
-      s.sent.hit(r.ts, size);
-      if (isPublisher(t) && r.frames.length) {
-        this.noteTopic(s, r);
-        const log = (s.sendLog ??= []);
-        const entry = { ts: r.ts, hash: hashFrames(r.frames), first: copyBytes(r.frames[0], 0, TOPIC_BYTES) };
-        if (log.length < SEND_LOG) log.push(entry);
-        else log[s.logged % SEND_LOG] = entry;
-        s.logged++;
-      } else if (t === 'ROUTER' && r.frames.length >= 2) {
-        const env = (s.facts.routerEnvelope ??= { withDelimiter: 0, withoutDelimiter: 0 });
-        if (r.frames[1].byteLength === 0) env.withDelimiter++;
-        else {
-          env.withoutDelimiter++;
-          env.last = { ts: r.ts, identity: topicKey(r.frames[0].subarray(0, 64)), next: topicKey(r.frames[1].subarray(0, 64)) };
-        }
-      }
-    } else {
-      s.received.hit(r.ts, size);
-      if (isSubscriber(t)) {
-        s.facts.firstReceivedTs ??= r.ts;
-        const first = (s.firstReceived ??= []);
-        if (first.length < FIRST_RECEIVED) first.push({ ts: r.ts, hash: hashFrames(r.frames) });
-      }
-    }
-  }
-
-  private noteTopic(s: SockState, r: CapturedMessage): void {
-    const first = r.frames[0];
-    let len = Math.min(first.byteLength, TOPIC_BYTES);
-    // "topic data" in one frame: the topic is what comes before the first space
-    if (r.frames.length === 1) {
-      for (let i = 1; i < len; i++) {
-        if (first[i] === 0x20) {
-          len = i;
-          break;
-        }
-      }
-    }
-    const topic = first.subarray(0, len);
-    const k = `${r.frames.length > 1 ? 'm' : 's'}${latin1(topic)}`;
-    const t = s.topics.get(k);
-    if (t) {
-      t.count++;
-      t.lastTs = r.ts;
-    } else if (s.topics.size < MAX_TOPICS) {
-      const copy = copyBytes(topic);
-      s.topics.set(k, { topic: copy, text: topicKey(copy), count: 1, lastTs: r.ts, multipart: r.frames.length > 1 });
-    } else s.facts.topicsOverflow = true;
-  }
-
-  private onEvent(r: CapturedEvent): void {
-    if (r.type === 'device:unseen') {
-      const s = this.sock(r);
-      if (s) s.facts.unseenBy = (r.address ?? 'a device').slice(0, 64);
-      return;
-    }
-    if (r.type === 'send:wait') {
-      const s = this.sock(r);
-      if (s) s.facts.sendWaits = (s.facts.sendWaits ?? 0) + (r.count ?? 1);
-      return;
-    }
-    const m = /^(send|recv):error$/.exec(r.type);
-    if (!m || !r.code) return;
-    const s = this.sock(r);
-    if (!s) return;
-    const key = `${m[1]} ${r.code}`;
-    const f = s.failures.get(key);
-    const n = r.count ?? 1;
-    if (f) {
-      f.count += n;
-      f.lastTs = Math.max(f.lastTs, r.ts);
-      f.site ??= r.site;
-    } else if (s.failures.size < 32) s.failures.set(key, { op: m[1] as 'send' | 'recv', code: r.code, count: n, firstTs: r.ts, lastTs: r.ts, ...(r.site ? { site: r.site } : {}) });
+    this.store.ingest(r);
   }
 
   /**
@@ -459,33 +97,9 @@ export class AgentTopology {
    * that pid, if any: the agent's process is then drawn as that example's node.
    */
   facts(now: number, exampleOf: (pid: number) => string | undefined = () => undefined): AgentFacts {
-    const processes: AgentProcessFacts[] = [];
-    const sockets: AgentSocketFacts[] = [];
-    const states = new Map<string, SockState>();
-    for (const p of this.procs.values()) {
-      const example = exampleOf(p.facts.pid);
-      const nodeId = example ? `proc:${example}` : p.facts.nodeId;
-      processes.push({ ...p.facts, argv: [...p.facts.argv], nodeId, ...(example ? { exampleId: example } : {}) });
-      for (const s of p.sockets.values()) {
-        const nodeIdOf = `asock:${p.facts.session}:${s.facts.id}`;
-        states.set(nodeIdOf, s);
-        sockets.push({
-          ...s.facts,
-          nodeId: nodeIdOf,
-          processNodeId: nodeId,
-          endpoints: s.facts.endpoints.map((e) => ({ ...e })),
-          subscriptions: [...s.facts.subscriptions],
-          options: { ...s.facts.options },
-          sent: s.sent.facts(now),
-          received: s.received.facts(now),
-          failures: [...s.failures.values()].map((f) => ({ ...f })),
-          topicsSent: [...s.topics.values()].map((t) => ({ ...t })),
-          ...(s.facts.routerEnvelope ? { routerEnvelope: { ...s.facts.routerEnvelope } } : {}),
-        });
-      }
-    }
+    const { processes, sockets, samples } = this.store.facts(now, exampleOf);
     const links = linkSockets(sockets, new Map(processes.map((p) => [p.nodeId, p.cwd])));
-    const slowJoiners = this.slowJoiners(links, sockets, states, processes);
+    const slowJoiners = this.slowJoiners(links, sockets, samples, processes);
     return { processes, sockets, links, slowJoiners };
   }
 
@@ -507,7 +121,7 @@ export class AgentTopology {
    * so the count errs low, never high. Decided once the SUB received something
    * we can place; kept after that.
    */
-  private slowJoiners(links: AgentLinkFacts[], sockets: AgentSocketFacts[], states: Map<string, SockState>, processes: AgentProcessFacts[]): SlowJoinerFacts[] {
+  private slowJoiners(links: AgentLinkFacts[], sockets: AgentSocketFacts[], states: Map<string, SocketSamples>, processes: AgentProcessFacts[]): SlowJoinerFacts[] {
     const out: SlowJoinerFacts[] = [];
     const byNode = new Map(sockets.map((s) => [s.nodeId, s]));
     for (const l of links) {
@@ -524,9 +138,9 @@ export class AgentTopology {
       const ss = states.get(sub.nodeId)!;
       if (!ps.sendLog?.length || !ss.firstReceived?.length) continue;
       // the ring in send order
-      const log = ps.logged <= SEND_LOG ? ps.sendLog : [...ps.sendLog.slice(ps.logged % SEND_LOG), ...ps.sendLog.slice(0, ps.logged % SEND_LOG)];
+      const log = ps.logged <= LIMITS.sendLog ? ps.sendLog : [...ps.sendLog.slice(ps.logged % LIMITS.sendLog), ...ps.sendLog.slice(0, ps.logged % LIMITS.sendLog)];
       const joinTs = l.sinceTs;
-      const wanted = (e: SendEntry) => e.ts >= joinTs && sub.subscriptions.some((x) => x.ts <= e.ts && startsWith(e.first, x.topic));
+      const wanted = (e: SendEntry) => e.ts >= joinTs && sub.subscriptions.some((x) => x.ts <= e.ts && startsWithBytes(e.first, x.topic));
       let result: SlowJoinerFacts | undefined;
       for (const got of ss.firstReceived) {
         let lost = 0;
@@ -535,7 +149,7 @@ export class AgentTopology {
           if (!wanted(e)) continue;
           if (e.hash === got.hash) {
             const pubProc = processes.find((p) => p.session === pub.session && p.pid === pub.pid);
-            const evicted = ps.logged > SEND_LOG && log[0].ts >= joinTs;
+            const evicted = ps.logged > LIMITS.sendLog && log[0].ts >= joinTs;
             result = {
               link: l.id,
               sub: sub.nodeId,
@@ -564,63 +178,24 @@ export class AgentTopology {
 
 // ---- links ------------------------------------------------------------------
 
-let localHosts: Set<string> | undefined;
-
-/** Names and addresses of this machine (a connect to one of them reaches a bind on `*`). */
-function isLocalHost(host: string): boolean {
-  if (!localHosts) {
-    localHosts = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '*', '::']);
-    try {
-      localHosts.add(hostname().toLowerCase());
-      for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) localHosts.add(a.address.toLowerCase());
-    } catch {
-      // no interfaces known: loopback only
-    }
-  }
-  const h = host.toLowerCase();
-  return localHosts.has(h) || h.startsWith('127.');
+/** The key a bind is found by and a connect looks for: the same endpoint (the one identity, endpointIdentity.ts). */
+function linkKey(endpoint: string, s: AgentSocketFacts, cwd: string): string {
+  return endpointKey(endpoint, { session: s.session, pid: s.pid, cwd });
 }
 
-const WILDCARD = new Set(['*', '0.0.0.0', '::', '']);
-
-/** Keys a bind is found by, and the keys a connect looks for. */
-function bindKey(endpoint: string, s: AgentSocketFacts, cwd: string): string | undefined {
-  try {
-    const ep = parseEndpoint(endpoint);
-    if (ep.transport === 'tcp') return WILDCARD.has(ep.host) ? `tcp:*:${ep.port}` : isLocalHost(ep.host) ? `tcp:local:${ep.port}` : `tcp:${ep.host.toLowerCase()}:${ep.port}`;
-    if (ep.transport === 'ipc') return `ipc:${ipcPath(ep.path, cwd)}`;
-    return `inproc:${s.session}:${s.pid}:${ep.name}`;
-  } catch {
-    return undefined;
-  }
-}
-
-function connectKeys(endpoint: string, s: AgentSocketFacts, cwd: string): string[] {
-  try {
-    const ep = parseEndpoint(endpoint);
-    if (ep.transport === 'tcp') {
-      const local = isLocalHost(ep.host);
-      return local ? [`tcp:local:${ep.port}`, `tcp:*:${ep.port}`] : [`tcp:${ep.host.toLowerCase()}:${ep.port}`];
-    }
-    if (ep.transport === 'ipc') return [`ipc:${ipcPath(ep.path, cwd)}`];
-    return [`inproc:${s.session}:${s.pid}:${ep.name}`];
-  } catch {
-    return [];
-  }
-}
-
-function ipcPath(p: string, cwd: string): string {
-  // abstract sockets (@name) and absolute paths as they are; a relative path is the process's
-  return p.startsWith('@') || path.isAbsolute(p) || !cwd ? p : path.resolve(cwd, p);
+interface BoundEndpoint {
+  s: AgentSocketFacts;
+  e: AgentEndpointFacts;
 }
 
 function linkSockets(sockets: AgentSocketFacts[], cwdOf: Map<string, string>): AgentLinkFacts[] {
-  const binds = new Map<string, { s: AgentSocketFacts; e: AgentEndpointFacts }[]>();
+  const binds = new Map<string, BoundEndpoint[]>();
   for (const s of sockets) {
     for (const e of s.endpoints) {
-      if (e.role !== 'bind' || e.state === 'failed') continue;
-      const k = bindKey(e.endpoint, s, cwdOf.get(s.processNodeId) ?? '');
-      if (k) binds.set(k, [...(binds.get(k) ?? []), { s, e }]);
+      // (an endpoint that does not parse is no link: its transport is unknown)
+      if (e.role !== 'bind' || e.state === 'failed' || !transportOf(e.endpoint)) continue;
+      const k = linkKey(e.endpoint, s, cwdOf.get(s.processNodeId) ?? '');
+      binds.set(k, [...(binds.get(k) ?? []), { s, e }]);
     }
   }
   const links: AgentLinkFacts[] = [];
@@ -628,36 +203,49 @@ function linkSockets(sockets: AgentSocketFacts[], cwdOf: Map<string, string>): A
   for (const s of sockets) {
     for (const e of s.endpoints) {
       if (e.role !== 'connect' || e.state === 'failed') continue;
-      for (const k of connectKeys(e.endpoint, s, cwdOf.get(s.processNodeId) ?? '')) {
-        const found = binds.get(k);
-        if (!found) continue;
-        // a port is bound by one live socket at a time: prefer the active bind, else the latest
-        const active = found.filter((b) => b.e.state === 'active' && b.s.state === 'open');
-        const list = active.length ? active : [found[found.length - 1]];
-        for (const b of list) {
-          if (b.s.nodeId === s.nodeId) continue;
-          const id = `agent:${s.nodeId}>${b.s.nodeId}@${b.e.endpoint}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
-          const flow = flowBetween(s.type, b.s.type);
-          const open = s.state === 'open' && b.s.state === 'open' && e.state === 'active' && b.e.state === 'active';
-          const transport = k.startsWith('tcp') ? 'tcp' : k.startsWith('ipc') ? 'ipc' : 'inproc';
-          links.push({
-            id,
-            connectSocket: s.nodeId,
-            bindSocket: b.s.nodeId,
-            endpoint: b.e.endpoint,
-            transport,
-            ...(flow === 'bToA' ? { from: b.s.nodeId, to: s.nodeId, both: false } : { from: s.nodeId, to: b.s.nodeId, both: flow !== 'aToB' }),
-            state: open ? 'open' : 'declared',
-            sinceTs: Math.max(e.ts, b.e.ts),
-          });
-        }
-        break;
+      const found = binds.get(linkKey(e.endpoint, s, cwdOf.get(s.processNodeId) ?? ''));
+      if (!found) continue;
+      // a port is bound by one live socket at a time: prefer the active bind, else the latest
+      const active = found.filter((b) => b.e.state === 'active' && b.s.state === 'open');
+      for (const b of active.length ? active : [found[found.length - 1]]) {
+        const l = b.s.nodeId === s.nodeId ? undefined : link({ s, e }, b);
+        if (!l || seen.has(l.id)) continue;
+        seen.add(l.id);
+        links.push(l);
       }
     }
   }
-  // traffic: counted at an end that has this one connection only
+  countLinkTraffic(links, sockets);
+  return links;
+}
+
+/** A connect matched with the bind it reaches. */
+function link(c: BoundEndpoint, b: BoundEndpoint): AgentLinkFacts {
+  const flow = flowBetween(c.s.type, b.s.type);
+  const open = c.s.state === 'open' && b.s.state === 'open' && c.e.state === 'active' && b.e.state === 'active';
+  const transport = transportOf(b.e.endpoint)!;
+  return {
+    id: `agent:${c.s.nodeId}>${b.s.nodeId}@${b.e.endpoint}`,
+    connectSocket: c.s.nodeId,
+    bindSocket: b.s.nodeId,
+    endpoint: b.e.endpoint,
+    transport,
+    ...(flow === 'bToA' ? { from: b.s.nodeId, to: c.s.nodeId, both: false } : { from: c.s.nodeId, to: b.s.nodeId, both: flow !== 'aToB' }),
+    state: open ? 'open' : 'declared',
+    sinceTs: Math.max(c.e.ts, b.e.ts),
+  };
+}
+
+function transportOf(endpoint: string): AgentLinkFacts['transport'] | undefined {
+  try {
+    return parseEndpoint(endpoint).transport;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Traffic of a link: counted at an end that has this one connection only. */
+function countLinkTraffic(links: AgentLinkFacts[], sockets: AgentSocketFacts[]): void {
   const degree = new Map<string, number>();
   for (const l of links) for (const n of [l.connectSocket, l.bindSocket]) degree.set(n, (degree.get(n) ?? 0) + 1);
   const byNode = new Map(sockets.map((s) => [s.nodeId, s]));
@@ -668,7 +256,6 @@ function linkSockets(sockets: AgentSocketFacts[], cwdOf: Map<string, string>): A
     const b = end.received;
     l.traffic = { messages: a.messages + b.messages, bytes: a.bytes + b.bytes, rate: a.rate + b.rate, byteRate: a.byteRate + b.byteRate, lastTs: Math.max(a.lastTs, b.lastTs) };
   }
-  return links;
 }
 
 /** The socket's endpoints for a label: `tcp://*:5556`, `→ tcp://localhost:5556`. */
@@ -708,24 +295,3 @@ export function processDetailLines(p: AgentProcessFacts): string[] {
   return out;
 }
 
-function startsWith(frame: Uint8Array, prefix: Uint8Array): boolean {
-  if (prefix.byteLength > frame.byteLength) return false;
-  for (let i = 0; i < prefix.byteLength; i++) if (frame[i] !== prefix[i]) return false;
-  return true;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && startsWith(a, b);
-}
-
-/** FNV-1a over every frame (lengths included), at most 4 KiB of each. */
-function hashFrames(frames: readonly Uint8Array[]): number {
-  let h = 0x811c9dc5;
-  for (const f of frames) {
-    h = Math.imul(h ^ (f.byteLength & 0xff), 0x01000193);
-    h = Math.imul(h ^ ((f.byteLength >>> 8) & 0xff), 0x01000193);
-    const n = Math.min(f.byteLength, 4096);
-    for (let i = 0; i < n; i++) h = Math.imul(h ^ f[i], 0x01000193);
-  }
-  return h >>> 0;
-}

@@ -3,7 +3,7 @@
  * missing. Each finding says what is wrong and what to do, names the nodes and
  * edges of the map it concerns and, for findings about code, the line.
  */
-import type { TopologySnapshot } from './topology';
+import type { TopologySnapshot } from './topologyFacts';
 import { Context, type Diagnostic, type DoctorOptions, type DoctorRule, type DoctorSeverity, loc, portKey } from './doctorContext';
 import { pubNoSubscriber, reqNoReply, requestLatencyHigh, subNoMatchingTopic } from './doctorTrafficRules';
 import { connectRetrying, portBoundTwice, socketTypesAndHandshakes } from './doctorConnectionRules';

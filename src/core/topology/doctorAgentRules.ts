@@ -1,6 +1,6 @@
 /** Doctor rules only the inside sees (zmq-debug agents): failures by errno, envelopes, joins, subscriptions, devices inside libzmq. */
 import { isPublisher, isSubscriber } from '../zmq/socketTypes';
-import type { TopologySnapshot } from './topology';
+import type { TopologySnapshot } from './topologyFacts';
 import { ADDR_IN_USE, type AgentSocket, ago, at, Context, type Diagnostic, ms, nearMiss, quoteTopics } from './doctorContext';
 
 /** Rules over what agents inside programs reported: failures by errno, envelopes, joins, subscriptions. */

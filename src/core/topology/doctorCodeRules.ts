@@ -1,6 +1,7 @@
 /** Doctor rules over the endpoints found in the workspace's code: connects nobody binds, pairs that cannot talk. */
 import { canTalk, compatiblePeers, normalizeSocketType } from '../zmq/socketTypes';
-import { type CodeLocation, endpointKey } from './topology';
+import type { CodeLocation } from './topologyFacts';
+import { endpointKey } from '../zmq/endpointIdentity';
 import { codeNode, Context, type Diagnostic, ep, loc, portKey, where } from './doctorContext';
 
 export function codeRules(ctx: Context, out: Diagnostic[]): void {

@@ -1,6 +1,7 @@
 /** Doctor rules over connections: incompatible socket types, failed handshakes, connects retrying, a port bound twice. */
 import { canTalk, compatiblePeers } from '../zmq/socketTypes';
-import { type ConnectionFacts, endpointKey } from './topology';
+import type { ConnectionFacts } from './topologyFacts';
+import { endpointKey } from '../zmq/endpointIdentity';
 import { ADDR_IN_USE, Context, type Diagnostic, edge, ep, peer, secs, who } from './doctorContext';
 
 export function socketTypesAndHandshakes(ctx: Context, out: Diagnostic[]): void {

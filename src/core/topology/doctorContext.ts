@@ -2,7 +2,8 @@
 import { baseName } from '../base/bytes';
 import type { CallSite } from '../capture/records';
 import { formatTopic } from '../zmq/topics';
-import { type CodeEndpoint, type CodeLocation, type ConnectionFacts, type EndpointFacts, endpointKey, endpointPort, type TopologySnapshot } from './topology';
+import type { CodeEndpoint, CodeLocation, ConnectionFacts, EndpointFacts, TopologySnapshot } from './topologyFacts';
+import { endpointKey, endpointPort } from '../zmq/endpointIdentity';
 
 export type DoctorRule =
   | 'pub-no-subscriber'

@@ -1,6 +1,7 @@
 /** Doctor rules over the traffic spies and taps see: publishers without subscribers, topics that match nothing, requests without (timely) replies. */
 import { isPublisher, isSubscriber } from '../zmq/socketTypes';
-import { type ConnectionFacts, endpointKey } from './topology';
+import type { ConnectionFacts } from './topologyFacts';
+import { endpointKey } from '../zmq/endpointIdentity';
 import { capitalize, Context, type Diagnostic, edge, ep, ms, nearMiss, peer, quoteTopics, rate, secs, who } from './doctorContext';
 
 export function pubNoSubscriber(ctx: Context, out: Diagnostic[]): void {

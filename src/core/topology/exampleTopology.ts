@@ -6,7 +6,7 @@
  */
 import type { ExampleProcess, ExampleRun } from '../examples/exampleRunner';
 import { isKnownSocketType, normalizeSocketType } from '../zmq/socketTypes';
-import { processErrorsFromOutput, TopologyProcess } from './topology';
+import type { TopologyProcess } from './topologyFacts';
 
 export function processFromExample(run: ExampleRun, p: ExampleProcess): TopologyProcess {
   const role = run.example.roles.find((r) => r.name === p.role);
@@ -36,5 +36,24 @@ export function processFromExample(run: ExampleRun, p: ExampleProcess): Topology
   const errors = processErrorsFromOutput(stderr, Date.now());
   if (p.error) errors.push({ message: p.error, ts: Date.now() });
   if (errors.length) out.errors = errors;
+  return out;
+}
+
+
+const PROCESS_ERROR = /address already in use|EADDRINUSE|connection refused|ECONNREFUSED|ZMQError|Error:/i;
+
+/**
+ * Errors worth showing from a program's output (stderr): ZeroMQ errors such as
+ * "Address already in use". `endpoint` is filled when the line names one.
+ */
+export function processErrorsFromOutput(output: string, ts: number): NonNullable<TopologyProcess['errors']> {
+  const out: NonNullable<TopologyProcess['errors']> = [];
+  for (const line of output.split(/\r?\n/)) {
+    const text = line.trim();
+    if (!text || !PROCESS_ERROR.test(text)) continue;
+    const ep = /\b(?:tcp|ipc|inproc):\/\/[^\s'",)]+/.exec(text)?.[0];
+    out.push(ep ? { endpoint: ep, message: text, ts } : { message: text, ts });
+    if (out.length >= 20) break;
+  }
   return out;
 }

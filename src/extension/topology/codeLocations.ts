@@ -3,7 +3,7 @@
  * range (the rest of the line) and how to show it.
  */
 import * as vscode from 'vscode';
-import type { CodeLocation } from '../../core/topology/topology';
+import type { CodeLocation } from '../../core/topology/topologyFacts';
 
 export function uriOf(file: string): vscode.Uri {
   return /^[a-z][a-z0-9+.-]*:/i.test(file) && !/^[a-z]:[\\/]/i.test(file) ? vscode.Uri.parse(file) : vscode.Uri.file(file);

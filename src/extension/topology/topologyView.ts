@@ -1,10 +1,8 @@
 /**
- * The topology in VS Code: feeds the model (core/topology) with what the
- * workspace knows (code found by discovery, the examples' processes, peers
- * named by pid), runs the doctor on every change and once a second while
- * something is live, and shows the result in three places: the map panel, the
- * Doctor view and the Problems panel. Thin: the model, the rules and the map
- * graph hold the logic.
+ * The topology in VS Code: the core service (core/topology/topologyService.ts)
+ * feeds the model and runs the doctor; this shows the result in three places:
+ * the map panel, the Doctor view and the Problems panel, and gives the service
+ * what only VS Code knows (the workspace's code, settings, the frames viewer).
  *
  *   executeCommand('zmqDebugger.topology.show')             // open or reveal the map
  *   executeCommand('zmqDebugger.topology.reveal', nodeId)    // map, with a node selected
@@ -15,11 +13,10 @@ import type { CaptureRecord } from '../../core/capture/records';
 import type { DiscoveredEndpoint } from '../../core/discovery/discovery';
 import type { ExampleRunner } from '../../core/examples/exampleRunner';
 import type { SessionManager } from '../../core/sessions/sessionManager';
-import { Diagnostic, diagnose } from '../../core/topology/doctor';
-import { processFromExample } from '../../core/topology/exampleTopology';
-import { findPidOfTcpPeer } from '../../core/topology/peerProcess';
-import { CodeEndpoint, TopologyModel, TopologySnapshot } from '../../core/topology/topology';
-import { TopologyProber } from '../../core/topology/prober';
+import { Diagnostic } from '../../core/topology/doctor';
+import type { TopologyModel } from '../../core/topology/topology';
+import type { TopologySnapshot } from '../../core/topology/topologyFacts';
+import { TopologyService } from '../../core/topology/topologyService';
 import type { ToMap } from '../../shared/protocol/topology';
 import { framesFilterFor, toMapGraph } from '../../viewers/mapGraph';
 import type { CommandRegistry } from '../commands/registry';
@@ -63,34 +60,28 @@ function doctorOptions() {
 
 const SHOW_CODE_KEY = 'zmqDebugger.topology.showCode';
 
-/** Tries to name a tap peer after a process we started (see namePeers). */
-const NAMING_TRIES = 10;
-
 export class Topology implements TopologyView, vscode.Disposable {
-  readonly model: TopologyModel;
-  private readonly prober: TopologyProber;
+  private readonly service: TopologyService;
   private readonly problems = new ProblemsPublisher();
   private readonly doctorView = new DoctorView();
   private readonly map: TopologyMapPanel;
   private readonly disposables: vscode.Disposable[] = [];
-  private current: Diagnostic[] = [];
-  private snapshot: TopologySnapshot | undefined;
   private showCode: boolean;
-  /** Tap connections whose peer we tried to name by pid, and how often (a few tries each). */
-  private readonly namingTries = new Map<string, { tries: number; at: number; candidates: number }>();
-  /**
-   * While the frames viewer shows an imported file: its topology, frozen at its
-   * last record, takes the live one's place on the map, in the Doctor view and
-   * in Problems (until the viewer goes back to live or closes).
-   */
-  private frozen: { name: string; model: TopologyModel; now: number } | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly deps: TopologyDeps,
   ) {
-    this.model = new TopologyModel(deps.capture, deps.sessions);
-    this.prober = new TopologyProber(this.model);
+    const discovery = deps.discovery;
+    this.service = new TopologyService({
+      capture: deps.capture,
+      sessions: deps.sessions,
+      code: discovery && { results: () => discovery.results().map((f) => ({ file: f.uri.toString(), hits: f.hits })), onDidChange: discovery.onDidChange },
+      examples: deps.examples?.runner,
+      doctorOptions,
+      // while the frames viewer shows an imported file, its topology is the one shown
+      stillShown: (name) => deps.framesViewer?.controller?.sourceLabel === name,
+    });
     this.showCode = context.workspaceState.get<boolean>(SHOW_CODE_KEY, false);
     this.map = new TopologyMapPanel(
       context.extensionUri,
@@ -101,25 +92,23 @@ export class Topology implements TopologyView, vscode.Disposable {
       },
       deps.log,
     );
-    this.disposables.push(this.model, this.prober, this.problems, this.doctorView, this.map);
-    this.feedCode();
-    this.feedExamples();
     this.disposables.push(
-      this.model.onDidChange(() => {
-        this.evaluate();
-        this.namePeers();
-      }),
+      this.service,
+      this.problems,
+      this.doctorView,
+      this.map,
+      this.service.onDidEvaluate(({ snapshot, findings }) => this.present(snapshot, findings)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('zmqDebugger.doctor')) this.evaluate();
       }),
     );
-    // time-based rules (a REQ waiting too long, a publisher whose subscriber left) need a clock
-    // (only while something is live or a live finding still has to age out: an idle workspace costs nothing)
-    const tick = setInterval(() => this.tick(), 1000);
-    this.disposables.push({ dispose: () => clearInterval(tick) });
     const onImport = deps.framesViewer?.onDidImport?.((e) => this.showImported(e.name, e.records));
-    if (onImport) this.disposables.push(onImport, { dispose: () => this.frozen?.model.dispose() });
+    if (onImport) this.disposables.push(onImport);
     this.evaluate();
+  }
+
+  get model(): TopologyModel {
+    return this.service.model;
   }
 
   register(registry: CommandRegistry): void {
@@ -135,7 +124,7 @@ export class Topology implements TopologyView, vscode.Disposable {
   }
 
   findings(): Diagnostic[] {
-    return this.current;
+    return this.service.findings();
   }
 
   get diagnostics(): vscode.DiagnosticCollection {
@@ -160,24 +149,18 @@ export class Topology implements TopologyView, vscode.Disposable {
 
   /** Shows an imported capture's topology, frozen at its last record, instead of the live one. */
   showImported(name: string, records: readonly CaptureRecord[]): void {
-    this.frozen?.model.dispose();
-    const model = new TopologyModel();
-    let now = 0;
-    for (const r of records) {
-      model.ingest(r);
-      if (r.ts > now) now = r.ts;
-    }
-    this.frozen = { name, model, now };
-    this.evaluate();
+    this.service.showImported(name, records);
   }
 
   evaluate(): Diagnostic[] {
-    this.snapshot = this.frozen ? this.frozen.model.snapshot(this.frozen.now) : this.model.snapshot();
-    this.current = diagnose(this.snapshot, doctorOptions());
-    this.problems.publish(this.current);
-    this.doctorView.show(this.current);
-    if (this.map.panel) this.map.update(toMapGraph(this.snapshot, this.current, { showCode: this.showCode }));
-    return this.current;
+    return this.service.evaluate();
+  }
+
+  /** An evaluation in the three places that show it. */
+  private present(snapshot: TopologySnapshot, findings: Diagnostic[]): void {
+    this.problems.publish(findings);
+    this.doctorView.show(findings);
+    if (this.map.panel) this.map.update(toMapGraph(snapshot, findings, { showCode: this.showCode }));
   }
 
   private reveal(arg: unknown): void {
@@ -185,7 +168,7 @@ export class Topology implements TopologyView, vscode.Disposable {
     // code sites are folded into their endpoint on the map
     const found = typeof arg === 'string' ? arg : (d?.nodeIds.find((n) => !n.startsWith('code:')) ?? d?.nodeIds[0]);
     // an agent's socket drawn as its tap peer
-    const id = found && (this.snapshot?.aliases[found] ?? found);
+    const id = found && (this.service.snapshot?.aliases[found] ?? found);
     this.show();
     if (!id) return;
     const graph = this.map.lastGraph;
@@ -202,7 +185,7 @@ export class Topology implements TopologyView, vscode.Disposable {
   }
 
   private onSelect(target: 'node' | 'edge', id: string, open: boolean): void {
-    const s = this.snapshot ?? this.model.snapshot();
+    const s = this.service.snapshot ?? this.model.snapshot();
     const filter = framesFilterFor(s, target, id);
     if (open) {
       void runCommand('zmqDebugger.frames.open', filter);
@@ -213,86 +196,6 @@ export class Topology implements TopologyView, vscode.Disposable {
     if (ctl && filter?.session) ctl.setFilter({ ...ctl.filter, session: filter.session, process: filter.process ?? '', socket: filter.socket ?? '' });
     const node = target === 'node' ? s.nodes.find((n) => n.id === id) : undefined;
     if (node?.location) void showLocation(node.location, true);
-  }
-
-  private tick(): void {
-    if (this.frozen) {
-      // the viewer went back to live (or closed): so does the map
-      if (this.deps.framesViewer?.controller?.sourceLabel === this.frozen.name) return;
-      this.frozen.model.dispose();
-      this.frozen = undefined;
-      this.evaluate();
-      return;
-    }
-    const s = this.snapshot;
-    if (!s) return;
-    const live =
-      this.deps.sessions.list().length > 0 ||
-      s.processes.some((p) => p.state === 'running' || p.state === 'starting') ||
-      s.connections.some((c) => c.state === 'open');
-    if (live || this.current.some((d) => !d.rule.startsWith('code-'))) this.evaluate();
-  }
-
-  /** Endpoints found in the workspace's code. */
-  private feedCode(): void {
-    const discovery = this.deps.discovery;
-    if (!discovery) return;
-    const feed = () => this.model.setCodeEndpoints(discovery.results().flatMap((f) => f.hits.map((h): CodeEndpoint => ({ ...h, file: f.uri.toString() }))));
-    feed();
-    this.disposables.push(discovery.onDidChange(feed));
-  }
-
-  /** The processes of the examples we run. */
-  private feedExamples(): void {
-    if (!this.deps.examples) return;
-    const runner = this.deps.examples.runner;
-    const known = new Set<string>();
-    const feed = () => {
-      const seen = new Set<string>();
-      for (const run of runner.runs) {
-        for (const p of run.processes) {
-          seen.add(p.id);
-          this.model.setProcess(processFromExample(run, p));
-        }
-      }
-      for (const id of known) if (!seen.has(id)) this.model.removeProcess(id);
-      known.clear();
-      for (const id of seen) known.add(id);
-    };
-    feed();
-    this.disposables.push(
-      runner.onDidChange(feed),
-      // a ZeroMQ error on stderr ("Address already in use") changes what the doctor says
-      runner.onDidOutput((e) => {
-        if (e.line.stream === 'stderr') feed();
-      }),
-    );
-  }
-
-  /** Names the tap peers that are processes we started (Linux /proc; a few tries per connection). */
-  private namePeers(): void {
-    const s = this.snapshot;
-    if (!s) return;
-    const pids = new Map<number, string>();
-    for (const p of s.processes) if (p.pid !== undefined && (p.state === 'running' || p.state === 'starting')) pids.set(p.pid, p.id);
-    // programs under the agent too: the peer is then drawn inside the program, named by it
-    for (const p of s.agents.processes) if (p.state === 'running' && !pids.has(p.pid)) pids.set(p.pid, p.nodeId);
-    if (pids.size === 0) return;
-    for (const c of s.connections) {
-      if (c.state !== 'open' || c.processId || !c.peer) continue;
-      // up to NAMING_TRIES per connection, at most one a second (a loaded machine may
-      // show the connection before /proc does), and again when a process appears
-      const tried = this.namingTries.get(c.id);
-      const again = tried && tried.candidates >= pids.size ? tried : undefined;
-      const now = Date.now();
-      if (again && (again.tries >= NAMING_TRIES || now - again.at < 1000)) continue;
-      this.namingTries.set(c.id, { tries: (again?.tries ?? 0) + 1, at: now, candidates: pids.size });
-      // /proc is read asynchronously: the extension host never waits on the file system here
-      void findPidOfTcpPeer(c.peer, [...pids.keys()]).then((pid) => {
-        if (pid !== undefined) this.model.setConnectionProcess(c.id, pids.get(pid)!);
-      });
-    }
-    if (this.namingTries.size > 1000) this.namingTries.clear();
   }
 
   dispose(): void {

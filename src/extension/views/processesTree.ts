@@ -4,16 +4,16 @@
  * in the manifest) until programs are observed from the inside.
  */
 import * as vscode from 'vscode';
-import type { AgentEndpoint, AgentProcess, AgentSocket } from '../../core/sessions/agentModel';
+import type { AgentEndpointFacts, AgentProcessWithSockets, AgentSocketFacts } from '../../core/sessions/agentStore';
 import type { Collector } from '../../core/sessions/collector';
 import { formatBytes, formatCount } from '../../shared/format';
 import type { ProgramObserver } from '../agents/programObserver';
 import { ThrottledRefresh } from './throttledRefresh';
 
 export type ProcessesNode =
-  | { kind: 'process'; process: AgentProcess }
-  | { kind: 'socket'; process: AgentProcess; socket: AgentSocket }
-  | { kind: 'endpoint'; socket: AgentSocket; endpoint: AgentEndpoint };
+  | { kind: 'process'; process: AgentProcessWithSockets }
+  | { kind: 'socket'; process: AgentProcessWithSockets; socket: AgentSocketFacts }
+  | { kind: 'endpoint'; socket: AgentSocketFacts; endpoint: AgentEndpointFacts };
 
 export class ProcessesTree implements vscode.TreeDataProvider<ProcessesNode>, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -34,7 +34,7 @@ export class ProcessesTree implements vscode.TreeDataProvider<ProcessesNode>, vs
   }
 
   /** The processes shown now (tests read it). */
-  processes(): AgentProcess[] {
+  processes(): AgentProcessWithSockets[] {
     return this.observer.collector?.model.processes() ?? [];
   }
 
@@ -62,17 +62,17 @@ export class ProcessesTree implements vscode.TreeDataProvider<ProcessesNode>, vs
     if (node.kind === 'socket') {
       const s = node.socket;
       const item = new vscode.TreeItem(`${s.type} ${s.id}`, s.endpoints.length ? collapsed : none);
-      const parts = [`↑ ${formatCount(s.messagesOut)} (${formatBytes(s.bytesOut)})`, `↓ ${formatCount(s.messagesIn)} (${formatBytes(s.bytesIn)})`];
-      const failures = Object.entries(s.failures).map(([what, n]) => `${formatCount(n)} ${what}`);
+      const parts = [`↑ ${formatCount(s.sent.messages)} (${formatBytes(s.sent.bytes)})`, `↓ ${formatCount(s.received.messages)} (${formatBytes(s.received.bytes)})`];
+      const failures = s.failures.map((f) => `${formatCount(f.count)} ${f.op} ${f.code}`);
       if (failures.length) parts.push(failures.join(', '));
       if (s.state === 'closed') parts.unshift('closed');
       item.description = parts.join(' · ');
       item.iconPath = new vscode.ThemeIcon(failures.length ? 'warning' : 'plug');
-      const events = Object.entries(s.events ?? {}).map(([what, n]) => `${what} ${formatCount(n)}`);
-      const peers = s.peers?.length ? `peers: ${s.peers.join(', ')}` : '';
+      const events = Object.entries(s.events).map(([what, n]) => `${what} ${formatCount(n)}`);
+      const peers = s.peers.length ? `peers: ${s.peers.join(', ')}` : '';
       const tip = [Object.entries(s.options).map(([k, v]) => `${k}=${v}`).join('\n'), events.length ? `events: ${events.join(', ')}` : '', peers].filter(Boolean).join('\n');
       item.tooltip = tip || undefined;
-      if (s.peers?.length) item.description = `${item.description} · ${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}`;
+      if (s.peers.length) item.description = `${item.description} · ${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}`;
       // a click shows this socket's records in the frames viewer
       item.command = { command: 'zmqDebugger.frames.open', title: 'Show Frames', arguments: [{ socket: s.id }] };
       return item;

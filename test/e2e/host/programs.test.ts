@@ -54,7 +54,7 @@ describe('programs observed from the inside', function () {
     const types = [...p.sockets.values()].map((s) => s.type).sort();
     assert.deepEqual(types, ['PAIR', 'PAIR']);
     const roots = a.processesTree.getChildren();
-    assert.ok(roots.some((n) => n.kind === 'process' && n.process === p));
+    assert.ok(roots.some((n) => n.kind === 'process' && n.process.nodeId === p.nodeId));
     await until(
       () => [...a.capture.records()].filter((r) => r.kind === 'message' && r.source === 'agent' && r.endpoint === 'inproc://pipe').length >= 10,
       '5 sends and 5 receives on inproc://pipe',
