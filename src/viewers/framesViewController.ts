@@ -11,7 +11,8 @@ import { basename } from 'node:path';
 import { Capture } from '../core/capture/capture';
 import { badLineCount, ImportResult, parseJsonLines } from '../core/capture/exportFormat';
 import type { ExportTotals } from '../core/capture/exportWriter';
-import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQuery';
+import { FilterError, FramesQuery, UpdateResult } from './framesQuery';
+import { frameDetails } from './recordRows';
 import { Disposable, DisposableStore } from '../core/base/lifecycle';
 import { CaptureRecord } from '../core/capture/records';
 import { encodeFrames, Sender, SendError } from '../core/zmq/sender';
@@ -470,6 +471,8 @@ export class FramesViewController implements Disposable {
 
   private postReset(filterFromHost = false): void {
     if (!this.visible || !this.ready) return;
+    // a batch like any other: a rescan's first progress comes RESCAN_PROGRESS_MS after it, not a slice later
+    this.lastFlush = Date.now();
     this.dirty = false;
     this.carriedAdded = 0;
     const { start, rows } = this.windowRows();
