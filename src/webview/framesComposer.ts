@@ -45,26 +45,15 @@ export function createComposer(v: Viewer): FramesComposer {
   const el = h('div', { class: 'composer hidden' }, head, framesEl, result);
 
   function renderFrames(): void {
-    framesEl.replaceChildren(...c.frames.map((f, i) => frameEditor(f, i)));
-  }
-
-  function frameEditor(f: ComposerFrame, i: number): HTMLElement {
-    const ta = h('textarea', { attrs: { rows: '1', 'aria-label': `Frame ${i + 1}`, spellcheck: 'false' } });
-    ta.value = f.value;
-    ta.addEventListener('input', () => {
-      f.value = ta.value;
-      v.persist();
-    });
-    const fmt = select([['text', 'text'], ['hex', 'hex'], ['json', 'JSON']], f.format, (x) => {
-      f.format = x as ComposerFrame['format'];
-      v.persist();
-    }, 'Frame format');
-    const remove = button('✕', 'Remove this frame', () => {
-      c.frames.splice(i, 1);
-      v.persist();
-      renderFrames();
-    });
-    return h('div', { class: 'composer-frame' }, h('span', { class: 'frame-index' }, String(i + 1)), fmt, ta, remove);
+    framesEl.replaceChildren(
+      ...c.frames.map((f, i) =>
+        frameEditor(v, f, i, () => {
+          c.frames.splice(i, 1);
+          v.persist();
+          renderFrames();
+        }),
+      ),
+    );
   }
 
   function send(replay: boolean): void {
@@ -101,4 +90,19 @@ export function createComposer(v: Viewer): FramesComposer {
     setReplayable: (on) => (replayBtn.disabled = !on),
     showResult,
   };
+}
+
+/** One frame of the composer: its format and its text, and a button that removes it. */
+function frameEditor(v: Viewer, f: ComposerFrame, i: number, remove: () => void): HTMLElement {
+  const ta = h('textarea', { attrs: { rows: '1', 'aria-label': `Frame ${i + 1}`, spellcheck: 'false' } });
+  ta.value = f.value;
+  ta.addEventListener('input', () => {
+    f.value = ta.value;
+    v.persist();
+  });
+  const fmt = select([['text', 'text'], ['hex', 'hex'], ['json', 'JSON']], f.format, (x) => {
+    f.format = x as ComposerFrame['format'];
+    v.persist();
+  }, 'Frame format');
+  return h('div', { class: 'composer-frame' }, h('span', { class: 'frame-index' }, String(i + 1)), fmt, ta, button('✕', 'Remove this frame', remove));
 }

@@ -8,7 +8,7 @@ import { RowSummary } from '../shared/protocol/frames';
 import { formatBytes, formatCount, formatTime } from '../shared/format';
 import { button, h, setText } from './dom';
 import { DIRECTION_LABELS } from './frameViews';
-import type { Viewer } from './framesState';
+import type { Viewer, ViewerState } from './framesState';
 
 const ROW_H = 22;
 /** Browsers cap element heights (~33M px in Chromium): beyond this the scrollbar maps proportionally. */
@@ -19,34 +19,40 @@ const CACHE_MAX = 4000;
 const CACHE_AROUND = 1000;
 const COLUMNS = ['time', 'session', 'endpoint', 'dir', 'type', 'topic', 'frames', 'size', 'preview'];
 
-export interface FramesTable {
-  el: HTMLElement;
-  scheduleRender(): void;
-  /** Rows the host sent, from absolute row `start`. */
-  storeRows(start: number, rows: RowSummary[]): void;
-}
-
 /** `onSelect`: a row was selected (click or arrow keys). */
-export function createTable(v: Viewer, onSelect: (seq: number) => void): FramesTable {
-  const s = v.state;
-  const head = h('div', { class: 'thead row' }, ...COLUMNS.map((c) => h('span', { class: `c-${c}` }, c)));
-  const rowsEl = h('div', { class: 'rows' });
-  const spacer = h('div', { class: 'spacer' }, rowsEl);
-  const viewport = h('div', { class: 'viewport', attrs: { tabindex: '0', role: 'grid', 'aria-label': 'Captured messages' } }, spacer);
-  const newPill = button('', 'Jump to the newest', () => {
-    s.follow = true;
-    s.newCount = 0;
-    scheduleRender();
-  }, 'new-pill hidden');
-  const pool: HTMLDivElement[] = [];
+export class FramesTable {
+  readonly el: HTMLElement;
+  private readonly s: ViewerState;
+  private readonly rowsEl = h('div', { class: 'rows' });
+  private readonly spacer = h('div', { class: 'spacer' }, this.rowsEl);
+  private readonly viewport = h('div', { class: 'viewport', attrs: { tabindex: '0', role: 'grid', 'aria-label': 'Captured messages' } }, this.spacer);
+  private readonly newPill: HTMLButtonElement;
+  private readonly pool: HTMLDivElement[] = [];
 
-  function scrollGeometry() {
-    const vh = viewport.clientHeight || 400;
-    const fullH = s.shown * ROW_H;
+  constructor(
+    private readonly v: Viewer,
+    private readonly onSelect: (seq: number) => void,
+  ) {
+    this.s = v.state;
+    const head = h('div', { class: 'thead row' }, ...COLUMNS.map((c) => h('span', { class: `c-${c}` }, c)));
+    this.newPill = button('', 'Jump to the newest', () => {
+      this.s.follow = true;
+      this.s.newCount = 0;
+      this.scheduleRender();
+    }, 'new-pill hidden');
+    this.el = h('div', { class: 'table' }, head, this.viewport, this.newPill);
+    this.viewport.addEventListener('scroll', () => this.onScroll());
+    this.viewport.addEventListener('keydown', (e) => this.onKey(e));
+    new ResizeObserver(() => this.scheduleRender()).observe(this.viewport);
+  }
+
+  private scrollGeometry() {
+    const vh = this.viewport.clientHeight || 400;
+    const fullH = this.s.shown * ROW_H;
     const height = Math.min(fullH, MAX_SCROLL_H);
     const scaled = fullH > MAX_SCROLL_H;
     const maxScroll = Math.max(1, height - vh);
-    const maxTop = Math.max(0, s.shown - Math.floor(vh / ROW_H));
+    const maxTop = Math.max(0, this.s.shown - Math.floor(vh / ROW_H));
     return {
       vh,
       height,
@@ -57,64 +63,66 @@ export function createTable(v: Viewer, onSelect: (seq: number) => void): FramesT
     };
   }
 
-  function selectRow(seq: number, row: number): void {
-    s.selectedSeq = seq;
-    s.selectedRow = row;
-    onSelect(seq);
-    for (const el of pool) el.classList.toggle('selected', el.dataset.seq === String(seq));
+  private selectRow(seq: number, row: number): void {
+    this.s.selectedSeq = seq;
+    this.s.selectedRow = row;
+    this.onSelect(seq);
+    for (const el of this.pool) el.classList.toggle('selected', el.dataset.seq === String(seq));
   }
 
-  function makeRow(): HTMLDivElement {
+  private makeRow(): HTMLDivElement {
     const el = h('div', { class: 'row', attrs: { role: 'row' } }, ...COLUMNS.map((c) => h('span', { class: `c-${c}`, attrs: { role: 'gridcell' } })));
     el.addEventListener('click', () => {
       const seq = Number(el.dataset.seq);
       if (!seq) return;
-      if (s.follow) {
+      if (this.s.follow) {
         // inspecting a row: keep it in view instead of following the newest
-        s.follow = false;
-        s.topRow = s.base + Math.floor(scrollGeometry().rowAt(viewport.scrollTop));
+        this.s.follow = false;
+        this.s.topRow = this.s.base + Math.floor(this.scrollGeometry().rowAt(this.viewport.scrollTop));
       }
-      selectRow(seq, Number(el.dataset.row));
+      this.selectRow(seq, Number(el.dataset.row));
     });
-    rowsEl.append(el);
+    this.rowsEl.append(el);
     return el;
   }
 
-  function scheduleRender(): void {
-    if (s.renderScheduled) return;
-    s.renderScheduled = true;
+  scheduleRender(): void {
+    if (this.s.renderScheduled) return;
+    this.s.renderScheduled = true;
     requestAnimationFrame(() => {
-      s.renderScheduled = false;
-      render();
+      this.s.renderScheduled = false;
+      this.render();
     });
   }
 
   /** Scrolls to where the view is (the bottom when following); returns the scrollTop. */
-  function place(g: ReturnType<typeof scrollGeometry>): number {
+  private place(g: ReturnType<FramesTable['scrollGeometry']>): number {
+    const s = this.s;
     const hpx = `${g.height}px`;
-    if (spacer.style.height !== hpx) spacer.style.height = hpx;
+    if (this.spacer.style.height !== hpx) this.spacer.style.height = hpx;
     if (s.follow) {
       const bottom = Math.max(0, g.height - g.vh);
-      if (Math.abs(viewport.scrollTop - bottom) >= 1) viewport.scrollTop = bottom;
+      if (Math.abs(this.viewport.scrollTop - bottom) >= 1) this.viewport.scrollTop = bottom;
     } else {
       if (s.topRow < s.base) s.topRow = s.base;
       const want = g.scrollFor(s.topRow - s.base);
-      if (Math.abs(viewport.scrollTop - want) >= ROW_H) viewport.scrollTop = want;
+      if (Math.abs(this.viewport.scrollTop - want) >= ROW_H) this.viewport.scrollTop = want;
     }
-    return (s.ownScrollTop = viewport.scrollTop);
+    return (s.ownScrollTop = this.viewport.scrollTop);
   }
 
-  function render(): void {
-    const g = scrollGeometry();
-    const st = place(g);
+  private render(): void {
+    const s = this.s;
+    const g = this.scrollGeometry();
+    const st = this.place(g);
     const rel = g.rowAt(st);
     const firstRel = Math.floor(rel);
     const first = s.base + firstRel;
-    rowsEl.style.transform = `translateY(${st - (rel - firstRel) * ROW_H}px)`;
-    while (pool.length < g.visible) pool.push(makeRow());
+    this.rowsEl.style.transform = `translateY(${st - (rel - firstRel) * ROW_H}px)`;
+    while (this.pool.length < g.visible) this.pool.push(this.makeRow());
     let missing = false;
-    for (let i = 0; i < pool.length; i++) {
-      const el = pool[i];
+    for (let i = 0; i < this.pool.length; i++) {
+      const el = this.pool[i];
       const abs = first + i;
       if (i >= g.visible || abs >= s.base + s.shown) {
         if (!el.classList.contains('hidden')) el.classList.add('hidden');
@@ -125,12 +133,13 @@ export function createTable(v: Viewer, onSelect: (seq: number) => void): FramesT
       if (!r) missing = true;
       fillRow(el, abs, r, s.selectedSeq);
     }
-    newPill.classList.toggle('hidden', s.follow || s.newCount === 0);
-    if (!s.follow && s.newCount) setText(newPill, `${formatCount(s.newCount)} new ↓`);
-    requestWindow(first, g.visible, missing);
+    this.newPill.classList.toggle('hidden', s.follow || s.newCount === 0);
+    if (!s.follow && s.newCount) setText(this.newPill, `${formatCount(s.newCount)} new ↓`);
+    this.requestWindow(first, g.visible, missing);
   }
 
-  function requestWindow(first: number, visible: number, missing: boolean): void {
+  private requestWindow(first: number, visible: number, missing: boolean): void {
+    const s = this.s;
     const start = Math.max(s.base, first - OVERSCAN);
     const count = visible + 2 * OVERSCAN;
     const key = s.follow ? `follow ${count}` : `${start} ${count}`;
@@ -138,29 +147,31 @@ export function createTable(v: Viewer, onSelect: (seq: number) => void): FramesT
     if (key !== s.lastWindowKey || (missing && now - s.lastWindowAt > 250)) {
       s.lastWindowKey = key;
       s.lastWindowAt = now;
-      v.post({ type: 'view/window', start, count, follow: s.follow });
+      this.v.post({ type: 'view/window', start, count, follow: s.follow });
     }
   }
 
-  viewport.addEventListener('scroll', () => {
+  private onScroll(): void {
+    const s = this.s;
+    const vp = this.viewport;
     // the scroll render() made (rows added or evicted): not the user's. Judging it
     // would stop following whenever the layout shifted in between (the viewport a
     // few pixels shorter when a counter appears, say) and leave the newest rows.
-    if (Math.abs(viewport.scrollTop - s.ownScrollTop) < 1) return;
-    const g = scrollGeometry();
+    if (Math.abs(vp.scrollTop - s.ownScrollTop) < 1) return;
+    const g = this.scrollGeometry();
     // measured on the DOM as rendered: a batch that arrived since (more rows, not yet
     // laid out) must not make the view think the user scrolled away from the bottom
-    const atBottom = viewport.scrollTop + viewport.clientHeight >= viewport.scrollHeight - 2;
+    const atBottom = vp.scrollTop + vp.clientHeight >= vp.scrollHeight - 2;
     if (atBottom !== s.follow) {
       s.follow = atBottom;
       if (s.follow) s.newCount = 0;
     }
-    s.topRow = s.base + Math.floor(g.rowAt(viewport.scrollTop));
-    scheduleRender();
-  });
-  new ResizeObserver(() => scheduleRender()).observe(viewport);
+    s.topRow = s.base + Math.floor(g.rowAt(vp.scrollTop));
+    this.scheduleRender();
+  }
 
-  viewport.addEventListener('keydown', (e) => {
+  private onKey(e: KeyboardEvent): void {
+    const s = this.s;
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
     e.preventDefault();
     const next = (s.selectedRow ?? s.base + s.shown - 1) + (e.key === 'ArrowDown' ? 1 : -1);
@@ -168,14 +179,16 @@ export function createTable(v: Viewer, onSelect: (seq: number) => void): FramesT
     const r = s.cache.get(next);
     if (!r) return;
     s.follow = false;
-    const visibleRows = Math.floor(scrollGeometry().vh / ROW_H);
+    const visibleRows = Math.floor(this.scrollGeometry().vh / ROW_H);
     if (next < s.topRow) s.topRow = next;
     else if (next >= s.topRow + visibleRows) s.topRow = next - visibleRows + 1;
-    selectRow(r.seq, next);
-    scheduleRender();
-  });
+    this.selectRow(r.seq, next);
+    this.scheduleRender();
+  }
 
-  function storeRows(start: number, rows: RowSummary[]): void {
+  /** Rows the host sent, from absolute row `start`. */
+  storeRows(start: number, rows: RowSummary[]): void {
+    const s = this.s;
     if (s.cache.size > CACHE_MAX) {
       // keep what is near the view
       const at = s.follow ? s.base + s.shown : s.topRow;
@@ -185,8 +198,6 @@ export function createTable(v: Viewer, onSelect: (seq: number) => void): FramesT
     }
     rows.forEach((r, i) => s.cache.set(start + i, r));
   }
-
-  return { el: h('div', { class: 'table' }, head, viewport, newPill), scheduleRender, storeRows };
 }
 
 /** Draws one row (its cells' text), unless it shows that record already. */

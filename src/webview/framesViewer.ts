@@ -15,7 +15,7 @@ import { createDecoderBar } from './framesDecoderBar';
 import { detailContent, NO_SELECTION } from './framesDetail';
 import { createFilterBar } from './framesFilterBar';
 import { createViewer } from './framesState';
-import { createTable } from './framesTable';
+import { FramesTable } from './framesTable';
 import { createToolbar } from './framesToolbar';
 import { TimelineChart } from './timelineChart';
 
@@ -30,7 +30,7 @@ const showNotice = (level: 'info' | 'error', text: string) => {
 const composer = createComposer(v);
 const filterBar = createFilterBar(v);
 const decoderBar = createDecoderBar(v, (text) => showNotice('error', text));
-const table = createTable(v, (seq) => {
+const table = new FramesTable(v, (seq) => {
   v.post({ type: 'row/select', seq });
   composer.setReplayable(true);
 });
