@@ -6,16 +6,21 @@
  * The answer for a message is exactly the text predicate's (framesQuery.ts:
  * the regex tested on each frame decoded as UTF-8, or the plain bytes looked
  * for); only the work differs:
- * - a frame is decoded straight from the chunk (no record, no Buffer view);
- * - before that, a literal the pattern requires (`update` in `sports update
- *   \d+`) is looked for in the frame's bytes, and a frame without it is not
- *   decoded. An ASCII literal is in the decoded text exactly when its bytes are
+ * - a literal the pattern requires (`update` in `sports update \d+`) is looked
+ *   for in the chunk's bytes, ahead of the scan, by one search over a window of
+ *   them (a string of 64 KiB, one character a byte): a message without it is
+ *   passed over before its frames are even found (`mayHold`), a frame without
+ *   it is not decoded;
+ * - a frame is decoded straight from the chunk (no record, no Buffer view), or
+ *   taken from the window when the window is all ASCII (then UTF-8 and the
+ *   window's one character a byte read the same). An ASCII literal is in the decoded text exactly when its bytes are
  *   in the frame: UTF-8 decoding keeps every ASCII byte as its character, and a
  *   broken sequence becomes U+FFFD, never an ASCII character. Case-insensitive
  *   without the `u` flag, an ASCII letter matches only its two ASCII cases
  *   (ECMAScript Canonicalize never maps a non-ASCII character to ASCII).
  * test/unit/framesFilterEquivalence.test.ts compares it with the predicate.
  */
+import * as nodeBuffer from 'node:buffer';
 import type { FrameSpans } from '../core/capture/recordStore';
 import { FrameFilter } from '../shared/protocol/frames';
 
@@ -109,15 +114,24 @@ function skipClass(pattern: string, i: number): number {
 export interface FrameTextScan {
   /** Call before each scan slice: the capture may have reused its memory since the last one. */
   begin(): void;
+  /** False when the message at `buf[from, to)` cannot match (it lacks the required literal): cheap, before its frames are found. */
+  mayHold(buf: Buffer, from: number, to: number): boolean;
+  /**
+   * After a range asked of `buf`: a byte such that a later range of `buf`
+   * ending at or before it cannot match either (the scan passes over those
+   * messages without asking), or -1 when that is not known.
+   */
+  clearUntil(buf: Buffer): number;
   test(s: FrameSpans): boolean;
 }
 
 /** The scan form of the filter's text test, or undefined when it has none (or its regex does not compile: compileFilter says why). */
 export function compileFrameTextScan(f: FrameFilter): FrameTextScan | undefined {
   if (!f.text) return undefined;
+  const window = new ChunkWindow();
   if (!f.regex && f.caseSensitive) {
-    const find = bytesFinder(Buffer.from(f.text, 'utf8'));
-    return { begin: find.begin, test: (s) => anyFrame(s, find.holds) };
+    const find = new LiteralFinder(window, Buffer.from(f.text, 'utf8'), false);
+    return { begin: () => window.forget(), mayHold: find.holds, clearUntil: find.clearUntil, test: (s) => anyFrame(s, find.holds) };
   }
   const pattern = f.regex ? f.text : f.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   let re: RegExp;
@@ -127,13 +141,14 @@ export function compileFrameTextScan(f: FrameFilter): FrameTextScan | undefined 
     return undefined;
   }
   const literal = requiredLiteral(pattern);
-  const folded = !f.caseSensitive && /[A-Za-z]/.test(literal);
-  const find = !literal ? undefined : folded ? foldedFinder(literal) : bytesFinder(Buffer.from(literal, 'latin1'));
-  const decodeAndTest = (buf: Buffer, a: number, b: number) => re.test(utf8(buf, a, b));
+  const find = literal ? new LiteralFinder(window, Buffer.from(literal, 'latin1'), !f.caseSensitive && /[A-Za-z]/.test(literal)) : undefined;
+  const decodeAndTest = (buf: Buffer, a: number, b: number) => re.test(window.utf8(buf, a, b));
   // made once, not per message
   const frameTest = find ? (buf: Buffer, a: number, b: number) => find.holds(buf, a, b) && decodeAndTest(buf, a, b) : decodeAndTest;
   return {
-    begin: () => find?.begin(),
+    begin: () => window.forget(),
+    mayHold: find ? find.holds : () => true,
+    clearUntil: find ? find.clearUntil : () => -1,
     test: (s) => anyFrame(s, frameTest),
   };
 }
@@ -153,53 +168,109 @@ function anyFrame(s: FrameSpans, frameTest: (buf: Buffer, start: number, end: nu
   return false;
 }
 
-interface Finder {
-  begin(): void;
-  /** Whether `buf[start, end)` holds the needle. */
-  holds(buf: Buffer, start: number, end: number): boolean;
+/** Bytes a window holds: small enough to make at once (a string of a whole 1 MiB chunk costs far more than 16 of these), large enough for few. */
+const WINDOW_BYTES = 1 << 16;
+const NO_BYTES = Buffer.alloc(0);
+const NON_ASCII = /[^\x00-\x7f]/;
+/** Node's native check (simdutf, Node ≥ 18.15), else the regex over the window's text. */
+const isAscii: (buf: Buffer, start: number, end: number, text: string) => boolean =
+  typeof nodeBuffer.isAscii === 'function' ? (buf, start, end) => nodeBuffer.isAscii(buf.subarray(start, end)) : (_b, _s, _e, text) => !NON_ASCII.test(text);
+
+/**
+ * A window of a chunk as a string of one character a byte (latin1): byte `p`
+ * is character `p - start`. Searched for a literal in one call; when it is all
+ * ASCII, a frame inside it is a slice of it (what UTF-8 decoding would give).
+ */
+class ChunkWindow {
+  // fields keep one type (no undefined, no Infinity): a change of a field's representation deoptimizes the scan's hot code
+  buf: Buffer = NO_BYTES;
+  start = 0;
+  end = 0;
+  text = '';
+  private ascii = false;
+
+  forget(): void {
+    this.buf = NO_BYTES;
+    this.text = '';
+  }
+
+  /** Makes the window start at byte `at` of `buf`. */
+  load(buf: Buffer, at: number): void {
+    this.buf = buf;
+    this.start = at;
+    this.end = Math.min(buf.length, at + WINDOW_BYTES);
+    this.text = buf.toString('latin1', at, this.end);
+    this.ascii = isAscii(buf, at, this.end, this.text);
+  }
+
+  /** `buf[a, b)` decoded as UTF-8. */
+  utf8(buf: Buffer, a: number, b: number): string {
+    if (this.ascii && buf === this.buf && a >= this.start && b <= this.end) return this.text.slice(a - this.start, b - this.start);
+    return utf8(buf, a, b);
+  }
 }
 
 /**
- * Exact bytes: one native search runs ahead through the chunk and is reused
- * for every frame before the occurrence it found (frames of a chunk come in
- * increasing offsets), so most frames cost a comparison.
+ * Whether a range of a chunk holds a literal's bytes: one search runs ahead
+ * through the window and is reused for every range before the occurrence it
+ * found (messages and frames of a chunk come in increasing offsets), so most
+ * ranges cost a comparison. `folded`: ASCII letters in either case (the `i`
+ * flag without `u`: a character that is not ASCII never matches an ASCII
+ * letter), other bytes exactly.
  */
-function bytesFinder(needle: Buffer): Finder {
-  let buf: Buffer | undefined;
-  let from = 0;
-  // the first occurrence at or after `from` in `buf` (-1: none)
-  let found = -1;
-  return {
-    begin: () => (buf = undefined),
-    holds(b, start, end) {
-      if (b !== buf || start < from || (found >= 0 && found < start)) {
-        buf = b;
-        from = start;
-        found = b.indexOf(needle, start);
-      }
-      return found >= 0 && found + needle.length <= end;
-    },
-  };
-}
+class LiteralFinder {
+  private readonly n: number;
+  private readonly search: (text: string, from: number) => number;
+  /** The window searched, from where, and the first occurrence found (-1: none starts in [from, limit]). */
+  private buf: Buffer = NO_BYTES;
+  private from = 0;
+  private found = -1;
+  private limit = -1;
 
-/** ASCII letters in either case (the `i` flag without `u`), other characters exactly. */
-function foldedFinder(literal: string): Finder {
-  const n = literal.length;
-  const want = Uint8Array.from(literal.toLowerCase(), (c) => c.charCodeAt(0));
-  // 0x20 on a letter's position: `byte | 0x20` is the lower case of both cases, and of nothing else
-  const mask = Uint8Array.from(literal, (c) => (/[A-Za-z]/.test(c) ? 0x20 : 0));
-  const w0 = want[0];
-  const m0 = mask[0];
-  return {
-    begin: () => undefined,
-    holds(b, start, end) {
-      const last = end - n;
-      outer: for (let i = start; i <= last; i++) {
-        if ((b[i] | m0) !== w0) continue;
-        for (let k = 1; k < n; k++) if ((b[i + k] | mask[k]) !== want[k]) continue outer;
-        return true;
-      }
-      return false;
-    },
+  constructor(
+    private readonly window: ChunkWindow,
+    needle: Buffer,
+    folded: boolean,
+  ) {
+    this.n = needle.length;
+    const text = needle.toString('latin1');
+    if (folded) {
+      const re = new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+      this.search = (t, from) => {
+        re.lastIndex = from;
+        return re.test(t) ? re.lastIndex - this.n : -1;
+      };
+    } else this.search = (t, from) => t.indexOf(text, from);
+  }
+
+  /** Whether `buf[a, b)` holds the literal (ranges asked in increasing order within a chunk). */
+  readonly holds = (buf: Buffer, a: number, b: number): boolean => {
+    const last = b - this.n;
+    // what the last search found says nothing of [a, ...) when it was elsewhere, or ended before a
+    if (buf !== this.buf || buf !== this.window.buf || a < this.from || (this.found >= 0 ? this.found < a : a > this.limit)) this.searchFrom(buf, a);
+    for (;;) {
+      if (this.found >= 0) return this.found <= last;
+      if (last <= this.limit) return false;
+      // the range goes on past the window
+      this.searchFrom(buf, this.limit + 1);
+    }
   };
+
+  /** See FrameTextScan.clearUntil: a range [a, b) after the last one asked holds no occurrence while b - n is before the one found (or within the limit when none was). */
+  readonly clearUntil = (buf: Buffer): number => {
+    if (buf !== this.buf || buf !== this.window.buf) return -1;
+    return this.found >= 0 ? this.found + this.n - 1 : this.limit + this.n;
+  };
+
+  /** The first occurrence at or after byte `at` that starts in the window (moved to `at` when it cannot hold one there). */
+  private searchFrom(buf: Buffer, at: number): void {
+    const w = this.window;
+    if (buf !== w.buf || at < w.start || at + this.n > w.end) w.load(buf, at);
+    this.buf = buf;
+    this.from = at;
+    const i = this.search(w.text, at - w.start);
+    this.found = i < 0 ? -1 : w.start + i;
+    // when the window ends with the chunk, no range asked goes past the limit
+    this.limit = w.end - this.n;
+  }
 }

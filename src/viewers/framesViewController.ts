@@ -11,7 +11,8 @@ import { basename } from 'node:path';
 import { Capture } from '../core/capture/capture';
 import { badLineCount, ImportResult, parseJsonLines } from '../core/capture/exportFormat';
 import type { ExportTotals } from '../core/capture/exportWriter';
-import { FilterError, FramesQuery, frameDetails, UpdateResult } from './framesQuery';
+import { FilterError, FramesQuery, UpdateResult } from './framesQuery';
+import { frameDetails } from './recordRows';
 import { Disposable, DisposableStore } from '../core/base/lifecycle';
 import { CaptureRecord } from '../core/capture/records';
 import { encodeFrames, Sender, SendError } from '../core/zmq/sender';
@@ -37,22 +38,19 @@ export interface ViewerHost {
 }
 
 /**
- * A full rescan (new filter, import, clear) runs in slices of at most this many
- * milliseconds, yielding to the event loop in between: the extension host is
- * shared with every other extension and must not stall on a million records.
+ * A full rescan (new filter, import, clear) runs in slices of at most
+ * `sliceMs`, yielding to the event loop in between (the extension host is
+ * shared with every other extension and must not stall on a million records),
+ * `chunk` records at a time, and posts its progress every `progressMs`.
  */
-const SCAN_SLICE_MS = 20;
-const RESCAN_PROGRESS_MS = 100;
-const SCAN_CHUNK = 20_000;
+const RESCAN = { sliceMs: 20, progressMs: 100, chunk: 20_000 } as const;
 
 /**
- * Above this many new rows a second the view gets a batch every
- * FLOOD_INTERVAL_MS instead of every intervalMs (about 8 a second, not 60),
- * for FLOOD_HOLD_MS after the flood was last seen.
+ * Above `recordsPerS` new rows a second the view gets a batch every
+ * `intervalMs` instead of every intervalMs option (about 8 a second, not 60),
+ * for `holdMs` after the flood was last seen.
  */
-const FLOOD_RECORDS_PER_S = 5000;
-const FLOOD_INTERVAL_MS = 125;
-const FLOOD_HOLD_MS = 1000;
+const FLOOD = { recordsPerS: 5000, intervalMs: 125, holdMs: 1000 } as const;
 
 export interface ControllerOptions {
   filter?: FrameFilter;
@@ -113,7 +111,7 @@ export class FramesViewController implements Disposable {
   private frozenAt = Infinity;
   private lastFlush = 0;
   private lastPosted = 0;
-  /** Until when batches go at the flood rate (see FLOOD_RECORDS_PER_S). */
+  /** Until when batches go at the flood rate (see FLOOD.recordsPerS). */
   private floodUntil = 0;
   private window = { start: 0, count: 50, follow: true };
   private filterError: string | undefined;
@@ -366,7 +364,7 @@ export class FramesViewController implements Disposable {
   }
 
   /**
-   * Scans new records for up to SCAN_SLICE_MS (up to `frozenAt` while paused);
+   * Scans new records for up to RESCAN.sliceMs (up to `frozenAt` while paused);
    * when some are left, continues on the next turn of the event loop.
    */
   private scan(): number {
@@ -374,16 +372,16 @@ export class FramesViewController implements Disposable {
     let added = 0;
     let r: UpdateResult;
     do {
-      r = this.query.update(SCAN_CHUNK, this.frozenAt);
+      r = this.query.update(RESCAN.chunk, this.frozenAt);
       added += r.added;
-    } while (r.pending > 0 && Date.now() - started < SCAN_SLICE_MS);
+    } while (r.pending > 0 && Date.now() - started < RESCAN.sliceMs);
     this.pendingScan = r.pending;
     if (r.pending > 0 && !this.continuation) {
       this.continuation = setImmediate(() => {
         this.continuation = undefined;
-        // a long rescan posts its progress every RESCAN_PROGRESS_MS, not after every slice:
+        // a long rescan posts its progress every RESCAN.progressMs, not after every slice:
         // each post costs the host (rows to summarise, a message to serialise) and the page a render
-        if (this.visible && this.ready && Date.now() - this.lastFlush < RESCAN_PROGRESS_MS) {
+        if (this.visible && this.ready && Date.now() - this.lastFlush < RESCAN.progressMs) {
           this.carriedAdded += this.scan();
           if (this.pendingScan > 0) return;
           // done: the last slice is posted at once
@@ -408,7 +406,7 @@ export class FramesViewController implements Disposable {
   private schedule(): void {
     if (this.timer) return;
     const now = Date.now();
-    const interval = now < this.floodUntil ? Math.max(this.intervalMs, FLOOD_INTERVAL_MS) : this.intervalMs;
+    const interval = now < this.floodUntil ? Math.max(this.intervalMs, FLOOD.intervalMs) : this.intervalMs;
     const wait = Math.max(0, this.lastFlush + interval - now);
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -452,7 +450,7 @@ export class FramesViewController implements Disposable {
     // show the same; the page's renders would otherwise take the CPU the spy and
     // the program under debug need (npm run bench: spy_in_host_*)
     const now = Date.now();
-    if (added * 1000 >= FLOOD_RECORDS_PER_S * Math.max(this.intervalMs, now - this.lastPosted)) this.floodUntil = now + FLOOD_HOLD_MS;
+    if (added * 1000 >= FLOOD.recordsPerS * Math.max(this.intervalMs, now - this.lastPosted)) this.floodUntil = now + FLOOD.holdMs;
     this.lastPosted = now;
     const { start, rows } = this.windowRows();
     this.post({ type: 'frames/appended', counters: this.counters(), base: this.query.base, start, rows, added });
@@ -470,6 +468,8 @@ export class FramesViewController implements Disposable {
 
   private postReset(filterFromHost = false): void {
     if (!this.visible || !this.ready) return;
+    // a batch like any other: a rescan's first progress comes RESCAN.progressMs after it, not a slice later
+    this.lastFlush = Date.now();
     this.dirty = false;
     this.carriedAdded = 0;
     const { start, rows } = this.windowRows();

@@ -12,19 +12,13 @@ import cytoscape from 'cytoscape';
 import { FromMap, MapEdge, MapGraph, MapNode, parseToMap } from '../shared/protocol/topology';
 import { button, h, setText } from './dom';
 import { latencyBrief, latencyHistogramLines, latencySummary } from '../shared/latencyText';
-
-interface VsCodeApi<S> {
-  postMessage(message: FromMap): void;
-  getState(): S | undefined;
-  setState(state: S): void;
-}
-declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
+import { vsCodeApi } from './vscodeApi';
 
 interface SavedState {
   selected?: { target: 'node' | 'edge'; id: string };
 }
 
-const vscode = acquireVsCodeApi<SavedState>();
+const vscode = vsCodeApi<SavedState, FromMap>();
 const state: SavedState = vscode.getState() ?? {};
 
 const summary = h('span', { class: 'summary', id: 'summary' }, 'Waiting for the topology…');

@@ -5,7 +5,9 @@
  */
 import * as assert from 'node:assert/strict';
 import { Capture } from '../../src/core/capture/capture';
-import { compileFilter, FilterError, FramesQuery, summarize } from '../../src/viewers/framesQuery';
+import { compileFilter, FilterError } from '../../src/viewers/frameFilter';
+import { FramesQuery } from '../../src/viewers/framesQuery';
+import { summarize } from '../../src/viewers/recordRows';
 import { CapturedMessage, CaptureRecord, payloadBytes } from '../../src/core/capture/records';
 import { Timeline } from '../../src/viewers/timeline';
 import { DEFAULT_FILTER, FrameFilter } from '../../src/shared/protocol/frames';

@@ -7,7 +7,8 @@ import * as assert from 'node:assert/strict';
 import { Capture } from '../../src/core/capture/capture';
 import { CapturedEvent, CapturedMessage, CaptureRecord } from '../../src/core/capture/records';
 import { DEFAULT_FILTER, FrameFilter, parseFilter, parseFromHost } from '../../src/shared/protocol/frames';
-import { FramesQuery, summarize } from '../../src/viewers/framesQuery';
+import { FramesQuery } from '../../src/viewers/framesQuery';
+import { summarize } from '../../src/viewers/recordRows';
 import { recordFromJson, recordToJson } from '../../src/core/capture/exportFormat';
 import { spyMessage } from './helpers/records';
 

@@ -301,6 +301,17 @@ export class Capture implements Disposable {
     return this.store.size ? this.store.frameSpansAt(seq - this.store.oldestSeq, out) : -1;
   }
 
+  /** Where the bytes of packed message `seq` lie (RecordStore.packedBytesAt), lent as peekFrameSpans() lends; -1: not packed. */
+  peekPackedBytes(seq: number, out: FrameSpans): number {
+    return this.store.size ? this.store.packedBytesAt(seq - this.store.oldestSeq, out) : -1;
+  }
+
+  /** The first seq in [seq, endSeq] a scan for bytes must look at (RecordStore.nextToScan), or endSeq + 1. */
+  nextToScan(seq: number, endSeq: number, buf: Buffer, meta: number, before: number): number {
+    const first = this.store.oldestSeq;
+    return this.store.size ? first + this.store.nextToScan(seq - first, endSeq - first, buf, meta, before) : endSeq + 1;
+  }
+
   /** since(), lent as peek() lends. */
   peekSince(afterSeq: number, max = Infinity): CaptureRecord[] {
     return this.read(afterSeq, max, true);

@@ -166,13 +166,16 @@ interface Chunk {
  */
 export interface FrameSpans {
   buf: Buffer;
+  /** The whole record: `buf[from, to)` (its frames with their length prefixes or ZMTP headers). */
+  from: number;
+  to: number;
   count: number;
   start: Uint32Array;
   end: Uint32Array;
 }
 
 export function newFrameSpans(): FrameSpans {
-  return { buf: Buffer.alloc(0), count: 0, start: new Uint32Array(16), end: new Uint32Array(16) };
+  return { buf: Buffer.alloc(0), from: 0, to: 0, count: 0, start: new Uint32Array(16), end: new Uint32Array(16) };
 }
 
 /** What the capture needs to know about a record leaving the window. */
@@ -439,14 +442,12 @@ export class RecordStore {
   }
 
   /**
-   * Where the frames of the record at position i lie, written into `out`, when
-   * it is a packed message; returns its metadata entry (records with the same
-   * one share every field but ts and bytes, until the store next changes), or
-   * -1 for a record kept as an object (read it with at()). A scan that only
-   * looks at bytes builds no record and no view; like a lent record, the chunk
-   * is not marked read.
+   * Where the bytes of the record at position i lie (`out.buf[out.from, out.to)`)
+   * when it is a packed message, without finding its frames (frameSpansAt does);
+   * returns its metadata entry, or -1 for a record kept as an object. A scan for
+   * bytes (the viewer's text filter) passes over a message without them at this cost.
    */
-  frameSpansAt(i: number, out: FrameSpans): number {
+  packedBytesAt(i: number, out: FrameSpans): number {
     if (i < 0 || i >= this.count) return -1;
     const slot = (this.head + i) % this.capacity;
     if (this.objects[slot]) return -1;
@@ -456,17 +457,55 @@ export class RecordStore {
       this.spansChunkId = id;
       this.spansChunk = this.chunks.get(id)!.buf;
     }
-    const buf = this.spansChunk;
+    out.buf = this.spansChunk;
+    out.from = this.offset[slot];
+    // push and pushWire count what they stored plus the record's fixed cost
+    out.to = out.from + this.retainedSize[slot] - PACKED_RECORD_BYTES;
+    return this.metaIndex[slot];
+  }
+
+  /**
+   * For a scan looking for bytes in packed messages: the first position in
+   * [i, end] it must look at, or end + 1. It passes over packed messages of
+   * the chunk `buf` (the one packedBytesAt read last) with metadata entry
+   * `meta` whose bytes end at or before byte `before`: the scan knows they
+   * cannot hold what it looks for, and has seen their stream. One tight loop:
+   * most messages cost a few array reads, not a call each.
+   */
+  nextToScan(i: number, end: number, buf: Buffer, meta: number, before: number): number {
+    if (buf !== this.spansChunk || i < 0) return i;
+    const chunk = this.spansChunkId;
+    const last = Math.min(end, this.count - 1);
+    let slot = (this.head + i) % this.capacity;
+    for (; i <= last; i++) {
+      if (this.objects[slot] || this.metaIndex[slot] !== meta || this.chunkIndex[slot] !== chunk) return i;
+      if (this.offset[slot] + this.retainedSize[slot] - PACKED_RECORD_BYTES > before) return i;
+      if (++slot === this.capacity) slot = 0;
+    }
+    return i;
+  }
+
+  /**
+   * Where the frames of the record at position i lie, written into `out`, when
+   * it is a packed message; returns its metadata entry (records with the same
+   * one share every field but ts and bytes, until the store next changes), or
+   * -1 for a record kept as an object (read it with at()). A scan that only
+   * looks at bytes builds no record and no view; like a lent record, the chunk
+   * is not marked read.
+   */
+  frameSpansAt(i: number, out: FrameSpans): number {
+    const meta = this.packedBytesAt(i, out);
+    if (meta < 0) return -1;
+    const slot = (this.head + i) % this.capacity;
+    const buf = out.buf;
     const n = this.frameCount[slot];
     if (out.start.length < n) {
       const size = Math.max(n, out.start.length * 2);
       out.start = new Uint32Array(size);
       out.end = new Uint32Array(size);
     }
-    out.buf = buf;
     out.count = n;
-    let off = this.offset[slot];
-    const meta = this.metaIndex[slot];
+    let off = out.from;
     if (this.metas[meta]!.wire) wireFrameSpans(buf, off, n, out.start, out.end);
     else {
       // n length prefixes (UInt32LE), then the n bodies (see push)
