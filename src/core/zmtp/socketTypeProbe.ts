@@ -9,7 +9,7 @@
  * often sees only the connecting side's Socket-Type.
  */
 import * as net from 'node:net';
-import { parseHostPort } from '../zmq/endpoint';
+import { connectAddressFor, parseHostPort } from '../zmq/endpoint';
 import { ZmtpDecoder } from './decoder';
 import { zmtpGreeting } from './greeting';
 
@@ -28,7 +28,8 @@ export function probeSocketType(endpoint: string, timeoutMs = 2000): Promise<Pro
   return new Promise((resolve) => {
     let target: { host: string; port: number };
     try {
-      target = parseHostPort(endpoint.replace(/^tcp:\/\/\*:/, 'tcp://127.0.0.1:'));
+      // where a connect reaches it (a bind on `*`, `0.0.0.0` or `::` is reached on loopback), as every observer connects
+      target = parseHostPort(endpoint.includes('://') ? connectAddressFor(endpoint) : endpoint);
     } catch (err) {
       resolve({ error: (err as Error).message });
       return;

@@ -11,7 +11,8 @@
 import * as vscode from 'vscode';
 import type { CommandId } from '../commands/commandIds';
 import { commandLink } from '../commands/registry';
-import { DISCOVERY_LANGUAGE_IDS, DiscoveredEndpoint, findEndpointsInText, ObserveAction, observableAddress, observeActionFor } from '../../core/discovery/discovery';
+import { DISCOVERY_LANGUAGE_IDS, DiscoveredEndpoint, findEndpointsInText, ObserveAction, observeActionFor } from '../../core/discovery/discovery';
+import { endpointKey } from '../../core/zmq/endpointIdentity';
 import type { CaptureSession } from '../../core/sessions/session';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import type { WorkspaceDiscovery } from './workspaceDiscovery';
@@ -22,9 +23,10 @@ const COMMANDS: Record<ObserveAction, { id: CommandId; title: string; tooltip: s
   tap: { id: 'zmqDebugger.endpoint.tap', title: '$(debug-disconnect) Tap', tooltip: 'Put a decoding TCP relay in front of this endpoint (point the connecting peer at it)' },
 };
 
-/** Sessions observing `address` (endpoints compared by observable address), stopped ones left out. */
+/** Sessions observing the endpoint at `address` (the one endpoint identity: every name of this machine is one host), stopped ones left out. */
 export function sessionsObserving(sessions: SessionManager, address: string): CaptureSession[] {
-  return sessions.list().filter((s) => s.state !== 'stopped' && s.endpoints.some((e) => (observableAddress(e) ?? e) === address));
+  const key = endpointKey(address);
+  return sessions.list().filter((s) => s.state !== 'stopped' && s.endpoints.some((e) => endpointKey(e) === key));
 }
 
 /** The arguments each observe command takes from a lens: spies subscribe to everything without asking. */
