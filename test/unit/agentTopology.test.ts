@@ -19,6 +19,8 @@ import { Diagnostic, DoctorOptions, DoctorRule, diagnose } from '../../src/core/
 import { TopologyModel } from '../../src/core/topology/topology';
 import type { TopologySnapshot } from '../../src/core/topology/topologyFacts';
 import { toMapGraph } from '../../src/viewers/mapGraph';
+import { AgentTopology } from '../../src/core/topology/agentTopology';
+import type { CaptureRecord } from '../../src/core/capture/records';
 import { AGENT_FIXTURES, killAllRuns, run, start } from './helpers/agentRun';
 import { freePort, PYTHON, until } from './helpers/peers';
 
@@ -256,6 +258,26 @@ describe('doctor rules only the inside can see, each made by a real program unde
     assert.deepEqual(d.edgeIds, [s.agents.links[0].id]);
     const subNode = s.nodes.find((n) => n.id === s.agents.slowJoiners[0].sub)!;
     assert.match(subNode.detail!, new RegExp(`Missed the first ${first} matching messages of PUB \\S+ of slow_joiner\\.py when it joined$`));
+  });
+
+  it('slow-joiner: a send stamped just after its delivery (the native agent stamps once zmq_send returned) is still the first delivered, nothing lost', () => {
+    const t = new AgentTopology(100_000);
+    const at = (pid: number, ts: number) => ({ seq: 0, ts, session: 's', source: 'agent' as const, pid, process: `p${pid}` });
+    const records: CaptureRecord[] = [
+      { ...at(1, 1000), kind: 'process', endpoint: '', state: 'started', argv: ['pub'], cwd: '/' },
+      { ...at(2, 1000), kind: 'process', endpoint: '', state: 'started', argv: ['sub'], cwd: '/' },
+      { ...at(1, 1001), kind: 'socket', op: 'open', endpoint: '', socket: '1.1', socketType: 'PUB' },
+      { ...at(1, 1002), kind: 'socket', op: 'bind', endpoint: 'ipc:///tmp/x', socket: '1.1', socketType: 'PUB' },
+      { ...at(2, 1003), kind: 'socket', op: 'open', endpoint: '', socket: '2.1', socketType: 'SUB' },
+      { ...at(2, 1004), kind: 'socket', op: 'connect', endpoint: 'ipc:///tmp/x', socket: '2.1', socketType: 'SUB' },
+      { ...at(2, 1005), kind: 'socket', op: 'subscribe', endpoint: 'ipc:///tmp/x', socket: '2.1', socketType: 'SUB', topic: Buffer.from('') },
+      { ...at(2, 1100), kind: 'message', endpoint: 'ipc:///tmp/x', socket: '2.1', socketType: 'SUB', direction: 'in', frames: [Buffer.from('first')] },
+      { ...at(1, 1100.2), kind: 'message', endpoint: 'ipc:///tmp/x', socket: '1.1', socketType: 'PUB', direction: 'out', frames: [Buffer.from('first')] },
+    ];
+    for (const r of records) t.ingest(r);
+    const [j] = t.facts(2000).slowJoiners;
+    assert.ok(j, 'the link is measured');
+    assert.equal(j.lost, 0);
   });
 
   it('req-rep-out-of-turn: a REQ that sends twice (EFSM), and a healthy REQ/REP without it', async () => {
