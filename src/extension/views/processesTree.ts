@@ -67,7 +67,9 @@ export class ProcessesTree implements vscode.TreeDataProvider<ProcessesNode>, vs
       if (failures.length) parts.push(failures.join(', '));
       if (s.state === 'closed') parts.unshift('closed');
       item.description = parts.join(' · ');
-      item.iconPath = new vscode.ThemeIcon(failures.length ? 'warning' : 'plug');
+      // a receive that found nothing yet (EAGAIN, a polling loop's NOBLOCK) is shown, not warned about: nothing was lost
+      const warn = s.failures.some((f) => !(f.op === 'recv' && f.code === 'EAGAIN'));
+      item.iconPath = new vscode.ThemeIcon(warn ? 'warning' : 'plug');
       const events = Object.entries(s.events).map(([what, n]) => `${what} ${formatCount(n)}`);
       const peers = s.peers.length ? `peers: ${s.peers.join(', ')}` : '';
       const tip = [Object.entries(s.options).map(([k, v]) => `${k}=${v}`).join('\n'), events.length ? `events: ${events.join(', ')}` : '', peers].filter(Boolean).join('\n');
