@@ -42,6 +42,7 @@
  */
 import { CapturedMessage, CaptureRecord, Direction, payloadBytes, RecordHeader, reqRepEnvelopeFrames, SourceKind } from './records';
 import { wireFrameSpans, wireFrameViews } from '../zmtp/decoder';
+import { giveReleasedChunk, takeReleasedChunk } from './releasedChunks';
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -70,30 +71,6 @@ export function objectRecordBytes(r: CaptureRecord, payload: number): number {
 /** A message larger than this gets a chunk of its own. */
 const BIG_MESSAGE = CHUNK_BYTES >> 2;
 const SPARE_CHUNKS = 4;
-
-/**
- * Chunks of cleared or disposed stores, for the next fill (a new capture, an
- * import, a Clear), held weakly: the next full collection frees what nobody
- * took, so no memory is kept beyond what the GC decides. A window's chunks
- * allocated anew are external memory that V8 answers with a full mark of the
- * heap (about every 64 MB of them): in a 256 MB heap a tap spent about half its
- * CPU per message on that while a new capture's window filled. Never an exposed
- * chunk (a held record may view it).
- */
-const releasedChunks: WeakRef<Buffer>[] = [];
-const RELEASED_CHUNKS_MAX = 1024;
-
-function takeReleasedChunk(): Buffer | undefined {
-  for (let ref = releasedChunks.pop(); ref; ref = releasedChunks.pop()) {
-    const buf = ref.deref();
-    if (buf) return buf;
-  }
-  return undefined;
-}
-
-function giveReleasedChunk(buf: Buffer): void {
-  if (releasedChunks.length < RELEASED_CHUNKS_MAX) releasedChunks.push(new WeakRef(buf));
-}
 
 /** A chunk whose memory may hold other records: a shared one (not a big message's own) that no record was read from to hold. */
 function reusable(chunk: Chunk): boolean {
