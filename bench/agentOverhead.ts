@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Capture } from '../src/core/capture/capture';
 import { Collector } from '../src/core/sessions/collector';
-import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
+import { BENCH_SIZES, freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
 const PEER = join(__dirname, 'peers', 'push_pull.py');
 const PACED = join(__dirname, 'peers', 'paced_push.py');
@@ -40,10 +40,7 @@ async function round(count: number, size: number, env: Record<string, string>): 
 
 export async function runAgentOverheadBench(o: { count: number; runs: number }): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
-  for (const [size, key] of [
-    [16, '16b'],
-    [1024, '1k'],
-  ] as const) {
+  for (const [size, key] of BENCH_SIZES) {
     const ratios: number[] = [];
     const plainRates: number[] = [];
     const agentRates: number[] = [];
@@ -136,10 +133,7 @@ async function pacedRound(rate: number, seconds: number, size: number, env: Reco
  */
 export async function runAgentPacedBench(o: { rate: number; seconds: number; runs: number }): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
-  for (const [size, key] of [
-    [16, '16b'],
-    [1024, '1k'],
-  ] as const) {
+  for (const [size, key] of BENCH_SIZES) {
     const ratios: number[] = [];
     const shares: number[] = [];
     const plainCpu: number[] = [];

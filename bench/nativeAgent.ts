@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Capture } from '../src/core/capture/capture';
 import { Collector } from '../src/core/sessions/collector';
 import { nativeAgentLibrary } from '../src/core/sessions/nativeAgent';
-import { median, numberArg, printAndExit } from './util';
+import { BENCH_SIZES, median, numberArg, printAndExit } from './util';
 
 function build(): { program: string; dispose(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'zmq-native-bench-'));
@@ -65,10 +65,7 @@ export async function runNativeAgentBench(o: { count: number; runs: number; pace
   const { program, dispose } = build();
   const result: Record<string, number> = {};
   try {
-    for (const [size, key] of [
-      [16, '16b'],
-      [1024, '1k'],
-    ] as const) {
+    for (const [size, key] of BENCH_SIZES) {
       const ratios: number[] = [];
       const plainRates: number[] = [];
       let captured = 0;

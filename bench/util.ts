@@ -48,3 +48,9 @@ export function fault(name: string): boolean {
   return true;
 }
 let faults: Map<string, number> | undefined;
+
+/** The two message sizes the agent benches measure, with their key suffixes. */
+export const BENCH_SIZES = [
+  [16, '16b'],
+  [1024, '1k'],
+] as const;

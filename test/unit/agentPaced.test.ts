@@ -7,11 +7,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import { Capture } from '../../src/core/capture/capture';
 import { CapturedMessage } from '../../src/core/capture/records';
-import { Collector } from '../../src/core/sessions/collector';
 import { forEachBatchedMessage } from '../../src/core/sessions/messageBatch';
-import { AGENT_FIXTURES, killAllRuns, run } from './helpers/agentRun';
+import { AGENT_FIXTURES, collectorPerTest, run } from './helpers/agentRun';
 import { PYTHON, until } from './helpers/peers';
 
 const SIZES = [16, 1024, 0, 16, 16, 1024, 16, 16, 0, 16];
@@ -27,29 +25,18 @@ function expected(i: number): Buffer[] {
 
 describe('the Python agent at real rates: every message of a paced program', function () {
   this.timeout(120000);
-  let capture: Capture;
-  let collector: Collector;
-  beforeEach(async () => {
-    capture = new Capture({ maxRecords: 200_000, maxBytes: 1 << 30 });
-    collector = await Collector.start({ capture });
-  });
-  afterEach(async () => {
-    await killAllRuns();
-    await collector.stop();
-    collector.dispose();
-    capture.dispose();
-  });
+  const agents = collectorPerTest({ maxRecords: 200_000, maxBytes: 1 << 30 });
 
   it('10,000 msg/s for 2 s: each message once on the PUSH and once on the PULL, byte for byte, none dropped', async () => {
-    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'paced_pushpull.py'), 10000, 2], { ...collector.environment({}), ZMQ_DEBUG_AGENT_GATE: '10000' }, 100000);
+    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'paced_pushpull.py'), 10000, 2], { ...agents.collector.environment({}), ZMQ_DEBUG_AGENT_GATE: '10000' }, 100000);
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
     const n = 20000;
     assert.equal(r.stdout, `${n} messages\n`);
-    await until(() => [...capture.records()].some((p) => p.kind === 'process' && p.state === 'exited'), 'the program to exit in the capture', 20000);
-    const msgs = [...capture.records()].filter((m): m is CapturedMessage => m.kind === 'message');
-    assert.equal(collector.stats().agentDropped, 0);
-    assert.equal(collector.stats().malformed, 0);
+    await until(() => [...agents.capture.records()].some((p) => p.kind === 'process' && p.state === 'exited'), 'the program to exit in the capture', 20000);
+    const msgs = [...agents.capture.records()].filter((m): m is CapturedMessage => m.kind === 'message');
+    assert.equal(agents.collector.stats().agentDropped, 0);
+    assert.equal(agents.collector.stats().malformed, 0);
     for (const direction of ['out', 'in'] as const) {
       const side = msgs.filter((m) => m.direction === direction);
       assert.equal(side.length, n, `${direction}: every message once`);

@@ -5,7 +5,9 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { Capture, CaptureLimits } from '../../../src/core/capture/capture';
 import { CaptureRecord } from '../../../src/core/capture/records';
+import { Collector } from '../../../src/core/sessions/collector';
 
 export const AGENT_FIXTURES = join(__dirname, '..', 'fixtures', 'agent');
 
@@ -69,4 +71,24 @@ export async function killAllRuns(): Promise<void> {
 /** The frames of an agent message record as latin1 strings. */
 export function texts(r: CaptureRecord): string[] {
   return r.kind === 'message' ? r.frames.map((f) => Buffer.from(f).toString('latin1')) : [];
+}
+
+/**
+ * A fresh capture and collector for each test of the describe() it is called in,
+ * stopped (and every program run killed) after it: `const agents = collectorPerTest()`,
+ * then `agents.capture` and `agents.collector` inside the tests.
+ */
+export function collectorPerTest(limits?: Partial<CaptureLimits>): { readonly capture: Capture; readonly collector: Collector } {
+  const current = {} as { capture: Capture; collector: Collector };
+  beforeEach(async () => {
+    current.capture = new Capture(limits);
+    current.collector = await Collector.start({ capture: current.capture });
+  });
+  afterEach(async () => {
+    await killAllRuns();
+    await current.collector.stop();
+    current.collector.dispose();
+    current.capture.dispose();
+  });
+  return current;
 }
