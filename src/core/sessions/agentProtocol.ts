@@ -164,7 +164,8 @@ const positive = (v: unknown): number | undefined => (typeof v === 'number' && N
 const count = (v: unknown): number => Math.floor(positive(v) ?? 1);
 const socketNumber = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= LIMITS.socketNumber ? v : undefined);
 const base64 = (v: unknown): Buffer | undefined => (typeof v === 'string' ? Buffer.from(v, 'base64') : undefined);
-const epochMs = (v: unknown): number | undefined => {
+/** An agent's time (seconds since the epoch, as its clock said) in ms; undefined when it is not a valid time. */
+export const epochMs = (v: unknown): number | undefined => {
   const s = positive(v);
   return s === undefined ? undefined : s * 1000;
 };
@@ -351,7 +352,8 @@ export function readMessage(b: Buffer): Checked<AgentMessage> {
   }
   if (off !== b.length) return bad(`a message frame with ${b.length - off} bytes after its last frame`);
   const m: AgentMessage = { direction, socket, frames };
-  if (Number.isFinite(tsSec) && tsSec > 0) m.ts = tsSec * 1000;
+  const ts = epochMs(tsSec);
+  if (ts !== undefined) m.ts = ts;
   if (truncated) m.truncated = truncated;
   return good(m);
 }

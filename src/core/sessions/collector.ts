@@ -31,7 +31,7 @@ import { createServer, Server, Socket as NetSocket } from 'node:net';
 import * as path from 'node:path';
 import { Emitter } from '../base/lifecycle';
 import { Capture } from '../capture/capture';
-import { FRAME_KIND, LIMITS, readHello, readMessage, readReport } from './agentProtocol';
+import { epochMs, FRAME_KIND, LIMITS, readHello, readMessage, readReport } from './agentProtocol';
 import { AgentConnectionView, AgentReportHandler, ProcessEntry, SocketEntry } from './agentReports';
 import { AgentStore, LIMITS as STORE_LIMITS, primaryEndpoint } from './agentStore';
 import { forEachBatchedMessage } from './messageBatch';
@@ -446,7 +446,7 @@ export class Collector implements CaptureSession {
     if (body[0] === FRAME_KIND.batch) {
       // single-frame messages of the Python agent at real rates (messageBatch.ts); checked whole before any is added
       const view = c.view!;
-      const ok = forEachBatchedMessage(body, (m) => this.handler.message(view, { socket: m.socket, direction: m.direction, ts: m.tsSec > 0 && Number.isFinite(m.tsSec) ? m.tsSec * 1000 : undefined, frames: [m.frame] }));
+      const ok = forEachBatchedMessage(body, (m) => this.handler.message(view, { socket: m.socket, direction: m.direction, ts: epochMs(m.tsSec), frames: [m.frame] }));
       if (!ok) {
         this.malformed('a malformed message batch');
         this.close(c, 'malformed message');
