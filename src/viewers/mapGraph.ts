@@ -30,17 +30,48 @@ export interface MapGraphOptions {
 }
 
 export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[], options: MapGraphOptions = {}): MapGraph {
-  const byNode = new Map<string, Diagnostic[]>();
-  const byEdge = new Map<string, Diagnostic[]>();
-  for (const d of findings) {
-    // a node drawn as another (an agent's socket as its tap peer) carries its findings there
-    for (const id of new Set(d.nodeIds.map((x) => s.aliases?.[x] ?? x))) byNode.set(id, [...(byNode.get(id) ?? []), d]);
-    for (const id of d.edgeIds) byEdge.set(id, [...(byEdge.get(id) ?? []), d]);
+  const byNode = groupBy(findings, (d) => new Set(d.nodeIds.map((x) => s.aliases?.[x] ?? x)));
+  const byEdge = groupBy(findings, (d) => d.edgeIds);
+  const live = liveNodeIds(s);
+  const sitesOf = codeSitesByEndpoint(s);
+  const codeOnly = s.nodes.filter((n) => n.kind === 'endpoint' && !live.has(n.id));
+  const hidden = new Set(options.showCode ? [] : codeOnly.map((n) => n.id));
+  const codeOnlyIds = new Set(codeOnly.map((n) => n.id));
+  let nodes: MapNode[] = s.nodes
+    .filter((n) => n.kind !== 'code' && !hidden.has(n.id))
+    .map((n) => mapNode(s, n, byNode.get(n.id), sitesOf.get(n.id), codeOnlyIds.has(n.id)));
+  if (nodes.length > MAX_MAP_NODES) {
+    // keep the nodes with problems and the live ones first; code-only endpoints go first when cutting
+    const order = (n: MapNode) => (n.severity ? 0 : n.codeOnly ? 2 : 1);
+    nodes = [...nodes].sort((a, b) => order(a) - order(b)).slice(0, MAX_MAP_NODES);
   }
-  const worst = (list: Diagnostic[] | undefined): MapSeverity | undefined =>
-    list?.length ? list.reduce((a, d) => (RANK[d.severity] < RANK[a] ? d.severity : a), 'info' as MapSeverity) : undefined;
+  const ids = new Set(nodes.map((n) => n.id));
+  // a socket whose process was cut is drawn on its own
+  nodes = nodes.map((n) => (n.parent && !ids.has(n.parent) ? { ...n, parent: undefined } : n));
+  const counts: Record<MapSeverity, number> = { error: 0, warning: 0, info: 0 };
+  for (const d of findings) counts[d.severity]++;
+  return { nodes, edges: mapEdges(s, ids, byEdge), counts, hiddenCodeNodes: hidden.size, showCode: options.showCode === true };
+}
 
-  // endpoints something live touches: observed by a source, or used by a process we started
+/** Findings by the ids each one names (a node drawn as another, an agent's socket as its tap peer, carries its findings there). */
+function groupBy(findings: readonly Diagnostic[], idsOf: (d: Diagnostic) => Iterable<string>): Map<string, Diagnostic[]> {
+  const by = new Map<string, Diagnostic[]>();
+  for (const d of findings) {
+    for (const id of idsOf(d)) {
+      const list = by.get(id);
+      if (list) list.push(d);
+      else by.set(id, [d]);
+    }
+  }
+  return by;
+}
+
+function worst(list: Diagnostic[] | undefined): MapSeverity | undefined {
+  return list?.length ? list.reduce((a, d) => (RANK[d.severity] < RANK[a] ? d.severity : a), 'info' as MapSeverity) : undefined;
+}
+
+/** Endpoints something live touches: observed by a source, or used by a process we started; and the ends of live edges. */
+function liveNodeIds(s: TopologySnapshot): Set<string> {
   const live = new Set<string>();
   for (const e of s.endpoints) {
     if (e.tappedBy.length || e.spiedBy.length || e.published.messages || e.lastActivity || e.retry || e.refused || e.handshakeErrors.length) live.add(`ep:${e.key}`);
@@ -51,51 +82,50 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
     live.add(e.from);
     live.add(e.to);
   }
-  // code sites are folded into their endpoint: "bound in a.py:3, connected from b.py:7"
+  return live;
+}
+
+/** Code sites folded into their endpoint: "bound in a.py:3, connected from b.py:7". */
+function codeSitesByEndpoint(s: TopologySnapshot): Map<string, string[]> {
   const sitesOf = new Map<string, string[]>();
   const codeNodes = new Map(s.nodes.filter((n) => n.kind === 'code').map((n) => [n.id, n]));
   for (const e of s.edges) {
     if (e.kind !== 'code') continue;
     const site = codeNodes.get(e.from) ?? codeNodes.get(e.to);
     const ep = codeNodes.has(e.from) ? e.to : e.from;
-    if (site) sitesOf.set(ep, [...(sitesOf.get(ep) ?? []), site.label]);
+    if (!site) continue;
+    const list = sitesOf.get(ep);
+    if (list) list.push(site.label);
+    else sitesOf.set(ep, [site.label]);
   }
-  const codeOnly = s.nodes.filter((n) => n.kind === 'endpoint' && !live.has(n.id));
-  const hidden = new Set(options.showCode ? [] : codeOnly.map((n) => n.id));
-  const codeOnlyIds = new Set(codeOnly.map((n) => n.id));
-  let nodes: MapNode[] = s.nodes
-    .filter((n) => n.kind !== 'code' && !hidden.has(n.id))
-    .map((n) => {
-      const sites = sitesOf.get(n.id);
-      const detail = [n.detail, ...(n.kind === 'endpoint' ? endpointLines(s, n.id) : []), sites?.length ? `In code: ${sites.slice(0, 8).join('; ')}${sites.length > 8 ? ` and ${sites.length - 8} more` : ''}` : undefined]
-        .filter(Boolean)
-        .join('\n');
-      const m: MapNode = {
-        id: n.id,
-        kind: n.kind,
-        label: n.label,
-        socketType: n.socketType,
-        severity: worst(byNode.get(n.id)),
-        problems: [...new Set((byNode.get(n.id) ?? []).map((d) => d.message))],
-      };
-      if (detail) m.detail = detail;
-      if (codeOnlyIds.has(n.id)) m.codeOnly = true;
-      if (n.lastActivity) m.lastActivity = n.lastActivity;
-      if (n.parent) m.parent = n.parent;
-      return m;
-    });
-  if (nodes.length > MAX_MAP_NODES) {
-    // keep the nodes with problems and the live ones first; code-only endpoints go first when cutting
-    const order = (n: MapNode) => (n.severity ? 0 : n.codeOnly ? 2 : 1);
-    nodes = [...nodes].sort((a, b) => order(a) - order(b)).slice(0, MAX_MAP_NODES);
-  }
-  const ids = new Set(nodes.map((n) => n.id));
-  // request latency of tap connections, on their edges (the edge of connection `c` is `edge:${c.id}`)
+  return sitesOf;
+}
+
+function mapNode(s: TopologySnapshot, n: TopologySnapshot['nodes'][number], found: Diagnostic[] | undefined, sites: string[] | undefined, codeOnly: boolean): MapNode {
+  const detail = [n.detail, ...(n.kind === 'endpoint' ? endpointLines(s, n.id) : []), sites?.length ? `In code: ${sites.slice(0, 8).join('; ')}${sites.length > 8 ? ` and ${sites.length - 8} more` : ''}` : undefined]
+    .filter(Boolean)
+    .join('\n');
+  const m: MapNode = {
+    id: n.id,
+    kind: n.kind,
+    label: n.label,
+    socketType: n.socketType,
+    severity: worst(found),
+    problems: [...new Set((found ?? []).map((d) => d.message))],
+  };
+  if (detail) m.detail = detail;
+  if (codeOnly) m.codeOnly = true;
+  if (n.lastActivity) m.lastActivity = n.lastActivity;
+  if (n.parent) m.parent = n.parent;
+  return m;
+}
+
+/** The edges between drawn nodes, with their findings and, for tap connections, request latency. */
+function mapEdges(s: TopologySnapshot, ids: Set<string>, byEdge: Map<string, Diagnostic[]>): MapEdge[] {
+  // the edge of connection `c` is `edge:${c.id}`
   const latencyByEdge = new Map<string, LatencyStats>();
   for (const c of s.connections) if (c.latency?.requests) latencyByEdge.set(`edge:${c.id}`, c.latency);
-  // a socket whose process was cut is drawn on its own
-  nodes = nodes.map((n) => (n.parent && !ids.has(n.parent) ? { ...n, parent: undefined } : n));
-  const edges: MapEdge[] = s.edges
+  return s.edges
     .filter((e) => ids.has(e.from) && ids.has(e.to))
     .map((e) => ({
       id: e.id,
@@ -111,9 +141,6 @@ export function toMapGraph(s: TopologySnapshot, findings: readonly Diagnostic[],
       ...(e.lastActivity ? { lastActivity: e.lastActivity } : {}),
       ...(latencyByEdge.has(e.id) ? { latency: mapLatency(latencyByEdge.get(e.id)!) } : {}),
     }));
-  const counts: Record<MapSeverity, number> = { error: 0, warning: 0, info: 0 };
-  for (const d of findings) counts[d.severity]++;
-  return { nodes, edges, counts, hiddenCodeNodes: hidden.size, showCode: options.showCode === true };
 }
 
 /** A connection's round trips as the map shows them. */
