@@ -40,35 +40,42 @@ export function parseCommand(body: Uint8Array, size: number, curve: boolean, pla
   if (nameLen === 0) return 'command frame with an empty name';
   const data = body.subarray(1 + nameLen);
   const dataSize = size - 1 - nameLen;
-  const cut = body.length < size ? `; ${body.length} of ${size} B captured` : '';
   const command: ZmtpCommand = { name, size };
-
   if (curve) {
-    switch (name) {
-      case 'MESSAGE':
-        return { encryptedMessage: true };
-      case 'HELLO':
-        // version (2) + padding (72) + client transient key C' (32) + short nonce (8) + signature box (80)
-        command.detail =
-          dataSize >= 2
-            ? `CURVE version ${data[0]}.${data[1]}, client transient key ${clampLen(dataSize - 74, 32)} B, signature box ${Math.max(0, dataSize - 114)} B`
-            : `${dataSize} B`;
-        return { encryptedMessage: false, command };
-      case 'WELCOME':
-        // long nonce (16) + box with server transient key and cookie (144)
-        command.detail = `nonce ${clampLen(dataSize, 16)} B, box ${Math.max(0, dataSize - 16)} B (server transient key + cookie)`;
-        return { encryptedMessage: false, command };
-      case 'INITIATE':
-        // cookie (96) + short nonce (8) + box (client key, vouch, metadata)
-        command.detail = `cookie ${clampLen(dataSize, 96)} B, box ${Math.max(0, dataSize - 104)} B (client key, vouch, encrypted metadata)`;
-        return { encryptedMessage: false, command };
-      case 'READY':
-        command.detail = `encrypted metadata box ${Math.max(0, dataSize - 8)} B`;
-        return { encryptedMessage: false, command };
+    if (name === 'MESSAGE') return { encryptedMessage: true };
+    const detail = curveDetail(name, data, dataSize);
+    if (detail !== undefined) {
+      command.detail = detail;
+      return { encryptedMessage: false, command };
     }
   }
+  describeCommand(command, data, dataSize, body.length < size ? `; ${body.length} of ${size} B captured` : '', plain);
+  return { encryptedMessage: false, command };
+}
 
+/** What a CURVE handshake command carries (its boxes are opaque); undefined for a command CURVE does not change. */
+function curveDetail(name: string, data: Uint8Array, dataSize: number): string | undefined {
   switch (name) {
+    case 'HELLO':
+      // version (2) + padding (72) + client transient key C' (32) + short nonce (8) + signature box (80)
+      return dataSize >= 2
+        ? `CURVE version ${data[0]}.${data[1]}, client transient key ${clampLen(dataSize - 74, 32)} B, signature box ${Math.max(0, dataSize - 114)} B`
+        : `${dataSize} B`;
+    case 'WELCOME':
+      // long nonce (16) + box with server transient key and cookie (144)
+      return `nonce ${clampLen(dataSize, 16)} B, box ${Math.max(0, dataSize - 16)} B (server transient key + cookie)`;
+    case 'INITIATE':
+      // cookie (96) + short nonce (8) + box (client key, vouch, metadata)
+      return `cookie ${clampLen(dataSize, 96)} B, box ${Math.max(0, dataSize - 104)} B (client key, vouch, encrypted metadata)`;
+    case 'READY':
+      return `encrypted metadata box ${Math.max(0, dataSize - 8)} B`;
+  }
+  return undefined;
+}
+
+/** A NULL or PLAIN command's fields and detail, written into `command`; `cut` says when the body was captured short. */
+function describeCommand(command: ZmtpCommand, data: Uint8Array, dataSize: number, cut: string, plain: boolean): void {
+  switch (command.name) {
     case 'READY':
     case 'INITIATE': {
       const props = parseProperties(data);
@@ -91,8 +98,7 @@ export function parseCommand(body: Uint8Array, size: number, curve: boolean, pla
       break;
     }
     case 'PONG':
-      command.detail = data.length ? `context ${hexShort(data)}` : undefined;
-      if (command.detail === undefined) delete command.detail;
+      if (data.length) command.detail = `context ${hexShort(data)}`;
       break;
     case 'SUBSCRIBE':
     case 'CANCEL':
@@ -100,17 +106,14 @@ export function parseCommand(body: Uint8Array, size: number, curve: boolean, pla
       if (cut) command.detail = `topic truncated${cut}`;
       break;
     case 'HELLO':
-      if (plain) command.detail = plainHello(data);
-      else command.detail = `${dataSize} B`;
+      command.detail = plain ? plainHello(data) : `${dataSize} B`;
       break;
     case 'WELCOME':
-      command.detail = dataSize ? `${dataSize} B` : undefined;
-      if (command.detail === undefined) delete command.detail;
+      if (dataSize) command.detail = `${dataSize} B`;
       break;
     default:
       command.detail = `${dataSize} B`;
   }
-  return { encryptedMessage: false, command };
 }
 
 /** 24/ZMTP-PLAIN HELLO: user name shown, password masked. */
