@@ -397,10 +397,9 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
       dropped: num(j, 'dropped'),
     };
   }
-  if (!['message', 'event', 'greeting', 'command', 'connection', 'process', 'socket'].includes(kind as string)) {
-    throw new ImportError(`unknown record kind ${JSON.stringify(kind)}`);
-  }
-  const base = {
+  const read = typeof kind === 'string' && Object.hasOwn(RECORD_READERS, kind) ? RECORD_READERS[kind as CaptureRecord['kind']] : undefined;
+  if (!read) throw new ImportError(`unknown record kind ${JSON.stringify(kind)}`);
+  const base: RecordBase = {
     ts: num(j, 'ts'),
     // the file's seq is kept; a capture that imports the record assigns its own
     seq: optNum(j, 'seq') ?? 0,
@@ -410,93 +409,89 @@ export function recordFromJson(o: unknown): CaptureRecord | SummaryRecord {
   };
   if (base.session === undefined) delete base.session;
   copyOptional(j, base, { process: optStr, pid: optNum, socket: optStr });
-  switch (kind) {
-    case 'message': {
-      const frames = j.frames;
-      if (!Array.isArray(frames)) throw new ImportError("'frames' must be an array of base64 strings");
-      if (frames.length > MAX_IMPORT_FRAMES) throw new ImportError(`${frames.length} frames in one message: more than ${MAX_IMPORT_FRAMES} (the tool hands longer messages out in parts)`);
-      const r: CaptureRecord = {
-        kind: 'message',
-        ...base,
-        direction: oneOf(j, 'direction', DIRECTIONS),
-        frames: frames.map((f, i) => fromB64(f, `frames[${i}]`)),
-      };
-      copyOptional(j, r, { connection: optNum, socketType: optStr, peerSocketType: optStr });
-      if (j.identity !== undefined) r.identity = fromB64(j.identity, 'identity');
-      copyOptional(j, r, { envelopeFrames: optNum });
-      if (j.truncated !== undefined) {
-        if (typeof j.truncated !== 'object' || j.truncated === null) throw new ImportError("'truncated' must be an object of frame index → original length");
-        r.truncated = {};
-        for (const [k, v] of Object.entries(j.truncated)) {
-          if (!/^\d+$/.test(k) || typeof v !== 'number') throw new ImportError("'truncated' must map frame indexes to lengths");
-          r.truncated[Number(k)] = v;
-        }
-      }
-      if (j.encrypted === true) r.encrypted = true;
-      return r;
+  return read(j, base);
+}
+
+/** The fields every kind of record has, read before its own. */
+type RecordBase = Pick<CaptureRecord, 'ts' | 'seq' | 'session' | 'source' | 'endpoint' | 'process' | 'pid' | 'socket'>;
+
+/** One reader per record kind of the public format: its own fields, on top of the base. */
+const RECORD_READERS: Record<CaptureRecord['kind'], (j: Json, base: RecordBase) => CaptureRecord> = {
+  message: messageFromJson,
+  event(j, base) {
+    const r: CaptureRecord = { kind: 'event', ...base, type: str(j, 'type') };
+    copyOptional(j, r, { address: optStr, error: optStr, code: optStr, interval: optNum, attempts: optNum, since: optNum, backlog: optNum, count: optNum, peer: optStr, site: optSite });
+    return r;
+  },
+  greeting(j, base) {
+    if (typeof j.asServer !== 'boolean') throw new ImportError("'asServer' must be true or false");
+    return {
+      kind: 'greeting',
+      ...base,
+      direction: oneOf(j, 'direction', DIRECTIONS),
+      connection: num(j, 'connection'),
+      version: str(j, 'version'),
+      mechanism: str(j, 'mechanism'),
+      asServer: j.asServer,
+    };
+  },
+  command(j, base) {
+    const r: CommandRecord = { kind: 'command', ...base, name: str(j, 'name'), direction: oneOf(j, 'direction', DIRECTIONS), connection: num(j, 'connection') };
+    if (j.properties !== undefined) {
+      if (typeof j.properties !== 'object' || j.properties === null) throw new ImportError("'properties' must be an object of base64 values");
+      r.properties = Object.fromEntries(Object.entries(j.properties).map(([k, v]) => [k, fromB64(v, `properties.${k}`)]));
     }
-    case 'event': {
-      const r: CaptureRecord = { kind: 'event', ...base, type: str(j, 'type') };
-      copyOptional(j, r, {
-        address: optStr,
-        error: optStr,
-        code: optStr,
-        interval: optNum,
-        attempts: optNum,
-        since: optNum,
-        backlog: optNum,
-        count: optNum,
-        peer: optStr,
-        site: optSite,
-      });
-      return r;
+    if (j.topic !== undefined) r.topic = fromB64(j.topic, 'topic');
+    copyOptional(j, r, { detail: optStr });
+    return r;
+  },
+  connection(j, base) {
+    const r: CaptureRecord = { kind: 'connection', ...base, connection: num(j, 'connection'), state: oneOf(j, 'state', ['open', 'closed', 'undecodable'] as const) };
+    copyOptional(j, r, { peer: optStr, reason: optStr });
+    return r;
+  },
+  process(j, base) {
+    const r: ProcessRecord = { kind: 'process', ...base, state: oneOf(j, 'state', ['started', 'exited'] as const) };
+    if (j.argv !== undefined) {
+      if (!Array.isArray(j.argv) || !j.argv.every((a) => typeof a === 'string')) throw new ImportError("'argv' must be an array of strings");
+      r.argv = [...(j.argv as string[])];
     }
-    case 'greeting':
-      if (typeof j.asServer !== 'boolean') throw new ImportError("'asServer' must be true or false");
-      return {
-        kind: 'greeting',
-        ...base,
-        direction: oneOf(j, 'direction', DIRECTIONS),
-        connection: num(j, 'connection'),
-        version: str(j, 'version'),
-        mechanism: str(j, 'mechanism'),
-        asServer: j.asServer,
-      };
-    case 'command': {
-      const r: CommandRecord = { kind: 'command', ...base, name: str(j, 'name'), direction: oneOf(j, 'direction', DIRECTIONS), connection: num(j, 'connection') };
-      if (j.properties !== undefined) {
-        if (typeof j.properties !== 'object' || j.properties === null) throw new ImportError("'properties' must be an object of base64 values");
-        r.properties = Object.fromEntries(Object.entries(j.properties).map(([k, v]) => [k, fromB64(v, `properties.${k}`)]));
-      }
-      if (j.topic !== undefined) r.topic = fromB64(j.topic, 'topic');
-      copyOptional(j, r, { detail: optStr });
-      return r;
+    copyOptional(j, r, { cwd: optStr, ppid: optNum, runtime: optStr, dropped: optNum });
+    return r;
+  },
+  socket(j, base) {
+    const r: SocketRecord = { kind: 'socket', ...base, op: oneOf(j, 'op', SOCKET_OPS) };
+    copyOptional(j, r, { socketType: optStr, requested: optStr, option: optStr, error: optStr, code: optStr, value: optNum, sndhwm: optNum, rcvhwm: optNum });
+    if (j.topic !== undefined) r.topic = fromB64(j.topic, 'topic');
+    if (j.bytes !== undefined) r.bytes = fromB64(j.bytes, 'bytes');
+    copyOptional(j, r, { site: optSite });
+    return r;
+  },
+};
+
+function messageFromJson(j: Json, base: RecordBase): CaptureRecord {
+  const frames = j.frames;
+  if (!Array.isArray(frames)) throw new ImportError("'frames' must be an array of base64 strings");
+  if (frames.length > MAX_IMPORT_FRAMES) throw new ImportError(`${frames.length} frames in one message: more than ${MAX_IMPORT_FRAMES} (the tool hands longer messages out in parts)`);
+  const r: CaptureRecord = {
+    kind: 'message',
+    ...base,
+    direction: oneOf(j, 'direction', DIRECTIONS),
+    frames: frames.map((f, i) => fromB64(f, `frames[${i}]`)),
+  };
+  copyOptional(j, r, { connection: optNum, socketType: optStr, peerSocketType: optStr });
+  if (j.identity !== undefined) r.identity = fromB64(j.identity, 'identity');
+  copyOptional(j, r, { envelopeFrames: optNum });
+  if (j.truncated !== undefined) {
+    if (typeof j.truncated !== 'object' || j.truncated === null) throw new ImportError("'truncated' must be an object of frame index → original length");
+    r.truncated = {};
+    for (const [k, v] of Object.entries(j.truncated)) {
+      if (!/^\d+$/.test(k) || typeof v !== 'number') throw new ImportError("'truncated' must map frame indexes to lengths");
+      r.truncated[Number(k)] = v;
     }
-    case 'connection': {
-      const r: CaptureRecord = { kind: 'connection', ...base, connection: num(j, 'connection'), state: oneOf(j, 'state', ['open', 'closed', 'undecodable'] as const) };
-      copyOptional(j, r, { peer: optStr, reason: optStr });
-      return r;
-    }
-    case 'process': {
-      const r: ProcessRecord = { kind: 'process', ...base, state: oneOf(j, 'state', ['started', 'exited'] as const) };
-      if (j.argv !== undefined) {
-        if (!Array.isArray(j.argv) || !j.argv.every((a) => typeof a === 'string')) throw new ImportError("'argv' must be an array of strings");
-        r.argv = [...(j.argv as string[])];
-      }
-      copyOptional(j, r, { cwd: optStr, ppid: optNum, runtime: optStr, dropped: optNum });
-      return r;
-    }
-    case 'socket': {
-      const r: SocketRecord = { kind: 'socket', ...base, op: oneOf(j, 'op', SOCKET_OPS) };
-      copyOptional(j, r, { socketType: optStr, requested: optStr, option: optStr, error: optStr, code: optStr, value: optNum, sndhwm: optNum, rcvhwm: optNum });
-      if (j.topic !== undefined) r.topic = fromB64(j.topic, 'topic');
-      if (j.bytes !== undefined) r.bytes = fromB64(j.bytes, 'bytes');
-      copyOptional(j, r, { site: optSite });
-      return r;
-    }
-    default:
-      throw new ImportError(`unknown record kind ${JSON.stringify(kind)}`);
   }
+  if (j.encrypted === true) r.encrypted = true;
+  return r;
 }
 
 export interface ImportResult {
