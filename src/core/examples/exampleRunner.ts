@@ -250,30 +250,9 @@ export class ExampleRunner implements Disposable {
     const intervalMs = Math.max(10, options.intervalMs ?? 500);
     const useTaps = options.useTaps ?? false;
 
-    let command: string;
-    let prefixArgs: string[] = [];
-    const env: NodeJS.ProcessEnv = { ...process.env, ZMQ_EXAMPLE_WATCH_STDIN: '1' };
-    if (language === 'node') {
-      command = options.nodePath ?? this.nodePath;
-      env.ELECTRON_RUN_AS_NODE = '1';
-    } else {
-      const python = options.python ?? (await findPythonWithZmq())?.command;
-      if (!python) throw new Error(`No Python with pyzmq found (tried ${pythonCandidates().join(', ')}); install pyzmq (Debian: python3-zmq)`);
-      command = python;
-      prefixArgs = ['-u'];
-      env.PYTHONUNBUFFERED = '1';
-      // No __pycache__ inside the installed extension's folder.
-      env.PYTHONDONTWRITEBYTECODE = '1';
-    }
+    const { command, prefixArgs, env } = await this.interpreter(language, options);
     Object.assign(env, options.env);
-    const ext = language === 'node' ? '.js' : '.py';
-    const scripts = new Map<string, string>();
-    for (const role of example.roles) {
-      const script = path.join(this.examplesRoot, language, role.script + ext);
-      if (!existsSync(script)) throw new Error(`Example program missing: ${script}`);
-      scripts.set(role.name, script);
-    }
-
+    const scripts = this.scriptsOf(example, language);
     const tapped = useTaps ? example.observe.filter((o) => o.kind === 'tap').map((o) => o.port) : [];
     const allocated = await allocatePorts(example.ports.length + tapped.length);
     const ports: Record<string, number> = {};
@@ -304,21 +283,7 @@ export class ExampleRunner implements Disposable {
         processes.push(new ProcessEntry(runId, role.name, instance, count === 1, command, args, this.maxLines));
       }
     }
-    const observations: Observation[] = example.observe.map((o) => {
-      const endpoint = endpointOf(portOf(o.port));
-      switch (o.kind) {
-        case 'spy':
-          return { kind: o.kind, label: o.label, endpoint, topics: o.topics };
-        case 'monitor':
-          return { kind: o.kind, label: o.label, endpoint, inPrefix: o.inPrefix, outPrefix: o.outPrefix };
-        case 'tap': {
-          const tapPort = tapPorts[o.port];
-          return tapPort === undefined
-            ? { kind: o.kind, label: o.label, endpoint, inPath: false }
-            : { kind: o.kind, label: o.label, endpoint, listen: endpointOf(tapPort), inPath: true };
-        }
-      }
-    });
+    const observations = observationsOf(example, endpointOf, portOf, tapPorts);
     const run: RunEntry = { id: runId, example, language, startedAt: Date.now(), useTaps, ports, observations, processes, spawnEnv: env };
     this.runsById.set(runId, run);
     this.changeEmitter.fire({ kind: 'runStarted', run });
@@ -329,6 +294,33 @@ export class ExampleRunner implements Disposable {
       throw err;
     }
     return run;
+  }
+
+  /** The interpreter that runs an example's roles, its first arguments and its environment. */
+  private async interpreter(language: 'node' | 'python', options: ExampleStartOptions): Promise<{ command: string; prefixArgs: string[]; env: NodeJS.ProcessEnv }> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ZMQ_EXAMPLE_WATCH_STDIN: '1' };
+    if (language === 'node') {
+      env.ELECTRON_RUN_AS_NODE = '1';
+      return { command: options.nodePath ?? this.nodePath, prefixArgs: [], env };
+    }
+    const python = options.python ?? (await findPythonWithZmq())?.command;
+    if (!python) throw new Error(`No Python with pyzmq found (tried ${pythonCandidates().join(', ')}); install pyzmq (Debian: python3-zmq)`);
+    env.PYTHONUNBUFFERED = '1';
+    // No __pycache__ inside the installed extension's folder.
+    env.PYTHONDONTWRITEBYTECODE = '1';
+    return { command: python, prefixArgs: ['-u'], env };
+  }
+
+  /** Each role's script in the example's language, checked to exist before anything starts. */
+  private scriptsOf(example: ExampleDefinition, language: 'node' | 'python'): Map<string, string> {
+    const ext = language === 'node' ? '.js' : '.py';
+    const scripts = new Map<string, string>();
+    for (const role of example.roles) {
+      const script = path.join(this.examplesRoot, language, role.script + ext);
+      if (!existsSync(script)) throw new Error(`Example program missing: ${script}`);
+      scripts.set(role.name, script);
+    }
+    return scripts;
   }
 
   /** Stops one process (SIGTERM, SIGKILL after the grace period); resolves when it has exited. It stays in its run, restartable. */
@@ -558,4 +550,23 @@ function defaultExamplesRoot(): string {
     dir = path.dirname(dir);
   }
   return path.resolve(__dirname, '..', 'examples');
+}
+
+/** What the example says to observe, at the ports this run got (a tap in the path when the run uses taps). */
+function observationsOf(example: ExampleDefinition, endpointOf: (port: number) => string, portOf: (name: string) => number, tapPorts: Record<string, number>): Observation[] {
+  return example.observe.map((o) => {
+    const endpoint = endpointOf(portOf(o.port));
+    switch (o.kind) {
+      case 'spy':
+        return { kind: o.kind, label: o.label, endpoint, topics: o.topics };
+      case 'monitor':
+        return { kind: o.kind, label: o.label, endpoint, inPrefix: o.inPrefix, outPrefix: o.outPrefix };
+      case 'tap': {
+        const tapPort = tapPorts[o.port];
+        return tapPort === undefined
+          ? { kind: o.kind, label: o.label, endpoint, inPath: false }
+          : { kind: o.kind, label: o.label, endpoint, listen: endpointOf(tapPort), inPath: true };
+      }
+    }
+  });
 }
