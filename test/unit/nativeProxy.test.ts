@@ -122,9 +122,12 @@ describe('native agent: zmq_proxy and zmq_proxy_steerable, message by message', 
     const p = await proxyRun('forwarder');
     assert.equal(p.plain.code, 0, p.plain.stderr);
     const [xsub, xpub, pub, sub] = p.sockets;
-    // the subscription the SUB made after the proxy started: received by the XPUB, sent on by the XSUB
-    assert.deepEqual(p.on(xpub, 'in'), [`01${text('A')}`]);
-    assert.deepEqual(p.on(xsub, 'out'), [`01${text('A')}`]);
+    // the subscription the SUB made after the proxy started: received by the XPUB, sent on by the XSUB; then, when
+    // the SUB's connection ends before the context does, the XPUB's unsubscription (which the XSUB may not get to send)
+    const up = p.on(xpub, 'in');
+    assert.ok([[`01${text('A')}`], [`01${text('A')}`, `00${text('A')}`]].some((x) => JSON.stringify(x) === JSON.stringify(up)), up.join(', '));
+    const sentUp = p.on(xsub, 'out');
+    assert.ok([up, up.slice(0, 1)].some((x) => JSON.stringify(x) === JSON.stringify(sentUp)), sentUp.join(', '));
     const down = p.on(xsub, 'in');
     assert.deepEqual(p.on(xpub, 'out'), down, 'the XPUB sent each message the XSUB received, in order');
     assert.deepEqual(p.on(sub, 'in'), down, 'and the SUB received each');

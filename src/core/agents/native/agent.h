@@ -320,9 +320,10 @@ int proxy_observed(void *frontend, void *backend, void *capture, void *control_,
 
 /* ---- the wrappers' reporting (zmq_debug_agent.c), also the proxy loop's ----- */
 
-/* zmq_msg_send (zmq_sendmsg when legacy), reported as the program's own send */
-int msg_send(zmq_msg_t *msg, void *s, int flags, int legacy);
-/* After zmq_msg_recv/zmq_recvmsg returned r: reported as the program's own receive; returns r, errno kept */
-int msg_received(zmq_msg_t *msg, void *s, int r);
+/* zmq_msg_send (zmq_sendmsg when legacy) on s, reported as the program's own send by st (its socket_of, looked up once
+   by a caller that sends on it again and again; NULL: not reported) */
+int msg_send_on(struct sock *st, zmq_msg_t *msg, void *s, int flags, int legacy);
+/* After zmq_msg_recv/zmq_recvmsg on s returned r: reported as the program's own receive by st; returns r, errno kept */
+int msg_received_on(struct sock *st, zmq_msg_t *msg, void *s, int r);
 
 #endif

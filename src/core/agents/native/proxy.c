@@ -24,8 +24,12 @@
  * libzmq's loop is kept (its sockets get a `device:unseen` event: the doctor
  * then says their traffic is not seen and counts no loss on them) when
  * ZMQ_DEBUG_AGENT_DEVICES=native is set (as for the Python agent: libzmq's
- * speed, its traffic unseen), and for a steerable proxy whose sockets' context
- * the agent does not know (there is none for that PAIR). Calls that libzmq refuses before any traffic (a NULL
+ * speed, its traffic unseen); and for a steerable proxy with a control socket
+ * on a libzmq other than 4.3.0-4.3.4 (4.3.5 rewrote its control: a REP gets a
+ * reply to each command, counters per frame, an unknown command ignored) or
+ * whose sockets' context the agent does not know (there is none for that
+ * PAIR). Without a control socket, the loop is the same in 4.3.4 and in
+ * libzmq's current code. Calls that libzmq refuses before any traffic (a NULL
  * socket, one that is not a socket, a control socket that is also the
  * frontend or backend) go to libzmq as they are.
  */
@@ -45,6 +49,7 @@ enum { P_ALL, P_IN, P_CONTROL, P_RECV_BLOCKED, P_SEND_BLOCKED, P_BOTH_BLOCKED, P
 
 struct proxy {
   void *front, *back, *capture, *control;
+  struct sock *front_st, *back_st, *capture_st, *control_st; /* looked up once: a loop alternates between sockets */
   struct counts fs, bs;
   zmq_msg_t msg;
   zmq_pollitem_t sets[P_SETS][3];
@@ -83,7 +88,7 @@ static int capture_copy(struct proxy *p, int more) {
   if (!p->capture) return 0;
   zmq_msg_t copy;
   if (real_zmq_msg_init(&copy) < 0) return -1;
-  if (real_zmq_msg_copy(&copy, &p->msg) < 0 || msg_send(&copy, p->capture, more ? ZMQ_SNDMORE : 0, 0) < 0) {
+  if (real_zmq_msg_copy(&copy, &p->msg) < 0 || msg_send_on(p->capture_st, &copy, p->capture, more ? ZMQ_SNDMORE : 0, 0) < 0) {
     int e = errno;
     real_zmq_msg_close(&copy);
     errno = e;
@@ -93,20 +98,20 @@ static int capture_copy(struct proxy *p, int more) {
 }
 
 /* A burst of whole messages from one socket to the other (libzmq's forward()). */
-static int forward(struct proxy *p, void *from, struct counts *fc, void *to, struct counts *tc) {
+static int forward(struct proxy *p, void *from, struct sock *from_st, struct counts *fc, void *to, struct sock *to_st, struct counts *tc) {
   for (unsigned i = 0; i < PROXY_BURST; i++) {
     uint64_t bytes = 0;
     for (;;) {
       int rc = real_zmq_msg_recv(&p->msg, from, ZMQ_DONTWAIT);
       /* nothing more to read ends a burst (not a failure of the program's); the burst's first read failing ends the proxy */
       if (rc < 0 && errno == EAGAIN && i > 0) return 0;
-      if (msg_received(&p->msg, from, rc) < 0) return -1;
+      if (msg_received_on(from_st, &p->msg, from, rc) < 0) return -1;
       bytes += real_zmq_msg_size(&p->msg);
       int more;
       size_t n = sizeof more;
       if (real_zmq_getsockopt(from, ZMQ_RCVMORE, &more, &n) < 0) return -1;
       if (capture_copy(p, more) < 0) return -1;
-      if (msg_send(&p->msg, to, more ? ZMQ_SNDMORE : 0, 0) < 0) return -1;
+      if (msg_send_on(to_st, &p->msg, to, more ? ZMQ_SNDMORE : 0, 0) < 0) return -1;
       if (!more) break;
     }
     /* a multipart message counts as one */
@@ -128,7 +133,7 @@ static int reply_counts(struct proxy *p) {
     memcpy(real_zmq_msg_data(&m), &v[i], sizeof v[i]);
     int rc;
     do {
-      rc = msg_send(&m, p->control, i < 7 ? ZMQ_SNDMORE : 0, 0);
+      rc = msg_send_on(p->control_st, &m, p->control, i < 7 ? ZMQ_SNDMORE : 0, 0);
     } while (i > 0 && rc < 0 && errno == EAGAIN);
     if (rc < 0) {
       int e = errno;
@@ -161,7 +166,7 @@ enum { ACTIVE, PAUSED, TERMINATED };
 
 /* A command from the control socket (read before any forwarding, as libzmq does); -1 when the proxy ends failing. */
 static int command(struct proxy *p, int *state, int *wait, void *ctx) {
-  if (msg_received(&p->msg, p->control, real_zmq_msg_recv(&p->msg, p->control, 0)) < 0) return -1;
+  if (msg_received_on(p->control_st, &p->msg, p->control, real_zmq_msg_recv(&p->msg, p->control, 0)) < 0) return -1;
   int more;
   size_t n = sizeof more;
   if (real_zmq_getsockopt(p->control, ZMQ_RCVMORE, &more, &n) < 0 || more) return -1;
@@ -231,11 +236,11 @@ static int run(struct proxy *p, void *ctx) {
     if (state != ACTIVE) continue;
     int request = fin && (bout || same), reply = bin && fout;
     if (request) {
-      if (forward(p, p->front, &p->fs, p->back, &p->bs) < 0) return -1;
+      if (forward(p, p->front, p->front_st, &p->fs, p->back, p->back_st, &p->bs) < 0) return -1;
       fin = bout = 0;
     }
     if (reply) {
-      if (forward(p, p->back, &p->bs, p->front, &p->fs) < 0) return -1;
+      if (forward(p, p->back, p->back_st, &p->bs, p->front, p->front_st, &p->fs) < 0) return -1;
       bin = fout = 0;
     }
     wait = next_wait(wait, request, reply, fin, fout, bin, bout);
@@ -243,10 +248,11 @@ static int run(struct proxy *p, void *ctx) {
   return 0;
 }
 
-/* device:unseen on each socket: its messages move where the agent does not see them */
-static void unseen(void *socks[], int n, const char *kind) {
-  for (int i = 0; i < n; i++) {
-    struct sock *st = socks[i] ? socket_of(socks[i]) : NULL;
+/* device:unseen on the frontend and backend: their messages move where the agent does not see them */
+static void unseen(void *frontend, void *backend, const char *kind) {
+  void *socks[2] = {frontend, backend};
+  for (int i = 0; i < (frontend == backend ? 1 : 2); i++) {
+    struct sock *st = socket_of(socks[i]);
     if (!st) continue;
     struct sb b = {0};
     sb_printf(&b, "{\"type\":\"event\",\"socket\":%u,\"event\":\"device:unseen\",\"address\":\"%s\",\"ts\":%.6f}", st->id, kind, now_s());
@@ -254,37 +260,58 @@ static void unseen(void *socks[], int n, const char *kind) {
   }
 }
 
+/* libzmq 4.3.0 to 4.3.4: the steerable proxy this file follows; 4.3.5 rewrote it (a REP control socket gets a reply to
+   each command, counters per frame, an unknown command ignored) */
+static int steerable_is_4_3_4(void) {
+  int major = 0, minor = 0, patch = 0;
+  if (get_zmq_version()) real_zmq_version(&major, &minor, &patch);
+  return major == 4 && minor == 3 && patch <= 4;
+}
+
 static int is_socket(void *s) { return s == NULL || getopt_int(s, ZMQ_TYPE) >= 0; }
+
+/* What libzmq refuses before any traffic: a NULL socket, one that is not a socket, a control socket that is also the
+   frontend or backend (it cannot be polled twice). */
+static int refused_by_libzmq(void *frontend, void *backend, void *capture, void *control_) {
+  return !frontend || !backend || !is_socket(frontend) || !is_socket(backend) || !is_socket(capture) || !is_socket(control_) ||
+         (control_ && (control_ == frontend || control_ == backend));
+}
+
+/* The libzmq functions the agent's loop calls (with a control socket, those that replay an unknown command too). */
+static int loop_functions_found(int control_) {
+  return get_zmq_poll() && get_zmq_msg_init() && get_zmq_msg_init_size() && get_zmq_msg_copy() && get_zmq_msg_close() &&
+         get_zmq_msg_data() && get_zmq_msg_size() && get_zmq_msg_more() && get_zmq_getsockopt() && get_zmq_msg_recv() &&
+         get_zmq_msg_send() && (!control_ || (get_zmq_socket() && get_zmq_bind() && get_zmq_connect() && get_zmq_proxy_steerable()));
+}
 
 int proxy_observed(void *frontend, void *backend, void *capture, void *control_, int steerable) {
   int e0 = errno;
-  /* what libzmq refuses before any traffic, refused by libzmq */
-  int refused = !frontend || !backend || !is_socket(frontend) || !is_socket(backend) || !is_socket(capture) ||
-                !is_socket(control_) || (control_ && (control_ == frontend || control_ == backend)) || !get_zmq_poll() ||
-                !get_zmq_msg_init_size() || !get_zmq_msg_init() || !get_zmq_msg_copy() || !get_zmq_msg_close() ||
-                !get_zmq_msg_data() || !get_zmq_msg_size() || !get_zmq_msg_more() || !get_zmq_getsockopt() || !get_zmq_msg_recv() || !get_zmq_msg_send() ||
-                (control_ && (!get_zmq_socket() || !get_zmq_bind() || !get_zmq_connect() || !get_zmq_proxy_steerable()));
+  int seen = !refused_by_libzmq(frontend, backend, capture, control_);
+  struct proxy *p = seen && loop_functions_found(control_ != NULL) ? calloc(1, sizeof *p) : NULL;
   void *ctx = NULL;
-  void *socks[4] = {frontend, backend, capture, control_};
-  for (int i = 0; !refused && !ctx && i < 4; i++) {
-    struct sock *st = socks[i] ? socket_of(socks[i]) : NULL;
-    if (st) ctx = st->ctx;
+  if (p) {
+    p->front = frontend;
+    p->back = backend;
+    p->capture = capture;
+    p->control = control_;
+    p->front_st = socket_of(frontend);
+    p->back_st = socket_of(backend);
+    p->capture_st = capture ? socket_of(capture) : NULL;
+    p->control_st = control_ ? socket_of(control_) : NULL;
+    struct sock *known[4] = {p->front_st, p->back_st, p->capture_st, p->control_st};
+    for (int i = 0; i < 4 && !ctx; i++) ctx = known[i] ? known[i]->ctx : NULL;
   }
-  /* ZMQ_DEBUG_AGENT_DEVICES=native (as for the Python agent), or no context for the PAIR that replays an unknown
-     command: libzmq's loop, unseen */
+  /* ZMQ_DEBUG_AGENT_DEVICES=native (as for the Python agent); a control the agent cannot follow: libzmq's loop */
   const char *devices = getenv("ZMQ_DEBUG_AGENT_DEVICES");
-  if (!refused && ((devices && strcmp(devices, "native") == 0) || (control_ && !ctx))) {
-    unseen(socks, frontend == backend ? 1 : 2, steerable ? "zmq_proxy_steerable" : "zmq_proxy");
-    refused = 1;
+  if (p && ((devices && strcmp(devices, "native") == 0) || (control_ && (!ctx || !steerable_is_4_3_4())))) {
+    free(p);
+    p = NULL;
   }
-  errno = e0;
-  if (refused) return steerable ? real_zmq_proxy_steerable(frontend, backend, capture, control_) : real_zmq_proxy(frontend, backend, capture);
-  struct proxy *p = calloc(1, sizeof *p);
-  if (!p) return steerable ? real_zmq_proxy_steerable(frontend, backend, capture, control_) : real_zmq_proxy(frontend, backend, capture);
-  p->front = frontend;
-  p->back = backend;
-  p->capture = capture;
-  p->control = control_;
+  if (!p) {
+    if (seen) unseen(frontend, backend, steerable ? "zmq_proxy_steerable" : "zmq_proxy");
+    errno = e0;
+    return steerable ? real_zmq_proxy_steerable(frontend, backend, capture, control_) : real_zmq_proxy(frontend, backend, capture);
+  }
   sets_build(p);
   real_zmq_msg_init(&p->msg);
   errno = e0;

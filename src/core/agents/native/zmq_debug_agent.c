@@ -293,9 +293,8 @@ EXPORT int zmq_recv(void *s, void *buf, size_t len, int flags) {
 
 /* zmq_msg_send takes the message's content on success: what is kept is copied before (a libzmq copy of the message,
    which refuses an invalid one as the send will), and taken back if the send fails. */
-int msg_send(zmq_msg_t *msg, void *s, int flags, int legacy) {
+int msg_send_on(struct sock *st, zmq_msg_t *msg, void *s, int flags, int legacy) {
   int e0 = errno;
-  struct sock *st = socket_of(s);
   int keep = st && msg && frame_wanted(&st->out);
   size_t at = 0;
   if (keep) {
@@ -322,10 +321,16 @@ int msg_send(zmq_msg_t *msg, void *s, int flags, int legacy) {
   return r;
 }
 
+static int msg_send(zmq_msg_t *msg, void *s, int flags, int legacy) {
+  int e0 = errno;
+  struct sock *st = socket_of(s);
+  errno = e0;
+  return msg_send_on(st, msg, s, flags, legacy);
+}
+
 /* After zmq_msg_recv/zmq_recvmsg returned r: the frame, or the failure. */
-int msg_received(zmq_msg_t *msg, void *s, int r) {
+int msg_received_on(struct sock *st, zmq_msg_t *msg, void *s, int r) {
   int e = errno;
-  struct sock *st = r < 0 ? NULL : socket_of(s);
   if (r < 0) {
     failed(s, OP_RECV, e);
   } else if (st) {
@@ -336,6 +341,13 @@ int msg_received(zmq_msg_t *msg, void *s, int r) {
   }
   errno = e;
   return r;
+}
+
+static int msg_received(zmq_msg_t *msg, void *s, int r) {
+  int e = errno;
+  struct sock *st = r < 0 ? NULL : socket_of(s);
+  errno = e;
+  return msg_received_on(st, msg, s, r);
 }
 
 EXPORT int zmq_msg_send(zmq_msg_t *msg, void *s, int flags) {
