@@ -24,12 +24,12 @@
  * libzmq's loop is kept (its sockets get a `device:unseen` event: the doctor
  * then says their traffic is not seen and counts no loss on them) when
  * ZMQ_DEBUG_AGENT_DEVICES=native is set (as for the Python agent: libzmq's
- * speed, its traffic unseen); and for a steerable proxy with a control socket
- * on a libzmq other than 4.3.0-4.3.4 (4.3.5 rewrote its control: a REP gets a
- * reply to each command, counters per frame, an unknown command ignored) or
- * whose sockets' context the agent does not know (there is none for that
- * PAIR). Without a control socket, the loop is the same in 4.3.4 and in
- * libzmq's current code. Calls that libzmq refuses before any traffic (a NULL
+ * speed, its traffic unseen); on a libzmq other than 4.3; for a steerable
+ * proxy with a control socket on a libzmq 4.3.5 or later (4.3.5 rewrote its
+ * control: a REP gets a reply to each command, counters per frame, an unknown
+ * command ignored) or whose sockets' context the agent does not know (there is
+ * none for that PAIR). Without a control socket, the loop is the same in 4.3.4
+ * and in libzmq's current code. Calls that libzmq refuses before any traffic (a NULL
  * socket, one that is not a socket, a control socket that is also the
  * frontend or backend) go to libzmq as they are.
  */
@@ -260,12 +260,13 @@ static void unseen(void *frontend, void *backend, const char *kind) {
   }
 }
 
-/* libzmq 4.3.0 to 4.3.4: the steerable proxy this file follows; 4.3.5 rewrote it (a REP control socket gets a reply to
-   each command, counters per frame, an unknown command ignored) */
-static int steerable_is_4_3_4(void) {
+/* Whether the running libzmq's proxy is the one this file follows: libzmq 4.3 (its loop since 4.3.0); with a control
+   socket, 4.3.0 to 4.3.4 (4.3.5 rewrote the control: a REP gets a reply to each command, counters per frame, an
+   unknown command ignored). */
+static int libzmq_loop_followed(int control_) {
   int major = 0, minor = 0, patch = 0;
   if (get_zmq_version()) real_zmq_version(&major, &minor, &patch);
-  return major == 4 && minor == 3 && patch <= 4;
+  return major == 4 && minor == 3 && (!control_ || patch <= 4);
 }
 
 static int is_socket(void *s) { return s == NULL || getopt_int(s, ZMQ_TYPE) >= 0; }
@@ -303,7 +304,7 @@ int proxy_observed(void *frontend, void *backend, void *capture, void *control_,
   }
   /* ZMQ_DEBUG_AGENT_DEVICES=native (as for the Python agent); a control the agent cannot follow: libzmq's loop */
   const char *devices = getenv("ZMQ_DEBUG_AGENT_DEVICES");
-  if (p && ((devices && strcmp(devices, "native") == 0) || (control_ && (!ctx || !steerable_is_4_3_4())))) {
+  if (p && ((devices && strcmp(devices, "native") == 0) || !libzmq_loop_followed(control_ != NULL) || (control_ && !ctx))) {
     free(p);
     p = NULL;
   }
