@@ -7,7 +7,7 @@
  *   reporter.c         the bounded queue, the reporter thread, start, exit, fork
  *   encoding.c         JSON reports and names (errno, socket types, options)
  *   monitor.c          socket monitor events (libzmq's zmq_socket_monitor)
- *   proxy.c            what zmq_proxy and zmq_proxy_steerable forward
+ *   proxy.c            zmq_proxy and zmq_proxy_steerable: libzmq's loop, run by the agent
  */
 #ifndef ZMQ_DEBUG_AGENT_H
 #define ZMQ_DEBUG_AGENT_H
@@ -29,6 +29,13 @@
 typedef struct zmq_msg_t {
   unsigned char _[64];
 } __attribute__((aligned(sizeof(void *)))) zmq_msg_t;
+typedef struct {
+  void *socket;
+  int fd;
+  short events, revents;
+} zmq_pollitem_t;
+#define ZMQ_POLLIN 1
+#define ZMQ_POLLOUT 2
 #define ZMQ_PAIR 0
 #define ZMQ_PUB 1
 #define ZMQ_SUB 2
@@ -83,6 +90,8 @@ void *caller_own(void *site, const char *name);
   X(int, zmq_ctx_destroy, (void *))                                \
   X(int, zmq_term, (void *))                                       \
   X(int, zmq_msg_init, (zmq_msg_t *))                              \
+  X(int, zmq_msg_init_size, (zmq_msg_t *, size_t))                 \
+  X(int, zmq_poll, (zmq_pollitem_t *, int, long))                  \
   X(int, zmq_msg_copy, (zmq_msg_t *, zmq_msg_t *))                 \
   X(int, zmq_msg_close, (zmq_msg_t *))                             \
   X(void *, zmq_msg_data, (zmq_msg_t *))                           \
@@ -267,7 +276,7 @@ void failures_unlock(void);
 
 /* ---- monitors (monitor.c) and proxies (proxy.c) ------------------------------ */
 
-/* One of the agent's reading sockets in a program's context: a monitor's PAIR, or a proxy's capture SUB. */
+/* One of the agent's reading sockets in a program's context: a monitor's PAIR. */
 struct reader {
   struct reader *next;
   unsigned id;
@@ -276,7 +285,6 @@ struct reader {
   void *pair;             /* the agent's socket */
   uint32_t socket_id;     /* the monitored socket's number */
   struct monitor *monitor;
-  struct capture *capture;
   int busy;               /* in a thread's hands (reading, or finishing it): nobody else touches its socket */
   int refs;               /* threads that will call reader_stopped */
   int stopped;            /* nothing more will come: finished by whoever lets go of it last */
@@ -288,9 +296,6 @@ void *reader_socket(void *ctx, int type, const char *addr);
 void reader_add(struct reader *r);
 void reader_stopped(struct reader *r);
 int readers_in_context(void *ctx);
-/* proxy.c: one message from a capture (0 when there is none now), and the capture's end */
-int capture_read(struct reader *r);
-void capture_finish(struct reader *r);
 
 /* A bind or connect of the program's socket succeeded: its monitor events are reported from now on. */
 void monitor_start(struct sock *st, void *s);
@@ -298,18 +303,27 @@ void monitor_start(struct sock *st, void *s);
 void monitor_stop(void *s);
 /* The program monitors the socket itself (zmq_socket_monitor): the agent's monitor gives way, for good. */
 void monitor_give_way(struct sock *st, void *s);
-/* After libzmq shut the context down: the agent's sockets in it (monitor readers, proxy captures) close. */
+/* After libzmq shut the context down: the agent's sockets in it (monitor readers) close. */
 void readers_close_context(void *ctx);
 /* zmq_socket failed with EMFILE: the agent's monitors in that context stop, no new ones start; 1 when the agent has
    made sockets (their slots come back as libzmq reaps them: worth trying again). */
 int readers_release(void *ctx);
-/* Reads what the monitors and proxy captures have (all of them: the reporter; a context's: before it ends). */
+/* Reads what the monitors have (all of them: the reporter; a context's: before it ends). */
 void readers_drain(void *ctx);
 void readers_after_fork(void);
 void readers_fork_lock(int lock);
 /* ZMQ_DEBUG_AGENT_MONITOR=0: no monitors; the budget of monitors at once from the file descriptor limit */
 void monitor_settings(void);
 
+/* zmq_proxy (control_ NULL) and zmq_proxy_steerable, their traffic reported */
 int proxy_observed(void *frontend, void *backend, void *capture, void *control_, int steerable);
+
+/* ---- the wrappers' reporting (zmq_debug_agent.c), also the proxy loop's ----- */
+
+/* zmq_msg_send (zmq_sendmsg when legacy) on s, reported as the program's own send by st (its socket_of, looked up once
+   by a caller that sends on it again and again; NULL: not reported) */
+int msg_send_on(struct sock *st, zmq_msg_t *msg, void *s, int flags, int legacy);
+/* After zmq_msg_recv/zmq_recvmsg on s returned r: reported as the program's own receive by st; returns r, errno kept */
+int msg_received_on(struct sock *st, zmq_msg_t *msg, void *s, int r);
 
 #endif

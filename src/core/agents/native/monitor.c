@@ -1,7 +1,7 @@
 /*
  * The agent's reading sockets in the program's contexts: socket monitors
  * (libzmq's zmq_socket_monitor to an inproc PAIR of the agent's, from a
- * socket's first bind or connect) and proxy captures (proxy.c). The reporter
+ * socket's first bind or connect). The reporter
  * thread reads them every round; events become `event` reports, as the Python
  * agent sends them (connect, accept, disconnect, handshake failures, a run of
  * connect retries as two events).
@@ -253,10 +253,6 @@ static void drain(struct reader *r) {
     return;
   int e0 = errno;
   for (int i = 0; i < MAX_PER_DRAIN; i++) {
-    if (r->capture) {
-      if (!capture_read(r)) break;
-      continue;
-    }
     zmq_msg_t head, addr;
     real_zmq_msg_init(&head);
     real_zmq_msg_init(&addr);
@@ -274,7 +270,6 @@ static void drain(struct reader *r) {
 static void finish(struct reader *r) {
   drain(r);
   if (r->monitor) retries_end(r);
-  if (r->capture) capture_finish(r);
   int e0 = errno;
   if (get_zmq_close()) real_zmq_close(r->pair);
   errno = e0;
@@ -285,7 +280,7 @@ static void finish(struct reader *r) {
   pthread_mutex_unlock(&lock);
 }
 
-/* Nothing more will come to the reader (its monitor stopped, its proxy returned, its context shut down): the
+/* Nothing more will come to the reader (its monitor stopped, its context shut down): the
    caller, which holds a reference, lets go; the reader is finished here, or by whoever holds it last. */
 void reader_stopped(struct reader *r) {
   pthread_mutex_lock(&lock);

@@ -15,7 +15,8 @@
  * collector.ts): process, socket open/bind/connect (with the real address of
  * tcp://x:0, from ZMQ_LAST_ENDPOINT)/unbind/disconnect/subscribe/option/close,
  * every message with all its frames, failed sends and receives by errno,
- * socket monitor events (monitor.c), what a proxy forwards (proxy.c), exit.
+ * socket monitor events (monitor.c), what a proxy forwards (proxy.c: the agent
+ * runs libzmq's proxy loop itself), exit.
  * This file holds the wrappers; agent.h lists the other files.
  *
  * Rules it keeps, so that observing changes nothing:
@@ -292,9 +293,8 @@ EXPORT int zmq_recv(void *s, void *buf, size_t len, int flags) {
 
 /* zmq_msg_send takes the message's content on success: what is kept is copied before (a libzmq copy of the message,
    which refuses an invalid one as the send will), and taken back if the send fails. */
-static int msg_send(zmq_msg_t *msg, void *s, int flags, int legacy) {
+int msg_send_on(struct sock *st, zmq_msg_t *msg, void *s, int flags, int legacy) {
   int e0 = errno;
-  struct sock *st = socket_of(s);
   int keep = st && msg && frame_wanted(&st->out);
   size_t at = 0;
   if (keep) {
@@ -321,10 +321,16 @@ static int msg_send(zmq_msg_t *msg, void *s, int flags, int legacy) {
   return r;
 }
 
+static int msg_send(zmq_msg_t *msg, void *s, int flags, int legacy) {
+  int e0 = errno;
+  struct sock *st = socket_of(s);
+  errno = e0;
+  return msg_send_on(st, msg, s, flags, legacy);
+}
+
 /* After zmq_msg_recv/zmq_recvmsg returned r: the frame, or the failure. */
-static int msg_received(zmq_msg_t *msg, void *s, int r) {
+int msg_received_on(struct sock *st, zmq_msg_t *msg, void *s, int r) {
   int e = errno;
-  struct sock *st = r < 0 ? NULL : socket_of(s);
   if (r < 0) {
     failed(s, OP_RECV, e);
   } else if (st) {
@@ -335,6 +341,13 @@ static int msg_received(zmq_msg_t *msg, void *s, int r) {
   }
   errno = e;
   return r;
+}
+
+static int msg_received(zmq_msg_t *msg, void *s, int r) {
+  int e = errno;
+  struct sock *st = r < 0 ? NULL : socket_of(s);
+  errno = e;
+  return msg_received_on(st, msg, s, r);
 }
 
 EXPORT int zmq_msg_send(zmq_msg_t *msg, void *s, int flags) {
@@ -370,7 +383,7 @@ EXPORT int zmq_proxy_steerable(void *frontend, void *backend, void *capture, voi
 }
 
 /*
- * A context ends. When the agent has sockets in it (monitor readers, a proxy's capture), they are read a last time
+ * A context ends. When the agent has sockets in it (monitor readers), they are read a last time
  * (after the shutdown they return ETERM), libzmq shuts the context down (every blocking call in it returns ETERM, a
  * monitor's events can no longer block libzmq's I/O thread), the agent's sockets close, then the program's call runs
  * (a termination waits for every socket of the context).
