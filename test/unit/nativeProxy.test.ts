@@ -198,5 +198,7 @@ describe('native agent: zmq_proxy and zmq_proxy_steerable, message by message', 
     assert.deepEqual([p.on(router, 'in'), p.on(dealer, 'out')], [[], []]);
     assert.deepEqual(sorted(p.events.filter((e) => e.type === 'device:unseen').map((e) => e.socket ?? '')), sorted([router, dealer]));
     assert.deepEqual(p.found.map((d) => d.rule), ['unseen-path']);
+    // the finding says why the native agent kept libzmq's loop, not the Python agent's reason
+    assert.match(p.found[0].message, /native agent runs zmq_proxy.*ZMQ_DEBUG_AGENT_DEVICES=native/);
   });
 });

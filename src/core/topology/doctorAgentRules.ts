@@ -100,9 +100,7 @@ function unseenPaths(
       message:
         `${list.map(name).join(' and ')} ${list.length > 1 ? 'are' : 'is'} run by ${list[0].unseenBy}, whose loop inside libzmq moves messages where the agent cannot see them: ` +
         `their message counts leave those out, and no loss is reported on the paths through them (what is not seen is not lost). ` +
-        (list[0].unseenBy === 'zmq.proxy_steerable'
-          ? 'The agent sees the traffic of zmq.proxy, zmq.device, zmq.devices and monitored_queue; zmq.proxy_steerable keeps libzmq’s own loop.'
-          : 'ZMQ_DEBUG_AGENT_DEVICES=native is set: unset it to have the agent run the device’s loop where it sees each message.'),
+        unseenWhy(list[0].unseenBy),
       endpoint: links[0]?.endpoint,
       nodeIds: list.flatMap(nodes),
       edgeIds: links.map((l) => l.id),
@@ -233,4 +231,12 @@ function subNearMiss(
       ...at(sub.subscriptions.find((x) => x.site)?.site ?? sub.site),
     });
   }
+}
+
+/** Why a device's loop stayed libzmq's, by who ran it: pyzmq's functions have dots, libzmq's C functions (the native agent) underscores. */
+function unseenWhy(unseenBy: string | undefined): string {
+  if (unseenBy === 'zmq.proxy_steerable') return 'The agent sees the traffic of zmq.proxy, zmq.device, zmq.devices and monitored_queue; zmq.proxy_steerable keeps libzmq’s own loop.';
+  if (unseenBy === 'zmq_proxy' || unseenBy === 'zmq_proxy_steerable')
+    return 'The native agent runs zmq_proxy’s and zmq_proxy_steerable’s loop itself on libzmq 4.3; it keeps libzmq’s loop when ZMQ_DEBUG_AGENT_DEVICES=native is set, on another libzmq version, and for a steerable proxy with a control socket on libzmq 4.3.5 or later.';
+  return 'ZMQ_DEBUG_AGENT_DEVICES=native is set: unset it to have the agent run the device’s loop where it sees each message.';
 }
