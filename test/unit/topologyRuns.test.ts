@@ -111,7 +111,7 @@ describe('topology and viewer: runs of a stream counted at once, same answers', 
     const expected = reference.snapshot(now);
     assert.deepEqual(live, expected);
     const ep = live.endpoints.find((e) => e.key === `tcp://*:${port}`)!;
-    assert.ok(ep.published.messages > 60_000, `published counted: ${ep.published.messages}`);
+    assert.ok(ep.published.messages > 30_000, `published counted: ${ep.published.messages}`);
     assert.deepEqual(ep.topics.map((t) => t.text).sort(), ['10001', '10002', '10003', '10004', 'weather']);
     assert.ok(live.connections[0].publishedSinceSubscribe > 0 && live.connections[0].matchedSinceSubscribe > 0);
     assert.deepEqual(diagnose(live), diagnose(expected));

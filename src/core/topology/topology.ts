@@ -173,15 +173,17 @@ export class TopologyModel implements Disposable {
       if (run.meta >= 0) run.ts = r.ts;
     }
     this.flushRun(0);
+    // the capture may recycle or drop its chunks once it appends again
+    run.chunk = run.chunkView = undefined;
     this.lastSeq = lastSeq;
   }
 
   /**
    * After ingesting a packed message (metadata entry `meta`): whether the
    * messages that follow it with that entry can be counted as a run (returns
-   * `meta`), or -1. A run is
-   * a spy's or monitor's stream on an endpoint no tap connection subscribes to:
-   * per message, only its rates and its topic change (see onMessage).
+   * `meta`), or -1. A run is a spy's or monitor's stream on an endpoint no tap
+   * connection subscribes to: per message, only its rates and its topic
+   * change (see onMessage).
    */
   private startRun(r: CaptureRecord, meta: number): number {
     if (r.kind !== 'message' || (r.source !== 'spy' && r.source !== 'monitor') || !r.session || r.connection !== undefined || r.encrypted) return -1;
