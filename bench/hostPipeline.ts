@@ -38,7 +38,7 @@ type Stage = (typeof STAGES)[number];
 const isEnd = (f: Uint8Array) => f.length === 3 && f[0] === 0x45 && f[1] === 0x4e && f[2] === 0x44;
 
 /** One round of `count` messages through the pipeline up to `stage`: CPU µs per message, and what the viewer posted. */
-export async function pipelineRound(pub: Publisher, count: number, stage: Stage): Promise<{ cpuUsPerMsg: number; posts: number; postedBytes: number }> {
+export async function pipelineRound(pub: Publisher, count: number, stage: Stage): Promise<{ cpuUsPerMsg: number; posts: number; postedBytes: number; turns: number }> {
   const depth = STAGES.indexOf(stage);
   // the extension's default window (settings.captureLimits)
   const capture = new Capture({ maxRecords: 100_000 });
@@ -61,6 +61,10 @@ export async function pipelineRound(pub: Publisher, count: number, stage: Stage)
   sessions.add(spy);
   await go(pub.syncPort);
   const cpu0 = process.cpuUsage();
+  // turns of the event loop that appended (the readers run once per turn); not listened to
+  // without a reader, as a listener costs the capture a setImmediate per turn
+  let turns = 0;
+  const turnCount = depth >= 1 ? capture.onDidAppend(() => turns++) : undefined;
   const done = new Promise<void>((resolve) => {
     const sub = capture.onDidAppend(() => {
       const last = capture.peek(capture.stats().lastSeq);
@@ -79,13 +83,14 @@ export async function pipelineRound(pub: Publisher, count: number, stage: Stage)
   if (viewer) await new Promise((r) => setTimeout(r, 200));
   const cpu = process.cpuUsage(cpu0);
   const received = capture.stats().totalMessages - 1;
+  turnCount?.dispose();
   await spy.stop();
   viewer?.dispose();
   topology?.dispose();
   sessions.dispose();
   capture.dispose();
   if (received !== count) throw new Error(`captured ${received} of ${count}`);
-  return { cpuUsPerMsg: (cpu.user + cpu.system) / count, posts, postedBytes };
+  return { cpuUsPerMsg: (cpu.user + cpu.system) / count, posts, postedBytes, turns };
 }
 
 export async function runHostPipelineBench(opts: { count: number; runs: number; log?: (line: string) => void }) {
@@ -104,7 +109,9 @@ export async function runHostPipelineBench(opts: { count: number; runs: number; 
         const r = await pipelineRound(pub, opts.count, s);
         await pub.loopRate();
         cpu[s].push(r.cpuUsPerMsg);
-        line.push(`${s} ${r.cpuUsPerMsg.toFixed(3)} µs/msg${r.posts ? ` (${r.posts} posts, ${Math.round(r.postedBytes / 1024)} KiB)` : ''}`);
+        const posted = r.posts ? `, ${r.posts} posts, ${Math.round(r.postedBytes / 1024)} KiB` : '';
+        const perTurn = r.turns ? `${Math.round(opts.count / r.turns)} msg/turn` : '';
+        line.push(`${s} ${r.cpuUsPerMsg.toFixed(3)} µs/msg${perTurn || posted ? ` (${perTurn}${posted})` : ''}`);
       }
       log(`run ${i + 1}: ${line.join(', ')}`);
     }
