@@ -16,12 +16,18 @@
  * `node --cpu-prof` (see docs/performance.md).
  *
  *   npx tsx bench/hostPipeline.ts [--count N] [--runs N]
+ *
+ * `--in-process` measures the two readers alone, without sockets: a full window
+ * of 100,000 spy messages (16 B, appended as the spy appends them: batches of
+ * one read, one timestamp each) read by a new TopologyModel and by the
+ * viewer's query (FramesQuery.update), CPU ns per record, median of `runs`.
  */
 import { Capture } from '../src/core/capture/capture';
 import { PubSpy } from '../src/core/sessions/spy';
 import { SessionManager } from '../src/core/sessions/sessionManager';
 import { TopologyModel } from '../src/core/topology/topology';
 import { FramesViewController } from '../src/viewers/framesViewController';
+import { FramesQuery } from '../src/viewers/framesQuery';
 import { go, startPublisher, type Publisher } from './spyIngest';
 import { median, numberArg, printAndExit } from './util';
 
@@ -32,7 +38,7 @@ type Stage = (typeof STAGES)[number];
 const isEnd = (f: Uint8Array) => f.length === 3 && f[0] === 0x45 && f[1] === 0x4e && f[2] === 0x44;
 
 /** One round of `count` messages through the pipeline up to `stage`: CPU µs per message, and what the viewer posted. */
-export async function pipelineRound(pub: Publisher, count: number, stage: Stage): Promise<{ cpuUsPerMsg: number; posts: number; postedBytes: number }> {
+export async function pipelineRound(pub: Publisher, count: number, stage: Stage): Promise<{ cpuUsPerMsg: number; posts: number; postedBytes: number; turns: number }> {
   const depth = STAGES.indexOf(stage);
   // the extension's default window (settings.captureLimits)
   const capture = new Capture({ maxRecords: 100_000 });
@@ -55,6 +61,10 @@ export async function pipelineRound(pub: Publisher, count: number, stage: Stage)
   sessions.add(spy);
   await go(pub.syncPort);
   const cpu0 = process.cpuUsage();
+  // turns of the event loop that appended (the readers run once per turn); not listened to
+  // without a reader, as a listener costs the capture a setImmediate per turn
+  let turns = 0;
+  const turnCount = depth >= 1 ? capture.onDidAppend(() => turns++) : undefined;
   const done = new Promise<void>((resolve) => {
     const sub = capture.onDidAppend(() => {
       const last = capture.peek(capture.stats().lastSeq);
@@ -73,13 +83,14 @@ export async function pipelineRound(pub: Publisher, count: number, stage: Stage)
   if (viewer) await new Promise((r) => setTimeout(r, 200));
   const cpu = process.cpuUsage(cpu0);
   const received = capture.stats().totalMessages - 1;
+  turnCount?.dispose();
   await spy.stop();
   viewer?.dispose();
   topology?.dispose();
   sessions.dispose();
   capture.dispose();
   if (received !== count) throw new Error(`captured ${received} of ${count}`);
-  return { cpuUsPerMsg: (cpu.user + cpu.system) / count, posts, postedBytes };
+  return { cpuUsPerMsg: (cpu.user + cpu.system) / count, posts, postedBytes, turns };
 }
 
 export async function runHostPipelineBench(opts: { count: number; runs: number; log?: (line: string) => void }) {
@@ -98,7 +109,9 @@ export async function runHostPipelineBench(opts: { count: number; runs: number; 
         const r = await pipelineRound(pub, opts.count, s);
         await pub.loopRate();
         cpu[s].push(r.cpuUsPerMsg);
-        line.push(`${s} ${r.cpuUsPerMsg.toFixed(3)} µs/msg${r.posts ? ` (${r.posts} posts, ${Math.round(r.postedBytes / 1024)} KiB)` : ''}`);
+        const posted = r.posts ? `, ${r.posts} posts, ${Math.round(r.postedBytes / 1024)} KiB` : '';
+        const perTurn = r.turns ? `${Math.round(opts.count / r.turns)} msg/turn` : '';
+        line.push(`${s} ${r.cpuUsPerMsg.toFixed(3)} µs/msg${perTurn || posted ? ` (${perTurn}${posted})` : ''}`);
       }
       log(`run ${i + 1}: ${line.join(', ')}`);
     }
@@ -116,6 +129,59 @@ export async function runHostPipelineBench(opts: { count: number; runs: number; 
   };
 }
 
+/** A capture holding `count` 16 B messages as a spy appends them (one batch per read of 64 KiB, one ts per batch, `topics` topics in turn). */
+export function spyCapture(count: number, topics = 1): Capture {
+  const capture = new Capture({ maxRecords: count });
+  const stream = { session: 'spy-1', source: 'spy' as const, endpoint: 'tcp://127.0.0.1:5556', direction: 'in' as const, connection: undefined, socketType: 'SUB', peerSocketType: undefined, identity: undefined, reqRepEnvelope: false };
+  const perRead = Math.floor(65536 / 18);
+  const bytes = new Uint8Array(perRead * 18);
+  const batch = { count: 0, start: new Uint32Array(perRead), end: new Uint32Array(perRead), frames: new Uint32Array(perRead).fill(1), payload: new Uint32Array(perRead).fill(16) };
+  let ts = 1_700_000_000_000;
+  for (let sent = 0; sent < count; ts += 7) {
+    const n = Math.min(perRead, count - sent);
+    for (let i = 0; i < n; i++, sent++) {
+      const o = i * 18;
+      bytes.set(Buffer.from(`t${sent % topics} ${String(sent).padStart(13, '0')}`.slice(0, 16)), o + 2);
+      bytes[o] = 0;
+      bytes[o + 1] = 16;
+      batch.start[i] = o;
+      batch.end[i] = o + 18;
+    }
+    batch.count = n;
+    capture.appendWire(stream, ts, bytes, batch);
+  }
+  return capture;
+}
+
+/** CPU ns per record of the topology model's and the viewer query's first read of a full window (see the header). */
+export function inProcessStages(opts: { count: number; runs: number; topics: number }) {
+  const capture = spyCapture(opts.count, opts.topics);
+  const cpuNs = (f: () => void) => {
+    const t0 = process.cpuUsage();
+    f();
+    const t = process.cpuUsage(t0);
+    return ((t.user + t.system) * 1000) / opts.count;
+  };
+  const topology: number[] = [];
+  const viewer: number[] = [];
+  // the first of each is not counted (unoptimized code)
+  for (let i = 0; i <= opts.runs; i++) {
+    const t = cpuNs(() => new TopologyModel(capture).dispose());
+    const v = cpuNs(() => new FramesQuery(capture).update());
+    if (i > 0) topology.push(t), viewer.push(v);
+  }
+  capture.dispose();
+  const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+  return {
+    topology_ns_per_record: +median(topology).toFixed(1),
+    topology_range: range(topology),
+    viewer_ns_per_record: +median(viewer).toFixed(1),
+    viewer_range: range(viewer),
+  };
+}
+
 if (require.main === module) {
-  printAndExit(runHostPipelineBench({ count: numberArg('count', 1_000_000), runs: numberArg('runs', 3) }));
+  if (process.argv.includes('--in-process')) {
+    printAndExit(Promise.resolve(inProcessStages({ count: numberArg('count', 100_000), runs: numberArg('runs', 9), topics: numberArg('topics', 1) })));
+  } else printAndExit(runHostPipelineBench({ count: numberArg('count', 1_000_000), runs: numberArg('runs', 3) }));
 }

@@ -223,11 +223,23 @@ export class FramesQuery {
   private scanHeaders(from: number, end: number): number {
     const session = this.timelineSession;
     const h = this.header;
+    // the timeline gets a run of messages with one ts (the spy appends a read's messages so) at once
+    let runTs = 0;
+    let runN = 0;
+    let runBytes = 0;
     for (let seq = from; seq <= end; seq++) {
       const r = this.capture.peekHeader(seq, h)!;
       this.seen.add(r);
-      if (r.kind === 'message' && seq > this.timelineSeq && (!session || (r.session ?? r.endpoint) === session)) this.timeline.add(r.ts, r.bytes);
+      if (r.kind !== 'message' || seq <= this.timelineSeq || (session && (r.session ?? r.endpoint) !== session)) continue;
+      if (r.ts !== runTs) {
+        if (runN) this.timeline.add(runTs, runBytes, runN);
+        runTs = r.ts;
+        runN = runBytes = 0;
+      }
+      runN++;
+      runBytes += r.bytes;
     }
+    if (runN) this.timeline.add(runTs, runBytes, runN);
     return Math.max(0, end - from + 1);
   }
 

@@ -14,15 +14,16 @@ export class Timeline {
   private readonly counts = new Map<number, number>();
   private readonly bytes = new Map<number, number>();
 
-  add(ts: number, size: number): void {
+  /** `n` messages of `size` bytes in all at `ts` (a scan adds a run of messages read at one time at once). */
+  add(ts: number, size: number, n = 1): void {
     const s = Math.floor(ts / 1000);
     if (s === this.last) {
       // the common case (messages in time order): no new bucket
-      this.counts.set(s, this.counts.get(s)! + 1);
+      this.counts.set(s, this.counts.get(s)! + n);
       this.bytes.set(s, this.bytes.get(s)! + size);
       return;
     }
-    this.counts.set(s, (this.counts.get(s) ?? 0) + 1);
+    this.counts.set(s, (this.counts.get(s) ?? 0) + n);
     this.bytes.set(s, (this.bytes.get(s) ?? 0) + size);
     if (s < this.first) this.first = s;
     if (s > this.last) {

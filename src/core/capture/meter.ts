@@ -25,7 +25,8 @@ export class WindowMeter {
     this.sizes = new Array(window).fill(0);
   }
 
-  hit(ts: number, bytes: number): void {
+  /** `n` messages of `bytes` bytes in all at `ts` (a run of messages read at one time counts as n hits). */
+  hit(ts: number, bytes: number, n = 1): void {
     const s = Math.floor(ts / 1000);
     const i = s % this.window;
     if (this.secs[i] !== s) {
@@ -33,9 +34,9 @@ export class WindowMeter {
       this.counts[i] = 0;
       this.sizes[i] = 0;
     }
-    this.counts[i]++;
+    this.counts[i] += n;
     this.sizes[i] += bytes;
-    this.messages++;
+    this.messages += n;
     this.bytes += bytes;
     if (!this.firstTs) this.firstTs = ts;
     if (ts > this.lastTs) this.lastTs = ts;

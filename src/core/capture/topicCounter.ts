@@ -66,6 +66,14 @@ export class TopicCounter {
     this.countTopic(bytes, frameBodyStart(bytes, start), frameBodyLength(bytes, start), frames === 1, size, ts);
   }
 
+  /**
+   * Like count() for a message read in place (Capture.peekFrameSpans): its
+   * first frame is `f[off, off + len)`, `single` when it is its only frame.
+   */
+  countSpan(f: Uint8Array, off: number, len: number, single: boolean, size: number, ts: number): void {
+    this.countTopic(f, off, len, single, size, ts);
+  }
+
   /** Counts a message whose topic frame is `f[off, off + len)`. */
   private countTopic(f: Uint8Array, off: number, len: number, single: boolean, size: number, ts: number): void {
     const limit = len < TOPIC_BYTES ? len : TOPIC_BYTES;

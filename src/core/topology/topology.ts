@@ -14,7 +14,8 @@ import { topicKey } from '../capture/capture';
 import { TopicCounter } from '../capture/topicCounter';
 import { endpointKey, endpointPort } from '../zmq/endpointIdentity';
 import { Disposable, DisposableStore, Emitter, Event } from '../base/lifecycle';
-import { CaptureRecord, CapturedEvent, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord, payloadBytes } from '../capture/records';
+import { CaptureRecord, CapturedEvent, CapturedMessage, CommandRecord, ConnectionRecord, GreetingRecord, payloadBytes, RecordHeader } from '../capture/records';
+import { newFrameSpans } from '../capture/recordStore';
 import type { CaptureSession } from '../sessions/session';
 import { spyDetailsOf } from '../sessions/spy';
 import { isPublisher, normalizeSocketType } from '../zmq/socketTypes';
@@ -62,6 +63,23 @@ interface SpyState {
   lastEvent?: string;
 }
 
+/** Packed messages of one spy stream that catchUp counts without building records: since the last flush, `n` of `bytes` at `ts`. */
+interface MessageRun {
+  /** The capture's metadata entry of the run (-1: none). */
+  meta: number;
+  ts: number;
+  n: number;
+  bytes: number;
+  ep?: EndpointState;
+  spy?: SpyState;
+  /** The endpoint's topic counter when the run's topics are counted (a spy's, on a publisher). */
+  topics?: TopicCounter;
+  /** The run's records show their frames as Buffers (else as plain views: see runBytes). */
+  framesAreBuffers?: boolean;
+  chunk?: Buffer;
+  chunkView?: Uint8Array;
+}
+
 const SOCKET_TYPE_RANK: Record<NonNullable<EndpointFacts['socketTypeSource']>, number> = { tap: 4, probe: 4, process: 3, spy: 2, code: 1 };
 
 export class TopologyModel implements Disposable {
@@ -84,6 +102,10 @@ export class TopologyModel implements Disposable {
   private timer: NodeJS.Timeout | undefined;
   private lastFired = 0;
   private disposed = false;
+  /** The run of one stream's messages catchUp is counting (see catchUp). */
+  private readonly run: MessageRun = { meta: -1, ts: 0, n: 0, bytes: 0 };
+  private readonly spans = newFrameSpans();
+  private readonly header: RecordHeader = { kind: 'message', seq: 0, ts: 0, bytes: 0 };
   private readonly subscriptions = new DisposableStore();
   private readonly changeEmitter = new Emitter<void>();
   /** Fired (throttled) when the model changed. */
@@ -116,16 +138,95 @@ export class TopologyModel implements Disposable {
     }
   }
 
-  /** Reads every record appended since the last call (records evicted before we read them are skipped). */
+  /**
+   * Reads every record appended since the last call (records evicted before we
+   * read them are skipped). A flood is runs of packed messages of one stream
+   * (one metadata entry): the first of a run is ingested as a record, the rest
+   * are read in place (no record, no frame view) and counted at once per
+   * timestamp, with the same answers as ingesting each (test/unit/topologyRuns.test.ts).
+   */
   private catchUp(): void {
-    if (!this.capture) return;
-    for (;;) {
-      // lent records (see Capture.peek): the model copies the few bytes it keeps
-      const batch = this.capture.peekSince(this.lastSeq, 5000);
-      if (batch.length === 0) break;
-      for (const r of batch) this.ingest(r);
-      this.lastSeq = batch[batch.length - 1].seq;
+    const capture = this.capture;
+    if (!capture) return;
+    const { firstSeq, lastSeq, retained } = capture.stats();
+    if (!retained) return;
+    const run = this.run;
+    // a metadata entry's index may be reused by another stream once the capture appends again
+    run.meta = -1;
+    const spans = this.spans;
+    const h = this.header;
+    for (let seq = Math.max(this.lastSeq + 1, firstSeq); seq <= lastSeq; seq++) {
+      const meta = capture.peekFrameSpans(seq, spans);
+      if (meta >= 0 && meta === run.meta) {
+        capture.peekHeader(seq, h);
+        if (h.ts !== run.ts) this.flushRun(h.ts);
+        run.n++;
+        run.bytes += h.bytes;
+        if (run.topics && spans.count > 0) run.topics.countSpan(this.runBytes(spans.buf), spans.start[0], spans.end[0] - spans.start[0], spans.count === 1, h.bytes, h.ts);
+        continue;
+      }
+      this.flushRun(0);
+      // lent (see Capture.peek): the model copies the few bytes it keeps
+      const r = capture.peek(seq)!;
+      this.ingest(r);
+      run.meta = meta >= 0 ? this.startRun(r, meta) : -1;
+      if (run.meta >= 0) run.ts = r.ts;
     }
+    this.flushRun(0);
+    // the capture may recycle or drop its chunks once it appends again
+    run.chunk = run.chunkView = undefined;
+    this.lastSeq = lastSeq;
+  }
+
+  /**
+   * After ingesting a packed message (metadata entry `meta`): whether the
+   * messages that follow it with that entry can be counted as a run (returns
+   * `meta`), or -1. A run is a spy's or monitor's stream on an endpoint no tap
+   * connection subscribes to: per message, only its rates and its topic
+   * change (see onMessage).
+   */
+  private startRun(r: CaptureRecord, meta: number): number {
+    if (r.kind !== 'message' || (r.source !== 'spy' && r.source !== 'monitor') || !r.session || r.connection !== undefined || r.encrypted) return -1;
+    const ep = this.endpointState(r.endpoint);
+    if (ep.subscribers.size) return -1;
+    const run = this.run;
+    run.ep = ep;
+    run.spy = this.spy(r.session, r.source, r.endpoint);
+    run.topics = r.source === 'spy' && !(ep.socketType && !isPublisher(ep.socketType)) ? ep.topics : undefined;
+    run.framesAreBuffers = r.frames[0] instanceof Buffer;
+    run.n = 0;
+    run.bytes = 0;
+    return meta;
+  }
+
+  /**
+   * The chunk `buf` as the run's records show their frames: plain Uint8Array
+   * views, or Buffers (a topic seen for the first time is copied from it, and
+   * keeps its type, as when read from a record).
+   */
+  private runBytes(buf: Buffer): Uint8Array {
+    const run = this.run;
+    if (run.framesAreBuffers) return buf;
+    if (run.chunk !== buf) {
+      run.chunk = buf;
+      run.chunkView = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    return run.chunkView!;
+  }
+
+  /** Counts the run's messages read since the last flush (they share one ts), then starts counting at `ts`. */
+  private flushRun(ts: number): void {
+    const run = this.run;
+    if (run.n) {
+      const ep = run.ep!;
+      if (run.ts > ep.lastActivity) ep.lastActivity = run.ts;
+      ep.published.hit(run.ts, run.bytes, run.n);
+      run.spy!.received.hit(run.ts, run.bytes, run.n);
+      this.changed();
+    }
+    run.ts = ts;
+    run.n = 0;
+    run.bytes = 0;
   }
 
   /** Adds one record's observations (used for captures read from a file, too). */
