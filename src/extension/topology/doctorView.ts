@@ -59,9 +59,14 @@ export class DoctorView implements vscode.Disposable {
   readonly tree = new DoctorTree();
   private readonly view = vscode.window.createTreeView('zmqDebugger.doctor', { treeDataProvider: this.tree });
 
+  private badgeCount = 0;
+
   show(findings: Diagnostic[]): void {
     this.tree.set(findings);
     const n = findings.length;
+    // set only when the count changes: each assignment redraws the view's badge in the renderer
+    if (n === this.badgeCount) return;
+    this.badgeCount = n;
     this.view.badge = n ? { value: n, tooltip: `${n} ZeroMQ problem${n === 1 ? '' : 's'}` } : undefined;
   }
 

@@ -93,7 +93,8 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
   private readonly perSession = new Map<string, DisposableStore>();
   private readonly disposables = new DisposableStore();
   private view: vscode.TreeView<SessionsNode> | undefined;
-  private readonly refresher = new ThrottledRefresh(() => this.changeEmitter.fire(), 250, () => this.view?.visible ?? true);
+  // once a second while messages arrive (the rates shown are per second): a refresh redraws the tree in the renderer, which shares the CPU with a flood
+  private readonly refresher = new ThrottledRefresh(() => this.changeEmitter.fire(), 1000, () => this.view?.visible ?? true);
   private ticker: ReturnType<typeof setInterval> | undefined;
   /** Round trips of a tap connection (`session#connection`), from the topology model once it exists (extension.ts sets it). */
   latencyOf: ((connectionId: string) => LatencyStats | undefined) | undefined;

@@ -16,7 +16,9 @@ import { formatRate, statusBarText } from './treeText';
 export class SessionsStatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
   private readonly disposables = new DisposableStore();
-  private readonly refresher = new ThrottledRefresh(() => this.update(), 250);
+  // once a second: the rate it shows is per second, and each change is a redraw in the window's renderer (which shares the CPU with a flood)
+  private readonly refresher = new ThrottledRefresh(() => this.update(), 1000);
+  private shown = { tooltip: '', background: '' };
   private ticker: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -54,7 +56,8 @@ export class SessionsStatusBar implements vscode.Disposable {
     const list = this.sessions.list();
     const stats = this.capture.stats();
     const behind = new Set(list.filter((s) => spyDetailsOf(s)?.behind));
-    this.item.text = statusBarText(list.length, stats.rate, behind.size);
+    const text = statusBarText(list.length, stats.rate, behind.size);
+    if (text !== this.item.text) this.item.text = text;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**ZeroMQ** — ${list.length ? `${list.length} running session${list.length === 1 ? '' : 's'}` : 'no running session'}  \n`);
     for (const s of list) md.appendText(`${s.id}: ${s.label} (${s.state})${behind.has(s) ? ` — ${BEHIND_TEXT}` : ''}\n`);
@@ -62,12 +65,11 @@ export class SessionsStatusBar implements vscode.Disposable {
       `  \nCapture: ${formatCount(stats.retained)} records (${formatBytes(stats.retainedBytes)}), ${formatRate(stats.rate)}; ` +
         `${formatCount(stats.evicted)} evicted, ${formatCount(stats.dropped)} dropped  \nClick to open the frames viewer.`,
     );
-    this.item.tooltip = md;
-    this.item.backgroundColor = list.some((s) => s.state === 'error')
-      ? new vscode.ThemeColor('statusBarItem.errorBackground')
-      : behind.size
-        ? new vscode.ThemeColor('statusBarItem.warningBackground')
-        : undefined;
+    const background = list.some((s) => s.state === 'error') ? 'statusBarItem.errorBackground' : behind.size ? 'statusBarItem.warningBackground' : '';
+    // only what changed is set: every assignment is a message to the renderer
+    if (md.value !== this.shown.tooltip) this.item.tooltip = md;
+    if (background !== this.shown.background) this.item.backgroundColor = background ? new vscode.ThemeColor(background) : undefined;
+    this.shown = { tooltip: md.value, background };
   }
 
   dispose(): void {

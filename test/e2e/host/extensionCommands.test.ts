@@ -335,7 +335,7 @@ describe('extension commands and views', function () {
     assert.deepEqual(lines.slice(0, -1), toJsonLines(a.capture.records()).trim().split('\n'));
   });
 
-  it('refreshes the Sessions tree at most 4 times a second under load, and not at all while hidden', async function () {
+  it('refreshes the Sessions tree about once a second under load (its rates are per second), and not at all while hidden', async function () {
     this.timeout(40000);
     const a = await api();
     const port = await freePort();
@@ -353,7 +353,8 @@ describe('extension commands and views', function () {
       const received = a.capture.stats().totalMessages - appendsBefore;
       note(`Sessions tree: ${fires} refreshes in 2 s while ${received} messages arrived`);
       assert.ok(received > 1000, `only ${received} messages in 2 s`);
-      assert.ok(fires >= 4 && fires <= 9, `${fires} refreshes in 2 s (expected ≤ 4 Hz)`);
+      // the throttle's 1 s and the rates' 1 s tick can both land in the window: 1 to 4, never one per message
+      assert.ok(fires >= 1 && fires <= 4, `${fires} refreshes in 2 s (expected about 1 Hz)`);
 
       await vscode.commands.executeCommand('workbench.view.explorer');
       await until(() => !a.sessionsTree.visible, 'Sessions view hidden', 10000);
