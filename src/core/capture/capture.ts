@@ -189,16 +189,23 @@ export class Capture implements Disposable {
    */
   appendWire(stream: WireStreamMeta, ts: number, bytes: Uint8Array, batch: WireBatch): number {
     const n = batch.count;
+    const max = this.limits.maxRecords;
+    // at most a window at a time: first evict the oldest records that the count limit would
+    // evict as these come in, then the byte limit's: the same records as one at a time
+    for (let i = 0; i < n; ) {
+      const m = Math.min(n - i, max);
+      this.evictOldest(this.store.size + m - max);
+      this.bytes += this.store.pushWireBatch(this.nextSeq, stream, ts, bytes, batch, i, i + m);
+      this.nextSeq += m;
+      i += m;
+      this.evictToLimits();
+    }
     let payloadSum = 0;
+    for (let i = 0; i < n; i++) payloadSum += batch.payload[i];
     const entry = this.sessionEntry(stream.session);
     // spies see PUB traffic: counted by topic, like append() does
-    const topics = stream.source !== undefined && stream.source !== 'tap' ? entry.topics : undefined;
-    for (let i = 0; i < n; i++) {
-      const payload = batch.payload[i];
-      this.bytes += this.store.pushWire(this.nextSeq++, stream, ts, bytes, batch.start[i], batch.end[i], batch.frames[i], payload);
-      payloadSum += payload;
-      if (topics) topics.countWire(bytes, batch.start[i], batch.frames[i], payload, ts);
-      this.evictToLimits();
+    if (stream.source !== undefined && stream.source !== 'tap') {
+      for (let i = 0; i < n; i++) entry.topics.countWire(bytes, batch.start[i], batch.frames[i], batch.payload[i], ts);
     }
     this.totalRecords += n;
     this.countMessages(entry, stream.endpoint, ts, n, payloadSum);
@@ -361,12 +368,16 @@ export class Capture implements Disposable {
     while (this.store.size > 0 && (this.store.size > this.limits.maxRecords || this.bytes > this.limits.maxBytes)) this.evictOldest();
   }
 
-  private evictOldest(): void {
-    const gone = this.store.shift();
-    this.bytes -= gone.retainedBytes;
-    this.evictedRecords++;
-    this.evictedBytes += gone.retainedBytes;
-    if (gone.kind === 'message') this.sessionEntry(gone.session).counters.evicted++;
+  /** Evicts the `n` oldest records (none when n ≤ 0), a run of one stream's messages at a time. */
+  private evictOldest(n = 1): void {
+    while (n > 0) {
+      const gone = this.store.shiftRun(n);
+      this.bytes -= gone.retainedBytes;
+      this.evictedRecords += gone.count;
+      this.evictedBytes += gone.retainedBytes;
+      if (gone.kind === 'message') this.sessionEntry(gone.session).counters.evicted += gone.count;
+      n -= gone.count;
+    }
   }
 
   private sessionEntry(id: string): SessionEntry {

@@ -40,34 +40,15 @@
  * change...) count the records that use them and are released with the last one,
  * so a capture of many short-lived connections stays bounded by its window.
  */
-import { CapturedMessage, CaptureRecord, Direction, payloadBytes, RecordHeader, reqRepEnvelopeFrames, SourceKind } from './records';
-import { wireFrameSpans, wireFrameViews } from '../zmtp/decoder';
+import { CapturedMessage, CaptureRecord, payloadBytes, RecordHeader, reqRepEnvelopeFrames } from './records';
+import { type WireBatch, wireFrameSpans, wireFrameViews } from '../zmtp/decoder';
 import { giveReleasedChunk, takeReleasedChunk } from './releasedChunks';
+import { type Chunk, type Meta, objectRecordBytes, PACKED_RECORD_BYTES, type WireStreamMeta } from './recordStoreLayout';
+
+export { OBJECT_FRAME_BYTES, OBJECT_RECORD_BYTES, objectRecordBytes, PACKED_RECORD_BYTES, type WireStreamMeta } from './recordStoreLayout';
 
 const CHUNK_BYTES = 1 << 20;
 
-/**
- * What a record costs besides the bytes it keeps in a chunk, counted against the
- * capture's byte limit with them (issue 23: a window of messages made of empty
- * frames held 622 MiB under `--max-bytes 1000000` when only payload counted).
- * A packed record: its column slots and ring entry. A record kept as an object:
- * the object, and one view object per frame.
- */
-export const PACKED_RECORD_BYTES = 32;
-export const OBJECT_RECORD_BYTES = 256;
-export const OBJECT_FRAME_BYTES = 64;
-
-/** The bytes a record kept as an object holds: payload, the object and its frames, and its strings (UTF-16: 2 bytes a character). */
-export function objectRecordBytes(r: CaptureRecord, payload: number): number {
-  let n = payload + OBJECT_RECORD_BYTES;
-  for (const v of Object.values(r)) {
-    if (typeof v === 'string') n += 2 * v.length;
-    else if (Array.isArray(v)) {
-      for (const x of v as unknown[]) n += typeof x === 'string' ? 2 * x.length + 16 : OBJECT_FRAME_BYTES;
-    }
-  }
-  return n;
-}
 /** A message larger than this gets a chunk of its own. */
 const BIG_MESSAGE = CHUNK_BYTES >> 2;
 const SPARE_CHUNKS = 4;
@@ -75,65 +56,6 @@ const SPARE_CHUNKS = 4;
 /** A chunk whose memory may hold other records: a shared one (not a big message's own) that no record was read from to hold. */
 function reusable(chunk: Chunk): boolean {
   return !chunk.exposed && chunk.buf.length === CHUNK_BYTES;
-}
-
-interface Meta {
-  session: string | undefined;
-  source: SourceKind;
-  endpoint: string;
-  direction: Direction;
-  socketType: string | undefined;
-  peerSocketType: string | undefined;
-  connection: number | undefined;
-  envelopeFrames: number | undefined;
-  /** The identity is the first frame (monitor spy): rebuilt as a view of it. */
-  identityIsFirstFrame: boolean;
-  /** The bytes are ZMTP frames (header + body each), not length-prefixed bodies. */
-  wire: boolean;
-  /** The sender's identity, shared by the stream's records (wire records). */
-  identity: Uint8Array | undefined;
-  /** REQ/REP: envelopeFrames is derived per message, up to its first empty frame (wire records). */
-  reqRepEnvelope: boolean;
-  /** Retained records that use this entry; it is released at 0. */
-  refs: number;
-  /** Where it is interned: its key in metaKeys, or its stream in wireMetas. */
-  key: string | WireStreamMeta;
-  /** Agent records: program, pid and socket. */
-  process?: string;
-  pid?: number;
-  socket?: string;
-}
-
-/**
- * What every message of one tap stream (one direction of one connection) or
- * one native spy connection has in common. The source hands a new object
- * whenever any of it changes: the store interns these by identity, no
- * per-message comparison of fields.
- */
-export interface WireStreamMeta {
-  readonly session: string;
-  /** Default 'tap'. A spy's wire messages are counted by topic too. */
-  readonly source?: SourceKind;
-  readonly endpoint: string;
-  readonly direction: Direction;
-  /** Tap connection number (none for a spy). */
-  readonly connection: number | undefined;
-  /** The sender's socket type and the receiver's, when their READY was seen. */
-  readonly socketType: string | undefined;
-  readonly peerSocketType: string | undefined;
-  /** The sender's announced identity (the routing id a ROUTER receiver sees). */
-  readonly identity: Uint8Array | undefined;
-  /** Between REQ/REP-family peers: each message's envelope ends at its first empty frame. */
-  readonly reqRepEnvelope: boolean;
-}
-
-interface Chunk {
-  buf: Buffer;
-  used: number;
-  /** Packed records still referencing this chunk. */
-  live: number;
-  /** A record of it was read: views into it may be held, so it is never recycled. */
-  exposed: boolean;
 }
 
 /**
@@ -162,6 +84,8 @@ export interface Shifted {
   payloadBytes: number;
   /** What it was counted against the byte limit (see push). */
   retainedBytes: number;
+  /** Records removed (shiftRun: a run of one stream's messages, summed). */
+  count: number;
 }
 
 export class RecordStore {
@@ -198,7 +122,7 @@ export class RecordStore {
   private spansChunkId = -1;
   private spansChunk: Buffer | undefined;
   /** What shift() returns (valid until its next call). */
-  private readonly shifted: Shifted = { kind: 'message', session: '', payloadBytes: 0, retainedBytes: 0 };
+  private readonly shifted: Shifted = { kind: 'message', session: '', payloadBytes: 0, retainedBytes: 0, count: 0 };
   /** The chunk shift() released from last (the same rule). */
   private shiftChunkId = -1;
   private shiftChunk: Chunk | undefined;
@@ -257,27 +181,64 @@ export class RecordStore {
   }
 
   /**
-   * Appends a message given as its ZMTP wire bytes `bytes[start, end)`: `frames`
-   * frames carrying `payload` body bytes (see ZmtpDecoderHandler.wireMessages).
-   * The span is copied; `seq` must be the previous record's plus one. Returns
-   * the bytes it holds (the span, frame headers included, and the record's cost).
+   * Appends messages `from` to `to - 1` of a wire batch (see Capture.appendWire),
+   * with seqs from `seq` on: message i is the ZMTP wire bytes `bytes[batch.start[i],
+   * batch.end[i])`, `batch.frames[i]` frames carrying `batch.payload[i]` body bytes.
+   * A run of messages that lie back to back in `bytes` and fit in one chunk is
+   * copied with one copy (a read brings hundreds to thousands of them), then each
+   * gets its column slots: the same chunks and offsets as copying them one by one.
+   * Returns the bytes they hold (each its span, headers included, and its cost).
    */
-  pushWire(seq: number, stream: WireStreamMeta, ts: number, bytes: Uint8Array, start: number, end: number, frames: number, payload: number): number {
-    const slot = this.claimSlot(seq);
+  pushWireBatch(seq: number, stream: WireStreamMeta, ts: number, bytes: Uint8Array, batch: WireBatch, from: number, to: number): number {
+    const n = to - from;
+    if (n <= 0) return 0;
     let meta = this.lastWireMeta;
     if (stream !== this.lastWireStream) {
       meta = this.wireMetaIndex(stream);
       this.lastWireStream = stream;
       this.lastWireMeta = meta;
     }
-    const buf = this.reserve(slot, meta, ts, frames, payload, end - start);
-    const off = this.offset[slot];
-    const len = end - start;
-    // a loop beats TypedArray#set for the small messages that come by the million (its
-    // own, not the decoder's copyInto: one function shared by both hot paths measured slower)
-    if (len <= 64) for (let i = 0; i < len; i++) buf[off + i] = bytes[start + i];
-    else buf.set(bytes.subarray(start, end), off);
-    return (this.retainedSize[slot] = len + PACKED_RECORD_BYTES);
+    this.metas[meta]!.refs += n;
+    if (this.count + n > this.capacity) this.grow(this.count + n);
+    const cap = this.capacity;
+    let slot = this.head + this.count;
+    if (slot >= cap) slot -= cap;
+    if (this.count === 0) this.firstSeq = seq;
+    this.count += n;
+    const { start, end, frames, payload } = batch;
+    let held = 0;
+    for (let i = from; i < to; ) {
+      const runStart = start[i];
+      let runEnd = end[i];
+      const { id, chunk } = this.chunkFor(runEnd - runStart);
+      const base = chunk.used;
+      let j = i + 1;
+      // the run goes on while the next message follows at once and fits (a big message has a chunk of its own)
+      if (runEnd - runStart <= BIG_MESSAGE) {
+        const fits = runStart + chunk.buf.length - base; // bytes[runStart, fits) fit in the chunk
+        while (j < to && start[j] === runEnd && end[j] <= fits && end[j] - start[j] <= BIG_MESSAGE) runEnd = end[j++];
+      }
+      const len = runEnd - runStart;
+      const buf = chunk.buf;
+      // a loop beats TypedArray#set for a few bytes (a run of one small message)
+      if (len <= 64) for (let k = 0; k < len; k++) buf[base + k] = bytes[runStart + k];
+      else buf.set(bytes.subarray(runStart, runEnd), base);
+      chunk.used = base + len;
+      chunk.live += j - i;
+      // free slots hold no object (shift and grow leave them empty): only the columns are written
+      for (; i < j; i++) {
+        const size = end[i] - start[i];
+        this.metaIndex[slot] = meta;
+        this.ts[slot] = ts;
+        this.payloadSize[slot] = payload[i];
+        this.frameCount[slot] = frames[i];
+        this.chunkIndex[slot] = id;
+        this.offset[slot] = base + start[i] - runStart;
+        held += this.retainedSize[slot] = size + PACKED_RECORD_BYTES;
+        if (++slot === cap) slot = 0;
+      }
+    }
+    return held;
   }
 
   /** The ring slot for the next record (`seq`), growing the ring when full. */
@@ -307,34 +268,59 @@ export class RecordStore {
 
   /** Removes the oldest record; what it returns is valid until the next call. */
   shift(): Shifted {
-    const slot = this.head;
+    return this.shiftRun(1);
+  }
+
+  /**
+   * Removes the oldest record and up to `max - 1` after it while they are packed
+   * messages of the same metadata entry (a window evicts them by the thousand
+   * as a tap's reads come in): one result for the run, `count` records, their
+   * payload and retained bytes summed. Valid until the next call.
+   */
+  shiftRun(max: number): Shifted {
+    const cap = this.capacity;
+    let slot = this.head;
     const obj = this.objects[slot];
     const out = this.shifted;
-    out.retainedBytes = this.retainedSize[slot];
+    let n = 1;
     if (obj) {
       this.objects[slot] = undefined;
       out.kind = obj.kind;
       out.session = obj.session ?? obj.endpoint;
       out.payloadBytes = payloadBytes(obj);
+      out.retainedBytes = this.retainedSize[slot];
+      if (++slot === cap) slot = 0;
     } else {
       const mi = this.metaIndex[slot];
       const m = this.metas[mi]!;
+      const current = this.current?.id;
+      const last = Math.min(max, this.count);
+      let payload = 0;
+      let retained = 0;
+      // an object's slot has meta -1: the run ends at the first record of another entry or kind
+      for (n = 0; n < last && this.metaIndex[slot] === mi; n++) {
+        payload += this.payloadSize[slot];
+        retained += this.retainedSize[slot];
+        const id = this.chunkIndex[slot];
+        // the oldest records lie in one chunk after another: one map lookup per chunk
+        let chunk = this.shiftChunk;
+        if (id !== this.shiftChunkId || !chunk) {
+          chunk = this.shiftChunk = this.chunks.get(id)!;
+          this.shiftChunkId = id;
+        }
+        if (--chunk.live === 0 && current !== id) this.release(id, chunk);
+        if (++slot === cap) slot = 0;
+      }
       out.kind = 'message';
       out.session = m.session ?? m.endpoint;
-      out.payloadBytes = this.payloadSize[slot];
-      if (--m.refs === 0) this.releaseMeta(mi, m);
-      const id = this.chunkIndex[slot];
-      // the oldest records lie in one chunk after another: one map lookup per chunk
-      let chunk = this.shiftChunk;
-      if (id !== this.shiftChunkId || !chunk) {
-        chunk = this.shiftChunk = this.chunks.get(id)!;
-        this.shiftChunkId = id;
-      }
-      if (--chunk.live === 0 && this.current?.id !== id) this.release(id, chunk);
+      out.payloadBytes = payload;
+      out.retainedBytes = retained;
+      if ((m.refs -= n) === 0) this.releaseMeta(mi, m);
     }
-    this.head = (this.head + 1) % this.capacity;
-    this.count--;
-    this.firstSeq++;
+    out.count = n;
+    this.head = slot;
+    this.count -= n;
+    this.firstSeq += n;
     return out;
   }
 
@@ -651,8 +637,9 @@ export class RecordStore {
     if (reusable(chunk) && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
   }
 
-  private grow(): void {
-    const cap = Math.max(16, Math.min(this.capacity * 2, Math.max(this.maxCapacity(), this.capacity + 1)));
+  /** Grows the ring (doubling, up to the window's capacity unless more are held), to at least `need` slots. */
+  private grow(need = 0): void {
+    const cap = Math.max(16, need, Math.min(this.capacity * 2, Math.max(this.maxCapacity(), this.capacity + 1)));
     // the ring in order, oldest first: [head, head + first) then [0, count - first); whole-range
     // copies, as an element loop ran while the tap relayed the first 100,000 messages of a capture
     const first = Math.min(this.count, this.capacity - this.head);
