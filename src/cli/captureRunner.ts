@@ -12,7 +12,7 @@
  * counted on stderr.
  */
 import { Capture, type CaptureLimits } from '../core/capture/capture';
-import { JsonLinesEncoder } from '../core/capture/exportFormat';
+import { JsonLinesEncoder } from '../core/capture/jsonLinesEncoder';
 import type { Decoder } from '../core/decoders/decoder';
 import { CaptureSession } from '../core/sessions/session';
 import { intFlag, type FlagSpec, type ParsedArgs } from './args';

@@ -7,7 +7,7 @@
  * waiting for stdout, so a file of any size goes through in bounded memory.
  */
 import type { CaptureRecord } from '../core/capture/records';
-import { JsonLinesEncoder } from '../core/capture/exportFormat';
+import { JsonLinesEncoder } from '../core/capture/jsonLinesEncoder';
 import { CaptureFileError, readCaptureFile, type ReadCaptureResult } from '../core/pcap/captureFileReader';
 import { diagnose } from '../core/topology/doctor';
 import { RequestLatency } from '../core/topology/latency';
