@@ -220,7 +220,7 @@ export class JsonLinesEncoder {
   }
 
   private bytes(b: Buffer): void {
-    if (b.length > 64) {
+    if (b.length > 1024) {
       b.copy(this.buf, this.pos);
       this.pos += b.length;
       return;
