@@ -102,9 +102,10 @@ function encodable(r: CaptureRecord): r is CapturedMessage {
 export class JsonLinesEncoder {
   private buf = Buffer.allocUnsafe(128 * 1024);
   private pos = 0;
-  /** `{"kind":"message","ts":` and the last ts's digits (a batch of messages shares its ts). */
+  /** `{"kind":"message","ts":` and the last ts's digits (a batch of messages shares its ts), and the same followed by `,"seq":`. */
   private headTs = NaN;
   private head = Buffer.alloc(0);
+  private headSeq = Buffer.alloc(0);
   private readonly middles: MessageMiddle[] = [];
   private readonly tails: MessageTail[] = [];
 
@@ -130,6 +131,7 @@ export class JsonLinesEncoder {
     if (r.ts !== this.headTs || Number.isNaN(r.ts)) {
       this.headTs = r.ts;
       this.head = Buffer.from('{"kind":"message","ts":' + jv(r.ts));
+      this.headSeq = Buffer.concat([this.head, Buffer.from(',"seq":')]);
     }
     const middle = this.middle(r);
     const tail = r.identity === undefined ? this.tail(r) : undefined;
@@ -138,9 +140,9 @@ export class JsonLinesEncoder {
     for (const f of r.frames) need += 3 + 4 * Math.ceil(f.length / 3);
     if (r.identity) need += 4 * Math.ceil(r.identity.length / 3);
     this.reserve(need);
-    this.bytes(this.head);
-    if (r.seq) {
-      this.ascii(',"seq":');
+    if (!r.seq) this.bytes(this.head);
+    else {
+      this.bytes(this.headSeq);
       if (r.seq > 0 && Number.isSafeInteger(r.seq)) this.digits(r.seq);
       else this.ascii(jv(r.seq));
     }
@@ -219,17 +221,10 @@ export class JsonLinesEncoder {
     buf[--q] = 0x30 + v;
   }
 
+  /** Bytes (room reserved): TypedArray set, a memcpy, ~8 times cheaper than a loop over 90 bytes or Buffer.copy. */
   private bytes(b: Buffer): void {
-    if (b.length > 1024) {
-      b.copy(this.buf, this.pos);
-      this.pos += b.length;
-      return;
-    }
-    // short: a loop is cheaper than Buffer.copy's call
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < b.length; i++) buf[p++] = b[i];
-    this.pos = p;
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   private base64(b: Uint8Array): void {
