@@ -163,9 +163,9 @@ class CapturePrinter {
       this.printedSeq = this.accountedSeq = r.seq;
       encoder.add(r);
       if (r.kind === 'message') this.messages++;
-      if (encoder.length >= BATCH_CHARS && !this.write(encoder.take())) break;
+      if (encoder.length >= BATCH_CHARS && !this.writeEncoded(encoder)) break;
     }
-    if (encoder.length) this.write(encoder.take());
+    if (encoder.length) this.writeEncoded(encoder);
   }
 
   /** Human lines, or --json with --decode: text, a write per ~64 KiB. */
@@ -185,8 +185,14 @@ class CapturePrinter {
     if (text) this.write(text);
   }
 
-  private write(text: string | Buffer): boolean {
-    if (this.out.write(text)) return true;
+  /** Writes what the encoder holds; its buffer goes back to the encoder once stdout is done with it. */
+  private writeEncoded(encoder: JsonLinesEncoder): boolean {
+    const bytes = encoder.take();
+    return this.write(bytes, () => encoder.recycle(bytes));
+  }
+
+  private write(text: string | Buffer, written?: () => void): boolean {
+    if (this.out.write(text, written)) return true;
     if (!this.waiting) {
       this.waiting = true;
       this.out.once('drain', this.onDrain);

@@ -131,6 +131,41 @@ describe('export format (JSON Lines)', () => {
     assert.equal(got.length, want.length + 1);
   });
 
+  it('the byte encoder hands out buffers of their own: one not given back is never written again, one given back is reused', () => {
+    const line = (seq: number): CaptureRecord => ({ kind: 'message', seq, ts: 5, source: 'spy', endpoint: 'e', direction: 'in', frames: [Buffer.alloc(40, seq)] });
+    const encoder = new JsonLinesEncoder();
+    const held: { bytes: Buffer; copy: Buffer }[] = [];
+    let seq = 1;
+    for (let round = 0; round < 40; round++) {
+      // enough lines to grow the buffer now and then
+      for (let i = 0; i < (round % 7) * 300 + 1; i++) encoder.add(line(seq++));
+      const bytes = encoder.take();
+      held.push({ bytes, copy: Buffer.from(bytes) });
+      // every other buffer given back (twice: the second is ignored), the others kept
+      if (round % 2) {
+        encoder.recycle(bytes);
+        encoder.recycle(bytes);
+        held.pop();
+      }
+    }
+    const all = held.map((h) => h.bytes);
+    for (const h of held) assert.ok(h.bytes.equals(h.copy), 'a buffer not given back was written again');
+    for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) assert.notEqual(all[i].buffer, all[j].buffer, 'two buffers held share memory');
+    // given back: its memory is what the encoder fills after the buffer it was filling then
+    const a = encoder.take();
+    encoder.recycle(a);
+    encoder.add(line(seq++));
+    const b = encoder.take();
+    encoder.add(line(seq++));
+    const c = encoder.take();
+    assert.notEqual(b.buffer, a.buffer);
+    assert.equal(c.buffer, a.buffer);
+    assert.equal(c.toString(), recordToLine(line(seq - 1)) + '\n');
+    encoder.add(line(seq++));
+    const d = encoder.take();
+    assert.ok(d.buffer !== b.buffer && d.buffer !== c.buffer, 'b was not given back, c is held');
+  });
+
   it('writes the documented shape', () => {
     const [m] = sample();
     const j = recordToJson({ ...m, seq: 7 });

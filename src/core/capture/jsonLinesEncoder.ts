@@ -60,6 +60,11 @@ class MessageTail {
   }
 }
 
+/** The encoder's buffer (it grows for a longer line); a write is taken at about half of it. */
+const BUFFER_BYTES = 128 * 1024;
+/** Buffers kept for reuse: a write or two in flight, one being filled. */
+const SPARE_BUFFERS = 4;
+
 /** Middles and tails remembered: a capture's messages come from a few sessions and connections. */
 const SEGMENTS_KEPT = 8;
 
@@ -100,7 +105,9 @@ function encodable(r: CaptureRecord): r is CapturedMessage {
  * through `recordToLine`.
  */
 export class JsonLinesEncoder {
-  private buf = Buffer.allocUnsafe(128 * 1024);
+  private buf: Buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+  /** Buffers given back (see recycle). */
+  private readonly spare: Buffer[] = [];
   private pos = 0;
   /** `{"kind":"message","ts":` and the last ts's digits (a batch of messages shares its ts), and the same followed by `,"seq":`. */
   private headTs = NaN;
@@ -114,14 +121,29 @@ export class JsonLinesEncoder {
     return this.pos;
   }
 
-  /** The bytes so far, in a buffer of their own; the encoder starts over. */
+  /**
+   * The bytes so far, in a buffer of their own; the encoder starts over in a
+   * buffer given back by recycle(), or a new one. No copy: copying into new
+   * memory (its pages faulted in) was a fifth of the CLI's CPU under a flood.
+   */
   take(): Buffer {
-    // allocUnsafe and copy (a memcpy): Buffer.from(view) zero-fills, then copies byte by byte
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(BUFFER_BYTES);
     this.pos = 0;
     return out;
   }
+
+  /**
+   * Gives back a buffer take() returned, once nothing uses it any more (e.g. in
+   * the callback of the write that took it): a later take() fills its memory
+   * again. Optional: a buffer never given back is garbage like any other.
+   */
+  recycle(b: Buffer): void {
+    if (b.byteOffset === 0 && b.buffer.byteLength >= BUFFER_BYTES && this.spare.length < SPARE_BUFFERS && !this.spare.some((s) => s.buffer === b.buffer) && b.buffer !== this.buf.buffer) {
+      this.spare.push(Buffer.from(b.buffer, 0, b.buffer.byteLength));
+    }
+  }
+
 
   add(r: CaptureRecord): void {
     if (!encodable(r)) {
