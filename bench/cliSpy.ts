@@ -14,6 +14,9 @@
  * HWM whoever subscribes (see docs/performance.md).
  *
  *   npx tsx bench/cliSpy.ts [--seconds S] [--runs N]
+ *
+ * BENCH_CLI=path/to/cli.js runs another build of the CLI (a copy of an older
+ * dist/cli.js kept in dist/, to measure before and after side by side).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
@@ -22,7 +25,7 @@ import { join } from 'node:path';
 import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
 const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
+const CLI = process.env.BENCH_CLI || join(ROOT, 'dist', 'cli.js');
 
 /**
  * A round failed for a reason outside the product: one of the bench's own peers

@@ -12,7 +12,8 @@
  * counted on stderr.
  */
 import { Capture, type CaptureLimits } from '../core/capture/capture';
-import { JsonLinesEncoder } from '../core/capture/exportFormat';
+import { JsonLinesEncoder } from '../core/capture/jsonLinesEncoder';
+import type { CaptureRecord } from '../core/capture/records';
 import type { Decoder } from '../core/decoders/decoder';
 import { CaptureSession } from '../core/sessions/session';
 import { intFlag, type FlagSpec, type ParsedArgs } from './args';
@@ -55,177 +56,233 @@ const SIGNAL_GRACE_MS = 2000;
 
 /** Resolves with the process exit code: 0 when it ended as asked (or the reader left), 1 when the session failed. */
 export function runAndPrint(o: RunOptions): Promise<number> {
-  const out = o.out ?? process.stdout;
-  const err = o.err ?? process.stderr;
-  let printedSeq = 0;
-  let messages = 0;
+  return new CapturePrinter(o).run();
+}
+
+/** One run of runAndPrint: prints the capture as it fills, while stdout keeps up, until the run ends. */
+class CapturePrinter {
+  private readonly out: NodeJS.WritableStream;
+  private readonly err: NodeJS.WritableStream;
+  /** --json without --decode: lines encoded straight into bytes (see JsonLinesEncoder). */
+  private readonly encoder: JsonLinesEncoder | undefined;
+  private printedSeq = 0;
+  private messages = 0;
   /** Waiting for 'drain': stdout's buffer is full. */
-  let waiting = false;
+  private waiting = false;
   /** The reader went away (EPIPE) or stdout failed: print nothing more. */
-  let outClosed = false;
-  let evictedUnreported = 0;
+  private outClosed = false;
+  private evictedUnreported = 0;
   /** Every record up to this seq was printed or counted as evicted. */
-  let accountedSeq = 0;
-  let lastReport = 0;
-  const encoder = o.json && !o.decoder ? new JsonLinesEncoder() : undefined;
-  const countReached = () => o.count !== undefined && messages >= o.count;
+  private accountedSeq = 0;
+  private lastReport = 0;
+  /** Wakes finish() while it waits for the reader (drain, a second signal, stdout gone). */
+  private wakeFinish: (() => void) | undefined;
+  private finished = false;
+  private signalled = false;
+  /** A second signal: stop waiting for the reader. */
+  private giveUp = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly subscriptions: { dispose(): void }[] = [];
+  private resolve: (code: number) => void = () => undefined;
+
+  constructor(private readonly o: RunOptions) {
+    this.out = o.out ?? process.stdout;
+    this.err = o.err ?? process.stderr;
+    this.encoder = o.json && !o.decoder ? new JsonLinesEncoder() : undefined;
+  }
+
+  run(): Promise<number> {
+    return new Promise<number>((resolve) => {
+      this.resolve = resolve;
+      const { o, out, err } = this;
+      out.on('error', this.onOutError);
+      // stderr may be a closed pipe too: never crash on it
+      if (!err.listenerCount('error')) err.on('error', () => undefined);
+      this.subscriptions.push(
+        o.capture.onDidAppend(() => {
+          if (this.waiting) this.reportEvicted(false);
+          this.pump();
+          if (this.countReached()) void this.finish(0);
+        }),
+        o.session.onDidChangeState((s) => {
+          if (s === 'error') {
+            this.pump();
+            err.write(`${o.session.label}: ${o.session.error}\n`);
+            void this.finish(1);
+          }
+        }),
+      );
+      process.on('SIGINT', this.onSignal);
+      process.on('SIGTERM', this.onSignal);
+      if (o.timeoutSec !== undefined) this.timer = setTimeout(() => void this.finish(0), o.timeoutSec * 1000);
+      this.pump();
+    });
+  }
+
+  private countReached(): boolean {
+    return this.o.count !== undefined && this.messages >= this.o.count;
+  }
 
   /** Counts the records the capture evicted before they could be printed (also while waiting for the reader). */
-  const noteEvicted = () => {
+  private noteEvicted(): void {
     // past --count nothing more was going to be printed
-    if (countReached()) return;
-    const oldest = o.capture.stats().firstSeq;
-    const evictedTo = oldest ? oldest - 1 : o.capture.stats().lastSeq;
-    if (evictedTo > accountedSeq) {
-      evictedUnreported += evictedTo - accountedSeq;
-      accountedSeq = evictedTo;
+    if (this.countReached()) return;
+    const oldest = this.o.capture.stats().firstSeq;
+    const evictedTo = oldest ? oldest - 1 : this.o.capture.stats().lastSeq;
+    if (evictedTo > this.accountedSeq) {
+      this.evictedUnreported += evictedTo - this.accountedSeq;
+      this.accountedSeq = evictedTo;
     }
-  };
-  const reportEvicted = (force: boolean) => {
-    noteEvicted();
-    if (!evictedUnreported || (!force && Date.now() - lastReport < REPORT_EVERY_MS)) return;
-    lastReport = Date.now();
-    err.write(`${evictedUnreported} record(s) were evicted from the capture before they could be printed\n`);
-    evictedUnreported = 0;
-  };
+  }
+
+  private reportEvicted(force: boolean): void {
+    this.noteEvicted();
+    if (!this.evictedUnreported || (!force && Date.now() - this.lastReport < REPORT_EVERY_MS)) return;
+    this.lastReport = Date.now();
+    this.err.write(`${this.evictedUnreported} record(s) were evicted from the capture before they could be printed\n`);
+    this.evictedUnreported = 0;
+  }
 
   /** Prints what the capture holds beyond printedSeq, batch by batch, while stdout keeps up. */
-  const pump = () => {
-    while (!waiting && !outClosed && !countReached()) {
-      noteEvicted();
+  private pump(): void {
+    while (!this.waiting && !this.outClosed && !this.countReached()) {
+      this.noteEvicted();
       // printed at once, nothing kept: lent records (see Capture.peek)
-      const records = o.capture.peekSince(printedSeq, BATCH_RECORDS);
+      const records = this.o.capture.peekSince(this.printedSeq, BATCH_RECORDS);
       if (!records.length) break;
-      if (encoder) {
-        // --json without --decode: lines encoded straight into bytes (see JsonLinesEncoder)
-        for (let i = 0; i < records.length && !countReached(); i++) {
-          const r = records[i];
-          printedSeq = accountedSeq = r.seq;
-          encoder.add(r);
-          if (r.kind === 'message') messages++;
-          if (encoder.length >= BATCH_CHARS && !write(encoder.take())) break;
-        }
-        if (encoder.length) write(encoder.take());
-        continue;
-      }
-      let text = '';
-      let i = 0;
-      for (; i < records.length && !countReached(); i++) {
-        const r = records[i];
-        printedSeq = accountedSeq = r.seq;
-        text += printRecord(r, o.json, o.decoder) + '\n';
-        if (r.kind === 'message') messages++;
-        if (text.length >= BATCH_CHARS) {
-          const more = write(text);
-          text = '';
-          if (!more) break;
-        }
-      }
-      if (text) write(text);
+      if (this.encoder) this.printEncoded(records, this.encoder);
+      else this.printText(records);
     }
-    reportEvicted(false);
-  };
-  const write = (text: string | Buffer): boolean => {
-    if (out.write(text)) return true;
-    if (!waiting) {
-      waiting = true;
-      out.once('drain', onDrain);
+    this.reportEvicted(false);
+  }
+
+  /** --json without --decode: the lines' bytes from the encoder, a write per ~64 KiB. */
+  private printEncoded(records: readonly CaptureRecord[], encoder: JsonLinesEncoder): void {
+    for (let i = 0; i < records.length && !this.countReached(); i++) {
+      const r = records[i];
+      this.printedSeq = this.accountedSeq = r.seq;
+      encoder.add(r);
+      if (r.kind === 'message') this.messages++;
+      if (encoder.length >= BATCH_CHARS && !this.writeEncoded(encoder)) break;
+    }
+    if (encoder.length) this.writeEncoded(encoder);
+  }
+
+  /** Human lines, or --json with --decode: text, a write per ~64 KiB. */
+  private printText(records: readonly CaptureRecord[]): void {
+    let text = '';
+    for (let i = 0; i < records.length && !this.countReached(); i++) {
+      const r = records[i];
+      this.printedSeq = this.accountedSeq = r.seq;
+      text += printRecord(r, this.o.json, this.o.decoder) + '\n';
+      if (r.kind === 'message') this.messages++;
+      if (text.length >= BATCH_CHARS) {
+        const more = this.write(text);
+        text = '';
+        if (!more) break;
+      }
+    }
+    if (text) this.write(text);
+  }
+
+  /** Writes what the encoder holds; its buffer goes back to the encoder once stdout is done with it. */
+  private writeEncoded(encoder: JsonLinesEncoder): boolean {
+    const bytes = encoder.take();
+    return this.write(bytes, () => encoder.recycle(bytes));
+  }
+
+  private write(text: string | Buffer, written?: () => void): boolean {
+    if (this.out.write(text, written)) return true;
+    if (!this.waiting) {
+      this.waiting = true;
+      this.out.once('drain', this.onDrain);
     }
     return false;
-  };
-  const onDrain = () => {
-    waiting = false;
-    pump();
-    if (countReached()) void finish(0);
-    wakeFinish?.();
-  };
-  let wakeFinish: (() => void) | undefined;
-  let finish: (code: number) => Promise<void>;
+  }
 
-  return new Promise<number>((resolve) => {
-    let finished = false;
-    let signalled = false;
-    /** A second signal: stop waiting for the reader. */
-    let giveUp = false;
-    finish = async (code: number) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      sub.dispose();
-      stateSub.dispose();
-      try {
-        await o.session.stop();
-      } catch (e) {
-        err.write(`${o.session.label}: could not stop cleanly: ${(e as Error).message}\n`);
-        code = 1;
-      }
-      // whatever arrived while stopping, unless --count is reached; after a signal only for a moment
-      const deadline = signalled ? Date.now() + SIGNAL_GRACE_MS : Infinity;
-      pump();
-      while (!outClosed && waiting && !giveUp && Date.now() < deadline) {
-        await new Promise<void>((r) => {
-          wakeFinish = r;
-          if (deadline !== Infinity) setTimeout(r, Math.max(0, deadline - Date.now())).unref();
-        });
-        wakeFinish = undefined;
-      }
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      reportEvicted(true);
-      const left = o.capture.stats().lastSeq - accountedSeq;
-      if (!outClosed && waiting && left > 0 && !countReached()) err.write(`${left} record(s) were not printed: stopped while the reader was behind\n`);
-      const st = o.capture.stats();
-      if (st.dropped) err.write(`${st.dropped} message(s) were reported lost by the source\n`);
-      out.off('error', onOutError);
-      out.on('error', () => undefined); // late EPIPEs of what is still buffered
-      if (outClosed) return resolve(code);
-      if (waiting) {
-        // The reader is stuck and we were told to stop: what stdout still buffers is
-        // dropped. process.stdout cannot be destroyed (its pending write would keep
-        // the process alive forever), so exit once stderr is out; sockets are closed.
-        if (out === process.stdout) err.write('', () => process.exit(code));
-        else (out as NodeJS.WritableStream & { destroy?: () => void }).destroy?.();
-        return resolve(code);
-      }
-      out.write('', () => resolve(code));
-    };
-    const onOutError = (e: NodeJS.ErrnoException) => {
-      outClosed = true;
-      out.off('drain', onDrain);
-      wakeFinish?.();
-      // the reader went away (`| head`): a normal end, like `yes | head`
-      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return void finish(0);
-      err.write(`stdout: ${e.message}\n`);
-      void finish(1);
-    };
-    out.on('error', onOutError);
-    // stderr may be a closed pipe too: never crash on it
-    if (!err.listenerCount('error')) err.on('error', () => undefined);
-    const sub = o.capture.onDidAppend(() => {
-      if (waiting) reportEvicted(false);
-      pump();
-      if (countReached()) void finish(0);
-    });
-    const stateSub = o.session.onDidChangeState((s) => {
-      if (s === 'error') {
-        pump();
-        err.write(`${o.session.label}: ${o.session.error}\n`);
-        void finish(1);
-      }
-    });
-    const onSignal = () => {
-      // a second Ctrl-C while finishing: stop waiting for the reader
-      if (signalled) {
-        giveUp = true;
-        wakeFinish?.();
-        return;
-      }
-      signalled = true;
-      void finish(0);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const timer = o.timeoutSec !== undefined ? setTimeout(() => void finish(0), o.timeoutSec * 1000) : undefined;
-    pump();
-  });
+  private readonly onDrain = (): void => {
+    this.waiting = false;
+    this.pump();
+    if (this.countReached()) void this.finish(0);
+    this.wakeFinish?.();
+  };
+
+  private readonly onOutError = (e: NodeJS.ErrnoException): void => {
+    this.outClosed = true;
+    this.out.off('drain', this.onDrain);
+    this.wakeFinish?.();
+    // the reader went away (`| head`): a normal end, like `yes | head`
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return void this.finish(0);
+    this.err.write(`stdout: ${e.message}\n`);
+    void this.finish(1);
+  };
+
+  private readonly onSignal = (): void => {
+    // a second Ctrl-C while finishing: stop waiting for the reader
+    if (this.signalled) {
+      this.giveUp = true;
+      this.wakeFinish?.();
+      return;
+    }
+    this.signalled = true;
+    void this.finish(0);
+  };
+
+  /** Ends the run once: stops the session, prints what is left (for a while), reports, resolves with the exit code. */
+  private async finish(code: number): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    for (const s of this.subscriptions) s.dispose();
+    try {
+      await this.o.session.stop();
+    } catch (e) {
+      this.err.write(`${this.o.session.label}: could not stop cleanly: ${(e as Error).message}\n`);
+      code = 1;
+    }
+    // whatever arrived while stopping, unless --count is reached; after a signal only for a moment
+    await this.printRest(this.signalled ? Date.now() + SIGNAL_GRACE_MS : Infinity);
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    this.reportEnd();
+    this.closeOut(code);
+  }
+
+  /** Prints what the capture still holds, waiting for the reader until `deadline` (or a second signal). */
+  private async printRest(deadline: number): Promise<void> {
+    this.pump();
+    while (!this.outClosed && this.waiting && !this.giveUp && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        this.wakeFinish = r;
+        if (deadline !== Infinity) setTimeout(r, Math.max(0, deadline - Date.now())).unref();
+      });
+      this.wakeFinish = undefined;
+    }
+  }
+
+  /** On stderr: what was evicted unprinted, what was left unprinted, what the source lost. */
+  private reportEnd(): void {
+    this.reportEvicted(true);
+    const left = this.o.capture.stats().lastSeq - this.accountedSeq;
+    if (!this.outClosed && this.waiting && left > 0 && !this.countReached()) this.err.write(`${left} record(s) were not printed: stopped while the reader was behind\n`);
+    const st = this.o.capture.stats();
+    if (st.dropped) this.err.write(`${st.dropped} message(s) were reported lost by the source\n`);
+  }
+
+  /** Resolves with `code` once stdout has taken what it was given (or at once when it is gone or stuck). */
+  private closeOut(code: number): void {
+    const { out, err } = this;
+    out.off('error', this.onOutError);
+    out.on('error', () => undefined); // late EPIPEs of what is still buffered
+    if (this.outClosed) return this.resolve(code);
+    if (this.waiting) {
+      // The reader is stuck and we were told to stop: what stdout still buffers is
+      // dropped. process.stdout cannot be destroyed (its pending write would keep
+      // the process alive forever), so exit once stderr is out; sockets are closed.
+      if (out === process.stdout) err.write('', () => process.exit(code));
+      else (out as NodeJS.WritableStream & { destroy?: () => void }).destroy?.();
+      return this.resolve(code);
+    }
+    out.write('', () => this.resolve(code));
+  }
 }

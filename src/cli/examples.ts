@@ -59,13 +59,7 @@ async function run(args: string[]): Promise<number> {
   const intervalMs = intFlag(p, 'interval', 10, MAX_TIMER_MS);
   const pythonPath = flag(p, 'python-path');
   const language = has(p, 'python') || pythonPath ? 'python' : 'node';
-  let python: string | undefined;
-  if (language === 'python') {
-    const found = await findPythonWithZmq(pythonPath ? [pythonPath] : undefined);
-    if (!found) throw new Error(pythonPath ? `${pythonPath} cannot import zmq` : 'no Python with pyzmq found (Debian: apt install python3-zmq)');
-    python = found.command;
-    process.stderr.write(`using ${found.command} (pyzmq ${found.pyzmqVersion}, libzmq ${found.libzmqVersion})\n`);
-  }
+  const python = language === 'python' ? await pythonWithZmq(pythonPath) : undefined;
 
   const runner = new ExampleRunner();
   const out = process.stdout;
@@ -99,16 +93,7 @@ async function run(args: string[]): Promise<number> {
         sessions.push(s);
         if (s instanceof ZmtpTap) await s.listen();
       }
-      let printed = 0;
-      // one write per batch of records, not one per record
-      capture.onDidAppend(() => {
-        for (let batch = capture.peekSince(printed, 1000); batch.length; batch = capture.peekSince(printed, 1000)) {
-          let text = '';
-          for (const r of batch) text += `${'observed'.padEnd(width)} | ${formatRecord(r)}\n`;
-          printed = batch[batch.length - 1].seq;
-          write(text);
-        }
-      });
+      printObserved(capture, width, write);
     }
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -132,6 +117,27 @@ async function run(args: string[]): Promise<number> {
   const crashed = exampleRun?.processes.filter((x) => x.state === 'crashed') ?? [];
   if (crashed.length) process.stderr.write(`crashed: ${crashed.map((x) => `${x.label} (code ${x.exitCode ?? x.signal})`).join(', ')}\n`);
   return crashed.length ? 1 : 0;
+}
+
+/** --python: the Python to run the example with (--python-path, or one found with pyzmq), named on stderr. */
+async function pythonWithZmq(pythonPath: string | undefined): Promise<string> {
+  const found = await findPythonWithZmq(pythonPath ? [pythonPath] : undefined);
+  if (!found) throw new Error(pythonPath ? `${pythonPath} cannot import zmq` : 'no Python with pyzmq found (Debian: apt install python3-zmq)');
+  process.stderr.write(`using ${found.command} (pyzmq ${found.pyzmqVersion}, libzmq ${found.libzmqVersion})\n`);
+  return found.command;
+}
+
+/** --observe: the observers' records as lines, one write per batch of records, not one per record. */
+function printObserved(capture: Capture, width: number, write: (text: string) => void): void {
+  let printed = 0;
+  capture.onDidAppend(() => {
+    for (let batch = capture.peekSince(printed, 1000); batch.length; batch = capture.peekSince(printed, 1000)) {
+      let text = '';
+      for (const r of batch) text += `${'observed'.padEnd(width)} | ${formatRecord(r)}\n`;
+      printed = batch[batch.length - 1].seq;
+      write(text);
+    }
+  });
 }
 
 /** Where to watch, as lines for stderr (so that stdout stays the programs' output). */

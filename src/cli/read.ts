@@ -7,7 +7,7 @@
  * waiting for stdout, so a file of any size goes through in bounded memory.
  */
 import type { CaptureRecord } from '../core/capture/records';
-import { JsonLinesEncoder } from '../core/capture/exportFormat';
+import { JsonLinesEncoder } from '../core/capture/jsonLinesEncoder';
 import { CaptureFileError, readCaptureFile, type ReadCaptureResult } from '../core/pcap/captureFileReader';
 import { diagnose } from '../core/topology/doctor';
 import { RequestLatency } from '../core/topology/latency';
@@ -61,6 +61,11 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
   let seq = 0;
   const stdout = drainingWriter(out);
   const write = stdout.write;
+  /** The encoder's bytes; its buffer goes back to it once stdout is done with them. */
+  const writeEncoded = (e: JsonLinesEncoder) => {
+    const bytes = e.take();
+    return write(bytes, () => e.recycle(bytes));
+  };
   const print = async (records: CaptureRecord[]) => {
     let text = '';
     for (const r of records) {
@@ -74,13 +79,13 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
       if (encoder) encoder.add(r);
       else text += printRecord(r, json, decoder) + '\n';
       if (r.kind === 'message' && count !== undefined && ++messages >= count) break;
-      if (encoder && encoder.length >= BATCH_CHARS) await write(encoder.take());
+      if (encoder && encoder.length >= BATCH_CHARS) await writeEncoded(encoder);
       else if (text.length >= BATCH_CHARS) {
         await write(text);
         text = '';
       }
     }
-    if (encoder?.length) await write(encoder.take());
+    if (encoder?.length) await writeEncoded(encoder);
     if (text) await write(text);
     if (stdout.closed() || (count !== undefined && messages >= count)) throw new Enough();
   };
@@ -105,11 +110,11 @@ registerSubcommand('read FILE', `print a saved capture (pcap, pcapng or the JSON
 });
 
 /** Writes to `out` waiting for 'drain'; after an error (a closed pipe) writes are dropped and closed() says so. */
-function drainingWriter(out: NodeJS.WriteStream): { write: (chunk: string | Buffer) => Promise<void>; closed: () => boolean } {
+function drainingWriter(out: NodeJS.WriteStream): { write: (chunk: string | Buffer, written?: () => void) => Promise<void>; closed: () => boolean } {
   let closed = false;
   out.on('error', () => (closed = true));
-  const write = async (chunk: string | Buffer) => {
-    if (closed || out.write(chunk)) return;
+  const write = async (chunk: string | Buffer, written?: () => void) => {
+    if (closed || out.write(chunk, written)) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         out.off('drain', done);

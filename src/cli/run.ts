@@ -117,11 +117,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
     err.write(`zmq-debug run: ${names.length} observed process(es) still running after ${waitExits} s, no longer followed: ${names.join(', ')}\n`);
   }
   sub.dispose();
-  const st = collector.stats();
-  if (st.agentDropped) err.write(`zmq-debug run: the agents dropped ${st.agentDropped} report(s) (the program sent faster than they look, or their queue to the collector was full)\n`);
-  if (st.rejected || st.malformed || st.oversized) err.write(`zmq-debug run: refused ${st.rejected} connection(s), ${st.malformed} malformed and ${st.oversized} oversized frame(s)\n`);
-  if (st.evicted || st.refused) err.write(`zmq-debug run: closed ${st.evicted} connection(s) that did not say hello to make room, turned away ${st.refused} agent(s) over the limit\n`);
-  if (missed) err.write(`zmq-debug run: ${missed} record(s) were evicted from the capture before they could be printed\n`);
+  err.write(lossesText(collector.stats(), missed));
   const doctor = doctorReport(model.snapshot(), process.cwd());
   model.dispose();
   if (doctor.text) err.write(doctor.text);
@@ -130,6 +126,16 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream = pr
   capture.dispose();
   await new Promise<void>((r) => out.write('', () => r()));
   return check && code === 0 && doctor.errors > 0 ? DOCTOR_ERROR_EXIT : code;
+}
+
+/** What the agents and the collector dropped or refused, and the records evicted unprinted, as lines for stderr ('' when none). */
+function lossesText(st: ReturnType<Collector['stats']>, missed: number): string {
+  let text = '';
+  if (st.agentDropped) text += `zmq-debug run: the agents dropped ${st.agentDropped} report(s) (the program sent faster than they look, or their queue to the collector was full)\n`;
+  if (st.rejected || st.malformed || st.oversized) text += `zmq-debug run: refused ${st.rejected} connection(s), ${st.malformed} malformed and ${st.oversized} oversized frame(s)\n`;
+  if (st.evicted || st.refused) text += `zmq-debug run: closed ${st.evicted} connection(s) that did not say hello to make room, turned away ${st.refused} agent(s) over the limit\n`;
+  if (missed) text += `zmq-debug run: ${missed} record(s) were evicted from the capture before they could be printed\n`;
+  return text;
 }
 
 /**

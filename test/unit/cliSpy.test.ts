@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { parseJsonLines } from '../../src/core/capture/exportFormat';
+import { parseJsonLines, recordFromJson, recordToLine } from '../../src/core/capture/exportFormat';
 import { CapturedMessage } from '../../src/core/capture/records';
 import { freePort, killAllPython } from './helpers/peers';
 import { runPythonFile } from './helpers/pythonFiles';
@@ -83,6 +83,28 @@ describe('zmq-debug spy / monitor against real pyzmq peers', function () {
     assert.equal(msgs.length, 4);
     assert.deepEqual(msgs.map((m) => m.direction).sort(), ['in', 'in', 'out', 'out']);
     assert.ok(msgs.every((m) => m.envelopeFrames === 2 && m.source === 'monitor'));
+  });
+
+  it('spy and monitor --json print each record as the very text of the export format (the fast encoder against the generic writer, byte for byte)', async () => {
+    // binary, empty, multi-frame and 1 MiB frames from a spy; identities and envelopes from a monitor
+    const port = await freePort();
+    runPythonFile('pub_server.py', [port, 'special']);
+    const spy = await cli(['spy', `tcp://127.0.0.1:${port}`, '--count', '8', '--json']);
+    assert.equal(spy.code, 0, spy.stderr);
+    const [front, back, mon] = [await freePort(), await freePort(), await freePort()];
+    // the monitor first (it retries until the queue binds): the queue's clients send 1 s after it is ready, a slow CLI start would miss them
+    const monitorRun = cli(['monitor', `tcp://127.0.0.1:${mon}`, '--count', '4', '--json', '--timeout', '20'], 25000);
+    runPythonFile('monitored_queue.py', [front, back, mon, 2]);
+    const monitor = await monitorRun;
+    assert.equal(monitor.code, 0, monitor.stderr);
+    const lines = (spy.stdout + monitor.stdout).split('\n').filter(Boolean);
+    const messages = lines.filter((l) => l.startsWith('{"kind":"message"'));
+    assert.equal(messages.length, 12);
+    for (const line of lines) {
+      const record = recordFromJson(JSON.parse(line));
+      assert.ok(record.kind !== 'summary');
+      assert.equal(line, recordToLine(record));
+    }
   });
 
   it('--timeout ends a spy on an endpoint where nobody listens, after showing retries', async () => {

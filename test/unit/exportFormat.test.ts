@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { Capture } from '../../src/core/capture/capture';
-import { JsonLinesEncoder, messageToLine, parseJsonLines, recordToJson, recordToLine, toJsonLines } from '../../src/core/capture/exportFormat';
+import { messageToLine, parseJsonLines, recordToJson, recordToLine, toJsonLines } from '../../src/core/capture/exportFormat';
+import { JsonLinesEncoder } from '../../src/core/capture/jsonLinesEncoder';
 import { CaptureRecord } from '../../src/core/capture/records';
 
 function sample(): CaptureRecord[] {
@@ -70,6 +71,99 @@ describe('export format (JSON Lines)', () => {
     const big: CaptureRecord = { kind: 'message', seq: 1, ts: 5, source: 'spy', endpoint: 'tcp://ünï:1', direction: 'in', frames: [randomBytes(200_000)], socketType: 'SUB', peerSocketType: 'PUB', connection: 2 };
     encoder.add(big);
     assert.equal(encoder.take().toString('utf8'), recordToLine(big) + '\n');
+  });
+
+  it('the byte encoder reuses a line part only for the same fields: every change of ts, seq, session, connection, types, envelope, identity or encryption shows', () => {
+    // consecutive messages that differ from the one before in one field each, so
+    // that a cached part (ts, the session's fields, the connection's tail) reused
+    // where it should not be writes other bytes than recordToLine
+    const base = { kind: 'message' as const, seq: 1, ts: 1700000000000, session: 'spy', source: 'spy' as const, endpoint: 'tcp://127.0.0.1:1', direction: 'in' as const, frames: [Buffer.from('x')] };
+    const variants: Partial<Record<string, unknown>>[] = [
+      {},
+      { ts: 1700000000001 },
+      { ts: 1700000000001.25 },
+      { ts: 0.1 + 0.2 },
+      { ts: NaN },
+      { ts: NaN },
+      { seq: 0 },
+      { seq: 9 },
+      { seq: 10 },
+      { seq: 99_999_999 },
+      { seq: Number.MAX_SAFE_INTEGER },
+      { seq: 2 ** 60 },
+      { seq: 1e21 },
+      { seq: -3 },
+      { seq: 2.5 },
+      { session: undefined },
+      { session: 'spy-2' },
+      { session: 'spy-\u2028"é' },
+      { source: 'tap' },
+      { endpoint: 'tcp://127.0.0.1:2' },
+      { endpoint: 'tcp://ü:2' },
+      { pid: 7 },
+      { pid: 8 },
+      { direction: 'out' },
+      { connection: 1 },
+      { connection: 2 },
+      { connection: 2, socketType: 'SUB' },
+      { connection: 2, socketType: 'XSUB' },
+      { connection: 2, socketType: 'XSUB', peerSocketType: 'PUB' },
+      { connection: 2, socketType: 'XSUB', peerSocketType: 'XPUB' },
+      { envelopeFrames: 0 },
+      { envelopeFrames: 2 },
+      { envelopeFrames: 2, encrypted: true },
+      { envelopeFrames: 2, encrypted: false },
+      { identity: Buffer.from([0, 0x80, 1]), envelopeFrames: 2 },
+      { identity: Buffer.alloc(0), connection: 4, socketType: 'ROUTER', peerSocketType: 'DEALER', encrypted: true },
+      { identity: randomBytes(200), envelopeFrames: 1 },
+      { frames: [] },
+      { frames: [Buffer.alloc(0), randomBytes(97), randomBytes(3)] },
+    ];
+    // ten sessions and ten connections in turn: more than the encoder keeps
+    for (let i = 0; i < 10; i++) variants.push({ session: `s${i}`, connection: i });
+    for (let i = 9; i >= 0; i--) variants.push({ session: `s${i}`, connection: i });
+    const records = [...variants, ...variants.slice().reverse(), ...variants].map((v) => ({ ...base, ...v }) as CaptureRecord);
+    const encoder = new JsonLinesEncoder();
+    for (const r of records) encoder.add(r);
+    const got = encoder.take().toString('utf8').split('\n');
+    const want = records.map((r) => recordToLine(r));
+    for (let i = 0; i < want.length; i++) assert.equal(got[i], want[i], `record ${i}: ${JSON.stringify(records[i])}`);
+    assert.equal(got.length, want.length + 1);
+  });
+
+  it('the byte encoder hands out buffers of their own: one not given back is never written again, one given back is reused', () => {
+    const line = (seq: number): CaptureRecord => ({ kind: 'message', seq, ts: 5, source: 'spy', endpoint: 'e', direction: 'in', frames: [Buffer.alloc(40, seq)] });
+    const encoder = new JsonLinesEncoder();
+    const held: { bytes: Buffer; copy: Buffer }[] = [];
+    let seq = 1;
+    for (let round = 0; round < 40; round++) {
+      // enough lines to grow the buffer now and then
+      for (let i = 0; i < (round % 7) * 300 + 1; i++) encoder.add(line(seq++));
+      const bytes = encoder.take();
+      held.push({ bytes, copy: Buffer.from(bytes) });
+      // every other buffer given back (twice: the second is ignored), the others kept
+      if (round % 2) {
+        encoder.recycle(bytes);
+        encoder.recycle(bytes);
+        held.pop();
+      }
+    }
+    const all = held.map((h) => h.bytes);
+    for (const h of held) assert.ok(h.bytes.equals(h.copy), 'a buffer not given back was written again');
+    for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) assert.notEqual(all[i].buffer, all[j].buffer, 'two buffers held share memory');
+    // given back: its memory is what the encoder fills after the buffer it was filling then
+    const a = encoder.take();
+    encoder.recycle(a);
+    encoder.add(line(seq++));
+    const b = encoder.take();
+    encoder.add(line(seq++));
+    const c = encoder.take();
+    assert.notEqual(b.buffer, a.buffer);
+    assert.equal(c.buffer, a.buffer);
+    assert.equal(c.toString(), recordToLine(line(seq - 1)) + '\n');
+    encoder.add(line(seq++));
+    const d = encoder.take();
+    assert.ok(d.buffer !== b.buffer && d.buffer !== c.buffer, 'b was not given back, c is held');
   });
 
   it('writes the documented shape', () => {

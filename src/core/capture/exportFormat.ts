@@ -24,7 +24,7 @@ export interface SummaryRecord {
 
 type Json = Record<string, unknown>;
 
-const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+export const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
 /** Converts a record to its JSON object (key order stable: kind, ts, seq, session, source, endpoint, ...). */
 export function recordToJson(r: CaptureRecord): Json {
@@ -112,9 +112,9 @@ export function recordToLine(r: CaptureRecord): string {
   return r.kind === 'message' ? messageToLine(r) : JSON.stringify(recordToJson(r));
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+export const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** Frames up to this size are base64-encoded here; above it Buffer's encoder is cheaper than the loop. */
-const SMALL_B64 = 96;
+export const SMALL_B64 = 96;
 
 /** Standard base64 with padding, the same text as Buffer's `toString('base64')`. */
 function b64Fast(b: Uint8Array): string {
@@ -137,7 +137,7 @@ function b64Fast(b: Uint8Array): string {
 }
 
 /** A JSON value as JSON.stringify writes it; a finite number without the call. */
-const jv = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? '' + v : JSON.stringify(v));
+export const jv = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? '' + v : JSON.stringify(v));
 
 /** The last strings quoted (a session's records repeat the same few): their JSON text. */
 const lastQuoted: [string, string, string, string, string, string] = ['', '""', '', '""', '', '""'];
@@ -176,203 +176,6 @@ export function messageToLine(r: CapturedMessage): string {
   if (r.truncated !== undefined) s += ',"truncated":' + JSON.stringify({ ...r.truncated });
   if (r.encrypted) s += ',"encrypted":true';
   return s + '}';
-}
-
-const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
-
-/**
- * JSON Lines straight into bytes: the same text as `recordToLine(r) + '\n'` for
- * every record, UTF-8 encoded, but a message record (the bulk of a capture) is
- * written byte by byte into one growing buffer, with no string built for it:
- * the CLI's `--json` writes hundreds of thousands of lines a second and the
- * strings and their encoding were most of its cost. Other records go through
- * `recordToLine`.
- */
-export class JsonLinesEncoder {
-  private buf = Buffer.allocUnsafe(128 * 1024);
-  private pos = 0;
-  /** The last few strings' JSON text, UTF-8 encoded (a session's records repeat the same few). */
-  private readonly cache = new Map<string, Buffer>();
-
-  /** Bytes waiting to be taken. */
-  get length(): number {
-    return this.pos;
-  }
-
-  /** The bytes so far, in a buffer of their own; the encoder starts over. */
-  take(): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, this.pos));
-    this.pos = 0;
-    return out;
-  }
-
-  add(r: CaptureRecord): void {
-    if (
-      r.kind !== 'message' ||
-      r.process !== undefined ||
-      r.socket !== undefined ||
-      r.truncated !== undefined ||
-      typeof r.ts !== 'number' ||
-      typeof r.source !== 'string' ||
-      typeof r.endpoint !== 'string' ||
-      typeof r.direction !== 'string'
-    ) {
-      this.text(recordToLine(r) + '\n');
-      return;
-    }
-    const session = r.session === undefined ? undefined : this.quoted(r.session);
-    const source = this.quoted(r.source);
-    const endpoint = this.quoted(r.endpoint);
-    const direction = this.quoted(r.direction);
-    const socketType = r.socketType === undefined ? undefined : this.quoted(r.socketType);
-    const peerType = r.peerSocketType === undefined ? undefined : this.quoted(r.peerSocketType);
-    // an upper bound of the line's length
-    let need = 256 + source.length + endpoint.length + direction.length + (session?.length ?? 0) + (socketType?.length ?? 0) + (peerType?.length ?? 0);
-    for (const f of r.frames) need += 3 + 4 * Math.ceil(f.length / 3);
-    if (r.identity) need += 4 * Math.ceil(r.identity.length / 3);
-    this.reserve(need);
-    this.ascii('{"kind":"message","ts":');
-    this.ascii(jv(r.ts));
-    if (r.seq) {
-      this.ascii(',"seq":');
-      this.ascii(jv(r.seq));
-    }
-    if (session) {
-      this.ascii(',"session":');
-      this.bytes(session);
-    }
-    this.ascii(',"source":');
-    this.bytes(source);
-    this.ascii(',"endpoint":');
-    this.bytes(endpoint);
-    if (r.pid !== undefined) {
-      this.ascii(',"pid":');
-      this.ascii(jv(r.pid));
-    }
-    this.ascii(',"direction":');
-    this.bytes(direction);
-    this.ascii(',"frames":[');
-    const frames = r.frames;
-    for (let i = 0; i < frames.length; i++) {
-      if (i) this.buf[this.pos++] = 0x2c;
-      this.buf[this.pos++] = 0x22;
-      this.base64(frames[i]);
-      this.buf[this.pos++] = 0x22;
-    }
-    this.buf[this.pos++] = 0x5d;
-    if (r.connection !== undefined) {
-      this.ascii(',"connection":');
-      this.ascii(jv(r.connection));
-    }
-    if (socketType) {
-      this.ascii(',"socketType":');
-      this.bytes(socketType);
-    }
-    if (peerType) {
-      this.ascii(',"peerSocketType":');
-      this.bytes(peerType);
-    }
-    if (r.identity !== undefined) {
-      this.ascii(',"identity":"');
-      this.base64(r.identity);
-      this.buf[this.pos++] = 0x22;
-    }
-    if (r.envelopeFrames !== undefined) {
-      this.ascii(',"envelopeFrames":');
-      this.ascii(jv(r.envelopeFrames));
-    }
-    if (r.encrypted) this.ascii(',"encrypted":true');
-    this.buf[this.pos++] = 0x7d;
-    this.buf[this.pos++] = 0x0a;
-  }
-
-  private lastKeys: unknown[] = [];
-  private lastValues: Buffer[] = [];
-
-  private quoted(v: unknown): Buffer {
-    if (typeof v !== 'string') return Buffer.from(JSON.stringify(v) ?? 'null');
-    // the same field of the last record, most often
-    const keys = this.lastKeys;
-    for (let i = 0; i < keys.length; i++) if (keys[i] === v) return this.lastValues[i];
-    let b = this.cache.get(v);
-    if (!b) {
-      if (this.cache.size >= 64) this.cache.clear();
-      b = Buffer.from(JSON.stringify(v));
-      this.cache.set(v, b);
-    }
-    if (keys.length >= 8) {
-      keys.length = 0;
-      this.lastValues.length = 0;
-    }
-    keys.push(v);
-    this.lastValues.push(b);
-    return b;
-  }
-
-  private reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(bigger, 0, 0, this.pos);
-    this.buf = bigger;
-  }
-
-  private text(s: string): void {
-    this.reserve(Buffer.byteLength(s));
-    this.pos += this.buf.write(s, this.pos);
-  }
-
-  /** A string known to be ASCII (numbers, the constant keys); room reserved. */
-  private ascii(s: string): void {
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
-    this.pos = p;
-  }
-
-  private bytes(b: Buffer): void {
-    if (b.length > 64) {
-      b.copy(this.buf, this.pos);
-      this.pos += b.length;
-      return;
-    }
-    // short: a loop is cheaper than Buffer.copy's call
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < b.length; i++) buf[p++] = b[i];
-    this.pos = p;
-  }
-
-  private base64(b: Uint8Array): void {
-    const n = b.length;
-    if (n > SMALL_B64) {
-      this.pos += this.buf.write(b64(b), this.pos, 'latin1');
-      return;
-    }
-    const buf = this.buf;
-    let p = this.pos;
-    let i = 0;
-    for (; i + 2 < n; i += 3) {
-      const v = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
-      buf[p++] = B64_CODES[v >> 18];
-      buf[p++] = B64_CODES[(v >> 12) & 63];
-      buf[p++] = B64_CODES[(v >> 6) & 63];
-      buf[p++] = B64_CODES[v & 63];
-    }
-    if (i + 1 === n) {
-      const v = b[i] << 16;
-      buf[p++] = B64_CODES[v >> 18];
-      buf[p++] = B64_CODES[(v >> 12) & 63];
-      buf[p++] = 0x3d;
-      buf[p++] = 0x3d;
-    } else if (i + 2 === n) {
-      const v = (b[i] << 16) | (b[i + 1] << 8);
-      buf[p++] = B64_CODES[v >> 18];
-      buf[p++] = B64_CODES[(v >> 12) & 63];
-      buf[p++] = B64_CODES[(v >> 6) & 63];
-      buf[p++] = 0x3d;
-    }
-    this.pos = p;
-  }
 }
 
 export class ImportError extends Error {}
