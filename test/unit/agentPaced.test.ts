@@ -86,6 +86,37 @@ describe('the Python agent at real rates: every message of a paced program', fun
     await checkPacedRun(agents, env);
   });
 
+  it('with the native agent, a program above the gate is sampled: each message captured once, whole, or counted dropped', async function () {
+    if (!nativeAgentLibrary()) this.skip();
+    // 200,000 sends and receives as fast as the program goes, against a gate of 10,000 a second
+    const program = [
+      'import struct, zmq',
+      'c = zmq.Context()',
+      'a = c.socket(zmq.PUSH); a.setsockopt(zmq.SNDHWM, 0); a.bind("inproc://p")',
+      'b = c.socket(zmq.PULL); b.setsockopt(zmq.RCVHWM, 0); b.connect("inproc://p")',
+      'for k in range(200):',
+      '    for i in range(k * 1000, k * 1000 + 1000): a.send(struct.pack(">Q", i) * 2)',
+      '    for i in range(1000): b.recv()',
+      'a.close(); b.close(); c.term()',
+      'print("done")',
+    ].join('\n');
+    const r = await run(PYTHON, ['-c', program], { ...agents.collector.environment({}), ZMQ_DEBUG_AGENT_GATE: '500' }, 100000);
+    assert.equal(r.code, 0, r.stderr);
+    await until(() => [...agents.capture.records()].some((p) => p.kind === 'process' && p.state === 'exited' && p.pid === r.pid), 'the program to exit in the capture', 20000);
+    const msgs = [...agents.capture.records()].filter((m): m is CapturedMessage => m.kind === 'message' && m.pid === r.pid);
+    const dropped = agents.collector.stats().agentDropped;
+    assert.equal(msgs.length + dropped, 400000, `${msgs.length} captured + ${dropped} dropped: every message once`);
+    assert.ok(msgs.length < 100000, `sampled: ${msgs.length} captured`);
+    const seen = new Set<string>();
+    for (const m of msgs) {
+      const f = Buffer.from(m.frames[0]);
+      assert.ok(f.length === 16 && f.subarray(0, 8).equals(f.subarray(8)), 'whole');
+      const key = `${m.direction} ${f.readBigUInt64BE(0)}`;
+      assert.ok(!seen.has(key), `${key} twice`);
+      seen.add(key);
+    }
+  });
+
   it('a malformed batch record adds nothing', () => {
     const entry = (ts: number, key: number, frame: Buffer) => {
       const h = Buffer.alloc(16);

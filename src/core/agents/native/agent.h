@@ -114,6 +114,7 @@ REAL_FUNCTIONS(DECLARE_REAL)
 #define WAKE_AT 4096                  /* queued reports that wake the reporter before its tick */
 
 extern atomic_long gate_tokens;
+extern atomic_long gate_taken; /* tokens taken from the bucket, ever (the program's rate: reporter.c, gate_refill) */
 extern pid_t my_pid;
 /* nesting on this thread: libzmq's own calls to its exported functions (zmq_sendmsg → zmq_msg_send) pass through */
 extern TLS int depth;

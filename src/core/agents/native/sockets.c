@@ -159,6 +159,7 @@ static inline void gate_take(long n) {
   if (gate_local < 0) {
     long chunk = GATE_CHUNK - gate_local;
     atomic_fetch_sub_explicit(&gate_tokens, chunk, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gate_taken, chunk, memory_order_relaxed);
     gate_local += chunk;
   }
 }

@@ -10,24 +10,26 @@ import os
 
 
 class Native(object):
-    """The native agent's entry points (ctypes: each call releases the GIL)."""
+    """The native agent's entry points. Only send_queued (a blocking send) releases the GIL: the
+    others are short and hold it, so a wrapper's call never hands the program's thread to another."""
 
     def __init__(self, lib):
         import ctypes
 
-        self.adopt = lib.zmq_debug_agent_adopt
+        held = ctypes.PyDLL(None)
+        self.adopt = held.zmq_debug_agent_adopt
         self.adopt.argtypes = (ctypes.c_void_p, ctypes.c_uint)
         self.adopt.restype = ctypes.c_int
-        self.mark = lib.zmq_debug_agent_mark
+        self.mark = held.zmq_debug_agent_mark
         self.mark.argtypes = ()
         self.mark.restype = ctypes.c_size_t
         self.send_queued = lib.zmq_debug_agent_send_queued
         self.send_queued.argtypes = (ctypes.c_int, ctypes.c_size_t)
         self.send_queued.restype = ctypes.c_long
-        self.put = lib.zmq_debug_agent_put
+        self.put = held.zmq_debug_agent_put
         self.put.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
         self.put.restype = None
-        self.dropped = lib.zmq_debug_agent_dropped
+        self.dropped = held.zmq_debug_agent_dropped
         self.dropped.argtypes = ()
         self.dropped.restype = ctypes.c_ulong
 
