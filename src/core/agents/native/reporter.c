@@ -63,7 +63,7 @@ double now_s(void) {
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond;
 static unsigned char *ring;    /* MAP_FAILED: no ring, every report dropped */
-static size_t r_head, r_tail;  /* bytes written and bytes given back since the start, never wrapping */
+static size_t r_head, r_tail;  /* bytes written and bytes given back since the ring was last empty, never wrapping */
 static size_t q_count;         /* reports in the ring not yet taken by the reporter */
 static atomic_size_t q_unsent; /* reports in the ring not yet sent (taken ones too) */
 static int reporter_running, reporter_stopping, reporter_done;
@@ -73,6 +73,8 @@ void enqueue_bytes(const unsigned char *p, size_t n) {
   int wake = 0;
   pthread_mutex_lock(&q_lock);
   if (UNLIKELY(!ring)) ring = mmap(NULL, MAX_QUEUE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  /* empty: start again at its beginning, on pages already touched (a page fault per 4 KiB costs more than the copy) */
+  if (r_head == r_tail) r_head = r_tail = 0;
   if (q_count >= MAX_QUEUE || r_head - r_tail + n > MAX_QUEUE_BYTES || reporter_done || ring == MAP_FAILED) {
     pthread_mutex_unlock(&q_lock);
     count_dropped(1);
@@ -321,7 +323,7 @@ static void flush(int final) {
     if (!send_all(ring + at, first) || (n > first && !send_all(ring, n - first))) count_dropped(count);
   }
   pthread_mutex_lock(&q_lock);
-  r_tail = to;
+  if (from != to) r_tail = to; /* (when it was empty, an enqueue may have started it again meanwhile) */
   atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
   pthread_mutex_unlock(&q_lock);
   if (conn_fd < 0) return;
@@ -502,15 +504,20 @@ EXPORT size_t zmq_debug_agent_mark(void) {
   return at;
 }
 
-/* The wire frames in the ring between two positions (written, not yet given back: nobody else touches them). */
-static size_t frames_between(size_t from, size_t to) {
+/* The whole wire frames in the ring from `from` up to *to (moved back to the end of the last one: a mark taken before
+   the ring started again at its beginning may fall inside a frame); written, not yet given back: nobody else touches
+   them. */
+static size_t frames_upto(size_t from, size_t *to) {
   size_t count = 0;
-  while (from < to) {
+  while (from + 4 <= *to) {
     unsigned char h[4];
     for (int i = 0; i < 4; i++) h[i] = ring[(from + (size_t)i) % MAX_QUEUE_BYTES];
-    from += 4 + ((size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3]);
+    size_t next = from + 4 + ((size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3]);
+    if (next > *to) break;
+    from = next;
     count++;
   }
+  *to = from;
   return count;
 }
 
@@ -527,7 +534,7 @@ EXPORT long zmq_debug_agent_send_queued(int fd, size_t upto) {
   if (upto > r_head) upto = r_head;
   if (upto < from) upto = from;
   pthread_mutex_unlock(&q_lock);
-  size_t count = ring && ring != MAP_FAILED ? frames_between(from, upto) : 0;
+  size_t count = ring && ring != MAP_FAILED ? frames_upto(from, &upto) : (upto = from, 0);
   int ok = 1;
   if (from != upto) {
     size_t at = from % MAX_QUEUE_BYTES, n = upto - from, first = n < MAX_QUEUE_BYTES - at ? n : MAX_QUEUE_BYTES - at;
@@ -535,7 +542,7 @@ EXPORT long zmq_debug_agent_send_queued(int fd, size_t upto) {
   }
   if (!ok) count_dropped(count);
   pthread_mutex_lock(&q_lock);
-  r_tail = upto;
+  if (from != upto) r_tail = upto;
   q_count -= count < q_count ? count : q_count;
   pthread_mutex_unlock(&q_lock);
   atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
