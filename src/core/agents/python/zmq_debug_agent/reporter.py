@@ -120,8 +120,12 @@ class Agent(object):
         t.start()
 
     def run(self):
+        # the first round without waiting: the collector learns of the process while it starts
+        first = True
         while not self.stopping:
-            self.wake.wait(self.TICK)
+            if not first:
+                self.wake.wait(self.TICK)
+            first = False
             self.wake.clear()
             if self.monitors:
                 self.drain_monitors()
