@@ -123,6 +123,7 @@ REAL_FUNCTIONS(DECLARE_REAL)
 #define WAKE_AT 4096                  /* queued reports that wake the reporter before its tick */
 
 extern atomic_long gate_tokens;
+extern atomic_long gate_taken; /* tokens taken from the bucket, ever (the program's rate: reporter.c, gate_refill) */
 extern pid_t my_pid;
 /* nesting on this thread: libzmq's own calls to its exported functions (zmq_sendmsg → zmq_msg_send) pass through */
 extern TLS int depth;
@@ -131,6 +132,7 @@ extern TLS int depth;
 enum { MODE_UNKNOWN = 0, MODE_ON = 1, MODE_OFF = 2 };
 extern int agent_mode;
 extern atomic_int standing_back; /* the Python agent reports this process */
+extern atomic_int adopting;      /* ... and this library records the messages of its sockets (zmq_debug_agent_adopt) */
 void agent_init_once(void);
 
 /* Whether this call is reported: a collector was given, the Python agent does not report this process, and this is
@@ -236,6 +238,14 @@ extern struct sock *buckets[BUCKETS];
 struct sock *register_socket(void *s, void *ctx, int type);
 /* The program's socket as the agent knows it (registered now when it was made before the agent looked), or NULL. */
 struct sock *socket_of(void *s);
+/* standing back: the socket this thread made last through zmq_socket (zmq_debug_agent_adopt checks it) */
+extern TLS void *made_here;
+/* Adopting: the Python agent's socket as this library records its messages, or NULL (not one of its sockets). */
+struct sock *adopted_socket(void *s);
+/* Adopting: a message call on one of the Python agent's sockets, not libzmq calling itself. */
+static inline int recording_adopted(void *s) {
+  return UNLIKELY(atomic_load_explicit(&adopting, memory_order_relaxed)) && depth == 0 && agent_mode == MODE_ON && adopted_socket(s);
+}
 /* Takes the socket out of the table; the caller frees it with free_socket. */
 struct sock *unregister_socket(void *s);
 void free_socket(struct sock *st);

@@ -63,7 +63,7 @@ double now_s(void) {
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond;
 static unsigned char *ring;    /* MAP_FAILED: no ring, every report dropped */
-static size_t r_head, r_tail;  /* bytes written and bytes given back since the start, never wrapping */
+static size_t r_head, r_tail;  /* bytes written and bytes given back since the ring was last empty, never wrapping */
 static size_t q_count;         /* reports in the ring not yet taken by the reporter */
 static atomic_size_t q_unsent; /* reports in the ring not yet sent (taken ones too) */
 static int reporter_running, reporter_stopping, reporter_done;
@@ -73,6 +73,8 @@ void enqueue_bytes(const unsigned char *p, size_t n) {
   int wake = 0;
   pthread_mutex_lock(&q_lock);
   if (UNLIKELY(!ring)) ring = mmap(NULL, MAX_QUEUE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  /* empty: start again at its beginning, on pages already touched (a page fault per 4 KiB costs more than the copy) */
+  if (r_head == r_tail) r_head = r_tail = 0;
   if (q_count >= MAX_QUEUE || r_head - r_tail + n > MAX_QUEUE_BYTES || reporter_done || ring == MAP_FAILED) {
     pthread_mutex_unlock(&q_lock);
     count_dropped(1);
@@ -87,7 +89,8 @@ void enqueue_bytes(const unsigned char *p, size_t n) {
   int running = reporter_running;
   pthread_mutex_unlock(&q_lock);
   if (wake) pthread_cond_signal(&q_cond);
-  if (!running) start_reporter();
+  /* adopting: the Python agent's reporter takes the ring (zmq_debug_agent_send_queued) */
+  if (!running && !atomic_load_explicit(&adopting, memory_order_relaxed)) start_reporter();
 }
 
 void enqueue(struct item *it) {
@@ -108,20 +111,23 @@ static int conn_fd = -1;
 static int reconnected;
 static double retry_at;
 
-static int send_all(const unsigned char *p, size_t n) {
+static int send_fd(int fd, const unsigned char *p, size_t n) {
   while (n) {
-    ssize_t w = send(conn_fd, p, n, MSG_NOSIGNAL);
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      close(conn_fd);
-      conn_fd = -1;
-      retry_at = now_s() + 2;
-      return 0;
-    }
+    if (w <= 0) return 0;
     p += w;
     n -= (size_t)w;
   }
   return 1;
+}
+
+static int send_all(const unsigned char *p, size_t n) {
+  if (send_fd(conn_fd, p, n)) return 1;
+  close(conn_fd);
+  conn_fd = -1;
+  retry_at = now_s() + 2;
+  return 0;
 }
 
 static int send_item(struct item *it) {
@@ -256,11 +262,42 @@ static long monotonic_ns(void) {
  * that does not keep up makes the gate, not the queue, drop and count, and what a process exiting loses unsent (its
  * reporter has 1 s to send the rest) stays within a tick.
  */
+/*
+ * Adopting (a pyzmq program): a program that wanted more messages than the gate's rate (taken and dropped, over the
+ * last tick or more) is above the rate captured whole and is sampled at SAMPLE_PER_TICK (5,000 messages a second, the
+ * Python agent's own default) until a second after it last was: a program flat out then gives the collector little
+ * to do, and the collector does not take the CPU the program runs on; one below the gate (100,000 msg/s against
+ * 250,000) is captured whole, also while the collector is slow.
+ */
+#define SAMPLE_PER_TICK 250
+atomic_long gate_taken;
+static atomic_long gate_over_ns, rate_from_ns;
+static long rate_taken;
+static unsigned long rate_dropped;
+
+static void gate_rate(long now) {
+  long from = atomic_load_explicit(&rate_from_ns, memory_order_relaxed);
+  if (now - from < TICK_MS * 1000000L || !atomic_compare_exchange_strong(&rate_from_ns, &from, now)) return;
+  long taken = atomic_load_explicit(&gate_taken, memory_order_relaxed);
+  unsigned long dropped = total_dropped();
+  double wanted = (double)(taken - rate_taken) + (double)(dropped - rate_dropped);
+  rate_taken = taken;
+  rate_dropped = dropped;
+  if (from && wanted > (double)gate_per_tick * (double)(now - from) / (TICK_MS * 1e6)) atomic_store(&gate_over_ns, now);
+}
+
 void gate_refill(void) {
   long now = monotonic_ns(), last = atomic_load_explicit(&gate_refilled_ns, memory_order_relaxed);
-  long add = (long)((double)gate_per_tick * (double)(now - last) / (TICK_MS * 1e6));
+  long per_tick = gate_per_tick;
+  if (atomic_load_explicit(&adopting, memory_order_relaxed) && per_tick > SAMPLE_PER_TICK) {
+    gate_rate(now);
+    if (now - atomic_load_explicit(&gate_over_ns, memory_order_relaxed) < 1000000000L) per_tick = SAMPLE_PER_TICK;
+  }
+  long add = (long)((double)per_tick * (double)(now - last) / (TICK_MS * 1e6));
   if (add < 1 || !atomic_compare_exchange_strong(&gate_refilled_ns, &last, now)) return;
-  long room = gate_per_tick - (long)atomic_load_explicit(&q_unsent, memory_order_relaxed);
+  /* adopting: the Python agent's reporter, a thread that waits for the GIL, may be late a few ticks */
+  long room = (atomic_load_explicit(&adopting, memory_order_relaxed) ? gate_burst : gate_per_tick) -
+              (long)atomic_load_explicit(&q_unsent, memory_order_relaxed);
   long cur = atomic_load(&gate_tokens), next;
   do {
     next = cur + add > gate_burst ? gate_burst : cur + add;
@@ -286,7 +323,7 @@ static void flush(int final) {
     if (!send_all(ring + at, first) || (n > first && !send_all(ring, n - first))) count_dropped(count);
   }
   pthread_mutex_lock(&q_lock);
-  r_tail = to;
+  if (from != to) r_tail = to; /* (when it was empty, an enqueue may have started it again meanwhile) */
   atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
   pthread_mutex_unlock(&q_lock);
   if (conn_fd < 0) return;
@@ -450,6 +487,75 @@ static void init(void) {
 void agent_init_once(void) { pthread_once(&init_once, init); }
 
 EXPORT void zmq_debug_agent_stand_back(void) { atomic_store(&standing_back, 1); }
+
+/* ---- the Python agent's sockets (sockets.c: zmq_debug_agent_adopt) ---------------- */
+
+/*
+ * Where the Python agent stands back and adopts its sockets, this library records their messages (in C: the cheap
+ * part) into the ring, the Python agent's reports go in the same ring (zmq_debug_agent_put: their order kept), and
+ * the Python agent's reporter sends it on its own connection: one process, one socket number, one reporter.
+ */
+atomic_int adopting;
+
+EXPORT size_t zmq_debug_agent_mark(void) {
+  pthread_mutex_lock(&q_lock);
+  size_t at = r_head;
+  pthread_mutex_unlock(&q_lock);
+  return at;
+}
+
+/* The whole wire frames in the ring from `from` up to *to (moved back to the end of the last one: a mark taken before
+   the ring started again at its beginning may fall inside a frame); written, not yet given back: nobody else touches
+   them. */
+static size_t frames_upto(size_t from, size_t *to) {
+  size_t count = 0;
+  while (from + 4 <= *to) {
+    unsigned char h[4];
+    for (int i = 0; i < 4; i++) h[i] = ring[(from + (size_t)i) % MAX_QUEUE_BYTES];
+    size_t next = from + 4 + ((size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3]);
+    if (next > *to) break;
+    from = next;
+    count++;
+  }
+  *to = from;
+  return count;
+}
+
+/*
+ * The Python agent's reporter thread (ctypes: the GIL released): sends the ring up to `upto` (a mark) on its
+ * connection `fd`, blocking, and refills the gate. Returns the reports sent; -1 when the send failed or fd is -1
+ * (no collector): what was there is counted dropped.
+ */
+EXPORT long zmq_debug_agent_send_queued(int fd, size_t upto) {
+  if (!atomic_load(&adopting)) return 0;
+  gate_refill();
+  pthread_mutex_lock(&q_lock);
+  size_t from = r_tail;
+  if (upto > r_head) upto = r_head;
+  if (upto < from) upto = from;
+  pthread_mutex_unlock(&q_lock);
+  size_t count = ring && ring != MAP_FAILED ? frames_upto(from, &upto) : (upto = from, 0);
+  int ok = 1;
+  if (from != upto) {
+    size_t at = from % MAX_QUEUE_BYTES, n = upto - from, first = n < MAX_QUEUE_BYTES - at ? n : MAX_QUEUE_BYTES - at;
+    ok = fd >= 0 && send_fd(fd, ring + at, first) && (n == first || send_fd(fd, ring, n - first));
+  }
+  if (!ok) count_dropped(count);
+  pthread_mutex_lock(&q_lock);
+  if (from != upto) r_tail = upto;
+  q_count -= count < q_count ? count : q_count;
+  pthread_mutex_unlock(&q_lock);
+  atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
+  return ok ? (long)count : -1;
+}
+
+/* A report of the Python agent's (a whole wire frame), queued in order with the messages; counted dropped when full. */
+EXPORT void zmq_debug_agent_put(const unsigned char *p, size_t n) {
+  if (p && n >= 5) enqueue_bytes(p, n);
+}
+
+/* Messages this library did not record (gate shut, ring full), ever in this process: the Python agent reports them. */
+EXPORT unsigned long zmq_debug_agent_dropped(void) { return total_dropped(); }
 
 EXPORT int zmq_debug_agent_watching(void) { return watching(); }
 

@@ -38,7 +38,10 @@
  *   not survive a fork) and reports as a process of its own;
  * - one reporter per process: the Python agent, when it loads in a process
  *   where this library is preloaded (pyzmq on a shared libzmq), calls
- *   zmq_debug_agent_stand_back() and this library reports nothing there.
+ *   zmq_debug_agent_stand_back() and this library reports nothing there of its
+ *   own; it records the messages of the sockets the Python agent adopts
+ *   (zmq_debug_agent_adopt, with the Python agent's socket numbers) for the
+ *   Python agent's reporter to send (reporter.c).
  *
  * Not in this file's reach: a program whose libzmq is linked statically
  * (zeromq.js, some Go builds), setuid programs (the loader ignores
@@ -87,6 +90,16 @@ EXPORT int zmq_debug_agent_watching(void);
   if (!watching()) return real_##name(__VA_ARGS__); \
   depth++
 
+/* ENTER for a message call on socket `s`: also watched where the Python agent adopted the socket (sockets.c). */
+#define ENTER_MESSAGE(name, fail, s, ...)                                             \
+  OWN(name, __VA_ARGS__);                                                             \
+  if (UNLIKELY(!get_##name())) {                                                      \
+    errno = ENOSYS;                                                                   \
+    return fail;                                                                      \
+  }                                                                                   \
+  if (!watching() && !recording_adopted(s)) return real_##name(__VA_ARGS__);          \
+  depth++
+
 #define LEAVE(expr)                  \
   do {                               \
     __typeof__(expr) result_ = (expr); \
@@ -114,7 +127,14 @@ static void *socket_made(void *ctx, int type, void *s) {
 }
 
 EXPORT void *zmq_socket(void *ctx, int type) {
-  ENTER(zmq_socket, NULL, ctx, type);
+  OWN(zmq_socket, ctx, type);
+  if (UNLIKELY(!get_zmq_socket())) {
+    errno = ENOSYS;
+    return NULL;
+  }
+  /* standing back: the socket this thread made last through here, which the Python agent may adopt */
+  if (!watching()) return made_here = real_zmq_socket(ctx, type);
+  depth++;
   LEAVE(socket_made(ctx, type, real_zmq_socket(ctx, type)));
 }
 
@@ -136,8 +156,23 @@ static int socket_closed(void *s) {
   return r;
 }
 
+/* Adopting: a socket the Python agent adopted is forgotten once closed (libzmq may reuse its address). */
+static int adopted_closed(void *s, int r) {
+  int e = errno;
+  struct sock *st = r == 0 && depth == 0 && atomic_load(&adopting) ? unregister_socket(s) : NULL;
+  if (st) free_socket(st);
+  errno = e;
+  return r;
+}
+
 EXPORT int zmq_close(void *s) {
-  ENTER(zmq_close, -1, s);
+  OWN(zmq_close, s);
+  if (UNLIKELY(!get_zmq_close())) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (!watching()) return adopted_closed(s, real_zmq_close(s));
+  depth++;
   LEAVE(socket_closed(s));
 }
 
@@ -260,7 +295,7 @@ static int buffer_sent(void *s, const void *buf, size_t len, int flags, int r) {
 
 #define BUFFER_SEND_WRAPPER(name)                                                 \
   EXPORT int name(void *s, const void *buf, size_t len, int flags) {              \
-    ENTER(name, -1, s, buf, len, flags);                                          \
+    ENTER_MESSAGE(name, -1, s, s, buf, len, flags);                               \
     LEAVE(buffer_sent(s, buf, len, flags, real_##name(s, buf, len, flags)));      \
   }
 
@@ -287,7 +322,7 @@ static int buffer_received(void *s, void *buf, size_t len, int r) {
 }
 
 EXPORT int zmq_recv(void *s, void *buf, size_t len, int flags) {
-  ENTER(zmq_recv, -1, s, buf, len, flags);
+  ENTER_MESSAGE(zmq_recv, -1, s, s, buf, len, flags);
   LEAVE(buffer_received(s, buf, len, real_zmq_recv(s, buf, len, flags)));
 }
 
@@ -351,22 +386,22 @@ static int msg_received(zmq_msg_t *msg, void *s, int r) {
 }
 
 EXPORT int zmq_msg_send(zmq_msg_t *msg, void *s, int flags) {
-  ENTER(zmq_msg_send, -1, msg, s, flags);
+  ENTER_MESSAGE(zmq_msg_send, -1, s, msg, s, flags);
   LEAVE(msg_send(msg, s, flags, 0));
 }
 
 EXPORT int zmq_sendmsg(void *s, zmq_msg_t *msg, int flags) {
-  ENTER(zmq_sendmsg, -1, s, msg, flags);
+  ENTER_MESSAGE(zmq_sendmsg, -1, s, s, msg, flags);
   LEAVE(msg_send(msg, s, flags, 1));
 }
 
 EXPORT int zmq_msg_recv(zmq_msg_t *msg, void *s, int flags) {
-  ENTER(zmq_msg_recv, -1, msg, s, flags);
+  ENTER_MESSAGE(zmq_msg_recv, -1, s, msg, s, flags);
   LEAVE(msg_received(msg, s, real_zmq_msg_recv(msg, s, flags)));
 }
 
 EXPORT int zmq_recvmsg(void *s, zmq_msg_t *msg, int flags) {
-  ENTER(zmq_recvmsg, -1, s, msg, flags);
+  ENTER_MESSAGE(zmq_recvmsg, -1, s, s, msg, flags);
   LEAVE(msg_received(msg, s, real_zmq_recvmsg(s, msg, flags)));
 }
 

@@ -1,6 +1,8 @@
 """The wrappers of Socket.send and Socket.recv: the hot path, one call per frame.
 
-Below the gate's rate every message is looked at. A whole single-frame message of
+With the native agent preloaded (pyzmq on the shared libzmq), it records the messages of the
+sockets this agent adopted, in C: the wrappers only call through (adopted_wrappers). Otherwise,
+below the gate's rate every message is looked at. A whole single-frame message of
 bytes (the common case) is queued as a batch entry: one pack, no copy (see
 records.py). Anything else (multipart, a Frame or a buffer, a frame over FAST_MAX) is
 built into an 'M' record here. With the gate shut, a frame is only counted (reported as dropped)."""
@@ -143,5 +145,36 @@ def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, registe
         except Exception:
             pass
         return r
+
+    if agent.native is None:
+        return send, recv
+    return adopted_wrappers(agent, orig_send, orig_recv, plain_send, send, recv, ZMQError, fail)
+
+
+def adopted_wrappers(agent, orig_send, orig_recv, plain_send, full_send, full_recv, ZMQError, fail):
+    """With the native agent recording the messages of the sockets this agent adopted (native.py),
+    the wrappers only call through and count failures; a socket it could not adopt has the full ones."""
+    all_adopted = agent.all_adopted
+    adopted = agent.adopted
+
+    def send(self, data, flags=0, copy=True, track=False, routing_id=None, group=None):
+        if not all_adopted[0] and self.underlying not in adopted:
+            return full_send(self, data, flags, copy, track, routing_id, group)
+        try:
+            if routing_id is None and group is None:
+                return plain_send(self, data, flags, copy, track)
+            return orig_send(self, data, flags, copy, track, routing_id=routing_id, group=group)
+        except ZMQError as e:
+            fail(self, "send", e)
+            raise
+
+    def recv(self, flags=0, copy=True, track=False):
+        if not all_adopted[0] and self.underlying not in adopted:
+            return full_recv(self, flags, copy, track)
+        try:
+            return orig_recv(self, flags, copy, track)
+        except ZMQError as e:
+            fail(self, "recv", e)
+            raise
 
     return send, recv

@@ -80,11 +80,22 @@ class Agent(object):
         self.retry_at = 0.0
         self.pid = os.getpid()
         self.fork_of = None  # in a forked child: the parent's name
+        # the native agent records the messages of these sockets (native.py; None: this agent does)
+        self.native = None
+        self.adopted = set()  # underlying addresses of the sockets it adopted
+        self.all_adopted = [True]  # a cell: while every socket is adopted, the wrappers only call through
+        self.native_dropped = 0  # its drops already counted in self.dropped
 
     # -- program side (hot path: keep short) ---------------------------------
 
     def put(self, record):
         # a whole record (bytes), queued as a 1-tuple (see records.py); the wrappers queue messages themselves
+        if self.native is not None:
+            # in the native agent's queue, in order with the messages it records (drops counted there)
+            self.native.put(record, len(record))
+            if self.thread is None:
+                self.start()
+            return
         size = len(record)
         if len(self.queue) >= self.MAX_QUEUE or self.queued_bytes[0] + size > self.MAX_QUEUE_BYTES:
             self.dropped += 1
@@ -109,8 +120,12 @@ class Agent(object):
         t.start()
 
     def run(self):
+        # the first round without waiting: the collector learns of the process while it starts
+        first = True
         while not self.stopping:
-            self.wake.wait(self.TICK)
+            if not first:
+                self.wake.wait(self.TICK)
+            first = False
             self.wake.clear()
             if self.monitors:
                 self.drain_monitors()
@@ -164,9 +179,14 @@ class Agent(object):
         return True
 
     def flush(self, deadline):
-        if not self.queue and not self.failures and self.dropped == self.reported_dropped and self.gate[1] == self.unseen_taken:
+        native = self.native
+        if native is None and not self.queue and not self.failures and self.dropped == self.reported_dropped and self.gate[1] == self.unseen_taken:
             return
         q = self.queue
+        # with the native agent: its queue (this agent's reports and the adopted sockets' messages) up to here goes
+        # first, then the messages this agent queued before (of sockets not adopted: their open reports are in it)
+        before = len(q)
+        upto = native.mark() if native is not None else 0
         if not self.connect():
             # nobody listens: what is queued is lost (counted)
             while q:
@@ -174,11 +194,24 @@ class Agent(object):
                 self.dropped += 1
             self.queued_bytes[0] = 0
             self.failures.clear()
+            if native is not None:
+                native.send_queued(-1, upto)
+                self.take_native_drops()
             return
+        if native is not None:
+            # the GIL is released while it sends
+            sent = native.send_queued(self.conn.fileno(), upto)
+            self.take_native_drops()
+            if sent < 0:
+                self.send_failed()
+                return
+            self.sends += sent > 0
         take = iter(q.popleft, None)  # the reporter is the only one that takes: never empty within len(q)
-        while q:
+        while q and (native is None or before > 0):
             out = []
-            self.queued_bytes[0] -= records.encode(islice(take, min(len(q), records.BATCH)), out)
+            n = min(len(q), records.BATCH, before) if native is not None else min(len(q), records.BATCH)
+            self.queued_bytes[0] -= records.encode(islice(take, n), out)
+            before -= n
             if not self.send(out):
                 return
             # a sendall held up by a busy collector is no reason to shut the gate while the queue has room
@@ -208,7 +241,7 @@ class Agent(object):
 
     def flush_final(self):
         self.take_unseen()
-        if self.queue or self.failures or self.dropped != self.reported_dropped:
+        if self.queue or self.failures or self.dropped != self.reported_dropped or self.native is not None:
             self.flush(deadline=None)
         elif self.conn is not None:
             self.send([records.frame_json({"type": "exit", "ts": self.time()})])
@@ -219,15 +252,22 @@ class Agent(object):
             self.sends += 1
             return True
         except Exception:
-            try:
-                self.conn.close()
-            except Exception:
-                pass
-            self.conn = None
-            self.retry_at = self.time() + 2.0
+            self.send_failed()
             return False
-            self.retry_at = self.time() + 2.0
-            return False
+
+    def send_failed(self):
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+        self.conn = None
+        self.retry_at = self.time() + 2.0
+
+    def take_native_drops(self):
+        # the native agent's messages not recorded (its gate shut, its queue full, no collector)
+        total = self.native.dropped()
+        self.dropped += total - self.native_dropped
+        self.native_dropped = total
 
     def at_exit(self):
         # give queued reports a short moment to leave; never hold the exit longer
@@ -279,6 +319,9 @@ class Agent(object):
         self.gate[:] = [self.GATE_BURST, 0, 0]
         self.gate_ts = self.time()
         self.unseen_taken = 0
+        self.native_dropped = 0  # the native agent starts afresh in the child too
+        self.adopted.clear()
+        self.all_adopted[0] = True
         self.pid = os.getpid()
         self.wake = self.threading.Event()
         self.retry_at = 0.0

@@ -9,6 +9,7 @@ from .devices import devices_imported, install_devices
 from .layers import layer_wrappers
 from .messages import message_wrappers
 from .monitor import Monitor
+from .native import stand_back
 
 def site_finder(zmq):
     """The call site of a socket operation: {file, line} of the innermost frame of the
@@ -55,14 +56,9 @@ def install(agent):
     Socket = zmq.Socket  # zmq.sugar.socket.Socket: zmq.asyncio and friends subclass it
     if getattr(Socket, "_zmq_debug_agent", False):
         return
-    if "libzmq-debug-agent" in os.environ.get("LD_PRELOAD", ""):
-        # the native agent is preloaded too (pyzmq on a shared libzmq): this agent reports the process, it stands back
-        try:
-            import ctypes
-
-            ctypes.CDLL(None).zmq_debug_agent_stand_back()
-        except Exception:
-            pass
+    # the native agent preloaded too (pyzmq on a shared libzmq): this agent reports the process, the
+    # native one stands back and records the messages of the sockets this agent adopts (native.py)
+    agent.native = stand_back()
     ZMQError = zmq.ZMQError
     EMFILE = int(getattr(zmq, "EMFILE", 24))
     opt_names = {}
@@ -120,6 +116,13 @@ def install(agent):
                 pass
         sockets[key] = st
         control(agent.socket_report(st))
+        # after its open report is queued: the reporter sends the native agent's messages after its own reports
+        if agent.native is not None:
+            if agent.native.adopt(key, st["id"]):
+                st["native"] = True
+                agent.adopted.add(key)
+            else:
+                agent.all_adopted[0] = False
         return st
 
     def fail(sock, op, e):
@@ -338,6 +341,7 @@ def install(agent):
         r = orig_close(self, *a, **kw)
         try:
             if not closed and key is not None:
+                agent.adopted.discard(key)
                 st = sockets.pop(key, None)
                 if st is not None:
                     control({"type": "socket", "op": "close", "socket": st["id"], "ts": now()})
