@@ -193,6 +193,7 @@ describe('TopologyModel', function () {
     stops.push(() => spy.stop());
     let changes = 0;
     model.onDidChange(() => changes++);
+    const counting = Date.now();
     const sub = runPython(SUB, [tap.listenEndpoint]);
     await sub.waitFor('got');
     await new Promise((r) => setTimeout(r, 1200));
@@ -219,9 +220,11 @@ describe('TopologyModel', function () {
     assert.equal(spyEdge.from, `ep:${key}`);
     assert.ok(spyEdge.rate > 30, `spy rate ${spyEdge.rate}`);
     assert.deepEqual(s.endpoints[0].topics.map((t) => t.text), ['weather']);
-    // throttled: far fewer change events than records
+    // throttled: far fewer change events than records, at most one per 50 ms since counting began
+    // (the subscriber's start-up is part of that time, and takes longer on a loaded machine)
     const records = capture.stats().total;
-    assert.ok(changes > 0 && changes <= 1200 / 50 + 2, `changes ${changes} for ${records} records`);
+    const elapsed = Date.now() - counting;
+    assert.ok(changes > 0 && changes <= elapsed / 50 + 2, `changes ${changes} in ${elapsed} ms for ${records} records`);
 
     // the peer is a process we know: /proc tells which one, and the map names it
     const conn = s.connections[0];
