@@ -297,19 +297,23 @@ void reader_stopped(struct reader *r) {
 
 void readers_drain(void *ctx) {
   struct reader *mine[256];
+  unsigned char unlinked[256];
   int n = 0;
   pthread_mutex_lock(&lock);
-  for (struct reader *r = readers; r && n < 256; r = r->next) {
+  for (struct reader *r = readers, *next; r && n < 256; r = next) {
+    next = r->next;
     if (r->busy || (ctx && r->ctx != ctx)) continue;
     r->busy = 1;
-    if (r->stopped && r->refs == 0) unlink_reader(r);
+    unlinked[n] = r->stopped && r->refs == 0;
+    if (unlinked[n]) unlink_reader(r);
     mine[n++] = r;
   }
   pthread_mutex_unlock(&lock);
   for (int i = 0; i < n; i++) {
     struct reader *r = mine[i];
-    /* unlinked above: it was stopped, it is finished now */
-    if (r->stopped && r->refs == 0) {
+    /* unlinked above: it was stopped, it is finished now. Decided under the lock, not read again here: a reader
+       stopped since (its socket closing on another thread) is still linked, and is unlinked below first */
+    if (unlinked[i]) {
       finish(r);
       continue;
     }
