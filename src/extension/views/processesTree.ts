@@ -18,7 +18,10 @@ export type ProcessesNode =
 export class ProcessesTree implements vscode.TreeDataProvider<ProcessesNode>, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
-  private readonly refresh = new ThrottledRefresh(() => this.changeEmitter.fire(), 250);
+  // once a second, as the Sessions view: counters move with every report, and each refresh
+  // makes VS Code drop the rows' click commands (a click landing while the new rows are on their
+  // way fails with "Actual command not found"), so fewer refreshes mean fewer such clicks
+  private readonly refresh = new ThrottledRefresh(() => this.changeEmitter.fire(), 1000);
   private modelSub: vscode.Disposable | undefined;
   private readonly observerSub: vscode.Disposable;
 
@@ -51,6 +54,11 @@ export class ProcessesTree implements vscode.TreeDataProvider<ProcessesNode>, vs
     if (node.kind === 'process') {
       const p = node.process;
       const item = new vscode.TreeItem(`${p.name} (pid ${p.pid})`, p.sockets.size ? vscode.TreeItemCollapsibleState.Expanded : none);
+      // A row's expanded state is decided when VS Code first draws it: a process reported before
+      // its sockets was drawn as a leaf, and stayed collapsed when its sockets came. Its id
+      // changes once, with its first socket, so that row is drawn anew, expanded; from then on
+      // it is stable and the user's collapse is kept.
+      item.id = `${p.nodeId}${p.sockets.size ? '' : ':no-sockets'}`;
       const parts = [`${p.sockets.size} socket${p.sockets.size === 1 ? '' : 's'}`, p.state];
       if (p.dropped) parts.push(`${formatCount(p.dropped)} reports dropped`);
       item.description = parts.join(' · ');
