@@ -17,7 +17,7 @@ import { PubSpy } from '../../src/core/sessions/spy';
 import { ZmtpTap } from '../../src/core/sessions/tap';
 import { TopologyModel } from '../../src/core/topology/topology';
 import { endpointKey } from '../../src/core/zmq/endpointIdentity';
-import { freePort, killAllPython, runPython, until } from './helpers/peers';
+import { freePort, killAllPython, runPython, runPythonSubscriber, until } from './helpers/peers';
 
 const PUB = `
 import sys, time, zmq
@@ -32,17 +32,6 @@ while True:
     time.sleep(0.01)
 `;
 
-const SUB = `
-import sys, zmq
-ctx = zmq.Context()
-s = ctx.socket(zmq.SUB)
-s.connect(sys.argv[1])
-s.setsockopt_string(zmq.SUBSCRIBE, 'weather')
-s.setsockopt_string(zmq.SUBSCRIBE, 'news')
-while True:
-    s.recv_multipart()
-    print('got', flush=True)
-`;
 
 describe('socketTypes', () => {
   it('knows which pairs ZeroMQ allows', () => {
@@ -194,7 +183,7 @@ describe('TopologyModel', function () {
     let changes = 0;
     model.onDidChange(() => changes++);
     const counting = Date.now();
-    const sub = runPython(SUB, [tap.listenEndpoint]);
+    const sub = runPythonSubscriber(tap.listenEndpoint, ['weather', 'news'], true);
     await sub.waitFor('got');
     await new Promise((r) => setTimeout(r, 1200));
 

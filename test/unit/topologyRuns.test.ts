@@ -17,7 +17,7 @@ import { diagnose } from '../../src/core/topology/doctor';
 import { TopologyModel } from '../../src/core/topology/topology';
 import { FramesQuery } from '../../src/viewers/framesQuery';
 import { DEFAULT_FILTER } from '../../src/shared/protocol/frames';
-import { freePort, killAllPython, runPython, until } from './helpers/peers';
+import { freePort, killAllPython, runPython, runPythonSubscriber, until } from './helpers/peers';
 
 // a flood in bursts: single-frame "topic data" messages and two-frame ones, several topics
 const PUB = `
@@ -38,16 +38,6 @@ while True:
     time.sleep(0.01)
 `;
 
-const SUB = `
-import sys, zmq
-ctx = zmq.Context()
-s = ctx.socket(zmq.SUB)
-s.connect(sys.argv[1])
-s.setsockopt(zmq.SUBSCRIBE, b'weather')
-print('connected', flush=True)
-while True:
-    s.recv_multipart()
-`;
 
 describe('topology and viewer: runs of a stream counted at once, same answers', function () {
   this.timeout(60000);
@@ -94,7 +84,7 @@ describe('topology and viewer: runs of a stream counted at once, same answers', 
     const tap = new ZmtpTap({ target: `127.0.0.1:${port}`, id: 'tap-1' }, capture);
     stops.push(() => tap.stop());
     await tap.listen();
-    const subscriber = runPython(SUB, [tap.listenEndpoint]);
+    const subscriber = runPythonSubscriber(tap.listenEndpoint, ['weather']);
     await subscriber.waitFor('connected');
     const before = capture.stats().totalMessages;
     await until(() => capture.stats().totalMessages > before + 30_000 && (capture.session('tap-1')?.messages ?? 0) > 100, 'the tap to relay and the spies to capture 30,000 more', 30000);

@@ -105,6 +105,27 @@ export function runPython(source: string, args: (string | number)[] = []): Pytho
   return peer;
 }
 
+/**
+ * A pyzmq SUB that connects to argv[1] with these subscriptions, prints "connected", then
+ * receives forever, printing "got" after each message when `announceEach`.
+ */
+export function runPythonSubscriber(endpoint: string, topics: string[], announceEach = false): PythonPeer {
+  const source = `
+import sys, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.SUB)
+s.connect(sys.argv[1])
+for topic in sys.argv[3:]:
+    s.setsockopt_string(zmq.SUBSCRIBE, topic)
+print('connected', flush=True)
+while True:
+    s.recv_multipart()
+    if sys.argv[2] == 'each':
+        print('got', flush=True)
+`;
+  return runPython(source, [endpoint, announceEach ? 'each' : 'quiet', ...topics]);
+}
+
 /** Kills every Python peer still running (call from afterEach). */
 export async function killAllPython(): Promise<void> {
   await Promise.all([...running].map((p) => p.kill()));
