@@ -218,10 +218,7 @@ export class TopologyModel implements Disposable {
   private flushRun(ts: number): void {
     const run = this.run;
     if (run.n) {
-      const ep = run.ep!;
-      if (run.ts > ep.lastActivity) ep.lastActivity = run.ts;
-      ep.published.hit(run.ts, run.bytes, run.n);
-      run.spy!.received.hit(run.ts, run.bytes, run.n);
+      this.countPublished(run.ep!, run.spy, run.ts, run.bytes, run.n);
       this.changed();
     }
     run.ts = ts;
@@ -574,13 +571,18 @@ export class TopologyModel implements Disposable {
     }
     // spy / monitor: the socket bound at the endpoint published this
     const ep = this.endpointState(r.endpoint);
-    ep.lastActivity = Math.max(ep.lastActivity, r.ts);
-    ep.published.hit(r.ts, size);
+    this.countPublished(ep, r.session ? this.spy(r.session, r.source === 'monitor' ? 'monitor' : 'spy', r.endpoint) : undefined, r.ts, size, 1);
     if (r.source === 'spy') this.noteTopic(ep, r, size);
     if (r.peerSocketType) this.setSocketType(ep, r.peerSocketType, 'spy');
     else if (!ep.socketType && r.source === 'spy') this.setSocketType(ep, 'PUB', 'spy');
-    if (r.session) this.spy(r.session, r.source === 'monitor' ? 'monitor' : 'spy', r.endpoint).received.hit(r.ts, size);
     ep.retry = undefined;
+  }
+
+  /** `n` messages (`bytes` in all) the socket at `ep` published at `ts`, as `spy` received them: one message, or a run's (see catchUp). */
+  private countPublished(ep: EndpointState, spy: SpyState | undefined, ts: number, bytes: number, n: number): void {
+    if (ts > ep.lastActivity) ep.lastActivity = ts;
+    ep.published.hit(ts, bytes, n);
+    spy?.received.hit(ts, bytes, n);
   }
 
   private spy(session: string, source: 'spy' | 'monitor', endpoint: string): SpyState {
