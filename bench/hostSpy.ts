@@ -188,6 +188,8 @@ interface HostRoundResult {
   received: number;
   /** Cores each role used while the publisher sent. */
   cores: Record<CpuRole, number>;
+  /** The same for each renderer process (the workbench's, the webviews'), largest first. */
+  renderers: number[];
 }
 
 async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostRoundResult> {
@@ -231,12 +233,18 @@ async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostR
     const sent = await withTimeout(pub.sent, seconds * 1000 + 30_000, 'the publisher finishing').catch((e: unknown) => {
       throw e instanceof HarnessError ? e : new HarnessError(firstLine(e));
     });
-    const cores = cpuCores(first, cpuSnapshot(), Date.now() - startedAt);
+    const last = cpuSnapshot();
+    const wallMs = Date.now() - startedAt;
+    const cores = cpuCores(first, last, wallMs);
+    const renderers = [...last]
+      .filter(([, p]) => p.role === 'renderer')
+      .map(([pid, p]) => +(((p.ticks - (first.get(pid)?.ticks ?? 0)) * TICK_MS) / wallMs).toFixed(3))
+      .sort((a, b) => b - a);
     if (!viewer) await uiStep(code, 'bring the viewer back', 15000, (t) => tab.click({ timeout: t }));
     // what waited in the buffers is received after the publisher stopped: until the counter stands still
     const received = mode === 'ceiling' ? await drainCount(out) : await readSettledCounter(() => counters.getAttribute('data-received', { timeout: 2000 }));
     failed = false;
-    return { sent, received, cores };
+    return { sent, received, cores, renderers };
   } finally {
     pub.stop();
     if (hookDir) rmSync(hookDir, { recursive: true, force: true });
@@ -365,7 +373,7 @@ if (require.main === module) {
         for (let i = 0; i < numberArg('runs', 1); i++) {
           for (const mode of ['spy', 'ceiling'] as const) {
             const r = await hostRound(numberArg('seconds', 10), mode);
-            out.push({ mode, ratio: +(r.received / r.sent).toFixed(3), sent: r.sent, received: r.received, cores: formatCores(r.cores) });
+            out.push({ mode, ratio: +(r.received / r.sent).toFixed(3), sent: r.sent, received: r.received, cores: formatCores(r.cores), renderers: r.renderers });
             process.stderr.write(`[host] ${JSON.stringify(out[out.length - 1])}\n`);
           }
         }
