@@ -173,7 +173,11 @@ function cpuSnapshot(): CpuSnapshot {
 /** CPU per role between two snapshots, in cores (CPU ms ÷ wall ms); a process started in between counts whole. */
 function cpuCores(before: CpuSnapshot, after: CpuSnapshot, wallMs: number): Record<CpuRole, number> {
   const cores = Object.fromEntries(CPU_ROLES.map((r) => [r, 0])) as Record<CpuRole, number>;
-  for (const [pid, a] of after) cores[a.role] += ((a.ticks - (before.get(pid)?.ticks ?? 0)) * TICK_MS) / wallMs;
+  for (const [pid, a] of after) {
+    const b = before.get(pid);
+    // the role known first: a process that just exited (the publisher, once it printed its count) has no command line left
+    cores[b?.role ?? a.role] += ((a.ticks - (b?.ticks ?? 0)) * TICK_MS) / wallMs;
+  }
   return cores;
 }
 
@@ -237,7 +241,7 @@ async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostR
     const wallMs = Date.now() - startedAt;
     const cores = cpuCores(first, last, wallMs);
     const renderers = [...last]
-      .filter(([, p]) => p.role === 'renderer')
+      .filter(([pid, p]) => (first.get(pid)?.role ?? p.role) === 'renderer')
       .map(([pid, p]) => +(((p.ticks - (first.get(pid)?.ticks ?? 0)) * TICK_MS) / wallMs).toFixed(3))
       .sort((a, b) => b - a);
     if (!viewer) await uiStep(code, 'bring the viewer back', 15000, (t) => tab.click({ timeout: t }));
