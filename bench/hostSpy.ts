@@ -12,8 +12,23 @@
  * the same kind of publisher, and what the cheapest possible subscriber does
  * (see bench/cliSpy.ts).
  *
+ * The ceiling (`spy_in_host_ceiling_*`): the same round with, instead of the
+ * spy, the best possible reader inside the same extension host: the bench-only
+ * drain of src/extension/benchDrain.ts (started through code-server's
+ * environment, it reads the socket and counts bytes: no decode, no capture,
+ * no view), the frames viewer open as in a spy round.
+ *
+ * During every host and ceiling round, the CPU each process used between the
+ * publisher's first message and its last (from /proc/<pid>/stat), by role:
+ * the publisher, the extension host, code-server's server, Chromium's
+ * renderers, GPU and browser processes, this bench (Playwright's driver).
+ *
  *   npx tsx bench/hostSpy.ts [--seconds S] [--runs N]
+ *   npx tsx bench/hostSpy.ts --compare-viewer | --rounds [--runs N]   (host rounds only, with their CPU)
  */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startCodeServer, TEST_WORKSPACE, type CodeServer } from '../test/e2e/ui/codeServer';
 import { drainRound, handled, HarnessError, pyzmqRound, startTimedPublisher } from './cliSpy';
 import { fault, median, numberArg, printAndExit } from './util';
@@ -97,15 +112,105 @@ export async function readSettledCounter(read: () => Promise<string | null>, o: 
   return value;
 }
 
-async function hostRound(seconds: number, viewer = true): Promise<{ sent: number; received: number }> {
+/** The roles a round's processes are grouped in for its CPU profile. */
+export const CPU_ROLES = ['publisher', 'extension_host', 'server', 'renderer', 'gpu', 'browser', 'chromium_other', 'bench', 'other'] as const;
+export type CpuRole = (typeof CPU_ROLES)[number];
+type CpuSnapshot = Map<number, { ticks: number; role: CpuRole }>;
+const TICK_MS = 10; // CLK_TCK is 100 on Linux
+
+/** What a process of this bench's tree is, from its command line. */
+function roleOf(cmd: string, pid: number): CpuRole {
+  if (pid === process.pid) return 'bench';
+  if (cmd.includes('timed_pub.py')) return 'publisher';
+  if (cmd.includes('--type=extensionHost')) return 'extension_host';
+  if (/chrom/i.test(cmd)) {
+    if (cmd.includes('--type=renderer')) return 'renderer';
+    if (cmd.includes('--type=gpu-process')) return 'gpu';
+    return cmd.includes('--type=') ? 'chromium_other' : 'browser';
+  }
+  if (cmd.includes('code-server') || cmd.includes('server-main')) return 'server';
+  return 'other';
+}
+
+/** utime + stime of this process and every descendant (code-server, its extension host, Chromium, the publisher). */
+function cpuSnapshot(): CpuSnapshot {
+  const all = new Map<number, { ppid: number; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // the fields after the command name (which may hold spaces): state ppid ... utime(14) stime(15)
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      all.set(pid, { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const snap: CpuSnapshot = new Map();
+  const mine = new Set([process.pid]);
+  // parents come before their children often but not always: repeat until nothing is added
+  for (let added = true; added; ) {
+    added = false;
+    for (const [pid, p] of all) {
+      if (mine.has(pid) || !mine.has(p.ppid)) continue;
+      mine.add(pid);
+      added = true;
+    }
+  }
+  for (const pid of mine) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    snap.set(pid, { ticks: all.get(pid)!.ticks, role: roleOf(cmd, pid) });
+  }
+  return snap;
+}
+
+/** CPU per role between two snapshots, in cores (CPU ms ÷ wall ms); a process started in between counts whole. */
+function cpuCores(before: CpuSnapshot, after: CpuSnapshot, wallMs: number): Record<CpuRole, number> {
+  const cores = Object.fromEntries(CPU_ROLES.map((r) => [r, 0])) as Record<CpuRole, number>;
+  for (const [pid, a] of after) {
+    const b = before.get(pid);
+    // the role known first: a process that just exited (the publisher, once it printed its count) has no command line left
+    cores[b?.role ?? a.role] += ((a.ticks - (b?.ticks ?? 0)) * TICK_MS) / wallMs;
+  }
+  return cores;
+}
+
+const formatCores = (c: Record<CpuRole, number>) =>
+  CPU_ROLES.filter((r) => c[r] >= 0.005)
+    .map((r) => `${r} ${c[r].toFixed(2)}`)
+    .join(', ');
+
+type HostMode = 'spy' | 'background' | 'ceiling';
+interface HostRoundResult {
+  sent: number;
+  received: number;
+  /** Cores each role used while the publisher sent. */
+  cores: Record<CpuRole, number>;
+  /** The same for each renderer process (the workbench's, the webviews'), largest first. */
+  renderers: number[];
+}
+
+async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostRoundResult> {
+  const viewer = mode !== 'background';
   const pub = await startTimedPublisher(seconds, 16);
   let vsc: CodeServer | undefined;
   let failed = true;
+  // the ceiling's files: the go signal the bench gives, the count the drain writes
+  const hookDir = mode === 'ceiling' ? mkdtempSync(join(tmpdir(), 'zmq-bench-drain-')) : '';
+  const go = join(hookDir, 'go');
+  const out = join(hookDir, 'out');
   try {
     // the issue-27 failure: the publisher gone before it printed "sending" (the round is re-run)
     if (fault('host-publisher')) pub.crash();
     try {
-      vsc = await startCodeServer({ folder: TEST_WORKSPACE });
+      const env = mode === 'ceiling' ? { ZMQ_DEBUG_BENCH_DRAIN: String(pub.port), ZMQ_DEBUG_BENCH_DRAIN_GO: go, ZMQ_DEBUG_BENCH_DRAIN_OUT: out } : undefined;
+      vsc = await startCodeServer({ folder: TEST_WORKSPACE, env });
     } catch (e) {
       throw new HarnessError(`code-server did not start: ${firstLine(e)}`);
     }
@@ -123,31 +228,30 @@ async function hostRound(seconds: number, viewer = true): Promise<{ sent: number
     });
     // without the viewer (for comparison): its tab goes to the background behind a new editor, so it is sent nothing
     if (!viewer) await uiStep(code, 'open an untitled editor', 15000, (t) => code.runCommand('File: New Untitled Text File', t));
-    const endpoint = `tcp://127.0.0.1:${pub.port}`;
-    const widget = page.locator('.quick-input-widget');
-    await uiStep(code, 'open the spy prompt', 15000, async (t) => {
-      await code.runEndpointCommand('ZeroMQ: Spy on Endpoint…', endpoint);
-      await widget.locator('.quick-input-title', { hasText: `Spy on ${endpoint}` }).waitFor({ state: 'visible', timeout: t });
-    });
-    // starts the spy: not retried (a second spy would double the count), the round is re-run instead
-    await page.keyboard.press('Enter');
-    try {
-      await widget.waitFor({ state: 'hidden', timeout: 15000 });
-    } catch (e) {
-      throw new HarnessError(`the spy prompt did not close after Enter: ${firstLine(e)}`);
-    }
+    if (mode === 'ceiling') writeFileSync(go, '');
+    else await startSpy(code, `tcp://127.0.0.1:${pub.port}`);
     // bounded: a spy that never connects would leave the publisher waiting for its first subscriber forever
     await withTimeout(pub.sending, 30_000, 'the spy connecting to the publisher (its handshake)');
+    const first = cpuSnapshot();
+    const startedAt = Date.now();
     const sent = await withTimeout(pub.sent, seconds * 1000 + 30_000, 'the publisher finishing').catch((e: unknown) => {
       throw e instanceof HarnessError ? e : new HarnessError(firstLine(e));
     });
+    const last = cpuSnapshot();
+    const wallMs = Date.now() - startedAt;
+    const cores = cpuCores(first, last, wallMs);
+    const renderers = [...last]
+      .filter(([pid, p]) => (first.get(pid)?.role ?? p.role) === 'renderer')
+      .map(([pid, p]) => +(((p.ticks - (first.get(pid)?.ticks ?? 0)) * TICK_MS) / wallMs).toFixed(3))
+      .sort((a, b) => b - a);
     if (!viewer) await uiStep(code, 'bring the viewer back', 15000, (t) => tab.click({ timeout: t }));
     // what waited in the buffers is received after the publisher stopped: until the counter stands still
-    const received = await readSettledCounter(() => counters.getAttribute('data-received', { timeout: 2000 }));
+    const received = mode === 'ceiling' ? await drainCount(out) : await readSettledCounter(() => counters.getAttribute('data-received', { timeout: 2000 }));
     failed = false;
-    return { sent, received };
+    return { sent, received, cores, renderers };
   } finally {
     pub.stop();
+    if (hookDir) rmSync(hookDir, { recursive: true, force: true });
     // a stop that fails must not replace the round's own error (it is told beside it)
     await vsc?.stop().catch((e: unknown) => {
       if (!failed) throw new HarnessError(`code-server did not stop cleanly: ${firstLine(e)}`);
@@ -156,8 +260,36 @@ async function hostRound(seconds: number, viewer = true): Promise<{ sent: number
   }
 }
 
+/** Starts a spy on `endpoint` from the palette, as a user does. */
+async function startSpy(code: CodeServer, endpoint: string): Promise<void> {
+  const widget = code.page.locator('.quick-input-widget');
+  await uiStep(code, 'open the spy prompt', 15000, async (t) => {
+    await code.runEndpointCommand('ZeroMQ: Spy on Endpoint…', endpoint);
+    await widget.locator('.quick-input-title', { hasText: `Spy on ${endpoint}` }).waitFor({ state: 'visible', timeout: t });
+  });
+  // starts the spy: not retried (a second spy would double the count), the round is re-run instead
+  await code.page.keyboard.press('Enter');
+  try {
+    await widget.waitFor({ state: 'hidden', timeout: 15000 });
+  } catch (e) {
+    throw new HarnessError(`the spy prompt did not close after Enter: ${firstLine(e)}`);
+  }
+}
+
+/** Messages the extension host's bench drain counted (16 B messages: 18 bytes each on the wire), once it wrote its count. */
+async function drainCount(out: string): Promise<number> {
+  const end = Date.now() + 60_000;
+  while (!existsSync(out)) {
+    if (Date.now() > end) throw new HarnessError("the extension host's bench drain wrote no count within 60 s");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const bytes = Number(/bytes (\d+)/.exec(readFileSync(out, 'utf8'))?.[1] ?? NaN);
+  if (!bytes) throw new Error(`the extension host's bench drain read nothing (${readFileSync(out, 'utf8').trim()})`);
+  return Math.floor(bytes / 18);
+}
+
 /** One round with the viewer in a background tab: what the viewer costs (informational). */
-export const hostRoundWithoutViewer = (seconds: number) => hostRound(seconds, false);
+export const hostRoundWithoutViewer = (seconds: number) => hostRound(seconds, 'background');
 
 export async function runHostSpyBench(opts: { seconds: number; runs: number; log?: (line: string) => void }) {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[host] ${l}\n`));
@@ -165,6 +297,9 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
   const sent: number[] = [];
   const lib: number[] = [];
   const drain: number[] = [];
+  const ceiling: number[] = [];
+  const hostCores: Record<CpuRole, number>[] = [];
+  const ceilingCores: Record<CpuRole, number>[] = [];
   let reruns = 0;
   /** Runs a round, re-running it when it failed outside the product (counted); the product's errors fail the part as they are. */
   async function round<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -188,8 +323,16 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
     const r = await round(`host round ${i + 1}`, () => hostRound(opts.seconds));
     ratios.push(r.received / r.sent);
     sent.push(r.sent);
-    log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, captured ${r.received} (${(r.received / r.sent).toFixed(3)}); pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)}); drain got ${d.received} of ${d.sent} (${(d.received / d.sent).toFixed(3)})`);
+    hostCores.push(r.cores);
+    const c = await round(`ceiling round ${i + 1}`, () => hostRound(opts.seconds, 'ceiling'));
+    ceiling.push(c.received / c.sent);
+    ceilingCores.push(c.cores);
+    log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, captured ${r.received} (${(r.received / r.sent).toFixed(3)}); pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)}); drain got ${d.received} of ${d.sent} (${(d.received / d.sent).toFixed(3)}); the extension host's drain got ${c.received} of ${c.sent} (${(c.received / c.sent).toFixed(3)})`);
+    log(`  cores used while sending, spy round: ${formatCores(r.cores)}`);
+    log(`  cores used while sending, ceiling round: ${formatCores(c.cores)}`);
   }
+  const medianCores = (prefix: string, rounds: Record<CpuRole, number>[]) =>
+    Object.fromEntries(CPU_ROLES.map((role) => [`${prefix}${role}`, +median(rounds.map((x) => x[role])).toFixed(3)]));
   return {
     spy_in_host_captured_ratio_16b: +median(ratios).toFixed(3),
     spy_in_host_pair_min_16b: +Math.min(...ratios).toFixed(3),
@@ -202,6 +345,14 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
     spy_in_host_vs_drain_16b: +(median(ratios) / median(drain)).toFixed(3),
     // rounds (host or reference) that failed outside the product and were run again: not hidden, not counted in the figures
     spy_in_host_rounds_rerun: reruns,
+    // the ceiling: the best possible reader inside the same extension host (src/extension/benchDrain.ts), and its share of the drain's
+    spy_in_host_ceiling_ratio_16b: +median(ceiling).toFixed(3),
+    spy_in_host_ceiling_pair_min_16b: +Math.min(...ceiling).toFixed(3),
+    spy_in_host_ceiling_pair_max_16b: +Math.max(...ceiling).toFixed(3),
+    spy_in_host_ceiling_vs_drain_16b: +(median(ceiling) / median(drain)).toFixed(3),
+    // where the machine's time went while the publisher sent (cores, medians of the rounds): informational
+    ...medianCores('spy_in_host_cpu_cores_', hostCores),
+    ...medianCores('spy_in_host_ceiling_cpu_cores_', ceilingCores),
   };
 }
 
@@ -211,9 +362,24 @@ if (require.main === module) {
       (async () => {
         const out = [];
         for (let i = 0; i < numberArg('runs', 1); i++) {
-          const a = await hostRound(numberArg('seconds', 10), true);
-          const b = await hostRound(numberArg('seconds', 10), false);
-          out.push({ viewer: +(a.received / a.sent).toFixed(3), sentViewer: a.sent, background: +(b.received / b.sent).toFixed(3), sentBackground: b.sent });
+          const a = await hostRound(numberArg('seconds', 10), 'spy');
+          const b = await hostRound(numberArg('seconds', 10), 'background');
+          out.push({ viewer: +(a.received / a.sent).toFixed(3), sentViewer: a.sent, coresViewer: a.cores, background: +(b.received / b.sent).toFixed(3), sentBackground: b.sent, coresBackground: b.cores });
+        }
+        return out;
+      })(),
+    );
+  } else if (process.argv.includes('--rounds')) {
+    // host and ceiling rounds only, alternating, with their CPU profiles (for before/after comparisons)
+    printAndExit(
+      (async () => {
+        const out = [];
+        for (let i = 0; i < numberArg('runs', 1); i++) {
+          for (const mode of ['spy', 'ceiling'] as const) {
+            const r = await hostRound(numberArg('seconds', 10), mode);
+            out.push({ mode, ratio: +(r.received / r.sent).toFixed(3), sent: r.sent, received: r.received, cores: formatCores(r.cores), renderers: r.renderers });
+            process.stderr.write(`[host] ${JSON.stringify(out[out.length - 1])}\n`);
+          }
         }
         return out;
       })(),

@@ -46,11 +46,17 @@ export interface ViewerHost {
 const RESCAN = { sliceMs: 20, progressMs: 100, chunk: 20_000 } as const;
 
 /**
- * Above `recordsPerS` new rows a second the view gets a batch every
- * `intervalMs` instead of every intervalMs option (about 8 a second, not 60),
- * for `holdMs` after the flood was last seen.
+ * Above `recordsPerS` new rows a second the view's rows are scanned every
+ * `intervalMs` instead of every intervalMs option (8 a second, not 60: often
+ * enough that a window of 100,000 loses no row to eviction before it was
+ * scanned below 800,000 msg/s) and posted every `postMs` (4 a second), for
+ * `holdMs` after the flood was last seen. Each post costs Chromium's renderer
+ * a relayout and a software repaint of the table: at 8 posts a second that
+ * was ~0.2 of a core during a flood, as much CPU as the extension host spent
+ * reading it, taken on a 2-core machine from the publisher's I/O thread
+ * (docs/performance.md, issue 27).
  */
-const FLOOD = { recordsPerS: 5000, intervalMs: 125, holdMs: 1000 } as const;
+const FLOOD = { recordsPerS: 5000, intervalMs: 125, postMs: 250, holdMs: 1000 } as const;
 
 export interface ControllerOptions {
   filter?: FrameFilter;
@@ -431,7 +437,16 @@ export class FramesViewController implements Disposable {
       this.post({ type: 'counters', counters: this.counters() });
       return;
     }
-    this.postWindow(this.scan());
+    const added = this.scan();
+    const now = Date.now();
+    if (now < this.floodUntil && now - this.lastPosted < FLOOD.postMs) {
+      // flooded: scanned now (before eviction), told with the next post, which comes even if nothing more arrives
+      this.carriedAdded += added;
+      this.dirty = true;
+      this.schedule();
+      return;
+    }
+    this.postWindow(added);
   }
 
   private windowRows(): { start: number; rows: RowSummary[] } {

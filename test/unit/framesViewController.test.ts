@@ -46,8 +46,8 @@ describe('FramesViewController', function () {
       for (let i = 0; i < 400; i++) capture.append(msg(['t', `m${tick * 400 + i}`]));
       await sleep(10);
     }
-    // the last batch of a flood comes within the flood rate's interval (125 ms)
-    await sleep(200);
+    // the last batch of a flood comes within the flood's post interval (250 ms)
+    await sleep(400);
     const elapsed = (Date.now() - started) / 1000;
     const batches = posted.filter((m) => m.type === 'frames/appended') as Extract<FromHost, { type: 'frames/appended' }>[];
     assert.ok(batches.length <= Math.ceil(elapsed * 63) + 2, `${batches.length} batches in ${elapsed} s`);
@@ -61,7 +61,7 @@ describe('FramesViewController', function () {
     assert.equal(batches.reduce((n, b) => n + b.added, 0), 20000, 'every message was announced once');
   });
 
-  it('slows to about 8 batches a second in a flood (rows faster than anyone reads), and is back at display rate for a trickle', async () => {
+  it('slows to 4 batches a second in a flood (rows faster than anyone reads), and is back at display rate for a trickle', async () => {
     open();
     posted.length = 0;
     const appended = () => posted.filter((m) => m.type === 'frames/appended') as Extract<FromHost, { type: 'frames/appended' }>[];
@@ -73,7 +73,9 @@ describe('FramesViewController', function () {
     }
     let elapsed = (Date.now() - started) / 1000;
     const flood = appended().length;
-    assert.ok(flood >= elapsed * 4 && flood <= elapsed * 9 + 3, `${flood} batches in ${elapsed} s of flood (60 a second without the flood rate)`);
+    // at least a few a second (the view stays live), at most 4 (each costs the renderer a repaint): 8 before issue 27, 60 without the flood rate;
+    // and still every message announced once (scanned 8 times a second: none evicted from the 5,000 window unscanned)
+    assert.ok(flood >= elapsed * 2 && flood <= elapsed * 4 + 2, `${flood} batches in ${elapsed} s of flood`);
     await sleep(1200);
     assert.equal(
       appended().reduce((n, b) => n + b.added, 0),

@@ -65,6 +65,8 @@ export interface StartOptions {
    * tests the packaged extension as users get it.
    */
   vsix?: string;
+  /** Extra environment for code-server (and so the extension host it forks): bench hooks. */
+  env?: Record<string, string>;
 }
 
 const running = new Set<CodeServer>();
@@ -179,7 +181,7 @@ export class CodeServer {
         this.folder,
       ],
       // own process group, so stop() reaches the VS Code server and extension host it forks
-      { cwd: this.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } },
+      { cwd: this.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
     );
     const collect = (d: Buffer) => {
       this.log = (this.log + d.toString()).slice(-65536);
