@@ -9,10 +9,13 @@
  * default gate: pyzmq on the shared libzmq has the native agent record its messages, every
  * one below 250,000 a second.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Capture } from '../src/core/capture/capture';
 import { Collector } from '../src/core/sessions/collector';
+import { NATIVE_AGENT_FILE, nativeAgentLibrary, nativeAgentSourceDir } from '../src/core/sessions/nativeAgent';
 import { BENCH_SIZES, freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
 const PEER = join(__dirname, 'peers', 'push_pull.py');
@@ -77,7 +80,7 @@ export async function runAgentOverheadBench(o: { count: number; runs: number }):
 }
 
 /** Environment for a program without any agent (whatever the bench itself was started with). */
-function plainEnv(): NodeJS.ProcessEnv {
+export function plainEnv(): NodeJS.ProcessEnv {
   const base = { ...process.env };
   delete base.ZMQ_DEBUG_COLLECTOR;
   delete base.ZMQ_DEBUG_TOKEN;
@@ -94,12 +97,20 @@ function output(child: ReturnType<typeof spawn>): Promise<{ code: number | null;
   });
 }
 
+/** What a paced round measured: the program's CPU seconds (all its threads, and by thread) and the messages it sent. */
+export interface PacedRound {
+  cpu: number;
+  sent: number;
+  /** the program's own thread, libzmq's threads, every other thread (an agent's reporter) */
+  threads: { main: number; io: number; other: number };
+}
+
 /**
  * One paced round: the program (a PUSH, its own process) sends `rate` messages a second
  * for `seconds` to a plain PULL in another process (no agent: only the program pays);
- * `env` adds the agent. Returns the program's CPU seconds and the messages it sent.
+ * `env` adds the agent.
  */
-async function pacedRound(rate: number, seconds: number, size: number, env: Record<string, string>): Promise<{ cpu: number; sent: number }> {
+export async function pacedRound(rate: number, seconds: number, size: number, env: Record<string, string>): Promise<PacedRound> {
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const count = Math.floor(seconds * 1000) * Math.max(1, Math.floor(rate / 1000));
   const pull = spawn(PYTHON, [PACED, 'pull', endpoint, String(count)], { env: plainEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -116,14 +127,21 @@ async function pacedRound(rate: number, seconds: number, size: number, env: Reco
     const p = await output(push);
     const m = /SENT (\d+) CPU ([\d.]+)/.exec(p.out);
     if (p.code !== 0 || !m) throw new Error(`paced PUSH failed (${p.code}): ${p.out.slice(-300)}`);
+    const t = /THREADS io=([\d.-]+) main=([\d.-]+) other=([\d.-]+)/.exec(p.out);
     // every message reaches the PULL within seconds of the last send, or the round failed
     const late = setTimeout(() => pull.kill('SIGKILL'), 30_000);
     const q = await pulled.finally(() => clearTimeout(late));
     if (q.code !== 0 || !q.out.includes(`GOT ${count}`)) throw new Error(`paced PULL failed (${q.code}): ${q.out.slice(-300)} ${err.slice(-300)}`);
-    return { cpu: Number(m[2]), sent: Number(m[1]) };
+    return { cpu: Number(m[2]), sent: Number(m[1]), threads: { io: Number(t?.[1] ?? NaN), main: Number(t?.[2] ?? NaN), other: Number(t?.[3] ?? NaN) } };
   } finally {
     pull.kill('SIGKILL');
   }
+}
+
+/** A paced round's CPU by thread, in µs per message sent, for the bench's log. */
+function perThread(r: PacedRound): string {
+  const us = (s: number) => ((s * 1e6) / r.sent).toFixed(2);
+  return `${us(r.cpu)} µs/msg (main ${us(r.threads.main)}, libzmq ${us(r.threads.io)}, other ${us(r.threads.other)})`;
 }
 
 /**
@@ -152,6 +170,7 @@ export async function runAgentPacedBench(o: { rate: number; seconds: number; run
         for (let t = 0; t < 50 && collector.stats().messages + collector.stats().agentDropped < withAgent.sent; t++) await new Promise((r) => setTimeout(r, 100));
         const s = collector.stats();
         const p = plain ?? (await pacedRound(o.rate, o.seconds, size, {}));
+        process.stderr.write(`[bench]     CPU by thread: without ${perThread(p)}; with ${perThread(withAgent)}\n`);
         ratios.push(p.cpu / withAgent.cpu);
         shares.push(s.messages / withAgent.sent);
         plainCpu.push(p.cpu);
@@ -177,9 +196,90 @@ export async function runAgentPacedBench(o: { rate: number; seconds: number; run
   return result;
 }
 
+/** Bench-only builds of the native agent (BENCH_CEILING in agent.h), by how much of a message's recording they do. */
+const CEILINGS = [
+  [1, 'wrappers'],
+  [2, 'copied'],
+  [3, 'handed_over'],
+] as const;
+
+/** Compiles the ceiling builds into a temporary folder (the shipped library is never one of them). */
+function buildCeilings(): { libs: Map<string, string>; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'zmq-agent-ceiling-'));
+  const src = nativeAgentSourceDir();
+  const sources = readdirSync(src)
+    .filter((n) => n.endsWith('.c'))
+    .map((n) => join(src, n));
+  const libs = new Map<string, string>();
+  for (const [level, name] of CEILINGS) {
+    mkdirSync(join(dir, name));
+    // the same name as the shipped library: the Python agent looks for it in LD_PRELOAD
+    const lib = join(dir, name, NATIVE_AGENT_FILE);
+    execFileSync('gcc', ['-std=gnu11', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', `-DBENCH_CEILING=${level}`, '-o', lib, ...sources, '-ldl', '-lpthread']);
+    libs.set(name, lib);
+  }
+  return { libs, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * What each part of recording a message costs a paced program (1 KiB, `rate` msg/s): rounds of the program
+ * without the agent, with bench-only builds that stop after the wrappers, after the copy, after the hand-over
+ * (the reporter discards instead of writing), and with the shipped agent, their order turning each round. Keys:
+ * agent_paced_ceiling_cpu_ratio_1k_<build> (CPU without ÷ with that build, median) and
+ * agent_paced_cpu_us_per_msg_1k_<build> (median CPU per message sent, all threads; _main: the program's thread).
+ */
+export async function runAgentCeilingBench(o: { rate: number; seconds: number; runs: number }): Promise<Record<string, number>> {
+  const built = buildCeilings();
+  const shipped = nativeAgentLibrary();
+  if (!shipped) throw new Error('no native agent library loads here: build it first (node esbuild.mjs)');
+  const setups = ['plain', ...CEILINGS.map(([, n]) => n), 'agent'];
+  const rounds = new Map<string, PacedRound[]>(setups.map((n) => [n, []]));
+  const size = 1024;
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      for (let k = 0; k < setups.length; k++) {
+        const name = setups[(k + i) % setups.length];
+        let r: PacedRound;
+        if (name === 'plain') r = await pacedRound(o.rate, o.seconds, size, {});
+        else {
+          const capture = new Capture();
+          const collector = await Collector.start({ capture });
+          try {
+            const env = collector.environment(plainEnv());
+            const lib = built.libs.get(name);
+            if (lib) env.LD_PRELOAD = env.LD_PRELOAD!.replace(shipped, lib);
+            r = await pacedRound(o.rate, o.seconds, size, env);
+            const s = collector.stats();
+            process.stderr.write(`[bench]   ceiling ${name} round ${i + 1}: ${s.messages} of ${r.sent} captured, ${s.agentDropped} dropped\n`);
+          } finally {
+            await collector.stop();
+            collector.dispose();
+            capture.dispose();
+          }
+        }
+        rounds.get(name)!.push(r);
+        process.stderr.write(`[bench]   ceiling ${name} round ${i + 1}: CPU ${r.cpu.toFixed(2)} s, ${perThread(r)}\n`);
+      }
+    }
+  } finally {
+    built.dispose();
+  }
+  const result: Record<string, number> = {};
+  const plain = rounds.get('plain')!;
+  for (const name of setups) {
+    const rs = rounds.get(name)!;
+    result[`agent_paced_cpu_us_per_msg_1k_${name}`] = +median(rs.map((r) => (r.cpu * 1e6) / r.sent)).toFixed(3);
+    result[`agent_paced_cpu_us_per_msg_1k_${name}_main`] = +median(rs.map((r) => (r.threads.main * 1e6) / r.sent)).toFixed(3);
+    if (name !== 'plain') result[`agent_paced_ceiling_cpu_ratio_1k_${name}`] = +median(rs.map((r, i) => plain[i].cpu / r.cpu)).toFixed(3);
+  }
+  return result;
+}
+
 if (require.main === module) {
   const quick = process.argv.includes('--quick');
-  if (process.argv.includes('--paced'))
+  if (process.argv.includes('--ceiling'))
+    printAndExit(runAgentCeilingBench({ rate: numberArg('rate', 100_000), seconds: numberArg('seconds', quick ? 2 : 10), runs: numberArg('runs', quick ? 1 : 3) }));
+  else if (process.argv.includes('--paced'))
     printAndExit(runAgentPacedBench({ rate: numberArg('rate', 100_000), seconds: numberArg('seconds', quick ? 2 : 10), runs: numberArg('runs', quick ? 1 : 5) }));
   else printAndExit(runAgentOverheadBench({ count: quick ? 100_000 : 1_000_000, runs: 3 }));
 }

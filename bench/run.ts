@@ -229,10 +229,12 @@ async function runOwnPart(result: Figures): Promise<void> {
   }
   if (want('agent')) {
     log(`agent overhead: pyzmq PUSH→PULL with the agents and a collector capturing vs without, ${COUNT} messages, ${TAP_RUNS} runs each`);
-    const { runAgentOverheadBench, runAgentPacedBench } = await import('./agentOverhead');
+    const { runAgentCeilingBench, runAgentOverheadBench, runAgentPacedBench } = await import('./agentOverhead');
     Object.assign(result, await runAgentOverheadBench({ count: COUNT, runs: TAP_RUNS }));
     log(`agent at a real rate: a pyzmq PUSH paced at 100,000 msg/s for ${quick ? 2 : 10} s (its PULL another process, no agent), CPU without vs with the agent, ${quick ? 1 : 5} runs each`);
     Object.assign(result, await runAgentPacedBench({ rate: 100_000, seconds: quick ? 2 : 10, runs: quick ? 1 : 5 }));
+    log(`agent at a real rate, 1 KiB, by part: bench-only builds of the native agent that stop after the wrappers, the copy, the hand-over (not written), ${quick ? 2 : 5} s, ${quick ? 1 : 3} runs each`);
+    Object.assign(result, await runAgentCeilingBench({ rate: 100_000, seconds: quick ? 2 : 5, runs: quick ? 1 : 3 }));
   }
   if (want('native')) {
     log(`native agent: a C PUSH→PULL pair with the LD_PRELOAD interposer and a collector capturing vs without, ${COUNT} messages, ${TAP_RUNS} runs each; paced at 100,000 msg/s`);

@@ -5,11 +5,37 @@ at a given rate does), each SIZE bytes starting with its sequence number (8 byte
 big-endian); then prints "SENT <count> CPU <seconds> WALL <seconds> MAIN <seconds>": the process's
 CPU time (all its threads: the program's, libzmq's I/O thread, an agent's
 reporter) from the first send until 0.2 s after the last, and the program's own
-thread's (MAIN). `pull ENDPOINT COUNT`
+thread's (MAIN); and "THREADS main=<s> io=<s> other=<s>": the same time by thread
+(the kernel's run time of each, /proc/self/task/*/schedstat: libzmq's threads by their
+names, "other" is every other thread, an agent's reporter). `pull ENDPOINT COUNT`
 binds a PULL, prints "bound", receives COUNT messages and prints "GOT <count>"."""
+import os
 import struct
 import sys
 import time
+
+
+def thread_times():
+    """{tid: (name, run time in s)} of this process's threads (the kernel's count, in ns)."""
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/comm" % tid) as f:
+                name = f.read().strip()
+            with open("/proc/self/task/%s/schedstat" % tid) as f:
+                out[int(tid)] = (name, int(f.read().split()[0]) / 1e9)
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def by_role(before, after):
+    """Run time since `before` of the main thread, libzmq's threads and the rest."""
+    roles = {"main": 0.0, "io": 0.0, "other": 0.0}
+    for tid, (name, t) in after.items():
+        role = "main" if tid == os.getpid() else "io" if name.startswith("ZMQbg") else "other"
+        roles[role] += t - before.get(tid, (name, 0.0))[1]
+    return roles
 
 import zmq
 
@@ -34,6 +60,7 @@ else:
     send = s.send
     per_tick = max(1, rate // 1000)
     ticks = int(seconds * 1000)
+    threads0 = thread_times()
     cpu0 = time.process_time()
     main0 = time.thread_time()
     wall0 = time.perf_counter()
@@ -49,6 +76,8 @@ else:
     main = time.thread_time() - main0
     time.sleep(0.2)
     cpu = time.process_time() - cpu0
+    roles = by_role(threads0, thread_times())
     print("SENT %d CPU %.4f WALL %.4f MAIN %.4f" % (seq, cpu, wall, main), flush=True)
+    print("THREADS " + " ".join("%s=%.4f" % kv for kv in sorted(roles.items())), flush=True)
 s.close(linger=-1)
 ctx.term()

@@ -51,10 +51,13 @@ async function checkPacedRun(agents: { readonly capture: Capture; readonly colle
     const side = msgs.filter((m) => m.direction === direction);
     assert.equal(side.length, n, `${direction}: every message once`);
     const seen = new Set<number>();
+    let last = -1;
     for (const m of side) {
       const frames = m.frames.map((f) => Buffer.from(f));
       const i = Number(frames[0].readBigUInt64BE(0));
       assert.ok(!seen.has(i), `${direction}: message ${i} twice`);
+      assert.ok(i > last, `${direction}: message ${i} after ${last}: in the order sent`);
+      last = i;
       seen.add(i);
       const want = expected(i);
       assert.equal(frames.length, want.length, `${direction} ${i}: frames`);

@@ -121,6 +121,19 @@ REAL_FUNCTIONS(DECLARE_REAL)
 #define MAX_QUEUE_BYTES (32u << 20)
 #define MAX_MESSAGE_BYTES (16u << 20) /* bytes kept of one message; later frames keep only their length */
 #define WAKE_AT 4096                  /* queued reports that wake the reporter before its tick */
+#define WAKE_BYTES (1u << 20)         /* ... or queued bytes */
+#define HOT_BYTES (1u << 20)          /* past this the ring starts again at its beginning once the reporter sent it ... */
+#define COMPACT_BYTES (64u << 10)     /* ... with at most this left, moved there */
+
+/*
+ * Bench only (bench/agentOverhead.ts builds these, never the shipped library): how much of a message's recording is
+ * done, to measure what each part costs the program. 0 (the default): all of it. 1: the wrappers and the gate only,
+ * nothing copied; 2: the message copied into its socket's buffer, not handed over; 3: handed over to the queue, which
+ * the reporter then discards instead of writing it to the collector.
+ */
+#ifndef BENCH_CEILING
+#define BENCH_CEILING 0
+#endif
 
 extern atomic_long gate_tokens;
 extern atomic_long gate_taken; /* tokens taken from the bucket, ever (the program's rate: reporter.c, gate_refill) */

@@ -183,7 +183,7 @@ size_t frame_append(struct frames *f, const void *data, size_t len) {
   unsigned char *p = f->it->data + f->it->size;
   put_be32(p, (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len));
   put_be32(p + 4, (uint32_t)kept);
-  if (kept) memcpy(p + 8, data, kept);
+  if (kept && BENCH_CEILING != 1) memcpy(p + 8, data, kept);
   f->it->size += 8 + kept;
   f->count++;
   /* a token per 512 bytes more; adopting, per 4 KiB (a pyzmq program at 100,000 msg/s of 1 KiB stays below the gate) */
@@ -223,7 +223,7 @@ void frame_done(struct frames *f, uint32_t socket_id, int kept, int more, int di
       put_be32(p + 10, (uint32_t)(bits >> 32));
       put_be32(p + 14, (uint32_t)bits);
       put_be32(p + 18, f->count);
-      enqueue_bytes(it->data, it->size);
+      if (BENCH_CEILING == 0 || BENCH_CEILING == 3) enqueue_bytes(it->data, it->size);
       /* the buffer serves the socket's next message; one grown past 64 KiB goes */
       it->size = 22;
       if (f->cap > MAX_FRAME + 1024) {

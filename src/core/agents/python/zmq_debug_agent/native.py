@@ -10,7 +10,7 @@ import os
 
 
 class Native(object):
-    """The native agent's entry points. Only send_queued (a blocking send) releases the GIL: the
+    """The native agent's entry points. Only send_queued and pump (blocking sends) release the GIL: the
     others are short and hold it, so a wrapper's call never hands the program's thread to another."""
 
     def __init__(self, lib):
@@ -26,6 +26,13 @@ class Native(object):
         self.send_queued = lib.zmq_debug_agent_send_queued
         self.send_queued.argtypes = (ctypes.c_int, ctypes.c_size_t)
         self.send_queued.restype = ctypes.c_long
+        # the reporter's wait for its next round, sending the queue whenever much waits (the GIL released)
+        self.pump = lib.zmq_debug_agent_pump
+        self.pump.argtypes = (ctypes.c_int, ctypes.c_long)
+        self.pump.restype = ctypes.c_long
+        self.hold_pump = held.zmq_debug_agent_hold_pump
+        self.hold_pump.argtypes = ()
+        self.hold_pump.restype = None
         self.put = held.zmq_debug_agent_put
         self.put.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
         self.put.restype = None

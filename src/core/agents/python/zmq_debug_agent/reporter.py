@@ -124,7 +124,16 @@ class Agent(object):
         first = True
         while not self.stopping:
             if not first:
-                self.wake.wait(self.TICK)
+                native = self.native
+                if native is not None:
+                    # until the next round the native agent sends its queue whenever a MiB waits, this
+                    # thread not woken for it (the ring stays in the caches)
+                    sent = native.pump(self.conn.fileno() if self.conn is not None else -1, int(self.TICK * 1000))
+                    if sent < 0:
+                        self.send_failed()
+                    self.sends += sent > 0
+                else:
+                    self.wake.wait(self.TICK)
             first = False
             self.wake.clear()
             if self.monitors:

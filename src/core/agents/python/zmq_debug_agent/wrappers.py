@@ -123,6 +123,8 @@ def install(agent):
                 agent.adopted.add(key)
             else:
                 agent.all_adopted[0] = False
+                # its messages go in this agent's queue: only its rounds send the native queue, in order with it
+                agent.native.hold_pump()
         return st
 
     def fail(sock, op, e):

@@ -1,0 +1,56 @@
+/**
+ * The native agent's queue at real rates (issue 27): a ring of wire frames that
+ * starts again at its beginning once the reporter has sent it far enough (so
+ * that it stays in the caches), and a pump that sends it from C whenever a MiB
+ * waits. What leaves is every report put in, byte for byte, in order, each
+ * once; a full ring drops and counts the rest. And a program never notices its
+ * collector dying: SIGKILLed in the middle of a flood, the program prints and
+ * exits as it does without the agent.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { nativeAgentLibrary } from '../../src/core/sessions/nativeAgent';
+import { AGENT_FIXTURES, killAllRuns, run, start } from './helpers/agentRun';
+import { PYTHON, until } from './helpers/peers';
+
+describe('native agent: its queue at real rates', function () {
+  this.timeout(120000);
+  afterEach(killAllRuns);
+
+  it('the ring through its entry points: every frame once, byte for byte, in order, across its restarts and wraps; a full ring counts what it drops', async function () {
+    const lib = nativeAgentLibrary();
+    if (!lib) this.skip();
+    // no collector listens there: the fixture drives the queue itself (adopting, as the Python agent does)
+    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'native_ring.py')], { LD_PRELOAD: lib!, ZMQ_DEBUG_COLLECTOR: '127.0.0.1:9', ZMQ_DEBUG_TOKEN: 'ring-test' }, 100000);
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^ok \d+ frames, [1-9]\d* dropped at the full ring\n$/);
+  });
+
+  it('the collector SIGKILLed in the middle of a flood: the program prints and exits as without the agent', async function () {
+    if (!nativeAgentLibrary()) this.skip();
+    // 20,000 messages a second for 3 s (1 KiB among them), checked by the program itself
+    const args = [join(AGENT_FIXTURES, 'paced_pushpull.py'), 20000, 3];
+    const plain = await run(PYTHON, args, {}, 100000);
+    assert.equal(plain.code, 0, plain.stderr);
+    const holder = spawn(process.execPath, ['--import', 'tsx', join(AGENT_FIXTURES, 'collector_process.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      holder.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+      await until(() => out.includes('\n'), 'the collector to start', 30000);
+      const env = JSON.parse(out.slice(0, out.indexOf('\n'))) as Record<string, string>;
+      const program = start(PYTHON, args, env, 100000);
+      // killed once it has taken some of the flood
+      await until(() => /messages [1-9]\d{3,}/.test(out), 'the collector to capture messages', 30000);
+      assert.equal(program.proc.exitCode, null, 'the program still sending');
+      holder.kill('SIGKILL');
+      const r = await program.done;
+      assert.equal(r.stderr, '', 'nothing on stderr');
+      assert.equal(r.code, plain.code, 'the same exit code');
+      assert.equal(r.stdout, plain.stdout, 'the same output');
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
