@@ -8,11 +8,19 @@
  * (each tap round over the direct round just before it) is reported too. A
  * short uncounted tap round per size warms the JIT up first.
  *
- *   npx tsx bench/tapThroughput.ts [--count N] [--runs N] [--big-heap-mb MB]
+ * The ceiling's rounds alternate with them: the same peers through the
+ * cheapest relays there are (no decoding, no capture), one in Node and one in
+ * C, to show what one more TCP hop costs on this machine.
+ *
+ *   npx tsx bench/tapThroughput.ts [--count N] [--runs N] [--big-heap-mb MB] [--ceilings 0] [--16b-only]
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Capture } from '../src/core/capture/capture';
 import { ZmtpTap } from '../src/core/sessions/tap';
+import { startBareRelay } from './peers/bareRelay';
 import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
 
 const PULL = `
@@ -57,6 +65,8 @@ export interface TapBenchOptions {
    * as in an extension host (0: not run). Informational: no target.
    */
   bigHeapMb?: number;
+  /** Also the ceiling's rounds (a bare relay in Node and one in C); default true. */
+  ceilings?: boolean;
   log?: (line: string) => void;
 }
 
@@ -79,10 +89,45 @@ export interface TapBenchResult {
   tap_ratio_1k_big_heap?: number;
   tap_cpu_ns_per_msg_1k_big_heap?: number;
   big_heap_mb?: number;
+  /**
+   * The ceiling: the same rounds through a bare relay in Node (the tap's relay
+   * without decoding or capture, bench/peers/bareRelay.ts) and one in C
+   * (bench/peers/tcp_relay.c), over direct; and their CPU per message.
+   */
+  tap_relay_ceiling_ratio_16b?: number;
+  tap_relay_ceiling_ratio_1k?: number;
+  tap_c_relay_ceiling_ratio_16b?: number;
+  tap_c_relay_ceiling_ratio_1k?: number;
+  tap_relay_cpu_ns_per_msg_16b?: number;
+  tap_relay_cpu_ns_per_msg_1k?: number;
+  tap_c_relay_cpu_ns_per_msg_16b?: number;
+  tap_c_relay_cpu_ns_per_msg_1k?: number;
+}
+
+/** What sits between the PUSH and the PULL in a round. */
+type Via = 'direct' | 'tap' | 'node-relay' | 'c-relay';
+
+/** The C relay, compiled once per bench run (gcc, as the native agent's peer is). */
+function buildCRelay(): { program: string; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'zmq-tap-relay-'));
+  const program = join(dir, 'tcp_relay');
+  execFileSync('gcc', ['-O2', '-o', program, join(__dirname, 'peers', 'tcp_relay.c'), '-lpthread']);
+  return { program, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** User + system CPU of a process (all its threads) so far, in ns. */
+function processCpuNs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after "pid (comm) "; in clock ticks (100 a second)
+  return (Number(fields[11]) + Number(fields[12])) * 1e7;
 }
 
 function python(source: string, args: (string | number)[]): { proc: ChildProcess; waitFor(re: RegExp): Promise<RegExpExecArray> } {
-  const proc = spawn(PYTHON, ['-u', '-c', source, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return watch(spawn(PYTHON, ['-u', '-c', source, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** A child whose output can be waited for. */
+function watch(proc: ChildProcess): { proc: ChildProcess; waitFor(re: RegExp): Promise<RegExpExecArray> } {
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -99,7 +144,7 @@ function python(source: string, args: (string | number)[]): { proc: ChildProcess
             resolve(m);
           }
         };
-        const onExit = (code: number | null) => reject(new Error(`python exited ${code} before ${re}: ${err.slice(-1000)}`));
+        const onExit = (code: number | null) => reject(new Error(`${proc.spawnfile} exited ${code} before ${re}: ${err.slice(-1000)}`));
         proc.stdout!.on('data', check);
         proc.on('exit', onExit);
         check();
@@ -108,11 +153,15 @@ function python(source: string, args: (string | number)[]): { proc: ChildProcess
 }
 
 /** One round; returns messages per second as measured by the receiver. */
-async function round(count: number, size: number, throughTap: boolean, reusedReads = true): Promise<{ rate: number; captured: number; cpuNsPerMsg: number }> {
+async function round(count: number, size: number, via: Via | boolean, reusedReads = true, cRelay?: string): Promise<{ rate: number; captured: number; cpuNsPerMsg: number }> {
+  if (typeof via === 'boolean') via = via ? 'tap' : 'direct';
+  const throughTap = via === 'tap';
   const pullPort = await freePort();
   const pull = python(PULL, [pullPort, count]);
   let push: ReturnType<typeof python> | undefined;
   let tap: ZmtpTap | undefined;
+  let nodeRelay: Awaited<ReturnType<typeof startBareRelay>> | undefined;
+  let relayProc: ReturnType<typeof spawnRelay> | undefined;
   const capture = new Capture({ maxRecords: 100_000 });
   try {
     await pull.waitFor(/bound/);
@@ -120,14 +169,21 @@ async function round(count: number, size: number, throughTap: boolean, reusedRea
     if (throughTap) {
       tap = new ZmtpTap({ target: `127.0.0.1:${pullPort}`, id: 'bench', reusedReads }, capture);
       port = (await tap.listen()).port;
+    } else if (via === 'node-relay') {
+      nodeRelay = await startBareRelay(pullPort);
+      port = nodeRelay.port;
+    } else if (via === 'c-relay') {
+      relayProc = spawnRelay(cRelay!, pullPort);
+      port = Number((await relayProc.waitFor(/port (\d+)/))[1]);
     }
     const cpu0 = process.cpuUsage();
+    const relayCpu0 = relayProc ? processCpuNs(relayProc.proc.pid!) : 0;
     push = python(PUSH, [port, count, size]);
     const m = await pull.waitFor(/rate ([\d.]+)/);
     // this process's CPU (the tap's relay, decoding and capture; ~0 for a direct round):
-    // what the tap costs whatever else the machine is doing
+    // what the tap costs whatever else the machine is doing; the C relay's own process's
     const cpu = process.cpuUsage(cpu0);
-    const cpuNsPerMsg = ((cpu.user + cpu.system) * 1000) / count;
+    const cpuNsPerMsg = relayProc ? (processCpuNs(relayProc.proc.pid!) - relayCpu0) / count : ((cpu.user + cpu.system) * 1000) / count;
     // every message decoded and captured, not merely relayed
     const until = Date.now() + 5000;
     while (throughTap && capture.stats().totalMessages < count && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
@@ -137,54 +193,75 @@ async function round(count: number, size: number, throughTap: boolean, reusedRea
   } finally {
     push?.proc.kill('SIGKILL');
     pull.proc.kill('SIGKILL');
+    relayProc?.proc.kill('SIGKILL');
     await tap?.stop();
+    await nodeRelay?.close();
     capture.dispose();
   }
 }
 
 export { round as tapRound };
 
+function spawnRelay(program: string, targetPort: number): ReturnType<typeof python> {
+  return watch(spawn(program, [String(targetPort)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
 export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[tap] ${l}\n`));
   const out: Record<string, number> = {};
-  /** `runs` alternating pairs of rounds; rates and the tap's CPU per message. */
-  const pairsOf = async (size: number, runs: number, label: string) => {
-    const direct: number[] = [];
-    const tapped: number[] = [];
-    const cpu: number[] = [];
+  const cRelay = opts.ceilings === false ? undefined : buildCRelay();
+  /**
+   * `runs` alternating rounds: direct, tap, and (with `ceilings`) the bare
+   * relays; rates and CPU per message of each.
+   */
+  const roundsOf = async (size: number, runs: number, label: string, ceilings: boolean) => {
+    const vias: Via[] = ceilings ? ['direct', 'tap', 'node-relay', 'c-relay'] : ['direct', 'tap'];
+    const rate = new Map<Via, number[]>(vias.map((v) => [v, []]));
+    const cpu = new Map<Via, number[]>(vias.map((v) => [v, []]));
     for (let i = 0; i < runs; i++) {
-      // alternate, so that a change in machine load hits both sides alike
-      const d = await round(opts.count, size, false);
-      const t = await round(opts.count, size, true);
-      direct.push(d.rate);
-      tapped.push(t.rate);
-      cpu.push(t.cpuNsPerMsg);
-      log(`${size} B${label} run ${i + 1}: direct ${Math.round(d.rate)} msg/s, tap ${Math.round(t.rate)} msg/s (${t.captured} records captured, tap CPU ${Math.round(t.cpuNsPerMsg)} ns/msg)`);
+      // alternate, so that a change in machine load hits every side alike
+      for (const via of vias) {
+        const r = await round(opts.count, size, via, true, cRelay?.program);
+        rate.get(via)!.push(r.rate);
+        cpu.get(via)!.push(r.cpuNsPerMsg);
+      }
+      const t = (via: Via) => `${Math.round(rate.get(via)![i])} msg/s${via === 'direct' ? '' : ` (CPU ${Math.round(cpu.get(via)![i])} ns/msg)`}`;
+      log(`${size} B${label} run ${i + 1}: ${vias.map((v) => `${v} ${t(v)}`).join(', ')}`);
     }
-    return { direct, tapped, cpu };
+    return { direct: rate.get('direct')!, tapped: rate.get('tap')!, cpu: cpu.get('tap')!, rate, cpuOf: cpu };
   };
-  for (const size of opts.sizes ?? [16, 1024]) {
-    // one short round first, not counted, so that the counted ones run optimized code
-    await round(Math.min(opts.count, 100_000), size, true);
-    const { direct, tapped, cpu } = await pairsOf(size, opts.runs, '');
-    const key = size === 1024 ? '1k' : `${size}b`;
-    out[`tap_msgs_per_s_${key}`] = Math.round(median(tapped));
-    out[`direct_msgs_per_s_${key}`] = Math.round(median(direct));
-    out[`tap_ratio_${key}`] = +(median(tapped) / median(direct)).toFixed(3);
-    out[`tap_cpu_ns_per_msg_${key}`] = Math.round(median(cpu));
-    const pairs = tapped.map((t, i) => t / direct[i]);
-    out[`tap_pair_ratio_min_${key}`] = +Math.min(...pairs).toFixed(3);
-    out[`tap_pair_ratio_max_${key}`] = +Math.max(...pairs).toFixed(3);
-  }
-  if (opts.bigHeapMb) {
-    // Node allocates a fresh buffer for every socket read and V8 marks the whole
-    // heap about every 64 MB of them: the bigger the heap, the dearer the relay
-    const ballast = heapBallast(opts.bigHeapMb);
-    const { direct, tapped, cpu } = await pairsOf(1024, Math.min(3, opts.runs), ` (${opts.bigHeapMb} MB heap)`);
-    out.tap_ratio_1k_big_heap = +(median(tapped) / median(direct)).toFixed(3);
-    out.tap_cpu_ns_per_msg_1k_big_heap = Math.round(median(cpu));
-    out.big_heap_mb = opts.bigHeapMb;
-    ballast.length = 0;
+  try {
+    for (const size of opts.sizes ?? [16, 1024]) {
+      // one short round first, not counted, so that the counted ones run optimized code
+      await round(Math.min(opts.count, 100_000), size, true);
+      const { direct, tapped, cpu, rate, cpuOf } = await roundsOf(size, opts.runs, '', cRelay !== undefined);
+      const key = size === 1024 ? '1k' : `${size}b`;
+      out[`tap_msgs_per_s_${key}`] = Math.round(median(tapped));
+      out[`direct_msgs_per_s_${key}`] = Math.round(median(direct));
+      out[`tap_ratio_${key}`] = +(median(tapped) / median(direct)).toFixed(3);
+      out[`tap_cpu_ns_per_msg_${key}`] = Math.round(median(cpu));
+      const pairs = tapped.map((t, i) => t / direct[i]);
+      out[`tap_pair_ratio_min_${key}`] = +Math.min(...pairs).toFixed(3);
+      out[`tap_pair_ratio_max_${key}`] = +Math.max(...pairs).toFixed(3);
+      if (cRelay) {
+        out[`tap_relay_ceiling_ratio_${key}`] = +(median(rate.get('node-relay')!) / median(direct)).toFixed(3);
+        out[`tap_c_relay_ceiling_ratio_${key}`] = +(median(rate.get('c-relay')!) / median(direct)).toFixed(3);
+        out[`tap_relay_cpu_ns_per_msg_${key}`] = Math.round(median(cpuOf.get('node-relay')!));
+        out[`tap_c_relay_cpu_ns_per_msg_${key}`] = Math.round(median(cpuOf.get('c-relay')!));
+      }
+    }
+    if (opts.bigHeapMb) {
+      // Node allocates a fresh buffer for every socket read and V8 marks the whole
+      // heap about every 64 MB of them: the bigger the heap, the dearer the relay
+      const ballast = heapBallast(opts.bigHeapMb);
+      const { direct, tapped, cpu } = await roundsOf(1024, Math.min(3, opts.runs), ` (${opts.bigHeapMb} MB heap)`, false);
+      out.tap_ratio_1k_big_heap = +(median(tapped) / median(direct)).toFixed(3);
+      out.tap_cpu_ns_per_msg_1k_big_heap = Math.round(median(cpu));
+      out.big_heap_mb = opts.bigHeapMb;
+      ballast.length = 0;
+    }
+  } finally {
+    cRelay?.dispose();
   }
   return out as unknown as TapBenchResult;
 }
@@ -197,5 +274,5 @@ function heapBallast(mb: number): object[] {
 }
 
 if (require.main === module) {
-  printAndExit(runTapBench({ count: numberArg('count', 1_000_000), runs: numberArg('runs', 5), bigHeapMb: numberArg('big-heap-mb', 0) }));
+  printAndExit(runTapBench({ count: numberArg('count', 1_000_000), runs: numberArg('runs', 5), bigHeapMb: numberArg('big-heap-mb', 0), ceilings: numberArg('ceilings', 1) !== 0, sizes: process.argv.includes('--16b-only') ? [16] : undefined }));
 }

@@ -141,6 +141,35 @@ describe('RecordStore: one copy per run of wire messages', function () {
     assert.equal(c.session('tap')!.evicted + c.session('tap-2')!.evicted, 30 + 30 + 5 + 70 + 49 - 50, 'every message but the 50 retained');
   });
 
+  it('a ring that grows while wrapped around keeps every record where it was, those kept as objects too (they are kept by ring slot)', () => {
+    const c = new Capture({ maxRecords: 20 });
+    const expected: string[] = [];
+    const add = (i: number) => {
+      if (i % 3 === 0) {
+        c.append(tapCommandRecord({ session: 'tap', endpoint: tap.endpoint, direction: 'toTarget', connection: 1 }, i, { name: `CMD${i}`, size: 5 }));
+        expected.push(`command CMD${i}`);
+      } else {
+        const m = frames(i, [i % 5, 16]);
+        const { bytes, batch } = read([m]);
+        c.appendWire(tap, i, bytes, batch);
+        expected.push(`message ${m.map((f) => f.toString('hex')).join('/')}`);
+      }
+    };
+    const seen = () => [...c.records()].map((r) => (r.kind === 'command' ? `command ${r.name}` : r.kind === 'message' ? `message ${r.frames.map((f) => Buffer.from(f).toString('hex')).join('/')}` : r.kind));
+    let i = 0;
+    // 47 records through a window of 20: the ring's head is mid-way when the window is raised
+    for (; i < 47; i++) add(i);
+    assert.deepEqual(seen(), expected.slice(-20));
+    c.setLimits({ maxRecords: 500 });
+    // the ring (21 slots) grows while wrapped, twice
+    for (; i < 47 + 60; i++) add(i);
+    assert.deepEqual(seen(), expected.slice(47 - 20));
+    assert.equal(c.stats().evicted, 47 - 20);
+    // and evicts them all again in order
+    c.setLimits({ maxRecords: 5 });
+    assert.deepEqual(seen(), expected.slice(-5));
+  });
+
   it('through the decoder, reads cut anywhere (messages split across two reads): the records the general path makes', () => {
     const shapes = [[16], [0], [3, 0, 4], [300], [16], [1000, 1], [0, 0]];
     const stream = z.nullStream('DEALER', Array.from({ length: 3000 }, (_, i) => frames(i, shapes[i % shapes.length])), { Identity: 'id-1' });

@@ -93,8 +93,14 @@ export class RecordStore {
   private head = 0;
   private count = 0;
   private firstSeq = 0;
-  // columns, indexed by ring slot
-  private objects: (CaptureRecord | undefined)[] = [];
+  /**
+   * The records kept as objects, by ring slot (their metaIndex is -1). A map,
+   * not a column: they are rare, and a holey array of the ring's size cost more
+   * to allocate and copy at each growth than every other column together (a
+   * fresh tap capture grows its ring while it relays its first 100,000 messages).
+   */
+  private objects = new Map<number, CaptureRecord>();
+  // columns, indexed by ring slot (views of one buffer per ring size, see grow)
   private ts = new Float64Array(0);
   private metaIndex = new Int32Array(0); // -1: the record is in `objects`
   private chunkIndex = new Int32Array(0);
@@ -160,7 +166,7 @@ export class RecordStore {
     const slot = this.claimSlot(r.seq);
     const meta = r.kind === 'message' ? this.packableMeta(r) : -1;
     if (meta < 0) {
-      this.objects[slot] = r;
+      this.objects.set(slot, r);
       this.metaIndex[slot] = -1;
       return (this.retainedSize[slot] = objectRecordBytes(r, payload));
     }
@@ -206,6 +212,8 @@ export class RecordStore {
     if (this.count === 0) this.firstSeq = seq;
     this.count += n;
     const { start, end, frames, payload } = batch;
+    // a local: bench/ and tests run modules through tsx, where an imported constant is a getter
+    const recordCost = PACKED_RECORD_BYTES;
     let held = 0;
     for (let i = from; i < to; ) {
       const runStart = start[i];
@@ -234,7 +242,7 @@ export class RecordStore {
         this.frameCount[slot] = frames[i];
         this.chunkIndex[slot] = id;
         this.offset[slot] = base + start[i] - runStart;
-        held += this.retainedSize[slot] = size + PACKED_RECORD_BYTES;
+        held += this.retainedSize[slot] = size + recordCost;
         if (++slot === cap) slot = 0;
       }
     }
@@ -252,7 +260,6 @@ export class RecordStore {
 
   /** Fills a packed message's columns and reserves `bytes` for it in a chunk: they go to the returned buffer at offset[slot]. */
   private reserve(slot: number, meta: number, ts: number, frames: number, payload: number, bytes: number): Buffer {
-    this.objects[slot] = undefined;
     this.metas[meta]!.refs++;
     this.metaIndex[slot] = meta;
     this.ts[slot] = ts;
@@ -280,11 +287,11 @@ export class RecordStore {
   shiftRun(max: number): Shifted {
     const cap = this.capacity;
     let slot = this.head;
-    const obj = this.objects[slot];
+    const obj = this.objectAt(slot);
     const out = this.shifted;
     let n = 1;
     if (obj) {
-      this.objects[slot] = undefined;
+      this.objects.delete(slot);
       out.kind = obj.kind;
       out.session = obj.session ?? obj.endpoint;
       out.payloadBytes = payloadBytes(obj);
@@ -328,7 +335,7 @@ export class RecordStore {
   headerAt(i: number, out: RecordHeader): RecordHeader | undefined {
     if (i < 0 || i >= this.count) return undefined;
     const slot = (this.head + i) % this.capacity;
-    const obj = this.objects[slot];
+    const obj = this.objectAt(slot);
     // an object's fields (some kinds have them, others not), or a packed message's meta entry
     const f: Partial<Omit<RecordHeader, 'kind' | 'seq' | 'ts' | 'bytes'>> = obj ?? this.metas[this.metaIndex[slot]]!;
     out.kind = obj ? obj.kind : 'message';
@@ -352,7 +359,7 @@ export class RecordStore {
   at(i: number, lent = false): CaptureRecord | undefined {
     if (i < 0 || i >= this.count) return undefined;
     const slot = (this.head + i) % this.capacity;
-    const obj = this.objects[slot];
+    const obj = this.objectAt(slot);
     if (obj) return obj;
     const m = this.metas[this.metaIndex[slot]]!;
     // a reader goes through a chunk's records one after another: one map lookup per chunk
@@ -413,7 +420,7 @@ export class RecordStore {
   packedBytesAt(i: number, out: FrameSpans): number {
     if (i < 0 || i >= this.count) return -1;
     const slot = (this.head + i) % this.capacity;
-    if (this.objects[slot]) return -1;
+    if (this.metaIndex[slot] < 0) return -1;
     const id = this.chunkIndex[slot];
     // a scan reads a chunk's records one after another: one map lookup per chunk
     if (id !== this.spansChunkId || !this.spansChunk) {
@@ -436,12 +443,13 @@ export class RecordStore {
    * most messages cost a few array reads, not a call each.
    */
   nextToScan(i: number, end: number, buf: Buffer, meta: number, before: number): number {
-    if (buf !== this.spansChunk || i < 0) return i;
+    if (buf !== this.spansChunk || i < 0 || meta < 0) return i;
     const chunk = this.spansChunkId;
     const last = Math.min(end, this.count - 1);
     let slot = (this.head + i) % this.capacity;
     for (; i <= last; i++) {
-      if (this.objects[slot] || this.metaIndex[slot] !== meta || this.chunkIndex[slot] !== chunk) return i;
+      // (an object's slot has meta -1)
+      if (this.metaIndex[slot] !== meta || this.chunkIndex[slot] !== chunk) return i;
       if (this.offset[slot] + this.retainedSize[slot] - PACKED_RECORD_BYTES > before) return i;
       if (++slot === this.capacity) slot = 0;
     }
@@ -485,7 +493,7 @@ export class RecordStore {
     this.capacity = 0;
     this.head = 0;
     this.count = 0;
-    this.objects = [];
+    this.objects = new Map();
     this.ts = new Float64Array(0);
     this.metaIndex = new Int32Array(0);
     this.chunkIndex = new Int32Array(0);
@@ -637,32 +645,42 @@ export class RecordStore {
     if (reusable(chunk) && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.buf);
   }
 
+  /** The record kept as an object in `slot`, if it is one (packed messages: undefined). */
+  private objectAt(slot: number): CaptureRecord | undefined {
+    return this.metaIndex[slot] < 0 ? this.objects.get(slot) : undefined;
+  }
+
   /** Grows the ring (doubling, up to the window's capacity unless more are held), to at least `need` slots. */
   private grow(need = 0): void {
     const cap = Math.max(16, need, Math.min(this.capacity * 2, Math.max(this.maxCapacity(), this.capacity + 1)));
-    // the ring in order, oldest first: [head, head + first) then [0, count - first); whole-range
-    // copies, as an element loop ran while the tap relayed the first 100,000 messages of a capture
-    const first = Math.min(this.count, this.capacity - this.head);
+    // the ring in order, oldest first: [head, head + first) then [0, count - first); whole-range copies
+    const head = this.head;
+    const first = Math.min(this.count, this.capacity - head);
     const rest = this.count - first;
-    const moved = <A extends Float64Array | Int32Array | Uint32Array>(from: A, to: A): A => {
-      to.set(from.subarray(this.head, this.head + first), 0);
+    // one allocation for the seven columns (two of 8 bytes a slot first, for alignment, then five of 4)
+    const buffer = new ArrayBuffer(cap * 36);
+    let at = 0;
+    const moved = <A extends Float64Array | Int32Array | Uint32Array>(from: A, make: new (b: ArrayBuffer, offset: number, length: number) => A): A => {
+      const to = new make(buffer, at, cap);
+      at += cap * to.BYTES_PER_ELEMENT;
+      to.set(from.subarray(head, head + first), 0);
       to.set(from.subarray(0, rest), first);
       return to;
     };
-    const objects = new Array<CaptureRecord | undefined>(cap);
-    for (let i = 0; i < first; i++) objects[i] = this.objects[this.head + i];
-    for (let i = 0; i < rest; i++) objects[first + i] = this.objects[i];
-    Object.assign(this, {
-      objects,
-      ts: moved(this.ts, new Float64Array(cap)),
-      metaIndex: moved(this.metaIndex, new Int32Array(cap)),
-      chunkIndex: moved(this.chunkIndex, new Int32Array(cap)),
-      offset: moved(this.offset, new Uint32Array(cap)),
-      frameCount: moved(this.frameCount, new Uint32Array(cap)),
-      payloadSize: moved(this.payloadSize, new Uint32Array(cap)),
-      retainedSize: moved(this.retainedSize, new Float64Array(cap)),
-      capacity: cap,
-      head: 0,
-    });
+    this.ts = moved(this.ts, Float64Array);
+    this.retainedSize = moved(this.retainedSize, Float64Array);
+    this.metaIndex = moved(this.metaIndex, Int32Array);
+    this.chunkIndex = moved(this.chunkIndex, Int32Array);
+    this.offset = moved(this.offset, Uint32Array);
+    this.frameCount = moved(this.frameCount, Uint32Array);
+    this.payloadSize = moved(this.payloadSize, Uint32Array);
+    if (head !== 0 && this.objects.size > 0) {
+      const old = this.capacity;
+      const objects = new Map<number, CaptureRecord>();
+      for (const [slot, r] of this.objects) objects.set(slot >= head ? slot - head : slot + old - head, r);
+      this.objects = objects;
+    }
+    this.capacity = cap;
+    this.head = 0;
   }
 }
