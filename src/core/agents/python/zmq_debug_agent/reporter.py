@@ -115,17 +115,27 @@ class Agent(object):
             return
         # the process is reported as started when its first report was made
         self.started = self.time()
+        self.starter_tid = self.native_tid()
         t = self.threading.Thread(target=self.run, name="zmq-debug-agent", daemon=True)
         self.thread = t
         t.start()
 
+    def native_tid(self):
+        # the OS thread's id (gevent and eventlet patch get_ident, not get_native_id); 0: unknown
+        get = getattr(self.threading, "get_native_id", None)
+        return get() if get is not None else 0
+
     def run(self):
+        # Under gevent's or eventlet's monkey-patching this "thread" is a greenlet on the program's
+        # own OS thread: it must only wait cooperatively (wake.wait), never block in C.
+        tid = self.native_tid()
+        own_thread = tid != 0 and tid != self.starter_tid
         # the first round without waiting: the collector learns of the process while it starts
         first = True
         while not self.stopping:
             if not first:
                 native = self.native
-                if native is not None:
+                if native is not None and own_thread:
                     # until the next round the native agent sends its queue whenever a MiB waits, this
                     # thread not woken for it (the ring stays in the caches)
                     sent = native.pump(self.conn.fileno() if self.conn is not None else -1, int(self.TICK * 1000))
