@@ -113,6 +113,8 @@ export class FramesViewController implements Disposable {
   private pendingScan = 0;
   /** Rows a rescan added in slices that posted nothing (told with the next post). */
   private carriedAdded = 0;
+  /** The next post is a rescan's (its progress or its end): posted at once, not counted as a flood. */
+  private rescanPost = false;
   /** While paused: the newest seq the view may show. */
   private frozenAt = Infinity;
   private lastFlush = 0;
@@ -393,6 +395,7 @@ export class FramesViewController implements Disposable {
           // done: the last slice is posted at once
         }
         this.dirty = true;
+        this.rescanPost = true;
         this.flush();
       });
     }
@@ -439,7 +442,8 @@ export class FramesViewController implements Disposable {
     }
     const added = this.scan();
     const now = Date.now();
-    if (now < this.floodUntil && now - this.lastPosted < FLOOD.postMs) {
+    // (a rescan's progress and its answer are the user's filter: never held back)
+    if (!this.rescanPost && now < this.floodUntil && now - this.lastPosted < FLOOD.postMs) {
       // flooded: scanned now (before eviction), told with the next post, which comes even if nothing more arrives
       this.carriedAdded += added;
       this.dirty = true;
@@ -465,7 +469,9 @@ export class FramesViewController implements Disposable {
     // show the same; the page's renders would otherwise take the CPU the spy and
     // the program under debug need (npm run bench: spy_in_host_*)
     const now = Date.now();
-    if (added * 1000 >= FLOOD.recordsPerS * Math.max(this.intervalMs, now - this.lastPosted)) this.floodUntil = now + FLOOD.holdMs;
+    // a rescan's rows are not a flood of new messages
+    if (!this.rescanPost && added * 1000 >= FLOOD.recordsPerS * Math.max(this.intervalMs, now - this.lastPosted)) this.floodUntil = now + FLOOD.holdMs;
+    this.rescanPost = false;
     this.lastPosted = now;
     const { start, rows } = this.windowRows();
     this.post({ type: 'frames/appended', counters: this.counters(), base: this.query.base, start, rows, added });
