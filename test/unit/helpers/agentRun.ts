@@ -4,6 +4,7 @@
  * (killAllRuns from afterEach).
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Capture, CaptureLimits } from '../../../src/core/capture/capture';
 import { CaptureRecord } from '../../../src/core/capture/records';
@@ -27,6 +28,40 @@ export interface Running {
 
 const running = new Set<ChildProcess>();
 
+/**
+ * SIGKILLs `pid` and every process below it. A run is `zmq-debug run -- sh -c '…'` and the
+ * like: killing only the CLI left its program running (a hung program kept the runner's pipes,
+ * and with them the whole test run, alive).
+ */
+function killTree(pid: number | undefined): void {
+  if (!pid) return;
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree: number[] = [];
+  for (const queue = [pid]; queue.length; ) {
+    const p = queue.pop()!;
+    tree.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  for (const p of tree) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** Starts `cmd args` with `env` added to this process's environment (no agent env unless given). */
 export function start(cmd: string, args: (string | number)[], env: Record<string, string> = {}, timeoutMs = 60000): Running {
   const clean = { ...process.env };
@@ -39,7 +74,7 @@ export function start(cmd: string, args: (string | number)[], env: Record<string
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => killTree(proc.pid), timeoutMs);
   const done = new Promise<RunResult>((resolve, reject) => {
     proc.on('error', reject);
     proc.on('close', (code, signal) => {
@@ -62,7 +97,7 @@ export async function killAllRuns(): Promise<void> {
         new Promise<void>((resolve) => {
           if (p.exitCode !== null || p.signalCode !== null) return resolve();
           p.once('close', () => resolve());
-          p.kill('SIGKILL');
+          killTree(p.pid);
         }),
     ),
   );
