@@ -159,6 +159,46 @@ describe('FramesViewController', function () {
     assert.ok(longest < 150, `the event loop stalled ${longest.toFixed(0)} ms`);
   });
 
+  it("a filter's answer is posted at once, not held by the flood's 4-posts-a-second hold", async () => {
+    capture.setLimits({ maxRecords: 300_000 });
+    for (let i = 0; i < 300_000; i++) capture.append(msg([i % 3 ? 'a' : 'b', String(i)]));
+    open();
+    const latest = () => [...posted].reverse().find((m) => m.type !== 'counters' && 'counters' in m) as Extract<FromHost, { counters: unknown }> | undefined;
+    await until(() => latest()?.counters.scanning === 0, 'the first scan');
+    const appended = () => posted.filter((m) => m.type === 'frames/appended').length;
+    // a flood (40,000 a second for 0.5 s): the viewer is at its flood rate, a post at most every 250 ms
+    for (let tick = 0; tick < 50; tick++) {
+      for (let i = 0; i < 400; i++) capture.append(msg(['f', String(tick)]));
+      await sleep(10);
+    }
+    // the filter changes just after the flood's last post, within the flood's hold
+    const before = appended();
+    await until(() => appended() > before, "the flood's last post", 5000);
+    // the rescan's last slice: its answer must be posted in the same turn, not on a later timer
+    const query = controller.query;
+    const update = query.update.bind(query);
+    const from = posted.length;
+    let checked: boolean | undefined;
+    let checkQueued = false;
+    query.update = (...args: Parameters<typeof update>) => {
+      const r = update(...args);
+      if (r.pending === 0 && !checkQueued) {
+        checkQueued = true;
+        // runs once the turn that finished the scan returns, before any timer
+        queueMicrotask(() => (checked = posted.slice(from).some((m) => m.type !== 'counters' && 'counters' in m && m.counters.scanning === 0)));
+      }
+      return r;
+    };
+    controller.handle({ type: 'filter/changed', filter: { ...DEFAULT_FILTER, text: '^b$', regex: true } });
+    assert.ok(last('frames/reset').counters.scanning > 0, 'the first answer is partial (the rescan takes more than one slice)');
+    await until(() => checked !== undefined, 'the rescan to finish', 20000);
+    assert.equal(checked, true, "the rescan's answer was held back after its last slice");
+    let matching = 0;
+    for (let i = 20_000; i < 300_000; i++) if (i % 3 === 0) matching++;
+    assert.equal(latest()!.counters.shown, matching);
+    assert.equal(latest()!.counters.scanning, 0);
+  });
+
   it('a filter changed while paused scans only what the paused view had', async () => {
     for (let i = 0; i < 100; i++) capture.append(msg(['a']));
     open();
