@@ -28,10 +28,14 @@ export class FramesTable {
   private readonly viewport = h('div', { class: 'viewport', attrs: { tabindex: '0', role: 'grid', 'aria-label': 'Captured messages' } }, this.spacer);
   private readonly newPill: HTMLButtonElement;
   private readonly pool: HTMLDivElement[] = [];
+  /** The viewport's height, as its ResizeObserver last saw it: read in render() without forcing a layout. */
+  private viewportH = 0;
 
+  /** `afterRender`: the page's own writes for this frame (the counters), after the table's reads. */
   constructor(
     private readonly v: Viewer,
     private readonly onSelect: (seq: number) => void,
+    private readonly afterRender: () => void = () => undefined,
   ) {
     this.s = v.state;
     const head = h('div', { class: 'thead row' }, ...COLUMNS.map((c) => h('span', { class: `c-${c}` }, c)));
@@ -43,11 +47,14 @@ export class FramesTable {
     this.el = h('div', { class: 'table' }, head, this.viewport, this.newPill);
     this.viewport.addEventListener('scroll', () => this.onScroll());
     this.viewport.addEventListener('keydown', (e) => this.onKey(e));
-    new ResizeObserver(() => this.scheduleRender()).observe(this.viewport);
+    new ResizeObserver((entries) => {
+      this.viewportH = entries[entries.length - 1].contentRect.height;
+      this.scheduleRender();
+    }).observe(this.viewport);
   }
 
   private scrollGeometry() {
-    const vh = this.viewport.clientHeight || 400;
+    const vh = this.viewportH || 400;
     const fullH = this.s.shown * ROW_H;
     const height = Math.min(fullH, MAX_SCROLL_H);
     const scaled = fullH > MAX_SCROLL_H;
@@ -111,6 +118,11 @@ export class FramesTable {
     return (s.ownScrollTop = this.viewport.scrollTop);
   }
 
+  /**
+   * One frame's work, reads before writes: the scroll position is read while the
+   * layout is clean (the counters are written after it, in afterRender), so a
+   * batch costs the page one layout, not a forced one and then another.
+   */
   private render(): void {
     const s = this.s;
     const g = this.scrollGeometry();
@@ -136,6 +148,7 @@ export class FramesTable {
     this.newPill.classList.toggle('hidden', s.follow || s.newCount === 0);
     if (!s.follow && s.newCount) setText(this.newPill, `${formatCount(s.newCount)} new ↓`);
     this.requestWindow(first, g.visible, missing);
+    this.afterRender();
   }
 
   private requestWindow(first: number, visible: number, missing: boolean): void {
@@ -211,11 +224,13 @@ function fillRow(el: HTMLDivElement, abs: number, r: RowSummary | undefined, sel
     el.dataset.look = look;
     const cells = el.children;
     if (!r) {
-      for (let i = 0; i < cells.length; i++) cells[i].textContent = '';
+      for (let i = 0; i < cells.length; i++) setText(cells[i], '');
       el.className = 'row loading';
     } else {
       const values = cellTexts(r);
-      for (let i = 0; i < cells.length; i++) cells[i].textContent = values[i];
+      // only the cells that differ: in a flood most columns repeat (session, endpoint, type, topic, size),
+      // and an unchanged text keeps its layout (no reshaping of the row's text)
+      for (let i = 0; i < cells.length; i++) setText(cells[i], values[i]);
       el.className = `row k-${r.kind}${r.decodeError ? ' decode-error' : ''}`;
       el.title = `#${r.seq} ${r.preview}`;
     }

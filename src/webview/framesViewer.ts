@@ -30,10 +30,16 @@ const showNotice = (level: 'info' | 'error', text: string) => {
 const composer = createComposer(v);
 const filterBar = createFilterBar(v);
 const decoderBar = createDecoderBar(v, (text) => showNotice('error', text));
-const table = new FramesTable(v, (seq) => {
-  v.post({ type: 'row/select', seq });
-  composer.setReplayable(true);
-});
+/** A batch's counters, not shown yet: written in the frame that draws its rows, after the table's reads. */
+let pendingCounters: Counters | undefined;
+const table = new FramesTable(
+  v,
+  (seq) => {
+    v.post({ type: 'row/select', seq });
+    composer.setReplayable(true);
+  },
+  () => pendingCounters && showCounters(pendingCounters),
+);
 const detail = h('div', { class: 'detail' }, h('div', { class: 'placeholder' }, NO_SELECTION));
 // the timeline chart, shown on demand (the host sends its series only while shown)
 const timelineEl = h('div', { class: 'timeline hidden', attrs: { 'aria-label': 'Messages and bytes per second' } });
@@ -48,6 +54,7 @@ const toolbar = createToolbar(v, { composer: composer.toggle, timeline: () => se
 app.append(toolbar.el, toolbar.behind, filterBar.el, decoderBar.el, timelineEl, composer.el, h('div', { class: 'main' }, table.el, detail), noticeEl);
 
 function showCounters(c: Counters): void {
+  pendingCounters = undefined;
   s.counters = c;
   toolbar.showCounters(c);
   filterBar.showCounters(c);
@@ -92,7 +99,8 @@ function handle(m: FromHost): void {
       s.shown = m.counters.shown;
       table.storeRows(m.start, m.rows);
       if (!s.follow) s.newCount += m.added;
-      showCounters(m.counters);
+      // written with the rows, after the table read the layout (the state has them now)
+      s.counters = pendingCounters = m.counters;
       table.scheduleRender();
       return;
     case 'counters':
