@@ -196,6 +196,32 @@ interface HostRoundResult {
   renderers: number[];
 }
 
+/**
+ * Bench-only: while a round's publisher sends, records Chromium's trace of the
+ * workbench's page (its frames, the webview's among them: Layout, Paint, timers,
+ * JS), or with HOST_SPY_PROFILE its JS CPU profile; the stop function returns
+ * the events (or the profile). Set HOST_SPY_TRACE=<path prefix> to get
+ * `<prefix>.<mode>.<time>.json` per round (open in chrome://tracing / DevTools).
+ */
+async function startTrace(page: import('playwright-core').Page): Promise<() => Promise<unknown>> {
+  const cdp = await page.context().newCDPSession(page);
+  const events: unknown[] = [];
+  cdp.on('Tracing.dataCollected', (e: { value: unknown[] }) => events.push(...e.value));
+  if (process.env.HOST_SPY_PROFILE) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+    return async () => (await cdp.send('Profiler.stop')).profile;
+  }
+  await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline,toplevel,v8.execute,blink,cc', transferMode: 'ReportEvents' });
+  return async () => {
+    const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+    await cdp.send('Tracing.end');
+    await done;
+    return events;
+  };
+}
+
 async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostRoundResult> {
   const viewer = mode !== 'background';
   const pub = await startTimedPublisher(seconds, 16);
@@ -233,12 +259,14 @@ async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostR
     // bounded: a spy that never connects would leave the publisher waiting for its first subscriber forever
     await withTimeout(pub.sending, 30_000, 'the spy connecting to the publisher (its handshake)');
     const first = cpuSnapshot();
+    const trace = process.env.HOST_SPY_TRACE ? await startTrace(page) : undefined;
     const startedAt = Date.now();
     const sent = await withTimeout(pub.sent, seconds * 1000 + 30_000, 'the publisher finishing').catch((e: unknown) => {
       throw e instanceof HarnessError ? e : new HarnessError(firstLine(e));
     });
     const last = cpuSnapshot();
     const wallMs = Date.now() - startedAt;
+    if (trace) writeFileSync(`${process.env.HOST_SPY_TRACE}.${mode}.${Date.now()}.json`, JSON.stringify(await trace()));
     const cores = cpuCores(first, last, wallMs);
     const renderers = [...last]
       .filter(([pid, p]) => (first.get(pid)?.role ?? p.role) === 'renderer')
