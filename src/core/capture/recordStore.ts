@@ -41,7 +41,8 @@
  * so a capture of many short-lived connections stays bounded by its window.
  */
 import { CapturedMessage, CaptureRecord, payloadBytes, RecordHeader, reqRepEnvelopeFrames } from './records';
-import { type WireBatch, wireFrameSpans, wireFrameViews } from '../zmtp/decoder';
+import type { WireBatch } from '../zmtp/decoder';
+import { wireFrameSpans, wireFrameViews } from '../zmtp/frameHeader';
 import { giveReleasedChunk, giveReleasedRing, takeReleasedChunk, takeReleasedRing } from './releasedChunks';
 import { type Chunk, type Meta, objectRecordBytes, PACKED_RECORD_BYTES, RING_FIRST_SLOTS, RING_SLOT_BYTES, type WireStreamMeta } from './recordStoreLayout';
 
