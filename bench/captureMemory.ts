@@ -37,7 +37,8 @@ async function bytesPerMessage(count: number, size: number): Promise<number> {
   gc();
   const after = used();
   if (capture.stats().retained !== count) throw new Error('not all retained');
-  if (capture.storeStats().reusedChunks) throw new Error(`the capture reused ${capture.storeStats().reusedChunks} chunks of an earlier one: they would not be counted`);
+  const { reusedChunks, reusedRings } = capture.storeStats();
+  if (reusedChunks || reusedRings) throw new Error(`the capture reused ${reusedChunks} chunks and ${reusedRings} rings of an earlier one: they would not be counted`);
   const per = (after - before) / count;
   capture.clear();
   return per;

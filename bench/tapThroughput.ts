@@ -12,16 +12,22 @@
  * cheapest relays there are (no decoding, no capture), one in Node and one in
  * C, to show what one more TCP hop costs on this machine.
  *
- *   npx tsx bench/tapThroughput.ts [--count N] [--runs N] [--big-heap-mb MB] [--ceilings 0] [--16b-only]
+ * The tap and the Node relay run in a process of their own that starts no
+ * child (peers/tapHost.ts), as the C relay does and as the product's tap does:
+ * in the bench's process every Python peer started would make each page the tap
+ * writes afterwards fault again (copy-on-write). `--in-process` runs them here,
+ * as before, to compare.
+ *
+ *   npx tsx bench/tapThroughput.ts [--count N] [--runs N] [--big-heap-mb MB] [--ceilings 0] [--16b-only] [--in-process]
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Capture } from '../src/core/capture/capture';
-import { ZmtpTap } from '../src/core/sessions/tap';
-import { startBareRelay } from './peers/bareRelay';
+import { localRelayHost, type ProcessUsage, type RelayHost } from './peers/tapHost';
 import { freePort, median, numberArg, printAndExit, PYTHON } from './util';
+
+const ROOT = join(__dirname, '..');
 
 const PULL = `
 import zmq, sys, time
@@ -67,6 +73,8 @@ export interface TapBenchOptions {
   bigHeapMb?: number;
   /** Also the ceiling's rounds (a bare relay in Node and one in C); default true. */
   ceilings?: boolean;
+  /** The tap and the Node relay in the bench's own process (which starts the peers), not in peers/tapHost.ts. Default false. */
+  inProcess?: boolean;
   log?: (line: string) => void;
 }
 
@@ -115,11 +123,11 @@ function buildCRelay(): { program: string; dispose(): void } {
   return { program, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** User + system CPU of a process (all its threads) so far, in ns. */
-function processCpuNs(pid: number): number {
+/** User + system CPU of a process (all its threads) so far, in ns, and its page faults. */
+function processUsage(pid: number): ProcessUsage {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-  // utime and stime are fields 14 and 15 of stat, 12 and 13 after "pid (comm) "; in clock ticks (100 a second)
-  return (Number(fields[11]) + Number(fields[12])) * 1e7;
+  // fields 10, 12, 14 and 15 of stat (minflt, majflt, utime, stime), 2 fewer after "pid (comm) "; times in clock ticks (100 a second)
+  return { cpuNs: (Number(fields[11]) + Number(fields[12])) * 1e7, faults: Number(fields[7]) + Number(fields[9]) };
 }
 
 function python(source: string, args: (string | number)[]): { proc: ChildProcess; waitFor(re: RegExp): Promise<RegExpExecArray> } {
@@ -152,55 +160,90 @@ function watch(proc: ChildProcess): { proc: ChildProcess; waitFor(re: RegExp): P
   };
 }
 
+/**
+ * peers/tapHost.ts, started once for the whole part (it starts no child: see
+ * the header). TAP_HOST_NODE_ARGS: more node options for it (e.g. `--cpu-prof`).
+ */
+async function separateHost(): Promise<RelayHost & { dispose(): void }> {
+  const nodeArgs = (process.env.TAP_HOST_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(__dirname, 'peers', 'tapHost.ts')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-2000)));
+  const waiting: { resolve(a: Record<string, unknown>): void; reject(e: Error): void }[] = [];
+  let gone: Error | undefined;
+  proc.on('exit', (code) => {
+    gone = new Error(`the tap's process exited ${code}: ${err}`);
+    for (const w of waiting.splice(0)) w.reject(gone);
+  });
+  proc.stdin!.on('error', () => undefined); // its exit says why
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      const answer = JSON.parse(out.slice(0, nl)) as Record<string, unknown>;
+      out = out.slice(nl + 1);
+      const w = waiting.shift();
+      if (answer.error) w?.reject(new Error(`the tap's process: ${String(answer.error)}`));
+      else w?.resolve(answer);
+    }
+  });
+  const ask = (command: object) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      if (gone) return reject(gone);
+      waiting.push({ resolve, reject });
+      proc.stdin!.write(`${JSON.stringify(command)}\n`);
+    });
+  return {
+    open: async (via, target) => Number((await ask({ op: 'open', via, target })).port),
+    usage: async () => (await ask({ op: 'usage' })) as unknown as ProcessUsage,
+    close: async (count) => Number((await ask({ op: 'close', count })).captured),
+    ballast: async (mb) => void (await ask({ op: 'ballast', mb })),
+    // stdin's end lets it exit on its own (and write a --cpu-prof profile)
+    dispose: () => void proc.stdin!.end(),
+  };
+}
+
 /** One round; returns messages per second as measured by the receiver. */
-async function round(count: number, size: number, via: Via | boolean, reusedReads = true, cRelay?: string): Promise<{ rate: number; captured: number; cpuNsPerMsg: number }> {
-  if (typeof via === 'boolean') via = via ? 'tap' : 'direct';
+async function round(host: RelayHost, count: number, size: number, via: Via, cRelay?: string): Promise<{ rate: number; captured: number; cpuNsPerMsg: number; faults: number }> {
   const throughTap = via === 'tap';
   const pullPort = await freePort();
   const pull = python(PULL, [pullPort, count]);
   let push: ReturnType<typeof python> | undefined;
-  let tap: ZmtpTap | undefined;
-  let nodeRelay: Awaited<ReturnType<typeof startBareRelay>> | undefined;
   let relayProc: ReturnType<typeof spawnRelay> | undefined;
-  const capture = new Capture({ maxRecords: 100_000 });
+  let opened = false;
   try {
     await pull.waitFor(/bound/);
     let port = pullPort;
-    if (throughTap) {
-      tap = new ZmtpTap({ target: `127.0.0.1:${pullPort}`, id: 'bench', reusedReads }, capture);
-      port = (await tap.listen()).port;
-    } else if (via === 'node-relay') {
-      nodeRelay = await startBareRelay(pullPort);
-      port = nodeRelay.port;
+    if (via === 'tap' || via === 'node-relay') {
+      opened = true;
+      port = await host.open(via, pullPort);
     } else if (via === 'c-relay') {
       relayProc = spawnRelay(cRelay!, pullPort);
       port = Number((await relayProc.waitFor(/port (\d+)/))[1]);
     }
-    const cpu0 = process.cpuUsage();
-    const relayCpu0 = relayProc ? processCpuNs(relayProc.proc.pid!) : 0;
+    // the relay's process's CPU (the tap's relay, decoding and capture): what the tap
+    // costs whatever else the machine is doing (none for a direct round)
+    const usage = async () => (relayProc ? processUsage(relayProc.proc.pid!) : opened ? await host.usage() : { cpuNs: 0, faults: 0 });
+    const u0 = await usage();
     push = python(PUSH, [port, count, size]);
     const m = await pull.waitFor(/rate ([\d.]+)/);
-    // this process's CPU (the tap's relay, decoding and capture; ~0 for a direct round):
-    // what the tap costs whatever else the machine is doing; the C relay's own process's
-    const cpu = process.cpuUsage(cpu0);
-    const cpuNsPerMsg = relayProc ? (processCpuNs(relayProc.proc.pid!) - relayCpu0) / count : ((cpu.user + cpu.system) * 1000) / count;
+    const u1 = await usage();
+    const cpuNsPerMsg = (u1.cpuNs - u0.cpuNs) / count;
+    let captured = 0;
+    if (opened) {
+      opened = false;
+      captured = await host.close(count);
+    }
     // every message decoded and captured, not merely relayed
-    const until = Date.now() + 5000;
-    while (throughTap && capture.stats().totalMessages < count && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-    const captured = capture.stats().totalMessages;
     if (throughTap && captured !== count) throw new Error(`the tap captured ${captured} of ${count} messages`);
-    return { rate: Number(m[1]), captured, cpuNsPerMsg };
+    return { rate: Number(m[1]), captured, cpuNsPerMsg, faults: u1.faults - u0.faults };
   } finally {
     push?.proc.kill('SIGKILL');
     pull.proc.kill('SIGKILL');
     relayProc?.proc.kill('SIGKILL');
-    await tap?.stop();
-    await nodeRelay?.close();
-    capture.dispose();
+    if (opened) await host.close(0).catch(() => undefined);
   }
 }
-
-export { round as tapRound };
 
 function spawnRelay(program: string, targetPort: number): ReturnType<typeof python> {
   return watch(spawn(program, [String(targetPort)], { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -210,6 +253,7 @@ export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult
   const log = opts.log ?? ((l: string) => process.stderr.write(`[tap] ${l}\n`));
   const out: Record<string, number> = {};
   const cRelay = opts.ceilings === false ? undefined : buildCRelay();
+  let host: (RelayHost & { dispose?(): void }) | undefined;
   /**
    * `runs` alternating rounds: direct, tap, and (with `ceilings`) the bare
    * relays; rates and CPU per message of each.
@@ -218,22 +262,25 @@ export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult
     const vias: Via[] = ceilings ? ['direct', 'tap', 'node-relay', 'c-relay'] : ['direct', 'tap'];
     const rate = new Map<Via, number[]>(vias.map((v) => [v, []]));
     const cpu = new Map<Via, number[]>(vias.map((v) => [v, []]));
+    const faults = new Map<Via, number>();
     for (let i = 0; i < runs; i++) {
       // alternate, so that a change in machine load hits every side alike
       for (const via of vias) {
-        const r = await round(opts.count, size, via, true, cRelay?.program);
+        const r = await round(host!, opts.count, size, via, cRelay?.program);
         rate.get(via)!.push(r.rate);
         cpu.get(via)!.push(r.cpuNsPerMsg);
+        faults.set(via, r.faults);
       }
-      const t = (via: Via) => `${Math.round(rate.get(via)![i])} msg/s${via === 'direct' ? '' : ` (CPU ${Math.round(cpu.get(via)![i])} ns/msg)`}`;
+      const t = (via: Via) => `${Math.round(rate.get(via)![i])} msg/s${via === 'direct' ? '' : ` (CPU ${Math.round(cpu.get(via)![i])} ns/msg, ${faults.get(via)} page faults)`}`;
       log(`${size} B${label} run ${i + 1}: ${vias.map((v) => `${v} ${t(v)}`).join(', ')}`);
     }
     return { direct: rate.get('direct')!, tapped: rate.get('tap')!, cpu: cpu.get('tap')!, rate, cpuOf: cpu };
   };
   try {
+    host = opts.inProcess ? localRelayHost() : await separateHost();
     for (const size of opts.sizes ?? [16, 1024]) {
       // one short round first, not counted, so that the counted ones run optimized code
-      await round(Math.min(opts.count, 100_000), size, true);
+      await round(host, Math.min(opts.count, 100_000), size, 'tap');
       const { direct, tapped, cpu, rate, cpuOf } = await roundsOf(size, opts.runs, '', cRelay !== undefined);
       const key = size === 1024 ? '1k' : `${size}b`;
       out[`tap_msgs_per_s_${key}`] = Math.round(median(tapped));
@@ -253,26 +300,29 @@ export async function runTapBench(opts: TapBenchOptions): Promise<TapBenchResult
     if (opts.bigHeapMb) {
       // Node allocates a fresh buffer for every socket read and V8 marks the whole
       // heap about every 64 MB of them: the bigger the heap, the dearer the relay
-      const ballast = heapBallast(opts.bigHeapMb);
+      await host.ballast(opts.bigHeapMb);
       const { direct, tapped, cpu } = await roundsOf(1024, Math.min(3, opts.runs), ` (${opts.bigHeapMb} MB heap)`, false);
       out.tap_ratio_1k_big_heap = +(median(tapped) / median(direct)).toFixed(3);
       out.tap_cpu_ns_per_msg_1k_big_heap = Math.round(median(cpu));
       out.big_heap_mb = opts.bigHeapMb;
-      ballast.length = 0;
+      await host.ballast(0);
     }
   } finally {
+    host?.dispose?.();
     cRelay?.dispose();
   }
   return out as unknown as TapBenchResult;
 }
 
-/** About `mb` MB of small live objects (what an extension host's heap is made of). */
-function heapBallast(mb: number): object[] {
-  const objects: object[] = [];
-  for (let i = 0; i < (mb * 1024 * 1024) / 80; i++) objects.push({ id: i, name: `object ${i}` });
-  return objects;
-}
-
 if (require.main === module) {
-  printAndExit(runTapBench({ count: numberArg('count', 1_000_000), runs: numberArg('runs', 5), bigHeapMb: numberArg('big-heap-mb', 0), ceilings: numberArg('ceilings', 1) !== 0, sizes: process.argv.includes('--16b-only') ? [16] : undefined }));
+  printAndExit(
+    runTapBench({
+      count: numberArg('count', 1_000_000),
+      runs: numberArg('runs', 5),
+      bigHeapMb: numberArg('big-heap-mb', 0),
+      ceilings: numberArg('ceilings', 1) !== 0,
+      sizes: process.argv.includes('--16b-only') ? [16] : undefined,
+      inProcess: process.argv.includes('--in-process'),
+    }),
+  );
 }

@@ -67,7 +67,7 @@ function contents(c: Capture): unknown {
   });
   const { rate: _rate, ...stats } = c.stats();
   // chunks allocated may differ: a run is evicted for the byte limit after it is copied, not message by message
-  const { spareChunks: _spare, reusedChunks: _reused, allocatedChunks: _allocated, ...store } = c.storeStats();
+  const { spareChunks: _spare, reusedChunks: _reused, allocatedChunks: _allocated, reusedRings: _rings, ...store } = c.storeStats();
   return { records, sessions, stats, store };
 }
 
@@ -168,6 +168,48 @@ describe('RecordStore: one copy per run of wire messages', function () {
     // and evicts them all again in order
     c.setLimits({ maxRecords: 5 });
     assert.deepEqual(seen(), expected.slice(-5));
+  });
+
+  it('the ring is allocated at the window size when the first record comes (up to 131,072 slots), then doubles', () => {
+    const ringFor = (maxRecords: number, n: number) => {
+      const c = new Capture({ maxRecords });
+      for (let i = 0; i < n; i++) c.appendWire(tap, i, ...Object.values(read([frames(i, [16])])) as [Uint8Array, WireBatch]);
+      const slots = c.storeStats().ringSlots;
+      c.dispose();
+      return slots;
+    };
+    assert.equal(ringFor(100_000, 1), 100_001);
+    assert.equal(ringFor(1_000_000, 1), 131_072);
+    assert.equal(ringFor(1_000_000, 131_073), 262_144);
+    assert.equal(ringFor(5, 1), 16);
+  });
+
+  it("a ring a disposed capture released is taken by the next capture of that window: the old ring's contents are never read", () => {
+    const place = { session: 'tap', endpoint: tap.endpoint, direction: 'toTarget' as const, connection: 1 };
+    // records kept as objects at some slots, packed messages at the others, the ring wrapped
+    const fill = (c: Capture, n: number, salt: number) => {
+      for (let i = 0; i < n; i++) {
+        if ((i + salt) % 7 === 0) c.append(tapCommandRecord(place, i, { name: `CMD${i + salt}`, size: 5 }));
+        else c.appendWire(i % 2 ? tap : back, i, ...Object.values(read([frames(i + salt, [(i + salt) % 9, 3])])) as [Uint8Array, WireBatch]);
+      }
+    };
+    const fresh = new Capture({ maxRecords: 299 });
+    fill(fresh, 500, 1);
+    const expected = contents(fresh);
+    const old = new Capture({ maxRecords: 299 });
+    fill(old, 1000, 2);
+    old.dispose(); // releases its ring (300 slots), full of other records
+    const next = new Capture({ maxRecords: 299 });
+    fill(next, 500, 1);
+    assert.equal(next.storeStats().reusedRings, 1, 'the released ring was taken');
+    assert.deepEqual(contents(next), expected);
+    // cleared, a capture takes its own ring back
+    for (const c of [fresh, next]) {
+      c.clear();
+      fill(c, 500, 1);
+    }
+    assert.deepEqual([fresh.storeStats().reusedRings, next.storeStats().reusedRings], [1, 2]);
+    assert.deepEqual(contents(next), contents(fresh));
   });
 
   it('through the decoder, reads cut anywhere (messages split across two reads): the records the general path makes', () => {

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { wireFrameViews, ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderOptions, type ZmtpGreeting } from '../../src/core/zmtp/decoder';
+import { ZmtpDecoder, type ZmtpCommand, type ZmtpDecoderOptions, type ZmtpGreeting } from '../../src/core/zmtp/decoder';
+import { wireFrameViews } from '../../src/core/zmtp/frameHeader';
 import * as z from './helpers/zmtpBytes';
 import { Capture, type WireStreamMeta } from '../../src/core/capture/capture';
 import type { CapturedMessage } from '../../src/core/capture/records';

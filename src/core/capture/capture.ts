@@ -238,11 +238,12 @@ export class Capture implements Disposable {
 
   /**
    * What the record store holds besides records (for tests and the bench): metadata entries,
-   * chunks, chunk buffers allocated so far, and chunks taken over from a cleared or disposed capture.
+   * chunks, chunk buffers allocated so far, chunks taken over from a cleared or disposed capture;
+   * the ring's slots, and rings taken over likewise.
    */
-  storeStats(): { metaEntries: number; chunks: number; spareChunks: number; allocatedChunks: number; reusedChunks: number } {
+  storeStats(): { metaEntries: number; chunks: number; spareChunks: number; allocatedChunks: number; reusedChunks: number; ringSlots: number; reusedRings: number } {
     const c = this.store.chunkCount;
-    return { metaEntries: this.store.metaEntries, chunks: c.live, spareChunks: c.spare, allocatedChunks: c.allocated, reusedChunks: c.reused };
+    return { metaEntries: this.store.metaEntries, chunks: c.live, spareChunks: c.spare, allocatedChunks: c.allocated, reusedChunks: c.reused, ringSlots: c.ringSlots, reusedRings: c.reusedRings };
   }
 
   /** Counters of one session (undefined when it produced nothing yet). */

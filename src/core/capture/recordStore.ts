@@ -41,13 +41,16 @@
  * so a capture of many short-lived connections stays bounded by its window.
  */
 import { CapturedMessage, CaptureRecord, payloadBytes, RecordHeader, reqRepEnvelopeFrames } from './records';
-import { type WireBatch, wireFrameSpans, wireFrameViews } from '../zmtp/decoder';
-import { giveReleasedChunk, takeReleasedChunk } from './releasedChunks';
-import { type Chunk, type Meta, objectRecordBytes, PACKED_RECORD_BYTES, type WireStreamMeta } from './recordStoreLayout';
+import type { WireBatch } from '../zmtp/decoder';
+import { wireFrameSpans, wireFrameViews } from '../zmtp/frameHeader';
+import { giveReleasedChunk, giveReleasedRing, takeReleasedChunk, takeReleasedRing } from './releasedChunks';
+import { type Chunk, type Meta, objectRecordBytes, PACKED_RECORD_BYTES, RING_FIRST_SLOTS, RING_SLOT_BYTES, type WireStreamMeta } from './recordStoreLayout';
 
 export { OBJECT_FRAME_BYTES, OBJECT_RECORD_BYTES, objectRecordBytes, PACKED_RECORD_BYTES, type WireStreamMeta } from './recordStoreLayout';
 
 const CHUNK_BYTES = 1 << 20;
+/** PACKED_RECORD_BYTES as this module's own binding: run through tsx (bench/, tests), an imported constant is a getter. */
+const RECORD_COST = PACKED_RECORD_BYTES;
 
 /** A message larger than this gets a chunk of its own. */
 const BIG_MESSAGE = CHUNK_BYTES >> 2;
@@ -136,6 +139,7 @@ export class RecordStore {
   private atChunkId = -1;
   private atChunk: Chunk | undefined;
   private reusedChunks = 0;
+  private reusedRings = 0;
 
   constructor(private readonly maxCapacity: () => number) {}
 
@@ -148,9 +152,9 @@ export class RecordStore {
     return this.metas.length - this.freeMetas.length;
   }
 
-  /** Chunks held by the store, spare ones kept for reuse, and chunk buffers allocated so far. */
-  get chunkCount(): { live: number; spare: number; allocated: number; reused: number } {
-    return { live: this.chunks.size, spare: this.spare.length, allocated: this.allocatedChunks, reused: this.reusedChunks };
+  /** Chunks held by the store, spare ones kept for reuse, chunk buffers allocated so far; the ring's slots, rings taken over. */
+  get chunkCount(): { live: number; spare: number; allocated: number; reused: number; ringSlots: number; reusedRings: number } {
+    return { live: this.chunks.size, spare: this.spare.length, allocated: this.allocatedChunks, reused: this.reusedChunks, ringSlots: this.capacity, reusedRings: this.reusedRings };
   }
 
   get oldestSeq(): number {
@@ -183,7 +187,7 @@ export class RecordStore {
       buf.set(f, off);
       off += f.byteLength;
     }
-    return (this.retainedSize[slot] = stored + PACKED_RECORD_BYTES);
+    return (this.retainedSize[slot] = stored + RECORD_COST);
   }
 
   /**
@@ -212,8 +216,6 @@ export class RecordStore {
     if (this.count === 0) this.firstSeq = seq;
     this.count += n;
     const { start, end, frames, payload } = batch;
-    // a local: bench/ and tests run modules through tsx, where an imported constant is a getter
-    const recordCost = PACKED_RECORD_BYTES;
     let held = 0;
     for (let i = from; i < to; ) {
       const runStart = start[i];
@@ -242,7 +244,7 @@ export class RecordStore {
         this.frameCount[slot] = frames[i];
         this.chunkIndex[slot] = id;
         this.offset[slot] = base + start[i] - runStart;
-        held += this.retainedSize[slot] = size + recordCost;
+        held += this.retainedSize[slot] = size + RECORD_COST;
         if (++slot === cap) slot = 0;
       }
     }
@@ -430,7 +432,7 @@ export class RecordStore {
     out.buf = this.spansChunk;
     out.from = this.offset[slot];
     // push and pushWire count what they stored plus the record's fixed cost
-    out.to = out.from + this.retainedSize[slot] - PACKED_RECORD_BYTES;
+    out.to = out.from + this.retainedSize[slot] - RECORD_COST;
     return this.metaIndex[slot];
   }
 
@@ -450,7 +452,7 @@ export class RecordStore {
     for (; i <= last; i++) {
       // (an object's slot has meta -1)
       if (this.metaIndex[slot] !== meta || this.chunkIndex[slot] !== chunk) return i;
-      if (this.offset[slot] + this.retainedSize[slot] - PACKED_RECORD_BYTES > before) return i;
+      if (this.offset[slot] + this.retainedSize[slot] - RECORD_COST > before) return i;
       if (++slot === this.capacity) slot = 0;
     }
     return i;
@@ -490,6 +492,7 @@ export class RecordStore {
   }
 
   clear(): void {
+    giveReleasedRing(this.ts.buffer as ArrayBuffer);
     this.capacity = 0;
     this.head = 0;
     this.count = 0;
@@ -650,15 +653,23 @@ export class RecordStore {
     return this.metaIndex[slot] < 0 ? this.objects.get(slot) : undefined;
   }
 
-  /** Grows the ring (doubling, up to the window's capacity unless more are held), to at least `need` slots. */
+  /**
+   * Grows the ring to at least `need` slots: at first to the window's size (up
+   * to RING_FIRST_SLOTS), then doubling, up to the window's unless more are
+   * held. Its memory is not zeroed (every slot is written before it is read):
+   * its pages are first touched as the ring fills, not at each growth.
+   */
   private grow(need = 0): void {
-    const cap = Math.max(16, need, Math.min(this.capacity * 2, Math.max(this.maxCapacity(), this.capacity + 1)));
+    const max = this.maxCapacity();
+    const cap = Math.max(16, need, this.capacity === 0 ? Math.min(max, RING_FIRST_SLOTS) : Math.min(this.capacity * 2, Math.max(max, this.capacity + 1)));
     // the ring in order, oldest first: [head, head + first) then [0, count - first); whole-range copies
     const head = this.head;
     const first = Math.min(this.count, this.capacity - head);
     const rest = this.count - first;
     // one allocation for the seven columns (two of 8 bytes a slot first, for alignment, then five of 4)
-    const buffer = new ArrayBuffer(cap * 36);
+    let buffer = takeReleasedRing(cap * RING_SLOT_BYTES);
+    if (buffer) this.reusedRings++;
+    else buffer = Buffer.allocUnsafeSlow(cap * RING_SLOT_BYTES).buffer;
     let at = 0;
     const moved = <A extends Float64Array | Int32Array | Uint32Array>(from: A, make: new (b: ArrayBuffer, offset: number, length: number) => A): A => {
       const to = new make(buffer, at, cap);

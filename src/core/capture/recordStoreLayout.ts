@@ -1,7 +1,7 @@
 /**
  * What the record store (recordStore.ts) keeps besides its columns: the
  * metadata entry a stream's packed records share, the chunks their bytes lie
- * in, and what a record counts against the capture's byte limit.
+ * in, what a record counts against the capture's byte limit; the ring's sizes.
  */
 import type { CaptureRecord, Direction, SourceKind } from './records';
 
@@ -15,6 +15,11 @@ import type { CaptureRecord, Direction, SourceKind } from './records';
 export const PACKED_RECORD_BYTES = 32;
 export const OBJECT_RECORD_BYTES = 256;
 export const OBJECT_FRAME_BYTES = 64;
+
+/** Bytes of the ring's columns per slot: two of 8 bytes, five of 4 (RecordStore.grow). */
+export const RING_SLOT_BYTES = 36;
+/** The ring's first size, up to the window's: no copy of the columns while a window this big fills. */
+export const RING_FIRST_SLOTS = 1 << 17;
 
 /** The bytes a record kept as an object holds: payload, the object and its frames, and its strings (UTF-16: 2 bytes a character). */
 export function objectRecordBytes(r: CaptureRecord, payload: number): number {

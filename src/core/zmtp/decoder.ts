@@ -19,6 +19,7 @@
  */
 import { latin1, toHex, u32be } from '../base/bytes';
 import { parseCommand, type ZmtpCommand } from './commands';
+import { wireFrameViews } from './frameHeader';
 
 export type { ZmtpCommand } from './commands';
 
@@ -579,49 +580,6 @@ function streamStart(g: Uint8Array, n: number): string {
   const head = g.subarray(0, n);
   const printable = head.every((c) => c >= 0x20 && c < 0x7f);
   return `${toHex(head, n, ' ')}${printable ? ` (${JSON.stringify(latin1(head))})` : ''}`;
-}
-
-/**
- * The bodies of `count` ZMTP data frames that lie whole in `bytes` from `start`
- * (as the wire path hands them out: short headers, or long ones below 4 GiB), as
- * views appended to `out`.
- */
-export function wireFrameViews(bytes: Uint8Array, start: number, count: number, out: Uint8Array[] = []): Uint8Array[] {
-  if (spanStarts.length < count) {
-    spanStarts = new Uint32Array(count);
-    spanEnds = new Uint32Array(count);
-  }
-  wireFrameSpans(bytes, start, count, spanStarts, spanEnds);
-  for (let k = 0; k < count; k++) {
-    const s = spanStarts[k];
-    const size = spanEnds[k] - s;
-    out.push(size > 0 ? new Uint8Array(bytes.buffer, bytes.byteOffset + s, size) : EMPTY);
-  }
-  return out;
-}
-/** wireFrameViews' scratch spans (single-threaded, used and done within one call). */
-let spanStarts = new Uint32Array(64);
-let spanEnds = new Uint32Array(64);
-
-/**
- * Where the bodies of `count` ZMTP frames from `bytes[start]` lie, without a
- * view per frame (wireFrameViews' walk): body k is `bytes[starts[k], ends[k])`.
- * The arrays must hold `count` entries.
- */
-export function wireFrameSpans(bytes: Uint8Array, start: number, count: number, starts: Uint32Array, ends: Uint32Array): void {
-  let p = start;
-  for (let k = 0; k < count; k++) {
-    let size: number;
-    if (bytes[p] & FLAG_LONG) {
-      size = u32be(bytes, p + 5);
-      p += 9;
-    } else {
-      size = bytes[p + 1];
-      p += 2;
-    }
-    starts[k] = p;
-    ends[k] = p += size;
-  }
 }
 
 function growBatch(b: { count: number; start: Uint32Array; end: Uint32Array; frames: Uint32Array; payload: Uint32Array }) {
