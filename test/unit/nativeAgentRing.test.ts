@@ -44,6 +44,8 @@ describe('native agent: its queue at real rates', function () {
       // killed once it has taken some of the flood
       await until(() => /messages [1-9]\d{3,}/.test(out), 'the collector to capture messages', 30000);
       assert.equal(program.proc.exitCode, null, 'the program still sending');
+      // the frames came through the agent's shared ring: the program writes on no socket the collector's death breaks
+      assert.match(out, /rings 1\n/, 'the shared ring in use');
       holder.kill('SIGKILL');
       const r = await program.done;
       assert.equal(r.stderr, '', 'nothing on stderr');

@@ -39,6 +39,30 @@ class Native(object):
         self.dropped = held.zmq_debug_agent_dropped
         self.dropped.argtypes = ()
         self.dropped.restype = ctypes.c_ulong
+        # the shared ring (shmring.c): offered in the hello, on once the collector attached it
+        self.ring_offer_ = held.zmq_debug_agent_ring_offer
+        self.ring_offer_.argtypes = (ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t))
+        self.ring_offer_.restype = ctypes.c_int
+        self.ring_attached = held.zmq_debug_agent_ring_attached
+        self.ring_attached.argtypes = ()
+        self.ring_attached.restype = ctypes.c_int
+        self.ring_on = held.zmq_debug_agent_ring_on
+        self.ring_on.argtypes = ()
+        self.ring_on.restype = None
+        self.ring_put = held.zmq_debug_agent_ring_put
+        self.ring_put.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
+        self.ring_put.restype = ctypes.c_int
+        self.ring_gone = held.zmq_debug_agent_ring_gone
+        self.ring_gone.argtypes = (ctypes.c_int,)
+        self.ring_gone.restype = ctypes.c_int
+        self.ctypes = ctypes
+
+    def ring_offer(self):
+        """The hello's `ring` field for a new connection (the ring reset), or None (frames on the socket)."""
+        nonce = self.ctypes.create_string_buffer(33)
+        size = self.ctypes.c_size_t(0)
+        fd = self.ring_offer_(nonce, self.ctypes.byref(size))
+        return {"fd": fd, "bytes": size.value, "nonce": nonce.value.decode()} if fd >= 0 else None
 
 
 def stand_back():
