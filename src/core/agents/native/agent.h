@@ -209,6 +209,9 @@ struct run {
 
 /* ---- the shared-memory hand-over (shmring.c) -------------------------------- */
 
+/* All of p on the blocking socket fd (reporter.c); 0 when it failed. */
+int send_fd(int fd, const unsigned char *p, size_t n);
+
 /* A new connection's ring, offered in the hello: its descriptor, or -1 (none: frames on the socket). */
 int shm_offer(void);
 const char *shm_offer_nonce(void);

@@ -143,7 +143,7 @@ static int conn_fd = -1;
 static int reconnected;
 static double retry_at;
 
-static int send_fd(int fd, const unsigned char *p, size_t n) {
+int send_fd(int fd, const unsigned char *p, size_t n) {
   while (n) {
     ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;

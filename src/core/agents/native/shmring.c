@@ -112,15 +112,7 @@ void shm_switch_on(void) {
 int shm_switch(int fd) {
   if (!shm_attached()) return 1;
   static const unsigned char marker[] = "\0\0\0\x10J{\"type\":\"ring\"}";
-  const unsigned char *p = marker;
-  size_t n = sizeof marker - 1;
-  while (n) {
-    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return 0;
-    p += w;
-    n -= (size_t)w;
-  }
+  if (!send_fd(fd, marker, sizeof marker - 1)) return 0;
   shm_state = 2;
   return 1;
 }
