@@ -222,6 +222,8 @@ int shm_attached(void);
 void shm_switch_on(void);
 /* Sends the `ring` report on fd once the collector attached the ring; 0 when the send failed. */
 int shm_switch(int fd);
+/* Bytes the ring can take now (0: not on). */
+size_t shm_room(void);
 /* Whole frames into the ring, all or nothing: 1 written, 0 full or not on. */
 int shm_put_runs(const struct run *r, int k);
 /* The ring is on and the collector closed its connection. */

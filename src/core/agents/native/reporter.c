@@ -401,6 +401,13 @@ static struct timespec deadline_in(long ms) {
   return until;
 }
 
+/* Whether CLOCK_MONOTONIC is past `t`. */
+static int passed(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
 /* Waits on q_cond (q_lock held) for `ms`, or until an enqueue wakes it. */
 static void wait_tick(long ms) {
   struct timespec until = deadline_in(ms);
@@ -562,7 +569,6 @@ atomic_int adopting;
 #else
 #define hand_over send_runs
 #endif
-
 EXPORT size_t zmq_debug_agent_mark(void) {
   pthread_mutex_lock(&q_lock);
   size_t at = r_head;
@@ -587,6 +593,15 @@ static size_t frames_upto(size_t from, size_t *to) {
   return count;
 }
 
+/* The shared ring on: [from, *to) cut to the whole frames it has room for (the caller counts the rest dropped, never
+   waits); their count, or `count` when all fit. */
+static size_t fit_shared_ring(size_t from, size_t *to, size_t count) {
+  size_t room = shm_room();
+  if (!shm_on() || *to - from <= room) return count;
+  *to = from + room;
+  return frames_upto(from, to);
+}
+
 /*
  * The Python agent's reporter thread (ctypes: the GIL released): sends the ring up to `upto` (a mark) on its
  * connection `fd`, blocking, and refills the gate. Returns the reports sent; -1 when the send failed or fd is -1
@@ -601,19 +616,20 @@ EXPORT long zmq_debug_agent_send_queued(int fd, size_t upto) {
   if (upto < from) upto = from;
   pthread_mutex_unlock(&q_lock);
   size_t count = ring && ring != MAP_FAILED ? frames_upto(from, &upto) : (upto = from, 0), bytes = upto - from;
+  size_t fit = upto, put = fit_shared_ring(from, &fit, count);
   int ok = 1;
   if (from != upto) {
     struct run r[2];
-    ok = hand_over(fd, r, ring_runs(from, upto, r));
+    ok = hand_over(fd, r, ring_runs(from, fit, r));
   }
-  if (ok != 1) count_dropped(count);
+  count_dropped((ok != 1 ? put : 0) + count - put);
   pthread_mutex_lock(&q_lock);
   if (from != upto) give_back(upto);
   q_count -= count < q_count ? count : q_count;
   q_bytes -= bytes < q_bytes ? bytes : q_bytes;
   pthread_mutex_unlock(&q_lock);
   atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
-  return ok < 0 ? -1 : ok ? (long)count : 0;
+  return ok < 0 ? -1 : ok ? (long)put : 0;
 }
 
 /*
@@ -636,12 +652,12 @@ EXPORT long zmq_debug_agent_pump(int fd, long ms) {
       if (pthread_cond_timedwait(&q_cond, &q_lock, &until) == ETIMEDOUT) break;
       continue;
     }
-    size_t from = r_tail, to = r_head, count = q_count;
+    size_t from = r_tail, to = r_head, count = q_count, fit = to, put = fit_shared_ring(from, &fit, count);
     q_count = q_bytes = 0;
     pthread_mutex_unlock(&q_lock);
     struct run r[2];
-    int ok = hand_over(fd, r, ring_runs(from, to, r));
-    if (ok != 1) count_dropped(count); /* (0: the shared ring full) */
+    int ok = hand_over(fd, r, ring_runs(from, fit, r));
+    count_dropped((ok != 1 ? put : 0) + count - put); /* (0: the shared ring full) */
     atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
     pthread_mutex_lock(&q_lock);
     give_back(to);
@@ -649,12 +665,10 @@ EXPORT long zmq_debug_agent_pump(int fd, long ms) {
       sent = -1;
       break;
     }
-    sent += ok ? (long)count : 0;
+    sent += ok ? (long)put : 0;
     after_send = 1;
     /* a collector slower than the program: the Python round (failures, drops, the exit) still comes every tick */
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec)) break;
+    if (passed(&until)) break;
   }
   pthread_mutex_unlock(&q_lock);
   return sent;

@@ -117,6 +117,11 @@ int shm_switch(int fd) {
   return 1;
 }
 
+size_t shm_room(void) {
+  int64_t read = shm_state == 2 ? read_index() : -1;
+  return read < 0 ? 0 : SHM_BYTES - (size_t)(shm_written - (uint64_t)read);
+}
+
 int shm_put_runs(const struct run *r, int k) {
   if (shm_state != 2) return 0;
   size_t n = 0;
@@ -125,7 +130,7 @@ int shm_put_runs(const struct run *r, int k) {
   if (read < 0) return 0;
   size_t at = (size_t)(shm_written % SHM_BYTES);
   unsigned char *data = shm_map + SHM_HEADER;
-  if ((uint64_t)read == shm_written && at >= HOT_BYTES && at <= SHM_BYTES - 4) {
+  if ((uint64_t)read == shm_written && at >= HOT_BYTES && at <= SHM_BYTES - 4 && n <= at) {
     /* all read: a zero length sends the collector back to the beginning, and the writes with it */
     memset(data + at, 0, 4);
     shm_written += SHM_BYTES - at;
