@@ -138,8 +138,6 @@ describe("the agents' wire protocol: the real agents' frames against the validat
   function agentEnv(native = false): Record<string, string> {
     const env = collector.environment({});
     env.ZMQ_DEBUG_COLLECTOR = proxy.address;
-    // every frame on the connection, where the proxy sees it (the shared ring carries the same frames: agentSharedRing.test.ts)
-    env.ZMQ_DEBUG_AGENT_SHM = '0';
     if (!native) delete env.LD_PRELOAD;
     return env;
   }

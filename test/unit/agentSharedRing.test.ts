@@ -3,7 +3,7 @@
  * sessions/agentRing.ts): the frames a program's agent would write on its
  * connection go through a ring in a memfd the collector reads. The capture is
  * the same record for record, byte for byte, in order, as through the socket
- * (ZMQ_DEBUG_AGENT_SHM=0, the fallback), for the Python agent (pyzmq on the
+ * (the default; ZMQ_DEBUG_AGENT_SHM=1 offers the ring), for the Python agent (pyzmq on the
  * shared libzmq) and for a C program (the native agent's own reporter); nothing
  * is ever left in /dev/shm. The collector's death is nativeAgentRing.test.ts's.
  */
@@ -47,7 +47,7 @@ async function bothPaths(agents: { readonly capture: Capture; readonly collector
   const env = agents.collector.environment({});
   const out: ReturnType<typeof said>[] = [];
   const outputs: string[] = [];
-  for (const [path, extra] of [['ring', {}], ['socket', { ZMQ_DEBUG_AGENT_SHM: '0' }]] as const) {
+  for (const [path, extra] of [['ring', { ZMQ_DEBUG_AGENT_SHM: '1' }], ['socket', {}]] as const) {
     const before = agents.collector.stats().sharedRings;
     const r = await run(cmd, args, { ...env, ...extra }, 100000);
     assert.equal(r.stderr, '');

@@ -50,7 +50,7 @@ describe('native agent: its queue at real rates', function () {
     const plain = await run(PYTHON, args, {}, 100000);
     assert.equal(plain.code, 0, plain.stderr);
     const { holder, env, status } = await collectorProcess();
-    const program = start(PYTHON, args, env, 100000);
+    const program = start(PYTHON, args, { ...env, ZMQ_DEBUG_AGENT_SHM: '1' }, 100000);
     // killed once it has taken some of the flood, through the agent's shared ring (the program then writes nothing
     // on a socket the collector's death breaks)
     await until(() => /messages [1-9]\d{3,} rings 1 /.test(status()), 'the collector to capture messages through the ring', 30000);
@@ -67,7 +67,7 @@ describe('native agent: its queue at real rates', function () {
     // 20,000 messages a second for 5 s, both sides recorded: about 20 MB a second
     const args = [join(AGENT_FIXTURES, 'paced_pushpull.py'), 20000, 5];
     const { holder, env, status } = await collectorProcess();
-    const program = start(PYTHON, args, env, 100000);
+    const program = start(PYTHON, args, { ...env, ZMQ_DEBUG_AGENT_SHM: '1' }, 100000);
     await until(() => / rings 1 /.test(status()), 'the shared ring in use', 30000);
     // stopped for 2.2 s of the flood (more than the ring's 32 MiB), going on well before the program's end: its last
     // reports (the drops among them) can reach it (a collector stopped through a program's exit misses them, as
