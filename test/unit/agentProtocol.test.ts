@@ -184,6 +184,17 @@ describe("the agents' wire protocol: the real agents' frames against the validat
     await checkFrames(from, 'node');
   });
 
+  it('the native agent with its shared ring: the `ring` report on the connection once the collector attached the ring', async function () {
+    if (!nativeAgentLibrary()) this.skip();
+    const from = proxy.frames.length;
+    const program = join(tmp, 'paced_pushpull');
+    execFileSync('gcc', ['-O1', '-Wall', '-o', program, join(__dirname, 'fixtures', 'native', 'paced_pushpull.c'), '-lzmq']);
+    const r = await run(program, [3000], { ...agentEnv(true), ZMQ_DEBUG_AGENT_SHM: '1' });
+    assert.equal(r.code, 0, r.stderr);
+    await checkFrames(from, 'native');
+    assert.ok(sent.get('native')?.has('ring'), 'the ring report went');
+  });
+
   it('the native agent (a C program on libzmq): sockets, endpoints, subscriptions, options, messages cut at 64 KiB, a failure, drops, exit', async function () {
     if (!nativeAgentLibrary()) this.skip(); // built by `node esbuild.mjs` (nativeAgent.test.ts fails without it)
     const from = proxy.frames.length;
@@ -293,6 +304,10 @@ describe("the agents' wire protocol: what the validator refuses", function () {
     assert.deepEqual(readHello(J({ type: 'hello', token: 't' })), { ok: true, value: { type: 'hello', token: 't', agent: 'unknown', version: 1, pid: 0 } });
     assert.match((readHello(J({ type: 'hello', token: 't', version: 2 })) as { reason: string }).reason, /speaks protocol version 2; this collector reads version 1/);
     assert.match((readHello(J({ type: 'hello' })) as { reason: string }).reason, /'token' must be a string/);
+    // a shared ring offered: kept only whole and right
+    const ring = { fd: 7, bytes: 1 << 25, nonce: 'ab'.repeat(16) };
+    assert.deepEqual(readHello(J({ type: 'hello', token: 't', ring })), { ok: true, value: { type: 'hello', token: 't', agent: 'unknown', version: 1, pid: 0, ring } });
+    for (const bad of [{ ...ring, fd: -1 }, { ...ring, bytes: '1' }, { ...ring, nonce: '/dev/shm/x' }, 'ring']) assert.equal((readHello(J({ type: 'hello', token: 't', ring: bad })) as { value: { ring?: unknown } }).value.ring, undefined);
     assert.match((readHello(J({ type: 'process', token: 't' })) as { reason: string }).reason, /first frame must be a hello/);
   });
 

@@ -21,7 +21,7 @@ export const AGENT_PROTOCOL_VERSION = 1;
 /** The first byte of a frame's body. */
 export const FRAME_KIND = { report: 0x4a /* J */, message: 0x4d /* M */, batch: 0x42 /* B */ } as const;
 
-export const REPORT_TYPES = ['hello', 'process', 'socket', 'error', 'wait', 'event', 'drops', 'exit'] as const;
+export const REPORT_TYPES = ['hello', 'process', 'socket', 'error', 'wait', 'event', 'drops', 'exit', 'ring'] as const;
 export const SOCKET_OPS = ['open', 'bind', 'connect', 'unbind', 'disconnect', 'subscribe', 'unsubscribe', 'option', 'close'] as const;
 export type ReportType = (typeof REPORT_TYPES)[number];
 export type SocketOp = (typeof SOCKET_OPS)[number];
@@ -69,6 +69,18 @@ export interface Hello {
   version: number;
   /** 0 when not given. */
   pid: number;
+  /** The native agent's shared ring offered (absent: frames only on the connection). */
+  ring?: RingOffer;
+}
+
+/** A ring of shared memory the agent writes its frames into (docs/agent-protocol.md, "Shared ring"). */
+export interface RingOffer {
+  /** Its descriptor number in the agent's process (opened as /proc/<pid>/fd/<fd>). */
+  fd: number;
+  /** Its data's size. */
+  bytes: number;
+  /** 32 hex characters, also in the ring's header. */
+  nonce: string;
 }
 
 export interface ProcessReport extends Timed {
@@ -134,8 +146,13 @@ export interface ExitReport extends Timed {
   type: 'exit';
 }
 
+/** From here on the frames come through the shared ring offered in the hello. */
+export interface RingReport extends Timed {
+  type: 'ring';
+}
+
 /** A report after hello. */
-export type AgentReport = ProcessReport | SocketReport | ErrorReport | WaitReport | EventReport | DropsReport | ExitReport;
+export type AgentReport = ProcessReport | SocketReport | ErrorReport | WaitReport | EventReport | DropsReport | ExitReport | RingReport;
 
 /** One message (an `M` frame): frames are views of the frame's body. */
 export interface AgentMessage {
@@ -210,7 +227,17 @@ export function readHello(body: Uint8Array): Checked<Hello> {
   // a hello without a version speaks version 1; another version may mean what this collector would misread
   const v = version === undefined ? AGENT_PROTOCOL_VERSION : whole(version);
   if (v !== AGENT_PROTOCOL_VERSION) return bad(`the agent speaks protocol version ${JSON.stringify(version)}; this collector reads version ${AGENT_PROTOCOL_VERSION}`);
-  return good({ type, token, agent: text(agent, LIMITS.agentName) ?? 'unknown', version: v, pid: whole(pid) ?? 0 });
+  return good(defined({ type, token, agent: text(agent, LIMITS.agentName) ?? 'unknown', version: v, pid: whole(pid) ?? 0 }, { ring: ringOffer(j.value.ring) }));
+}
+
+/** The hello's optional `ring`: left out unless every field is right. */
+function ringOffer(v: unknown): RingOffer | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { fd, bytes, nonce } = v as Json;
+  const f = whole(fd);
+  const b = whole(bytes);
+  if (f === undefined || f < 0 || b === undefined || b <= 0 || typeof nonce !== 'string' || !/^[0-9a-f]{32}$/.test(nonce)) return undefined;
+  return { fd: f, bytes: b, nonce };
 }
 
 /** A `J` frame after hello: a report, or why it cannot be read. */
@@ -253,6 +280,8 @@ function checkByType(j: Json): Checked<AgentReport> {
     }
     case 'exit':
       return good({ type: 'exit' });
+    case 'ring':
+      return good({ type: 'ring' });
     case 'hello':
       return bad('a second hello');
     default:

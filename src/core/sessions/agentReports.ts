@@ -53,6 +53,7 @@ export class AgentReportHandler {
   report(c: AgentConnectionView, r: AgentReport): boolean {
     const p = c.process;
     if (r.type === 'drops') return this.drops(p, r);
+    if (r.type === 'ring') return true; // the connection's (collector.ts): no record
     const ts = r.ts ?? Date.now();
     if (r.type === 'exit') {
       this.exited(p, ts);

@@ -33,6 +33,7 @@ import { Emitter } from '../base/lifecycle';
 import { Capture } from '../capture/capture';
 import { epochMs, FRAME_KIND, LIMITS, readHello, readMessage, readReport } from './agentProtocol';
 import { AgentConnectionView, AgentReportHandler, ProcessEntry, SocketEntry } from './agentReports';
+import { SharedRing } from './agentRing';
 import { AgentStore, LIMITS as STORE_LIMITS, primaryEndpoint } from './agentStore';
 import { forEachBatchedMessage } from './messageBatch';
 import { nativeAgentLibrary, withNativeAgent } from './nativeAgent';
@@ -78,6 +79,8 @@ export interface CollectorStats {
   agentDropped: number;
   /** Message records appended. */
   messages: number;
+  /** Agents whose frames came through their shared ring (not their connection). */
+  sharedRings: number;
 }
 
 /** Environment variables that load the agents and point them at a collector. */
@@ -103,6 +106,12 @@ const BOUNDS = {
   forgottenSockets: 4096,
   /** A burst of new connections may exceed the pre-authentication limits this many times over before a fresh one is evicted. */
   burstFactor: 4,
+  /** An agent's shared ring: read this much at a time, at most ringRoundBytes a turn of the event loop ... */
+  ringChunkBytes: 1 << 20,
+  ringRoundBytes: 8 << 20,
+  /** ... again after ringMinDelayMs while frames flow, up to ringMaxDelayMs while it is idle. */
+  ringMinDelayMs: 5,
+  ringMaxDelayMs: 50,
 } as const;
 
 interface AgentConn {
@@ -128,6 +137,11 @@ interface AgentConn {
   forgottenUpTo: number;
   timer?: NodeJS.Timeout;
   closed: boolean;
+  /** The agent's shared ring (attached at hello), read once its `ring` report came (`ringOn`). */
+  ring?: SharedRing;
+  ringOn?: boolean;
+  ringTimer?: NodeJS.Timeout;
+  ringDelayMs?: number;
 }
 
 export class Collector implements CaptureSession {
@@ -151,7 +165,7 @@ export class Collector implements CaptureSession {
   private authenticated = 0;
   private acceptTurn = 0;
   private turnScheduled = false;
-  private readonly counters: CollectorStats = { agents: 0, rejected: 0, evicted: 0, refused: 0, malformed: 0, oversized: 0, agentDropped: 0, messages: 0 };
+  private readonly counters: CollectorStats = { agents: 0, rejected: 0, evicted: 0, refused: 0, malformed: 0, oversized: 0, agentDropped: 0, messages: 0, sharedRings: 0 };
   private readonly handler: AgentReportHandler;
   /** Why the last report or message counted as malformed was refused (for a developer of an agent). */
   private lastMalformedReason?: string;
@@ -348,8 +362,13 @@ export class Collector implements CaptureSession {
 
   private close(c: AgentConn, why: string): void {
     if (c.closed) return;
+    // the process ended: what it left in its ring comes before its exit (the ring lives while the collector holds it)
+    if (why === 'connection closed' && c.ringOn) this.drainRing(c, true);
+    if (c.closed) return;
     c.closed = true;
     clearTimeout(c.timer);
+    clearTimeout(c.ringTimer);
+    c.ring?.close();
     this.conns.delete(c);
     if (!this.unauthenticated.delete(c) && c.hello) this.authenticated--;
     c.pending = [];
@@ -457,6 +476,7 @@ export class Collector implements CaptureSession {
     const r = readReport(body);
     // a bad report is skipped; framing is intact
     if (!r.ok) this.malformed(r.reason);
+    else if (r.value.type === 'ring') this.ringOn(c);
     else if (!this.handler.report(c.view!, r.value)) this.malformed(`a ${r.value.type} report that contradicts the ones before it`);
     return true;
   }
@@ -491,8 +511,55 @@ export class Collector implements CaptureSession {
     c.process = p;
     c.view = { process: p, socketOf: (n) => this.socketOf(c, n), socketClosed: (n) => this.socketClosed(c, n) };
     this.model.hello(this.id, pid, agent, Date.now());
+    // the agent's shared ring, when it offers one and it is what it says (else its frames stay on the connection)
+    if (hello.value.ring) c.ring = SharedRing.attach(pid, hello.value.ring);
     this.updateState();
     return true;
+  }
+
+  /** The agent's `ring` report: everything after it comes through its shared ring. */
+  private ringOn(c: AgentConn): void {
+    if (!c.ring || c.ringOn) {
+      this.malformed('a ring report without a shared ring attached');
+      return;
+    }
+    c.ringOn = true;
+    this.counters.sharedRings++;
+    c.ringDelayMs = BOUNDS.ringMinDelayMs;
+    // not from inside onData (this report's connection chunk is still being read)
+    c.ringTimer = setTimeout(() => this.drainRing(c), 0);
+  }
+
+  /**
+   * Reads the agent's shared ring as if it came on the connection (onData): a
+   * round of at most ringRoundBytes, then again soon while frames flow; `all`:
+   * to its end, now (the process ended).
+   */
+  private drainRing(c: AgentConn, all = false): void {
+    clearTimeout(c.ringTimer);
+    const ring = c.ring;
+    if (!ring || c.closed) return;
+    let got = 0;
+    try {
+      for (;;) {
+        const chunk = ring.read(BOUNDS.ringChunkBytes, c.pendingBytes === 0);
+        if (!chunk) throw new Error('the ring indices make no sense');
+        if (!chunk.length) break;
+        this.onData(c, chunk);
+        if (c.closed) return;
+        ring.consumed(chunk.length);
+        got += chunk.length;
+        if (!all && got >= BOUNDS.ringRoundBytes) break;
+      }
+    } catch {
+      // never let agent input throw into the host
+      this.malformed('an unreadable shared ring');
+      this.close(c, 'unreadable input');
+      return;
+    }
+    if (all) return;
+    c.ringDelayMs = got ? BOUNDS.ringMinDelayMs : Math.min(BOUNDS.ringMaxDelayMs, (c.ringDelayMs ?? BOUNDS.ringMinDelayMs) * 2);
+    c.ringTimer = setTimeout(() => this.drainRing(c), got >= BOUNDS.ringRoundBytes ? 0 : c.ringDelayMs);
   }
 
   private socketOf(c: AgentConn, n: number): SocketEntry {

@@ -201,6 +201,35 @@ static inline void put_be32(unsigned char *p, uint32_t v) {
   p[3] = (unsigned char)v;
 }
 
+/* A run of bytes to send (a part of the queue's ring). */
+struct run {
+  const unsigned char *p;
+  size_t n;
+};
+
+/* ---- the shared-memory hand-over (shmring.c) -------------------------------- */
+
+/* All of p on the blocking socket fd (reporter.c); 0 when it failed. */
+int send_fd(int fd, const unsigned char *p, size_t n);
+
+/* A new connection's ring, offered in the hello: its descriptor, or -1 (none: frames on the socket). */
+int shm_offer(void);
+const char *shm_offer_nonce(void);
+size_t shm_bytes(void);
+/* Frames go in the ring (the collector attached it and the `ring` report went). */
+int shm_on(void);
+int shm_attached(void);
+void shm_switch_on(void);
+/* Sends the `ring` report on fd once the collector attached the ring; 0 when the send failed. */
+int shm_switch(int fd);
+/* Bytes the ring can take now (0: not on). */
+size_t shm_room(void);
+/* Whole frames into the ring, all or nothing: 1 written, 0 full or not on. */
+int shm_put_runs(const struct run *r, int k);
+/* The ring is on and the collector closed its connection. */
+int shm_peer_gone(int fd);
+void shm_after_fork(void);
+
 /* ---- JSON (encoding.c) ----------------------------------------------------- */
 
 struct sb {

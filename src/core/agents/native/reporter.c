@@ -77,12 +77,6 @@ static atomic_int pump_held;   /* adopting: only the Python agent's rounds send 
 static int reporter_running, reporter_stopping, reporter_done;
 static pthread_t reporter;
 
-/* A run of bytes in the ring to send. */
-struct run {
-  const unsigned char *p;
-  size_t n;
-};
-
 /* The part [from, to) of the ring as one run, or two where it wraps. */
 static int ring_runs(size_t from, size_t to, struct run r[2]) {
   size_t at = from % MAX_QUEUE_BYTES, n = to - from, first = n < MAX_QUEUE_BYTES - at ? n : MAX_QUEUE_BYTES - at;
@@ -149,7 +143,7 @@ static int conn_fd = -1;
 static int reconnected;
 static double retry_at;
 
-static int send_fd(int fd, const unsigned char *p, size_t n) {
+int send_fd(int fd, const unsigned char *p, size_t n) {
   while (n) {
     ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
@@ -160,19 +154,31 @@ static int send_fd(int fd, const unsigned char *p, size_t n) {
   return 1;
 }
 
-static int send_all(const unsigned char *p, size_t n) {
-  if (send_fd(conn_fd, p, n)) return 1;
+/* The runs to the collector: in the shared ring once it is on (0: full, nothing written: the caller counts the
+   reports dropped), else on fd (-1: the send failed, or no collector). */
+static int send_runs(int fd, const struct run *r, int k) {
+  if (fd < 0) return -1;
+  if (shm_on()) return shm_put_runs(r, k);
+  for (int i = 0; i < k; i++)
+    if (!send_fd(fd, r[i].p, r[i].n)) return -1;
+  return 1;
+}
+
+/* The connection failed: closed, tried again in 2 s. */
+static void lose_collector(void) {
   close(conn_fd);
   conn_fd = -1;
   retry_at = now_s() + 2;
-  return 0;
 }
 
+/* One report; 0 when it was not sent (the ring full, or the connection lost). */
 static int send_item(struct item *it) {
   if (!it) return 1;
-  int ok = send_all(it->data, it->size);
+  struct run r = {it->data, it->size};
+  int ok = send_runs(conn_fd, &r, 1);
   free(it);
-  return ok;
+  if (ok < 0) lose_collector();
+  return ok > 0;
 }
 
 static struct item *process_item(void) {
@@ -254,7 +260,10 @@ static int connect_collector(void) {
   struct sb b = {0};
   sb_add(&b, "{\"type\":\"hello\",\"token\":", 24);
   sb_str(&b, token, strlen(token));
-  sb_printf(&b, ",\"agent\":\"native\",\"version\":1,\"pid\":%d}", (int)getpid());
+  sb_printf(&b, ",\"agent\":\"native\",\"version\":1,\"pid\":%d", (int)getpid());
+  int ring_fd = shm_offer();
+  if (ring_fd >= 0) sb_printf(&b, ",\"ring\":{\"fd\":%d,\"bytes\":%zu,\"nonce\":\"%s\"}", ring_fd, shm_bytes(), shm_offer_nonce());
+  sb_add(&b, "}", 1);
   if (!send_item(json_item(&b)) || !send_item(process_item())) return 0;
   if (reconnected) {
     /* a new collector: tell it the sockets that are open (queued reports follow) */
@@ -352,15 +361,16 @@ static void flush(int final) {
   pthread_mutex_unlock(&q_lock);
   unsigned long drops = total_dropped();
   if (from == to && !failures_pending() && drops == reported_dropped && !final) return;
-  if (!connect_collector()) {
+  if (connect_collector() && (!shm_switch(conn_fd) || shm_peer_gone(conn_fd))) lose_collector();
+  if (conn_fd < 0) {
     /* nobody listens: what is queued is lost (counted) */
     count_dropped(count);
   } else if (from != to) {
     /* the ring's filled part, in one send or two when it wraps */
     struct run r[2];
-    int k = ring_runs(from, to, r), ok = 1;
-    for (int i = 0; i < k && ok; i++) ok = send_all(r[i].p, r[i].n);
-    if (!ok) count_dropped(count);
+    int k = ring_runs(from, to, r), ok = send_runs(conn_fd, r, k);
+    if (ok != 1) count_dropped(count);
+    if (ok < 0) lose_collector();
   }
   pthread_mutex_lock(&q_lock);
   if (from != to) give_back(to); /* (when it was empty, an enqueue may have started it again meanwhile) */
@@ -381,13 +391,26 @@ static void flush(int final) {
   }
 }
 
-/* Waits on q_cond (q_lock held) for `ms`, or until an enqueue wakes it. */
-static void wait_tick(long ms) {
+/* CLOCK_MONOTONIC (q_cond's clock) `ms` from now. */
+static struct timespec deadline_in(long ms) {
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_nsec += ms * 1000000L;
   until.tv_sec += until.tv_nsec / 1000000000L;
   until.tv_nsec %= 1000000000L;
+  return until;
+}
+
+/* Whether CLOCK_MONOTONIC is past `t`. */
+static int passed(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+/* Waits on q_cond (q_lock held) for `ms`, or until an enqueue wakes it. */
+static void wait_tick(long ms) {
+  struct timespec until = deadline_in(ms);
   pthread_cond_timedwait(&q_cond, &q_lock, &until);
 }
 
@@ -484,6 +507,7 @@ static void after_fork_child(void) {
   readers_after_fork();
   if (conn_fd >= 0) close(conn_fd);
   conn_fd = -1;
+  shm_after_fork();
   reconnected = 0;
   retry_at = 0;
   reported_dropped = 0;
@@ -539,6 +563,12 @@ EXPORT void zmq_debug_agent_stand_back(void) { atomic_store(&standing_back, 1); 
  */
 atomic_int adopting;
 
+/* The Python agent's rounds hand the ring's runs over with send_runs; bench: handed over, not written. */
+#if BENCH_CEILING == 3
+#define hand_over(fd, r, k) ((void)(fd), (void)(r), (k) >= 0)
+#else
+#define hand_over send_runs
+#endif
 EXPORT size_t zmq_debug_agent_mark(void) {
   pthread_mutex_lock(&q_lock);
   size_t at = r_head;
@@ -563,6 +593,15 @@ static size_t frames_upto(size_t from, size_t *to) {
   return count;
 }
 
+/* The shared ring on: [from, *to) cut to the whole frames it has room for (the caller counts the rest dropped, never
+   waits); their count, or `count` when all fit. */
+static size_t fit_shared_ring(size_t from, size_t *to, size_t count) {
+  size_t room = shm_room();
+  if (!shm_on() || *to - from <= room) return count;
+  *to = from + room;
+  return frames_upto(from, to);
+}
+
 /*
  * The Python agent's reporter thread (ctypes: the GIL released): sends the ring up to `upto` (a mark) on its
  * connection `fd`, blocking, and refills the gate. Returns the reports sent; -1 when the send failed or fd is -1
@@ -576,28 +615,21 @@ EXPORT long zmq_debug_agent_send_queued(int fd, size_t upto) {
   if (upto > r_head) upto = r_head;
   if (upto < from) upto = from;
   pthread_mutex_unlock(&q_lock);
-  size_t count = ring && ring != MAP_FAILED ? frames_upto(from, &upto) : (upto = from, 0), bytes = 0;
+  size_t count = ring && ring != MAP_FAILED ? frames_upto(from, &upto) : (upto = from, 0), bytes = upto - from;
+  size_t fit = upto, put = fit_shared_ring(from, &fit, count);
   int ok = 1;
   if (from != upto) {
     struct run r[2];
-    int k = ring_runs(from, upto, r);
-    for (int i = 0; i < k; i++) {
-      bytes += r[i].n;
-#if BENCH_CEILING != 3 /* bench: handed over, not written */
-      ok = ok && fd >= 0 && send_fd(fd, r[i].p, r[i].n);
-#else
-      (void)fd;
-#endif
-    }
+    ok = hand_over(fd, r, ring_runs(from, fit, r));
   }
-  if (!ok) count_dropped(count);
+  count_dropped((ok != 1 ? put : 0) + count - put);
   pthread_mutex_lock(&q_lock);
   if (from != upto) give_back(upto);
   q_count -= count < q_count ? count : q_count;
   q_bytes -= bytes < q_bytes ? bytes : q_bytes;
   pthread_mutex_unlock(&q_lock);
   atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
-  return ok ? (long)count : -1;
+  return ok < 0 ? -1 : ok ? (long)put : 0;
 }
 
 /*
@@ -608,11 +640,7 @@ EXPORT long zmq_debug_agent_send_queued(int fd, size_t upto) {
  * own: its round keeps them in order with the ring), it only waits.
  */
 EXPORT long zmq_debug_agent_pump(int fd, long ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_nsec += ms * 1000000L;
-  until.tv_sec += until.tv_nsec / 1000000000L;
-  until.tv_nsec %= 1000000000L;
+  struct timespec until = deadline_in(ms);
   long sent = 0;
   int after_send = 0;
   pthread_mutex_lock(&q_lock);
@@ -624,30 +652,23 @@ EXPORT long zmq_debug_agent_pump(int fd, long ms) {
       if (pthread_cond_timedwait(&q_cond, &q_lock, &until) == ETIMEDOUT) break;
       continue;
     }
-    size_t from = r_tail, to = r_head, count = q_count;
+    size_t from = r_tail, to = r_head, count = q_count, fit = to, put = fit_shared_ring(from, &fit, count);
     q_count = q_bytes = 0;
     pthread_mutex_unlock(&q_lock);
     struct run r[2];
-    int k = ring_runs(from, to, r), ok = 1;
-#if BENCH_CEILING != 3 /* bench: handed over, not written */
-    for (int i = 0; i < k && ok; i++) ok = send_fd(fd, r[i].p, r[i].n);
-#else
-    (void)k;
-#endif
-    if (!ok) count_dropped(count);
+    int ok = hand_over(fd, r, ring_runs(from, fit, r));
+    count_dropped((ok != 1 ? put : 0) + count - put); /* (0: the shared ring full) */
     atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
     pthread_mutex_lock(&q_lock);
     give_back(to);
-    if (!ok) {
+    if (ok < 0) {
       sent = -1;
       break;
     }
-    sent += (long)count;
+    sent += ok ? (long)put : 0;
     after_send = 1;
     /* a collector slower than the program: the Python round (failures, drops, the exit) still comes every tick */
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec)) break;
+    if (passed(&until)) break;
   }
   pthread_mutex_unlock(&q_lock);
   return sent;

@@ -17,28 +17,35 @@ class Native(object):
         import ctypes
 
         held = ctypes.PyDLL(None)
-        self.adopt = held.zmq_debug_agent_adopt
-        self.adopt.argtypes = (ctypes.c_void_p, ctypes.c_uint)
-        self.adopt.restype = ctypes.c_int
-        self.mark = held.zmq_debug_agent_mark
-        self.mark.argtypes = ()
-        self.mark.restype = ctypes.c_size_t
-        self.send_queued = lib.zmq_debug_agent_send_queued
-        self.send_queued.argtypes = (ctypes.c_int, ctypes.c_size_t)
-        self.send_queued.restype = ctypes.c_long
+        size, ulong, long_, int_, none = ctypes.c_size_t, ctypes.c_ulong, ctypes.c_long, ctypes.c_int, None
+
+        def entry(dll, name, argtypes, restype):
+            f = getattr(dll, "zmq_debug_agent_" + name)
+            f.argtypes, f.restype = argtypes, restype
+            return f
+
+        self.adopt = entry(held, "adopt", (ctypes.c_void_p, ctypes.c_uint), int_)
+        self.mark = entry(held, "mark", (), size)
+        self.send_queued = entry(lib, "send_queued", (int_, size), long_)
         # the reporter's wait for its next round, sending the queue whenever much waits (the GIL released)
-        self.pump = lib.zmq_debug_agent_pump
-        self.pump.argtypes = (ctypes.c_int, ctypes.c_long)
-        self.pump.restype = ctypes.c_long
-        self.hold_pump = held.zmq_debug_agent_hold_pump
-        self.hold_pump.argtypes = ()
-        self.hold_pump.restype = None
-        self.put = held.zmq_debug_agent_put
-        self.put.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
-        self.put.restype = None
-        self.dropped = held.zmq_debug_agent_dropped
-        self.dropped.argtypes = ()
-        self.dropped.restype = ctypes.c_ulong
+        self.pump = entry(lib, "pump", (int_, long_), long_)
+        self.hold_pump = entry(held, "hold_pump", (), none)
+        self.put = entry(held, "put", (ctypes.c_char_p, size), none)
+        self.dropped = entry(held, "dropped", (), ulong)
+        # the shared ring (shmring.c): offered in the hello, on once the collector attached it
+        self.ring_offer_ = entry(held, "ring_offer", (ctypes.c_char_p, ctypes.POINTER(size)), int_)
+        self.ring_attached = entry(held, "ring_attached", (), int_)
+        self.ring_on = entry(held, "ring_on", (), none)
+        self.ring_put = entry(held, "ring_put", (ctypes.c_char_p, size), int_)
+        self.ring_gone = entry(held, "ring_gone", (int_,), int_)
+        self.ctypes = ctypes
+
+    def ring_offer(self):
+        """The hello's `ring` field for a new connection (the ring reset), or None (frames on the socket)."""
+        nonce = self.ctypes.create_string_buffer(33)
+        size = self.ctypes.c_size_t(0)
+        fd = self.ring_offer_(nonce, self.ctypes.byref(size))
+        return {"fd": fd, "bytes": size.value, "nonce": nonce.value.decode()} if fd >= 0 else None
 
 
 def stand_back():

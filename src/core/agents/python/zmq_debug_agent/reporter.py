@@ -182,6 +182,10 @@ class Agent(object):
             conn.settimeout(5.0)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             hello = {"type": "hello", "token": self.token, "agent": "python", "version": 1, "pid": os.getpid()}
+            ring = self.native.ring_offer() if self.native is not None else None
+            if ring is not None:
+                # the collector may read the native agent's shared ring instead of this socket (shmring.c)
+                hello["ring"] = ring
             first = [records.frame_json(hello), records.frame_json(self.process_report())]
             if self.reconnect:
                 # a new collector: tell it the sockets that are open (queued reports follow)
@@ -218,6 +222,8 @@ class Agent(object):
                 self.take_native_drops()
             return
         if native is not None:
+            if not self.ring_switch():
+                return
             # the GIL is released while it sends
             sent = native.send_queued(self.conn.fileno(), upto)
             self.take_native_drops()
@@ -231,13 +237,17 @@ class Agent(object):
             n = min(len(q), records.BATCH, before) if native is not None else min(len(q), records.BATCH)
             self.queued_bytes[0] -= records.encode(islice(take, n), out)
             before -= n
-            if not self.send(out):
+            ok = self.send(out)
+            if ok is None:
+                self.dropped += n  # the shared ring is full: lost, counted
+            elif not ok:
                 return
             # a sendall held up by a busy collector is no reason to shut the gate while the queue has room
             self.refill()
             if deadline is not None and self.cpu() > deadline:
                 break
         out = []
+        fails = None
         if self.failures:
             fails, self.failures = self.failures, {}
             for (sid, op, code), f in fails.items():
@@ -248,13 +258,20 @@ class Agent(object):
                 if len(f) > 2 and f[2] is not None:
                     rep["site"] = f[2]
                 out.append(records.frame_json(rep))
+        reported = self.reported_dropped
         if self.dropped != self.reported_dropped:
             self.reported_dropped = self.dropped
             out.append(records.frame_json({"type": "drops", "dropped": self.dropped}))
         if self.stopping and self.thread is not None and not self.thread.is_alive():
             out.append(records.frame_json({"type": "exit", "ts": self.time()}))
-        if out:
-            self.send(out)
+        if out and self.send(out) is None:
+            # the shared ring is full: the failures and the drops wait for the next round
+            self.reported_dropped = reported
+            for key, f in (fails.items() if fails else ()):
+                cur = self.failures.setdefault(key, f)
+                if cur is not f:
+                    cur[0] += f[0]
+                    cur[1] = min(cur[1], f[1])
         if not q:
             self.queued_bytes[0] = 0
 
@@ -266,9 +283,30 @@ class Agent(object):
             self.send([records.frame_json({"type": "exit", "ts": self.time()})])
 
     def send(self, parts):
+        # True sent, False the connection lost, None the shared ring full (nothing sent)
         try:
-            self.conn.sendall(b"".join(parts))
+            data = b"".join(parts)
+            put = self.native.ring_put(data, len(data)) if self.native is not None and self.conn is not None else -1
+            if put == 0:
+                return None
+            if put < 0:
+                self.conn.sendall(data)
             self.sends += 1
+            return True
+        except Exception:
+            self.send_failed()
+            return False
+
+    def ring_switch(self):
+        # the collector attached the shared ring: the `ring` report on the socket, every frame in the ring from now
+        # on; a collector gone is noticed here (it never writes: its socket readable means closed). False: lost.
+        native = self.native
+        try:
+            if native.ring_attached():
+                self.conn.sendall(records.frame_json({"type": "ring"}))
+                native.ring_on()
+            elif native.ring_gone(self.conn.fileno()):
+                raise EOFError
             return True
         except Exception:
             self.send_failed()
