@@ -43,6 +43,17 @@ describe('native agent: its queue at real rates', function () {
     assert.match(r.stdout, /^ok \d+ frames, [1-9]\d* dropped at the full ring\n$/);
   });
 
+  it('the shared ring full: the queue keeps what did not fit (nothing dropped while it has room), puts it in at the next try, and the collector reads every frame once, in order', async function () {
+    const lib = nativeAgentLibrary();
+    if (!lib) this.skip();
+    // the fixture attaches the ring in the collector's place and reads it only when it chooses
+    const env = { LD_PRELOAD: lib!, ZMQ_DEBUG_AGENT_SHM: '1', ZMQ_DEBUG_COLLECTOR: '127.0.0.1:9', ZMQ_DEBUG_TOKEN: 'ring-test' };
+    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'native_shared_ring.py')], env, 100000);
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^ok 6 checks, [1-9]\d* frames\n$/);
+  });
+
   it('the collector SIGKILLed in the middle of a flood: the program prints and exits as without the agent', async function () {
     if (!nativeAgentLibrary()) this.skip();
     // 20,000 messages a second for 3 s (1 KiB among them), checked by the program itself

@@ -136,6 +136,9 @@ REAL_FUNCTIONS(DECLARE_REAL)
 #endif
 
 extern atomic_long gate_tokens;
+extern atomic_size_t q_unsent; /* reports in the queue not yet sent (reporter.c); the gate keeps within it */
+void gate_init(long per_tick);
+void gate_full(void);
 extern atomic_long gate_taken; /* tokens taken from the bucket, ever (the program's rate: reporter.c, gate_refill) */
 extern pid_t my_pid;
 /* nesting on this thread: libzmq's own calls to its exported functions (zmq_sendmsg → zmq_msg_send) pass through */

@@ -25,24 +25,6 @@ atomic_int standing_back;
 static char collector_host[64];
 static int collector_port;
 static char token[128];
-static long gate_per_tick = 12500;
-static long gate_burst = 50000;
-atomic_long gate_tokens;
-struct drop_slot drop_slots[DROP_SLOTS] __attribute__((aligned(64)));
-TLS struct drop_slot *my_drops;
-static atomic_uint next_drop_slot;
-
-struct drop_slot *claim_drop_slot(void) { return &drop_slots[atomic_fetch_add(&next_drop_slot, 1) % DROP_SLOTS]; }
-
-unsigned long total_dropped(void) {
-  unsigned long sum = 0;
-  for (int i = 0; i < DROP_SLOTS; i++) sum += atomic_load_explicit(&drop_slots[i].n, memory_order_relaxed);
-  return sum;
-}
-
-void reset_dropped(void) {
-  for (int i = 0; i < DROP_SLOTS; i++) atomic_store(&drop_slots[i].n, 0);
-}
 pid_t my_pid;
 static double started_ts;
 TLS int depth;
@@ -72,7 +54,7 @@ static unsigned char *ring;    /* MAP_FAILED: no ring, every report dropped */
 static size_t r_head, r_tail;  /* bytes written and bytes given back since the ring last started again, never wrapping */
 static size_t q_count;         /* reports in the ring not yet taken by the reporter */
 static size_t q_bytes;         /* their bytes */
-static atomic_size_t q_unsent; /* reports in the ring not yet sent (taken ones too) */
+atomic_size_t q_unsent; /* reports in the ring not yet sent (taken ones too) */
 static atomic_int pump_held;   /* adopting: only the Python agent's rounds send the ring (zmq_debug_agent_pump) */
 static int reporter_running, reporter_stopping, reporter_done;
 static pthread_t reporter;
@@ -294,63 +276,75 @@ static int connect_collector(void) {
 
 static unsigned long reported_dropped;
 
-static atomic_long gate_refilled_ns; /* CLOCK_MONOTONIC of the last refill */
-
-static long monotonic_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
-}
-
-/*
- * The gate's refill, by whichever thread finds the bucket empty (and the reporter every round): the tokens of the
- * time since the last refill, at most 4 ticks' worth saved. It does not wait for the reporter's round (the reporter
- * may be short of CPU for a while); but tokens never exceed a tick's worth less the reports not yet sent: a collector
- * that does not keep up makes the gate, not the queue, drop and count, and what a process exiting loses unsent (its
- * reporter has 1 s to send the rest) stays within a tick.
- */
-/*
- * Adopting (a pyzmq program): a program that wanted more messages than the gate's rate (taken and dropped, over the
- * last tick or more) is above the rate captured whole and is sampled at SAMPLE_PER_TICK (5,000 messages a second, the
- * Python agent's own default) until a second after it last was: a program flat out then gives the collector little
- * to do, and the collector does not take the CPU the program runs on; one below the gate (100,000 msg/s against
- * 250,000) is captured whole, also while the collector is slow.
- */
-#define SAMPLE_PER_TICK 250
-atomic_long gate_taken;
-static atomic_long gate_over_ns, rate_from_ns;
-static long rate_taken;
-static unsigned long rate_dropped;
-
-static void gate_rate(long now) {
-  long from = atomic_load_explicit(&rate_from_ns, memory_order_relaxed);
-  if (now - from < TICK_MS * 1000000L || !atomic_compare_exchange_strong(&rate_from_ns, &from, now)) return;
-  long taken = atomic_load_explicit(&gate_taken, memory_order_relaxed);
-  unsigned long dropped = total_dropped();
-  double wanted = (double)(taken - rate_taken) + (double)(dropped - rate_dropped);
-  rate_taken = taken;
-  rate_dropped = dropped;
-  if (from && wanted > (double)gate_per_tick * (double)(now - from) / (TICK_MS * 1e6)) atomic_store(&gate_over_ns, now);
-}
-
-void gate_refill(void) {
-  long now = monotonic_ns(), last = atomic_load_explicit(&gate_refilled_ns, memory_order_relaxed);
-  long per_tick = gate_per_tick;
-  if (atomic_load_explicit(&adopting, memory_order_relaxed) && per_tick > SAMPLE_PER_TICK) {
-    gate_rate(now);
-    if (now - atomic_load_explicit(&gate_over_ns, memory_order_relaxed) < 1000000000L) per_tick = SAMPLE_PER_TICK;
+/* The Python agent's rounds hand the ring's runs over with send_runs; bench: handed over, not written. */
+#if BENCH_CEILING == 3
+#define hand_over(fd, r, k) ((void)(fd), (void)(r), (k) >= 0)
+#else
+#define hand_over send_runs
+#endif
+/* The whole wire frames in the ring from `from` up to *to (moved back to the end of the last one: a mark taken before
+   the ring started again at its beginning may fall inside a frame); written, not yet given back: nobody else touches
+   them. */
+static size_t frames_upto(size_t from, size_t *to) {
+  size_t count = 0;
+  while (from + 4 <= *to) {
+    unsigned char h[4];
+    for (int i = 0; i < 4; i++) h[i] = ring[(from + (size_t)i) % MAX_QUEUE_BYTES];
+    size_t next = from + 4 + ((size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3]);
+    if (next > *to) break;
+    from = next;
+    count++;
   }
-  long add = (long)((double)per_tick * (double)(now - last) / (TICK_MS * 1e6));
-  if (add < 1 || !atomic_compare_exchange_strong(&gate_refilled_ns, &last, now)) return;
-  /* adopting: the Python agent's reporter, a thread that waits for the GIL, may be late a few ticks */
-  long room = (atomic_load_explicit(&adopting, memory_order_relaxed) ? gate_burst : gate_per_tick) -
-              (long)atomic_load_explicit(&q_unsent, memory_order_relaxed);
-  long cur = atomic_load(&gate_tokens), next;
-  do {
-    next = cur + add > gate_burst ? gate_burst : cur + add;
-    if (next > room) next = room;
-    if (next < cur) next = cur;
-  } while (!atomic_compare_exchange_weak(&gate_tokens, &cur, next));
+  *to = from;
+  return count;
+}
+
+/* The shared ring on: [from, *to) cut to the whole frames it has room for (the caller counts the rest dropped, never
+   waits); their count, or `count` when all fit. */
+static size_t fit_shared_ring(size_t from, size_t *to, size_t count) {
+  size_t room = shm_room();
+  if (!shm_on() || *to - from <= room) return count;
+  *to = from + room;
+  return frames_upto(from, to);
+}
+
+/* What hand_runs did with the queue's [from, to): it ends the taken part at `to` (the rest stays queued), `sent`
+   reports handed over, `dropped` counted lost. */
+struct taken {
+  size_t to, sent, dropped;
+  int failed; /* the send failed: the connection is lost */
+};
+
+/* 1 while the shared ring had no room for all that waits: the reporter tries again in RING_RETRY_MS, not at once. */
+static int ring_full;
+#define RING_RETRY_MS 5
+
+/* Hands the queue's [from, to) (`count` whole reports) to the collector on fd. The shared ring takes what it has room
+   for and the rest stays queued for the next try: the program never waits, and the queue absorbs a slow moment of the
+   collector as it does behind a blocked send on the socket. A failed send (or no collector) drops them all, counted by
+   the caller. */
+static struct taken hand_runs(int fd, size_t from, size_t to, size_t count) {
+  size_t fit = to, put = fit_shared_ring(from, &fit, count);
+  struct run r[2];
+  int ok = from == to ? 1 : hand_over(fd, r, ring_runs(from, fit, r));
+  ring_full = ok == 0 || (ok > 0 && fit != to);
+  if (ok < 0) return (struct taken){to, 0, count, 1};
+  if (ok == 0) return (struct taken){from, 0, 0, 0};
+  return (struct taken){fit, put, 0, 0};
+}
+
+/* Under q_lock: the queue after hand_runs took [from, t.to) of [from, to) (count reports) out of it; `emptied`: the
+   caller had zeroed q_count and q_bytes when it took them. */
+static void queue_taken(size_t from, size_t to, size_t count, struct taken t, int emptied) {
+  if (t.to != from) give_back(t.to);
+  size_t gone = t.sent + t.dropped;
+  if (emptied) {
+    q_count += count - gone;
+    q_bytes += to - t.to;
+  } else {
+    q_count -= gone < q_count ? gone : q_count;
+    q_bytes -= t.to - from < q_bytes ? t.to - from : q_bytes;
+  }
 }
 
 /* Sends what is queued, the failures and the drops; what cannot be sent is dropped (counted). */
@@ -360,21 +354,18 @@ static void flush(int final) {
   q_count = q_bytes = 0;
   pthread_mutex_unlock(&q_lock);
   unsigned long drops = total_dropped();
+  if (from == to) ring_full = 0;
   if (from == to && !failures_pending() && drops == reported_dropped && !final) return;
   if (connect_collector() && (!shm_switch(conn_fd) || shm_peer_gone(conn_fd))) lose_collector();
-  if (conn_fd < 0) {
-    /* nobody listens: what is queued is lost (counted) */
-    count_dropped(count);
-  } else if (from != to) {
-    /* the ring's filled part, in one send or two when it wraps */
-    struct run r[2];
-    int k = ring_runs(from, to, r), ok = send_runs(conn_fd, r, k);
-    if (ok != 1) count_dropped(count);
-    if (ok < 0) lose_collector();
-  }
+  /* nobody listens: what is queued is lost (counted); else the ring's filled part, in one send or two when it wraps */
+  struct taken t = conn_fd < 0 ? (struct taken){to, 0, count, 0} : hand_runs(conn_fd, from, to, count);
+  /* the exit: what the shared ring still has no room for is lost (counted; the caller gave the collector time) */
+  if (final && t.to != to) t = (struct taken){to, t.sent, count - t.sent, 0};
+  count_dropped(t.dropped);
+  if (t.failed) lose_collector();
   pthread_mutex_lock(&q_lock);
-  if (from != to) give_back(to); /* (when it was empty, an enqueue may have started it again meanwhile) */
-  atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
+  queue_taken(from, to, count, t, 1); /* (when it was empty, an enqueue may have started it again meanwhile) */
+  atomic_fetch_sub_explicit(&q_unsent, t.sent + t.dropped, memory_order_relaxed);
   pthread_mutex_unlock(&q_lock);
   if (conn_fd < 0) return;
   flush_failures(send_item);
@@ -419,11 +410,18 @@ static void *reporter_main(void *arg) {
   /* the first round without waiting: the collector learns of the process while it starts, not at its exit */
   for (int round = 0;; round++) {
     pthread_mutex_lock(&q_lock);
-    if (round && !reporter_stopping && q_count < WAKE_AT && q_bytes < WAKE_BYTES) wait_tick(TICK_MS);
+    /* the shared ring full: the collector's next read (every 5 ms) makes room */
+    if (round && !reporter_stopping && ring_full) wait_tick(RING_RETRY_MS);
+    else if (round && !reporter_stopping && q_count < WAKE_AT && q_bytes < WAKE_BYTES) wait_tick(TICK_MS);
     int stopping = reporter_stopping;
     pthread_mutex_unlock(&q_lock);
     gate_refill();
     readers_drain(NULL);
+    /* the exit (at_exit waits a second): the collector has half of it to make room in the shared ring */
+    for (int i = 0; stopping && ring_full && i < 100; i++) {
+      flush(0);
+      if (ring_full) nanosleep(&(struct timespec){0, RING_RETRY_MS * 1000000L}, NULL);
+    }
     flush(stopping);
     if (stopping) break;
   }
@@ -512,7 +510,7 @@ static void after_fork_child(void) {
   retry_at = 0;
   reported_dropped = 0;
   reset_dropped();
-  atomic_store(&gate_tokens, gate_burst);
+  gate_full();
   free_all_sockets();
   my_pid = getpid();
   started_ts = now_s();
@@ -531,12 +529,7 @@ static void init(void) {
   collector_port = atoi(colon + 1);
   strcpy(token, tok);
   const char *g = getenv("ZMQ_DEBUG_AGENT_GATE");
-  if (g && atol(g) > 0) {
-    gate_per_tick = atol(g);
-    if (gate_burst < gate_per_tick) gate_burst = gate_per_tick;
-  }
-  atomic_store(&gate_tokens, gate_burst);
-  atomic_store(&gate_refilled_ns, monotonic_ns());
+  gate_init(g ? atol(g) : 0);
   monitor_settings();
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -563,43 +556,11 @@ EXPORT void zmq_debug_agent_stand_back(void) { atomic_store(&standing_back, 1); 
  */
 atomic_int adopting;
 
-/* The Python agent's rounds hand the ring's runs over with send_runs; bench: handed over, not written. */
-#if BENCH_CEILING == 3
-#define hand_over(fd, r, k) ((void)(fd), (void)(r), (k) >= 0)
-#else
-#define hand_over send_runs
-#endif
 EXPORT size_t zmq_debug_agent_mark(void) {
   pthread_mutex_lock(&q_lock);
   size_t at = r_head;
   pthread_mutex_unlock(&q_lock);
   return at;
-}
-
-/* The whole wire frames in the ring from `from` up to *to (moved back to the end of the last one: a mark taken before
-   the ring started again at its beginning may fall inside a frame); written, not yet given back: nobody else touches
-   them. */
-static size_t frames_upto(size_t from, size_t *to) {
-  size_t count = 0;
-  while (from + 4 <= *to) {
-    unsigned char h[4];
-    for (int i = 0; i < 4; i++) h[i] = ring[(from + (size_t)i) % MAX_QUEUE_BYTES];
-    size_t next = from + 4 + ((size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3]);
-    if (next > *to) break;
-    from = next;
-    count++;
-  }
-  *to = from;
-  return count;
-}
-
-/* The shared ring on: [from, *to) cut to the whole frames it has room for (the caller counts the rest dropped, never
-   waits); their count, or `count` when all fit. */
-static size_t fit_shared_ring(size_t from, size_t *to, size_t count) {
-  size_t room = shm_room();
-  if (!shm_on() || *to - from <= room) return count;
-  *to = from + room;
-  return frames_upto(from, to);
 }
 
 /*
@@ -615,21 +576,22 @@ EXPORT long zmq_debug_agent_send_queued(int fd, size_t upto) {
   if (upto > r_head) upto = r_head;
   if (upto < from) upto = from;
   pthread_mutex_unlock(&q_lock);
-  size_t count = ring && ring != MAP_FAILED ? frames_upto(from, &upto) : (upto = from, 0), bytes = upto - from;
-  size_t fit = upto, put = fit_shared_ring(from, &fit, count);
-  int ok = 1;
-  if (from != upto) {
-    struct run r[2];
-    ok = hand_over(fd, r, ring_runs(from, fit, r));
-  }
-  count_dropped((ok != 1 ? put : 0) + count - put);
+  size_t count = ring && ring != MAP_FAILED ? frames_upto(from, &upto) : (upto = from, 0);
+  struct taken t = hand_runs(fd, from, upto, count);
+  count_dropped(t.dropped);
   pthread_mutex_lock(&q_lock);
-  if (from != upto) give_back(upto);
-  q_count -= count < q_count ? count : q_count;
-  q_bytes -= bytes < q_bytes ? bytes : q_bytes;
+  queue_taken(from, upto, count, t, 0);
   pthread_mutex_unlock(&q_lock);
-  atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
-  return ok < 0 ? -1 : ok ? (long)put : 0;
+  atomic_fetch_sub_explicit(&q_unsent, t.sent + t.dropped, memory_order_relaxed);
+  return t.failed ? -1 : (long)t.sent;
+}
+
+/* Reports queued, not yet handed over (the Python agent's exit gives the collector a moment to make room for them). */
+EXPORT size_t zmq_debug_agent_queued(void) {
+  pthread_mutex_lock(&q_lock);
+  size_t n = q_count;
+  pthread_mutex_unlock(&q_lock);
+  return n;
 }
 
 /*
@@ -648,24 +610,27 @@ EXPORT long zmq_debug_agent_pump(int fd, long ms) {
     /* many wait; or a little came during a send: sent at once, so that the ring starts again at its beginning */
     int go = q_count >= WAKE_AT || q_bytes >= WAKE_BYTES || (after_send && q_bytes && q_bytes <= COMPACT_BYTES);
     after_send = 0;
-    if (!go || fd < 0 || atomic_load(&pump_held) || !atomic_load(&adopting)) {
-      if (pthread_cond_timedwait(&q_cond, &q_lock, &until) == ETIMEDOUT) break;
+    if (ring_full || !go || fd < 0 || atomic_load(&pump_held) || !atomic_load(&adopting)) {
+      /* the shared ring full: the collector's next read (every 5 ms) makes room */
+      struct timespec wait = until, retry = deadline_in(RING_RETRY_MS);
+      if (ring_full && (retry.tv_sec < until.tv_sec || (retry.tv_sec == until.tv_sec && retry.tv_nsec < until.tv_nsec))) wait = retry;
+      ring_full = 0;
+      if (pthread_cond_timedwait(&q_cond, &q_lock, &wait) == ETIMEDOUT && passed(&until)) break;
       continue;
     }
-    size_t from = r_tail, to = r_head, count = q_count, fit = to, put = fit_shared_ring(from, &fit, count);
+    size_t from = r_tail, to = r_head, count = q_count;
     q_count = q_bytes = 0;
     pthread_mutex_unlock(&q_lock);
-    struct run r[2];
-    int ok = hand_over(fd, r, ring_runs(from, fit, r));
-    count_dropped((ok != 1 ? put : 0) + count - put); /* (0: the shared ring full) */
-    atomic_fetch_sub_explicit(&q_unsent, count, memory_order_relaxed);
+    struct taken t = hand_runs(fd, from, to, count);
+    count_dropped(t.dropped);
+    atomic_fetch_sub_explicit(&q_unsent, t.sent + t.dropped, memory_order_relaxed);
     pthread_mutex_lock(&q_lock);
-    give_back(to);
-    if (ok < 0) {
+    queue_taken(from, to, count, t, 1);
+    if (t.failed) {
       sent = -1;
       break;
     }
-    sent += ok ? (long)put : 0;
+    sent += (long)t.sent;
     after_send = 1;
     /* a collector slower than the program: the Python round (failures, drops, the exit) still comes every tick */
     if (passed(&until)) break;

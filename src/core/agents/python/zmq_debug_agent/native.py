@@ -31,6 +31,7 @@ class Native(object):
         self.pump = entry(lib, "pump", (int_, long_), long_)
         self.hold_pump = entry(held, "hold_pump", (), none)
         self.put = entry(held, "put", (ctypes.c_char_p, size), none)
+        self.queued = entry(held, "queued", (), size)
         self.dropped = entry(held, "dropped", (), ulong)
         # the shared ring (shmring.c): offered in the hello, on once the collector attached it
         self.ring_offer_ = entry(held, "ring_offer", (ctypes.c_char_p, ctypes.POINTER(size)), int_)

@@ -4,6 +4,7 @@ added to the program's contexts). A full queue drops reports (counted and report
 never blocks the program; no collector means no reports and no output."""
 import os
 import sys
+import time
 from itertools import islice
 
 from . import records
@@ -277,6 +278,18 @@ class Agent(object):
 
     def flush_final(self):
         self.take_unseen()
+        native = self.native
+        if native is not None and self.conn is not None:
+            # what the shared ring had no room for: the collector gets half a second to make room (it reads
+            # every 5 ms), then the rest is counted lost, before the drops and the exit are reported
+            waited = 0.0
+            while native.queued() and waited < 0.5 and native.send_queued(self.conn.fileno(), native.mark()) >= 0:
+                if native.queued():
+                    time.sleep(0.005)
+                    waited += 0.005
+            if native.queued():
+                native.send_queued(-1, native.mark())
+                self.take_native_drops()
         if self.queue or self.failures or self.dropped != self.reported_dropped or self.native is not None:
             self.flush(deadline=None)
         elif self.conn is not None:
