@@ -201,6 +201,7 @@ const CEILINGS = [
   [1, 'wrappers'],
   [2, 'copied'],
   [3, 'handed_over'],
+  [4, 'read'],
 ] as const;
 
 /** Compiles the ceiling builds into a temporary folder (the shipped library is never one of them). */
@@ -224,7 +225,7 @@ function buildCeilings(): { libs: Map<string, string>; dispose(): void } {
 /**
  * What each part of recording a message costs a paced program (1 KiB, `rate` msg/s): rounds of the program
  * without the agent, with bench-only builds that stop after the wrappers, after the copy, after the hand-over
- * (the reporter discards instead of writing), and with the shipped agent, their order turning each round. Keys:
+ * (the reporter discards instead of writing; `read`: after reading it), and with the shipped agent, their order turning each round. Keys:
  * agent_paced_ceiling_cpu_ratio_1k_<build> (CPU without ÷ with that build, median) and
  * agent_paced_cpu_us_per_msg_1k_<build> (median CPU per message sent, all threads; _main: the program's thread).
  */

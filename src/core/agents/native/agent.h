@@ -129,7 +129,8 @@ REAL_FUNCTIONS(DECLARE_REAL)
  * Bench only (bench/agentOverhead.ts builds these, never the shipped library): how much of a message's recording is
  * done, to measure what each part costs the program. 0 (the default): all of it. 1: the wrappers and the gate only,
  * nothing copied; 2: the message copied into its socket's buffer, not handed over; 3: handed over to the queue, which
- * the reporter then discards instead of writing it to the collector.
+ * the reporter then discards instead of writing it to the collector; 4: as 3, the reporter reading each cache line
+ * of it first (the least any hand-over to another core costs).
  */
 #ifndef BENCH_CEILING
 #define BENCH_CEILING 0
