@@ -136,8 +136,8 @@ int send_fd(int fd, const unsigned char *p, size_t n) {
   return 1;
 }
 
-/* The runs to the collector: in the shared ring once it is on (0: full, nothing written: the caller counts the
-   reports dropped), else on fd (-1: the send failed, or no collector). */
+/* The runs to the collector: in the shared ring once it is on (0: full, nothing written: the caller keeps them
+   queued, or drops a single report), else on fd (-1: the send failed, or no collector). */
 static int send_runs(int fd, const struct run *r, int k) {
   if (fd < 0) return -1;
   if (shm_on()) return shm_put_runs(r, k);
@@ -276,7 +276,7 @@ static int connect_collector(void) {
 
 static unsigned long reported_dropped;
 
-/* The Python agent's rounds hand the ring's runs over with send_runs; bench: handed over, not written. */
+/* hand_runs hands the queue's runs over with send_runs; bench: handed over, not written. */
 #if BENCH_CEILING == 3
 #define hand_over(fd, r, k) ((void)(fd), (void)(r), (k) >= 0)
 #elif BENCH_CEILING == 4
@@ -311,8 +311,8 @@ static size_t frames_upto(size_t from, size_t *to) {
   return count;
 }
 
-/* The shared ring on: [from, *to) cut to the whole frames it has room for (the caller counts the rest dropped, never
-   waits); their count, or `count` when all fit. */
+/* The shared ring on: [from, *to) cut to the whole frames it has room for (the rest stays queued: never waits);
+   their count, or `count` when all fit. */
 static size_t fit_shared_ring(size_t from, size_t *to, size_t count) {
   size_t room = shm_room();
   if (!shm_on() || *to - from <= room) return count;
@@ -404,11 +404,16 @@ static struct timespec deadline_in(long ms) {
   return until;
 }
 
+/* Whether `a` comes before `b`. */
+static int earlier(const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /* Whether CLOCK_MONOTONIC is past `t`. */
 static int passed(const struct timespec *t) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+  return !earlier(&now, t);
 }
 
 /* Waits on q_cond (q_lock held) for `ms`, or until an enqueue wakes it. */
@@ -625,7 +630,7 @@ EXPORT long zmq_debug_agent_pump(int fd, long ms) {
     if (ring_full || !go || fd < 0 || atomic_load(&pump_held) || !atomic_load(&adopting)) {
       /* the shared ring full: the collector's next read (every 5 ms) makes room */
       struct timespec wait = until, retry = deadline_in(RING_RETRY_MS);
-      if (ring_full && (retry.tv_sec < until.tv_sec || (retry.tv_sec == until.tv_sec && retry.tv_nsec < until.tv_nsec))) wait = retry;
+      if (ring_full && earlier(&retry, &until)) wait = retry;
       ring_full = 0;
       if (pthread_cond_timedwait(&q_cond, &q_lock, &wait) == ETIMEDOUT && passed(&until)) break;
       continue;
