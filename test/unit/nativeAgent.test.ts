@@ -214,7 +214,7 @@ describe('native agent (LD_PRELOAD interposer of libzmq)', function () {
     const model = new TopologyModel(capture, undefined, { throttleMs: 10 });
     try {
       const r = await run(cProgram, [dir], collector.environment({}));
-      assert.equal(r.code, 7, r.stderr);
+      assert.equal(r.code, 7, r.stderr || `no exit code: signal ${r.signal}, stdout ${JSON.stringify(r.stdout)}`);
       await until(() => model.snapshot().agents.processes.filter((p) => p.state === 'exited').length === 2, 'both processes to exit', 10000);
       const found = diagnose(model.snapshot());
       const efsm = found.filter((d) => d.rule === 'req-rep-out-of-turn');
