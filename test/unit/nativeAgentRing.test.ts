@@ -54,6 +54,16 @@ describe('native agent: its queue at real rates', function () {
     assert.match(r.stdout, /^ok 6 checks, [1-9]\d* frames\n$/);
   });
 
+  it("the shared ring full, the Python agent's own queue (sockets the native agent did not adopt): it keeps what did not fit, behind the native queue's kept reports, puts it in at the next flush; at the exit it waits half a second, then counts the rest dropped", async function () {
+    const lib = nativeAgentLibrary();
+    if (!lib) this.skip();
+    const env = { LD_PRELOAD: lib!, ZMQ_DEBUG_AGENT_SHM: '1', ZMQ_DEBUG_COLLECTOR: '127.0.0.1:9', ZMQ_DEBUG_TOKEN: 'ring-test' };
+    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'python_shared_ring.py')], env, 100000);
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^ok 6 checks, \d+ rounds\n$/);
+  });
+
   it('the collector SIGKILLed in the middle of a flood: the program prints and exits as without the agent', async function () {
     if (!nativeAgentLibrary()) this.skip();
     // 20,000 messages a second for 3 s (1 KiB among them), checked by the program itself

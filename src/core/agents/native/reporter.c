@@ -611,6 +611,10 @@ EXPORT size_t zmq_debug_agent_queued(void) {
   return n;
 }
 
+/* 1 when the last hand-over kept reports before its mark (the shared ring full): the Python agent's own queue waits
+   behind them, so that a socket's open report stays before its messages. */
+EXPORT int zmq_debug_agent_ring_full(void) { return ring_full; }
+
 /*
  * The Python agent's reporter thread, between its rounds (ctypes: the GIL released): waits `ms`, and whenever many
  * reports wait (WAKE_AT, WAKE_BYTES: at 100 MiB/s every 10 ms) sends the whole ring on `fd` from here, the Python

@@ -39,6 +39,8 @@ class Native(object):
         self.ring_on = entry(held, "ring_on", (), none)
         self.ring_put = entry(held, "ring_put", (ctypes.c_char_p, size), int_)
         self.ring_gone = entry(held, "ring_gone", (int_,), int_)
+        # 1: the last send_queued kept reports before its mark (the shared ring full)
+        self.ring_full = entry(held, "ring_full", (), int_)
         self.ctypes = ctypes
 
     def ring_offer(self):

@@ -206,6 +206,14 @@ class Agent(object):
         native = self.native
         if native is None and not self.queue and not self.failures and self.dropped == self.reported_dropped and self.gate[1] == self.unseen_taken:
             return
+        if not self.hand_over(deadline):
+            return
+        self.send_reports()
+
+    def hand_over(self, deadline=None):
+        """What is queued to the collector, in order, until the deadline (the reporter's CPU time) or a full shared
+        ring (the rest stays queued); False when there is no collector (what was queued is counted lost)."""
+        native = self.native
         q = self.queue
         # with the native agent: its queue (this agent's reports and the adopted sockets' messages) up to here goes
         # first, then the messages this agent queued before (of sockets not adopted: their open reports are in it)
@@ -221,32 +229,46 @@ class Agent(object):
             if native is not None:
                 native.send_queued(-1, upto)
                 self.take_native_drops()
-            return
+            return False
         if native is not None:
             if not self.ring_switch():
-                return
+                return False
             # the GIL is released while it sends
             sent = native.send_queued(self.conn.fileno(), upto)
             self.take_native_drops()
             if sent < 0:
                 self.send_failed()
-                return
+                return False
             self.sends += sent > 0
+            if native.ring_full():
+                # its queue kept reports from before this agent's (a socket's open report before its messages)
+                before = 0
         take = iter(q.popleft, None)  # the reporter is the only one that takes: never empty within len(q)
         while q and (native is None or before > 0):
             out = []
             n = min(len(q), records.BATCH, before) if native is not None else min(len(q), records.BATCH)
-            self.queued_bytes[0] -= records.encode(islice(take, n), out)
-            before -= n
+            batch = list(islice(take, n))
+            size = records.encode(batch, out)
             ok = self.send(out)
             if ok is None:
-                self.dropped += n  # the shared ring is full: lost, counted
-            elif not ok:
-                return
+                # the shared ring is full: the batch goes back to the queue's head, in order, for the next
+                # round (as the native queue keeps what does not fit); the queue's bounds shut the gate
+                q.extendleft(reversed(batch))
+                break
+            self.queued_bytes[0] -= size
+            before -= n
+            if not ok:
+                self.dropped += n  # the connection lost with them: counted
+                return False
             # a sendall held up by a busy collector is no reason to shut the gate while the queue has room
             self.refill()
             if deadline is not None and self.cpu() > deadline:
                 break
+        return True
+
+    def send_reports(self):
+        # the failures, the drops and (the last flush) the exit, after what was queued
+        q = self.queue
         out = []
         fails = None
         if self.failures:
@@ -263,7 +285,7 @@ class Agent(object):
         if self.dropped != self.reported_dropped:
             self.reported_dropped = self.dropped
             out.append(records.frame_json({"type": "drops", "dropped": self.dropped}))
-        if self.stopping and self.thread is not None and not self.thread.is_alive():
+        if not q and self.stopping and self.thread is not None and not self.thread.is_alive():
             out.append(records.frame_json({"type": "exit", "ts": self.time()}))
         if out and self.send(out) is None:
             # the shared ring is full: the failures and the drops wait for the next round
@@ -280,16 +302,20 @@ class Agent(object):
         self.take_unseen()
         native = self.native
         if native is not None and self.conn is not None:
-            # what the shared ring had no room for: the collector gets half a second to make room (it reads
-            # every 5 ms), then the rest is counted lost, before the drops and the exit are reported
+            # what the shared ring had no room for (in the native queue, or in this agent's): the collector gets
+            # half a second to make room (it reads every 5 ms), then the rest is counted lost, before the drops
+            # and the exit are reported
             waited = 0.0
-            while native.queued() and waited < 0.5 and native.send_queued(self.conn.fileno(), native.mark()) >= 0:
-                if native.queued():
-                    time.sleep(0.005)
-                    waited += 0.005
+            while self.hand_over() and (native.queued() or self.queue) and waited < 0.5:
+                time.sleep(0.005)
+                waited += 0.005
             if native.queued():
                 native.send_queued(-1, native.mark())
                 self.take_native_drops()
+            if self.queue:
+                self.dropped += len(self.queue)
+                self.queue.clear()
+                self.queued_bytes[0] = 0
         if self.queue or self.failures or self.dropped != self.reported_dropped or self.native is not None:
             self.flush(deadline=None)
         elif self.conn is not None:
