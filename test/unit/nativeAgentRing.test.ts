@@ -33,35 +33,29 @@ describe('native agent: its queue at real rates', function () {
   afterEach(killAllRuns);
   afterEach(() => holders.splice(0).forEach((h) => h.kill('SIGKILL')));
 
-  it('the ring through its entry points: every frame once, byte for byte, in order, across its restarts and wraps; a full ring counts what it drops', async function () {
+  /** Runs a fixture that drives the native agent's queue itself (no collector listens at the address it is given); its one line of output. */
+  async function queueFixture(ctx: Mocha.Context, file: string, extraEnv: Record<string, string> = {}): Promise<string> {
     const lib = nativeAgentLibrary();
-    if (!lib) this.skip();
-    // no collector listens there: the fixture drives the queue itself (adopting, as the Python agent does)
-    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'native_ring.py')], { LD_PRELOAD: lib!, ZMQ_DEBUG_COLLECTOR: '127.0.0.1:9', ZMQ_DEBUG_TOKEN: 'ring-test' }, 100000);
+    if (!lib) ctx.skip();
+    const r = await run(PYTHON, [join(AGENT_FIXTURES, file)], { LD_PRELOAD: lib!, ZMQ_DEBUG_COLLECTOR: '127.0.0.1:9', ZMQ_DEBUG_TOKEN: 'ring-test', ...extraEnv }, 100000);
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^ok \d+ frames, [1-9]\d* dropped at the full ring\n$/);
+    return r.stdout;
+  }
+
+  it('the ring through its entry points: every frame once, byte for byte, in order, across its restarts and wraps; a full ring counts what it drops', async function () {
+    // the fixture drives the queue itself (adopting, as the Python agent does)
+    assert.match(await queueFixture(this, 'native_ring.py'), /^ok \d+ frames, [1-9]\d* dropped at the full ring\n$/);
   });
 
   it('the shared ring full: the queue keeps what did not fit (nothing dropped while it has room), puts it in at the next try, and the collector reads every frame once, in order', async function () {
-    const lib = nativeAgentLibrary();
-    if (!lib) this.skip();
     // the fixture attaches the ring in the collector's place and reads it only when it chooses
-    const env = { LD_PRELOAD: lib!, ZMQ_DEBUG_AGENT_SHM: '1', ZMQ_DEBUG_COLLECTOR: '127.0.0.1:9', ZMQ_DEBUG_TOKEN: 'ring-test' };
-    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'native_shared_ring.py')], env, 100000);
-    assert.equal(r.stderr, '');
-    assert.equal(r.code, 0);
-    assert.match(r.stdout, /^ok 6 checks, [1-9]\d* frames\n$/);
+    assert.match(await queueFixture(this, 'native_shared_ring.py', { ZMQ_DEBUG_AGENT_SHM: '1' }), /^ok 6 checks, [1-9]\d* frames\n$/);
   });
 
   it("the shared ring full, the Python agent's own queue (sockets the native agent did not adopt): it keeps what did not fit, behind the native queue's kept reports, puts it in at the next flush; at the exit it waits half a second, then counts the rest dropped", async function () {
-    const lib = nativeAgentLibrary();
-    if (!lib) this.skip();
-    const env = { LD_PRELOAD: lib!, ZMQ_DEBUG_AGENT_SHM: '1', ZMQ_DEBUG_COLLECTOR: '127.0.0.1:9', ZMQ_DEBUG_TOKEN: 'ring-test' };
-    const r = await run(PYTHON, [join(AGENT_FIXTURES, 'python_shared_ring.py')], env, 100000);
-    assert.equal(r.stderr, '');
-    assert.equal(r.code, 0);
-    assert.match(r.stdout, /^ok 6 checks, \d+ rounds\n$/);
+    // the fixture drives the Python agent's reporter against the real ring, in the collector's place
+    assert.match(await queueFixture(this, 'python_shared_ring.py', { ZMQ_DEBUG_AGENT_SHM: '1' }), /^ok 6 checks, \d+ rounds\n$/);
   });
 
   it('the collector SIGKILLed in the middle of a flood: the program prints and exits as without the agent', async function () {
