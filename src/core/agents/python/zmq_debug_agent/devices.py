@@ -12,10 +12,40 @@ def install_devices(zmq, agent):
     libzmq's (and pyzmq's own pure-Python monitored_queue, the one it uses on PyPy); only the
     speed differs. ZMQ_DEBUG_AGENT_DEVICES=native keeps libzmq's loop (its traffic unseen).
     zmq.proxy_steerable keeps libzmq's loop (its control socket is libzmq's to read)."""
+    native = agent.unseen_device = unseen_device_wrapper(zmq, agent)
+    if hasattr(zmq, "proxy_steerable"):
+        # its control socket (PAUSE/RESUME/TERMINATE) is libzmq's to read: the loop stays native
+        zmq.proxy_steerable = native("zmq.proxy_steerable", zmq.proxy_steerable)
+    if os.environ.get("ZMQ_DEBUG_AGENT_DEVICES", "") == "native":
+        zmq.proxy = native("zmq.proxy", zmq.proxy)
+        zmq.device = native("zmq.device", zmq.device)
+        agent.device_functions = (zmq.proxy, zmq.device)
+        return
+    orig_proxy = zmq.proxy
+    orig_device = zmq.device
+    proxy, device = python_devices(zmq, orig_proxy, orig_device)
+    zmq.proxy = proxy
+    zmq.device = device
+    agent.device_functions = (proxy, device)
+    try:
+        import zmq.backend as backend_mod
+
+        # pyzmq re-exports them from zmq.backend and zmq.sugar: the same function everywhere
+        for mod in (backend_mod, sys.modules.get("zmq.sugar")):
+            if mod is not None and getattr(mod, "proxy", None) is orig_proxy:
+                mod.proxy = proxy
+            if mod is not None and getattr(mod, "device", None) is orig_device:
+                mod.device = device
+    except Exception:
+        pass
+
+
+def unseen_device_wrapper(zmq, agent):
+    """native(kind, orig): a device function whose loop stays libzmq's, wrapped to report that its
+    sockets' traffic is not seen (the doctor says so)."""
     control = agent.control
 
     def unseen(kind, *socks):
-        # a device whose loop stays libzmq's: its sockets' traffic is not seen (the doctor says so)
         try:
             for sock in socks:
                 st = agent.sockets.get(sock.underlying) if sock is not None else None
@@ -33,20 +63,15 @@ def install_devices(zmq, agent):
         wrapper.__doc__ = getattr(orig, "__doc__", None)
         return wrapper
 
-    agent.unseen_device = native
-    if hasattr(zmq, "proxy_steerable"):
-        # its control socket (PAUSE/RESUME/TERMINATE) is libzmq's to read: the loop stays native
-        zmq.proxy_steerable = native("zmq.proxy_steerable", zmq.proxy_steerable)
-    if os.environ.get("ZMQ_DEBUG_AGENT_DEVICES", "") == "native":
-        zmq.proxy = native("zmq.proxy", zmq.proxy)
-        zmq.device = native("zmq.device", zmq.device)
-        agent.device_functions = (zmq.proxy, zmq.device)
-        return
+    return native
+
+
+def python_devices(zmq, orig_proxy, orig_device):
+    """(proxy, device): libzmq's proxy loop in Python, through the program's wrapped sockets (the
+    originals for sockets the agent did not wrap, and for device types libzmq does not proxy)."""
     POLLIN = int(zmq.POLLIN)
     Poller = zmq.Poller
     QUEUE, FORWARDER, STREAMER = (int(getattr(zmq, n, v)) for n, v in (("QUEUE", 3), ("FORWARDER", 2), ("STREAMER", 1)))
-    orig_proxy = zmq.proxy
-    orig_device = zmq.device
 
     def proxy(frontend, backend, capture=None):
         if getattr(frontend, "_zmq_debug_agent", False) is not True or getattr(backend, "_zmq_debug_agent", False) is not True:
@@ -72,20 +97,7 @@ def install_devices(zmq, agent):
 
     proxy.__doc__ = orig_proxy.__doc__
     device.__doc__ = orig_device.__doc__
-    zmq.proxy = proxy
-    zmq.device = device
-    agent.device_functions = (proxy, device)
-    try:
-        import zmq.backend as backend_mod
-
-        # pyzmq re-exports them from zmq.backend and zmq.sugar: the same function everywhere
-        for mod in (backend_mod, sys.modules.get("zmq.sugar")):
-            if mod is not None and getattr(mod, "proxy", None) is orig_proxy:
-                mod.proxy = proxy
-            if mod is not None and getattr(mod, "device", None) is orig_device:
-                mod.device = device
-    except Exception:
-        pass
+    return proxy, device
 
 
 def pure_monitored_queue(native_mq, origin):
