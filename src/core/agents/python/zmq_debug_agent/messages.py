@@ -11,37 +11,37 @@ from . import records
 
 def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, register, fail):
     """(send, recv): the wrappers to put in place of Socket.send and Socket.recv."""
-    SNDMORE = int(zmq.SNDMORE)  # an enum.Flag: & on it costs more than the send
-    RCVMORE = int(zmq.RCVMORE)
-    ZMQError = zmq.ZMQError
-    Frame = zmq.Frame
-    sockets = agent.sockets
-    now = agent.time
-    maxf = agent.MAX_FRAME
-    fast_max = records.FAST_MAX
-    message_record = records.message_record
-    entry = records.ENTRY.pack
-    # pyzmq's Python-level send only handles the draft routing_id/group arguments and
-    # then calls the compiled send; without them, the wrapper calls the compiled one
-    # itself (the same call, one Python layer less: its cost pays for the wrapper's).
-    # Used only when that is all the Python-level send does, as in pyzmq 22 to 26.
-    plain_send = orig_send
+    plain_send = compiled_send(Socket, orig_send)
+    keep = frame_keeper(zmq, agent.MAX_FRAME)
+    report = message_reporter(agent, keep)
+    send = send_wrapper(agent, zmq, orig_send, plain_send, register, fail, keep, report)
+    recv = recv_wrapper(agent, zmq, orig_recv, orig_get, register, fail, keep, report)
+    if agent.native is None:
+        return send, recv
+    return adopted_wrappers(agent, orig_send, orig_recv, plain_send, send, recv, zmq.ZMQError, fail)
+
+
+def compiled_send(Socket, orig_send):
+    """pyzmq's Python-level send only handles the draft routing_id/group arguments and then calls
+    the compiled send; without them, the wrapper calls the compiled one itself (the same call, one
+    Python layer less: its cost pays for the wrapper's). Used only when that is all the
+    Python-level send does, as in pyzmq 22 to 26; else the Python-level one."""
     try:
         base_send = Socket.__mro__[1].send
         names = set(orig_send.__code__.co_names)
         if names <= {"zmq", "Frame", "isinstance", "copy_threshold", "routing_id", "group", "super", "send"} and callable(base_send):
-            plain_send = base_send
+            return base_send
     except Exception:
         pass
-    queue = agent.queue
-    enqueue = queue.append
-    maxq = agent.MAX_QUEUE
-    maxb = agent.MAX_QUEUE_BYTES
-    queued = agent.queued_bytes
-    gate = agent.gate
+    return orig_send
+
+
+def frame_keeper(zmq, maxf):
+    """keep(data): what to queue for one frame: the bytes, or (original length, first MAX_FRAME
+    bytes); None for what is not a frame (a str: pyzmq refuses it)."""
+    Frame = zmq.Frame
 
     def keep(data):
-        # what to queue for one frame: the bytes, or (original length, first MAX_FRAME bytes)
         if type(data) is bytes:
             b = data
         elif isinstance(data, Frame):
@@ -55,8 +55,22 @@ def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, registe
                 return None
         return b if len(b) <= maxf else (len(b), b[:maxf])
 
+    return keep
+
+
+def message_reporter(agent, keep):
+    """report(st, direction, pending, last): one whole message of any shape, its 'M' record queued,
+    or counted dropped when the queue is full."""
+    queue = agent.queue
+    enqueue = queue.append
+    maxq = agent.MAX_QUEUE
+    maxb = agent.MAX_QUEUE_BYTES
+    queued = agent.queued_bytes
+    gate = agent.gate
+    now = agent.time
+    message_record = records.message_record
+
     def report(st, direction, pending, last):
-        # one whole message of any shape: its 'M' record queued, or counted dropped when the queue is full
         gate[0] -= 1
         if len(queue) >= maxq or queued[0] > maxb:
             agent.dropped += 1
@@ -77,6 +91,24 @@ def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, registe
         enqueue((record,))
         if agent.thread is None:
             agent.start()
+
+    return report
+
+
+def hot_state(agent):
+    """What the wrappers touch per message, held in their closures (a local lookup, not an attribute's):
+    the socket table, the clock, the queue's append, its byte count (a cell), its byte bound, the gate."""
+    return agent.sockets, agent.time, agent.queue.append, agent.queued_bytes, agent.MAX_QUEUE_BYTES, agent.gate
+
+
+def send_wrapper(agent, zmq, orig_send, plain_send, register, fail, keep, report):
+    """Socket.send: a whole single frame of bytes queued as a batch entry, anything else through
+    report; with the gate shut, only counted."""
+    SNDMORE = int(zmq.SNDMORE)  # an enum.Flag: & on it costs more than the send
+    ZMQError = zmq.ZMQError
+    sockets, now, enqueue, queued, maxb, gate = hot_state(agent)
+    fast_max = records.FAST_MAX
+    entry = records.ENTRY.pack
 
     def send(self, data, flags=0, copy=True, track=False, routing_id=None, group=None):
         try:
@@ -114,6 +146,18 @@ def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, registe
             pass
         return r
 
+    return send
+
+
+def recv_wrapper(agent, zmq, orig_recv, orig_get, register, fail, keep, report):
+    """Socket.recv: as send; frames that went by unseen (the gate shut) make the rest of their message
+    skipped and counted, never half a message recorded."""
+    RCVMORE = int(zmq.RCVMORE)
+    ZMQError = zmq.ZMQError
+    sockets, now, enqueue, queued, maxb, gate = hot_state(agent)
+    fast_max = records.FAST_MAX
+    entry = records.ENTRY.pack
+
     def recv(self, flags=0, copy=True, track=False):
         try:
             r = orig_recv(self, flags, copy, track)
@@ -146,9 +190,7 @@ def message_wrappers(agent, zmq, Socket, orig_send, orig_recv, orig_get, registe
             pass
         return r
 
-    if agent.native is None:
-        return send, recv
-    return adopted_wrappers(agent, orig_send, orig_recv, plain_send, send, recv, ZMQError, fail)
+    return recv
 
 
 def adopted_wrappers(agent, orig_send, orig_recv, plain_send, full_send, full_recv, ZMQError, fail):
