@@ -149,7 +149,8 @@ function perThread(r: PacedRound): string {
  * msg/s for `seconds`, its CPU time (process_time: all its threads) without the agent and
  * with it, side by side (order alternating), and the share of its messages the collector
  * captured. Keys: agent_paced_captured_share_<size>, agent_paced_cpu_ratio_<size>
- * (CPU without ÷ CPU with; median, with _min/_max), agent_paced_cpu_s_<size>_{plain,agent}.
+ * (CPU without ÷ CPU with; median, with _min/_max), agent_paced_cpu_s_<size>_{plain,agent},
+ * agent_paced_collector_us_per_msg_<size> (the collector's CPU, in this process, per message captured).
  */
 export async function runAgentPacedBench(o: { rate: number; seconds: number; runs: number }): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
@@ -158,6 +159,7 @@ export async function runAgentPacedBench(o: { rate: number; seconds: number; run
     const shares: number[] = [];
     const plainCpu: number[] = [];
     const agentCpu: number[] = [];
+    const collectorUs: number[] = [];
     for (let i = 0; i < o.runs; i++) {
       const plainFirst = i % 2 === 0;
       const plain = plainFirst ? await pacedRound(o.rate, o.seconds, size, {}) : undefined;
@@ -165,10 +167,13 @@ export async function runAgentPacedBench(o: { rate: number; seconds: number; run
       const collector = await Collector.start({ capture });
       try {
         // the default gate (the Python agent alone, without the native agent, samples at 5,000 a second)
+        const own = process.cpuUsage();
         const withAgent = await pacedRound(o.rate, o.seconds, size, collector.environment(plainEnv()));
         // the last reports are on their way when the program exits
         for (let t = 0; t < 50 && collector.stats().messages + collector.stats().agentDropped < withAgent.sent; t++) await new Promise((r) => setTimeout(r, 100));
         const s = collector.stats();
+        const used = process.cpuUsage(own);
+        if (s.messages) collectorUs.push((used.user + used.system) / s.messages);
         const p = plain ?? (await pacedRound(o.rate, o.seconds, size, {}));
         process.stderr.write(`[bench]     CPU by thread: without ${perThread(p)}; with ${perThread(withAgent)}\n`);
         ratios.push(p.cpu / withAgent.cpu);
@@ -177,7 +182,7 @@ export async function runAgentPacedBench(o: { rate: number; seconds: number; run
         agentCpu.push(withAgent.cpu);
         process.stderr.write(
           `[bench]   agent paced ${o.rate}/s ${key} round ${i + 1}: CPU ${p.cpu.toFixed(2)} s without, ${withAgent.cpu.toFixed(2)} s with (${(p.cpu / withAgent.cpu).toFixed(3)}); ` +
-            `${s.messages} of ${withAgent.sent} captured, ${s.agentDropped} dropped\n`,
+            `${s.messages} of ${withAgent.sent} captured, ${s.agentDropped} dropped; collector ${collectorUs.at(-1)?.toFixed(2)} µs CPU a message\n`,
         );
       } finally {
         await collector.stop();
@@ -192,6 +197,7 @@ export async function runAgentPacedBench(o: { rate: number; seconds: number; run
     result[`agent_paced_cpu_ratio_${key}_max`] = +Math.max(...ratios).toFixed(3);
     result[`agent_paced_cpu_s_${key}_plain`] = +median(plainCpu).toFixed(3);
     result[`agent_paced_cpu_s_${key}_agent`] = +median(agentCpu).toFixed(3);
+    if (collectorUs.length) result[`agent_paced_collector_us_per_msg_${key}`] = +median(collectorUs).toFixed(3);
   }
   return result;
 }

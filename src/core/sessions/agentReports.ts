@@ -76,7 +76,12 @@ export class AgentReportHandler {
     this.record(r);
   }
 
-  /** One message the process's socket sent or received. */
+  /**
+   * One message the process's socket sent or received. Its frames are views of
+   * what the collector read (a shared ring's read buffer is written over at the
+   * next read): the capture copies a whole message's frames into its chunks,
+   * and a cut one, which it keeps as an object, gets copies here.
+   */
   message(c: AgentConnectionView, m: AgentMessage): void {
     const p = c.process;
     const s = c.socketOf(m.socket);

@@ -23,6 +23,8 @@ export class SharedRing {
   /** Bytes read ever (the collector's index, published in the header after each read). */
   private readAt = 0;
   private readonly word = Buffer.alloc(8);
+  /** What read() reads into, the same memory each time (kept warm). */
+  private out?: Buffer;
 
   private constructor(
     private fd: number,
@@ -60,10 +62,11 @@ export class SharedRing {
   }
 
   /**
-   * The next bytes the agent wrote, at most `max` (a view of a new buffer: the
-   * caller may keep it), empty when there are none; undefined when the indices
-   * make no sense (the ring cannot be trusted). `atFrame`: the reader is at a
-   * frame's start (a zero length there sends it back to the ring's beginning).
+   * The next bytes the agent wrote, at most `max`, empty when there are none;
+   * undefined when the indices make no sense (the ring cannot be trusted). A
+   * view of the ring's read buffer, valid until the next read: copy what is kept.
+   * `atFrame`: the reader is at a frame's start (a zero length there sends it
+   * back to the ring's beginning).
    */
   read(max: number, atFrame: boolean): Buffer | undefined {
     const w = this.written();
@@ -78,7 +81,8 @@ export class SharedRing {
       }
     }
     const n = Math.min(max, w - this.readAt);
-    const out = Buffer.allocUnsafe(n);
+    if (!this.out || this.out.length < n) this.out = Buffer.allocUnsafeSlow(Math.max(n, max));
+    const out = this.out.subarray(0, n);
     const first = Math.min(n, this.bytes - at);
     if (first && readSync(this.fd, out, 0, first, HEADER + at) !== first) return undefined;
     if (n > first && readSync(this.fd, out, first, n - first, HEADER) !== n - first) return undefined;

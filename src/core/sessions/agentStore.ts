@@ -190,6 +190,8 @@ export class AgentStore {
   private readonly procs = new Map<string, ProcState>();
   private readonly changeEmitter = new Emitter<void>();
   private scheduled = false;
+  /** The socket of the last record looked up (a capture's records come in runs of one socket's); dropped whenever a process or socket is forgotten. */
+  private lastSocket?: { session: string; pid: number; id: string; proc: ProcState; sock: SockState };
   /** Fired at most once per tick when anything changed (only while someone listens). */
   readonly onDidChange: Event<void> = this.changeEmitter.event;
 
@@ -198,6 +200,7 @@ export class AgentStore {
 
   clear(): void {
     this.procs.clear();
+    this.lastSocket = undefined;
     this.changed();
   }
 
@@ -230,7 +233,10 @@ export class AgentStore {
   /** Forgets a process that reported nothing under this pid (its agent said another one first). */
   forget(session: string, pid: number): void {
     const key = `${session}:${pid}`;
-    if (this.procs.get(key)?.sockets.size === 0 && this.procs.delete(key)) this.changed();
+    if (this.procs.get(key)?.sockets.size === 0 && this.procs.delete(key)) {
+      this.lastSocket = undefined;
+      this.changed();
+    }
   }
 
   /** The processes with their sockets (the Processes view). */
@@ -291,6 +297,7 @@ export class AgentStore {
         let victim: string | undefined;
         for (const [k, x] of this.procs) if (x.facts.state === 'exited') { victim = k; break; }
         this.procs.delete(victim ?? this.procs.keys().next().value!);
+        this.lastSocket = undefined;
       }
       p = {
         facts: { nodeId: `aproc:${key}`, session, pid: r.pid!, name: r.process ?? `pid ${r.pid}`, argv: [], cwd: '', state: 'running', startedTs: r.ts, dropped: 0 },
@@ -309,6 +316,7 @@ export class AgentStore {
       if (p.facts.state === 'exited') {
         // the pid was used again: a new program
         this.procs.delete(`${p.facts.session}:${p.facts.pid}`);
+        this.lastSocket = undefined;
         p = this.proc(r);
       }
       // the same program run again: what its earlier run did (kept, with its findings, after it exited) is history now;
@@ -316,7 +324,10 @@ export class AgentStore {
       if (r.argv) {
         const again = JSON.stringify([r.cwd ?? '', r.argv]);
         for (const [k, x] of this.procs)
-          if (x !== p && x.facts.state === 'exited' && x.facts.pid !== r.ppid && JSON.stringify([x.facts.cwd, x.facts.argv]) === again) this.procs.delete(k);
+          if (x !== p && x.facts.state === 'exited' && x.facts.pid !== r.ppid && JSON.stringify([x.facts.cwd, x.facts.argv]) === again) {
+            this.procs.delete(k);
+            this.lastSocket = undefined;
+          }
       }
       const f = p.facts;
       if (r.process) f.name = r.process;
@@ -341,17 +352,28 @@ export class AgentStore {
 
   private sock(r: CaptureRecord & { socket?: string }): SockState | undefined {
     if (!r.socket) return undefined;
-    const p = this.proc(r);
-    let s = p.sockets.get(r.socket);
-    if (!s) {
-      // a late report about a socket forgotten among the closed ones does not bring it back
-      if (p.sockets.size >= LIMITS.socketsPerProcess || socketNumber(r.socket) <= p.forgottenUpTo) return undefined;
-      s = newSocket(p, r.socket, r.ts, this.window);
-      p.sockets.set(r.socket, s);
+    const last = this.lastSocket;
+    let p: ProcState;
+    let s: SockState | undefined;
+    if (last && last.id === r.socket && last.pid === r.pid && last.session === (r.session ?? 'agent')) {
+      p = last.proc;
+      s = last.sock;
+    } else {
+      p = this.proc(r);
+      s = p.sockets.get(r.socket);
+      if (!s) {
+        // a late report about a socket forgotten among the closed ones does not bring it back
+        if (p.sockets.size >= LIMITS.socketsPerProcess || socketNumber(r.socket) <= p.forgottenUpTo) return undefined;
+        s = newSocket(p, r.socket, r.ts, this.window);
+        p.sockets.set(r.socket, s);
+      }
+      this.lastSocket = { session: p.facts.session, pid: p.facts.pid, id: r.socket, proc: p, sock: s };
     }
     s.facts.process = p.facts.name;
-    const t = 'socketType' in r ? normalizeSocketType(r.socketType) : undefined;
-    if (t && t !== '?' && s.facts.type === '?') s.facts.type = t;
+    if (s.facts.type === '?' && 'socketType' in r) {
+      const t = normalizeSocketType(r.socketType);
+      if (t && t !== '?') s.facts.type = t;
+    }
     return s;
   }
 
@@ -365,6 +387,7 @@ export class AgentStore {
     const oldest: string = p.closed.values().next().value!;
     p.closed.delete(oldest);
     p.sockets.delete(oldest);
+    this.lastSocket = undefined;
     const n = socketNumber(oldest);
     if (Number.isFinite(n)) p.forgottenUpTo = Math.max(p.forgottenUpTo, n);
   }

@@ -35,6 +35,7 @@ import { epochMs, FRAME_KIND, LIMITS, readHello, readMessage, readReport } from 
 import { AgentConnectionView, AgentReportHandler, ProcessEntry, SocketEntry } from './agentReports';
 import { SharedRing } from './agentRing';
 import { AgentStore, LIMITS as STORE_LIMITS, primaryEndpoint } from './agentStore';
+import { FrameReader } from './agentFrames';
 import { forEachBatchedMessage } from './messageBatch';
 import { nativeAgentLibrary, withNativeAgent } from './nativeAgent';
 import { CaptureSession, SessionState } from './session';
@@ -120,9 +121,8 @@ interface AgentConn {
   peer: string;
   /** The accept turn it came in (see Collector.makeRoomFor). */
   turn: number;
-  /** Received bytes not yet read as frames: chunks kept as they came, joined once a whole frame is in. */
-  pending: Buffer[];
-  pendingBytes: number;
+  /** Its framing: what it received, read as frames. */
+  frames: FrameReader;
   hello: boolean;
   process?: ProcessEntry;
   /** The process and this socket table, as the report handlers see them (set at hello). */
@@ -302,7 +302,8 @@ export class Collector implements CaptureSession {
       socket.destroy();
       return;
     }
-    const c: AgentConn = { socket, peer: socket.remoteAddress ?? '', turn: this.acceptTurn, pending: [], pendingBytes: 0, hello: false, sockets: new Map(), closedSockets: new Set(), forgotten: new Map(), forgottenUpTo: 0, closed: false };
+    const c = { socket, peer: socket.remoteAddress ?? '', turn: this.acceptTurn, hello: false, sockets: new Map(), closedSockets: new Set(), forgotten: new Map(), forgottenUpTo: 0, closed: false } as Omit<AgentConn, 'frames'> as AgentConn;
+    c.frames = new FrameReader({ frame: (body) => !c.closed && this.onFrame(c, body), badLength: (len) => this.badFrameLength(c, len) }, this.maxHello);
     this.countAcceptTurn();
     this.makeRoomFor(c.peer);
     this.conns.add(c);
@@ -371,8 +372,7 @@ export class Collector implements CaptureSession {
     c.ring?.close();
     this.conns.delete(c);
     if (!this.unauthenticated.delete(c) && c.hello) this.authenticated--;
-    c.pending = [];
-    c.pendingBytes = 0;
+    c.frames.clear();
     c.socket.destroy();
     // The agent's end of the connection closed: its process ended (the kernel closes it at
     // exit, even at a SIGKILL). When the collector ends the connection (stopped, bad input)
@@ -395,58 +395,24 @@ export class Collector implements CaptureSession {
     this.stateEmitter.fire(s);
   }
 
-  /**
-   * Reads the frames in `chunk` and what came before it. A frame split across
-   * reads is joined once, when its last byte is in (chunks are collected, never
-   * copied per read), and its length is checked on its 4-byte header, before
-   * its body is buffered: a connection never holds more than one frame's worth.
-   */
+  /** Reads the frames `chunk` completes (agentFrames.ts); an unreadable frame closes the connection, counted. */
   private onData(c: AgentConn, chunk: Buffer): void {
     if (c.closed) return;
-    let buf = chunk;
-    if (c.pendingBytes) {
-      c.pending.push(chunk);
-      c.pendingBytes += chunk.length;
-      if (c.pendingBytes < 4) return;
-      if (c.pending[0].length < 4) c.pending = [Buffer.concat(c.pending, c.pendingBytes)];
-      const len = c.pending[0].readUInt32BE(0);
-      if (!this.frameLengthOk(c, len)) return;
-      if (c.pendingBytes < 4 + len) return;
-      buf = Buffer.concat(c.pending, c.pendingBytes);
-      c.pending = [];
-      c.pendingBytes = 0;
-    }
-    let off = 0;
     try {
-      while (buf.length - off >= 4) {
-        const len = buf.readUInt32BE(off);
-        if (!this.frameLengthOk(c, len)) return;
-        if (buf.length - off - 4 < len) break;
-        const body = buf.subarray(off + 4, off + 4 + len);
-        off += 4 + len;
-        if (!this.onFrame(c, body)) return;
-      }
+      c.frames.push(chunk);
     } catch {
       // never let agent input throw into the host
       this.counters.malformed++;
       this.close(c, 'unreadable input');
-      return;
-    }
-    if (off < buf.length && !c.closed) {
-      // a view: the chunk is this connection's alone, and only until the frame is complete
-      c.pending = [buf.subarray(off)];
-      c.pendingBytes = buf.length - off;
     }
   }
 
-  /** A frame of `len` bytes may follow (the first one, the hello, is held to maxHelloBytes); otherwise the connection is closed and counted. */
-  private frameLengthOk(c: AgentConn, len: number): boolean {
-    if (len !== 0 && len <= (c.hello ? this.maxFrame : this.maxHello)) return true;
+  /** A frame of a length not allowed (the first one, the hello, is held to maxHelloBytes): the connection is closed and counted. */
+  private badFrameLength(c: AgentConn, len: number): void {
     if (len === 0) this.counters.malformed++;
     else this.counters.oversized++;
     if (!c.hello) this.counters.rejected++;
     this.close(c, 'bad frame length');
-    return false;
   }
 
   /** Handles one frame; false when the connection was closed. */
@@ -503,6 +469,7 @@ export class Collector implements CaptureSession {
       return false;
     }
     c.hello = true;
+    c.frames.maxBytes = this.maxFrame;
     this.authenticated++;
     this.counters.agents++;
     const { pid, agent } = hello.value;
@@ -533,7 +500,9 @@ export class Collector implements CaptureSession {
   /**
    * Reads the agent's shared ring as if it came on the connection (onData): a
    * round of at most ringRoundBytes, then again soon while frames flow; `all`:
-   * to its end, now (the process ended).
+   * to its end, now (the process ended). The ring is read into one buffer used
+   * again each read (fresh memory for every read costs a page fault per 4 KiB):
+   * the capture copies what it keeps, the frame reader what it holds.
    */
   private drainRing(c: AgentConn, all = false): void {
     clearTimeout(c.ringTimer);
@@ -542,11 +511,12 @@ export class Collector implements CaptureSession {
     let got = 0;
     try {
       for (;;) {
-        const chunk = ring.read(BOUNDS.ringChunkBytes, c.pendingBytes === 0);
+        const chunk = ring.read(BOUNDS.ringChunkBytes, c.frames.heldBytes === 0);
         if (!chunk) throw new Error('the ring indices make no sense');
         if (!chunk.length) break;
         this.onData(c, chunk);
         if (c.closed) return;
+        c.frames.detach();
         ring.consumed(chunk.length);
         got += chunk.length;
         if (!all && got >= BOUNDS.ringRoundBytes) break;
@@ -594,3 +564,4 @@ export class Collector implements CaptureSession {
     if (oldest > c.forgottenUpTo) c.forgottenUpTo = oldest;
   }
 }
+
