@@ -369,6 +369,44 @@ describe('extension commands and views', function () {
     }
   });
 
+  it('while the same spy runs, a Sessions refresh redraws only its row, and the last one shows the final counts', async function () {
+    this.timeout(40000);
+    const a = await api();
+    const port = await freePort();
+    const pub = runPython(FAST_PUBLISHER, [port]);
+    await pub.waitFor('ready');
+    await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
+    await until(() => a.sessionsTree.visible, 'Sessions view visible', 10000);
+    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+    await until(() => (a.capture.session(id!)?.messages ?? 0) > 500, 'the first messages', 10000);
+    await new Promise((r) => setTimeout(r, 2000)); // the row got its topics (children): the tree's last full refresh
+    const fired: unknown[] = [];
+    const sub = a.sessionsTree.onDidChangeTreeData((e) => fired.push(e));
+    try {
+      await until(() => fired.length >= 2, 'two refreshes while flooded', 10000);
+      const node = a.sessionsTree.nodeFor(id!)!;
+      // the rows only: VS Code redraws a collapsed row from its item, without asking for children again (no progress bar)
+      const what = fired.slice(0, 2).map((e) => (Array.isArray(e) ? e.map((n) => (n === node ? 'the row' : 'another row')) : 'the whole tree'));
+      assert.deepEqual(what, [['the row'], ['the row']], 'refreshes of the running session rows, not of the whole tree');
+      await pub.kill();
+      // what waited in the buffers arrives after the publisher is gone: until the count stands still for 1.5 s
+      let last = -1;
+      let since = Date.now();
+      await until(() => {
+        const n = a.capture.session(id!)!.messages;
+        if (n !== last) [last, since] = [n, Date.now()];
+        return Date.now() - since >= 1500;
+      }, 'the count standing still', 20000);
+      const final = a.capture.session(id!)!.messages;
+      fired.length = 0;
+      await until(() => fired.length >= 1, 'a refresh after the last message (the rate decays)', 5000);
+      const item = a.sessionsTree.getTreeItem(node);
+      assert.equal(countIn(String(item.description)), final, `the row shows the capture's final count: ${item.description}`);
+    } finally {
+      sub.dispose();
+    }
+  });
+
   it('taps a pyzmq PUB/SUB pair: the connection shows both socket types; stop releases the port', async () => {
     const a = await api();
     const port = await freePort();
