@@ -103,6 +103,7 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
   // once a second while messages arrive (the rates shown are per second), on the second as the status bar: a refresh redraws the tree in the renderer, which shares the CPU with a flood
   private readonly refresher = new ThrottledRefresh(() => this.redraw(), 1000, () => this.view?.visible ?? true, true);
   private readonly shape = new TreeShape();
+  private badgeCount: number | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
   /** Round trips of a tap connection (`session#connection`), from the topology model once it exists (extension.ts sets it). */
   latencyOf: ((connectionId: string) => LatencyStats | undefined) | undefined;
@@ -203,6 +204,9 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
   private updateBadge(): void {
     if (!this.view) return;
     const n = this.sessions.list().length;
+    // set only when the count changes: each assignment redraws the activity bar's badge in the renderer
+    if (n === this.badgeCount) return;
+    this.badgeCount = n;
     this.view.badge = n ? { value: n, tooltip: `${n} running session${n === 1 ? '' : 's'}` } : undefined;
   }
 

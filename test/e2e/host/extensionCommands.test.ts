@@ -512,6 +512,35 @@ while time.time() < end:
     await until(() => a.capture.currentLimits.maxRecords === 100000, 'default limit back', 5000);
   });
 
+  it("a retrying spy's details (its attempts, up to 4 changes a second) do not refresh the Endpoints and Examples views, which do not show them", async function () {
+    this.timeout(30000);
+    const a = await api();
+    await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
+    const port = await freePort();
+    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+    await until(() => a.sessions.get(id!)?.state === 'retrying', 'retrying', 10000);
+    await new Promise((r) => setTimeout(r, 500));
+    let details = 0;
+    let endpointsFired = 0;
+    let examplesFired = 0;
+    const subs = [
+      a.sessions.onDidChange(() => details++),
+      a.endpoints.onDidChangeTreeData(() => endpointsFired++),
+      a.examples.onDidChangeTreeData(() => examplesFired++),
+    ];
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.ok(details >= 2, `the spy's details changed ${details} times in 2.5 s (its retries)`);
+      assert.equal(endpointsFired, 0, `the Endpoints view refreshed ${endpointsFired} times for ${details} changes of details`);
+      assert.equal(examplesFired, 0, `the Examples view refreshed ${examplesFired} times for ${details} changes of details`);
+      // a change it shows (the session stops) still refreshes it
+      await vscode.commands.executeCommand('zmqDebugger.session.stop', id);
+      await until(() => endpointsFired > 0, 'an Endpoints refresh when the spy stops', 5000);
+    } finally {
+      subs.forEach((d) => d.dispose());
+    }
+  });
+
   it('stop all stops spies on an endpoint nothing listens on (retrying), leaving no session', async () => {
     const a = await api();
     const port = await freePort();
