@@ -83,6 +83,18 @@ async function sessionRow(a: ExtensionApi, id: string): Promise<Labelled> {
   return row.item;
 }
 
+/** A spy on FAST_PUBLISHER (~2,000 msg/s), the Sessions view shown. */
+async function spyOnFastPublisher(): Promise<{ a: ExtensionApi; pub: ReturnType<typeof runPython>; id: string | undefined }> {
+  const a = await api();
+  const port = await freePort();
+  const pub = runPython(FAST_PUBLISHER, [port]);
+  await pub.waitFor('ready');
+  await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
+  await until(() => a.sessionsTree.visible, 'Sessions view visible', 10000);
+  const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+  return { a, pub, id };
+}
+
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
@@ -337,13 +349,7 @@ describe('extension commands and views', function () {
 
   it('refreshes the Sessions tree about once a second under load (its rates are per second), and not at all while hidden', async function () {
     this.timeout(40000);
-    const a = await api();
-    const port = await freePort();
-    const pub = runPython(FAST_PUBLISHER, [port]);
-    await pub.waitFor('ready');
-    await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
-    await until(() => a.sessionsTree.visible, 'Sessions view visible', 10000);
-    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+    const { a, id } = await spyOnFastPublisher();
     await until(() => (a.capture.session(id!)?.rate ?? 0) > 500, 'a high rate', 10000);
     let fires = 0;
     const sub = a.sessionsTree.onDidChangeTreeData(() => fires++);
@@ -371,13 +377,7 @@ describe('extension commands and views', function () {
 
   it('while the same spy runs, a Sessions refresh redraws only its row, and the last one shows the final counts', async function () {
     this.timeout(40000);
-    const a = await api();
-    const port = await freePort();
-    const pub = runPython(FAST_PUBLISHER, [port]);
-    await pub.waitFor('ready');
-    await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
-    await until(() => a.sessionsTree.visible, 'Sessions view visible', 10000);
-    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+    const { a, pub, id } = await spyOnFastPublisher();
     await until(() => (a.capture.session(id!)?.messages ?? 0) > 500, 'the first messages', 10000);
     await new Promise((r) => setTimeout(r, 2000)); // the row got its topics (children): the tree's last full refresh
     const fired: unknown[] = [];
