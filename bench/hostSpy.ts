@@ -194,6 +194,35 @@ interface HostRoundResult {
   cores: Record<CpuRole, number>;
   /** The same for each renderer process (the workbench's, the webviews'), largest first. */
   renderers: number[];
+  /** With HOST_SPY_TRACE (not PROFILE): what the page's renderer did per second (see frameRates). */
+  frames?: Record<string, number>;
+}
+
+/**
+ * Per second of a round's trace, on the page renderer's main thread: main
+ * frames (each a style, layout and paint of what changed), paints of the
+ * workbench's whole document (its root layer), fake mouse moves (Blink sends
+ * one after a layout under the pointer), and the thread's busy milliseconds.
+ */
+export function frameRates(events: { name: string; ph: string; ts: number; dur?: number; pid: number; tid: number; args?: { name?: string; data?: { nodeId?: number; clip?: number[] } } }[]): Record<string, number> {
+  const main = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const onMain = events.filter((e) => main.has(`${e.pid}:${e.tid}`) && e.dur !== undefined);
+  const times = events.filter((e) => e.ts > 0).map((e) => e.ts);
+  const seconds = times.length ? (Math.max(...times) - Math.min(...times)) / 1e6 : 0;
+  if (!seconds) return {};
+  const per = (n: number) => +(n / seconds).toFixed(1);
+  const sum = (name: string) => onMain.filter((e) => e.name === name).reduce((n, e) => n + (e.dur ?? 0) / 1000, 0);
+  const count = (f: (e: (typeof onMain)[number]) => boolean) => onMain.filter(f).length;
+  // the root layer's paint has the whole viewport as its clip (the widest, from 0,0)
+  const clipOf = (e: (typeof onMain)[number]) => (e.name === 'Paint' && e.args?.data?.clip?.[0] === 0 && e.args.data.clip[1] === 0 ? (e.args.data.clip[4] ?? 0) * (e.args.data.clip[5] ?? 0) : 0);
+  const page = Math.max(0, ...onMain.map(clipOf));
+  const wholePage = (e: (typeof onMain)[number]) => page > 0 && clipOf(e) === page;
+  return {
+    main_frames_per_s: per(count((e) => e.name === 'ProxyMain::BeginMainFrame')),
+    whole_page_paints_per_s: per(count(wholePage)),
+    mouse_moves_per_s: per(count((e) => e.name === 'EventHandler::handleMouseMoveEvent')),
+    main_thread_ms_per_s: per(sum('RunTask')),
+  };
 }
 
 /**
@@ -266,7 +295,12 @@ async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostR
     });
     const last = cpuSnapshot();
     const wallMs = Date.now() - startedAt;
-    if (trace) writeFileSync(`${process.env.HOST_SPY_TRACE}.${mode}.${Date.now()}.json`, JSON.stringify(await trace()));
+    let frames: Record<string, number> | undefined;
+    if (trace) {
+      const events = await trace();
+      writeFileSync(`${process.env.HOST_SPY_TRACE}.${mode}.${Date.now()}.json`, JSON.stringify(events));
+      if (Array.isArray(events)) frames = frameRates(events as Parameters<typeof frameRates>[0]);
+    }
     const cores = cpuCores(first, last, wallMs);
     const renderers = [...last]
       .filter(([pid, p]) => (first.get(pid)?.role ?? p.role) === 'renderer')
@@ -276,7 +310,7 @@ async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostR
     // what waited in the buffers is received after the publisher stopped: until the counter stands still
     const received = mode === 'ceiling' ? await drainCount(out) : await readSettledCounter(() => counters.getAttribute('data-received', { timeout: 2000 }));
     failed = false;
-    return { sent, received, cores, renderers };
+    return { sent, received, cores, renderers, frames };
   } finally {
     pub.stop();
     if (hookDir) rmSync(hookDir, { recursive: true, force: true });
@@ -405,7 +439,7 @@ if (require.main === module) {
         for (let i = 0; i < numberArg('runs', 1); i++) {
           for (const mode of ['spy', 'ceiling'] as const) {
             const r = await hostRound(numberArg('seconds', 10), mode);
-            out.push({ mode, ratio: +(r.received / r.sent).toFixed(3), sent: r.sent, received: r.received, cores: formatCores(r.cores), renderers: r.renderers });
+            out.push({ mode, ratio: +(r.received / r.sent).toFixed(3), sent: r.sent, received: r.received, cores: formatCores(r.cores), renderers: r.renderers, ...(r.frames && { frames: r.frames }) });
             process.stderr.write(`[host] ${JSON.stringify(out[out.length - 1])}\n`);
           }
         }

@@ -50,7 +50,8 @@ const RESCAN = { sliceMs: 20, progressMs: 100, chunk: 20_000 } as const;
  * `intervalMs` instead of every intervalMs option (8 a second, not 60: often
  * enough that a window of 100,000 loses no row to eviction before it was
  * scanned below 800,000 msg/s) and posted every `postMs` (4 a second), for
- * `holdMs` after the flood was last seen. Each post costs Chromium's renderer
+ * `holdMs` after the flood was last seen, both on the wall clock's grid (a
+ * post per quarter second, on the quarter second). Each post costs Chromium's renderer
  * a relayout and a software repaint of the table: at 8 posts a second that
  * was ~0.2 of a core during a flood, as much CPU as the extension host spent
  * reading it, taken on a 2-core machine from the publisher's I/O thread
@@ -415,8 +416,14 @@ export class FramesViewController implements Disposable {
   private schedule(): void {
     if (this.timer) return;
     const now = Date.now();
-    const interval = now < this.floodUntil ? Math.max(this.intervalMs, FLOOD.intervalMs) : this.intervalMs;
-    const wait = Math.max(0, this.lastFlush + interval - now);
+    const flooded = now < this.floodUntil;
+    const interval = flooded ? Math.max(this.intervalMs, FLOOD.intervalMs) : this.intervalMs;
+    // flooded: on the wall clock's grid of the interval, so that the posts (every other scan) land on the
+    // quarter seconds, where the status bar and the Sessions view refresh once a second: one repaint of the
+    // workbench for all of them, not one each (the next grid point after the last scan, not an interval after
+    // it, which a timer's few ms late would push past the next point)
+    const due = flooded ? (Math.floor(this.lastFlush / interval) + 1) * interval : this.lastFlush + interval;
+    const wait = Math.max(0, due - now);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush();
@@ -443,7 +450,7 @@ export class FramesViewController implements Disposable {
     const added = this.scan();
     const now = Date.now();
     // (a rescan's progress and its answer are the user's filter: never held back)
-    if (!this.rescanPost && now < this.floodUntil && now - this.lastPosted < FLOOD.postMs) {
+    if (!this.rescanPost && now < this.floodUntil && Math.floor(now / FLOOD.postMs) === Math.floor(this.lastPosted / FLOOD.postMs)) {
       // flooded: scanned now (before eviction), told with the next post, which comes even if nothing more arrives
       this.carriedAdded += added;
       this.dirty = true;

@@ -5,10 +5,12 @@
  * through real sockets to a pyzmq PULL, binding refused in an untrusted workspace.
  */
 import * as assert from 'node:assert/strict';
+import { mock } from 'node:test';
 import { Capture } from '../../src/core/capture/capture';
 import { parseJsonLines, toJsonLines } from '../../src/core/capture/exportFormat';
 import { FramesViewController, ViewerHost } from '../../src/viewers/framesViewController';
 import { DEFAULT_FILTER, FromHost } from '../../src/shared/protocol/frames';
+import { ThrottledRefresh } from '../../src/extension/views/throttledRefresh';
 import { freePort, killAllPython, runPython, until } from './helpers/peers';
 import { spyMessage } from './helpers/records';
 
@@ -97,6 +99,58 @@ describe('FramesViewController', function () {
     elapsed = (Date.now() - started) / 1000;
     lags.sort((a, b) => a - b);
     assert.ok(lags[Math.floor(lags.length / 2)] <= 40, `median lag of a trickle's record ${lags[Math.floor(lags.length / 2)]} ms (${lags.join(', ')})`);
+  });
+
+  it('in a flood, posts land on the quarter seconds of the clock, with the once-a-second views (one repaint for all); every message announced once', async () => {
+    // a mocked clock (setTimeout and Date), stepped 5 ms at a time: a timer fires on its due time exactly
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_010 });
+    const turn = () => new Promise((r) => setImmediate(r)); // the capture tells its listeners on the next turn (real)
+    const posts: number[] = [];
+    const statusBar: number[] = [];
+    const status = new ThrottledRefresh(() => statusBar.push(Date.now()), 1000, () => true, true);
+    try {
+      open({ post: (m) => (posted.push(m), m.type === 'frames/appended' && posts.push(Date.now())) });
+      posted.length = 0;
+      posts.length = 0;
+      // 20,000 messages a second for 3 s
+      for (let step = 0; step < 600; step++) {
+        for (let i = 0; i < 100; i++) capture.append(msg(['t', `f${step}`]));
+        status.request();
+        await turn();
+        mock.timers.tick(5);
+        await turn();
+      }
+      for (let step = 0; step < 300; step++) {
+        mock.timers.tick(5);
+        await turn();
+      }
+    } finally {
+      status.dispose();
+      mock.timers.reset();
+    }
+    const appended = posted.filter((m) => m.type === 'frames/appended') as Extract<FromHost, { type: 'frames/appended' }>[];
+    assert.equal(
+      appended.reduce((n, b) => n + b.added, 0),
+      60000,
+      'every message announced once',
+    );
+    assert.equal(appended.at(-1)!.counters.received, 60000, 'the last batch carries the exact count');
+    // the first posts come at once (before the flood is seen); from then on, on the quarter seconds
+    const flood = posts.slice(2);
+    assert.ok(flood.length >= 8 && flood.length <= 14, `${posts.length} posts: ${posts.join(', ')}`);
+    assert.deepEqual(
+      flood.filter((t) => t % 250 !== 0),
+      [],
+      `posts at ${posts.join(', ')}`,
+    );
+    // each refresh of a once-a-second view during the flood (after its first, at once) in the same instant as a post
+    const during = statusBar.slice(1).filter((t) => t <= posts.at(-1)!);
+    assert.ok(during.length >= 2, statusBar.join(', '));
+    assert.deepEqual(
+      during.filter((t) => !posts.includes(t)),
+      [],
+      `status bar at ${statusBar.join(', ')}, posts at ${posts.join(', ')}`,
+    );
   });
 
   it('sends nothing while hidden and catches up when shown; paused sends counters only', async () => {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { ThrottledRefresh } from '../../src/extension/views/throttledRefresh';
+import { ThrottledRefresh, TreeShape } from '../../src/extension/views/throttledRefresh';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,5 +74,53 @@ describe('ThrottledRefresh', () => {
     t.request();
     await sleep(40);
     assert.equal(runs, 0);
+  });
+
+  it('aligned: two views requested out of phase refresh in the same turn (one repaint for both)', async () => {
+    // the turn of the event loop each refresh ran in: a setImmediate chain counts turns
+    let turn = 0;
+    let counting = true;
+    const tick = () => {
+      turn++;
+      if (counting) setImmediate(tick);
+    };
+    tick();
+    const turns = { a: [] as number[], b: [] as number[] };
+    const a = new ThrottledRefresh(() => turns.a.push(turn), 100, () => true, true);
+    const b = new ThrottledRefresh(() => turns.b.push(turn), 100, () => true, true);
+    try {
+      // a steady stream of requests, b's starting mid-interval: each view's first refresh runs at once
+      const end = Date.now() + 700;
+      let i = 0;
+      while (Date.now() < end) {
+        a.request();
+        if (i++ > 3) b.request();
+        await sleep(7);
+      }
+      await sleep(150);
+    } finally {
+      counting = false;
+      a.dispose();
+      b.dispose();
+    }
+    assert.ok(turns.a.length >= 3 && turns.b.length >= 3, JSON.stringify(turns));
+    // once both are past their first refresh (at once, out of phase), they refresh in the same turns
+    const aligned = turns.a.filter((x) => x >= turns.b[1]);
+    assert.deepEqual(aligned, turns.b.slice(1), `turns: ${JSON.stringify(turns)}`);
+  });
+});
+
+describe('TreeShape', () => {
+  it('asks for the whole tree when its rows or their children change, else for the rows only', () => {
+    const shape = new TreeShape();
+    assert.equal(shape.next([{ key: '1', hasChildren: false }]), 'all', 'nothing shown yet');
+    assert.equal(shape.next([{ key: '1', hasChildren: false }]), 'rows');
+    assert.equal(shape.next([{ key: '1', hasChildren: true }]), 'all', 'the row got children (its first topic): it needs a twistie');
+    assert.equal(shape.next([{ key: '1', hasChildren: true }]), 'rows');
+    assert.equal(shape.next([{ key: '1', hasChildren: true }, { key: '2', hasChildren: false }]), 'all', 'a session started');
+    assert.equal(shape.next([{ key: '2', hasChildren: false }, { key: '1', hasChildren: true }]), 'all', 'another order');
+    assert.equal(shape.next([{ key: '2', hasChildren: false }]), 'all', 'a session stopped');
+    shape.reset();
+    assert.equal(shape.next([{ key: '2', hasChildren: false }]), 'all', 'after a reset (the view shown again)');
   });
 });

@@ -3,6 +3,7 @@ import { formatBytes, formatCount } from '../../src/shared/format';
 import {
   endpointDescription,
   formatRate,
+  onShownSessionsChange,
   parsePrefixes,
   sessionDescription,
   splitTopics,
@@ -114,5 +115,30 @@ describe('tree text: a spy that retries or falls behind', () => {
     );
     assert.equal(sessionDescription({ state: 'retrying', messages: 0, rate: 0, evicted: 0, dropped: 0, retryAttempts: 1234 }), 'retrying (1,234 attempts) · 0 msgs · 0 msg/s');
     assert.equal(statusBarText(2, 0, 1), '$(radio-tower) 2 ·  · $(warning) 1 falling behind'.replace('·  ·', `· ${formatRate(0)} ·`));
+  });
+
+  it("onShownSessionsChange: tells of sessions' ids, states and endpoints changing, not of their details", () => {
+    let list = [{ id: 'spy-1', state: 'retrying', endpoints: ['tcp://127.0.0.1:1'] }];
+    const listeners: (() => void)[] = [];
+    const sessions = { onDidChange: (l: () => void) => (listeners.push(l), { dispose: () => listeners.splice(listeners.indexOf(l), 1) }), list: () => list };
+    const change = () => listeners.forEach((l) => l());
+    let told = 0;
+    const sub = onShownSessionsChange(sessions, () => told++);
+    change(); // a retry: same id, state and endpoints
+    change();
+    assert.equal(told, 0);
+    list = [{ ...list[0], state: 'receiving' }];
+    change();
+    assert.equal(told, 1, 'a state');
+    list = [...list, { id: 'spy-2', state: 'connecting', endpoints: ['tcp://127.0.0.1:2'] }];
+    change();
+    assert.equal(told, 2, 'a session started');
+    list = [list[1]];
+    change();
+    assert.equal(told, 3, 'a session stopped');
+    sub.dispose();
+    list = [];
+    change();
+    assert.equal(told, 3, 'not after dispose');
   });
 });

@@ -20,7 +20,7 @@ import { parseEndpoint } from '../../core/zmq/endpoint';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import type { Settings } from '../settings';
 import { ThrottledRefresh } from './throttledRefresh';
-import { endpointDescription, endpointUses } from './treeText';
+import { endpointDescription, endpointUses, onShownSessionsChange } from './treeText';
 
 /** Where an endpoint appears in source code. */
 export interface EndpointLocation {
@@ -180,7 +180,9 @@ export class EndpointsTree implements vscode.TreeDataProvider<EndpointsNode>, vs
     this.added = new AddedEndpoints(memento);
     this.registerSource(new SettingsEndpoints(settings));
     this.registerSource(this.added);
-    this.disposables.push(this.added, this.changeEmitter, this.refresher, toVsDisposable(sessions.onDidChange(() => this.refresh())));
+    // not when only a spy's details changed (retries, backlog): nothing this view shows
+    const onSessions = onShownSessionsChange(sessions, () => this.refresh());
+    this.disposables.push(this.added, this.changeEmitter, this.refresher, toVsDisposable(onSessions));
   }
 
   /** Shows the endpoints of `source` as a group of the view, until disposed. */

@@ -18,6 +18,7 @@ import { ExampleProcess, ExampleRun, ExampleRunner, findPythonWithZmq, Observati
 import type { CaptureSession } from '../../core/sessions/session';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import { parseTopic } from '../../core/zmq/topics';
+import { onShownSessionsChange } from './treeText';
 
 export type ExamplesNode = ExampleNode | RunNode | ProcessNode | ObserverNode;
 
@@ -104,7 +105,8 @@ export class ExamplesTree implements vscode.TreeDataProvider<ExamplesNode>, vsco
     const onOutput = this.runner.onDidOutput(({ run, process, line }) => {
       this.channel(run).appendLine(`${process.label.padEnd(10)} | ${line.stream === 'stderr' ? '! ' : line.stream === 'system' ? '# ' : ''}${line.text}`);
     });
-    const onSessions = sessions.onDidChange(() => this.refresh());
+    // not when only a spy's details changed (retries, backlog): nothing this view shows
+    const onSessions = onShownSessionsChange(sessions, () => this.refresh());
     // observer rows show message counts: follow the capture, at most once a second, only while a run is observed
     const onAppend = capture.onDidAppend(() => {
       if (this.observers.size === 0 || this.countTimer) return;

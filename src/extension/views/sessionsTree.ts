@@ -2,8 +2,11 @@
  * The Sessions view: every running spy, monitor spy and tap with its state and
  * figures (messages, rate, evicted, dropped) in the description; children are
  * the tap's connections (with both socket types), the endpoints of a multi-endpoint
- * spy and the topics seen. Refreshes are throttled (≤ 4 Hz) and happen only
+ * spy and the topics seen. Refreshes happen at most once a second, on the
+ * second (with the status bar's: one repaint of the workbench for both), only
  * while the view is visible; a 1 s tick keeps rates honest when traffic stops.
+ * While the same sessions run, a refresh redraws only their rows (see
+ * TreeShape), and a row's tooltip is built when the user hovers it.
  */
 import * as vscode from 'vscode';
 import type { Capture, Counter } from '../../core/capture/capture';
@@ -13,7 +16,7 @@ import type { CaptureSession } from '../../core/sessions/session';
 import type { SessionManager } from '../../core/sessions/sessionManager';
 import type { TapConnectionInfo, ZmtpTap } from '../../core/sessions/tap';
 import { escapeMd } from './endpointsTree';
-import { ThrottledRefresh } from './throttledRefresh';
+import { ThrottledRefresh, TreeShape } from './throttledRefresh';
 import { formatBytes, formatCount } from '../../shared/format';
 import { formatRate, sessionDescription, stateIcon } from './treeText';
 import type { LatencyStats } from '../../core/topology/latency';
@@ -28,9 +31,13 @@ const MAX_TOPIC_ROWS = 100;
 
 export type SessionsNode = SessionNode | TopicNode | ConnectionNode | EndpointCountNode | InfoNode;
 
+let sessionNodes = 0;
+
 export class SessionNode {
   readonly type = 'session';
   readonly parent = undefined;
+  /** Tells this node from an earlier one of a session with the same id (the view knows only the nodes it was given). */
+  readonly key = `${++sessionNodes}`;
   constructor(readonly session: CaptureSession) {}
 }
 
@@ -87,14 +94,16 @@ export function isTap(s: CaptureSession): s is ZmtpTap {
 }
 
 export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vscode.Disposable {
-  private readonly changeEmitter = new vscode.EventEmitter<SessionsNode | undefined | void>();
+  private readonly changeEmitter = new vscode.EventEmitter<SessionsNode | SessionsNode[] | undefined | void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
   private readonly nodes = new Map<string, SessionNode>();
   private readonly perSession = new Map<string, DisposableStore>();
   private readonly disposables = new DisposableStore();
   private view: vscode.TreeView<SessionsNode> | undefined;
-  // once a second while messages arrive (the rates shown are per second): a refresh redraws the tree in the renderer, which shares the CPU with a flood
-  private readonly refresher = new ThrottledRefresh(() => this.changeEmitter.fire(), 1000, () => this.view?.visible ?? true);
+  // once a second while messages arrive (the rates shown are per second), on the second as the status bar: a refresh redraws the tree in the renderer, which shares the CPU with a flood
+  private readonly refresher = new ThrottledRefresh(() => this.redraw(), 1000, () => this.view?.visible ?? true, true);
+  private readonly shape = new TreeShape();
+  private badgeCount: number | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
   /** Round trips of a tap connection (`session#connection`), from the topology model once it exists (extension.ts sets it). */
   latencyOf: ((connectionId: string) => LatencyStats | undefined) | undefined;
@@ -113,12 +122,35 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
 
   attach(view: vscode.TreeView<SessionsNode>): void {
     this.view = view;
-    this.disposables.add(view.onDidChangeVisibility(() => this.refresher.visibilityChanged()));
+    this.disposables.add(
+      view.onDidChangeVisibility(() => {
+        if (view.visible) this.shape.reset();
+        this.refresher.visibilityChanged();
+      }),
+    );
     this.updateBadge();
   }
 
   refresh(): void {
     this.refresher.request();
+  }
+
+  /**
+   * The same sessions with the same rows: only their rows (figures, state),
+   * which VS Code redraws without asking for the children of a collapsed one;
+   * anything else: the whole tree.
+   */
+  private redraw(): void {
+    const nodes = this.sessions.list().map((s) => this.nodeFor(s.id)!);
+    if (nodes.length && this.shape.next(nodes.map((n) => ({ key: n.key, hasChildren: this.hasChildren(n.session) }))) === 'rows') this.changeEmitter.fire(nodes);
+    else {
+      if (!nodes.length) this.shape.reset();
+      this.changeEmitter.fire();
+    }
+  }
+
+  private hasChildren(s: CaptureSession): boolean {
+    return s.state === 'error' || isTap(s) || s.endpoints.length > 1 || (this.capture.session(s.id)?.topics.size ?? 0) > 0;
   }
 
   /** Whether the view shows now (refreshes wait while it does not). */
@@ -172,6 +204,9 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
   private updateBadge(): void {
     if (!this.view) return;
     const n = this.sessions.list().length;
+    // set only when the count changes: each assignment redraws the activity bar's badge in the renderer
+    if (n === this.badgeCount) return;
+    this.badgeCount = n;
     this.view.badge = n ? { value: n, tooltip: `${n} running session${n === 1 ? '' : 's'}` } : undefined;
   }
 
@@ -264,8 +299,7 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
     const c = this.capture.session(s.id);
     const tap = isTap(s) ? s : undefined;
     const details = spyDetailsOf(s);
-    const hasChildren = s.state === 'error' || !!tap || s.endpoints.length > 1 || (c?.topics.size ?? 0) > 0;
-    const item = new vscode.TreeItem(sessionTitle(s), hasChildren ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(sessionTitle(s), this.hasChildren(s) ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `session:${s.id}`;
     item.description = sessionDescription({
       state: s.state,
@@ -285,6 +319,20 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
     }
     item.contextValue = `zmq:session:${s.state}`;
+    // the tooltip comes from resolveTreeItem when the user hovers: a Markdown tooltip sent with the row costs its rendering to text in the workbench on every redraw
+    return item;
+  }
+
+  /** Fills in a session row's tooltip when the user hovers it (VS Code asks only for what the item left undefined). */
+  resolveTreeItem(item: vscode.TreeItem, node: SessionsNode): vscode.TreeItem {
+    if (node.type === 'session' && item.tooltip === undefined) item.tooltip = this.sessionTooltip(node.session);
+    return item;
+  }
+
+  private sessionTooltip(s: CaptureSession): vscode.MarkdownString {
+    const c = this.capture.session(s.id);
+    const tap = isTap(s) ? s : undefined;
+    const details = spyDetailsOf(s);
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${escapeMd(s.label)}** (${escapeMd(s.id)})  \n`);
     md.appendMarkdown(`State: ${s.state}${s.error ? ` — ${escapeMd(s.error)}` : ''}  \n`);
@@ -310,8 +358,7 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
       });
       if (measured.length > MAX_LATENCY_ROWS) md.appendMarkdown(`  \n…and ${measured.length - MAX_LATENCY_ROWS} more connections with round trips (their rows show them)`);
     }
-    item.tooltip = md;
-    return item;
+    return md;
   }
 
   /** A tap connection's round trips, once it answered a request. */

@@ -1,7 +1,8 @@
 /**
  * Status bar item: running sessions and the capture's current total msg/s; a
- * click opens the frames viewer. Updated at most 4 times a second from the
- * capture, and once a second while sessions run (rates decay when traffic stops).
+ * click opens the frames viewer. Updated at most once a second from the
+ * capture, on the second, and once a second while sessions run (rates decay
+ * when traffic stops).
  */
 import * as vscode from 'vscode';
 import { commandLink } from '../commands/registry';
@@ -16,8 +17,9 @@ import { formatRate, statusBarText } from './treeText';
 export class SessionsStatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
   private readonly disposables = new DisposableStore();
-  // once a second: the rate it shows is per second, and each change is a redraw in the window's renderer (which shares the CPU with a flood)
-  private readonly refresher = new ThrottledRefresh(() => this.update(), 1000);
+  // once a second: the rate it shows is per second, and each change is a redraw in the window's renderer (which shares the CPU with a flood);
+  // on the second, as the Sessions view, so that the workbench repaints once for both
+  private readonly refresher = new ThrottledRefresh(() => this.update(), 1000, () => true, true);
   private shown = { tooltip: '', background: '' };
   private ticker: ReturnType<typeof setInterval> | undefined;
 

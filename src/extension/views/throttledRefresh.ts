@@ -8,15 +8,24 @@ import type { Disposable } from '../../core/base/lifecycle';
 export class ThrottledRefresh implements Disposable {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastRun = 0;
+  /** When the scheduled refresh is due (aligned: a multiple of the interval). */
+  private due = 0;
   private pending = false;
   private disposed = false;
   /** How many times `refresh` ran (for tests and diagnostics). */
   runs = 0;
 
+  /**
+   * `aligned`: a refresh that must wait runs on the wall clock's next multiple
+   * of the interval (the first after a quiet interval still runs at once), so
+   * that views refreshed at the same interval change in the same turn and the
+   * workbench repaints once for all of them, not once each.
+   */
   constructor(
     private readonly refresh: () => void,
     private readonly intervalMs = 250,
     private readonly isVisible: () => boolean = () => true,
+    private readonly aligned = false,
   ) {}
 
   /** Asks for a refresh; it runs within `intervalMs`, or when the view shows again. */
@@ -24,8 +33,11 @@ export class ThrottledRefresh implements Disposable {
     if (this.disposed) return;
     this.pending = true;
     if (!this.isVisible() || this.timer) return;
-    const wait = Math.max(0, this.lastRun + this.intervalMs - Date.now());
-    this.timer = setTimeout(() => this.run(), wait);
+    const now = Date.now();
+    let at = Math.max(now, this.lastRun + this.intervalMs);
+    if (this.aligned && at > now) at = Math.ceil(at / this.intervalMs) * this.intervalMs;
+    this.due = at;
+    this.timer = setTimeout(() => this.run(), at - now);
   }
 
   /** The view became visible: serve a remembered request at once. */
@@ -38,7 +50,8 @@ export class ThrottledRefresh implements Disposable {
     if (this.disposed || !this.pending) return;
     if (!this.isVisible()) return; // kept pending until visible again
     this.pending = false;
-    this.lastRun = Date.now();
+    // aligned: counted from the boundary it was due at, not from the timer's few ms late, so the next is due one interval on
+    this.lastRun = this.aligned ? Math.min(this.due, Date.now()) : Date.now();
     this.runs++;
     this.refresh();
   }
@@ -47,5 +60,28 @@ export class ThrottledRefresh implements Disposable {
     this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+}
+
+/**
+ * What a tree's refresh must redo: 'all' when its top rows (their keys, and
+ * whether each has children) differ from what it last showed, else 'rows':
+ * only those rows' own text and icon. VS Code redraws a collapsed row from
+ * the item the refresh carries, without asking the extension host for
+ * children again, so it shows no progress bar and rebuilds no other row.
+ */
+export class TreeShape {
+  private shown: string | undefined;
+
+  next(rows: readonly { key: string; hasChildren: boolean }[]): 'all' | 'rows' {
+    const shape = rows.map((r) => `${r.hasChildren ? '+' : '-'}${r.key}`).join('\n');
+    if (shape === this.shown) return 'rows';
+    this.shown = shape;
+    return 'all';
+  }
+
+  /** The view may have been rebuilt (shown again): the next refresh redoes everything. */
+  reset(): void {
+    this.shown = undefined;
   }
 }

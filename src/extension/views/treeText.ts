@@ -135,3 +135,27 @@ export function validatePort(input: string): string | undefined {
   if (n < 1 || n > 65535) return `port ${n} is out of range (1-65535)`;
   return undefined;
 }
+
+/**
+ * What the Endpoints and Examples views show of the running sessions (their
+ * ids, states and endpoints): a spy's details change up to 4 times a second
+ * (retries, how far behind it is), which those views do not show, and each
+ * refresh of theirs costs a round trip and a repaint in the workbench.
+ */
+export function sessionsShownKey(sessions: readonly { id: string; state: string; endpoints: readonly string[] }[]): string {
+  return sessions.map((s) => `${s.id} ${s.state} ${s.endpoints.join(' ')}`).join('\n');
+}
+
+/** Calls `listener` when what sessionsShownKey covers changed, not on every change of a spy's details. */
+export function onShownSessionsChange(
+  sessions: { onDidChange: (listener: () => void) => { dispose(): void }; list(): readonly { id: string; state: string; endpoints: readonly string[] }[] },
+  listener: () => void,
+): { dispose(): void } {
+  let shown = sessionsShownKey(sessions.list());
+  return sessions.onDidChange(() => {
+    const key = sessionsShownKey(sessions.list());
+    if (key === shown) return;
+    shown = key;
+    listener();
+  });
+}

@@ -83,6 +83,18 @@ async function sessionRow(a: ExtensionApi, id: string): Promise<Labelled> {
   return row.item;
 }
 
+/** A spy on FAST_PUBLISHER (~2,000 msg/s), the Sessions view shown. */
+async function spyOnFastPublisher(): Promise<{ a: ExtensionApi; pub: ReturnType<typeof runPython>; id: string | undefined }> {
+  const a = await api();
+  const port = await freePort();
+  const pub = runPython(FAST_PUBLISHER, [port]);
+  await pub.waitFor('ready');
+  await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
+  await until(() => a.sessionsTree.visible, 'Sessions view visible', 10000);
+  const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+  return { a, pub, id };
+}
+
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
@@ -337,13 +349,7 @@ describe('extension commands and views', function () {
 
   it('refreshes the Sessions tree about once a second under load (its rates are per second), and not at all while hidden', async function () {
     this.timeout(40000);
-    const a = await api();
-    const port = await freePort();
-    const pub = runPython(FAST_PUBLISHER, [port]);
-    await pub.waitFor('ready');
-    await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
-    await until(() => a.sessionsTree.visible, 'Sessions view visible', 10000);
-    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+    const { a, id } = await spyOnFastPublisher();
     await until(() => (a.capture.session(id!)?.rate ?? 0) > 500, 'a high rate', 10000);
     let fires = 0;
     const sub = a.sessionsTree.onDidChangeTreeData(() => fires++);
@@ -364,6 +370,38 @@ describe('extension commands and views', function () {
       assert.equal(fires, 0, 'no refresh while hidden');
       await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
       await until(() => fires > 0, 'a refresh when shown again', 5000);
+    } finally {
+      sub.dispose();
+    }
+  });
+
+  it('while the same spy runs, a Sessions refresh redraws only its row, and the last one shows the final counts', async function () {
+    this.timeout(40000);
+    const { a, pub, id } = await spyOnFastPublisher();
+    await until(() => (a.capture.session(id!)?.messages ?? 0) > 500, 'the first messages', 10000);
+    await new Promise((r) => setTimeout(r, 2000)); // the row got its topics (children): the tree's last full refresh
+    const fired: unknown[] = [];
+    const sub = a.sessionsTree.onDidChangeTreeData((e) => fired.push(e));
+    try {
+      await until(() => fired.length >= 2, 'two refreshes while flooded', 10000);
+      const node = a.sessionsTree.nodeFor(id!)!;
+      // the rows only: VS Code redraws a collapsed row from its item, without asking for children again (no progress bar)
+      const what = fired.slice(0, 2).map((e) => (Array.isArray(e) ? e.map((n) => (n === node ? 'the row' : 'another row')) : 'the whole tree'));
+      assert.deepEqual(what, [['the row'], ['the row']], 'refreshes of the running session rows, not of the whole tree');
+      await pub.kill();
+      // what waited in the buffers arrives after the publisher is gone: until the count stands still for 1.5 s
+      let last = -1;
+      let since = Date.now();
+      await until(() => {
+        const n = a.capture.session(id!)!.messages;
+        if (n !== last) [last, since] = [n, Date.now()];
+        return Date.now() - since >= 1500;
+      }, 'the count standing still', 20000);
+      const final = a.capture.session(id!)!.messages;
+      fired.length = 0;
+      await until(() => fired.length >= 1, 'a refresh after the last message (the rate decays)', 5000);
+      const item = a.sessionsTree.getTreeItem(node);
+      assert.equal(countIn(String(item.description)), final, `the row shows the capture's final count: ${item.description}`);
     } finally {
       sub.dispose();
     }
@@ -472,6 +510,35 @@ while time.time() < end:
       await config.update('capture.maxMessages', undefined, vscode.ConfigurationTarget.Global);
     }
     await until(() => a.capture.currentLimits.maxRecords === 100000, 'default limit back', 5000);
+  });
+
+  it("a retrying spy's details (its attempts, up to 4 changes a second) do not refresh the Endpoints and Examples views, which do not show them", async function () {
+    this.timeout(30000);
+    const a = await api();
+    await vscode.commands.executeCommand('workbench.view.extension.zmqDebugger');
+    const port = await freePort();
+    const id = await vscode.commands.executeCommand<string>('zmqDebugger.endpoint.spy', `tcp://127.0.0.1:${port}`, []);
+    await until(() => a.sessions.get(id!)?.state === 'retrying', 'retrying', 10000);
+    await new Promise((r) => setTimeout(r, 500));
+    let details = 0;
+    let endpointsFired = 0;
+    let examplesFired = 0;
+    const subs = [
+      a.sessions.onDidChange(() => details++),
+      a.endpoints.onDidChangeTreeData(() => endpointsFired++),
+      a.examples.onDidChangeTreeData(() => examplesFired++),
+    ];
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.ok(details >= 2, `the spy's details changed ${details} times in 2.5 s (its retries)`);
+      assert.equal(endpointsFired, 0, `the Endpoints view refreshed ${endpointsFired} times for ${details} changes of details`);
+      assert.equal(examplesFired, 0, `the Examples view refreshed ${examplesFired} times for ${details} changes of details`);
+      // a change it shows (the session stops) still refreshes it
+      await vscode.commands.executeCommand('zmqDebugger.session.stop', id);
+      await until(() => endpointsFired > 0, 'an Endpoints refresh when the spy stops', 5000);
+    } finally {
+      subs.forEach((d) => d.dispose());
+    }
   });
 
   it('stop all stops spies on an endpoint nothing listens on (retrying), leaving no session', async () => {
