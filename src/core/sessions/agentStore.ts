@@ -233,10 +233,7 @@ export class AgentStore {
   /** Forgets a process that reported nothing under this pid (its agent said another one first). */
   forget(session: string, pid: number): void {
     const key = `${session}:${pid}`;
-    if (this.procs.get(key)?.sockets.size === 0 && this.procs.delete(key)) {
-      this.lastSocket = undefined;
-      this.changed();
-    }
+    if (this.procs.get(key)?.sockets.size === 0 && this.dropProc(key)) this.changed();
   }
 
   /** The processes with their sockets (the Processes view). */
@@ -287,6 +284,12 @@ export class AgentStore {
     });
   }
 
+  /** Forgets a process (and the socket looked up last, which may be one of its). */
+  private dropProc(key: string): boolean {
+    this.lastSocket = undefined;
+    return this.procs.delete(key);
+  }
+
   private proc(r: { session?: string; pid?: number; process?: string; ts: number }): ProcState {
     const session = r.session ?? 'agent';
     const key = `${session}:${r.pid}`;
@@ -296,8 +299,7 @@ export class AgentStore {
         // forget the oldest exited program (or the oldest one)
         let victim: string | undefined;
         for (const [k, x] of this.procs) if (x.facts.state === 'exited') { victim = k; break; }
-        this.procs.delete(victim ?? this.procs.keys().next().value!);
-        this.lastSocket = undefined;
+        this.dropProc(victim ?? this.procs.keys().next().value!);
       }
       p = {
         facts: { nodeId: `aproc:${key}`, session, pid: r.pid!, name: r.process ?? `pid ${r.pid}`, argv: [], cwd: '', state: 'running', startedTs: r.ts, dropped: 0 },
@@ -315,8 +317,7 @@ export class AgentStore {
     if (r.state === 'started') {
       if (p.facts.state === 'exited') {
         // the pid was used again: a new program
-        this.procs.delete(`${p.facts.session}:${p.facts.pid}`);
-        this.lastSocket = undefined;
+        this.dropProc(`${p.facts.session}:${p.facts.pid}`);
         p = this.proc(r);
       }
       // the same program run again: what its earlier run did (kept, with its findings, after it exited) is history now;
@@ -324,10 +325,7 @@ export class AgentStore {
       if (r.argv) {
         const again = JSON.stringify([r.cwd ?? '', r.argv]);
         for (const [k, x] of this.procs)
-          if (x !== p && x.facts.state === 'exited' && x.facts.pid !== r.ppid && JSON.stringify([x.facts.cwd, x.facts.argv]) === again) {
-            this.procs.delete(k);
-            this.lastSocket = undefined;
-          }
+          if (x !== p && x.facts.state === 'exited' && x.facts.pid !== r.ppid && JSON.stringify([x.facts.cwd, x.facts.argv]) === again) this.dropProc(k);
       }
       const f = p.facts;
       if (r.process) f.name = r.process;

@@ -302,8 +302,9 @@ export class Collector implements CaptureSession {
       socket.destroy();
       return;
     }
-    const c = { socket, peer: socket.remoteAddress ?? '', turn: this.acceptTurn, hello: false, sockets: new Map(), closedSockets: new Set(), forgotten: new Map(), forgottenUpTo: 0, closed: false } as Omit<AgentConn, 'frames'> as AgentConn;
-    c.frames = new FrameReader({ frame: (body) => !c.closed && this.onFrame(c, body), badLength: (len) => this.badFrameLength(c, len) }, this.maxHello);
+    // (the reader's sink is called only once `c` exists)
+    const sink = { frame: (body: Buffer) => !c.closed && this.onFrame(c, body), badLength: (len: number) => this.badFrameLength(c, len) };
+    const c: AgentConn = { socket, peer: socket.remoteAddress ?? '', turn: this.acceptTurn, frames: new FrameReader(sink, this.maxHello), hello: false, sockets: new Map(), closedSockets: new Set(), forgotten: new Map(), forgottenUpTo: 0, closed: false };
     this.countAcceptTurn();
     this.makeRoomFor(c.peer);
     this.conns.add(c);
@@ -564,4 +565,3 @@ export class Collector implements CaptureSession {
     if (oldest > c.forgottenUpTo) c.forgottenUpTo = oldest;
   }
 }
-
