@@ -61,13 +61,9 @@ def frame_keeper(zmq, maxf):
 def message_reporter(agent, keep):
     """report(st, direction, pending, last): one whole message of any shape, its 'M' record queued,
     or counted dropped when the queue is full."""
+    _, now, enqueue, queued, maxb, gate = hot_state(agent)
     queue = agent.queue
-    enqueue = queue.append
     maxq = agent.MAX_QUEUE
-    maxb = agent.MAX_QUEUE_BYTES
-    queued = agent.queued_bytes
-    gate = agent.gate
-    now = agent.time
     message_record = records.message_record
 
     def report(st, direction, pending, last):
