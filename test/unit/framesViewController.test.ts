@@ -107,7 +107,7 @@ describe('FramesViewController', function () {
     const turn = () => new Promise((r) => setImmediate(r)); // the capture tells its listeners on the next turn (real)
     const posts: number[] = [];
     const statusBar: number[] = [];
-    const status = new ThrottledRefresh(() => statusBar.push(Date.now()), 1000, () => true, true);
+    const status = new ThrottledRefresh(() => statusBar.push(Date.now()), { intervalMs: 1000, aligned: true });
     try {
       open({ post: (m) => (posted.push(m), m.type === 'frames/appended' && posts.push(Date.now())) });
       posted.length = 0;

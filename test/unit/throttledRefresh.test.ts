@@ -9,7 +9,7 @@ describe('ThrottledRefresh', () => {
 
   it('coalesces a burst of requests into one refresh, then allows one per interval', async () => {
     let runs = 0;
-    t = new ThrottledRefresh(() => runs++, 100);
+    t = new ThrottledRefresh(() => runs++, { intervalMs: 100 });
     for (let i = 0; i < 1000; i++) t.request();
     await sleep(20);
     assert.equal(runs, 1, 'the first request runs at once (next tick)');
@@ -22,7 +22,7 @@ describe('ThrottledRefresh', () => {
 
   it('stays at or under the rate over a steady stream of requests', async () => {
     let runs = 0;
-    t = new ThrottledRefresh(() => runs++, 50);
+    t = new ThrottledRefresh(() => runs++, { intervalMs: 50 });
     const end = Date.now() + 520;
     while (Date.now() < end) {
       t.request();
@@ -36,7 +36,7 @@ describe('ThrottledRefresh', () => {
   it('does nothing while hidden and serves the remembered request when shown', async () => {
     let runs = 0;
     let visible = false;
-    t = new ThrottledRefresh(() => runs++, 30, () => visible);
+    t = new ThrottledRefresh(() => runs++, { intervalMs: 30, isVisible: () => visible });
     t.request();
     t.request();
     await sleep(60);
@@ -53,7 +53,7 @@ describe('ThrottledRefresh', () => {
   it('a request pending when the view hides waits for it to show again', async () => {
     let runs = 0;
     let visible = true;
-    t = new ThrottledRefresh(() => runs++, 50, () => visible);
+    t = new ThrottledRefresh(() => runs++, { intervalMs: 50, isVisible: () => visible });
     t.request();
     await sleep(10);
     t.request(); // scheduled for later in the interval
@@ -68,7 +68,7 @@ describe('ThrottledRefresh', () => {
 
   it('never runs after dispose', async () => {
     let runs = 0;
-    t = new ThrottledRefresh(() => runs++, 10);
+    t = new ThrottledRefresh(() => runs++, { intervalMs: 10 });
     t.request();
     t.dispose();
     t.request();
@@ -86,8 +86,8 @@ describe('ThrottledRefresh', () => {
     };
     tick();
     const turns = { a: [] as number[], b: [] as number[] };
-    const a = new ThrottledRefresh(() => turns.a.push(turn), 100, () => true, true);
-    const b = new ThrottledRefresh(() => turns.b.push(turn), 100, () => true, true);
+    const a = new ThrottledRefresh(() => turns.a.push(turn), { intervalMs: 100, aligned: true });
+    const b = new ThrottledRefresh(() => turns.b.push(turn), { intervalMs: 100, aligned: true });
     try {
       // a steady stream of requests, b's starting mid-interval: each view's first refresh runs at once
       const end = Date.now() + 700;

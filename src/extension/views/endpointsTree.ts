@@ -169,7 +169,7 @@ export class EndpointsTree implements vscode.TreeDataProvider<EndpointsNode>, vs
   private readonly sourceSubscriptions = new Map<EndpointSource, vscode.Disposable>();
   private readonly disposables: vscode.Disposable[] = [];
   private view: vscode.TreeView<EndpointsNode> | undefined;
-  private readonly refresher = new ThrottledRefresh(() => this.changeEmitter.fire(), 250, () => this.view?.visible ?? true);
+  private readonly refresher = new ThrottledRefresh(() => this.changeEmitter.fire(), { intervalMs: 250, isVisible: () => this.view?.visible ?? true });
   readonly added: AddedEndpoints;
 
   constructor(

@@ -21,7 +21,7 @@ export class ProcessesTree implements vscode.TreeDataProvider<ProcessesNode>, vs
   // once a second, as the Sessions view: counters move with every report, and each refresh
   // makes VS Code drop the rows' click commands (a click landing while the new rows are on their
   // way fails with "Actual command not found"), so fewer refreshes mean fewer such clicks
-  private readonly refresh = new ThrottledRefresh(() => this.changeEmitter.fire(), 1000);
+  private readonly refresh = new ThrottledRefresh(() => this.changeEmitter.fire(), { intervalMs: 1000 });
   private modelSub: vscode.Disposable | undefined;
   private readonly observerSub: vscode.Disposable;
 

@@ -101,7 +101,7 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionsNode>, vsco
   private readonly disposables = new DisposableStore();
   private view: vscode.TreeView<SessionsNode> | undefined;
   // once a second while messages arrive (the rates shown are per second), on the second as the status bar: a refresh redraws the tree in the renderer, which shares the CPU with a flood
-  private readonly refresher = new ThrottledRefresh(() => this.redraw(), 1000, () => this.view?.visible ?? true, true);
+  private readonly refresher = new ThrottledRefresh(() => this.redraw(), { intervalMs: 1000, isVisible: () => this.view?.visible ?? true, aligned: true });
   private readonly shape = new TreeShape();
   private badgeCount: number | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;

@@ -19,7 +19,7 @@ export class SessionsStatusBar implements vscode.Disposable {
   private readonly disposables = new DisposableStore();
   // once a second: the rate it shows is per second, and each change is a redraw in the window's renderer (which shares the CPU with a flood);
   // on the second, as the Sessions view, so that the workbench repaints once for both
-  private readonly refresher = new ThrottledRefresh(() => this.update(), 1000, () => true, true);
+  private readonly refresher = new ThrottledRefresh(() => this.update(), { intervalMs: 1000, aligned: true });
   private shown = { tooltip: '', background: '' };
   private ticker: ReturnType<typeof setInterval> | undefined;
 

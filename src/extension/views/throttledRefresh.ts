@@ -5,6 +5,20 @@
  */
 import type { Disposable } from '../../core/base/lifecycle';
 
+export interface ThrottledRefreshOptions {
+  /** At most one refresh per interval (default 250 ms). */
+  intervalMs?: number;
+  /** A hidden view is not refreshed; the refresh asked meanwhile runs when it shows again. */
+  isVisible?: () => boolean;
+  /**
+   * A refresh that must wait runs on the wall clock's next multiple of the
+   * interval (the first after a quiet interval still runs at once), so that
+   * views refreshed at the same interval change in the same turn and the
+   * workbench repaints once for all of them, not once each.
+   */
+  aligned?: boolean;
+}
+
 export class ThrottledRefresh implements Disposable {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastRun = 0;
@@ -15,18 +29,18 @@ export class ThrottledRefresh implements Disposable {
   /** How many times `refresh` ran (for tests and diagnostics). */
   runs = 0;
 
-  /**
-   * `aligned`: a refresh that must wait runs on the wall clock's next multiple
-   * of the interval (the first after a quiet interval still runs at once), so
-   * that views refreshed at the same interval change in the same turn and the
-   * workbench repaints once for all of them, not once each.
-   */
+  private readonly intervalMs: number;
+  private readonly isVisible: () => boolean;
+  private readonly aligned: boolean;
+
   constructor(
     private readonly refresh: () => void,
-    private readonly intervalMs = 250,
-    private readonly isVisible: () => boolean = () => true,
-    private readonly aligned = false,
-  ) {}
+    options: ThrottledRefreshOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? 250;
+    this.isVisible = options.isVisible ?? (() => true);
+    this.aligned = options.aligned ?? false;
+  }
 
   /** Asks for a refresh; it runs within `intervalMs`, or when the view shows again. */
   request(): void {
