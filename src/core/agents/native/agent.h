@@ -3,8 +3,10 @@
  * is and the rules it keeps). The files, compiled into one library:
  *   zmq_debug_agent.c  the wrappers of libzmq's public functions
  *   real.c             finding the real libzmq functions behind the wrappers
- *   sockets.c          the program's sockets, their messages being built, failures
+ *   sockets.c          the program's sockets, their messages being built and recorded, failures
  *   reporter.c         the bounded queue, the reporter thread, start, exit, fork
+ *   gate.c             the sampling gate (a token bucket) and the drop counts
+ *   shmring.c          the shared-memory ring offered to the collector (ZMQ_DEBUG_AGENT_SHM=1)
  *   encoding.c         JSON reports and names (errno, socket types, options)
  *   monitor.c          socket monitor events (libzmq's zmq_socket_monitor)
  *   proxy.c            zmq_proxy and zmq_proxy_steerable: libzmq's loop, run by the agent
@@ -374,7 +376,7 @@ void monitor_settings(void);
 /* zmq_proxy (control_ NULL) and zmq_proxy_steerable, their traffic reported */
 int proxy_observed(void *frontend, void *backend, void *capture, void *control_, int steerable);
 
-/* ---- the wrappers' reporting (zmq_debug_agent.c), also the proxy loop's ----- */
+/* ---- a send or receive recorded (sockets.c): the wrappers' and the proxy loop's ---- */
 
 /* zmq_msg_send (zmq_sendmsg when legacy) on s, reported as the program's own send by st (its socket_of, looked up once
    by a caller that sends on it again and again; NULL: not reported) */

@@ -239,6 +239,51 @@ void frame_done(struct frames *f, uint32_t socket_id, int kept, int more, int di
   f->state = 0;
 }
 
+/* zmq_msg_send takes the message's content on success: what is kept is copied before (a libzmq copy of the message,
+   which refuses an invalid one as the send will), and taken back if the send fails. */
+int msg_send_on(struct sock *st, zmq_msg_t *msg, void *s, int flags, int legacy) {
+  int e0 = errno;
+  int keep = st && msg && frame_wanted(&st->out);
+  size_t at = 0;
+  if (keep) {
+    zmq_msg_t copy;
+    if (get_zmq_msg_init() && get_zmq_msg_copy() && get_zmq_msg_close() && get_zmq_msg_data() && get_zmq_msg_size() &&
+        real_zmq_msg_init(&copy) == 0) {
+      if (real_zmq_msg_copy(&copy, msg) == 0) at = frame_append(&st->out, real_zmq_msg_data(&copy), real_zmq_msg_size(&copy));
+      else keep = 0;
+      real_zmq_msg_close(&copy);
+    } else {
+      keep = 0;
+    }
+  }
+  errno = e0;
+  int r = legacy ? real_zmq_sendmsg(s, msg, flags) : real_zmq_msg_send(msg, s, flags);
+  int e = errno;
+  if (r < 0) {
+    if (keep) frame_rollback(&st->out, at);
+    failed(s, OP_SEND, e);
+  } else if (st) {
+    frame_done(&st->out, st->id, keep, flags & ZMQ_SNDMORE, 0);
+  }
+  errno = e;
+  return r;
+}
+
+/* After zmq_msg_recv/zmq_recvmsg returned r: the frame, or the failure. */
+int msg_received_on(struct sock *st, zmq_msg_t *msg, void *s, int r) {
+  int e = errno;
+  if (r < 0) {
+    failed(s, OP_RECV, e);
+  } else if (st) {
+    int more = get_zmq_msg_more() ? real_zmq_msg_more(msg) : 0;
+    int keep = frame_wanted(&st->in);
+    if (keep && get_zmq_msg_data() && get_zmq_msg_size()) frame_append(&st->in, real_zmq_msg_data(msg), real_zmq_msg_size(msg));
+    frame_done(&st->in, st->id, keep, more, 1);
+  }
+  errno = e;
+  return r;
+}
+
 /* ---- failures ----------------------------------------------------------------- */
 
 struct failure {
