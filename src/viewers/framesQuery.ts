@@ -180,7 +180,7 @@ export class FramesQuery {
     const stats = this.capture.stats();
     // what left the capture (a clear, evictions) leaves the timeline
     if (!stats.retained || stats.lastSeq < this.timelineSeq) this.resetTimeline();
-    else this.timeline.prune(this.capture.get(stats.firstSeq)?.ts ?? 0);
+    else this.timeline.prune(this.oldestTs(stats.firstSeq));
     this.allFrom = stats.firstSeq || stats.lastSeq + 1;
     this.scanned = this.allFrom - 1;
     if (scan) this.update();
@@ -215,8 +215,17 @@ export class FramesQuery {
       this.allFrom = from;
     }
     this.baseRows += removed;
-    if (removed && retained) this.timeline.prune(this.capture.get(first)?.ts ?? 0);
+    if (removed && retained) this.timeline.prune(this.oldestTs(first));
     return removed;
+  }
+
+  /**
+   * The time of record `seq` (the oldest retained), read from its header: building the
+   * record would mark its chunk as viewed, and a viewed chunk is never recycled (see
+   * RecordStore.at), so each scan of a flood would cost the store a fresh 1 MiB chunk.
+   */
+  private oldestTs(seq: number): number {
+    return this.capture.peekHeader(seq, this.header)?.ts ?? 0;
   }
 
   /** No filter and a timeline of a session at most: headers are enough, no frames are built. */
