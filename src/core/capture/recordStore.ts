@@ -44,7 +44,7 @@ import { CapturedMessage, CaptureRecord, payloadBytes, RecordHeader, reqRepEnvel
 import type { WireBatch } from '../zmtp/decoder';
 import { wireFrameSpans, wireFrameViews } from '../zmtp/frameHeader';
 import { giveReleasedChunk, giveReleasedRing, takeReleasedChunk, takeReleasedRing } from './releasedChunks';
-import { type Chunk, type Meta, objectRecordBytes, PACKED_RECORD_BYTES, RING_FIRST_SLOTS, RING_SLOT_BYTES, type WireStreamMeta } from './recordStoreLayout';
+import { type Chunk, type Meta, newMeta, objectRecordBytes, PACKED_RECORD_BYTES, RING_FIRST_SLOTS, RING_SLOT_BYTES, type WireStreamMeta } from './recordStoreLayout';
 
 export { OBJECT_FRAME_BYTES, OBJECT_RECORD_BYTES, objectRecordBytes, PACKED_RECORD_BYTES, type WireStreamMeta } from './recordStoreLayout';
 
@@ -338,19 +338,28 @@ export class RecordStore {
     if (i < 0 || i >= this.count) return undefined;
     const slot = (this.head + i) % this.capacity;
     const obj = this.objectAt(slot);
-    // an object's fields (some kinds have them, others not), or a packed message's meta entry
-    const f: Partial<Omit<RecordHeader, 'kind' | 'seq' | 'ts' | 'bytes'>> = obj ?? this.metas[this.metaIndex[slot]]!;
-    out.kind = obj ? obj.kind : 'message';
-    out.ts = obj ? obj.ts : this.ts[slot];
-    out.bytes = obj ? payloadBytes(obj) : this.payloadSize[slot];
-    out.session = f.session;
-    out.endpoint = f.endpoint;
-    out.socketType = f.socketType;
-    out.peerSocketType = f.peerSocketType;
-    out.pid = f.pid;
-    out.process = f.process;
-    out.socket = f.socket;
     out.seq = this.firstSeq + i;
+    if (obj) {
+      // records kept as objects come in many shapes (some kinds have these fields, others not)
+      out.kind = obj.kind;
+      out.ts = obj.ts;
+      out.bytes = payloadBytes(obj);
+      writeHeaderFields(out, obj);
+      return out;
+    }
+    // a packed message: its fields are its meta entry's, which all have one shape (newMeta), so that
+    // a scan of a flood reads them with monomorphic loads, not the megamorphic ones all shapes in one place cost
+    const m = this.metas[this.metaIndex[slot]]!;
+    out.kind = 'message';
+    out.ts = this.ts[slot];
+    out.bytes = this.payloadSize[slot];
+    out.session = m.session;
+    out.endpoint = m.endpoint;
+    out.socketType = m.socketType;
+    out.peerSocketType = m.peerSocketType;
+    out.pid = m.pid;
+    out.process = m.process;
+    out.socket = m.socket;
     return out;
   }
 
@@ -555,14 +564,15 @@ export class RecordStore {
       connection: m.connection,
       envelopeFrames: m.envelopeFrames,
       identityIsFirstFrame,
-      ...(m.process !== undefined ? { process: m.process } : {}),
-      ...(m.pid !== undefined ? { pid: m.pid } : {}),
-      ...(m.socket !== undefined ? { socket: m.socket } : {}),
+      process: m.process,
+      pid: m.pid,
+      socket: m.socket,
     };
+    // JSON leaves out the fields that are undefined
     const key = JSON.stringify(fields);
     let idx = this.metaKeys.get(key);
     if (idx === undefined) {
-      idx = this.addMeta({ ...fields, wire: false, identity: undefined, reqRepEnvelope: false, refs: 0, key });
+      idx = this.addMeta(newMeta({ ...fields, wire: false, identity: undefined, reqRepEnvelope: false, key }));
       this.metaKeys.set(key, idx);
     }
     this.lastMeta = idx;
@@ -572,22 +582,26 @@ export class RecordStore {
   private wireMetaIndex(stream: WireStreamMeta): number {
     let idx = this.wireMetas.get(stream);
     if (idx === undefined) {
-      idx = this.addMeta({
-        session: stream.session,
-        source: stream.source ?? 'tap',
-        endpoint: stream.endpoint,
-        direction: stream.direction,
-        socketType: stream.socketType,
-        peerSocketType: stream.peerSocketType,
-        connection: stream.connection,
-        envelopeFrames: undefined,
-        identityIsFirstFrame: false,
-        wire: true,
-        identity: stream.identity,
-        reqRepEnvelope: stream.reqRepEnvelope,
-        refs: 0,
-        key: stream,
-      });
+      idx = this.addMeta(
+        newMeta({
+          session: stream.session,
+          source: stream.source ?? 'tap',
+          endpoint: stream.endpoint,
+          direction: stream.direction,
+          socketType: stream.socketType,
+          peerSocketType: stream.peerSocketType,
+          connection: stream.connection,
+          envelopeFrames: undefined,
+          identityIsFirstFrame: false,
+          wire: true,
+          identity: stream.identity,
+          reqRepEnvelope: stream.reqRepEnvelope,
+          process: undefined,
+          pid: undefined,
+          socket: undefined,
+          key: stream,
+        }),
+      );
       this.wireMetas.set(stream, idx);
     }
     return idx;
@@ -694,4 +708,15 @@ export class RecordStore {
     this.capacity = cap;
     this.head = 0;
   }
+}
+
+/** A record object's header fields (those its kind has), written into `out`. */
+function writeHeaderFields(out: RecordHeader, f: Partial<Omit<RecordHeader, 'kind' | 'seq' | 'ts' | 'bytes'>>): void {
+  out.session = f.session;
+  out.endpoint = f.endpoint;
+  out.socketType = f.socketType;
+  out.peerSocketType = f.peerSocketType;
+  out.pid = f.pid;
+  out.process = f.process;
+  out.socket = f.socket;
 }

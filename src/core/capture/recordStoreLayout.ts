@@ -54,9 +54,36 @@ export interface Meta {
   /** Where it is interned: its key in metaKeys, or its stream in wireMetas. */
   key: string | WireStreamMeta;
   /** Agent records: program, pid and socket. */
-  process?: string;
-  pid?: number;
-  socket?: string;
+  process: string | undefined;
+  pid: number | undefined;
+  socket: string | undefined;
+}
+
+/**
+ * A metadata entry, its fields always in this order (undefined when the
+ * stream has none): every entry has one hidden class, so the code that reads
+ * them in a flood (headers, eviction) stays monomorphic.
+ */
+export function newMeta(f: Omit<Meta, 'refs'>): Meta {
+  return {
+    session: f.session,
+    source: f.source,
+    endpoint: f.endpoint,
+    direction: f.direction,
+    socketType: f.socketType,
+    peerSocketType: f.peerSocketType,
+    connection: f.connection,
+    envelopeFrames: f.envelopeFrames,
+    identityIsFirstFrame: f.identityIsFirstFrame,
+    wire: f.wire,
+    identity: f.identity,
+    reqRepEnvelope: f.reqRepEnvelope,
+    refs: 0,
+    key: f.key,
+    process: f.process,
+    pid: f.pid,
+    socket: f.socket,
+  };
 }
 
 /**
