@@ -710,13 +710,11 @@ export class RecordStore {
   }
 }
 
-/** A record object's header fields (those its kind has), written into `out`. */
-function writeHeaderFields(out: RecordHeader, f: Partial<Omit<RecordHeader, 'kind' | 'seq' | 'ts' | 'bytes'>>): void {
-  out.session = f.session;
-  out.endpoint = f.endpoint;
-  out.socketType = f.socketType;
-  out.peerSocketType = f.peerSocketType;
-  out.pid = f.pid;
-  out.process = f.process;
-  out.socket = f.socket;
+/** The header fields a record may have besides kind, seq, ts and bytes. */
+const HEADER_FIELDS = ['session', 'endpoint', 'socketType', 'peerSocketType', 'pid', 'process', 'socket'] as const;
+
+/** A record object's header fields (those its kind has), written into `out`: for the few records kept as objects. */
+function writeHeaderFields(out: RecordHeader, f: Partial<Pick<RecordHeader, (typeof HEADER_FIELDS)[number]>>): void {
+  const o = out as Record<(typeof HEADER_FIELDS)[number], unknown>;
+  for (const k of HEADER_FIELDS) o[k] = f[k];
 }
