@@ -40,11 +40,11 @@
  * change...) count the records that use them and are released with the last one,
  * so a capture of many short-lived connections stays bounded by its window.
  */
-import { CapturedMessage, CaptureRecord, payloadBytes, RecordHeader, reqRepEnvelopeFrames } from './records';
+import { CapturedMessage, CaptureRecord, payloadBytes, RecordHeader, reqRepEnvelopeFrames, writeHeaderFields } from './records';
 import type { WireBatch } from '../zmtp/decoder';
 import { wireFrameSpans, wireFrameViews } from '../zmtp/frameHeader';
 import { giveReleasedChunk, giveReleasedRing, takeReleasedChunk, takeReleasedRing } from './releasedChunks';
-import { type Chunk, type Meta, newMeta, objectRecordBytes, PACKED_RECORD_BYTES, RING_FIRST_SLOTS, RING_SLOT_BYTES, type WireStreamMeta } from './recordStoreLayout';
+import { type Chunk, type Meta, newMeta, objectRecordBytes, wireStreamEntry, PACKED_RECORD_BYTES, RING_FIRST_SLOTS, RING_SLOT_BYTES, type WireStreamMeta } from './recordStoreLayout';
 
 export { OBJECT_FRAME_BYTES, OBJECT_RECORD_BYTES, objectRecordBytes, PACKED_RECORD_BYTES, type WireStreamMeta } from './recordStoreLayout';
 
@@ -339,16 +339,15 @@ export class RecordStore {
     const slot = (this.head + i) % this.capacity;
     const obj = this.objectAt(slot);
     out.seq = this.firstSeq + i;
+    // an object (many shapes: some kinds have these fields, others not), or a packed message's meta
+    // entry, read apart: entries have one shape (newMeta), so a flood's scan reads them monomorphically
     if (obj) {
-      // records kept as objects come in many shapes (some kinds have these fields, others not)
       out.kind = obj.kind;
       out.ts = obj.ts;
       out.bytes = payloadBytes(obj);
       writeHeaderFields(out, obj);
       return out;
     }
-    // a packed message: its fields are its meta entry's, which all have one shape (newMeta), so that
-    // a scan of a flood reads them with monomorphic loads, not the megamorphic ones all shapes in one place cost
     const m = this.metas[this.metaIndex[slot]]!;
     out.kind = 'message';
     out.ts = this.ts[slot];
@@ -582,26 +581,7 @@ export class RecordStore {
   private wireMetaIndex(stream: WireStreamMeta): number {
     let idx = this.wireMetas.get(stream);
     if (idx === undefined) {
-      idx = this.addMeta(
-        newMeta({
-          session: stream.session,
-          source: stream.source ?? 'tap',
-          endpoint: stream.endpoint,
-          direction: stream.direction,
-          socketType: stream.socketType,
-          peerSocketType: stream.peerSocketType,
-          connection: stream.connection,
-          envelopeFrames: undefined,
-          identityIsFirstFrame: false,
-          wire: true,
-          identity: stream.identity,
-          reqRepEnvelope: stream.reqRepEnvelope,
-          process: undefined,
-          pid: undefined,
-          socket: undefined,
-          key: stream,
-        }),
-      );
+      idx = this.addMeta(wireStreamEntry(stream));
       this.wireMetas.set(stream, idx);
     }
     return idx;
@@ -708,13 +688,4 @@ export class RecordStore {
     this.capacity = cap;
     this.head = 0;
   }
-}
-
-/** The header fields a record may have besides kind, seq, ts and bytes. */
-const HEADER_FIELDS = ['session', 'endpoint', 'socketType', 'peerSocketType', 'pid', 'process', 'socket'] as const;
-
-/** A record object's header fields (those its kind has), written into `out`: for the few records kept as objects. */
-function writeHeaderFields(out: RecordHeader, f: Partial<Pick<RecordHeader, (typeof HEADER_FIELDS)[number]>>): void {
-  const o = out as Record<(typeof HEADER_FIELDS)[number], unknown>;
-  for (const k of HEADER_FIELDS) o[k] = f[k];
 }

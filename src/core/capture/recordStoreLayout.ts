@@ -86,6 +86,28 @@ export function newMeta(f: Omit<Meta, 'refs'>): Meta {
   };
 }
 
+/** The metadata entry of a tap or spy stream's packed messages (RecordStore.pushWireBatch). */
+export function wireStreamEntry(stream: WireStreamMeta): Meta {
+  return newMeta({
+    session: stream.session,
+    source: stream.source ?? 'tap',
+    endpoint: stream.endpoint,
+    direction: stream.direction,
+    socketType: stream.socketType,
+    peerSocketType: stream.peerSocketType,
+    connection: stream.connection,
+    envelopeFrames: undefined,
+    identityIsFirstFrame: false,
+    wire: true,
+    identity: stream.identity,
+    reqRepEnvelope: stream.reqRepEnvelope,
+    process: undefined,
+    pid: undefined,
+    socket: undefined,
+    key: stream,
+  });
+}
+
 /**
  * What every message of one tap stream (one direction of one connection) or
  * one native spy connection has in common. The source hands a new object

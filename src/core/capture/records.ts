@@ -208,6 +208,15 @@ export interface RecordHeader {
   bytes: number;
 }
 
+/** The header fields a record may have besides kind, seq, ts and bytes. */
+const HEADER_FIELDS = ['session', 'endpoint', 'socketType', 'peerSocketType', 'pid', 'process', 'socket'] as const;
+
+/** A record's header fields (those its kind has), written into `out`, by name (see RecordStore.headerAt). */
+export function writeHeaderFields(out: RecordHeader, f: Partial<Pick<RecordHeader, (typeof HEADER_FIELDS)[number]>>): void {
+  const o = out as Record<(typeof HEADER_FIELDS)[number], unknown>;
+  for (const k of HEADER_FIELDS) o[k] = f[k];
+}
+
 export function payloadBytes(r: CaptureRecord): number {
   switch (r.kind) {
     case 'message': {
