@@ -387,7 +387,8 @@ export class FramesQuery {
     const session = r.session ?? r.endpoint;
     const stop = Math.max(this.capture.stats().firstSeq, r.seq - DIFF_LOOKBACK);
     for (let seq = r.seq - 1; seq >= stop && seq > 0; seq--) {
-      const p = this.capture.get(seq);
+      // lent, as oldestTs reads: nothing of the candidates is kept (the diff is text), and a built record's chunk is never recycled
+      const p = this.capture.peek(seq);
       if (!p || p.kind !== 'message' || (p.session ?? p.endpoint) !== session) continue;
       // a decoder naming topics (Jupyter's msg_type) is asked; else the first body frame is compared
       const pres = res?.ok && res.topic !== undefined ? this.decode(p) : undefined;

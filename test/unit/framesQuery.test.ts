@@ -165,6 +165,28 @@ describe('FramesQuery', () => {
     assert.ok(allocatedChunks <= 4, `chunks allocated: ${allocatedChunks} (reused ${reusedChunks})`);
   });
 
+  it("a row's detail looks back for its previous message without keeping the capture from recycling the memory it walked", () => {
+    // 1 KiB messages in a 5,000-record window (~5 MiB of 1 MiB chunks); the detail of a message on a
+    // topic seen nowhere else walks back over the whole window for a previous one, then 20,000 more come
+    capture.setLimits({ maxRecords: 5000 });
+    const q = new FramesQuery(capture);
+    const body = Buffer.alloc(1024, 0x61);
+    for (let i = 0; i < 5000; i++) capture.append(msg(['weather', body]));
+    const rare = capture.append(msg(['rare', body])).seq;
+    q.update();
+    const d = q.detail(rare)!;
+    assert.equal(d.diff?.previousSeq, undefined);
+    assert.match(d.diff?.note ?? '', /No earlier message on topic "rare"/);
+    const before = capture.storeStats().allocatedChunks;
+    for (let i = 0; i < 20_000; i++) {
+      capture.append(msg(['weather', body]));
+      if (i % 100 === 0) q.update();
+    }
+    // the walk built no record (Capture.get marks its chunk as viewed, never reused): only the detailed one's chunk is lost
+    const fresh = capture.storeStats().allocatedChunks - before;
+    assert.ok(fresh <= 2, `fresh chunks after the detail: ${fresh}`);
+  });
+
   it('scans in slices (maxRecords) and up to a seq (a paused view), with the same result as at once', () => {
     for (let i = 0; i < 1000; i++) capture.append(msg([i % 3 ? 'a' : 'b', String(i)]));
     const whole = new FramesQuery(capture);
