@@ -55,13 +55,15 @@ export interface TimedPublisher {
 
 /**
  * bench/peers/timed_pub.py on a free port (libzmq's default SNDHWM unless
- * `sndhwm`): resolves once it is bound. Its promises never go unhandled: a
+ * `sndhwm`; as fast as it can unless `rate` messages a second): resolves once
+ * it is bound. Its promises never go unhandled: a
  * round that fails early and stops it leaves `sending` and `sent` unawaited,
  * and their rejection must not crash the part (it hid the round's real error).
  */
-export async function startTimedPublisher(seconds: number, size: number, sndhwm?: number): Promise<TimedPublisher> {
+export async function startTimedPublisher(seconds: number, size: number, sndhwm?: number, rate?: number): Promise<TimedPublisher> {
   const port = await freePort();
-  const hwmArg = sndhwm === undefined ? [] : [String(sndhwm)];
+  // (0: the default HWM; a rate paces it, see timed_pub.py)
+  const hwmArg = sndhwm === undefined && rate === undefined ? [] : [String(sndhwm ?? 0), ...(rate === undefined ? [] : [String(rate)])];
   const proc = spawn(PYTHON, ['-u', join(__dirname, 'peers', 'timed_pub.py'), String(port), String(seconds), String(size), ...hwmArg], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   let stopped = false;

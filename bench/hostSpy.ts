@@ -18,20 +18,31 @@
  * environment, it reads the socket and counts bytes: no decode, no capture,
  * no view), the frames viewer open as in a spy round.
  *
+ * The live-viewer ceiling (`spy_in_host_live_ceiling_*`): the ceiling's round
+ * with, besides, a spy started from the palette on a second publisher paced at
+ * LIVE_VIEWER_RATE messages a second, enough to keep the frames viewer in its
+ * flood mode (3 batches of new rows a second, as in a spy round): the best
+ * reader with the viewer as live as the spy round shows it. The gap between
+ * the two ceilings is what a live viewer costs the flooded reader on this
+ * machine (each batch is a frame of the whole workbench in Chromium's renderer).
+ *
  * During every host and ceiling round, the CPU each process used between the
  * publisher's first message and its last (from /proc/<pid>/stat), by role:
  * the publisher, the extension host, code-server's server, Chromium's
  * renderers, GPU and browser processes, this bench (Playwright's driver).
  *
  *   npx tsx bench/hostSpy.ts [--seconds S] [--runs N]
- *   npx tsx bench/hostSpy.ts --compare-viewer | --rounds [--runs N]   (host rounds only, with their CPU)
+ *   npx tsx bench/hostSpy.ts --compare-viewer | --rounds [--modes spy,ceiling,live-ceiling] [--runs N]   (host rounds only, with their CPU)
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCodeServer, TEST_WORKSPACE, type CodeServer } from '../test/e2e/ui/codeServer';
-import { drainRound, handled, HarnessError, pyzmqRound, startTimedPublisher } from './cliSpy';
+import { drainRound, handled, HarnessError, pyzmqRound, startTimedPublisher, type TimedPublisher } from './cliSpy';
 import { fault, median, numberArg, printAndExit } from './util';
+
+/** The live-viewer ceiling's trickle: messages a second, twice the viewer's flood threshold (FLOOD.recordsPerS). */
+const LIVE_VIEWER_RATE = 10_000;
 
 /** Tries of one UI step before the round fails (and is re-run with a fresh code-server). */
 const UI_TRIES = 3;
@@ -121,6 +132,8 @@ const TICK_MS = 10; // CLK_TCK is 100 on Linux
 /** What a process of this bench's tree is, from its command line. */
 function roleOf(cmd: string, pid: number): CpuRole {
   if (pid === process.pid) return 'bench';
+  // the live-viewer ceiling's paced trickle (a rate after its HWM) is not the flooding publisher
+  if (/timed_pub\.py \d+ \S+ \d+ \d+ \d+/.test(cmd)) return 'other';
   if (cmd.includes('timed_pub.py')) return 'publisher';
   if (cmd.includes('--type=extensionHost')) return 'extension_host';
   if (/chrom/i.test(cmd)) {
@@ -186,7 +199,7 @@ const formatCores = (c: Record<CpuRole, number>) =>
     .map((r) => `${r} ${c[r].toFixed(2)}`)
     .join(', ');
 
-type HostMode = 'spy' | 'background' | 'ceiling';
+type HostMode = 'spy' | 'background' | 'ceiling' | 'live-ceiling';
 interface HostRoundResult {
   sent: number;
   received: number;
@@ -253,18 +266,20 @@ async function startTrace(page: import('playwright-core').Page): Promise<() => P
 
 async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostRoundResult> {
   const viewer = mode !== 'background';
+  const drained = mode === 'ceiling' || mode === 'live-ceiling';
   const pub = await startTimedPublisher(seconds, 16);
   let vsc: CodeServer | undefined;
+  let trickle: TimedPublisher | undefined;
   let failed = true;
   // the ceiling's files: the go signal the bench gives, the count the drain writes
-  const hookDir = mode === 'ceiling' ? mkdtempSync(join(tmpdir(), 'zmq-bench-drain-')) : '';
+  const hookDir = drained ? mkdtempSync(join(tmpdir(), 'zmq-bench-drain-')) : '';
   const go = join(hookDir, 'go');
   const out = join(hookDir, 'out');
   try {
     // the issue-27 failure: the publisher gone before it printed "sending" (the round is re-run)
     if (fault('host-publisher')) pub.crash();
     try {
-      const env = mode === 'ceiling' ? { ZMQ_DEBUG_BENCH_DRAIN: String(pub.port), ZMQ_DEBUG_BENCH_DRAIN_GO: go, ZMQ_DEBUG_BENCH_DRAIN_OUT: out } : undefined;
+      const env = drained ? { ZMQ_DEBUG_BENCH_DRAIN: String(pub.port), ZMQ_DEBUG_BENCH_DRAIN_GO: go, ZMQ_DEBUG_BENCH_DRAIN_OUT: out } : undefined;
       vsc = await startCodeServer({ folder: TEST_WORKSPACE, env });
     } catch (e) {
       throw new HarnessError(`code-server did not start: ${firstLine(e)}`);
@@ -283,7 +298,20 @@ async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostR
     });
     // without the viewer (for comparison): its tab goes to the background behind a new editor, so it is sent nothing
     if (!viewer) await uiStep(code, 'open an untitled editor', 15000, (t) => code.runCommand('File: New Untitled Text File', t));
-    if (mode === 'ceiling') writeFileSync(go, '');
+    if (mode === 'live-ceiling') {
+      // the viewer's rows, live: a spy on the trickle, sending until well after the flood's end
+      trickle = await startTimedPublisher(seconds + 60, 16, undefined, LIVE_VIEWER_RATE);
+      await startSpy(code, `tcp://127.0.0.1:${trickle.port}`);
+      await withTimeout(trickle.sending, 30_000, "the spy connecting to the live viewer's trickle");
+      await uiStep(code, 'see the trickle in the viewer', 15000, async (t) => {
+        const end = Date.now() + t;
+        while (!Number(await counters.getAttribute('data-received', { timeout: t }))) {
+          if (Date.now() > end) throw new Error('the viewer counted nothing of the trickle');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      });
+    }
+    if (drained) writeFileSync(go, '');
     else await startSpy(code, `tcp://127.0.0.1:${pub.port}`);
     // bounded: a spy that never connects would leave the publisher waiting for its first subscriber forever
     await withTimeout(pub.sending, 30_000, 'the spy connecting to the publisher (its handshake)');
@@ -308,11 +336,12 @@ async function hostRound(seconds: number, mode: HostMode = 'spy'): Promise<HostR
       .sort((a, b) => b - a);
     if (!viewer) await uiStep(code, 'bring the viewer back', 15000, (t) => tab.click({ timeout: t }));
     // what waited in the buffers is received after the publisher stopped: until the counter stands still
-    const received = mode === 'ceiling' ? await drainCount(out) : await readSettledCounter(() => counters.getAttribute('data-received', { timeout: 2000 }));
+    const received = drained ? await drainCount(out) : await readSettledCounter(() => counters.getAttribute('data-received', { timeout: 2000 }));
     failed = false;
     return { sent, received, cores, renderers, frames };
   } finally {
     pub.stop();
+    trickle?.stop();
     if (hookDir) rmSync(hookDir, { recursive: true, force: true });
     // a stop that fails must not replace the round's own error (it is told beside it)
     await vsc?.stop().catch((e: unknown) => {
@@ -362,6 +391,8 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
   const ceiling: number[] = [];
   const hostCores: Record<CpuRole, number>[] = [];
   const ceilingCores: Record<CpuRole, number>[] = [];
+  const live: number[] = [];
+  const liveCores: Record<CpuRole, number>[] = [];
   let reruns = 0;
   /** Runs a round, re-running it when it failed outside the product (counted); the product's errors fail the part as they are. */
   async function round<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -389,9 +420,13 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
     const c = await round(`ceiling round ${i + 1}`, () => hostRound(opts.seconds, 'ceiling'));
     ceiling.push(c.received / c.sent);
     ceilingCores.push(c.cores);
-    log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, captured ${r.received} (${(r.received / r.sent).toFixed(3)}); pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)}); drain got ${d.received} of ${d.sent} (${(d.received / d.sent).toFixed(3)}); the extension host's drain got ${c.received} of ${c.sent} (${(c.received / c.sent).toFixed(3)})`);
+    const l = await round(`live-viewer ceiling round ${i + 1}`, () => hostRound(opts.seconds, 'live-ceiling'));
+    live.push(l.received / l.sent);
+    liveCores.push(l.cores);
+    log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, captured ${r.received} (${(r.received / r.sent).toFixed(3)}); pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)}); drain got ${d.received} of ${d.sent} (${(d.received / d.sent).toFixed(3)}); the extension host's drain got ${c.received} of ${c.sent} (${(c.received / c.sent).toFixed(3)}), with the viewer live ${l.received} of ${l.sent} (${(l.received / l.sent).toFixed(3)})`);
     log(`  cores used while sending, spy round: ${formatCores(r.cores)}`);
     log(`  cores used while sending, ceiling round: ${formatCores(c.cores)}`);
+    log(`  cores used while sending, live-viewer ceiling round: ${formatCores(l.cores)}`);
   }
   const medianCores = (prefix: string, rounds: Record<CpuRole, number>[]) =>
     Object.fromEntries(CPU_ROLES.map((role) => [`${prefix}${role}`, +median(rounds.map((x) => x[role])).toFixed(3)]));
@@ -412,10 +447,25 @@ export async function runHostSpyBench(opts: { seconds: number; runs: number; log
     spy_in_host_ceiling_pair_min_16b: +Math.min(...ceiling).toFixed(3),
     spy_in_host_ceiling_pair_max_16b: +Math.max(...ceiling).toFixed(3),
     spy_in_host_ceiling_vs_drain_16b: +(median(ceiling) / median(drain)).toFixed(3),
+    // the same reader with the frames viewer live (a spy on a paced trickle keeps it in its flood mode): the ceiling for a spy shown live
+    spy_in_host_live_ceiling_ratio_16b: +median(live).toFixed(3),
+    spy_in_host_live_ceiling_pair_min_16b: +Math.min(...live).toFixed(3),
+    spy_in_host_live_ceiling_pair_max_16b: +Math.max(...live).toFixed(3),
+    spy_in_host_live_ceiling_vs_drain_16b: +(median(live) / median(drain)).toFixed(3),
     // where the machine's time went while the publisher sent (cores, medians of the rounds): informational
     ...medianCores('spy_in_host_cpu_cores_', hostCores),
     ...medianCores('spy_in_host_ceiling_cpu_cores_', ceilingCores),
+    ...medianCores('spy_in_host_live_ceiling_cpu_cores_', liveCores),
   };
+}
+
+/** `--modes a,b`: the modes of --rounds, in this order (default: the spy and both ceilings). */
+function modesArg(): HostMode[] {
+  const i = process.argv.indexOf('--modes');
+  const modes = (i >= 0 ? process.argv[i + 1] : 'spy,ceiling,live-ceiling').split(',') as HostMode[];
+  const known: HostMode[] = ['spy', 'background', 'ceiling', 'live-ceiling'];
+  for (const m of modes) if (!known.includes(m)) throw new Error(`--modes: "${m}" is not one of ${known.join(', ')}`);
+  return modes;
 }
 
 if (require.main === module) {
@@ -432,12 +482,12 @@ if (require.main === module) {
       })(),
     );
   } else if (process.argv.includes('--rounds')) {
-    // host and ceiling rounds only, alternating, with their CPU profiles (for before/after comparisons)
+    // host and ceiling rounds only (both ceilings), alternating, with their CPU profiles (for before/after comparisons)
     printAndExit(
       (async () => {
         const out = [];
         for (let i = 0; i < numberArg('runs', 1); i++) {
-          for (const mode of ['spy', 'ceiling'] as const) {
+          for (const mode of modesArg()) {
             const r = await hostRound(numberArg('seconds', 10), mode);
             out.push({ mode, ratio: +(r.received / r.sent).toFixed(3), sent: r.sent, received: r.received, cores: formatCores(r.cores), renderers: r.renderers, ...(r.frames && { frames: r.frames }) });
             process.stderr.write(`[host] ${JSON.stringify(out[out.length - 1])}\n`);
