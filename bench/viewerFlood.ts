@@ -2,7 +2,7 @@
  * What one batch of a flood costs the frames viewer's page: the real webview
  * bundle in Chromium (bench/viewerHarness.ts), fed by the real controller, a
  * full window of 100,000 records, then 40,000 records a second (the viewer at
- * its flood rate: 4 batches a second). From Chromium's own metrics (CDP
+ * its flood rate: 3 batches a second). From Chromium's own metrics (CDP
  * Performance.getMetrics): the page's main-thread time, layout, style and
  * script per batch, and layouts per batch. Compare two trees side by side by
  * running each tree's copy of this script, alternately.

@@ -49,15 +49,19 @@ const RESCAN = { sliceMs: 20, progressMs: 100, chunk: 20_000 } as const;
  * Above `recordsPerS` new rows a second the view's rows are scanned every
  * `intervalMs` instead of every intervalMs option (8 a second, not 60: often
  * enough that a window of 100,000 loses no row to eviction before it was
- * scanned below 800,000 msg/s) and posted every `postMs` (4 a second), for
- * `holdMs` after the flood was last seen, both on the wall clock's grid (a
- * post per quarter second, on the quarter second). Each post costs Chromium's renderer
- * a relayout and a software repaint of the table: at 8 posts a second that
- * was ~0.2 of a core during a flood, as much CPU as the extension host spent
- * reading it, taken on a 2-core machine from the publisher's I/O thread
- * (docs/performance.md, issue 27).
+ * scanned below 800,000 msg/s) and posted `postsPerS` times a second (the
+ * first scan in each third of a second), for `holdMs` after the flood was last
+ * seen, both on the wall clock's grid (so a post comes on each second, with the
+ * once-a-second views). Each post is a frame of the whole workbench in
+ * Chromium's renderer, whatever it changes (the counters alone cost as much as
+ * the rows): at 8 posts a second that was ~0.2 of a core during a flood, taken
+ * on a 2-core machine from the publisher's I/O thread; 3 rather than 4 took
+ * another ~0.02 off it (docs/performance.md, issue 27).
  */
-const FLOOD = { recordsPerS: 5000, intervalMs: 125, postMs: 250, holdMs: 1000 } as const;
+const FLOOD = { recordsPerS: 5000, intervalMs: 125, postsPerS: 3, holdMs: 1000 } as const;
+
+/** The flood's post slot `t` (ms since the epoch) falls in: a post per slot. */
+const floodPostSlot = (t: number) => Math.floor((t * FLOOD.postsPerS) / 1000);
 
 export interface ControllerOptions {
   filter?: FrameFilter;
@@ -418,10 +422,10 @@ export class FramesViewController implements Disposable {
     const now = Date.now();
     const flooded = now < this.floodUntil;
     const interval = flooded ? Math.max(this.intervalMs, FLOOD.intervalMs) : this.intervalMs;
-    // flooded: on the wall clock's grid of the interval, so that the posts (every other scan) land on the
-    // quarter seconds, where the status bar and the Sessions view refresh once a second: one repaint of the
-    // workbench for all of them, not one each (the next grid point after the last scan, not an interval after
-    // it, which a timer's few ms late would push past the next point)
+    // flooded: on the wall clock's grid of the interval, so that a post (the first scan in each third of a
+    // second) lands on each second, where the status bar and the Sessions view refresh once a second: one
+    // repaint of the workbench for all of them, not one each (the next grid point after the last scan, not an
+    // interval after it, which a timer's few ms late would push past the next point)
     const due = flooded ? (Math.floor(this.lastFlush / interval) + 1) * interval : this.lastFlush + interval;
     const wait = Math.max(0, due - now);
     this.timer = setTimeout(() => {
@@ -450,7 +454,7 @@ export class FramesViewController implements Disposable {
     const added = this.scan();
     const now = Date.now();
     // (a rescan's progress and its answer are the user's filter: never held back)
-    if (!this.rescanPost && now < this.floodUntil && Math.floor(now / FLOOD.postMs) === Math.floor(this.lastPosted / FLOOD.postMs)) {
+    if (!this.rescanPost && now < this.floodUntil && floodPostSlot(now) === floodPostSlot(this.lastPosted)) {
       // flooded: scanned now (before eviction), told with the next post, which comes even if nothing more arrives
       this.carriedAdded += added;
       this.dirty = true;
