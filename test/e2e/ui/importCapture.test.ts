@@ -72,9 +72,13 @@ describe('Import Capture… of a tcpdump capture (code-server + Chromium)', func
       // the dialog fills in its starting folder asynchronously: type only once it has
       const deadline = Date.now() + 10000;
       while (!(await input.inputValue()).startsWith('/') && Date.now() < deadline) await page.waitForTimeout(100);
-      await page.waitForTimeout(300);
-      await input.fill(path);
-      await page.waitForTimeout(300);
+      // and again when it was still filling: its late update can put the folder in front of what was typed
+      for (let tries = 0; tries < 5; tries++) {
+        await page.waitForTimeout(300);
+        await input.fill(path);
+        await page.waitForTimeout(300);
+        if ((await input.inputValue()) === path) break;
+      }
       assert.equal(await input.inputValue(), path);
       await page.keyboard.press('Enter');
       // an Enter that lands while the dialog still lists the folder is taken by the list: then its OK button
