@@ -42,12 +42,13 @@ if rate:
         delay = start + n / rate - clock()
         if delay > 0:
             time.sleep(delay)
-while not rate:
-    for _ in range(1000):
-        send(payload)
-    n += 1000
-    if clock() >= end:
-        break
+else:
+    while True:
+        for _ in range(1000):
+            send(payload)
+        n += 1000
+        if clock() >= end:
+            break
 print('sent %d' % n, flush=True)
 mon.close(linger=0)
 pub.close(linger=0)
