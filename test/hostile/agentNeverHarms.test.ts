@@ -73,6 +73,27 @@ describe('hostile: the Python agent never harms the program', function () {
     assert.match(observed.stderr, /^children True /m);
   });
 
+  it('10 forks while the reporter makes its first connection, each child importing first: none hangs, each is reported', async () => {
+    // before: the reporter's thread imported socket and the idna codec as it connected; a fork then left their
+    // import locks held in the child, which hung at its own `import socket` (and its reporter never connected)
+    const { plain, observed } = await plainAndObserved('fork_at_first_report.py', [], 30000);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /^received 10 of 10, hung none$/m);
+    assert.equal(observed.signal, null, `killed after 30 s\n${observed.stderr.slice(-2000)}`);
+    assert.equal(observed.code, 0, observed.stderr.slice(-2000));
+    assert.match(observed.stderr, /^received 10 of 10, hung none$/m);
+    assert.match(observed.stderr, /^imported by the agent's thread: none$/m);
+    const children = observed.stderr.match(/^children ([\d ]+)$/m)![1].split(' ').map(Number);
+    const procs = observed.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{"kind":"process"'))
+      .map((l) => JSON.parse(l) as { pid: number; state: string; process: string });
+    for (const pid of children) {
+      assert.ok(procs.some((p) => p.pid === pid && p.state === 'started' && p.process === `fork_at_first_report.py ▸ fork ${pid}`), `child ${pid} reported`);
+      assert.ok(procs.some((p) => p.pid === pid && p.state === 'exited'), `child ${pid}'s exit reported`);
+    }
+  });
+
   it('run --json: when zmq-debug is killed, the program goes on writing its output and exits 0', async () => {
     // before: the program's stdout was a pipe through the tool: it died of BrokenPipeError
     const dir = mkdtempSync(join(tmpdir(), 'zmq-debug-outlive-'));

@@ -1,6 +1,8 @@
 """The agent's reader of a program socket's libzmq monitor: connection events, named
 as zeromq.js names them, with the peer's address read from /proc."""
+import errno
 import os
+import socket
 import struct
 
 _EVENT = struct.Struct("=HI")
@@ -23,15 +25,16 @@ def _proc_peer(fd):
         return None
     if not link.startswith("socket:["):
         return None
-    inode = link[8:-1]
+    inode = link[8:-1].encode("ascii")
     for name in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
         try:
-            with open(name) as f:
+            # bytes, not text: no codec looked up on the reporter's thread
+            with open(name, "rb") as f:
                 next(f)
                 for line in f:
                     parts = line.split()
                     if len(parts) > 9 and parts[9] == inode:
-                        return _hex_addr(parts[2])
+                        return _hex_addr(parts[2].decode("ascii"))
         except Exception:
             pass
     return None
@@ -47,9 +50,7 @@ def _hex_addr(text):
     words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
     if words[:12] == b"\0" * 10 + b"\xff\xff":
         return "tcp://%s:%d" % (".".join(str(b) for b in words[12:]), port)
-    import ipaddress
-
-    return "tcp://[%s]:%d" % (ipaddress.IPv6Address(words), port)
+    return "tcp://[%s]:%d" % (socket.inet_ntop(socket.AF_INET6, words), port)
 
 
 class Monitor(object):
@@ -57,7 +58,8 @@ class Monitor(object):
 
     MAX_PER_DRAIN = 256
 
-    def __init__(self, pair, sid, context_key):
+    def __init__(self, zmq, pair, sid, context_key):
+        self.zmq = zmq  # drain runs on the reporter's thread, which never imports (reporter.start)
         self.pair = pair
         self.sid = sid
         self.context_key = context_key
@@ -66,8 +68,7 @@ class Monitor(object):
         self.stopping = False  # the agent stops this monitor itself: its "end" event is not the program's
 
     def drain(self, agent):
-        import zmq
-
+        zmq = self.zmq
         pair = self.pair
         if pair is None:
             return
@@ -106,8 +107,6 @@ class Monitor(object):
             self.end_retries(agent)
         r = {"type": "event", "socket": self.sid, "event": name, "address": address, "ts": now}
         if code in _ERRNO_EVENTS:
-            import errno
-
             r["code"] = errno.errorcode.get(value, str(value))
             try:
                 r["error"] = os.strerror(value)

@@ -36,8 +36,12 @@ class Agent(object):
         import threading
         import time
 
-        self.host, _, port = address.rpartition(":")
+        host, _, port = address.rpartition(":")
+        # bytes: getaddrinfo would encode a str with the idna codec, a first import on the reporter's thread (start)
+        self.host = host.encode("ascii") if host.isascii() else host.encode("idna")
         self.port = int(port)
+        self.socket = None  # the socket module, imported by start
+        self.runtime = None
         self.token = token
         self.time = time.time
         self.cpu = getattr(time, "thread_time", time.time)  # the reporter's own CPU time
@@ -114,6 +118,16 @@ class Agent(object):
     def start(self):
         if self.thread is not None or self.stopping:
             return
+        # The reporter's thread never imports a module for the first time: a fork() while it held that module's
+        # import lock would leave the lock held for ever in the child, whose thread and program would hang at
+        # their first import of it (a multiprocessing worker lost, its exit held). What it needs is imported
+        # here, on the program's thread, before it runs.
+        if self.socket is None:
+            import socket
+
+            self.socket = socket
+            zmq = sys.modules["zmq"]  # the wrappers that start it are zmq's
+            self.runtime = "python %d.%d.%d pyzmq %s libzmq %s" % (sys.version_info[:3] + (zmq.pyzmq_version(), zmq.zmq_version()))
         # the process is reported as started when its first report was made
         self.started = self.time()
         self.starter_tid = self.native_tid()
@@ -171,8 +185,7 @@ class Agent(object):
         self.unseen_taken = total
 
     def connect(self):
-        import socket
-
+        socket = self.socket
         if self.conn is not None:
             return True
         now = self.time()
@@ -484,11 +497,8 @@ class Agent(object):
             cwd = os.getcwd()
         except Exception:
             cwd = ""
-        import zmq
-
         return {
-            "type": "process", "pid": os.getpid(), "ppid": os.getppid(), "argv": argv, "cwd": cwd, "name": name,
-            "runtime": "python %d.%d.%d pyzmq %s libzmq %s" % (sys.version_info[:3] + (zmq.pyzmq_version(), zmq.zmq_version())),
+            "type": "process", "pid": os.getpid(), "ppid": os.getppid(), "argv": argv, "cwd": cwd, "name": name, "runtime": self.runtime,
             "ts": min(self.time(), getattr(self, "started", None) or self.time()),
         }
 

@@ -169,6 +169,7 @@ class AgentMonitors(object):
 
     def __init__(self, agent, zmq, Socket):
         self.agent = agent
+        self.zmq = zmq
         self.monitors = agent.monitors
         self.orig_monitor = Socket.monitor
         self.BaseSocket = Socket.__mro__[1]  # the compiled socket: the agent's PAIRs are made from it, unwrapped and out of ctx._sockets
@@ -218,7 +219,7 @@ class AgentMonitors(object):
                     pass
             return
         with self.agent.mon_lock:
-            self.monitors[key] = Monitor(pair, st["id"], ctx.underlying)
+            self.monitors[key] = Monitor(self.zmq, pair, st["id"], ctx.underlying)
 
     def release(self):
         # the agent's PAIRs go, and no new monitor starts in this process
