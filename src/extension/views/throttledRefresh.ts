@@ -19,8 +19,42 @@ export interface ThrottledRefreshOptions {
   aligned?: boolean;
 }
 
+/**
+ * The aligned refreshes waiting for each wall-clock boundary, run by one timer per boundary: in the same turn
+ * of the event loop whatever each request's timer would have been late by (Node counts a timer from the loop's
+ * cached time, which a busy turn leaves some milliseconds behind the clock).
+ */
+const boundaries = new Map<number, { timer: ReturnType<typeof setTimeout>; due: Set<() => void> }>();
+
+/** Runs `run` at the boundary `at` (ms since the epoch) with every other run due then; returns its cancel. */
+function atBoundary(at: number, run: () => void): () => void {
+  let b = boundaries.get(at);
+  if (!b) {
+    const due = new Set<() => void>();
+    const timer = setTimeout(
+      () => {
+        boundaries.delete(at);
+        for (const f of due) f();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    b = { timer, due };
+    boundaries.set(at, b);
+  }
+  const entry = b;
+  entry.due.add(run);
+  return () => {
+    entry.due.delete(run);
+    if (entry.due.size === 0 && boundaries.get(at) === entry) {
+      clearTimeout(entry.timer);
+      boundaries.delete(at);
+    }
+  };
+}
+
 export class ThrottledRefresh implements Disposable {
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the scheduled refresh. */
+  private timer: (() => void) | undefined;
   private lastRun = 0;
   /** When the scheduled refresh is due (aligned: a multiple of the interval). */
   private due = 0;
@@ -51,7 +85,11 @@ export class ThrottledRefresh implements Disposable {
     let at = Math.max(now, this.lastRun + this.intervalMs);
     if (this.aligned && at > now) at = Math.ceil(at / this.intervalMs) * this.intervalMs;
     this.due = at;
-    this.timer = setTimeout(() => this.run(), at - now);
+    if (this.aligned && at > now) this.timer = atBoundary(at, () => this.run());
+    else {
+      const timer = setTimeout(() => this.run(), at - now);
+      this.timer = () => clearTimeout(timer);
+    }
   }
 
   /** The view became visible: serve a remembered request at once. */
@@ -72,7 +110,7 @@ export class ThrottledRefresh implements Disposable {
 
   dispose(): void {
     this.disposed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timer = undefined;
   }
 }
