@@ -20,6 +20,7 @@ import { BENCH_SIZES, freePort, median, numberArg, printAndExit, PYTHON } from '
 
 const PEER = join(__dirname, 'peers', 'push_pull.py');
 const PACED = join(__dirname, 'peers', 'paced_push.py');
+const DISCARD = join(__dirname, 'peers', 'discard_reader.py');
 
 /** One round: messages per second the PULL side measured. */
 async function round(count: number, size: number, env: Record<string, string>): Promise<number> {
@@ -144,6 +145,17 @@ function perThread(r: PacedRound): string {
   return `${us(r.cpu)} µs/msg (main ${us(r.threads.main)}, libzmq ${us(r.threads.io)}, other ${us(r.threads.other)})`;
 }
 
+/** bench/peers/discard_reader.py, listening: its port, and its stop. */
+async function startDiscardReader(): Promise<{ port: number; stop(): void }> {
+  const child = spawn(PYTHON, [DISCARD], { env: plainEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('the discard reader did not start in 10 s')), 10_000);
+    child.stdout!.setEncoding('utf8').once('data', (d: string) => (clearTimeout(t), resolve(Number(d.trim()))));
+    child.on('exit', (code) => (clearTimeout(t), reject(new Error(`the discard reader exited ${code}`))));
+  });
+  return { port, stop: () => child.kill('SIGKILL') };
+}
+
 /**
  * Every message of a program at a real rate (issue 27): a pyzmq PUSH paced at `rate`
  * msg/s for `seconds`, its CPU time (process_time: all its threads) without the agent and
@@ -151,11 +163,25 @@ function perThread(r: PacedRound): string {
  * captured. Keys: agent_paced_captured_share_<size>, agent_paced_cpu_ratio_<size>
  * (CPU without ÷ CPU with; median, with _min/_max), agent_paced_cpu_s_<size>_{plain,agent},
  * agent_paced_collector_us_per_msg_<size> (the collector's CPU, in this process, per message captured).
+ * At 1 KiB also the agent's own cost, its ceiling: agent_paced_discard_cpu_ratio_1k (with _min/_max), the
+ * same agent in a third round of each run whose reports go to a reader that only reads and drops them
+ * (discard_reader.py), so that no collector's work shares the machine's cores with the program.
  */
 export async function runAgentPacedBench(o: { rate: number; seconds: number; runs: number }): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
+  const discard = await startDiscardReader();
+  try {
+    await pacedBySize(o, result, discard.port);
+  } finally {
+    discard.stop();
+  }
+  return result;
+}
+
+async function pacedBySize(o: { rate: number; seconds: number; runs: number }, result: Record<string, number>, discardPort: number): Promise<void> {
   for (const [size, key] of BENCH_SIZES) {
     const ratios: number[] = [];
+    const discardRatios: number[] = [];
     const shares: number[] = [];
     const plainCpu: number[] = [];
     const agentCpu: number[] = [];
@@ -176,6 +202,11 @@ export async function runAgentPacedBench(o: { rate: number; seconds: number; run
         if (s.messages) collectorUs.push((used.user + used.system) / s.messages);
         const p = plain ?? (await pacedRound(o.rate, o.seconds, size, {}));
         process.stderr.write(`[bench]     CPU by thread: without ${perThread(p)}; with ${perThread(withAgent)}\n`);
+        if (key === '1k') {
+          const toDiscard = await pacedRound(o.rate, o.seconds, size, { ...collector.environment(plainEnv()), ZMQ_DEBUG_COLLECTOR: `127.0.0.1:${discardPort}` });
+          discardRatios.push(p.cpu / toDiscard.cpu);
+          process.stderr.write(`[bench]     with the reports dropped by a bare reader: ${perThread(toDiscard)} (${discardRatios.at(-1)!.toFixed(3)})\n`);
+        }
         ratios.push(p.cpu / withAgent.cpu);
         shares.push(s.messages / withAgent.sent);
         plainCpu.push(p.cpu);
@@ -198,8 +229,12 @@ export async function runAgentPacedBench(o: { rate: number; seconds: number; run
     result[`agent_paced_cpu_s_${key}_plain`] = +median(plainCpu).toFixed(3);
     result[`agent_paced_cpu_s_${key}_agent`] = +median(agentCpu).toFixed(3);
     if (collectorUs.length) result[`agent_paced_collector_us_per_msg_${key}`] = +median(collectorUs).toFixed(3);
+    if (discardRatios.length) {
+      result[`agent_paced_discard_cpu_ratio_${key}`] = +median(discardRatios).toFixed(3);
+      result[`agent_paced_discard_cpu_ratio_${key}_min`] = +Math.min(...discardRatios).toFixed(3);
+      result[`agent_paced_discard_cpu_ratio_${key}_max`] = +Math.max(...discardRatios).toFixed(3);
+    }
   }
-  return result;
 }
 
 /** Bench-only builds of the native agent (BENCH_CEILING in agent.h), by how much of a message's recording they do. */
