@@ -38,7 +38,10 @@ class Agent(object):
 
         host, _, port = address.rpartition(":")
         # bytes: getaddrinfo would encode a str with the idna codec, a first import on the reporter's thread (start)
-        self.host = host.encode("ascii") if host.isascii() else host.encode("idna")
+        try:
+            self.host = host.encode("ascii")
+        except UnicodeError:
+            self.host = host.encode("idna")
         self.port = int(port)
         self.socket = None  # the socket module, imported by start
         self.runtime = None
