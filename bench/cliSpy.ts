@@ -211,9 +211,10 @@ print('got', n, flush=True)
  * A timed publisher and a subscriber process (`args` after PYTHON, then the
  * port) that prints "got N" when the stream stops: what it received of what was sent.
  */
-async function subscriberRound(seconds: number, size: number, name: string, args: (port: number) => string[], sndhwm?: number): Promise<{ sent: number; received: number }> {
+async function subscriberRound(seconds: number, size: number, name: string, argv: (port: number) => string[], sndhwm?: number): Promise<{ sent: number; received: number }> {
   const pub = await startTimedPublisher(seconds, size, sndhwm);
-  const sub = spawn(PYTHON, args(pub.port), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [command, ...args] = argv(pub.port);
+  const sub = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   sub.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   // listened for at once (it may end before the publisher does), and handled if the round fails first
@@ -236,7 +237,7 @@ async function subscriberRound(seconds: number, size: number, name: string, args
 }
 
 /** The reference: a pyzmq SUB (default options) on the same kind of publisher, counting what it receives. */
-export const pyzmqRound = (seconds: number, size: number) => subscriberRound(seconds, size, 'pyzmq SUB', (port) => ['-u', '-c', PY_COUNTING_SUB, String(port)]);
+export const pyzmqRound = (seconds: number, size: number) => subscriberRound(seconds, size, 'pyzmq SUB', (port) => [PYTHON, '-u', '-c', PY_COUNTING_SUB, String(port)]);
 
 /**
  * The ceiling: bench/peers/drain_sub.py, a subscriber that only reads its
@@ -245,7 +246,14 @@ export const pyzmqRound = (seconds: number, size: number) => subscriberRound(sec
  * cores this is far below 1, and no subscriber can beat it.
  */
 export const drainRound = (seconds: number, size: number, sndhwm?: number) =>
-  subscriberRound(seconds, size, 'drain subscriber', (port) => ['-u', join(__dirname, 'peers', 'drain_sub.py'), String(port), String(size)], sndhwm);
+  subscriberRound(seconds, size, 'drain subscriber', (port) => [PYTHON, '-u', join(__dirname, 'peers', 'drain_sub.py'), String(port), String(size)], sndhwm);
+
+/**
+ * The CLI's ceiling: the same drain in a Node process of its own (bench/peers/nodeDrain.ts), as the CLI is:
+ * the most any reader in a Node process gets of the same publisher (received ÷ sent).
+ */
+export const nodeDrainRound = (seconds: number, size: number) =>
+  subscriberRound(seconds, size, 'Node drain', (port) => [process.execPath, ...process.execArgv, join(__dirname, 'peers', 'nodeDrain.ts'), String(port), String(size)]);
 
 export async function runCliSpyBench(opts: { seconds: number; runs: number; log?: (line: string) => void }) {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[cli] ${l}\n`));
@@ -256,17 +264,20 @@ export async function runCliSpyBench(opts: { seconds: number; runs: number; log?
     const cpu: number[] = [];
     const lib: number[] = [];
     const drain: number[] = [];
+    const nodeDrain: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
       // alternating with the references, so that a change in machine load hits all alike
       const p = await pyzmqRound(opts.seconds, 16);
       lib.push(p.received / p.sent);
       const d = await drainRound(opts.seconds, 16);
       drain.push(d.received / d.sent);
+      const n = await nodeDrainRound(opts.seconds, 16);
+      nodeDrain.push(n.received / n.sent);
       const r = await cliRound(opts.seconds, 16, dir, i);
       ratios.push(r.written / r.sent);
       sent.push(r.sent);
       cpu.push(r.cpuNsPerMsg);
-      log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, written ${r.written} (${(r.written / r.sent).toFixed(3)}), CLI CPU ${Math.round(r.cpuNsPerMsg)} ns/msg sent; pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)}); drain got ${d.received} of ${d.sent} (${(d.received / d.sent).toFixed(3)})`);
+      log(`16 B run ${i + 1}: sent ${r.sent} in ${opts.seconds} s, written ${r.written} (${(r.written / r.sent).toFixed(3)}), CLI CPU ${Math.round(r.cpuNsPerMsg)} ns/msg sent; pyzmq SUB got ${p.received} of ${p.sent} (${(p.received / p.sent).toFixed(3)}); drain got ${d.received} of ${d.sent} (${(d.received / d.sent).toFixed(3)}); Node drain got ${n.received} of ${n.sent} (${(n.received / n.sent).toFixed(3)})`);
     }
     const result: Record<string, number> = {
       cli_spy_json_ratio_16b: +median(ratios).toFixed(3),
@@ -278,6 +289,8 @@ export async function runCliSpyBench(opts: { seconds: number; runs: number; log?
       // the ceiling: what a subscriber that only reads its socket gets (see drainRound), and our share of it
       cli_spy_json_drain_ratio_16b: +median(drain).toFixed(3),
       cli_spy_json_vs_drain_16b: +(median(ratios) / median(drain)).toFixed(3),
+      // the CLI's own ceiling: the same drain in a Node process of its own, over the drain's
+      cli_spy_json_node_drain_ceiling_vs_drain_16b: +(median(nodeDrain) / median(drain)).toFixed(3),
     };
     if (cpu.every((c) => !Number.isNaN(c))) result.cli_spy_json_cpu_ns_per_msg_16b = Math.round(median(cpu));
     return result;
