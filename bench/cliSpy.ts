@@ -208,8 +208,8 @@ print('got', n, flush=True)
 `;
 
 /**
- * A timed publisher and a subscriber process (`args` after PYTHON, then the
- * port) that prints "got N" when the stream stops: what it received of what was sent.
+ * A timed publisher and a subscriber process (`argv(port)`: its command and
+ * arguments) that prints "got N" when the stream stops: what it received of what was sent.
  */
 async function subscriberRound(seconds: number, size: number, name: string, argv: (port: number) => string[], sndhwm?: number): Promise<{ sent: number; received: number }> {
   const pub = await startTimedPublisher(seconds, size, sndhwm);

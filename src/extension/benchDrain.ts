@@ -36,8 +36,8 @@ export function startBenchDrain(env: NodeJS.ProcessEnv = process.env): (() => vo
   };
 }
 
-/** Connects, handshakes, counts what follows the peer's READY; `done(bytes)` after SILENCE_MS without data. */
-function drain(port: number, done: (bytes: number) => void): net.Socket {
+/** Connects, handshakes, counts what follows the peer's READY; `done(bytes)` after SILENCE_MS without data (also bench/peers/nodeDrain.ts). */
+export function drain(port: number, done: (bytes: number) => void): net.Socket {
   const buffer = Buffer.allocUnsafe(4 << 20);
   let head = Buffer.alloc(0);
   let handshaken = false;
